@@ -1,0 +1,1 @@
+//! Click's configuration-argument parsing (see issue: Args).

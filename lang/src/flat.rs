@@ -1,0 +1,44 @@
+//! The flattened configuration: what the engine builds a router from.
+
+use crate::Span;
+
+/// One primitive element of a flattened configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlatElement {
+    /// Full hierarchical name, as Click prints it (`compound/component`, `Print@3`).
+    pub name: String,
+    /// The primitive class name (`Queue`, `Classifier`, ...).
+    pub class: String,
+    /// The configuration string, after parameter and `define` substitution,
+    /// exactly as it would appear between the parentheses.
+    pub config: String,
+    /// Where the element was declared (for error messages).
+    pub span: Span,
+}
+
+/// A connection `from [from_port] -> [to_port] to`, by element index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlatConnection {
+    pub from: usize,
+    pub from_port: usize,
+    pub to: usize,
+    pub to_port: usize,
+}
+
+/// A `require(...)` requirement that survives flattening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The requirement as written, e.g. `package "foo"` or `compact_config`.
+    pub text: String,
+    pub span: Span,
+}
+
+/// A whole flattened configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatConfig {
+    /// Elements in Click's order (order of first declaration).
+    pub elements: Vec<FlatElement>,
+    /// Connections, deduplicated, in source order.
+    pub connections: Vec<FlatConnection>,
+    pub requirements: Vec<Requirement>,
+}
