@@ -1,1 +1,4 @@
-//! The engine.
+//! The engine: packets, batches, the element traits, the compiled graph and
+//! the per-core schedulers.
+
+pub mod packet;
