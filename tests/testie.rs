@@ -370,3 +370,75 @@ fn runner_self_test() {
     assert_eq!(run(shim), Outcome::Pass);
     cleanup(&env);
 }
+
+const DOC_BEGIN: &str = "<!-- testie-table-begin (generated from tests/testie/manifest.txt) -->";
+const DOC_END: &str = "<!-- testie-table-end -->";
+
+/// The status table of docs/CONFORMANCE.md, rendered from the manifest.
+fn render_doc_table(manifest: &BTreeMap<String, Status>) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rows = String::new();
+    for (name, st) in manifest {
+        let (s, why) = match st {
+            Status::Pass => ("pass".to_string(), String::new()),
+            Status::NotApplicable(r) => ("n/a".to_string(), r.replace('|', "\\|")),
+        };
+        let group = match st {
+            Status::Pass => "pass".to_string(),
+            Status::NotApplicable(r) => {
+                let r = r.as_str();
+                if r.starts_with("needs lang+check") {
+                    "n/a: needs lang+check".into()
+                } else if r.starts_with("needs lang") {
+                    "n/a: needs lang".into()
+                } else if r.starts_with("needs runtime") {
+                    "n/a: needs runtime".into()
+                } else {
+                    "n/a: out of scope (kernel, threads, tools, C++ unit tests, %require)".into()
+                }
+            }
+        };
+        *counts.entry(group).or_default() += 1;
+        rows.push_str(&format!("| `{name}` | {s} | {why} |\n"));
+    }
+    let mut out = String::new();
+    out.push_str(DOC_BEGIN);
+    out.push_str("\n\n| status | files |\n| --- | ---: |\n");
+    for (g, n) in &counts {
+        out.push_str(&format!("| {g} | {n} |\n"));
+    }
+    out.push_str(&format!("| total | {} |\n\n", manifest.len()));
+    out.push_str("| test | status | what it needs |\n| --- | --- | --- |\n");
+    out.push_str(&rows);
+    out.push('\n');
+    out.push_str(DOC_END);
+    out
+}
+
+/// docs/CONFORMANCE.md's table must match the manifest;
+/// `TESTIE_BLESS=1` rewrites it.
+#[test]
+fn conformance_doc_in_sync() {
+    let manifest_text =
+        fs::read_to_string(manifest_path()).expect("read tests/testie/manifest.txt");
+    let manifest = parse_manifest(&manifest_text).unwrap_or_else(|e| panic!("{e}"));
+    let doc_path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFORMANCE.md"));
+    let doc = fs::read_to_string(&doc_path).expect("read docs/CONFORMANCE.md");
+    let (Some(b), Some(e)) = (doc.find(DOC_BEGIN), doc.find(DOC_END)) else {
+        panic!("docs/CONFORMANCE.md lacks the generated-table markers");
+    };
+    let current = &doc[b..e + DOC_END.len()];
+    let want = render_doc_table(&manifest);
+    if current == want {
+        return;
+    }
+    if std::env::var_os("TESTIE_BLESS").is_some() {
+        let new = format!("{}{}{}", &doc[..b], want, &doc[e + DOC_END.len()..]);
+        fs::write(&doc_path, new).expect("write docs/CONFORMANCE.md");
+        return;
+    }
+    panic!(
+        "docs/CONFORMANCE.md is out of sync with tests/testie/manifest.txt; \
+         run `TESTIE_BLESS=1 cargo test --test testie conformance_doc` and commit"
+    );
+}
