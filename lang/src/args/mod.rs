@@ -24,6 +24,7 @@
 //! use click_lang::args::{Args, ArgError, Bytes};
 //! use std::time::Duration;
 //!
+//! #[derive(Debug)]
 //! struct Config { data: Bytes, limit: Option<u64>, interval: Duration, stop: bool }
 //!
 //! fn configure(conf: &str) -> Result<Config, ArgError> {
@@ -40,11 +41,13 @@
 //!
 //! let c = configure("\\<00 11>, LIMIT 5, INTERVAL 10ms").unwrap();
 //! assert_eq!((c.data.0, c.limit, c.interval, c.stop), (vec![0, 0x11], Some(5), Duration::from_millis(10), false));
-//! assert_eq!(configure("LIMIT x").unwrap_err().to_string(), "LIMIT: expected unsigned integer");
+//! assert_eq!(configure("x, LIMIT lots").unwrap_err().to_string(), "LIMIT: expected unsigned integer");
 //! ```
 //!
 //! Nothing here panics on any input; errors are [`ArgError`] values naming
 //! the argument.
+
+#![warn(missing_docs)]
 
 mod quote;
 mod reader;
