@@ -290,6 +290,9 @@ fn excerpt(raw: &str) -> String {
     if lines.len() > MAX {
         out.push(format!("  | ... ({} more lines)", lines.len() - MAX));
     }
+    if out.iter().all(|l| l.trim() == "|") {
+        return "  (empty)".to_string();
+    }
     out.join("\n")
 }
 
@@ -371,4 +374,24 @@ fn describe_failure(dir: &Path, cmds: &[Command], status: &str) -> String {
         out.push_str(&excerpt(text));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::format::parse;
+    use super::*;
+
+    #[test]
+    fn script_text_markers_and_rundir() {
+        let t = &parse("f", b"%script\n./x.sh\necho a |\n  cat\n# c\ntrue\n")[0];
+        let s = script_text(&t.script);
+        assert!(
+            s.contains("echo >&2; echo clicktest_lineno:f:2 >&2\n../x.sh\n"),
+            "{s}"
+        );
+        // no marker between a pipe and its continuation
+        assert!(s.contains("echo a |\n  cat\n"), "{s}");
+        assert!(s.contains("trap clicktest_failed EXIT"));
+        assert_eq!(t.script.last().unwrap().text, "# c\ntrue\n");
+    }
 }
