@@ -442,3 +442,30 @@ fn conformance_doc_in_sync() {
          run `TESTIE_BLESS=1 cargo test --test testie conformance_doc` and commit"
     );
 }
+
+/// Every corpus file parses without diagnostics and all its regexps
+/// compile with our regex engine (no binary needed).
+#[test]
+fn corpus_parses_and_patterns_compile() {
+    let dir = tests_dir();
+    assert!(
+        dir.is_dir(),
+        "Click's tests are missing: expected them at {}",
+        dir.display()
+    );
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for name in list_tests(&dir) {
+        let data = fs::read(file_for(&dir, &name)).unwrap();
+        for t in testie::format::parse(&format!("{name}.clicktest"), &data) {
+            count += 1;
+            problems.extend(t.diagnostics.iter().cloned());
+            problems.extend(testie::matcher::check_patterns(&t));
+            if t.script.is_empty() {
+                problems.push(format!("{name}: no %script"));
+            }
+        }
+    }
+    assert!(count >= 194, "only {count} tests parsed");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
