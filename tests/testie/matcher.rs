@@ -482,6 +482,37 @@ impl std::fmt::Display for MatchError {
     }
 }
 
+/// Compile every regex a test uses (for the runner's self-check on the
+/// whole corpus); returns the problems found.
+pub fn check_patterns(t: &ClickTest) -> Vec<String> {
+    let mut errs = Vec::new();
+    for (fileref, modes) in &t.expects {
+        for (mode, alts) in modes {
+            for exp in alts {
+                for line in exp.data.split('\n') {
+                    let re = match mode {
+                        Mode::Verbatim => continue,
+                        Mode::Expect if !line.contains("{{") => continue,
+                        Mode::Expect => braces_to_regex(line, 1).0,
+                        Mode::Regex if line.contains("{{") => braces_to_regex(line, 2).0,
+                        Mode::Regex => line.to_string(),
+                    };
+                    if let Err(e) = compile(&format!("\\A{re}\\z")) {
+                        errs.push(format!("{}: %expect {fileref}: {e}", exp.first_line));
+                    }
+                }
+            }
+        }
+    }
+    for (fileref, igs) in &t.ignores {
+        let refs: Vec<&Ignore> = igs.iter().collect();
+        if let Err(e) = apply_ignores("x\n", &refs, false) {
+            errs.push(format!("{}: %ignore {fileref}: {e}", t.name));
+        }
+    }
+    errs
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::format::parse;
@@ -572,35 +603,4 @@ mod tests {
         assert!(check(src, "OUT", "r\n").is_ok());
         assert!(check(src, "OUT", "s\n").is_err());
     }
-}
-
-/// Compile every regex a test uses (for the runner's self-check on the
-/// whole corpus); returns the problems found.
-pub fn check_patterns(t: &ClickTest) -> Vec<String> {
-    let mut errs = Vec::new();
-    for (fileref, modes) in &t.expects {
-        for (mode, alts) in modes {
-            for exp in alts {
-                for line in exp.data.split('\n') {
-                    let re = match mode {
-                        Mode::Verbatim => continue,
-                        Mode::Expect if !line.contains("{{") => continue,
-                        Mode::Expect => braces_to_regex(line, 1).0,
-                        Mode::Regex if line.contains("{{") => braces_to_regex(line, 2).0,
-                        Mode::Regex => line.to_string(),
-                    };
-                    if let Err(e) = compile(&format!("\\A{re}\\z")) {
-                        errs.push(format!("{}: %expect {fileref}: {e}", exp.first_line));
-                    }
-                }
-            }
-        }
-    }
-    for (fileref, igs) in &t.ignores {
-        let refs: Vec<&Ignore> = igs.iter().collect();
-        if let Err(e) = apply_ignores("x\n", &refs, false) {
-            errs.push(format!("{}: %ignore {fileref}: {e}", t.name));
-        }
-    }
-    errs
 }
