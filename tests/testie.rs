@@ -14,7 +14,8 @@
 //!   testie -- --nocapture`: run just those files, whatever their status,
 //!   print details, and fail if one does not pass.
 //! * `TESTIE_JOBS=N` (default 2), `TESTIE_TIMEOUT=SECONDS` (default 45),
-//!   `TESTIE_KEEP=1` keeps the scratch directories.
+//!   `TESTIE_KEEP=1` keeps the scratch directories, `TESTIE_PROVIDES="A B"`
+//!   adds `click-buildtool provides` features for a trial run.
 
 mod testie {
     pub mod format;
@@ -156,7 +157,11 @@ fn run_file(env: &Env, dir: &Path, name: &str) -> Outcome {
 fn make_env(tag: &str) -> Env {
     let scratch = std::env::temp_dir().join(format!("router-testie-{}-{tag}", std::process::id()));
     let _ = fs::remove_dir_all(&scratch);
-    let mut env = Env::new(Path::new(env!("CARGO_BIN_EXE_router")), scratch, PROVIDES)
+    // TESTIE_PROVIDES="FromIPSummaryDump ..." adds features for a trial run
+    let extra = std::env::var("TESTIE_PROVIDES").unwrap_or_default();
+    let mut provides: Vec<&str> = PROVIDES.to_vec();
+    provides.extend(extra.split_whitespace());
+    let mut env = Env::new(Path::new(env!("CARGO_BIN_EXE_router")), scratch, &provides)
         .expect("cannot create the testie scratch directory");
     if let Some(t) = std::env::var("TESTIE_TIMEOUT")
         .ok()
