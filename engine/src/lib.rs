@@ -1,4 +1,34 @@
 //! The engine: packets, batches, the element traits, the compiled graph and
 //! the per-core schedulers.
+//!
+//! A router is built from a flattened configuration
+//! ([`click_lang::FlatConfig`]) and a [`Registry`] of element classes:
+//! [`Router::new`] checks it (classes, port counts, push/pull resolution,
+//! configuration strings, thread placement) and [`Router::run`] runs it on
+//! one or more scheduler threads until it stops. See `docs/ARCHITECTURE.md`.
 
 pub mod packet;
+
+mod element;
+mod graph;
+mod handler;
+mod notifier;
+mod ports;
+mod registry;
+mod router;
+mod runtime;
+mod sched;
+
+/// Click's configuration-argument parsing, for element authors.
+pub use click_lang::args;
+
+pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
+pub use graph::{Graph, Node};
+pub use handler::{Handler, DEFAULT_HANDLERS};
+pub use notifier::{NotifierKind, NotifierSignal, Signal};
+pub use packet::{Batch, Packet};
+pub use ports::{Processing, AGNOSTIC, COMPLETE_FLOW, PULL, PULL_TO_PUSH, PUSH, PUSH_TO_PULL};
+pub use registry::{ClassSpec, Registry};
+pub use router::{Router, RunOptions, RunReport};
+pub use runtime::{Ctx, InitCtx};
+pub use sched::{TaskHandle, DEFAULT_TICKETS};

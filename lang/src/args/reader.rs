@@ -605,3 +605,11 @@ mod tests {
         assert!(a.complete().is_ok());
     }
 }
+
+/// Lets element constructors that report errors as `String` use `?` on
+/// argument reads.
+impl From<ArgError> for String {
+    fn from(e: ArgError) -> String {
+        e.to_string()
+    }
+}

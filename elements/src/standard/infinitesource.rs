@@ -1,0 +1,197 @@
+//! InfiniteSource: pushes clones of one packet, as fast as it is scheduled.
+
+use click_engine::args::{Args, Bytes};
+use click_engine::packet::{Timestamp, BATCH_CAPACITY};
+use click_engine::{
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
+};
+
+/// Click's default packet data.
+const DEFAULT_DATA: &[u8] =
+    b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
+
+/// `InfiniteSource([DATA, LIMIT, BURST, ACTIVE, *keywords* LENGTH, STOP,
+/// TIMESTAMP])`: emits clones of one packet, BURST per task run, until
+/// LIMIT packets (-1: no limit); then, with STOP, stops the router. It
+/// pauses while the queue downstream is full (Click's full notifier). In
+/// pull context it answers pulls instead of running a task.
+///
+/// * Ports: no inputs, 1 output, agnostic.
+/// * Handlers: `count`, `limit`, `burst`, `active`, `data`, `length`
+///   (read); `reset`, `active`, `limit` (write).
+pub struct InfiniteSource {
+    template: Option<Packet>,
+    data: Vec<u8>,
+    length: Option<usize>,
+    limit: Option<u64>,
+    burst: u64,
+    active: bool,
+    stop: bool,
+    timestamp: bool,
+    count: u64,
+    pushes: bool,
+    room: NotifierSignal,
+}
+
+impl ElementClass for InfiniteSource {
+    const CLASS: &'static str = "InfiniteSource";
+    const PORT_COUNT: &'static str = "0/1";
+
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
+        let data: Option<Bytes> = args.read_p("DATA")?;
+        let limit: i64 = args.read_p("LIMIT")?.unwrap_or(-1);
+        let burst: u64 = args.read_p("BURST")?.unwrap_or(1);
+        let active = args.read_p("ACTIVE")?.unwrap_or(true);
+        let length: Option<usize> = args.read("LENGTH")?.or(args.read("DATASIZE")?);
+        let stop = args.read("STOP")?.unwrap_or(false);
+        let timestamp = args.read("TIMESTAMP")?.unwrap_or(true);
+        if burst == 0 {
+            return Err("BURST must be at least 1".into());
+        }
+        Ok(InfiniteSource {
+            template: None,
+            data: data.map_or_else(|| DEFAULT_DATA.to_vec(), |b| b.0),
+            length,
+            limit: u64::try_from(limit).ok(),
+            burst,
+            active,
+            stop,
+            timestamp,
+            count: 0,
+            pushes: ctx.output_is_push(0),
+            room: NotifierSignal::always(),
+        })
+    }
+}
+
+impl InfiniteSource {
+    /// The packet's bytes: DATA, repeated or cut to LENGTH if given.
+    fn packet_bytes(&self) -> Vec<u8> {
+        match self.length {
+            None => self.data.clone(),
+            Some(n) if self.data.is_empty() => vec![0; n],
+            Some(n) => self.data.iter().copied().cycle().take(n).collect(),
+        }
+    }
+
+    /// How many packets the next emission may make.
+    fn allowance(&self, want: u64) -> u64 {
+        match self.limit {
+            Some(limit) => want.min(limit.saturating_sub(self.count)),
+            None => want,
+        }
+    }
+
+    fn clones(&mut self, n: usize) -> Batch {
+        let mut batch = Batch::new();
+        if let Some(template) = &self.template {
+            template.clone_into(n, &mut batch);
+        }
+        if self.timestamp {
+            let now = Timestamp::now();
+            for p in batch.iter_mut() {
+                p.anno_mut().set_timestamp(now);
+            }
+        }
+        self.count += batch.len() as u64;
+        batch
+    }
+}
+
+impl Element for InfiniteSource {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.template =
+            Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+        if self.pushes {
+            self.room = ctx.downstream_full_signal(0);
+            if !self.active {
+                ctx.start_unscheduled();
+            }
+        }
+        Ok(())
+    }
+
+    fn has_task(&self) -> bool {
+        self.pushes
+    }
+
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if !self.active || !self.room.active() {
+            ctx.sleep();
+            return false;
+        }
+        let mut left = self.allowance(self.burst);
+        if left == 0 {
+            if self.stop {
+                ctx.stop_router();
+            }
+            ctx.sleep();
+            return false;
+        }
+        while left > 0 {
+            let n = left.min(BATCH_CAPACITY as u64) as usize;
+            let batch = self.clones(n);
+            if batch.is_empty() {
+                break; // pool exhausted: try again next run
+            }
+            left -= batch.len() as u64;
+            ctx.push(0, batch);
+        }
+        true
+    }
+
+    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        if !self.active {
+            return None;
+        }
+        let n = self.allowance(max as u64) as usize;
+        if n == 0 {
+            if self.stop {
+                ctx.stop_router();
+            }
+            return None;
+        }
+        Some(self.clones(n)).filter(|b| !b.is_empty())
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[
+            Handler::read("count"),
+            Handler::read_write("limit"),
+            Handler::read("burst"),
+            Handler::read_write("active"),
+            Handler::read("data"),
+            Handler::read("length"),
+            Handler::write("reset"),
+        ];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "count" => self.count.to_string(),
+            "limit" => self.limit.map_or("-1".into(), |l| l.to_string()),
+            "burst" => self.burst.to_string(),
+            "active" => self.active.to_string(),
+            "data" => String::from_utf8_lossy(&self.data).into_owned(),
+            "length" => self.packet_bytes().len().to_string(),
+            _ => return None,
+        })
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        match name {
+            "active" => self.active = Args::new(value).read_mp("ACTIVE")?,
+            "limit" => {
+                let limit: i64 = Args::new(value).read_mp("LIMIT")?;
+                self.limit = u64::try_from(limit).ok();
+            }
+            "reset" => self.count = 0,
+            _ => return Err(format!("no write handler '{name}'")),
+        }
+        if self.active && self.pushes {
+            ctx.wake_task();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Queue and SimpleQueue: store pushed packets until they are pulled.
+
+use std::collections::VecDeque;
+
+use click_engine::args::Args;
+use click_engine::{
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, NotifierKind, Port, Signal,
+    PUSH_TO_PULL,
+};
+
+/// Click's default capacity.
+const DEFAULT_CAPACITY: usize = 1000;
+
+/// `Queue([CAPACITY])`: a FIFO of up to CAPACITY packets (default 1000).
+/// Pushes onto a full queue drop the new packets and count them. It
+/// provides both notifiers: *empty* (active while it holds packets) wakes
+/// the pulling task downstream, and *full* (active while it has room)
+/// pauses the pushing source upstream.
+///
+/// * Ports: 1 push input, 1 pull output.
+/// * Handlers: `length`, `highwater_length`, `drops`, `capacity` (read);
+///   `reset_counts`, `reset` (write).
+pub struct Queue {
+    packets: VecDeque<click_engine::Packet>,
+    capacity: usize,
+    highwater: usize,
+    drops: u64,
+    nonempty: Signal,
+    nonfull: Signal,
+}
+
+impl ElementClass for Queue {
+    const CLASS: &'static str = "Queue";
+    const PROCESSING: &'static str = PUSH_TO_PULL;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        let capacity: usize = args.read_p("CAPACITY")?.unwrap_or(DEFAULT_CAPACITY);
+        Ok(Queue {
+            // Allocated once here: push and pull never allocate.
+            packets: VecDeque::with_capacity(capacity),
+            capacity,
+            highwater: 0,
+            drops: 0,
+            nonempty: Signal::new(false),
+            nonfull: Signal::new(true),
+        })
+    }
+}
+
+impl Element for Queue {
+    #[inline]
+    fn push(&mut self, _port: Port, mut batch: Batch, _ctx: &mut Ctx<'_>) {
+        let was_empty = self.packets.is_empty();
+        let room = self.capacity - self.packets.len();
+        let take = batch.len().min(room);
+        let mut drained = batch.drain();
+        self.packets.extend(drained.by_ref().take(take));
+        let dropped = drained.len();
+        drop(drained);
+        self.drops += dropped as u64;
+        self.highwater = self.highwater.max(self.packets.len());
+        if was_empty && !self.packets.is_empty() {
+            self.nonempty.activate();
+        }
+        if self.packets.len() == self.capacity {
+            self.nonfull.deactivate();
+        }
+    }
+
+    #[inline]
+    fn pull(&mut self, _port: Port, max: usize, _ctx: &mut Ctx<'_>) -> Option<Batch> {
+        if self.packets.is_empty() {
+            self.nonempty.deactivate();
+            return None;
+        }
+        let was_full = self.packets.len() == self.capacity;
+        let mut batch = Batch::new();
+        let n = max.min(self.packets.len()).min(batch.capacity());
+        for p in self.packets.drain(..n) {
+            batch.push(p);
+        }
+        if self.packets.is_empty() {
+            self.nonempty.deactivate();
+        }
+        if was_full {
+            self.nonfull.activate();
+        }
+        Some(batch)
+    }
+
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        Some(match kind {
+            NotifierKind::Empty => self.nonempty.clone(),
+            NotifierKind::Full => self.nonfull.clone(),
+        })
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[
+            Handler::read("length"),
+            Handler::read("highwater_length"),
+            Handler::read("drops"),
+            Handler::read("capacity"),
+            Handler::write("reset_counts"),
+            Handler::write("reset"),
+        ];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "length" => self.packets.len().to_string(),
+            "highwater_length" => self.highwater.to_string(),
+            "drops" => self.drops.to_string(),
+            "capacity" => self.capacity.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn write_handler(
+        &mut self,
+        name: &str,
+        _value: &str,
+        _ctx: &mut Ctx<'_>,
+    ) -> Result<(), String> {
+        match name {
+            "reset_counts" => {
+                self.drops = 0;
+                self.highwater = self.packets.len();
+            }
+            "reset" => {
+                self.packets.clear();
+                self.nonempty.deactivate();
+                self.nonfull.activate();
+            }
+            _ => return Err(format!("no write handler '{name}'")),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,32 @@
+//! Runs a configuration text through the whole stack: parse, flatten,
+//! check, run, read handlers.
+
+use click_engine::{Router, RunOptions};
+
+/// Runs `config` on `threads` threads and returns the final reads of
+/// `handlers` (`element.handler`), or the rendered errors.
+pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String>, String> {
+    let flat =
+        click_lang::load_str(config, "config", &Default::default()).map_err(|d| d.render())?;
+    let router = Router::new(&flat, &click_elements::registry()).map_err(render)?;
+    let opts = RunOptions {
+        threads,
+        pin: false,
+        final_reads: handlers.iter().map(|h| h.to_string()).collect(),
+    };
+    let report = router.run(&opts).map_err(render)?;
+    report.reads.into_iter().collect()
+}
+
+/// Checks `config` without running it.
+pub fn check(config: &str) -> Result<(), String> {
+    let flat =
+        click_lang::load_str(config, "config", &Default::default()).map_err(|d| d.render())?;
+    Router::new(&flat, &click_elements::registry())
+        .map(|_| ())
+        .map_err(render)
+}
+
+fn render(errors: Vec<click_lang::Diagnostic>) -> String {
+    errors.iter().map(|d| format!("{d}\n")).collect()
+}

@@ -1,0 +1,232 @@
+//! The element traits.
+//!
+//! An element is a Rust value implementing [`Element`] (batch-native: push a
+//! batch in, pull a batch out, run a task or a timer) or, for the common
+//! case, [`PacketElement`] (one packet at a time, Click's `simple_action`),
+//! which becomes an `Element` for free through a blanket implementation
+//! whose batch loop calls `process` with static dispatch. Either way the
+//! class is registered through [`ElementClass`], which carries the class's
+//! shape as data (name, port counts, processing and flow codes) and builds
+//! the element from its configuration string.
+
+use crate::args::Args;
+use crate::handler::Handler;
+use crate::notifier::NotifierKind;
+use crate::notifier::Signal;
+use crate::packet::{Batch, Packet};
+use crate::ports::{Processing, AGNOSTIC, COMPLETE_FLOW};
+use crate::runtime::{Ctx, InitCtx};
+
+/// A port number.
+pub type Port = usize;
+
+/// An element class: its shape, as data, and how to build one from a
+/// configuration string.
+///
+/// `configure` only parses and validates (Click's `configure`); allocation
+/// of buffers and lookups of other elements belong in
+/// [`Element::initialize`]. Arguments left unread after `configure` are an
+/// error, so elements never forget Click's `complete()`.
+pub trait ElementClass: Element + Sized {
+    /// The class name used in configurations (`Counter`).
+    const CLASS: &'static str;
+    /// Port counts in Click's notation (`"1/1"`, `"1/1-"`, `"-/="`).
+    const PORT_COUNT: &'static str = "1/1";
+    /// Processing code in Click's notation (`"a/a"`, `"h/l"`).
+    const PROCESSING: &'static str = AGNOSTIC;
+    /// Flow code in Click's notation (`"x/x"`).
+    const FLOW_CODE: &'static str = COMPLETE_FLOW;
+    /// Whether the element may be driven from two threads: its inputs from
+    /// one and its outputs from the other (ThreadSafeQueue). Such a class
+    /// gets one instance on each thread; the two share state through
+    /// [`InitCtx::shared_state`]. Any other element reached from two threads
+    /// is a configuration error.
+    const THREAD_SAFE: bool = false;
+
+    /// Builds the element from its arguments.
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String>;
+}
+
+/// What an element can know while it is configured: its name and its
+/// resolved ports.
+#[derive(Debug, Clone)]
+pub struct ConfigureCtx<'a> {
+    /// The element's full name (`compound/counter`).
+    pub name: &'a str,
+    /// Resolved processing of each input port.
+    pub inputs: &'a [Processing],
+    /// Resolved processing of each output port.
+    pub outputs: &'a [Processing],
+}
+
+impl ConfigureCtx<'_> {
+    pub fn ninputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn noutputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    pub fn output_is_push(&self, port: Port) -> bool {
+        self.outputs.get(port) == Some(&Processing::Push)
+    }
+
+    pub fn input_is_pull(&self, port: Port) -> bool {
+        self.inputs.get(port) == Some(&Processing::Pull)
+    }
+}
+
+/// A batch-native element.
+///
+/// Every method has a default, so an element implements only what its
+/// processing needs: a push element `push`, a pull element `pull`, a source
+/// `run_task`. Methods receive a [`Ctx`] to emit batches (`ctx.push`), pull
+/// from inputs (`ctx.pull`), read the time and set timers. None of the
+/// packet-path methods may allocate.
+pub trait Element: 'static {
+    /// A batch arrives on push input `port`.
+    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
+        let _ = port;
+        ctx.count_drops(batch.len());
+    }
+
+    /// Output `port` is pulled: return at most `max` packets (never more
+    /// than a batch holds), or `None` when nothing is available.
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let _ = (port, max, ctx);
+        None
+    }
+
+    /// Called once after every element is configured, before running:
+    /// allocate, find notifiers, schedule timers.
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Whether this element has a task to be scheduled (sources, unqueues).
+    fn has_task(&self) -> bool {
+        false
+    }
+
+    /// Runs the task once; returns whether it did useful work. The task
+    /// stays scheduled unless it calls [`Ctx::sleep`] or [`Ctx::unschedule`].
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        ctx.unschedule();
+        false
+    }
+
+    /// The element's timer fired (see [`Ctx::schedule_after`]).
+    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+
+    /// The handlers this element adds to Click's defaults.
+    fn handlers(&self) -> &'static [Handler] {
+        &[]
+    }
+
+    /// Reads handler `name`; `None` if it has no such read handler.
+    fn read_handler(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
+    /// Writes handler `name`.
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let _ = (value, ctx);
+        Err(format!("no write handler '{name}'"))
+    }
+
+    /// A notifier signal this element provides, if any: a queue provides
+    /// [`NotifierKind::Empty`] (active while it holds packets) and
+    /// [`NotifierKind::Full`] (active while it has room).
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        let _ = kind;
+        None
+    }
+
+    /// Called when the router stops, after the final handler reads;
+    /// release external resources here.
+    fn cleanup(&mut self) {}
+}
+
+/// A per-packet element: Click's `simple_action`, adapted to batches.
+///
+/// `process` returns the output port for the packet, or `None` when the
+/// element drops it (the engine counts the drop against this element). It
+/// may replace the packet (`*packet = ...`), e.g. to make it unique before
+/// writing. In pull context, packets for a port other than 0 are dropped and
+/// counted.
+pub trait PacketElement: 'static {
+    fn process(&mut self, packet: &mut Packet) -> Option<Port>;
+
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        &[]
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let _ = value;
+        Err(format!("no write handler '{name}'"))
+    }
+}
+
+/// Verdict of one packet inside a batch: an output port or a drop.
+const DROP: u16 = u16::MAX;
+
+impl<T: PacketElement> Element for T {
+    #[inline]
+    fn push(&mut self, _port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
+        // A batch never exceeds BATCH_CAPACITY, so one verdict per packet
+        // fits on the stack (VPP's `nexts[]`).
+        let mut verdicts = [0u16; crate::packet::BATCH_CAPACITY];
+        let mut all_zero = true;
+        for (p, v) in batch.iter_mut().zip(verdicts.iter_mut()) {
+            *v = match self.process(p) {
+                Some(port) => port.min(DROP as usize - 1) as u16,
+                None => DROP,
+            };
+            all_zero &= *v == 0;
+        }
+        if all_zero {
+            ctx.push(0, batch);
+        } else {
+            ctx.push_by_verdict(batch, &verdicts, DROP);
+        }
+    }
+
+    #[inline]
+    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let mut batch = ctx.pull(0, max)?;
+        let dropped = batch.retain(|p| self.process(p) == Some(0));
+        ctx.count_drops(dropped);
+        (!batch.is_empty()).then_some(batch)
+    }
+
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        PacketElement::initialize(self, ctx)
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        PacketElement::handlers(self)
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        PacketElement::read_handler(self, name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
+        PacketElement::write_handler(self, name, value)
+    }
+}

@@ -1,0 +1,642 @@
+//! Building and running a router: the engine's front door.
+//!
+//! [`Router::new`] checks a flattened configuration (classes, ports,
+//! push/pull, configuration strings, thread placement) without running it.
+//! [`Router::run`] places elements on scheduler threads, builds each
+//! thread's shard *on that thread* (elements never move between threads),
+//! initializes every element, runs until the router stops, and reads the
+//! handlers asked for before tearing down.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Instant;
+
+use click_lang::{Diagnostic, FlatConfig};
+
+use crate::element::ConfigureCtx;
+use crate::graph::{Graph, Node};
+use crate::ports::Processing;
+use crate::registry::Registry;
+use crate::runtime::{
+    no_handler, InitCtx, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE,
+};
+use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
+
+/// How to run a router.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Scheduler threads (`-j`).
+    pub threads: usize,
+    /// Pin each scheduler thread to its own core.
+    pub pin: bool,
+    /// Handlers (`element.handler`, or a global handler like `config`) to
+    /// read after the router stops, in order.
+    pub final_reads: Vec<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: 1,
+            pin: false,
+            final_reads: Vec::new(),
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// One result per `RunOptions::final_reads` entry, in order.
+    pub reads: Vec<Result<String, String>>,
+    /// Packets the engine dropped on behalf of elements, by element name
+    /// (verdict drops of per-packet elements, pushes to nowhere).
+    pub engine_drops: Vec<(String, u64)>,
+}
+
+/// A checked, configured router, ready to run.
+pub struct Router {
+    graph: Arc<Graph>,
+    registry: Registry,
+    flat: FlatConfig,
+    stop: Arc<AtomicBool>,
+}
+
+impl Router {
+    /// Checks `flat` against `registry` and configures every element once
+    /// (configuration errors are found here, all of them).
+    pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
+        let graph = Graph::build(flat, registry)?;
+        let errors: Vec<Diagnostic> = (0..graph.nodes.len())
+            .filter_map(|e| configure(&graph, e).err())
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let router = Router {
+            graph: Arc::new(graph),
+            registry: registry.clone(),
+            flat: flat.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        Ok(router)
+    }
+
+    /// The checked graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Checks that the configuration can run on `threads` threads.
+    pub fn check_threads(&self, threads: usize) -> Result<(), Vec<Diagnostic>> {
+        place(&self.graph, threads).map(|_| ())
+    }
+
+    /// A flag that stops a running router when set (for signal handlers).
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Runs the router until it stops (a source's STOP, a DriverManager or
+    /// Script, or the stop flag), then reads `opts.final_reads`.
+    pub fn run(&self, opts: &RunOptions) -> Result<RunReport, Vec<Diagnostic>> {
+        let threads = opts.threads.max(1);
+        let plans = place(&self.graph, threads)?;
+        let shared = Shared {
+            stop: self.stop.clone(),
+            runcount: AtomicI32::new(1),
+            wakers: (0..threads)
+                .map(|_| Arc::new(ThreadWaker::default()))
+                .collect(),
+            graph: self.graph.clone(),
+            cells: Mutex::new(HashMap::new()),
+        };
+        let ready = Barrier::new(threads);
+        let failed = AtomicBool::new(false);
+        let errors = Mutex::new(Vec::new());
+        let cores = if opts.pin {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let env = ThreadEnv {
+            router: self,
+            shared: &shared,
+            ready: &ready,
+            failed: &failed,
+            errors: &errors,
+            opts,
+        };
+
+        let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = plans
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(t, plan)| {
+                    let (env, core) = (&env, cores.get(t % cores.len().max(1)).copied());
+                    scope.spawn(move || {
+                        if let Some(core) = core {
+                            core_affinity::set_for_current(core);
+                        }
+                        env.run_thread(t, plan)
+                    })
+                })
+                .collect();
+            if let Some(core) = cores.first() {
+                core_affinity::set_for_current(*core);
+            }
+            let mut outcomes = vec![env.run_thread(0, &plans[0])];
+            for h in handles {
+                outcomes.push(h.join().unwrap_or_default());
+            }
+            outcomes
+        });
+
+        let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(self.report(opts, outcomes))
+    }
+
+    fn report(&self, opts: &RunOptions, outcomes: Vec<ThreadOutcome>) -> RunReport {
+        let mut reads: Vec<Option<Result<String, String>>> = vec![None; opts.final_reads.len()];
+        let mut engine_drops = Vec::new();
+        for outcome in outcomes {
+            for (i, r) in outcome.reads.into_iter().enumerate() {
+                if r.is_some() && reads[i].is_none() {
+                    reads[i] = r;
+                }
+            }
+            engine_drops.extend(outcome.drops);
+        }
+        let reads = reads
+            .into_iter()
+            .zip(&opts.final_reads)
+            .map(|(r, name)| r.unwrap_or_else(|| self.global_read(name)))
+            .collect();
+        engine_drops.sort();
+        RunReport {
+            reads,
+            engine_drops,
+        }
+    }
+
+    /// Click's global handlers (no element part).
+    fn global_read(&self, name: &str) -> Result<String, String> {
+        match name {
+            "config" | "flatconfig" => Ok(self.flat.to_click()),
+            "list" => {
+                let mut s = format!("{}\n", self.graph.nodes.len());
+                for n in &self.graph.nodes {
+                    s.push_str(&n.name);
+                    s.push('\n');
+                }
+                Ok(s)
+            }
+            "classes" => Ok(self
+                .registry
+                .class_names()
+                .iter()
+                .map(|c| format!("{c}\n"))
+                .collect()),
+            "version" => Ok(format!("{}\n", env!("CARGO_PKG_VERSION"))),
+            _ => match name.split_once('.') {
+                Some((element, _)) if self.graph.find(element).is_none() => {
+                    Err(format!("no element named '{element}'"))
+                }
+                Some((element, handler)) => Err(no_handler(element, handler)),
+                None => Err(format!("no global handler '{name}'")),
+            },
+        }
+    }
+}
+
+fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Element>, Diagnostic> {
+    let node = &graph.nodes[e];
+    let spec = node.spec.as_ref().expect("graph checks found every class");
+    let ctx = ConfigureCtx {
+        name: &node.name,
+        inputs: &node.inputs,
+        outputs: &node.outputs,
+    };
+    spec.create(&node.config, &ctx)
+        .map_err(|message| Diagnostic {
+            span: Some(node.span.clone()),
+            message: format!("while configuring '{}': {message}", node.declaration()),
+        })
+}
+
+/// The elements one thread owns. An element is `Whole`, or for a
+/// thread-safe element driven from two threads, split in two instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Whole,
+    Inputs,
+    Outputs,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ThreadPlan {
+    members: Vec<(usize, Side)>,
+}
+
+/// Which thread drives each side of each element. Tasks start push paths
+/// (sources, unqueues) and pull paths (pulling sinks); everything a task's
+/// push reaches downstream, or its pull reaches upstream, runs on the
+/// task's thread. `StaticThreadSched` places tasks; the rest go to thread 0.
+fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnostic>> {
+    let sched = static_thread_sched(graph);
+    let n = graph.nodes.len();
+    let mut input_thread: Vec<Option<usize>> = vec![None; n];
+    let mut output_thread: Vec<Option<usize>> = vec![None; n];
+    let mut errors = Vec::new();
+    for root in (0..n).filter(|&e| is_root(&graph.nodes[e])) {
+        let t = sched.get(&graph.nodes[root].name).copied().unwrap_or(0) % threads;
+        let mut mark = |e: usize, side: Side, errors: &mut Vec<Diagnostic>| -> bool {
+            let node = &graph.nodes[e];
+            let split = node.spec.as_ref().is_some_and(|s| s.thread_safe);
+            let side = if split { side } else { Side::Whole };
+            let mut fresh = false;
+            for (slot, on) in [
+                (&mut input_thread[e], side != Side::Outputs),
+                (&mut output_thread[e], side != Side::Inputs),
+            ] {
+                match *slot {
+                    _ if !on => {}
+                    None => {
+                        *slot = Some(t);
+                        fresh = true;
+                    }
+                    Some(other) if other != t => {
+                        errors.push(thread_conflict(node, other, t));
+                    }
+                    Some(_) => {}
+                }
+            }
+            fresh
+        };
+        mark(root, Side::Whole, &mut errors);
+        // Push paths downstream.
+        let mut work: Vec<(usize, usize)> = push_outputs(graph, root);
+        while let Some((e, _)) = work.pop() {
+            if mark(e, Side::Inputs, &mut errors)
+                && !graph.nodes[e].spec.as_ref().is_some_and(|s| s.thread_safe)
+            {
+                work.extend(push_outputs(graph, e));
+            }
+        }
+        // Pull paths upstream.
+        let mut work: Vec<(usize, usize)> = pull_inputs(graph, root);
+        while let Some((e, _)) = work.pop() {
+            if mark(e, Side::Outputs, &mut errors)
+                && !graph.nodes[e].spec.as_ref().is_some_and(|s| s.thread_safe)
+            {
+                work.extend(pull_inputs(graph, e));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.dedup();
+        return Err(errors);
+    }
+    let mut plans = vec![ThreadPlan::default(); threads];
+    for e in 0..n {
+        let (i, o) = (input_thread[e], output_thread[e]);
+        match (i.or(o).unwrap_or(0), o.or(i).unwrap_or(0)) {
+            (a, b) if a == b => plans[a].members.push((e, Side::Whole)),
+            (a, b) => {
+                plans[a].members.push((e, Side::Inputs));
+                plans[b].members.push((e, Side::Outputs));
+            }
+        }
+    }
+    Ok(plans)
+}
+
+/// A task root: starts a push path (push outputs, no push inputs) or a
+/// pull path (pull inputs, no pull outputs).
+fn is_root(node: &Node) -> bool {
+    let has = |ports: &[Processing], p| ports.contains(&p);
+    (has(&node.outputs, Processing::Push) && !has(&node.inputs, Processing::Push))
+        || (has(&node.inputs, Processing::Pull) && !has(&node.outputs, Processing::Pull))
+}
+
+fn push_outputs(graph: &Graph, e: usize) -> Vec<(usize, usize)> {
+    let node = &graph.nodes[e];
+    (0..node.outputs.len())
+        .filter(|&p| node.outputs[p] == Processing::Push)
+        .flat_map(|p| graph.downstream(e, p).collect::<Vec<_>>())
+        .collect()
+}
+
+fn pull_inputs(graph: &Graph, e: usize) -> Vec<(usize, usize)> {
+    let node = &graph.nodes[e];
+    (0..node.inputs.len())
+        .filter(|&p| node.inputs[p] == Processing::Pull)
+        .flat_map(|p| graph.upstream(e, p).collect::<Vec<_>>())
+        .collect()
+}
+
+fn thread_conflict(node: &Node, a: usize, b: usize) -> Diagnostic {
+    Diagnostic {
+        span: Some(node.span.clone()),
+        message: format!(
+            "'{}' is reached from threads {} and {}; only a ThreadSafeQueue may connect threads",
+            node.declaration(),
+            a.min(b),
+            a.max(b)
+        ),
+    }
+}
+
+/// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
+fn static_thread_sched(graph: &Graph) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for node in graph
+        .nodes
+        .iter()
+        .filter(|n| n.class == "StaticThreadSched")
+    {
+        for arg in click_lang::args::split_args(&node.config) {
+            let words = click_lang::args::split_words(&arg);
+            if let [element, thread] = words.as_slice() {
+                if let Ok(t) = thread.parse::<usize>() {
+                    map.insert(element.clone(), t);
+                }
+            }
+        }
+    }
+    map
+}
+
+/// What every scheduler thread shares while it builds and runs its shard.
+struct ThreadEnv<'a> {
+    router: &'a Router,
+    shared: &'a Shared,
+    ready: &'a Barrier,
+    failed: &'a AtomicBool,
+    errors: &'a Mutex<Vec<Diagnostic>>,
+    opts: &'a RunOptions,
+}
+
+#[derive(Default)]
+struct ThreadOutcome {
+    reads: Vec<Option<Result<String, String>>>,
+    drops: Vec<(String, u64)>,
+}
+
+impl ThreadEnv<'_> {
+    fn fail(&self, mut errors: Vec<Diagnostic>) {
+        self.failed.store(true, Ordering::Release);
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(&mut errors);
+    }
+
+    /// The body of scheduler thread `t`: build, initialize, wait for the
+    /// others, run, read final handlers, clean up.
+    fn run_thread(&self, t: usize, plan: &ThreadPlan) -> ThreadOutcome {
+        let built = self.build_shard(t, plan);
+        // Every thread initializes before any runs: signals and shared
+        // state must be complete when packets start to flow.
+        let mut shard = match built {
+            Ok(shard) => Some(shard),
+            Err(errors) => {
+                self.fail(errors);
+                None
+            }
+        };
+        self.ready.wait();
+        let Some(shard) = shard
+            .as_mut()
+            .filter(|_| !self.failed.load(Ordering::Acquire))
+        else {
+            return ThreadOutcome::default();
+        };
+        shard.run(self.shared);
+        let outcome = self.finish(shard);
+        for slot in &shard.slots {
+            slot.borrow_mut().cleanup();
+        }
+        outcome
+    }
+
+    fn build_shard(&self, t: usize, plan: &ThreadPlan) -> Result<Shard, Vec<Diagnostic>> {
+        let graph = &*self.router.graph;
+        let n = graph.nodes.len();
+        let mut input_side = vec![u32::MAX; n];
+        let mut output_side = vec![u32::MAX; n];
+        let mut slots: Vec<Slot> = Vec::with_capacity(plan.members.len());
+        let mut errors = Vec::new();
+        for (local, &(e, side)) in plan.members.iter().enumerate() {
+            match configure(graph, e) {
+                Ok(element) => slots.push(Slot::new(element)),
+                Err(d) => errors.push(d),
+            }
+            if side != Side::Outputs {
+                input_side[e] = local as u32;
+            }
+            if side != Side::Inputs {
+                output_side[e] = local as u32;
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let global: Vec<usize> = plan.members.iter().map(|&(e, _)| e).collect();
+        let tables = build_tables(graph, &plan.members, &input_side, &output_side);
+        let waker = self.shared.wakers[t].clone();
+
+        let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
+        let mut tasks = Vec::new();
+        let mut state = ShardState::new(slots.len());
+        for (local, slot) in slots.iter().enumerate() {
+            let task = slot
+                .borrow()
+                .has_task()
+                .then(|| TaskHandle::new(false, waker.clone()));
+            let (mut timer, mut scheduled, mut tickets) = (None, true, DEFAULT_TICKETS);
+            let mut ctx = InitCtx {
+                graph,
+                shared: self.shared,
+                slots: &slots,
+                input_side: &input_side,
+                output_side: &output_side,
+                global: global[local],
+                task: task.clone(),
+                timer: &mut timer,
+                task_scheduled: &mut scheduled,
+                tickets: &mut tickets,
+            };
+            let result = slot.borrow_mut().initialize(&mut ctx);
+            if let Err(message) = result {
+                let node = &graph.nodes[global[local]];
+                errors.push(Diagnostic {
+                    span: Some(node.span.clone()),
+                    message: format!("while initializing '{}': {message}", node.declaration()),
+                });
+            }
+            if let Some(at) = timer {
+                state.timers.schedule(local, at);
+            }
+            if let Some(task) = &task {
+                if scheduled {
+                    task.wake();
+                }
+                tasks.push(TaskEntry::new(local, task.clone(), tickets));
+            }
+            task_of.push(task);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Shard {
+            slots,
+            global,
+            tables,
+            task_of,
+            tasks,
+            state,
+            waker,
+        })
+    }
+
+    /// Reads the final handlers of this shard's elements and collects its
+    /// engine drop counts.
+    fn finish(&self, shard: &Shard) -> ThreadOutcome {
+        let graph = &*self.router.graph;
+        let reads = self
+            .opts
+            .final_reads
+            .iter()
+            .map(|name| {
+                let (element, handler) = name.split_once('.')?;
+                let e = graph.find(element)?;
+                // A split element answers from its input side.
+                let local = shard.global.iter().position(|&g| g == e)?;
+                Some(read_handler(graph, &shard.slots[local], e, handler))
+            })
+            .collect();
+        let drops = shard
+            .state
+            .drops
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d > 0)
+            .map(|(l, &d)| (graph.nodes[shard.global[l]].name.clone(), d))
+            .collect();
+        ThreadOutcome { reads, drops }
+    }
+}
+
+/// Flat dispatch tables: for each local element, where each push output
+/// leads and where each pull input comes from, as local indexes.
+fn build_tables(
+    graph: &Graph,
+    members: &[(usize, Side)],
+    input_side: &[u32],
+    output_side: &[u32],
+) -> Tables {
+    let mut tables = Tables::default();
+    for &(e, side) in members {
+        let node = &graph.nodes[e];
+        tables.out_base.push(tables.outs.len() as u32);
+        for p in 0..node.outputs.len() {
+            let target = match (side, node.outputs[p]) {
+                (Side::Inputs, _) | (_, Processing::Pull) => NOWHERE,
+                _ => graph
+                    .downstream(e, p)
+                    .next()
+                    .map_or(NOWHERE, |(to, q)| Target {
+                        elem: input_side[to],
+                        port: q as u32,
+                    }),
+            };
+            tables.outs.push(target);
+        }
+        tables.in_base.push(tables.ins.len() as u32);
+        for p in 0..node.inputs.len() {
+            let source = match (side, node.inputs[p]) {
+                (Side::Outputs, _) | (_, Processing::Push) => NOWHERE,
+                _ => graph
+                    .upstream(e, p)
+                    .next()
+                    .map_or(NOWHERE, |(from, q)| Target {
+                        elem: output_side[from],
+                        port: q as u32,
+                    }),
+            };
+            tables.ins.push(source);
+        }
+    }
+    tables.out_base.push(tables.outs.len() as u32);
+    tables.in_base.push(tables.ins.len() as u32);
+    tables
+}
+
+/// Click's default handlers that need only the graph.
+pub(crate) fn default_handler(graph: &Graph, e: usize, handler: &str) -> Option<String> {
+    let node = &graph.nodes[e];
+    Some(match handler {
+        "class" => format!("{}\n", node.class),
+        "name" => format!("{}\n", node.name),
+        "config" => format!("{}\n", node.config),
+        "ports" => ports_listing(graph, e),
+        _ => return None,
+    })
+}
+
+/// Click's `ports` handler: port counts, then each port's processing and
+/// what it is connected to.
+fn ports_listing(graph: &Graph, e: usize) -> String {
+    let node = &graph.nodes[e];
+    let plural = |n: usize, what: &str| format!("{n} {what}{}\n", if n == 1 { "" } else { "s" });
+    let mut s = plural(node.inputs.len(), "input");
+    for (p, proc_) in node.inputs.iter().enumerate() {
+        let peers: Vec<String> = graph
+            .upstream(e, p)
+            .map(|(f, q)| format!("{} [{q}]", graph.nodes[f].name))
+            .collect();
+        s.push_str(&format!("{proc_}\t{}\n", peers.join(", ")));
+    }
+    s.push_str(&plural(node.outputs.len(), "output"));
+    for (p, proc_) in node.outputs.iter().enumerate() {
+        let peers: Vec<String> = graph
+            .downstream(e, p)
+            .map(|(t, q)| format!("[{q}] {}", graph.nodes[t].name))
+            .collect();
+        s.push_str(&format!("{proc_}\t{}\n", peers.join(", ")));
+    }
+    s
+}
+
+/// Reads a handler of element `e` (default handlers included), ending the
+/// value with a newline as Click does.
+fn read_handler(graph: &Graph, slot: &Slot, e: usize, handler: &str) -> Result<String, String> {
+    if let Some(v) = default_handler(graph, e, handler) {
+        return Ok(v);
+    }
+    let element = slot.try_borrow().map_err(|_| "element busy".to_string())?;
+    if handler == "handlers" {
+        let all = crate::handler::DEFAULT_HANDLERS
+            .iter()
+            .chain(element.handlers());
+        return Ok(all.map(|h| format!("{}\t{}\n", h.name, h.mode())).collect());
+    }
+    let mut value = element
+        .read_handler(handler)
+        .ok_or_else(|| no_handler(&graph.nodes[e].name, handler))?;
+    if !value.is_empty() && !value.ends_with('\n') {
+        value.push('\n');
+    }
+    Ok(value)
+}
+
+#[allow(dead_code)]
+fn elapsed_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}

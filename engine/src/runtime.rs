@@ -1,0 +1,581 @@
+//! The compiled router at run time: per-thread shards of elements with flat
+//! dispatch tables, and the contexts elements see.
+//!
+//! A push is a table look-up (`outs[out_base[e] + port]`), a `RefCell`
+//! borrow flag and one virtual call per *batch*; per-packet work inside an
+//! element is statically dispatched. Pushes are immediate and depth-first,
+//! like Click's; a push that would re-enter an element already on the call
+//! stack (a cycle in the graph) is deferred until the current call returns.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::element::{Element, Port};
+use crate::graph::Graph;
+use crate::notifier::{NotifierKind, NotifierSignal, Signal};
+use crate::packet::{Batch, Packet};
+use crate::ports::Processing;
+use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker, Timers};
+
+pub(crate) type Slot = RefCell<Box<dyn Element>>;
+
+/// Where a port leads, by element index local to a shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub elem: u32,
+    pub port: u32,
+}
+
+pub(crate) const NOWHERE: Target = Target {
+    elem: u32::MAX,
+    port: u32::MAX,
+};
+
+/// The flat dispatch tables of one shard.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    pub out_base: Vec<u32>,
+    pub outs: Vec<Target>,
+    pub in_base: Vec<u32>,
+    pub ins: Vec<Target>,
+}
+
+impl Tables {
+    #[inline]
+    fn output(&self, e: usize, port: Port) -> Target {
+        let (base, end) = (self.out_base[e] as usize, self.out_base[e + 1] as usize);
+        if base + port < end {
+            self.outs[base + port]
+        } else {
+            NOWHERE
+        }
+    }
+
+    #[inline]
+    fn input(&self, e: usize, port: Port) -> Target {
+        let (base, end) = (self.in_base[e] as usize, self.in_base[e + 1] as usize);
+        if base + port < end {
+            self.ins[base + port]
+        } else {
+            NOWHERE
+        }
+    }
+
+    fn noutputs(&self, e: usize) -> usize {
+        (self.out_base[e + 1] - self.out_base[e]) as usize
+    }
+}
+
+/// State shared by all threads of a running router.
+pub(crate) struct Shared {
+    pub stop: Arc<AtomicBool>,
+    pub runcount: AtomicI32,
+    pub wakers: Vec<Arc<ThreadWaker>>,
+    pub graph: Arc<Graph>,
+    /// State of THREAD_SAFE elements, by global element index.
+    pub cells: Mutex<HashMap<usize, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Shared {
+    pub fn adjust_runcount(&self, delta: i32) {
+        let now = self.runcount.fetch_add(delta, Ordering::AcqRel) + delta;
+        if now <= 0 {
+            self.request_stop();
+        }
+    }
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        for w in &self.wakers {
+            w.wake();
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The elements one scheduler thread owns, and what it needs to run them.
+pub(crate) struct Shard {
+    pub slots: Vec<Slot>,
+    /// Local index → global element index.
+    pub global: Vec<usize>,
+    pub tables: Tables,
+    pub task_of: Vec<Option<TaskHandle>>,
+    pub tasks: Vec<TaskEntry>,
+    pub state: ShardState,
+    pub waker: Arc<ThreadWaker>,
+}
+
+/// The mutable part of a shard that elements reach through [`Ctx`].
+pub(crate) struct ShardState {
+    pub timers: Timers,
+    /// Packets the engine dropped on behalf of each element.
+    pub drops: Vec<u64>,
+    deferred: Vec<(u32, u32, Batch)>,
+    slept: bool,
+}
+
+impl ShardState {
+    pub fn new(nelements: usize) -> Self {
+        ShardState {
+            timers: Timers::new(nelements),
+            drops: vec![0; nelements],
+            deferred: Vec::with_capacity(64),
+            slept: false,
+        }
+    }
+}
+
+/// What an element sees while it runs: its ports, the clock, its timer and
+/// task, and the router's stop switch.
+pub struct Ctx<'a> {
+    slots: &'a [Slot],
+    tables: &'a Tables,
+    task_of: &'a [Option<TaskHandle>],
+    global: &'a [usize],
+    state: &'a mut ShardState,
+    shared: &'a Shared,
+    cur: usize,
+    now: Instant,
+}
+
+impl<'a> Ctx<'a> {
+    /// Pushes `batch` out of output `port`, through the rest of the push
+    /// path, before returning.
+    #[inline]
+    pub fn push(&mut self, port: Port, batch: Batch) {
+        let t = self.tables.output(self.cur, port);
+        if t == NOWHERE {
+            return self.count_drops(batch.len());
+        }
+        let slots = self.slots;
+        match slots[t.elem as usize].try_borrow_mut() {
+            Ok(mut element) => {
+                let caller = std::mem::replace(&mut self.cur, t.elem as usize);
+                element.push(t.port as usize, batch, self);
+                self.cur = caller;
+            }
+            Err(_) => self.state.deferred.push((t.elem, t.port, batch)),
+        }
+    }
+
+    /// Pushes each packet of `batch` out of the port given by `ports`
+    /// (parallel to the batch; `drop` marks packets to drop), keeping the
+    /// packets' order within each port. Ports go out in increasing order.
+    pub fn push_by_verdict(&mut self, batch: Batch, ports: &[u16], drop: u16) {
+        let mut packets: smallvec::SmallVec<[Option<Packet>; crate::packet::BATCH_CAPACITY]> =
+            batch.into_iter().map(Some).collect();
+        let mut dropped = 0;
+        for (slot, &v) in packets.iter_mut().zip(ports) {
+            if v == drop {
+                *slot = None;
+                dropped += 1;
+            }
+        }
+        self.count_drops(dropped);
+        let mut next = ports.iter().copied().filter(|&v| v != drop).min();
+        while let Some(port) = next {
+            let mut out = Batch::new();
+            next = None;
+            for (slot, &v) in packets.iter_mut().zip(ports) {
+                if v == port {
+                    if let Some(p) = slot.take() {
+                        out.push(p);
+                    }
+                } else if v > port && v != drop && next.is_none_or(|n| v < n) {
+                    next = Some(v);
+                }
+            }
+            self.push(port as usize, out);
+        }
+    }
+
+    /// Pulls at most `max` packets from input `port` (bounded by
+    /// [`BATCH_CAPACITY`](crate::packet::BATCH_CAPACITY)); `None` when
+    /// nothing is available.
+    #[inline]
+    pub fn pull(&mut self, port: Port, max: usize) -> Option<Batch> {
+        let max = max.min(crate::packet::BATCH_CAPACITY);
+        let t = self.tables.input(self.cur, port);
+        if t == NOWHERE {
+            return None;
+        }
+        let slots = self.slots;
+        let mut element = slots[t.elem as usize].try_borrow_mut().ok()?;
+        let caller = std::mem::replace(&mut self.cur, t.elem as usize);
+        let batch = element.pull(t.port as usize, max, self);
+        self.cur = caller;
+        batch
+    }
+
+    /// Counts `n` packets dropped by the current element outside its own
+    /// counters (verdict drops, pushes to nowhere).
+    #[inline]
+    pub fn count_drops(&mut self, n: usize) {
+        self.state.drops[self.cur] += n as u64;
+    }
+
+    /// The time at the start of this scheduling round (cheap; elements
+    /// needing a precise time call `Instant::now()` themselves).
+    #[inline]
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The number of output ports of the current element.
+    pub fn noutputs(&self) -> usize {
+        self.tables.noutputs(self.cur)
+    }
+
+    /// The current element's name.
+    pub fn name(&self) -> &str {
+        &self.shared.graph.nodes[self.global[self.cur]].name
+    }
+
+    /// Fires the current element's timer at `at` (replacing any pending one).
+    pub fn schedule_at(&mut self, at: Instant) {
+        self.state.timers.schedule(self.cur, at);
+    }
+
+    /// Fires the current element's timer after `delay`.
+    pub fn schedule_after(&mut self, delay: Duration) {
+        let at = Instant::now() + delay;
+        self.schedule_at(at);
+    }
+
+    /// Cancels the current element's pending timer.
+    pub fn unschedule_timer(&mut self) {
+        self.state.timers.cancel(self.cur);
+    }
+
+    /// When the current element's timer will fire, if it is scheduled.
+    pub fn timer_deadline(&self) -> Option<Instant> {
+        self.state.timers.deadline(self.cur)
+    }
+
+    /// Takes the current task off the run list until it is woken (by a
+    /// notifier it listens to, or [`Ctx::wake_task`]).
+    pub fn sleep(&mut self) {
+        self.state.slept = true;
+    }
+
+    /// Same as [`Ctx::sleep`]: Click's unscheduled task.
+    pub fn unschedule(&mut self) {
+        self.sleep();
+    }
+
+    /// Schedules the current element's task (from a timer or a handler).
+    pub fn wake_task(&mut self) {
+        if let Some(task) = &self.task_of[self.cur] {
+            task.wake();
+        }
+    }
+
+    /// Click's `please_stop_driver`: lowers the run count; at zero the
+    /// router stops.
+    pub fn stop_router(&mut self) {
+        self.shared.adjust_runcount(-1);
+    }
+
+    /// Adjusts the router's run count (DriverManager, Script).
+    pub fn adjust_runcount(&mut self, delta: i32) {
+        self.shared.adjust_runcount(delta);
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.shared.stopping()
+    }
+
+    /// Reads handler `handler` of element `element` (same thread only).
+    pub fn read_handler(&mut self, element: &str, handler: &str) -> Result<String, String> {
+        let (local, global) = self.locate(element)?;
+        let graph = &self.shared.graph;
+        if let Some(v) = crate::router::default_handler(graph, global, handler) {
+            return Ok(v);
+        }
+        let e = self.slots[local]
+            .try_borrow()
+            .map_err(|_| format!("{element}: busy"))?;
+        e.read_handler(handler)
+            .ok_or_else(|| no_handler(element, handler))
+    }
+
+    /// Writes handler `handler` of element `element` (same thread only).
+    pub fn write_handler(
+        &mut self,
+        element: &str,
+        handler: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        let (local, _) = self.locate(element)?;
+        let slots = self.slots;
+        let mut e = slots[local]
+            .try_borrow_mut()
+            .map_err(|_| format!("{element}: busy"))?;
+        let caller = std::mem::replace(&mut self.cur, local);
+        let result = e.write_handler(handler, value, self);
+        self.cur = caller;
+        result
+    }
+
+    fn locate(&self, element: &str) -> Result<(usize, usize), String> {
+        let global = self
+            .shared
+            .graph
+            .find(element)
+            .ok_or_else(|| format!("no element named '{element}'"))?;
+        let local = self
+            .global
+            .iter()
+            .position(|&g| g == global)
+            .ok_or_else(|| format!("'{element}' runs on another thread"))?;
+        Ok((local, global))
+    }
+}
+
+pub(crate) fn no_handler(element: &str, handler: &str) -> String {
+    format!("no handler '{element}.{handler}'")
+}
+
+impl Shard {
+    fn ctx<'s>(&'s mut self, shared: &'s Shared, cur: usize, now: Instant) -> (Ctx<'s>, &'s Slot) {
+        let ctx = Ctx {
+            slots: &self.slots,
+            tables: &self.tables,
+            task_of: &self.task_of,
+            global: &self.global,
+            state: &mut self.state,
+            shared,
+            cur,
+            now,
+        };
+        (ctx, &self.slots[cur])
+    }
+
+    /// Runs one element call through `f`, then any pushes it deferred.
+    fn call(
+        &mut self,
+        shared: &Shared,
+        e: usize,
+        now: Instant,
+        f: impl FnOnce(&mut dyn Element, &mut Ctx),
+    ) {
+        let (mut ctx, slot) = self.ctx(shared, e, now);
+        if let Ok(mut element) = slot.try_borrow_mut() {
+            f(&mut **element, &mut ctx);
+        }
+        while let Some((e, port, batch)) = ctx.state.deferred.pop() {
+            ctx.cur = e as usize;
+            if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
+                element.push(port as usize, batch, &mut ctx);
+            }
+        }
+    }
+
+    /// Runs task `i` once.
+    fn run_task(&mut self, shared: &Shared, i: usize, now: Instant) {
+        let (e, handle) = (self.tasks[i].element, self.tasks[i].handle.clone());
+        // Unschedule before running, so a wake during the run is never lost.
+        handle.set_scheduled(false);
+        self.state.slept = false;
+        self.call(shared, e, now, |element, ctx| {
+            element.run_task(ctx);
+        });
+        if !self.state.slept {
+            handle.set_scheduled(true);
+        }
+    }
+
+    fn run_due_timers(&mut self, shared: &Shared, now: Instant) {
+        while let Some(e) = self.state.timers.pop_due(now) {
+            self.call(shared, e, now, |element, ctx| element.run_timer(ctx));
+        }
+    }
+
+    /// The scheduler loop of one thread: until the router stops, run timers
+    /// that are due and a round of tasks; park when there is nothing to do.
+    pub fn run(&mut self, shared: &Shared) {
+        /// Tasks run between two looks at the clock, timers and stop flag.
+        const TASKS_PER_ROUND: usize = 64;
+        self.waker.attach_current();
+        let mut clock = 0u64;
+        while !shared.stopping() {
+            let now = Instant::now();
+            self.run_due_timers(shared, now);
+            let mut ran = 0;
+            while ran < TASKS_PER_ROUND {
+                let Some(i) = pick_task(&mut self.tasks, &mut clock) else {
+                    break;
+                };
+                self.run_task(shared, i, now);
+                ran += 1;
+            }
+            if ran == 0 && !shared.stopping() {
+                let wait = match self.state.timers.next_deadline() {
+                    Some(at) => at.saturating_duration_since(Instant::now()),
+                    None => Duration::from_secs(3600),
+                };
+                if !wait.is_zero() {
+                    self.waker.park(wait);
+                }
+            }
+        }
+    }
+}
+
+/// What an element sees while it initializes: its name, its task, and the
+/// graph around it (to find notifiers).
+pub struct InitCtx<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) shared: &'a Shared,
+    pub(crate) slots: &'a [Slot],
+    /// Global element → local instance taking its inputs (`u32::MAX`: none).
+    pub(crate) input_side: &'a [u32],
+    /// Global element → local instance giving its outputs.
+    pub(crate) output_side: &'a [u32],
+    pub(crate) global: usize,
+    pub(crate) task: Option<TaskHandle>,
+    pub(crate) timer: &'a mut Option<Instant>,
+    pub(crate) task_scheduled: &'a mut bool,
+    pub(crate) tickets: &'a mut u32,
+}
+
+impl InitCtx<'_> {
+    /// The element's full name.
+    pub fn name(&self) -> &str {
+        &self.graph.nodes[self.global].name
+    }
+
+    /// The element's task, if it has one ([`Element::has_task`]).
+    pub fn task(&self) -> Option<&TaskHandle> {
+        self.task.as_ref()
+    }
+
+    /// Leaves the task unscheduled at start (it waits for a wake).
+    pub fn start_unscheduled(&mut self) {
+        *self.task_scheduled = false;
+    }
+
+    /// Sets the task's tickets (Click's stride scheduling share).
+    pub fn set_tickets(&mut self, tickets: u32) {
+        *self.tickets = tickets.max(1);
+    }
+
+    /// Fires the element's timer `delay` after the router starts.
+    pub fn schedule_after(&mut self, delay: Duration) {
+        *self.timer = Some(Instant::now() + delay);
+    }
+
+    /// Resolved processing of the element's outputs.
+    pub fn outputs(&self) -> &[Processing] {
+        &self.graph.nodes[self.global].outputs
+    }
+
+    /// Resolved processing of the element's inputs.
+    pub fn inputs(&self) -> &[Processing] {
+        &self.graph.nodes[self.global].inputs
+    }
+
+    /// State shared by the instances of a [`THREAD_SAFE`] element on
+    /// different threads: the first caller creates it with `make`, the
+    /// others get the same `Arc`.
+    ///
+    /// [`THREAD_SAFE`]: crate::ElementClass::THREAD_SAFE
+    pub fn shared_state<T: Any + Send + Sync>(
+        &mut self,
+        make: impl FnOnce() -> T,
+    ) -> Result<Arc<T>, String> {
+        let mut cells = self.shared.cells.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = cells
+            .entry(self.global)
+            .or_insert_with(|| Arc::new(make()))
+            .clone();
+        cell.downcast::<T>()
+            .map_err(|_| format!("{}: shared state of another type", self.name()))
+    }
+
+    /// Click's `upstream_empty_signal`: the signal telling whether packets
+    /// may be pulled from input `port`. The element's task listens to it.
+    pub fn upstream_empty_signal(&mut self, port: Port) -> NotifierSignal {
+        self.search(NotifierKind::Empty, port)
+    }
+
+    /// Click's `downstream_full_signal`: the signal telling whether output
+    /// `port` has room downstream. The element's task listens to it.
+    pub fn downstream_full_signal(&mut self, port: Port) -> NotifierSignal {
+        self.search(NotifierKind::Full, port)
+    }
+
+    /// Walks the graph from one port (upstream for `Empty`, downstream for
+    /// `Full`) through elements by their flow codes, collecting the signals
+    /// of the first providers found. A path ending at an element that
+    /// provides no signal makes the result always active.
+    fn search(&mut self, kind: NotifierKind, port: Port) -> NotifierSignal {
+        let upstream = kind == NotifierKind::Empty;
+        let mut signals: Vec<Signal> = Vec::new();
+        let mut always = false;
+        let mut seen = std::collections::HashSet::new();
+        let mut work: Vec<(usize, usize)> = self.neighbours(upstream, self.global, port);
+        while let Some((e, p)) = work.pop() {
+            if !seen.insert((e, p)) {
+                continue;
+            }
+            if let Some(signal) = self.provided(kind, e) {
+                if !signals.iter().any(|s| s.same(&signal)) {
+                    signals.push(signal);
+                }
+                continue;
+            }
+            let node = &self.graph.nodes[e];
+            let onward: Vec<usize> = if upstream {
+                (0..node.inputs.len())
+                    .filter(|&i| node.flows(i, p))
+                    .collect()
+            } else {
+                (0..node.outputs.len())
+                    .filter(|&o| node.flows(p, o))
+                    .collect()
+            };
+            if onward.is_empty() {
+                always = true;
+            }
+            for q in onward {
+                work.extend(self.neighbours(upstream, e, q));
+            }
+        }
+        if let Some(task) = &self.task {
+            for s in &signals {
+                s.add_listener(task.clone());
+            }
+        }
+        NotifierSignal::new(always, signals)
+    }
+
+    /// The signal of kind `kind` that global element `e` provides, asked
+    /// of its instance on this thread.
+    fn provided(&self, kind: NotifierKind, e: usize) -> Option<Signal> {
+        let side = if kind == NotifierKind::Empty {
+            self.output_side
+        } else {
+            self.input_side
+        };
+        let local = *side.get(e)? as usize;
+        let element = self.slots.get(local)?.try_borrow().ok()?;
+        element.notifier(kind)
+    }
+
+    fn neighbours(&self, upstream: bool, e: usize, port: usize) -> Vec<(usize, usize)> {
+        if upstream {
+            self.graph.upstream(e, port).collect()
+        } else {
+            self.graph.downstream(e, port).collect()
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Tasks and the per-thread scheduler loop.
+//!
+//! Each scheduler thread owns a [`Shard`](crate::runtime::Shard): its
+//! elements, their tasks and timers. Tasks are picked by stride scheduling
+//! (Click's tickets: a task with twice the tickets runs twice as often).
+//! When no task is scheduled and no timer is due, the thread parks until the
+//! next timer or until a notifier or control message wakes it, so an idle
+//! router does not burn a core.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// Click's default number of tickets for a task.
+pub const DEFAULT_TICKETS: u32 = 1024;
+const STRIDE_ONE: u64 = 1 << 24;
+/// Longest idle park: bounds the latency of noticing a stop request that
+/// arrives without an unpark.
+const MAX_PARK: Duration = Duration::from_millis(50);
+
+/// A handle to a task that other elements and threads can wake.
+#[derive(Clone, Debug)]
+pub struct TaskHandle(Arc<TaskState>);
+
+#[derive(Debug)]
+struct TaskState {
+    scheduled: AtomicBool,
+    thread: Arc<ThreadWaker>,
+}
+
+impl TaskHandle {
+    pub(crate) fn new(scheduled: bool, thread: Arc<ThreadWaker>) -> Self {
+        TaskHandle(Arc::new(TaskState {
+            scheduled: AtomicBool::new(scheduled),
+            thread,
+        }))
+    }
+
+    /// Schedules the task; wakes its thread if the task was asleep.
+    #[inline]
+    pub fn wake(&self) {
+        if !self.0.scheduled.swap(true, Ordering::AcqRel) {
+            self.0.thread.wake();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.0.scheduled.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub(crate) fn set_scheduled(&self, on: bool) {
+        self.0.scheduled.store(on, Ordering::Release);
+    }
+}
+
+/// Wakes a parked scheduler thread. Wakers exist from the start (tasks
+/// are created before their threads); a wake before the thread attaches is
+/// remembered and makes its first park return at once.
+#[derive(Debug, Default)]
+pub struct ThreadWaker {
+    thread: OnceLock<Thread>,
+    pending: AtomicBool,
+}
+
+impl ThreadWaker {
+    pub(crate) fn attach_current(&self) {
+        let _ = self.thread.set(std::thread::current());
+    }
+
+    /// Wakes the thread if it is parked (or makes its next park return).
+    pub fn wake(&self) {
+        self.pending.store(true, Ordering::Release);
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    /// Parks until woken or until `timeout`.
+    pub(crate) fn park(&self, timeout: Duration) {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            std::thread::park_timeout(timeout.min(MAX_PARK));
+            self.pending.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// One task in a shard's run list.
+#[derive(Debug)]
+pub(crate) struct TaskEntry {
+    pub element: usize,
+    pub handle: TaskHandle,
+    pub stride: u64,
+    pub pass: u64,
+}
+
+impl TaskEntry {
+    pub fn new(element: usize, handle: TaskHandle, tickets: u32) -> Self {
+        TaskEntry {
+            element,
+            handle,
+            stride: STRIDE_ONE / u64::from(tickets.max(1)),
+            pass: 0,
+        }
+    }
+}
+
+/// Picks the scheduled task with the smallest pass (stride scheduling).
+/// `clock` is the pass of the last task run: a task waking from a long
+/// sleep starts there instead of monopolising the thread to catch up.
+pub(crate) fn pick_task(tasks: &mut [TaskEntry], clock: &mut u64) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, t) in tasks.iter().enumerate() {
+        if t.handle.is_scheduled() && best.is_none_or(|b| t.pass < tasks[b].pass) {
+            best = Some(i);
+        }
+    }
+    let task = &mut tasks[best?];
+    task.pass = task.pass.max(*clock);
+    *clock = task.pass;
+    task.pass += task.stride;
+    best
+}
+
+/// The timer queue of one shard: at most one pending deadline per element.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    deadlines: Vec<Option<Instant>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
+}
+
+impl Timers {
+    pub fn new(nelements: usize) -> Self {
+        Timers {
+            deadlines: vec![None; nelements],
+            heap: Default::default(),
+        }
+    }
+
+    pub fn schedule(&mut self, element: usize, at: Instant) {
+        self.deadlines[element] = Some(at);
+        self.heap.push(std::cmp::Reverse((at, element)));
+    }
+
+    pub fn cancel(&mut self, element: usize) {
+        self.deadlines[element] = None;
+    }
+
+    pub fn deadline(&self, element: usize) -> Option<Instant> {
+        self.deadlines[element]
+    }
+
+    /// The next element whose timer is due at `now`, if any.
+    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
+        while let Some(&std::cmp::Reverse((at, e))) = self.heap.peek() {
+            if at > now {
+                return None;
+            }
+            self.heap.pop();
+            // Stale entries (rescheduled or cancelled timers) are skipped.
+            if self.deadlines[e] == Some(at) {
+                self.deadlines[e] = None;
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// The earliest live deadline.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&std::cmp::Reverse((at, e))) = self.heap.peek() {
+            if self.deadlines[e] == Some(at) {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stride_scheduling_follows_tickets() {
+        let waker = Arc::new(ThreadWaker::default());
+        let mut tasks = vec![
+            TaskEntry::new(0, TaskHandle::new(true, waker.clone()), 1024),
+            TaskEntry::new(1, TaskHandle::new(true, waker.clone()), 2048),
+        ];
+        let mut runs = [0; 2];
+        let mut clock = 0;
+        for _ in 0..3000 {
+            runs[pick_task(&mut tasks, &mut clock).unwrap()] += 1;
+        }
+        assert!(
+            (runs[1] as f64 / runs[0] as f64 - 2.0).abs() < 0.01,
+            "{runs:?}"
+        );
+    }
+
+    #[test]
+    fn sleeping_tasks_are_skipped_and_woken() {
+        let waker = Arc::new(ThreadWaker::default());
+        let h = TaskHandle::new(false, waker.clone());
+        let mut tasks = vec![TaskEntry::new(7, h.clone(), DEFAULT_TICKETS)];
+        let mut clock = 0;
+        assert_eq!(pick_task(&mut tasks, &mut clock), None);
+        h.wake();
+        assert_eq!(pick_task(&mut tasks, &mut clock), Some(0));
+    }
+
+    #[test]
+    fn timers_fire_in_order_and_skip_stale_entries() {
+        let mut t = Timers::new(3);
+        let now = Instant::now();
+        t.schedule(0, now + Duration::from_millis(5));
+        t.schedule(1, now + Duration::from_millis(1));
+        t.schedule(0, now + Duration::from_millis(2)); // reschedule
+        t.schedule(2, now + Duration::from_millis(3));
+        t.cancel(2);
+        assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(1)));
+        let later = now + Duration::from_millis(10);
+        assert_eq!(t.pop_due(later), Some(1));
+        assert_eq!(t.pop_due(later), Some(0));
+        assert_eq!(t.pop_due(later), None);
+        assert_eq!(t.next_deadline(), None);
+    }
+}
