@@ -6,16 +6,102 @@
 //! holds Click's configuration-argument parsing ([`args`]), which elements use
 //! to read their configuration strings.
 //!
-//! The pipeline is: source text → [`parse`] (a pest grammar, producing an AST
-//! with source positions) → [`flatten`] (compound expansion, parameter
-//! substitution, `define`s, `require(library ...)`) → [`FlatConfig`].
-//! Every failure is a [`Diagnostic`] naming `file:line:column`.
+//! The pipeline is: source text → `ast` (a pest grammar, producing a syntax
+//! tree with byte positions) → `build` (scopes, class resolution, anonymous
+//! names, port pairing: what Click's lexer does while parsing) → `flatten`
+//! (compound expansion, parameter and `define` substitution, tunnel removal)
+//! → [`FlatConfig`]. Every failure is a [`Diagnostic`] naming
+//! `file:line:column`; [`load_str`] and [`load_file`] report all of them.
 //!
 //! This crate depends on no other crate of the workspace.
 
 pub mod args;
+mod ast;
+mod build;
 mod diag;
+mod expand;
 mod flat;
+mod flatten;
+mod source;
+mod unparse;
 
-pub use diag::{Diagnostic, Span};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use diag::{Diagnostic, Diagnostics, Span};
 pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement};
+
+/// How to load a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `NAME=VALUE` overrides of `define`d variables, as on Click's
+    /// command line (a leading `$` on NAME is allowed).
+    pub defines: Vec<(String, String)>,
+    /// Directories searched for `require(library FILE)` after the
+    /// configuration file's own directory and before `CLICKPATH`.
+    pub search_path: Vec<PathBuf>,
+}
+
+/// Reads, parses and flattens a configuration file.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, &path.to_string_lossy(), opts),
+        Err(e) => Err(Diagnostics::new(vec![Diagnostic::without_span(format!(
+            "{}: {e}",
+            path.display()
+        ))])),
+    }
+}
+
+/// Parses and flattens configuration text. `file_name` names it in
+/// diagnostics (Click uses `config` for `-e` text).
+pub fn load_str(
+    source: &str,
+    file_name: &str,
+    opts: &LoadOptions,
+) -> Result<FlatConfig, Diagnostics> {
+    let map = Arc::new(source::SourceMap::new(file_name, source));
+    let stmts = match ast::parse(&map) {
+        Ok(stmts) => stmts,
+        Err(d) => {
+            let mut errors = map.errors.clone();
+            errors.push(d);
+            return Err(diagnostics(errors, &[map]));
+        }
+    };
+    let built = build::Builder::new(map, opts.search_path.clone()).build(&stmts);
+    let mut errors = built.errors;
+    let env = top_env(&built.scope.vars, &opts.defines);
+    let (elements, connections, more) = flatten::Flattener::new(built.scope).run(&env);
+    errors.extend(more);
+    if errors.is_empty() {
+        Ok(FlatConfig {
+            elements,
+            connections,
+            requirements: built.requirements,
+        })
+    } else {
+        Err(diagnostics(errors, &built.sources))
+    }
+}
+
+/// The file's `define`s, overridden by the command line's.
+fn top_env(file: &[(String, String)], overrides: &[(String, String)]) -> expand::Env {
+    let mut vars = file.to_vec();
+    for (name, value) in overrides {
+        let name = name.strip_prefix('$').unwrap_or(name);
+        match vars.iter_mut().find(|(n, _)| n == name) {
+            Some(var) => var.1 = value.clone(),
+            None => vars.push((name.to_string(), value.clone())),
+        }
+    }
+    expand::Env { frames: vec![vars] }
+}
+
+fn diagnostics(errors: Vec<Diagnostic>, sources: &[Arc<source::SourceMap>]) -> Diagnostics {
+    let mut d = Diagnostics::new(errors);
+    for map in sources {
+        d.add_source(map.name.clone(), map.text.clone());
+    }
+    d
+}

@@ -1,0 +1,409 @@
+//! The syntax tree of a Click configuration, built from the pest grammar.
+//!
+//! Positions are byte ranges into the file's text; the file's
+//! [`SourceMap`](crate::source::SourceMap) turns them into spans.
+
+use std::ops::Range;
+
+use pest::iterators::Pair;
+use pest::Parser;
+
+use crate::source::SourceMap;
+use crate::Diagnostic;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+struct ClickParser;
+
+/// Text from the source, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub text: String,
+    pub at: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    Connection(Connection),
+    ElementClass {
+        name: Word,
+        def: ClassDef,
+    },
+    Require(Word),
+    Define(Word),
+    /// `provide(...)`: accepted and ignored, as Click's runtime does.
+    Provide,
+}
+
+#[derive(Debug, Clone)]
+pub enum ClassDef {
+    Synonym(Word),
+    Compound(Compound),
+}
+
+/// `{ body || body || ... }`.
+#[derive(Debug, Clone)]
+pub struct Compound {
+    pub bodies: Vec<Body>,
+    /// Ends with `|| ...`: extends the previous class of the same name.
+    pub extension: Option<Range<usize>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub formals: Vec<Formal>,
+    pub stmts: Vec<Stmt>,
+    pub at: Range<usize>,
+}
+
+/// `$var` or `KEYWORD $var`.
+#[derive(Debug, Clone)]
+pub struct Formal {
+    pub keyword: Option<Word>,
+    pub var: Word,
+}
+
+/// Element lists separated by arrows: `lists.len() == arrows.len() + 1`.
+/// An empty list stands for an implicit `input` or `output`.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub lists: Vec<Vec<Endpoint>>,
+    pub arrows: Vec<Arrow>,
+    pub at: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Arrow {
+    /// `=>` rather than `->`.
+    pub many: bool,
+    pub at: Range<usize>,
+}
+
+/// `[in] element [out]`; a lone `[ports]` is an implicit `input`/`output`.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub inputs: Option<Ports>,
+    pub elem: Option<Elem>,
+    pub outputs: Option<Ports>,
+    pub at: Range<usize>,
+}
+
+/// `[0, 1, 2]`; `[]` or a trailing comma makes the list expandable.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    pub ports: Vec<Word>,
+    pub expandable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Elem {
+    /// `name`, `name :: Class`, `Class(config)`, `name :: { ... } (config)`.
+    Named {
+        name: Word,
+        class: Option<ClassRef>,
+        config: Option<Word>,
+    },
+    /// `{ ... } (config)`: an anonymous compound used in place.
+    Compound {
+        compound: Compound,
+        config: Option<Word>,
+    },
+    /// `( ... )`: an element group.
+    Group { stmts: Vec<Stmt>, at: Range<usize> },
+}
+
+#[derive(Debug, Clone)]
+pub enum ClassRef {
+    Name(Word),
+    Compound(Compound),
+}
+
+/// Nesting deeper than this is refused before pest sees the text, so no
+/// input can exhaust the stack.
+const MAX_NESTING: usize = 256;
+
+/// Parses a whole file.
+pub fn parse(map: &SourceMap) -> Result<Vec<Stmt>, Diagnostic> {
+    check_nesting(map)?;
+    let mut pairs = ClickParser::parse(Rule::file, &map.text).map_err(|e| syntax_error(map, &e))?;
+    let file = pairs.next().map(|p| p.into_inner());
+    Ok(file.into_iter().flatten().filter_map(stmt).collect())
+}
+
+fn check_nesting(map: &SourceMap) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    for (i, c) in map.text.char_indices() {
+        match c {
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if depth > MAX_NESTING {
+            return Err(Diagnostic::new(
+                map.span(i, i + 1),
+                "maximum nesting depth exceeded",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Turns pest's error into Click's "syntax error near 'TOKEN'".
+fn syntax_error(map: &SourceMap, e: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((p, _)) => p,
+    };
+    let token = token_at(&map.text, pos);
+    let message = if token.is_empty() {
+        "syntax error at end of file".to_string()
+    } else {
+        format!("syntax error near '{token}'")
+    };
+    Diagnostic::new(map.span(pos, pos + token.len()), message)
+}
+
+/// The lexeme starting at `pos` (after white space), as Click's lexer would
+/// cut it.
+pub fn token_at(text: &str, pos: usize) -> &str {
+    let Some(rest) = text.get(pos..) else {
+        return "";
+    };
+    let rest = rest.trim_start();
+    let word = rest.len()
+        - rest
+            .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+            .len();
+    if word > 0 {
+        return &rest[..word];
+    }
+    for op in ["...", "->", "=>", "::", "||"] {
+        if rest.starts_with(op) {
+            return &rest[..op.len()];
+        }
+    }
+    rest.chars().next().map_or("", |c| &rest[..c.len_utf8()])
+}
+
+fn word(p: Pair<Rule>) -> Word {
+    let s = p.as_span();
+    Word {
+        text: s.as_str().to_string(),
+        at: s.start()..s.end(),
+    }
+}
+
+fn range(p: &Pair<Rule>) -> Range<usize> {
+    p.as_span().start()..p.as_span().end()
+}
+
+fn stmt(p: Pair<Rule>) -> Option<Stmt> {
+    let at = range(&p);
+    let rule = p.as_rule();
+    let mut inner = p.into_inner();
+    Some(match rule {
+        Rule::connection => Stmt::Connection(connection(inner, at)),
+        Rule::elementclass => {
+            let name = word(inner.next()?);
+            let def = inner.next()?;
+            let def = match def.as_rule() {
+                Rule::compound => ClassDef::Compound(compound(def)),
+                _ => ClassDef::Synonym(word(def)),
+            };
+            Stmt::ElementClass { name, def }
+        }
+        Rule::require => Stmt::Require(word(inner.next()?)),
+        Rule::define => Stmt::Define(word(inner.next()?)),
+        Rule::provide => Stmt::Provide,
+        _ => return None,
+    })
+}
+
+fn stmts<'i>(pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Stmt> {
+    pairs.filter_map(stmt).collect()
+}
+
+fn compound(p: Pair<Rule>) -> Compound {
+    let mut bodies = Vec::new();
+    let mut extension = None;
+    for part in p.into_inner() {
+        match part.as_rule() {
+            Rule::body => bodies.push(body(part)),
+            Rule::extension => extension = Some(range(&part)),
+            _ => {}
+        }
+    }
+    Compound { bodies, extension }
+}
+
+fn body(p: Pair<Rule>) -> Body {
+    let at = range(&p);
+    let mut formals = Vec::new();
+    let mut inner = p.into_inner().peekable();
+    if let Some(f) = inner.next_if(|q| q.as_rule() == Rule::formals) {
+        for formal in f.into_inner() {
+            let mut parts: Vec<Word> = formal.into_inner().map(word).collect();
+            if let Some(var) = parts.pop() {
+                formals.push(Formal {
+                    keyword: parts.pop(),
+                    var,
+                });
+            }
+        }
+    }
+    Body {
+        formals,
+        stmts: stmts(inner),
+        at,
+    }
+}
+
+fn connection(pairs: pest::iterators::Pairs<Rule>, at: Range<usize>) -> Connection {
+    let mut lists = vec![Vec::new()];
+    let mut arrows = Vec::new();
+    for p in pairs {
+        match p.as_rule() {
+            Rule::arrow => {
+                arrows.push(Arrow {
+                    many: p.as_str() == "=>",
+                    at: range(&p),
+                });
+                lists.push(Vec::new());
+            }
+            Rule::elist => {
+                if let Some(last) = lists.last_mut() {
+                    *last = p.into_inner().map(endpoint).collect();
+                }
+            }
+            _ => {}
+        }
+    }
+    Connection { lists, arrows, at }
+}
+
+fn endpoint(p: Pair<Rule>) -> Endpoint {
+    let at = range(&p);
+    let mut e = Endpoint {
+        inputs: None,
+        elem: None,
+        outputs: None,
+        at,
+    };
+    for part in p.into_inner() {
+        match part.as_rule() {
+            Rule::in_ports => e.inputs = part.into_inner().next().map(ports),
+            Rule::out_ports => e.outputs = part.into_inner().next().map(ports),
+            Rule::named => e.elem = Some(named(part)),
+            Rule::anon_compound => {
+                let mut inner = part.into_inner();
+                if let Some(c) = inner.next() {
+                    let config = inner.next().and_then(args);
+                    e.elem = Some(Elem::Compound {
+                        compound: compound(c),
+                        config,
+                    });
+                }
+            }
+            Rule::group => {
+                let at = range(&part);
+                e.elem = Some(Elem::Group {
+                    stmts: stmts(part.into_inner()),
+                    at,
+                });
+            }
+            _ => {}
+        }
+    }
+    e
+}
+
+fn named(p: Pair<Rule>) -> Elem {
+    let mut inner = p.into_inner();
+    let name = inner.next().map(word).unwrap_or(Word {
+        text: String::new(),
+        at: 0..0,
+    });
+    let mut class = None;
+    let mut config = None;
+    for part in inner {
+        match part.as_rule() {
+            Rule::class => {
+                class = part.into_inner().next().map(|c| match c.as_rule() {
+                    Rule::compound => ClassRef::Compound(compound(c)),
+                    _ => ClassRef::Name(word(c)),
+                })
+            }
+            Rule::args => config = args(part),
+            _ => {}
+        }
+    }
+    Elem::Named {
+        name,
+        class,
+        config,
+    }
+}
+
+fn args(p: Pair<Rule>) -> Option<Word> {
+    p.into_inner().next().map(word)
+}
+
+fn ports(p: Pair<Rule>) -> Ports {
+    let mut list = Vec::new();
+    let mut expandable = false;
+    for part in p.into_inner() {
+        match part.as_rule() {
+            Rule::port => list.push(word(part)),
+            Rule::trailing => expandable = true,
+            _ => {}
+        }
+    }
+    // `[]` is `[0,]`: every port from 0 on.
+    if list.is_empty() {
+        expandable = true;
+    }
+    Ports {
+        ports: list,
+        expandable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Vec<Stmt>, Diagnostic> {
+        parse(&SourceMap::new("t", s))
+    }
+
+    #[test]
+    fn parses_the_main_forms() {
+        let src = "require(package \"x\"); define($A 1);\n\
+                   elementclass Foo { $a, KW $b | input -> Print($a) -> output || ... }\n\
+                   elementclass Bar Foo;\n\
+                   a, b :: Idle; a [0,1] => [0,] b -> { -> } -> (-> c :: Idle) -> d;";
+        let stmts = parse_str(src).unwrap();
+        assert_eq!(stmts.len(), 6);
+    }
+
+    #[test]
+    fn config_runs_to_matching_paren() {
+        let stmts = parse_str("x :: A(a (b) \")\" ')' // )\n /* ) */ c);").unwrap();
+        let Stmt::Connection(c) = &stmts[0] else {
+            panic!()
+        };
+        let Some(Elem::Named {
+            config: Some(cfg), ..
+        }) = &c.lists[0][0].elem
+        else {
+            panic!()
+        };
+        assert_eq!(cfg.text, "a (b) \")\" ')' // )\n /* ) */ c");
+    }
+
+    #[test]
+    fn keywords_are_not_idents() {
+        assert!(parse_str("elementclassX :: Idle;").is_ok());
+        assert!(parse_str("require :: Idle;").is_err());
+    }
+}

@@ -1,0 +1,362 @@
+//! Compound expansion and tunnel removal: what Click does when it creates a
+//! router from the parsed file.
+//!
+//! Every compound element becomes a tunnel (`x`, `x/input`, `x/output`)
+//! and its components are copied in as `x/component`, depth first. At the
+//! end, connections through tunnels are replaced by the connections they
+//! stand for, and the tunnels disappear.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::build::{ports_phrase, printable, Class, CompoundClass, Kind, Proto, Scope, Tunnel};
+use crate::expand::{assign_arguments, expand, split_args, Env};
+use crate::{Diagnostic, FlatConnection, FlatElement};
+
+/// Deeper compound nesting than this is refused (Click has a similar limit).
+const MAX_DEPTH: usize = 100;
+/// A configuration may not grow beyond this many elements when expanded.
+const MAX_ELEMENTS: usize = 4_000_000;
+
+pub struct Flattener {
+    scope: Scope,
+    errors: Vec<Diagnostic>,
+    too_big: bool,
+}
+
+impl Flattener {
+    pub fn new(scope: Scope) -> Flattener {
+        Flattener {
+            scope,
+            errors: Vec::new(),
+            too_big: false,
+        }
+    }
+
+    /// Expands every compound element, then removes tunnels.
+    pub fn run(mut self, env: &Env) -> (Vec<FlatElement>, Vec<FlatConnection>, Vec<Diagnostic>) {
+        let initial = self.scope.elements.len();
+        for i in 0..initial {
+            self.expand_element(i, env, 0);
+        }
+        let (elements, connections) = Resolver::new(&self.scope, &mut self.errors).finish();
+        (elements, connections, self.errors)
+    }
+
+    fn error_at(&mut self, element: usize, message: String) {
+        let span = self.scope.elements[element].span.clone();
+        self.errors.push(Diagnostic::new(span, message));
+    }
+
+    fn expand_element(&mut self, i: usize, env: &Env, depth: usize) {
+        let Kind::Class(class) = self.scope.elements[i].kind.clone() else {
+            return;
+        };
+        let config = expand(&self.scope.elements[i].config, env);
+        self.scope.elements[i].config = config;
+        let Class::Compound(compound) = class else {
+            return;
+        };
+        match self.resolve(i, &compound) {
+            Some((Class::Compound(found), args)) => {
+                if depth >= MAX_DEPTH {
+                    return self
+                        .error_at(i, "maximum compound element nesting depth exceeded".into());
+                }
+                let env = instance_env(&found, env, args);
+                self.expand_into(i, &found, &env, depth + 1);
+            }
+            Some((primitive, _)) => self.scope.elements[i].kind = Kind::Class(primitive),
+            None => {}
+        }
+    }
+
+    /// Picks the overload matching the element's arguments and used ports
+    /// (Click's `Compound::resolve`).
+    fn resolve(&mut self, i: usize, first: &Rc<CompoundClass>) -> Option<(Class, Vec<String>)> {
+        let args = split_args(&self.scope.elements[i].config);
+        let [nin, nout] = self.scope.nports[i];
+        let mut closest = None;
+        let mut candidates = 0;
+        let mut current = Some(Class::Compound(first.clone()));
+        while let Some(class) = current {
+            let Class::Compound(c) = &class else {
+                return Some((class, args)); // extends a primitive class
+            };
+            candidates += 1;
+            let formals: Vec<String> = c.formals.iter().map(|(_, k)| k.clone()).collect();
+            if let Some(values) = assign_arguments(&args, &formals) {
+                if c.ninputs == nin && c.noutputs == nout {
+                    return Some((class.clone(), values));
+                }
+                closest = Some((class.clone(), values));
+            }
+            current = c.overload.clone();
+        }
+        if candidates != 1 || closest.is_none() {
+            let call = format!(
+                "{}{}",
+                printable(&first.name),
+                ports_phrase(Some(args.len()), nin, nout)
+            );
+            self.error_at(i, format!("no match for '{call}'"));
+            let span = self.scope.elements[i].span.clone();
+            self.errors.push(Diagnostic::new(span, "candidates are:"));
+            let mut current = Some(Class::Compound(first.clone()));
+            while let Some(Class::Compound(c)) = current {
+                self.errors.push(Diagnostic::new(
+                    c.span.clone(),
+                    format!("  {}", c.signature()),
+                ));
+                current = c.overload.clone();
+            }
+        }
+        closest
+    }
+
+    /// Copies a compound's components into the router as `name/component`.
+    fn expand_into(&mut self, which: usize, c: &CompoundClass, env: &Env, depth: usize) {
+        let name = self.scope.elements[which].name.clone();
+        let span = self.scope.elements[which].span.clone();
+        self.scope.elements[which].kind = Kind::Tunnel;
+        let input = self.scope.add(
+            format!("{name}/input"),
+            false,
+            Kind::Tunnel,
+            String::new(),
+            span.clone(),
+        );
+        let output = self.scope.add(
+            format!("{name}/output"),
+            false,
+            Kind::Tunnel,
+            String::new(),
+            span.clone(),
+        );
+        self.scope.tunnels.push(Tunnel {
+            outer: which,
+            input,
+            output,
+        });
+
+        let mut map: Vec<Option<usize>> = vec![Some(input), Some(output)];
+        let mut k = 2;
+        while k < c.elements.len() {
+            let proto = &c.elements[k];
+            let full = format!("{name}/{}", proto.name);
+            if let Some(&old) = self.scope.names.get(&full) {
+                self.error_at(which, format!("redeclaration of element '{full}'"));
+                self.error_at(old, format!("'{full}' previously declared here"));
+                map.push(None);
+                k += 1;
+            } else if matches!(proto.kind, Kind::Tunnel) {
+                let t = self.scope.add_tunnels(&full, &proto.span);
+                map.extend([Some(t.outer), Some(t.input), Some(t.output)]);
+                k += 3;
+            } else {
+                let p = Proto {
+                    name: full,
+                    config: expand(&proto.config, env),
+                    ..proto.clone()
+                };
+                map.push(Some(
+                    self.scope.add(p.name, false, p.kind, p.config, p.span),
+                ));
+                k += 1;
+            }
+        }
+        for conn in &c.connections {
+            if let (Some(Some(from)), Some(Some(to))) = (map.get(conn.from), map.get(conn.to)) {
+                self.scope.connect(*from, conn.from_port, *to, conn.to_port);
+            }
+        }
+        if self.scope.elements.len() > MAX_ELEMENTS {
+            if !self.too_big {
+                self.error_at(
+                    which,
+                    "configuration too large after compound expansion".into(),
+                );
+                self.too_big = true;
+            }
+            return;
+        }
+        for index in map.into_iter().skip(2).flatten() {
+            self.expand_element(index, env, depth);
+        }
+    }
+}
+
+/// The environment a compound body runs in: the frames visible where the
+/// class was defined, then its formals and its own `define`s.
+fn instance_env(c: &CompoundClass, outer: &Env, args: Vec<String>) -> Env {
+    let mut env = outer.prefix(c.depth);
+    let frame = c.formals.iter().map(|(v, _)| v.clone()).zip(args).collect();
+    env.frames.push(frame);
+    for (name, value) in &c.defines {
+        let value = expand(value, &env);
+        if let Some(frame) = env.frames.last_mut() {
+            frame.push((name.clone(), value));
+        }
+    }
+    env
+}
+
+/// Where a tunnel element sits: which end of which tunnel.
+#[derive(Clone, Copy)]
+enum End {
+    Outer(Tunnel),
+    Input(Tunnel),
+    Output(Tunnel),
+}
+
+/// Replaces connections through tunnels by the real connections.
+struct Resolver<'a> {
+    scope: &'a Scope,
+    errors: &'a mut Vec<Diagnostic>,
+    ends: HashMap<usize, End>,
+    into: HashMap<(usize, usize), Vec<usize>>,
+    out_of: HashMap<(usize, usize), Vec<usize>>,
+    memo: HashMap<(usize, usize, bool), Vec<(usize, usize)>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(scope: &'a Scope, errors: &'a mut Vec<Diagnostic>) -> Resolver<'a> {
+        let mut ends = HashMap::new();
+        for &t in &scope.tunnels {
+            ends.insert(t.outer, End::Outer(t));
+            ends.insert(t.input, End::Input(t));
+            ends.insert(t.output, End::Output(t));
+        }
+        let mut into: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut out_of: HashMap<_, Vec<usize>> = HashMap::new();
+        for (i, c) in scope.connections.iter().enumerate() {
+            into.entry((c.to, c.to_port)).or_default().push(i);
+            out_of.entry((c.from, c.from_port)).or_default().push(i);
+        }
+        Resolver {
+            scope,
+            errors,
+            ends,
+            into,
+            out_of,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn is_tunnel(&self, i: usize) -> bool {
+        matches!(self.scope.elements[i].kind, Kind::Tunnel)
+    }
+
+    fn finish(mut self) -> (Vec<FlatElement>, Vec<FlatConnection>) {
+        let mut index = vec![usize::MAX; self.scope.elements.len()];
+        let mut elements = Vec::new();
+        for (i, e) in self.scope.elements.iter().enumerate() {
+            if let Kind::Class(class) = &e.kind {
+                index[i] = elements.len();
+                let class = match class {
+                    Class::Compound(c) if c.name.is_empty() => e.name.clone(),
+                    c => c.name().to_string(),
+                };
+                elements.push(FlatElement {
+                    name: e.name.clone(),
+                    class,
+                    config: e.config.clone(),
+                    span: e.span.clone(),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut connections = Vec::new();
+        for c in &self.scope.connections {
+            let froms = self.end_points((c.from, c.from_port), true);
+            let tos = self.end_points((c.to, c.to_port), false);
+            for &(from, from_port) in &froms {
+                for &(to, to_port) in &tos {
+                    let conn = FlatConnection {
+                        from: index[from],
+                        from_port,
+                        to: index[to],
+                        to_port,
+                    };
+                    if conn.from != usize::MAX && conn.to != usize::MAX && seen.insert(conn) {
+                        connections.push(conn);
+                    }
+                }
+            }
+        }
+        (elements, connections)
+    }
+
+    /// The real ports a connection end stands for.
+    fn end_points(&mut self, port: (usize, usize), is_source: bool) -> Vec<(usize, usize)> {
+        if self.is_tunnel(port.0) {
+            self.through(port, is_source)
+        } else {
+            vec![port]
+        }
+    }
+
+    /// The real ports on the far side of tunnel port `port`. As a source,
+    /// a tunnel end passes on whatever enters its partner; as a
+    /// destination, whatever leaves its partner.
+    fn through(&mut self, port: (usize, usize), is_source: bool) -> Vec<(usize, usize)> {
+        let key = (port.0, port.1, is_source);
+        if let Some(found) = self.memo.get(&key) {
+            return found.clone();
+        }
+        self.memo.insert(key, Vec::new()); // breaks cycles
+        let Some(&end) = self.ends.get(&port.0) else {
+            return Vec::new();
+        };
+        let partner = match (end, is_source) {
+            (End::Input(t), true) => t.outer,
+            (End::Outer(t), true) => t.output,
+            (End::Outer(t), false) => t.input,
+            (End::Output(t), false) => t.outer,
+            _ => {
+                let what = if is_source { "output" } else { "input" };
+                let name = &self.scope.elements[port.0].name;
+                let message = format!("'{name}' used as {what}");
+                self.errors.push(Diagnostic::new(
+                    self.scope.elements[port.0].span.clone(),
+                    message,
+                ));
+                return Vec::new();
+            }
+        };
+        let list = if is_source {
+            self.into.get(&(partner, port.1))
+        } else {
+            self.out_of.get(&(partner, port.1))
+        };
+        let list = list.cloned().unwrap_or_default();
+        if list.is_empty() {
+            self.unused(end, port.1, is_source);
+        }
+        let mut found = Vec::new();
+        for ci in list {
+            let c = self.scope.connections[ci];
+            let far = if is_source {
+                (c.from, c.from_port)
+            } else {
+                (c.to, c.to_port)
+            };
+            found.extend(self.end_points(far, is_source));
+        }
+        self.memo.insert(key, found.clone());
+        found
+    }
+
+    /// Click's errors for compound ports that lead nowhere.
+    fn unused(&mut self, end: End, port: usize, is_source: bool) {
+        let (t, message) = match (end, is_source) {
+            (End::Input(t), _) => (t, "input {} unused"),
+            (End::Outer(t), true) => (t, "has no output {}"),
+            (End::Outer(t), false) => (t, "has no input {}"),
+            (End::Output(t), _) => (t, "output {} unused"),
+        };
+        let e = &self.scope.elements[t.outer];
+        let message = format!("'{}' {}", e.name, message.replace("{}", &port.to_string()));
+        self.errors.push(Diagnostic::new(e.span.clone(), message));
+    }
+}
