@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::Instant;
 
 use click_lang::{Diagnostic, FlatConfig};
@@ -111,6 +111,7 @@ impl Router {
                 .collect(),
             graph: self.graph.clone(),
             cells: Mutex::new(HashMap::new()),
+            driver: OnceLock::new(),
         };
         let ready = Barrier::new(threads);
         let failed = AtomicBool::new(false);

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::element::{Element, Port};
@@ -78,13 +78,20 @@ pub(crate) struct Shared {
     pub graph: Arc<Graph>,
     /// State of THREAD_SAFE elements, by global element index.
     pub cells: Mutex<HashMap<usize, Arc<dyn Any + Send + Sync>>>,
+    /// The element handling stop events (DriverManager, Script TYPE
+    /// DRIVER): when set, a run count reaching zero wakes it instead of
+    /// stopping the router.
+    pub driver: OnceLock<TaskHandle>,
 }
 
 impl Shared {
     pub fn adjust_runcount(&self, delta: i32) {
         let now = self.runcount.fetch_add(delta, Ordering::AcqRel) + delta;
         if now <= 0 {
-            self.request_stop();
+            match self.driver.get() {
+                Some(driver) => driver.wake(),
+                None => self.request_stop(),
+            }
         }
     }
 
@@ -288,6 +295,19 @@ impl<'a> Ctx<'a> {
         self.shared.adjust_runcount(delta);
     }
 
+    /// The router's run count: it starts at 1; each stop request lowers
+    /// it; at zero or below the router stops, or the driver element
+    /// decides (see [`InitCtx::become_driver`]).
+    pub fn runcount(&self) -> i32 {
+        self.shared.runcount.load(Ordering::Acquire)
+    }
+
+    /// Stops the router now, whatever the run count (the driver's final
+    /// word).
+    pub fn force_stop(&mut self) {
+        self.shared.request_stop();
+    }
+
     /// Whether a stop was requested.
     pub fn stopping(&self) -> bool {
         self.shared.stopping()
@@ -456,6 +476,15 @@ impl InitCtx<'_> {
     /// The element's task, if it has one ([`Element::has_task`]).
     pub fn task(&self) -> Option<&TaskHandle> {
         self.task.as_ref()
+    }
+
+    /// Makes this element the router's driver (DriverManager, Script TYPE
+    /// DRIVER): when the run count reaches zero, its task is woken instead
+    /// of the router stopping; it reads [`Ctx::runcount`] and either raises
+    /// it again or calls [`Ctx::force_stop`]. Requires a task.
+    pub fn become_driver(&mut self) -> Result<(), String> {
+        let task = self.task.clone().ok_or("a driver element needs a task")?;
+        self.shared.driver.set(task).map_err(|_| "there can be only one driver element".to_string())
     }
 
     /// Leaves the task unscheduled at start (it waits for a wake).
