@@ -2,15 +2,49 @@
 
 mod counter;
 mod discard;
+mod idle;
 mod infinitesource;
+mod null;
+mod paint;
+mod paintswitch;
+mod print;
+mod priosched;
 mod queue;
+mod ratedsource;
+mod ratedunqueue;
+mod roundrobinsched;
+mod simplequeue;
+mod staticthreadsched;
+mod strip;
+mod switch;
+mod tee;
+mod threadsafequeue;
+mod timedsource;
 mod unqueue;
+mod unstrip;
 
 pub use counter::Counter;
 pub use discard::Discard;
+pub use idle::Idle;
 pub use infinitesource::InfiniteSource;
+pub use null::Null;
+pub use paint::Paint;
+pub use paintswitch::PaintSwitch;
+pub use print::Print;
+pub use priosched::PrioSched;
 pub use queue::Queue;
+pub use ratedsource::RatedSource;
+pub use ratedunqueue::RatedUnqueue;
+pub use roundrobinsched::RoundRobinSched;
+pub use simplequeue::SimpleQueue;
+pub use staticthreadsched::StaticThreadSched;
+pub use strip::Strip;
+pub use switch::Switch;
+pub use tee::{PullTee, Tee};
+pub use threadsafequeue::ThreadSafeQueue;
+pub use timedsource::TimedSource;
 pub use unqueue::Unqueue;
+pub use unstrip::Unstrip;
 
 use click_engine::Registry;
 
@@ -20,4 +54,22 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<InfiniteSource>()
         .add::<Queue>()
         .add::<Unqueue>();
+    r.add::<Idle>();
+    r.add::<Null>();
+    r.add::<Paint>();
+    r.add::<PaintSwitch>();
+    r.add::<Print>();
+    r.add::<PrioSched>();
+    r.add::<PullTee>();
+    r.add::<RatedSource>();
+    r.add::<RatedUnqueue>();
+    r.add::<RoundRobinSched>();
+    r.add::<SimpleQueue>();
+    r.add::<StaticThreadSched>();
+    r.add::<Strip>();
+    r.add::<Switch>();
+    r.add::<Tee>();
+    r.add::<ThreadSafeQueue>();
+    r.add::<TimedSource>();
+    r.add::<Unstrip>();
 }

@@ -1,0 +1,56 @@
+//! SimpleQueue: a Queue without notifiers.
+
+use click_engine::args::Args;
+use click_engine::{
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, NotifierKind, Port, Signal,
+    PUSH_TO_PULL,
+};
+
+use super::queue::Queue;
+
+/// `SimpleQueue([CAPACITY])`: a FIFO of up to CAPACITY packets (default
+/// 1000), as [`Queue`] but providing no notifiers (Click's SimpleQueue):
+/// a task pulling from it polls, and a source pushing into it is never
+/// paused, so pushes onto a full queue are dropped and counted.
+///
+/// * Ports: 1 push input, 1 pull output.
+/// * Handlers: `length`, `highwater_length`, `drops`, `capacity` (read);
+///   `reset_counts`, `reset` (write).
+pub struct SimpleQueue(Queue);
+
+impl ElementClass for SimpleQueue {
+    const CLASS: &'static str = "SimpleQueue";
+    const PROCESSING: &'static str = PUSH_TO_PULL;
+
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
+        Queue::configure(args, ctx).map(SimpleQueue)
+    }
+}
+
+impl Element for SimpleQueue {
+    #[inline]
+    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
+        self.0.push(port, batch, ctx);
+    }
+
+    #[inline]
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        self.0.pull(port, max, ctx)
+    }
+
+    fn notifier(&self, _kind: NotifierKind) -> Option<Signal> {
+        None
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
+    }
+}

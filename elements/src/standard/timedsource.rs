@@ -1,0 +1,125 @@
+//! TimedSource: emits one packet every interval, from a timer.
+
+use std::time::Duration;
+
+use click_engine::args::{Args, Bytes};
+use click_engine::packet::Timestamp;
+use click_engine::{
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH,
+};
+
+/// Click's default packet data.
+const DEFAULT_DATA: &[u8] =
+    b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
+
+/// `TimedSource([DATA, INTERVAL, *keywords* LIMIT, STOP, ACTIVE])`: pushes
+/// a clone of one packet (DATA) every INTERVAL (default 0.5 s), the first
+/// one INTERVAL after start, stamped with the current time, until LIMIT
+/// packets (-1, the default: no limit). With STOP, the timer firing after
+/// the last packet stops the router.
+///
+/// * Ports: no inputs, 1 push output.
+/// * Handlers: `count`, `data` (read); `interval`, `limit`, `active`
+///   (read/write); `reset` (write).
+pub struct TimedSource {
+    template: Option<Packet>,
+    data: Vec<u8>,
+    interval: Duration,
+    limit: Option<u64>,
+    active: bool,
+    stop: bool,
+    count: u64,
+}
+
+impl ElementClass for TimedSource {
+    const CLASS: &'static str = "TimedSource";
+    const PORT_COUNT: &'static str = "0/1";
+    const PROCESSING: &'static str = PUSH;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        let data: Option<Bytes> = args.read_p("DATA")?;
+        let interval: Duration = args
+            .read_p("INTERVAL")?
+            .unwrap_or(Duration::from_millis(500));
+        let limit: i64 = args.read("LIMIT")?.unwrap_or(-1);
+        let stop = args.read("STOP")?.unwrap_or(false);
+        let active = args.read("ACTIVE")?.unwrap_or(true);
+        Ok(TimedSource {
+            template: None,
+            data: data.map_or_else(|| DEFAULT_DATA.to_vec(), |b| b.0),
+            interval,
+            limit: u64::try_from(limit).ok(),
+            active,
+            stop,
+            count: 0,
+        })
+    }
+}
+
+impl Element for TimedSource {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.template = Some(Packet::from_slice(&self.data).ok_or("packet pool exhausted")?);
+        ctx.schedule_after(self.interval);
+        Ok(())
+    }
+
+    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.active {
+            return;
+        }
+        if self.limit.is_none_or(|l| self.count < l) {
+            let mut batch = Batch::new();
+            if let Some(template) = &self.template {
+                template.clone_into(1, &mut batch);
+            }
+            for p in batch.iter_mut() {
+                p.anno_mut().set_timestamp(Timestamp::now());
+            }
+            self.count += batch.len() as u64;
+            ctx.push(0, batch);
+            ctx.schedule_after(self.interval);
+        } else if self.stop {
+            ctx.stop_router();
+        }
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[
+            Handler::read("count"),
+            Handler::read("data"),
+            Handler::read_write("interval"),
+            Handler::read_write("limit"),
+            Handler::read_write("active"),
+            Handler::write("reset"),
+        ];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "count" => self.count.to_string(),
+            "data" => String::from_utf8_lossy(&self.data).into_owned(),
+            "interval" => click_engine::args::format_seconds(self.interval),
+            "limit" => self.limit.map_or("-1".into(), |l| l.to_string()),
+            "active" => self.active.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        match name {
+            "interval" => self.interval = Args::new(value).read_mp("INTERVAL")?,
+            "limit" => {
+                let limit: i64 = Args::new(value).read_mp("LIMIT")?;
+                self.limit = u64::try_from(limit).ok();
+            }
+            "active" => self.active = Args::new(value).read_mp("ACTIVE")?,
+            "reset" => self.count = 0,
+            _ => return Err(format!("no write handler '{name}'")),
+        }
+        if self.active && ctx.timer_deadline().is_none() {
+            ctx.schedule_after(self.interval);
+        }
+        Ok(())
+    }
+}
