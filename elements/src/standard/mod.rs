@@ -2,6 +2,7 @@
 
 mod counter;
 mod discard;
+mod drivermanager;
 mod idle;
 mod infinitesource;
 mod null;
@@ -13,6 +14,7 @@ mod queue;
 mod ratedsource;
 mod ratedunqueue;
 mod roundrobinsched;
+mod script;
 mod simplequeue;
 mod staticthreadsched;
 mod strip;
@@ -25,6 +27,7 @@ mod unstrip;
 
 pub use counter::Counter;
 pub use discard::Discard;
+pub use drivermanager::DriverManager;
 pub use idle::Idle;
 pub use infinitesource::InfiniteSource;
 pub use null::Null;
@@ -36,6 +39,7 @@ pub use queue::Queue;
 pub use ratedsource::RatedSource;
 pub use ratedunqueue::RatedUnqueue;
 pub use roundrobinsched::RoundRobinSched;
+pub use script::Script;
 pub use simplequeue::SimpleQueue;
 pub use staticthreadsched::StaticThreadSched;
 pub use strip::Strip;
@@ -54,6 +58,7 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<InfiniteSource>()
         .add::<Queue>()
         .add::<Unqueue>();
+    r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
     r.add::<Null>();
     r.add::<Paint>();
