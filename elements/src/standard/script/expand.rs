@@ -19,10 +19,12 @@ pub(crate) enum RefKind {
 
 /// Expands `text`, calling `lookup` for each reference. Values expanded
 /// inside double quotes get `\` and `"` escaped so the quoting survives.
-/// `depth` bounds the recursion into `$(...)`.
+/// With `quote_values`, values outside quotes are quoted too (Click's
+/// `expand_quote`). `depth` bounds the recursion into `$(...)`.
 pub(crate) fn expand(
     text: &str,
     depth: usize,
+    quote_values: bool,
     lookup: &mut dyn FnMut(&str, RefKind) -> Option<String>,
 ) -> String {
     if !text.contains('$') || depth > 32 {
@@ -53,6 +55,7 @@ pub(crate) fn expand(
             out.push_str(&text[last..i]);
             match lookup(&name, kind) {
                 Some(v) if quote == b'"' => out.push_str(&escape_in_double_quotes(&v)),
+                Some(v) if quote_values => out.push_str(&click_engine::args::quote(&v)),
                 Some(v) => out.push_str(&v),
                 None => out.push_str(&text[i..end]),
             }
@@ -82,7 +85,7 @@ fn reference(
         }
         b'(' => {
             let close = matching_paren(s, i + 2)?;
-            let inner = expand(&text[i + 2..close], depth + 1, lookup);
+            let inner = expand(&text[i + 2..close], depth + 1, false, lookup);
             Some((inner, RefKind::Paren, close + 1))
         }
         c if c.is_ascii_alphanumeric() || c == b'_' => {
@@ -163,7 +166,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str) -> String {
-        expand(text, 0, &mut |name, kind| match (name, kind) {
+        expand(text, 0, false, &mut |name, kind| match (name, kind) {
             ("x", _) => Some("5".into()),
             (n, RefKind::Paren) if n.starts_with("add ") => Some(format!("<{n}>")),
             _ => None,

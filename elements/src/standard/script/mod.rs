@@ -147,6 +147,8 @@ struct State {
     run_handler: String,
     run_write: bool,
     write_status: i32,
+    /// Variables created at run time by the `set` handler.
+    dyn_vars: Vec<(String, String)>,
     /// Steps requested while stepping (Click's `_cur_steps`).
     cur_steps: Option<i64>,
     errors: u64,
@@ -454,7 +456,17 @@ impl Program {
 
     /// Click's `cp_expand` with this script's variables and handlers.
     fn expand(&self, st: &mut State, text: &str, env: &mut dyn Env) -> String {
-        expand::expand(text, 0, &mut |name, kind| self.lookup(st, name, kind, env))
+        expand::expand(text, 0, false, &mut |name, kind| {
+            self.lookup(st, name, kind, env)
+        })
+    }
+
+    /// Like [`Program::expand`], but values outside quotes come back
+    /// quoted, so that unquoting the result gives them exactly.
+    fn expand_quoted(&self, st: &mut State, text: &str, env: &mut dyn Env) -> String {
+        expand::expand(text, 0, true, &mut |name, kind| {
+            self.lookup(st, name, kind, env)
+        })
     }
 
     /// Click's `Script::Expander::expand`.
@@ -467,6 +479,9 @@ impl Program {
     ) -> Option<String> {
         if let Some(i) = self.var_names.iter().position(|v| v == name) {
             return Some(st.vars[i].clone());
+        }
+        if let Some((_, v)) = st.dyn_vars.iter().find(|(n, _)| n == name) {
+            return Some(v.clone());
         }
         match name {
             "?" => return Some(st.write_status.to_string()),
@@ -624,7 +639,15 @@ impl Program {
         } else {
             match self.var_names.iter().position(|v| *v == name) {
                 Some(i) => &mut st.vars[i],
-                None => return Err(format!("undefined variable '{name}'")),
+                None => match st.dyn_vars.iter().position(|(n, _)| *n == name) {
+                    Some(i) => &mut st.dyn_vars[i].1,
+                    None if what == "set" => {
+                        st.dyn_vars.push((name, String::new()));
+                        let last = st.dyn_vars.len() - 1;
+                        &mut st.dyn_vars[last].1
+                    }
+                    None => return Err(format!("undefined variable '{name}'")),
+                },
             }
         };
         Ok(match what {
@@ -892,7 +915,7 @@ impl Program {
                     }
                 }
             } else {
-                unquote(&self.expand(st, &text, env))
+                unquote(&self.expand_quoted(st, &text, env))
             };
         if st.errors == before && newline && !result.ends_with('\n') {
             result.push('\n');
@@ -963,6 +986,7 @@ impl Program {
 }
 
 /// What a step handler was asked to do.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Step,
