@@ -1,0 +1,107 @@
+//! Checking and running a configuration with the engine: what the binary
+//! does once the language has produced a flattened configuration.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+use click_engine::{Registry, RunOptions, Router};
+use click_lang::{Diagnostic, FlatConfig};
+
+/// The run-time flags of the command line.
+#[derive(Debug, Default, Clone)]
+pub struct RunFlags {
+    /// `-h ELEMENT.HANDLER`: read after the run, printed Click's way.
+    pub handlers: Vec<String>,
+    /// `-j N`: scheduler threads.
+    pub threads: usize,
+    /// `--time`: print the run's wall-clock and CPU time on stderr.
+    pub time: bool,
+    /// Pin scheduler threads to cores.
+    pub pin: bool,
+}
+
+/// Every element class the binary knows: the library's.
+pub fn registry() -> Registry {
+    click_elements::registry()
+}
+
+/// Builds the router: all checks, all configuration strings.
+pub fn build(config: &FlatConfig, threads: usize) -> Result<Router, Vec<Diagnostic>> {
+    let router = Router::new(config, &registry())?;
+    router.check_threads(threads.max(1))?;
+    Ok(router)
+}
+
+/// Runs `router` until it stops, then prints the handlers asked for.
+pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
+    install_signal_handlers(router.stop_flag());
+    let opts = RunOptions {
+        threads: flags.threads.max(1),
+        pin: flags.pin,
+        final_reads: flags.handlers.clone(),
+    };
+    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let report = router.run(&opts)?;
+    if flags.time {
+        eprintln!(
+            "{:.6} real, {:.6} cpu",
+            start.elapsed().as_secs_f64(),
+            cpu_seconds() - cpu
+        );
+    }
+    for (name, drops) in &report.engine_drops {
+        tracing::debug!(element = %name, drops, "packets dropped by the engine");
+    }
+    print_handlers(&flags.handlers, report.reads)
+}
+
+/// Click's format: a lone handler's value as is; with several, each value
+/// under a `name:` line and followed by a blank line.
+fn print_handlers(names: &[String], values: Vec<Result<String, String>>) -> Result<(), Vec<Diagnostic>> {
+    let mut out = std::io::stdout().lock();
+    let mut errors = Vec::new();
+    let labelled = names.len() > 1;
+    for (name, value) in names.iter().zip(values) {
+        match value {
+            Ok(value) if labelled => {
+                let _ = write!(out, "{name}:\n{value}\n");
+            }
+            Ok(value) => {
+                let _ = write!(out, "{value}");
+            }
+            Err(message) => errors.push(Diagnostic { span: None, message }),
+        }
+    }
+    let _ = out.flush();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// SIGINT and SIGTERM stop the router cleanly: threads finish their round,
+/// handlers are still read and printed.
+fn install_signal_handlers(stop: Arc<std::sync::atomic::AtomicBool>) {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
+            tracing::warn!("cannot install a handler for signal {signal}: {e}");
+        }
+    }
+}
+
+/// User plus system CPU time of this process, in seconds.
+fn cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a complete `rusage` into the buffer we own;
+    // RUSAGE_SELF is always a valid `who`.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return 0.0;
+        }
+        usage.assume_init()
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
