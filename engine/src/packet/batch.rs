@@ -1,0 +1,214 @@
+//! Batches of packets: the unit of work between elements and of I/O.
+
+use std::fmt;
+
+use smallvec::SmallVec;
+
+use super::pool::{drop_all, Packet};
+
+/// Packets per batch: the default burst. A batch never holds more (it never
+/// spills to the heap); callers split bigger bursts.
+pub const BATCH_CAPACITY: usize = 32;
+
+/// Up to [`BATCH_CAPACITY`] packets, in order, stored inline (no heap).
+///
+/// Dropping a batch frees all its packets with a single thread-local access.
+#[derive(Default)]
+pub struct Batch {
+    pkts: SmallVec<[Packet; BATCH_CAPACITY]>,
+}
+
+impl Batch {
+    /// An empty batch.
+    #[inline]
+    pub fn new() -> Batch {
+        Batch {
+            pkts: SmallVec::new(),
+        }
+    }
+
+    /// Number of packets.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.pkts.len()
+    }
+
+    /// Whether the batch has no packet.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pkts.is_empty()
+    }
+
+    /// Whether the batch holds [`BATCH_CAPACITY`] packets.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.pkts.len() == BATCH_CAPACITY
+    }
+
+    /// [`BATCH_CAPACITY`].
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        BATCH_CAPACITY
+    }
+
+    /// Appends a packet. Panics if the batch is full (a bug: producers stop
+    /// at [`is_full`](Self::is_full); use [`try_push`](Self::try_push) when
+    /// overflow is possible).
+    #[inline]
+    pub fn push(&mut self, p: Packet) {
+        assert!(!self.is_full(), "batch overflow");
+        self.pkts.push(p);
+    }
+
+    /// Appends a packet, or gives it back if the batch is full.
+    #[inline]
+    pub fn try_push(&mut self, p: Packet) -> Result<(), Packet> {
+        if self.is_full() {
+            Err(p)
+        } else {
+            self.pkts.push(p);
+            Ok(())
+        }
+    }
+
+    /// Removes the last packet.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Packet> {
+        self.pkts.pop()
+    }
+
+    /// The packets.
+    #[inline]
+    pub fn as_slice(&self) -> &[Packet] {
+        &self.pkts
+    }
+
+    /// The packets, mutable.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [Packet] {
+        &mut self.pkts
+    }
+
+    /// Iterates over the packets.
+    #[inline]
+    pub fn iter(&self) -> std::slice::Iter<'_, Packet> {
+        self.pkts.iter()
+    }
+
+    /// Iterates over the packets, mutable.
+    #[inline]
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Packet> {
+        self.pkts.iter_mut()
+    }
+
+    /// Takes all packets out, in order, leaving the batch empty.
+    #[inline]
+    pub fn drain(&mut self) -> smallvec::Drain<'_, [Packet; BATCH_CAPACITY]> {
+        self.pkts.drain(..)
+    }
+
+    /// Frees all packets (one thread-local access).
+    #[inline]
+    pub fn clear(&mut self) {
+        drop_all(self.pkts.drain(..));
+    }
+
+    /// Keeps the packets for which `keep` returns true, in order, and frees
+    /// the others. Returns how many were freed.
+    pub fn retain<F: FnMut(&mut Packet) -> bool>(&mut self, mut keep: F) -> usize {
+        let mut dropped = Batch::new();
+        let mut kept = Batch::new();
+        for mut p in self.pkts.drain(..) {
+            if keep(&mut p) {
+                kept.pkts.push(p);
+            } else {
+                dropped.pkts.push(p);
+            }
+        }
+        std::mem::swap(&mut self.pkts, &mut kept.pkts);
+        dropped.len()
+    }
+
+    /// Sends each packet to the output batch `outs[port]` chosen by `port_of`,
+    /// keeping the order within each output. Packets for `None`, for a port
+    /// `>= outs.len()`, or for a full output are freed; returns how many
+    /// (for the caller's drop counter). The VPP pattern: one pass choosing
+    /// ports, then each output batch is pushed downstream once.
+    pub fn split_by<F>(mut self, outs: &mut [Batch], mut port_of: F) -> usize
+    where
+        F: FnMut(&mut Packet) -> Option<usize>,
+    {
+        let mut dropped = Batch::new();
+        for mut p in self.pkts.drain(..) {
+            let rejected = match port_of(&mut p).and_then(|i| outs.get_mut(i)) {
+                Some(out) => out.try_push(p).err(),
+                None => Some(p),
+            };
+            if let Some(p) = rejected {
+                dropped.pkts.push(p);
+            }
+        }
+        dropped.len()
+    }
+}
+
+impl Drop for Batch {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.pkts.is_empty() {
+            drop_all(self.pkts.drain(..));
+        }
+    }
+}
+
+impl fmt::Debug for Batch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.pkts.iter()).finish()
+    }
+}
+
+impl IntoIterator for Batch {
+    type Item = Packet;
+    type IntoIter = smallvec::IntoIter<[Packet; BATCH_CAPACITY]>;
+
+    #[inline]
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.pkts).into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Batch {
+    type Item = &'a Packet;
+    type IntoIter = std::slice::Iter<'a, Packet>;
+
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.pkts.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Batch {
+    type Item = &'a mut Packet;
+    type IntoIter = std::slice::IterMut<'a, Packet>;
+
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.pkts.iter_mut()
+    }
+}
+
+impl std::ops::Index<usize> for Batch {
+    type Output = Packet;
+
+    #[inline]
+    fn index(&self, i: usize) -> &Packet {
+        &self.pkts[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Batch {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Packet {
+        &mut self.pkts[i]
+    }
+}

@@ -1,0 +1,252 @@
+//! The safe part of the `Packet` API: constructors, data access, head/tail
+//! room operations and header offsets, all written on top of the few
+//! primitives of `pool.rs`.
+
+use super::anno::NO_HEADER;
+use super::pool::Packet;
+use super::PacketError;
+
+impl Packet {
+    /// A packet of `len` zero bytes with the pool's default headroom.
+    /// `None` if the pool is exhausted or `len` does not fit a buffer after
+    /// the headroom.
+    #[inline]
+    pub fn new(len: usize) -> Option<Packet> {
+        Self::with_headroom(Self::default_headroom(), len)
+    }
+
+    /// A packet of `len` zero bytes starting `headroom` bytes into its
+    /// buffer. `None` if the pool is exhausted or they do not fit a buffer.
+    pub fn with_headroom(headroom: usize, len: usize) -> Option<Packet> {
+        let mut p = Self::alloc_raw(headroom)?;
+        if headroom > p.buffer_capacity() || len > p.buffer_capacity() - headroom {
+            return None;
+        }
+        p.set_window(headroom, len);
+        p.data_mut_unchecked().fill(0);
+        Some(p)
+    }
+
+    /// A packet holding a copy of `data`, with the default headroom (less if
+    /// `data` would not fit otherwise). `None` if the pool is exhausted or
+    /// `data` is longer than a buffer.
+    pub fn from_slice(data: &[u8]) -> Option<Packet> {
+        let mut p = Self::alloc_raw(0)?;
+        let cap = p.buffer_capacity();
+        if data.len() > cap {
+            return None;
+        }
+        let head = Self::default_headroom().min(cap - data.len());
+        p.set_window(head, data.len());
+        p.data_mut_unchecked().copy_from_slice(data);
+        Some(p)
+    }
+
+    /// Data of a packet known to be unique (fresh).
+    fn data_mut_unchecked(&mut self) -> &mut [u8] {
+        self.data_mut().expect("fresh packet is unique")
+    }
+
+    /// The data, writable: copies it first if the buffer is shared with a
+    /// clone (see [`make_unique`](Self::make_unique) for when that fails).
+    #[inline]
+    pub fn data_mut(&mut self) -> Result<&mut [u8], PacketError> {
+        let (head, len) = (self.headroom(), self.len());
+        Ok(&mut self.buffer_mut()?[head..head + len])
+    }
+
+    /// Strips `n` bytes from the front (Click's `pull`). No copy, works on
+    /// shared packets. Fails with [`PacketError::OutOfBounds`] if `n > len`.
+    #[inline]
+    pub fn pull(&mut self, n: usize) -> Result<(), PacketError> {
+        let (head, len) = (self.headroom(), self.len());
+        if n > len {
+            return Err(PacketError::OutOfBounds);
+        }
+        self.set_window(head + n, len - n);
+        Ok(())
+    }
+
+    /// Trims `n` bytes from the end (Click's `take`). No copy, works on
+    /// shared packets. Fails with [`PacketError::OutOfBounds`] if `n > len`.
+    #[inline]
+    pub fn take(&mut self, n: usize) -> Result<(), PacketError> {
+        let (head, len) = (self.headroom(), self.len());
+        if n > len {
+            return Err(PacketError::OutOfBounds);
+        }
+        self.set_window(head, len - n);
+        Ok(())
+    }
+
+    /// Sets the data length to `len` if it is shorter (no-op otherwise).
+    #[inline]
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            let head = self.headroom();
+            self.set_window(head, len);
+        }
+    }
+
+    /// Prepends `n` zero bytes (Click's `push`) and returns them to be
+    /// filled in. Makes the buffer unique first. Uses the headroom if there
+    /// is enough; otherwise moves the data towards the end of its buffer
+    /// (a `memmove`, no allocation). Fails with [`PacketError::NoRoom`] if
+    /// `len + n` exceeds the buffer, or as [`make_unique`](Self::make_unique).
+    /// On error the packet is unchanged (except perhaps unshared).
+    #[inline]
+    pub fn push(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
+        self.make_unique()?;
+        let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
+        if n > head {
+            if n > cap - len {
+                return Err(PacketError::NoRoom);
+            }
+            // Leave up to the default headroom in front after the push.
+            let spare = (cap - len - n).min(Self::default_headroom());
+            self.move_data(n + spare);
+            head = n + spare;
+        }
+        self.set_window(head - n, len + n);
+        let front = &mut self.data_mut()?[..n];
+        front.fill(0);
+        Ok(front)
+    }
+
+    /// Appends `n` zero bytes (Click's `put`) and returns them to be filled
+    /// in. Makes the buffer unique first. Uses the tailroom if there is
+    /// enough; otherwise moves the data towards the start of its buffer.
+    /// Errors as [`push`](Self::push).
+    #[inline]
+    pub fn put(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
+        self.make_unique()?;
+        let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
+        if n > cap - head - len {
+            if n > cap - len {
+                return Err(PacketError::NoRoom);
+            }
+            head = cap - len - n;
+            self.move_data(head);
+        }
+        self.set_window(head, len + n);
+        let back = &mut self.data_mut()?[len..];
+        back.fill(0);
+        Ok(back)
+    }
+
+    /// Appends a copy of `bytes` (a [`put`](Self::put) plus a copy).
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), PacketError> {
+        self.put(bytes.len())?.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Moves the data (unique buffer) so that it starts at `new_head`,
+    /// moving the header offsets with it.
+    fn move_data(&mut self, new_head: usize) {
+        let (head, len) = (self.headroom(), self.len());
+        let cap = self.buffer_capacity();
+        self.buffer_mut()
+            .expect("caller made the buffer unique")
+            .copy_within(head..head + len, new_head);
+        self.set_window(new_head, len);
+        self.anno_mut()
+            .rebase_headers(new_head as isize - head as isize, new_head..cap);
+    }
+
+    // -- Header offsets (Click's mac_header / network_header / transport_header)
+
+    fn header_at(&self, h: u16) -> Option<&[u8]> {
+        let end = self.headroom() + self.len();
+        let h = h as usize;
+        (h != NO_HEADER as usize && h <= end).then(|| &self.buffer()[h..end])
+    }
+
+    fn header_offset(&self, h: u16) -> Option<isize> {
+        (h != NO_HEADER).then(|| h as isize - self.headroom() as isize)
+    }
+
+    fn header_pos(&self, offset: usize) -> u16 {
+        assert!(offset <= self.len(), "header offset beyond packet data");
+        (self.headroom() + offset) as u16
+    }
+
+    /// Marks the MAC header as starting `offset` bytes into the data.
+    /// Panics if `offset > len`.
+    #[inline]
+    pub fn set_mac_header(&mut self, offset: usize) {
+        self.anno_mut().mac_header = self.header_pos(offset);
+    }
+
+    /// From the MAC header to the end of the data, if set (and not trimmed
+    /// away). It may start before the data after a `pull`.
+    #[inline]
+    pub fn mac_header(&self) -> Option<&[u8]> {
+        self.header_at(self.anno().mac_header)
+    }
+
+    /// Offset of the MAC header from the data start (negative after a
+    /// `pull` past it).
+    #[inline]
+    pub fn mac_header_offset(&self) -> Option<isize> {
+        self.header_offset(self.anno().mac_header)
+    }
+
+    /// Marks the network header at `offset` bytes into the data, `len`
+    /// bytes long, and so the transport header at `offset + len` (Click's
+    /// `set_network_header(p, len)`). Panics if beyond the data.
+    #[inline]
+    pub fn set_network_header(&mut self, offset: usize, len: usize) {
+        let n = self.header_pos(offset);
+        let t = self.header_pos(offset + len);
+        let a = self.anno_mut();
+        a.network_header = n;
+        a.transport_header = t;
+    }
+
+    /// From the network header to the end of the data, if set.
+    #[inline]
+    pub fn network_header(&self) -> Option<&[u8]> {
+        self.header_at(self.anno().network_header)
+    }
+
+    /// Offset of the network header from the data start.
+    #[inline]
+    pub fn network_header_offset(&self) -> Option<isize> {
+        self.header_offset(self.anno().network_header)
+    }
+
+    /// Length of the network header (transport minus network offset).
+    #[inline]
+    pub fn network_header_length(&self) -> Option<usize> {
+        let a = self.anno();
+        (a.network_header != NO_HEADER && a.transport_header != NO_HEADER)
+            .then(|| a.transport_header.saturating_sub(a.network_header) as usize)
+    }
+
+    /// Marks the transport header at `offset` bytes into the data.
+    #[inline]
+    pub fn set_transport_header(&mut self, offset: usize) {
+        self.anno_mut().transport_header = self.header_pos(offset);
+    }
+
+    /// From the transport header to the end of the data, if set.
+    #[inline]
+    pub fn transport_header(&self) -> Option<&[u8]> {
+        self.header_at(self.anno().transport_header)
+    }
+
+    /// Offset of the transport header from the data start.
+    #[inline]
+    pub fn transport_header_offset(&self) -> Option<isize> {
+        self.header_offset(self.anno().transport_header)
+    }
+
+    /// Unsets the three header offsets.
+    #[inline]
+    pub fn clear_headers(&mut self) {
+        let a = self.anno_mut();
+        a.mac_header = NO_HEADER;
+        a.network_header = NO_HEADER;
+        a.transport_header = NO_HEADER;
+    }
+}

@@ -1,0 +1,1148 @@
+//! The preallocated packet pool and the raw `Packet` handle.
+//!
+//! This file holds **all** the `unsafe` code of the packet module. Everything
+//! it exports is safe to call; the rest of the module (`packet.rs`,
+//! `batch.rs`) is written on top of it in safe Rust.
+//!
+//! # Memory
+//! One process-wide [`Pool`], built once (explicitly by [`PacketPool::init`]
+//! or lazily with the defaults) and never freed: an array of [`Entry`]s (128
+//! bytes each: a descriptor plus an annotation line) and, separately, an
+//! array of fixed-size buffers, entry `i` owning buffer `i`. Buffers come from
+//! `alloc_zeroed`, so every byte of every buffer is always initialised (to
+//! zero or to old packet data) and may be handed out as `&[u8]`; the OS maps
+//! the pages lazily.
+//!
+//! # Ownership invariants (what the `SAFETY` comments rely on)
+//! 1. A live [`Packet`] is the only handle to its entry `e`. `e.state` (the
+//!    descriptor: buffer pointer, bounds, holder, annotations) is read and
+//!    written only through that handle. Other packets touch `e` only through
+//!    its `Cell` fields (`refs`, `ext_*`), never `e.state`.
+//! 2. A descriptor's data lives in the buffer of its *holder* entry `h`
+//!    (`state.holder`): `h == e` for an ordinary packet, or the entry of the
+//!    packet it was cloned from. Clones of clones point at the root holder,
+//!    so an entry's own buffer is used by at most the entries whose holder
+//!    it is, and a clone's own buffer is unused (hence `make_unique` of a
+//!    clone can copy into its own buffer without allocating).
+//! 3. `h.refs` = (1 if `h`'s own handle is alive) + (number of *other* live
+//!    descriptors whose holder is `h`). An entry is on a free list iff its
+//!    `refs` is 0. For a clone entry `e != holder`, `e.refs == 1`.
+//! 4. A descriptor may write its buffer only when `holder.refs == 1`
+//!    (nobody else can see that buffer): [`Packet::buffer_mut`] checks it.
+//! 5. Refcounts are not atomic, so every handle that shares a buffer is on
+//!    the same thread: `Packet` is `!Send`, and [`SendPacket`] is only made
+//!    from a packet whose buffer is not shared.
+//!
+//! # Free lists
+//! Free entries sit in a per-thread stack ([`LocalCache`], `CACHE_SIZE`
+//! entries) refilled from / flushed to the global list (a `Mutex<Vec>`,
+//! preallocated to the pool size) `CACHE_BULK` entries at a time, DPDK
+//! mempool style. Allocation and free are a thread-local pop/push; the mutex
+//! is taken once per `CACHE_BULK` operations at most.
+
+use std::alloc::{alloc, alloc_zeroed, Layout};
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::anno::Anno;
+use super::batch::Batch;
+use super::PacketError;
+
+/// Default number of pool entries (packets that can exist at once).
+pub const DEFAULT_ENTRIES: usize = 65536;
+/// Default buffer size in bytes: a 1518-byte frame plus headroom fits, and
+/// it matches netmap's default buffer size.
+pub const DEFAULT_BUF_SIZE: usize = 2048;
+/// Default headroom of a fresh packet (see the module doc for the choice).
+pub const DEFAULT_HEADROOM: usize = 128;
+/// Largest buffer (pool or external): header offsets are stored as `u16`.
+pub const MAX_BUF_SIZE: usize = u16::MAX as usize - 1;
+/// Most buffer owners that can be registered in a process.
+pub const MAX_BUFFER_OWNERS: usize = 64;
+
+/// Free entries a thread keeps for itself.
+const CACHE_SIZE: usize = 512;
+/// Entries moved between a thread cache and the global list at a time.
+const CACHE_BULK: usize = 256;
+
+// ---------------------------------------------------------------------------
+// Entries
+
+/// What a packet handle owns: its view of a buffer plus annotations.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Desc {
+    /// Start of the buffer the data lives in (the holder's buffer).
+    buf: NonNull<u8>,
+    /// The entry whose buffer `buf` is (invariant 2).
+    holder: NonNull<Entry>,
+    /// Capacity of `buf`.
+    cap: u32,
+    /// Offset of the first data byte in `buf`.
+    head: u32,
+    /// Data length; `head + len <= cap`.
+    len: u32,
+    anno: Anno,
+}
+
+/// One pool slot: 128 bytes, two cache lines (descriptor, annotations).
+#[repr(C, align(64))]
+struct Entry {
+    /// Invariant 3.
+    refs: Cell<u32>,
+    /// Index of the entry in the pool (constant).
+    index: u32,
+    /// This entry's own pool buffer (constant).
+    own_buf: NonNull<u8>,
+    /// When the entry holds an external buffer: the owner's token.
+    ext_token: Cell<u64>,
+    /// Capacity of `own_buf` (constant).
+    own_cap: u32,
+    /// When the entry holds an external buffer: its [`OwnerId`] (0 = none).
+    ext_owner: Cell<u16>,
+    /// The descriptor, owned by the entry's handle (invariant 1).
+    state: UnsafeCell<Desc>,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 128);
+
+/// A free-list slot. `NonNull` is `!Send`; free entries belong to nobody.
+#[derive(Clone, Copy)]
+struct FreeEntry(NonNull<Entry>);
+// SAFETY: a free entry (refs == 0) is referenced by no handle; whoever pops
+// it from a list owns it exclusively, whatever the thread.
+unsafe impl Send for FreeEntry {}
+
+// ---------------------------------------------------------------------------
+// The pool
+
+/// Pool sizing, given to [`PacketPool::init_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Number of entries (packets and clones alive at once).
+    pub entries: usize,
+    /// Size of each buffer in bytes (at most [`MAX_BUF_SIZE`]).
+    pub buf_size: usize,
+    /// Headroom of a packet made by [`Packet::new`](super::Packet::new).
+    pub headroom: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            entries: DEFAULT_ENTRIES,
+            buf_size: DEFAULT_BUF_SIZE,
+            headroom: DEFAULT_HEADROOM,
+        }
+    }
+}
+
+/// Errors of pool set-up and buffer-owner registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolError {
+    /// The pool was already initialised (explicitly or by first use).
+    AlreadyInitialized,
+    /// The configuration is out of range; the text says which field.
+    InvalidConfig(&'static str),
+    /// The allocation of the pool memory failed.
+    OutOfMemory,
+    /// [`MAX_BUFFER_OWNERS`] owners are already registered.
+    TooManyOwners,
+}
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolError::AlreadyInitialized => write!(f, "packet pool already initialised"),
+            PoolError::InvalidConfig(what) => write!(f, "invalid packet pool config: {what}"),
+            PoolError::OutOfMemory => write!(f, "cannot allocate the packet pool"),
+            PoolError::TooManyOwners => write!(f, "too many buffer owners registered"),
+        }
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+struct Pool {
+    config: PoolConfig,
+    free: Mutex<Vec<FreeEntry>>,
+    /// Statistics blocks of the live thread caches.
+    caches: Mutex<Vec<Arc<CacheStats>>>,
+    /// Counts of caches of threads that exited, and of frees done without a
+    /// cache (during thread teardown).
+    retired_allocs: AtomicU64,
+    retired_frees: AtomicU64,
+    alloc_failures: AtomicU64,
+}
+
+// SAFETY: the pool's raw memory is reached only through entries, whose
+// sharing rules are invariants 1-5; the free lists are behind a mutex.
+unsafe impl Sync for Pool {}
+// SAFETY: as above; the pool is never dropped anyway (it is 'static).
+unsafe impl Send for Pool {}
+
+static POOL: OnceLock<Pool> = OnceLock::new();
+
+impl Pool {
+    fn new(config: PoolConfig) -> Result<Pool, PoolError> {
+        let PoolConfig {
+            entries: n,
+            buf_size,
+            headroom,
+        } = config;
+        if n == 0 || n > u32::MAX as usize {
+            return Err(PoolError::InvalidConfig("entries must be in 1..2^32"));
+        }
+        if !(64..=MAX_BUF_SIZE).contains(&buf_size) {
+            return Err(PoolError::InvalidConfig("buf_size must be in 64..=65534"));
+        }
+        if headroom >= buf_size {
+            return Err(PoolError::InvalidConfig("headroom must be below buf_size"));
+        }
+        let entries_layout = Layout::array::<Entry>(n).map_err(|_| PoolError::OutOfMemory)?;
+        let bufs_layout = n
+            .checked_mul(buf_size)
+            .and_then(|size| Layout::from_size_align(size, 4096).ok())
+            .ok_or(PoolError::OutOfMemory)?;
+        // SAFETY: both layouts have a non-zero size (n >= 1, buf_size >= 64).
+        // The memory is never freed: the pool lives for the whole process.
+        let (entries, bufs) = unsafe { (alloc(entries_layout), alloc_zeroed(bufs_layout)) };
+        let entries = NonNull::new(entries.cast::<Entry>()).ok_or(PoolError::OutOfMemory)?;
+        let bufs = NonNull::new(bufs).ok_or(PoolError::OutOfMemory)?;
+        let mut free = Vec::new();
+        free.try_reserve_exact(n)
+            .map_err(|_| PoolError::OutOfMemory)?;
+        for i in (0..n).rev() {
+            // SAFETY: i < n, so both offsets are inside their allocations,
+            // and `ptr::write` initialises the entry without reading it.
+            unsafe {
+                let e = entries.add(i);
+                let own_buf = bufs.add(i * buf_size);
+                ptr::write(
+                    e.as_ptr(),
+                    Entry {
+                        refs: Cell::new(0),
+                        index: i as u32,
+                        own_buf,
+                        ext_token: Cell::new(0),
+                        own_cap: buf_size as u32,
+                        ext_owner: Cell::new(0),
+                        state: UnsafeCell::new(Desc {
+                            buf: own_buf,
+                            holder: e,
+                            cap: buf_size as u32,
+                            head: 0,
+                            len: 0,
+                            anno: Anno::DEFAULT,
+                        }),
+                    },
+                );
+                free.push(FreeEntry(e));
+            }
+        }
+        Ok(Pool {
+            config,
+            free: Mutex::new(free),
+            caches: Mutex::new(Vec::new()),
+            retired_allocs: AtomicU64::new(0),
+            retired_frees: AtomicU64::new(0),
+            alloc_failures: AtomicU64::new(0),
+        })
+    }
+
+    fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<FreeEntry>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent.
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Frees an entry straight to the global list (no thread cache).
+    fn push_global(&self, e: NonNull<Entry>) {
+        self.free_list().push(FreeEntry(e));
+        self.retired_frees.fetch_add(1, Relaxed);
+    }
+
+    /// Allocates straight from the global list (no thread cache).
+    fn pop_global(&self) -> Option<NonNull<Entry>> {
+        let e = self.free_list().pop().map(|f| f.0);
+        match e {
+            Some(_) => self.retired_allocs.fetch_add(1, Relaxed),
+            None => self.alloc_failures.fetch_add(1, Relaxed),
+        };
+        e
+    }
+}
+
+#[inline]
+fn pool() -> &'static Pool {
+    POOL.get_or_init(|| Pool::new(PoolConfig::default()).expect("default packet pool"))
+}
+
+// ---------------------------------------------------------------------------
+// Per-thread caches
+
+/// Counters of one thread cache, readable by [`PacketPool::stats`]. Written
+/// only by the owning thread, with relaxed load/store pairs (plain moves on
+/// x86, no read-modify-write).
+#[derive(Default)]
+struct CacheStats {
+    allocs: AtomicU64,
+    frees: AtomicU64,
+    /// Entries moved from / to the global list.
+    refilled: AtomicU64,
+    flushed: AtomicU64,
+}
+
+struct LocalCache {
+    len: usize,
+    allocs: u64,
+    frees: u64,
+    stats: Arc<CacheStats>,
+    stack: [NonNull<Entry>; CACHE_SIZE],
+}
+
+/// A thread's free-entry cache. Its methods never keep a `&mut LocalCache`
+/// across a call out of this file (an owner's release hook may free packets
+/// and so re-enter the cache).
+struct Cache(UnsafeCell<LocalCache>);
+
+thread_local! {
+    static CACHE: Cache = Cache::new();
+}
+
+impl Cache {
+    fn new() -> Cache {
+        let stats = Arc::new(CacheStats::default());
+        let p = pool();
+        p.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(stats.clone());
+        Cache(UnsafeCell::new(LocalCache {
+            len: 0,
+            allocs: 0,
+            frees: 0,
+            stats,
+            stack: [NonNull::dangling(); CACHE_SIZE],
+        }))
+    }
+
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    fn local(&self) -> &mut LocalCache {
+        // SAFETY: the cache is thread-local, and every method of `Cache`
+        // drops this borrow before returning without calling out, so no two
+        // `&mut LocalCache` exist at once (no re-entrancy inside).
+        unsafe { &mut *self.0.get() }
+    }
+
+    /// Takes a free entry (refs == 0, exclusively ours) or `None` if the
+    /// pool is exhausted.
+    #[inline]
+    fn pop(&self) -> Option<NonNull<Entry>> {
+        let c = self.local();
+        if c.len == 0 && !c.refill() {
+            pool().alloc_failures.fetch_add(1, Relaxed);
+            return None;
+        }
+        c.len -= 1;
+        c.allocs += 1;
+        c.stats.allocs.store(c.allocs, Relaxed);
+        Some(c.stack[c.len])
+    }
+
+    /// Returns an entry whose refs just reached 0.
+    #[inline]
+    fn push(&self, e: NonNull<Entry>) {
+        let c = self.local();
+        if c.len == CACHE_SIZE {
+            c.flush(CACHE_BULK);
+        }
+        c.stack[c.len] = e;
+        c.len += 1;
+        c.frees += 1;
+        c.stats.frees.store(c.frees, Relaxed);
+    }
+}
+
+impl LocalCache {
+    #[cold]
+    fn refill(&mut self) -> bool {
+        let mut free = pool().free_list();
+        let n = free.len().min(CACHE_BULK);
+        let from = free.len() - n;
+        for (slot, f) in self.stack[self.len..].iter_mut().zip(free.drain(from..)) {
+            *slot = f.0;
+        }
+        self.len += n;
+        let r = self.stats.refilled.load(Relaxed) + n as u64;
+        self.stats.refilled.store(r, Relaxed);
+        n > 0
+    }
+
+    #[cold]
+    fn flush(&mut self, n: usize) {
+        let n = n.min(self.len);
+        let from = self.len - n;
+        pool()
+            .free_list()
+            .extend(self.stack[from..self.len].iter().map(|&e| FreeEntry(e)));
+        self.len = from;
+        let f = self.stats.flushed.load(Relaxed) + n as u64;
+        self.stats.flushed.store(f, Relaxed);
+    }
+}
+
+impl Drop for LocalCache {
+    fn drop(&mut self) {
+        self.flush(self.len);
+        let p = pool();
+        let mut caches = p.caches.lock().unwrap_or_else(|e| e.into_inner());
+        p.retired_allocs.fetch_add(self.allocs, Relaxed);
+        p.retired_frees.fetch_add(self.frees, Relaxed);
+        caches.retain(|s| !Arc::ptr_eq(s, &self.stats));
+    }
+}
+
+/// Where freed entries go: the thread cache, or the global list when the
+/// thread's cache is already destroyed (thread teardown).
+trait Sink {
+    fn put(&self, e: NonNull<Entry>);
+}
+
+impl Sink for Cache {
+    #[inline]
+    fn put(&self, e: NonNull<Entry>) {
+        self.push(e)
+    }
+}
+
+impl Sink for Pool {
+    fn put(&self, e: NonNull<Entry>) {
+        self.push_global(e)
+    }
+}
+
+#[inline]
+fn pop_entry() -> Option<NonNull<Entry>> {
+    CACHE
+        .try_with(|c| c.pop())
+        .unwrap_or_else(|_| pool().pop_global())
+}
+
+// ---------------------------------------------------------------------------
+// Buffer owners (external buffers)
+
+/// An I/O backend that lends its own buffers (a netmap ring buffer, an
+/// AF_XDP UMEM frame) to packets. See [`Packet::from_external`].
+pub trait BufferOwner: Send + Sync {
+    /// The last packet using the buffer `token` is gone: the owner may reuse
+    /// the buffer. Called on whatever thread dropped that packet, possibly
+    /// not the owner's; it must not block for long. It may drop packets.
+    fn release(&self, token: u64);
+}
+
+/// Identifies a registered [`BufferOwner`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OwnerId(u16);
+
+impl OwnerId {
+    /// The raw id (1-based).
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+static OWNERS: [OnceLock<Box<dyn BufferOwner>>; MAX_BUFFER_OWNERS] =
+    [const { OnceLock::new() }; MAX_BUFFER_OWNERS];
+static NEXT_OWNER: AtomicU16 = AtomicU16::new(0);
+
+/// Registers a buffer owner for the rest of the process (owners are never
+/// unregistered: an owner that shuts down must still accept late releases).
+pub fn register_buffer_owner(owner: Box<dyn BufferOwner>) -> Result<OwnerId, PoolError> {
+    let i = NEXT_OWNER.fetch_add(1, Relaxed) as usize;
+    if i >= MAX_BUFFER_OWNERS {
+        NEXT_OWNER.store(MAX_BUFFER_OWNERS as u16, Relaxed);
+        return Err(PoolError::TooManyOwners);
+    }
+    if OWNERS[i].set(owner).is_err() {
+        unreachable!("owner slot {i} handed out twice");
+    }
+    Ok(OwnerId(i as u16 + 1))
+}
+
+/// An external buffer that a packet gave up with [`Packet::into_external`]
+/// (or describes with [`Packet::external_buffer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExternalBuffer {
+    /// The buffer's owner.
+    pub owner: OwnerId,
+    /// The owner's token for the buffer (e.g. a netmap buffer index).
+    pub token: u64,
+    /// Offset of the packet data in the buffer.
+    pub offset: usize,
+    /// Length of the packet data.
+    pub len: usize,
+}
+
+// ---------------------------------------------------------------------------
+// Packet handle
+
+/// A packet: an 8-byte owned handle to a pool entry.
+///
+/// `!Send` (buffer refcounts are not atomic): to move a packet to another
+/// thread use [`Packet::into_send`]. Dropping it returns the entry (and the
+/// buffer, once no clone uses it) to the pool. See the [module
+/// doc](super) for the API.
+pub struct Packet {
+    e: NonNull<Entry>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+const _: () = assert!(std::mem::size_of::<Option<Packet>>() == 8);
+
+impl Packet {
+    #[inline]
+    fn from_entry(e: NonNull<Entry>) -> Packet {
+        Packet {
+            e,
+            _not_send: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn entry(&self) -> &Entry {
+        // SAFETY: a live handle's entry is allocated (refs >= 1) and pool
+        // memory is never freed.
+        unsafe { self.e.as_ref() }
+    }
+
+    #[inline]
+    fn st(&self) -> &Desc {
+        // SAFETY: invariant 1: only this handle touches `state`, and it is
+        // borrowed shared here for as long as `self` is.
+        unsafe { &*self.entry().state.get() }
+    }
+
+    #[inline]
+    fn st_mut(&mut self) -> &mut Desc {
+        // SAFETY: invariant 1, with `&mut self` making the borrow unique.
+        unsafe { &mut *self.entry().state.get() }
+    }
+
+    /// A fresh packet: its own buffer, `len == 0`, data at `headroom`
+    /// (clamped to the buffer), default annotations. `None` if the pool is
+    /// exhausted.
+    #[inline]
+    pub(super) fn alloc_raw(headroom: usize) -> Option<Packet> {
+        let e = pop_entry()?;
+        // SAFETY: a popped entry has refs == 0: no handle or clone uses it,
+        // so we may initialise it (invariant 3 then holds with refs = 1).
+        unsafe {
+            let en = e.as_ref();
+            en.refs.set(1);
+            let cap = en.own_cap;
+            *en.state.get() = Desc {
+                buf: en.own_buf,
+                holder: e,
+                cap,
+                head: (headroom as u32).min(cap),
+                len: 0,
+                anno: Anno::DEFAULT,
+            };
+        }
+        Some(Packet::from_entry(e))
+    }
+
+    /// Headroom of packets made by `Packet::new` (from the pool config).
+    #[inline]
+    pub(super) fn default_headroom() -> usize {
+        pool().config.headroom
+    }
+
+    /// Makes a clone of `self` in a free entry: same buffer and bounds,
+    /// annotations copied (one memcpy of the descriptor).
+    #[inline]
+    fn clone_into_entry(&self, e: NonNull<Entry>) -> Packet {
+        let src = *self.st();
+        // SAFETY: `holder` is live while `self` is (invariant 3); we only
+        // touch its refs `Cell` (invariant 1).
+        let h = unsafe { src.holder.as_ref() };
+        h.refs.set(h.refs.get() + 1);
+        // SAFETY: `e` was just popped (refs == 0, exclusively ours).
+        unsafe {
+            let en = e.as_ref();
+            en.refs.set(1);
+            *en.state.get() = src;
+        }
+        Packet::from_entry(e)
+    }
+
+    /// A clone sharing this packet's buffer (Click's `clone()`), with the
+    /// annotations copied. `None` if the pool is exhausted. No data copy.
+    #[inline]
+    pub fn try_clone(&self) -> Option<Packet> {
+        pop_entry().map(|e| self.clone_into_entry(e))
+    }
+
+    /// Appends up to `n` clones of `self` to `out` (with one thread-local
+    /// access), stopping when `out` is full or the pool is exhausted.
+    /// Returns how many were added.
+    pub fn clone_into(&self, n: usize, out: &mut Batch) -> usize {
+        let n = n.min(out.capacity() - out.len());
+        let cloned = CACHE.try_with(|c| {
+            for i in 0..n {
+                match c.pop() {
+                    Some(e) => out.push(self.clone_into_entry(e)),
+                    None => return i,
+                }
+            }
+            n
+        });
+        cloned.unwrap_or(0)
+    }
+
+    /// Data offset in the buffer (the headroom).
+    #[inline]
+    pub fn headroom(&self) -> usize {
+        self.st().head as usize
+    }
+
+    /// Data length.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.st().len as usize
+    }
+
+    /// Whether the packet has no data.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.st().len == 0
+    }
+
+    /// Capacity of the buffer the data lives in.
+    #[inline]
+    pub fn buffer_capacity(&self) -> usize {
+        self.st().cap as usize
+    }
+
+    /// Bytes free after the data.
+    #[inline]
+    pub fn tailroom(&self) -> usize {
+        let s = self.st();
+        (s.cap - s.head - s.len) as usize
+    }
+
+    /// Moves the data window within the buffer. Panics unless
+    /// `head + len <= buffer_capacity()`. Any window is safe to read since
+    /// every buffer byte is initialised.
+    #[inline]
+    pub(super) fn set_window(&mut self, head: usize, len: usize) {
+        let s = self.st_mut();
+        assert!(
+            head <= s.cap as usize && len <= s.cap as usize - head,
+            "packet window out of buffer"
+        );
+        s.head = head as u32;
+        s.len = len as u32;
+    }
+
+    /// The whole buffer the data lives in (headroom, data, tailroom).
+    #[inline]
+    pub fn buffer(&self) -> &[u8] {
+        let s = self.st();
+        // SAFETY: `buf` points to `cap` initialised bytes (pool buffers are
+        // zeroed at start; external ones by `from_external`'s contract) that
+        // stay allocated while we hold the holder (invariant 3), and nobody
+        // writes them while a second descriptor can see them (invariant 4).
+        unsafe { std::slice::from_raw_parts(s.buf.as_ptr(), s.cap as usize) }
+    }
+
+    /// The data bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        let s = self.st();
+        // SAFETY: as in `buffer`, and head + len <= cap (set_window).
+        unsafe { std::slice::from_raw_parts(s.buf.as_ptr().add(s.head as usize), s.len as usize) }
+    }
+
+    /// Whether the buffer is shared with another packet (a clone), in which
+    /// case writing needs a copy first ([`Packet::make_unique`]).
+    #[inline]
+    pub fn is_shared(&self) -> bool {
+        // SAFETY: the holder is live while we are; refs is a Cell.
+        unsafe { self.st().holder.as_ref() }.refs.get() > 1
+    }
+
+    /// Makes the buffer exclusively this packet's (Click's `uniqueify`),
+    /// copying the data (and the bytes back to the lowest header set) only
+    /// if the buffer is shared. A clone copies into its own buffer and
+    /// cannot fail unless the data does not fit a pool buffer
+    /// ([`PacketError::NoRoom`], only for large external buffers); a packet
+    /// whose buffer others share moves to a fresh entry, which fails with
+    /// [`PacketError::PoolExhausted`] if none is left. On error `self` is
+    /// unchanged.
+    #[inline]
+    pub fn make_unique(&mut self) -> Result<(), PacketError> {
+        if self.is_shared() {
+            self.uniqueify_slow()
+        } else {
+            Ok(())
+        }
+    }
+
+    #[cold]
+    fn uniqueify_slow(&mut self) -> Result<(), PacketError> {
+        let src = *self.st();
+        if src.holder != self.e {
+            // A clone: copy into our own (unused, invariant 2) buffer.
+            let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
+            let (head, anno) = copy_out(&src, own_buf, own_cap)?;
+            let me = self.e;
+            let s = self.st_mut();
+            s.buf = own_buf;
+            s.cap = own_cap;
+            s.holder = me;
+            s.head = head;
+            s.anno = anno;
+            // SAFETY: holder live (we held it until now); refs > 1 since the
+            // buffer was shared, so this cannot reach 0.
+            let h = unsafe { src.holder.as_ref() };
+            h.refs.set(h.refs.get() - 1);
+            Ok(())
+        } else {
+            // We hold the buffer and clones use it: move to a fresh entry.
+            let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
+            // SAFETY: `f` was just popped: refs == 0, exclusively ours.
+            let fr = unsafe { f.as_ref() };
+            let (head, anno) = match copy_out(&src, fr.own_buf, fr.own_cap) {
+                Ok(r) => r,
+                Err(err) => {
+                    free_entry(f);
+                    return Err(err);
+                }
+            };
+            fr.refs.set(1);
+            // SAFETY: `f` is exclusively ours (popped, refs was 0).
+            unsafe {
+                *fr.state.get() = Desc {
+                    buf: fr.own_buf,
+                    holder: f,
+                    cap: fr.own_cap,
+                    head,
+                    len: src.len,
+                    anno,
+                };
+            }
+            // Our old entry stays alive as the holder of the clones' buffer;
+            // drop our handle's count (refs > 1, cannot reach 0).
+            let e = self.entry();
+            e.refs.set(e.refs.get() - 1);
+            self.e = f;
+            Ok(())
+        }
+    }
+
+    /// The whole buffer, writable, after [`make_unique`](Self::make_unique).
+    #[inline]
+    pub fn buffer_mut(&mut self) -> Result<&mut [u8], PacketError> {
+        self.make_unique()?;
+        let s = self.st();
+        // SAFETY: as in `buffer`; and holder.refs == 1 now, so no other
+        // descriptor sees this buffer (invariant 4), and `&mut self` makes
+        // this borrow the only one.
+        Ok(unsafe { std::slice::from_raw_parts_mut(s.buf.as_ptr(), s.cap as usize) })
+    }
+
+    /// The annotations.
+    #[inline]
+    pub fn anno(&self) -> &Anno {
+        &self.st().anno
+    }
+
+    /// The annotations, mutable (annotations are per packet, never shared).
+    #[inline]
+    pub fn anno_mut(&mut self) -> &mut Anno {
+        &mut self.st_mut().anno
+    }
+
+    /// Index of the pool entry (for debugging and tracing).
+    #[inline]
+    pub fn entry_index(&self) -> u32 {
+        self.entry().index
+    }
+
+    /// Makes a packet whose data lives in an external buffer owned by a
+    /// registered [`BufferOwner`] (zero-copy receive). When the last packet
+    /// using the buffer is gone, `owner.release(token)` is called. Returns
+    /// `None` if the pool has no free entry; the buffer then stays the
+    /// caller's. Panics if `head + len > cap`, `cap > MAX_BUF_SIZE`, or
+    /// `owner` was not returned by [`register_buffer_owner`].
+    ///
+    /// # Safety
+    /// `buf` must point to `cap` initialised bytes, readable and writable,
+    /// that stay valid and that nothing else reads or writes until the
+    /// owner's `release(token)` is called or the buffer is taken back with
+    /// [`Packet::into_external`].
+    pub unsafe fn from_external(
+        owner: OwnerId,
+        token: u64,
+        buf: NonNull<u8>,
+        cap: usize,
+        head: usize,
+        len: usize,
+    ) -> Option<Packet> {
+        assert!(cap <= MAX_BUF_SIZE && head <= cap && len <= cap - head);
+        assert!(
+            owner.0 >= 1 && OWNERS[owner.0 as usize - 1].get().is_some(),
+            "unregistered buffer owner"
+        );
+        let e = pop_entry()?;
+        // SAFETY: popped entry, exclusively ours.
+        let en = unsafe { e.as_ref() };
+        en.refs.set(1);
+        en.ext_owner.set(owner.0);
+        en.ext_token.set(token);
+        // SAFETY: exclusively ours; `buf` validity is the caller's contract.
+        unsafe {
+            *en.state.get() = Desc {
+                buf,
+                holder: e,
+                cap: cap as u32,
+                head: head as u32,
+                len: len as u32,
+                anno: Anno::DEFAULT,
+            };
+        }
+        Some(Packet::from_entry(e))
+    }
+
+    /// The external buffer the data lives in, if any (whether or not it is
+    /// shared with clones).
+    pub fn external_buffer(&self) -> Option<ExternalBuffer> {
+        let s = self.st();
+        // SAFETY: holder live while we are; ext_* are Cells.
+        let h = unsafe { s.holder.as_ref() };
+        match h.ext_owner.get() {
+            0 => None,
+            o => Some(ExternalBuffer {
+                owner: OwnerId(o),
+                token: h.ext_token.get(),
+                offset: s.head as usize,
+                len: s.len as usize,
+            }),
+        }
+    }
+
+    /// Gives the external buffer back to the caller without calling the
+    /// owner's release hook (zero-copy transmit: the I/O backend swaps the
+    /// buffer into a TX slot), and frees the packet. Fails, returning the
+    /// packet, if the data is not in an external buffer or the buffer is
+    /// shared with a clone.
+    pub fn into_external(self) -> Result<ExternalBuffer, Packet> {
+        if self.is_shared() {
+            return Err(self);
+        }
+        let Some(ext) = self.external_buffer() else {
+            return Err(self);
+        };
+        let me = std::mem::ManuallyDrop::new(self);
+        let holder = me.st().holder;
+        // SAFETY: not shared: holder.refs == 1 and it is ours (either our
+        // own entry or a holder whose handle died); clear its external
+        // mark, then free both entries without calling the owner.
+        let h = unsafe { holder.as_ref() };
+        h.ext_owner.set(0);
+        h.refs.set(0);
+        free_entry(holder);
+        if holder != me.e {
+            me.entry().refs.set(0);
+            free_entry(me.e);
+        }
+        Ok(ext)
+    }
+
+    /// Makes the packet sendable to another thread, copying the data first
+    /// if the buffer is shared (see [`make_unique`](Self::make_unique)).
+    /// Returns the packet unchanged if that copy fails.
+    pub fn into_send(mut self) -> Result<SendPacket, Packet> {
+        if self.make_unique().is_err() {
+            return Err(self);
+        }
+        let me = std::mem::ManuallyDrop::new(self);
+        Ok(SendPacket(me.e))
+    }
+
+    /// Consumes the packet, returning its entry to the pool (same as drop).
+    #[inline]
+    pub fn kill(self) {}
+}
+
+/// Frees an entry (refs already 0) into this thread's cache, or the global
+/// list during thread teardown.
+fn free_entry(e: NonNull<Entry>) {
+    if CACHE.try_with(|c| c.push(e)).is_err() {
+        pool().push_global(e);
+    }
+}
+
+/// Copies the data of `src` (plus the bytes back to its lowest header, if
+/// they fit) into the buffer `dst` of `cap` bytes, keeping the same offsets
+/// when possible. Returns the new head and the annotations with headers
+/// rebased. `dst` must be a buffer no descriptor can see.
+fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<(u32, Anno), PacketError> {
+    let (head, len, cap) = (src.head as usize, src.len as usize, cap as usize);
+    if len > cap {
+        return Err(PacketError::NoRoom);
+    }
+    let lo = src.anno.lowest_header().map_or(head, |h| h.min(head));
+    let keep = if head - lo + len <= cap { head - lo } else { 0 };
+    let start = head - keep;
+    let total = keep + len;
+    let new_start = if start + total <= cap {
+        start
+    } else {
+        cap - total
+    };
+    // SAFETY: [start, start + total) is inside the source buffer (head + len
+    // <= src.cap), [new_start, new_start + total) inside `dst` (checked
+    // above), the two buffers are distinct entries' (never overlapping), and
+    // nobody writes the source while it is shared (invariant 4).
+    unsafe {
+        ptr::copy_nonoverlapping(
+            src.buf.as_ptr().add(start),
+            dst.as_ptr().add(new_start),
+            total,
+        );
+    }
+    let new_head = new_start + keep;
+    let mut anno = src.anno;
+    anno.rebase_headers(new_head as isize - head as isize, new_start..cap);
+    Ok((new_head as u32, anno))
+}
+
+/// Drops one reference to the holder `h`; at 0 the entry goes back to the
+/// pool, after its external buffer (if any) went back to its owner.
+#[inline]
+fn unref_holder(sink: &impl Sink, h: NonNull<Entry>) {
+    // SAFETY: the caller held a reference to `h`, so it is live.
+    let hr = unsafe { h.as_ref() };
+    let r = hr.refs.get() - 1;
+    hr.refs.set(r);
+    if r == 0 {
+        let owner = hr.ext_owner.get();
+        if owner != 0 {
+            hr.ext_owner.set(0);
+            if let Some(o) = OWNERS[owner as usize - 1].get() {
+                o.release(hr.ext_token.get());
+            }
+        }
+        sink.put(h);
+    }
+}
+
+/// The work of `Drop for Packet`.
+#[inline]
+fn release(sink: &impl Sink, e: NonNull<Entry>) {
+    // SAFETY: `e` is the entry of a handle being destroyed: live, and its
+    // state is ours to read (invariant 1).
+    let holder = unsafe { (*e.as_ref().state.get()).holder };
+    if holder != e {
+        // A clone entry: refs == 1 (invariant 3), freed now.
+        unref_holder(sink, holder);
+        // SAFETY: as above; nobody else references a clone entry.
+        unsafe { e.as_ref() }.refs.set(0);
+        sink.put(e);
+    } else {
+        unref_holder(sink, e);
+    }
+}
+
+impl Drop for Packet {
+    #[inline]
+    fn drop(&mut self) {
+        let e = self.e;
+        if CACHE.try_with(|c| release(c, e)).is_err() {
+            release(pool(), e);
+        }
+    }
+}
+
+/// Drops all packets with one thread-local access (used by `Batch`).
+#[inline]
+pub(super) fn drop_all(pkts: impl Iterator<Item = Packet>) {
+    // If the cache is gone (thread teardown), the closure is dropped with
+    // the iterator inside, which drops each packet the slow way.
+    let _ = CACHE.try_with(move |c| {
+        for p in pkts {
+            let p = std::mem::ManuallyDrop::new(p);
+            release(c, p.e);
+        }
+    });
+}
+
+impl fmt::Debug for Packet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Packet")
+            .field("entry", &self.entry_index())
+            .field("len", &self.len())
+            .field("headroom", &self.headroom())
+            .field("tailroom", &self.tailroom())
+            .field("shared", &self.is_shared())
+            .field("anno", self.anno())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// SendPacket
+
+/// A packet that may cross threads (for inter-thread queues): made by
+/// [`Packet::into_send`], which guarantees its buffer is not shared.
+pub struct SendPacket(NonNull<Entry>);
+
+// SAFETY: a SendPacket's buffer is not shared (holder.refs == 1, invariant
+// 5), so its non-atomic counters are reached only through this handle; the
+// channel carrying it provides the happens-before edge.
+unsafe impl Send for SendPacket {}
+
+impl SendPacket {
+    /// Back to a packet on the current thread.
+    #[inline]
+    pub fn into_packet(self) -> Packet {
+        let me = std::mem::ManuallyDrop::new(self);
+        Packet::from_entry(me.0)
+    }
+}
+
+impl Drop for SendPacket {
+    fn drop(&mut self) {
+        drop(Packet::from_entry(self.0));
+    }
+}
+
+impl fmt::Debug for SendPacket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: the entry is live while the handle is.
+        let index = unsafe { self.0.as_ref() }.index;
+        f.debug_struct("SendPacket").field("entry", &index).finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Public pool API
+
+/// The process-wide packet pool (a namespace: all functions are static).
+pub struct PacketPool;
+
+/// A snapshot of the pool's counters. Exact when no other thread is
+/// allocating or freeing; otherwise each field is a recent value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Number of entries.
+    pub capacity: usize,
+    /// Entries in use (packets and clones alive, holders kept by clones).
+    pub in_use: usize,
+    /// Free entries (global list plus thread caches).
+    pub free: usize,
+    /// Entries taken since start.
+    pub total_allocs: u64,
+    /// Entries returned since start.
+    pub total_frees: u64,
+    /// Allocations that failed because the pool was exhausted.
+    pub alloc_failures: u64,
+}
+
+/// Counters of the calling thread's cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadStats {
+    /// Entries this thread took.
+    pub allocs: u64,
+    /// Entries this thread returned.
+    pub frees: u64,
+}
+
+impl PacketPool {
+    /// Creates the pool with `entries` buffers of `buf_size` bytes and the
+    /// default headroom (or less if the buffer is small: at most a quarter
+    /// of it). Fails if the pool already exists (it is created with the
+    /// defaults on first use otherwise).
+    pub fn init(entries: usize, buf_size: usize) -> Result<(), PoolError> {
+        Self::init_with(PoolConfig {
+            entries,
+            buf_size,
+            headroom: DEFAULT_HEADROOM.min(buf_size / 4),
+        })
+    }
+
+    /// Creates the pool with a full configuration.
+    pub fn init_with(config: PoolConfig) -> Result<(), PoolError> {
+        if POOL.get().is_some() {
+            return Err(PoolError::AlreadyInitialized);
+        }
+        let p = Pool::new(config)?;
+        POOL.set(p).map_err(|_| PoolError::AlreadyInitialized)
+    }
+
+    /// Whether the pool exists yet.
+    pub fn is_initialized() -> bool {
+        POOL.get().is_some()
+    }
+
+    /// The pool configuration (creating the pool with defaults if needed).
+    pub fn config() -> PoolConfig {
+        pool().config
+    }
+
+    /// Current counters (creating the pool with defaults if needed).
+    pub fn stats() -> PoolStats {
+        let p = pool();
+        let caches = p.caches.lock().unwrap_or_else(|e| e.into_inner());
+        let global_free = p.free_list().len();
+        let mut allocs = p.retired_allocs.load(Relaxed);
+        let mut frees = p.retired_frees.load(Relaxed);
+        let mut cached: i64 = 0;
+        for s in caches.iter() {
+            let (a, f) = (s.allocs.load(Relaxed), s.frees.load(Relaxed));
+            allocs += a;
+            frees += f;
+            cached += s.refilled.load(Relaxed) as i64 - s.flushed.load(Relaxed) as i64 - a as i64
+                + f as i64;
+        }
+        let capacity = p.config.entries;
+        let free = (global_free as i64 + cached).clamp(0, capacity as i64) as usize;
+        PoolStats {
+            capacity,
+            in_use: capacity - free,
+            free,
+            total_allocs: allocs,
+            total_frees: frees,
+            alloc_failures: p.alloc_failures.load(Relaxed),
+        }
+    }
+
+    /// Counters of the calling thread's cache.
+    pub fn thread_stats() -> ThreadStats {
+        CACHE
+            .try_with(|c| {
+                let l = c.local();
+                ThreadStats {
+                    allocs: l.allocs,
+                    frees: l.frees,
+                }
+            })
+            .unwrap_or_default()
+    }
+
+    /// Returns the calling thread's cached free entries to the global list
+    /// (e.g. before a thread goes idle for long).
+    pub fn flush_thread_cache() {
+        let _ = CACHE.try_with(|c| {
+            let l = c.local();
+            l.flush(l.len);
+        });
+    }
+}
