@@ -66,30 +66,22 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Perl's `quotemeta`: backslash every non-word ASCII character.
+/// Perl's `quotemeta`, for our regex engine: escape exactly the characters
+/// that are special to it. (Escaping everything non-word, as Perl does, is
+/// wrong here: `\<` and `\>` are word-boundary assertions in Rust's regex.)
 pub fn quotemeta(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 2);
     for c in s.chars() {
-        if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_') {
-            if c == '\n' {
-                out.push_str("\\n");
-                continue;
+        match c {
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+            | '#' | '&' | '-' | '~' => {
+                out.push('\\');
+                out.push(c);
             }
-            if c == ' ' {
-                out.push_str("\\x20");
-                continue;
-            }
-            if c == '\t' {
-                out.push_str("\\t");
-                continue;
-            }
-            if c.is_ascii_control() {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-                continue;
-            }
-            out.push('\\');
+            '\n' => out.push_str("\\n"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
         }
-        out.push(c);
     }
     out
 }
@@ -522,6 +514,17 @@ mod tests {
         let t = &parse("t", src.as_bytes())[0];
         assert!(t.diagnostics.is_empty(), "{:?}", t.diagnostics);
         check_file(t, fileref, out)
+    }
+
+    #[test]
+    fn literal_text_is_quoted() {
+        let lit = "c2 [1] -> Paint@ <x> a.b (c) $d ^e {f} g|h \\ #i &j ~k \t";
+        let re = format!("{}{{{{\\d+}}}}", lit);
+        let (re, _) = braces_to_regex(&re, 1);
+        assert!(full_match(&re, &format!("{lit}12")).unwrap(), "{re}");
+        assert!(!full_match(&re, &format!("{lit}x")).unwrap());
+        let src = "%script\ntrue\n%expect stdout\nc2 [1] -> Paint@{{\\d+}} -> p;\n";
+        assert!(check(src, "stdout", "c2 [1] -> Paint@12 -> p;\n").is_ok());
     }
 
     #[test]
