@@ -374,6 +374,16 @@ fn runner_self_test() {
     let shim = "%script\ncommand -v click | grep -q bin/click\ncat sub/F - > OUT\n%stdin\nb\n%file sub/F\na\n%expect OUT\na\nb\n";
     assert_eq!(run(shim), Outcome::Pass);
     cleanup(&env);
+
+    // a hung script times out (and its process group is killed)
+    let mut quick = make_env("timeout");
+    quick.timeout = Duration::from_secs(1);
+    let t = &testie::format::parse("hang.clicktest", b"%script\nsleep 20\n")[0];
+    match quick.run(t) {
+        Outcome::Fail(r) => assert!(r.contains("timed out after 1 s"), "{r}"),
+        o => panic!("expected a timeout, got {o:?}"),
+    }
+    cleanup(&quick);
 }
 
 const DOC_BEGIN: &str = "<!-- testie-table-begin (generated from tests/testie/manifest.txt) -->";

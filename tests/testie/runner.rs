@@ -249,8 +249,9 @@ impl Env {
             std::thread::sleep(Duration::from_millis(5));
         };
         // kill whatever the script left behind in its process group
-        let _ = Proc::new("kill")
-            .args(["-KILL", "--", &format!("-{pgid}")])
+        // (through sh's builtin kill: no procps needed)
+        let _ = Proc::new("/bin/sh")
+            .args(["-c", &format!("kill -9 -{pgid} 2>/dev/null; true")])
             .stderr(Stdio::null())
             .status();
         let _ = child.wait();
