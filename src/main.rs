@@ -1,8 +1,8 @@
-//! `router`: load a Click configuration and (later) run it.
-//!
-//! For now only the configuration modes exist: `--flatten`, `--check` and
-//! `--dot`. Running a router is the engine's job; [`run`] is where it will
-//! plug in.
+//! `router`: load a Click configuration and run it, or print, check or
+//! draw it (`--flatten`, `--check`, `--dot`). Flags follow Click's `click`
+//! driver where they make sense (`-e`, `-f`, `-h`, `-j`, `-o`, `-q`).
+
+mod run;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -13,8 +13,27 @@ use click_lang::{Diagnostics, FlatConfig, LoadOptions};
 
 /// The Click modular router, rebuilt in Rust.
 #[derive(Parser, Debug)]
-#[command(name = "router", version)]
+#[command(name = "router", version, disable_help_flag = true)]
 struct Cli {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Read handler ELEMENT.HANDLER after the run and print its value
+    /// (repeatable; Click's `-h`).
+    #[arg(short = 'h', long = "handler", value_name = "ELEMENT.HANDLER")]
+    handlers: Vec<String>,
+    /// Scheduler threads, one per core.
+    #[arg(short = 'j', long = "threads", value_name = "N", default_value_t = 1)]
+    threads: usize,
+    /// Pin each scheduler thread to its own core.
+    #[arg(long)]
+    pin: bool,
+    /// Print the run's real and CPU time on standard error.
+    #[arg(long)]
+    time: bool,
+    /// More logging (repeatable); `RUST_LOG` sets it finely.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    verbose: u8,
     /// Configuration file (`-` or absent: standard input).
     config: Option<String>,
     /// `NAME=VALUE` definitions, overriding the configuration's `define`s.
@@ -61,6 +80,7 @@ enum Mode {
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    init_logging(cli.verbose);
     // `router NAME=VALUE` with no file: the first word is a definition.
     if cli
         .config
@@ -96,9 +116,39 @@ fn real_main(cli: Cli) -> Result<(), String> {
     match mode {
         Mode::Flatten => write_output(cli.output.as_deref(), &config.to_click()),
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()),
-        Mode::Check => check(&config),
-        Mode::Run => run(&config),
+        Mode::Check => run::build(&config, cli.threads)
+            .map(drop)
+            .map_err(|e| render_engine(&e)),
+        Mode::Run => {
+            let router = run::build(&config, cli.threads).map_err(|e| render_engine(&e))?;
+            let flags = run::RunFlags {
+                handlers: cli.handlers.clone(),
+                threads: cli.threads,
+                time: cli.time,
+                pin: cli.pin,
+            };
+            run::run(&router, &flags).map_err(|e| render_engine(&e))
+        }
     }
+}
+
+/// Logs go to standard error through tracing: warnings by default, more
+/// with each `-v`, or as `RUST_LOG` says.
+fn init_logging(verbose: u8) {
+    let default = ["warn", "info", "debug", "trace"][usize::from(verbose.min(3))];
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+}
+
+/// Errors found by the engine (classes, ports, push/pull, arguments),
+/// rendered like the language's own.
+fn render_engine(errors: &[click_lang::Diagnostic]) -> String {
+    render(&Diagnostics::new(errors.to_vec()))
 }
 
 fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
@@ -149,15 +199,4 @@ fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
             .map_err(|e| format!("stdout: {e}\n")),
         Some(path) => std::fs::write(path, text).map_err(|e| format!("{path}: {e}\n")),
     }
-}
-
-/// Checks beyond parsing (element classes, port counts, processing) will
-/// be added here by the engine.
-fn check(_config: &FlatConfig) -> Result<(), String> {
-    Ok(())
-}
-
-/// Running a router: the engine plugs in here.
-fn run(_config: &FlatConfig) -> Result<(), String> {
-    Err("router: the runtime is not built yet; use --flatten, --check or --dot\n".into())
 }

@@ -126,8 +126,25 @@ const MAX_NESTING: usize = 256;
 pub fn parse(map: &SourceMap) -> Result<Vec<Stmt>, Diagnostic> {
     check_nesting(map)?;
     let mut pairs = ClickParser::parse(Rule::file, &map.text).map_err(|e| syntax_error(map, &e))?;
-    let file = pairs.next().map(|p| p.into_inner());
-    Ok(file.into_iter().flatten().filter_map(stmt).collect())
+    let file = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::new(map.span(0, 0), "empty parse"))?;
+    if let Some(p) = file
+        .clone()
+        .into_inner()
+        .flatten()
+        .find(|p| p.as_rule() == Rule::unclosed)
+    {
+        let at = p.as_span().start();
+        let token = token_at(&map.text, at);
+        let message = if token.is_empty() {
+            "syntax error: unclosed group, compound or configuration at end of file".to_string()
+        } else {
+            format!("syntax error near '{token}'")
+        };
+        return Err(Diagnostic::new(map.span(at, at + token.len()), message));
+    }
+    Ok(file.into_inner().filter_map(stmt).collect())
 }
 
 fn check_nesting(map: &SourceMap) -> Result<(), Diagnostic> {

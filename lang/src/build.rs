@@ -917,20 +917,12 @@ impl Builder {
             // Not an element in scope: a class used in place, like `Idle`.
             let class = self.force_class(&name.text);
             let anon = self.scope.anonymous_name(&name.text);
+            self.check_name(&anon, &name.at);
             return self
                 .scope
                 .add(anon, true, Kind::Class(class), config_text, span);
         };
-        if name
-            .text
-            .split('/')
-            .any(|part| part.bytes().all(|b| b.is_ascii_digit()))
-        {
-            self.error(
-                &name.at,
-                format!("element name '{}' has all-digit component", name.text),
-            );
-        }
+        self.check_name(&name.text, &name.at);
         self.scope.add(
             name.text.clone(),
             false,
@@ -938,6 +930,16 @@ impl Builder {
             config_text,
             span,
         )
+    }
+
+    /// Click refuses names with an all-digit component, like `12/x`.
+    fn check_name(&mut self, name: &str, at: &Range<usize>) {
+        if name
+            .split('/')
+            .any(|part| part.bytes().all(|b| b.is_ascii_digit()))
+        {
+            self.error(at, format!("element name '{name}' has all-digit component"));
+        }
     }
 
     /// Connects two element lists (Click's `yconnection_connect_all`):
