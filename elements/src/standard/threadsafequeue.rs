@@ -4,7 +4,7 @@ use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use click_engine::args::Args;
-use click_engine::packet::SendPacket;
+use click_engine::packet::{SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
     PUSH_TO_PULL,
@@ -20,6 +20,10 @@ const DEFAULT_CAPACITY: usize = 1000;
 struct Shared {
     producer: Mutex<Option<Producer<SendPacket>>>,
     consumer: Mutex<Option<Consumer<SendPacket>>>,
+    capacity: usize,
+    /// Free slots below which the queue reports itself full: room for a
+    /// whole batch, so a paused source's next batch fits.
+    room_for: usize,
     enqueued: AtomicU64,
     dequeued: AtomicU64,
     drops: AtomicU64,
@@ -37,6 +41,8 @@ impl Shared {
         Shared {
             producer: Mutex::new(Some(producer)),
             consumer: Mutex::new(Some(consumer)),
+            capacity,
+            room_for: capacity.min(BATCH_CAPACITY),
             enqueued: AtomicU64::new(0),
             dequeued: AtomicU64::new(0),
             drops: AtomicU64::new(0),
@@ -93,7 +99,9 @@ fn nonfull(s: &(Signal, Signal)) -> &Signal {
 /// they share a lock-free single-producer single-consumer ring of packets
 /// (`rtrb`), the counters, and the notifiers. Like [`Queue`](crate::Queue)
 /// it provides the *empty* notifier (waking the pulling task on the other
-/// thread) and the *full* notifier (pausing the pushing source). Pushes
+/// thread) and the *full* notifier (pausing the pushing source); the full
+/// notifier goes down when less than a batch (32 packets) of room is left,
+/// so a source pushing whole batches does not overflow it. Pushes
 /// onto a full queue drop the new packets and count them; packets whose
 /// data cannot be unshared for the crossing (pool exhausted) are dropped
 /// and counted too.
@@ -188,9 +196,9 @@ impl Element for ThreadSafeQueue {
             shared.highwater.fetch_max(shared.len(), Ordering::Relaxed);
             shared.raise(nonempty);
         }
-        if producer.is_full() {
+        if producer.slots() < shared.room_for {
             shared.lower(nonfull);
-            if !producer.is_full() {
+            if producer.slots() >= shared.room_for {
                 shared.raise(nonfull);
             }
         }
@@ -219,7 +227,9 @@ impl Element for ThreadSafeQueue {
         shared
             .dequeued
             .fetch_add(batch.len() as u64, Ordering::Release);
-        shared.raise(nonfull);
+        if shared.capacity - consumer.slots() >= shared.room_for {
+            shared.raise(nonfull);
+        }
         if consumer.is_empty() {
             shared.lower(nonempty);
             if !consumer.is_empty() {

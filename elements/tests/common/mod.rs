@@ -3,12 +3,16 @@
 
 use click_engine::{Router, RunOptions};
 
+pub mod record;
+
 /// Runs `config` on `threads` threads and returns the final reads of
 /// `handlers` (`element.handler`), or the rendered errors.
 pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String>, String> {
     let flat =
         click_lang::load_str(config, "config", &Default::default()).map_err(|d| d.render())?;
-    let router = Router::new(&flat, &click_elements::registry()).map_err(render)?;
+    let mut registry = click_elements::registry();
+    registry.add::<record::Record>();
+    let router = Router::new(&flat, &registry).map_err(render)?;
     let opts = RunOptions {
         threads,
         pin: false,
