@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use click_engine::{Registry, RunOptions, Router};
+use click_engine::{Registry, Router, RunOptions};
 use click_lang::{Diagnostic, FlatConfig};
 
 /// The run-time flags of the command line.
@@ -58,7 +58,10 @@ pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
 
 /// Click's format: a lone handler's value as is; with several, each value
 /// under a `name:` line and followed by a blank line.
-fn print_handlers(names: &[String], values: Vec<Result<String, String>>) -> Result<(), Vec<Diagnostic>> {
+fn print_handlers(
+    names: &[String],
+    values: Vec<Result<String, String>>,
+) -> Result<(), Vec<Diagnostic>> {
     let mut out = std::io::stdout().lock();
     let mut errors = Vec::new();
     let labelled = names.len() > 1;
@@ -70,7 +73,10 @@ fn print_handlers(names: &[String], values: Vec<Result<String, String>>) -> Resu
             Ok(value) => {
                 let _ = write!(out, "{value}");
             }
-            Err(message) => errors.push(Diagnostic { span: None, message }),
+            Err(message) => errors.push(Diagnostic {
+                span: None,
+                message,
+            }),
         }
     }
     let _ = out.flush();
