@@ -45,7 +45,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
@@ -285,15 +285,15 @@ fn pool() -> &'static Pool {
 // Per-thread caches
 
 /// Counters of one thread cache, readable by [`PacketPool::stats`]. Written
-/// only by the owning thread, with relaxed load/store pairs (plain moves on
-/// x86, no read-modify-write).
+/// only by the owning thread with relaxed stores (plain moves on x86, no
+/// read-modify-write): `cached` at every operation, so the free count is
+/// exact whenever the threads are quiet; the totals at refill/flush time
+/// only, so they lag by less than `CACHE_BULK` operations per thread.
 #[derive(Default)]
 struct CacheStats {
+    cached: AtomicUsize,
     allocs: AtomicU64,
     frees: AtomicU64,
-    /// Entries moved from / to the global list.
-    refilled: AtomicU64,
-    flushed: AtomicU64,
 }
 
 struct LocalCache {
@@ -348,10 +348,12 @@ impl Cache {
             pool().alloc_failures.fetch_add(1, Relaxed);
             return None;
         }
-        c.len -= 1;
+        let len = c.len - 1;
+        let e = c.stack[len];
+        c.len = len;
         c.allocs += 1;
-        c.stats.allocs.store(c.allocs, Relaxed);
-        Some(c.stack[c.len])
+        c.stats.cached.store(len, Relaxed);
+        Some(e)
     }
 
     /// Returns an entry whose refs just reached 0.
@@ -361,10 +363,11 @@ impl Cache {
         if c.len == CACHE_SIZE {
             c.flush(CACHE_BULK);
         }
-        c.stack[c.len] = e;
-        c.len += 1;
+        let len = c.len;
+        c.stack[len] = e;
+        c.len = len + 1;
         c.frees += 1;
-        c.stats.frees.store(c.frees, Relaxed);
+        c.stats.cached.store(len + 1, Relaxed);
     }
 }
 
@@ -378,8 +381,8 @@ impl LocalCache {
             *slot = f.0;
         }
         self.len += n;
-        let r = self.stats.refilled.load(Relaxed) + n as u64;
-        self.stats.refilled.store(r, Relaxed);
+        drop(free);
+        self.publish();
         n > 0
     }
 
@@ -391,8 +394,14 @@ impl LocalCache {
             .free_list()
             .extend(self.stack[from..self.len].iter().map(|&e| FreeEntry(e)));
         self.len = from;
-        let f = self.stats.flushed.load(Relaxed) + n as u64;
-        self.stats.flushed.store(f, Relaxed);
+        self.publish();
+    }
+
+    /// Publishes the counters for [`PacketPool::stats`].
+    fn publish(&self) {
+        self.stats.cached.store(self.len, Relaxed);
+        self.stats.allocs.store(self.allocs, Relaxed);
+        self.stats.frees.store(self.frees, Relaxed);
     }
 }
 
@@ -443,6 +452,12 @@ pub trait BufferOwner: Send + Sync {
     /// the buffer. Called on whatever thread dropped that packet, possibly
     /// not the owner's; it must not block for long. It may drop packets.
     fn release(&self, token: u64);
+}
+
+impl<T: BufferOwner + ?Sized> BufferOwner for Arc<T> {
+    fn release(&self, token: u64) {
+        (**self).release(token)
+    }
 }
 
 /// Identifies a registered [`BufferOwner`].
@@ -565,19 +580,21 @@ impl Packet {
 
     /// Makes a clone of `self` in a free entry: same buffer and bounds,
     /// annotations copied (one memcpy of the descriptor).
-    #[inline]
+    #[inline(always)]
     fn clone_into_entry(&self, e: NonNull<Entry>) -> Packet {
-        let src = *self.st();
-        // SAFETY: `holder` is live while `self` is (invariant 3); we only
-        // touch its refs `Cell` (invariant 1).
-        let h = unsafe { src.holder.as_ref() };
-        h.refs.set(h.refs.get() + 1);
-        // SAFETY: `e` was just popped (refs == 0, exclusively ours).
-        unsafe {
+        // SAFETY: `e` was just popped (refs == 0, exclusively ours), so we
+        // may write its state; `self`'s state is ours to read (invariant 1);
+        // they are different entries, so the copy does not overlap.
+        let holder = unsafe {
             let en = e.as_ref();
             en.refs.set(1);
-            *en.state.get() = src;
-        }
+            ptr::copy_nonoverlapping(self.entry().state.get(), en.state.get(), 1);
+            (*en.state.get()).holder
+        };
+        // SAFETY: `holder` is live while `self` is (invariant 3); we only
+        // touch its refs `Cell` (invariant 1).
+        let h = unsafe { holder.as_ref() };
+        h.refs.set(h.refs.get() + 1);
         Packet::from_entry(e)
     }
 
@@ -926,26 +943,32 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<(u32, Anno), Packe
 
 /// Drops one reference to the holder `h`; at 0 the entry goes back to the
 /// pool, after its external buffer (if any) went back to its owner.
-#[inline]
+#[inline(always)]
 fn unref_holder(sink: &impl Sink, h: NonNull<Entry>) {
     // SAFETY: the caller held a reference to `h`, so it is live.
     let hr = unsafe { h.as_ref() };
     let r = hr.refs.get() - 1;
     hr.refs.set(r);
     if r == 0 {
-        let owner = hr.ext_owner.get();
-        if owner != 0 {
-            hr.ext_owner.set(0);
-            if let Some(o) = OWNERS[owner as usize - 1].get() {
-                o.release(hr.ext_token.get());
-            }
+        if hr.ext_owner.get() != 0 {
+            release_external(hr);
         }
         sink.put(h);
     }
 }
 
+/// Gives an external buffer whose last user is gone back to its owner.
+#[cold]
+#[inline(never)]
+fn release_external(hr: &Entry) {
+    let owner = hr.ext_owner.replace(0);
+    if let Some(o) = OWNERS[owner as usize - 1].get() {
+        o.release(hr.ext_token.get());
+    }
+}
+
 /// The work of `Drop for Packet`.
-#[inline]
+#[inline(always)]
 fn release(sink: &impl Sink, e: NonNull<Entry>) {
     // SAFETY: `e` is the entry of a handle being destroyed: live, and its
     // state is ours to read (invariant 1).
@@ -1048,9 +1071,11 @@ pub struct PoolStats {
     pub in_use: usize,
     /// Free entries (global list plus thread caches).
     pub free: usize,
-    /// Entries taken since start.
+    /// Entries taken since start (a running thread publishes its count
+    /// every few hundred operations; exact after its
+    /// [`PacketPool::flush_thread_cache`] or its exit).
     pub total_allocs: u64,
-    /// Entries returned since start.
+    /// Entries returned since start (published like `total_allocs`).
     pub total_frees: u64,
     /// Allocations that failed because the pool was exhausted.
     pub alloc_failures: u64,
@@ -1104,16 +1129,14 @@ impl PacketPool {
         let global_free = p.free_list().len();
         let mut allocs = p.retired_allocs.load(Relaxed);
         let mut frees = p.retired_frees.load(Relaxed);
-        let mut cached: i64 = 0;
+        let mut free = global_free;
         for s in caches.iter() {
-            let (a, f) = (s.allocs.load(Relaxed), s.frees.load(Relaxed));
-            allocs += a;
-            frees += f;
-            cached += s.refilled.load(Relaxed) as i64 - s.flushed.load(Relaxed) as i64 - a as i64
-                + f as i64;
+            allocs += s.allocs.load(Relaxed);
+            frees += s.frees.load(Relaxed);
+            free += s.cached.load(Relaxed);
         }
         let capacity = p.config.entries;
-        let free = (global_free as i64 + cached).clamp(0, capacity as i64) as usize;
+        let free = free.min(capacity);
         PoolStats {
             capacity,
             in_use: capacity - free,

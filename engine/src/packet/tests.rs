@@ -407,7 +407,7 @@ struct FakeRing {
     released: Mutex<Vec<u64>>,
 }
 
-impl BufferOwner for Arc<FakeRing> {
+impl BufferOwner for FakeRing {
     fn release(&self, token: u64) {
         self.released.lock().unwrap().push(token);
     }
@@ -503,7 +503,7 @@ fn into_external_hands_buffer_back_without_release() {
 #[test]
 fn release_hook_may_drop_packets() {
     struct Reentrant(Mutex<Option<SendPacket>>, Mutex<Vec<u64>>);
-    impl BufferOwner for Arc<Reentrant> {
+    impl BufferOwner for Reentrant {
         fn release(&self, token: u64) {
             self.1.lock().unwrap().push(token);
             let p = self.0.lock().unwrap().take();
