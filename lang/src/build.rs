@@ -352,9 +352,12 @@ impl Builder {
     fn compound(&mut self, name: &str, c: &ast::Compound) -> Class {
         let mut next = None;
         if let Some(at) = &c.extension {
-            next = self.lookup_class(name);
-            if next.is_none() {
-                self.error(at, format!("cannot extend unknown element class '{name}'"));
+            // An undefined name is a primitive class the engine may know,
+            // as everywhere else; an anonymous compound has nothing to extend.
+            if name.is_empty() {
+                self.error(at, "cannot extend anonymous compound element class");
+            } else {
+                next = Some(self.force_class(name));
             }
             if c.bodies.is_empty() {
                 self.error(at, "'...' should occur last, after one or more compounds");

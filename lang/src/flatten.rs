@@ -360,3 +360,55 @@ impl<'a> Resolver<'a> {
         self.errors.push(Diagnostic::new(e.span.clone(), message));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{load_str, LoadOptions};
+
+    fn errors(src: &str) -> String {
+        match load_str(src, "t", &LoadOptions::default()) {
+            Ok(c) => panic!("no error:\n{}", c.to_click()),
+            Err(d) => d.render_click(),
+        }
+    }
+
+    #[test]
+    fn unused_compound_ports_are_errors() {
+        let e = errors(
+            "elementclass F { input -> output; input [1] -> [1] output }\nIdle -> F -> Discard;",
+        );
+        assert_eq!(e, "t:2: 'F@2' input 1 unused\nt:2: 'F@2' output 1 unused\n");
+    }
+
+    #[test]
+    fn missing_compound_ports_are_errors() {
+        let e = errors("elementclass F { input -> output }\nIdle -> F [1] -> Discard;");
+        assert!(e.contains("'F@2' has no output 1"), "{e}");
+    }
+
+    #[test]
+    fn overload_mismatch_lists_candidates() {
+        let e =
+            errors("elementclass F { $a | input -> output || $a, $b | input -> Idle }\nf :: F;");
+        assert!(
+            e.starts_with("t:2: no match for 'F[0 inputs, 0 outputs]'\nt:2: candidates are:\n"),
+            "{e}"
+        );
+        assert!(e.contains("  F(<arg>, <arg>)[1 input, 0 outputs]"), "{e}");
+    }
+
+    #[test]
+    fn extension_of_a_primitive() {
+        let c = load_str(
+            "elementclass Q { $a, $b | input -> Idle -> output || ... }\nq :: Q(5);",
+            "t",
+            &LoadOptions::default(),
+        );
+        let c = c.unwrap();
+        assert_eq!(
+            (c.elements[0].name.as_str(), c.elements[0].class.as_str()),
+            ("q", "Q")
+        );
+        assert_eq!(c.elements[0].config, "5");
+    }
+}

@@ -126,3 +126,53 @@ impl FlatConfig {
 fn dot_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{load_str, LoadOptions};
+
+    fn flat(src: &str) -> String {
+        load_str(src, "t", &LoadOptions::default())
+            .map(|c| c.to_click())
+            .unwrap_or_else(|d| d.render())
+    }
+
+    #[test]
+    fn chains_follow_port_zero() {
+        let out = flat("a :: A; b :: B; c :: C; a -> b -> c; b [1] -> [1] c;");
+        assert_eq!(
+            out,
+            "a :: A;\nb :: B;\nc :: C;\n\na -> b\n    -> c;\nb [1] -> [1] c;\n"
+        );
+    }
+
+    #[test]
+    fn cycles_are_printed() {
+        let out = flat("a :: A; b :: B; a -> b -> a;");
+        assert!(out.ends_with("\na -> b\n    -> a;\n"), "{out}");
+    }
+
+    #[test]
+    fn requirements_and_empty_configs() {
+        let out = flat("require(package \"x\", compact_config); i :: Idle();");
+        assert_eq!(
+            out,
+            "require(package \"x\", compact_config);\n\ni :: Idle;\n\n"
+        );
+    }
+
+    #[test]
+    fn dot_labels_ports() {
+        let c = load_str(
+            "a :: A; b :: B; a [1] -> [2] b;",
+            "t",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let dot = c.to_dot();
+        assert!(
+            dot.contains("\"a\" -> \"b\" [taillabel=\"1\", headlabel=\"2\"];"),
+            "{dot}"
+        );
+    }
+}
