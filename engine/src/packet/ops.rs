@@ -88,8 +88,8 @@ impl Packet {
         }
     }
 
-    /// Prepends `n` zero bytes (Click's `push`) and returns them to be
-    /// filled in. Makes the buffer unique first. Uses the headroom if there
+    /// Prepends `n` bytes (Click's `push`) and returns them to be filled
+    /// in: they hold stale bytes of the buffer, so write all of them. Makes the buffer unique first. Uses the headroom if there
     /// is enough; otherwise moves the data towards the end of its buffer
     /// (a `memmove`, no allocation). Fails with [`PacketError::NoRoom`] if
     /// `len + n` exceeds the buffer, or as [`make_unique`](Self::make_unique).
@@ -108,13 +108,11 @@ impl Packet {
             head = n + spare;
         }
         self.set_window(head - n, len + n);
-        let front = &mut self.data_mut()?[..n];
-        front.fill(0);
-        Ok(front)
+        Ok(&mut self.data_mut()?[..n])
     }
 
-    /// Appends `n` zero bytes (Click's `put`) and returns them to be filled
-    /// in. Makes the buffer unique first. Uses the tailroom if there is
+    /// Appends `n` bytes (Click's `put`) and returns them to be filled in:
+    /// they hold stale bytes of the buffer, so write all of them. Makes the buffer unique first. Uses the tailroom if there is
     /// enough; otherwise moves the data towards the start of its buffer.
     /// Errors as [`push`](Self::push).
     #[inline]
@@ -129,9 +127,7 @@ impl Packet {
             self.move_data(head);
         }
         self.set_window(head, len + n);
-        let back = &mut self.data_mut()?[len..];
-        back.fill(0);
-        Ok(back)
+        Ok(&mut self.data_mut()?[len..])
     }
 
     /// Appends a copy of `bytes` (a [`put`](Self::put) plus a copy).
