@@ -114,6 +114,9 @@ pub struct Proto {
     pub kind: Kind,
     pub config: String,
     pub span: Span,
+    /// Made from a bare word naming no declared class (see
+    /// [`FlatElement::implicit_class`](crate::FlatElement::implicit_class)).
+    pub implicit: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,6 +175,7 @@ impl Scope {
             kind,
             config,
             span,
+            implicit: false,
         });
         self.nports.push([0, 0]);
         index
@@ -264,6 +268,8 @@ pub struct Builder {
     /// Names first used as classes without a definition: primitive classes
     /// as far as we know. Unlike `elementclass` they are not scoped.
     implicit: HashMap<String, Class>,
+    /// Class names written after `::` or as a synonym's target.
+    declared: std::collections::HashSet<String>,
     scope: Scope,
     group_depth: usize,
     map: Arc<SourceMap>,
@@ -279,6 +285,7 @@ impl Builder {
         Builder {
             classes: Vec::new(),
             implicit: HashMap::new(),
+            declared: Default::default(),
             scope: Scope::default(),
             group_depth: 0,
             errors: map.errors.clone(),
@@ -342,7 +349,10 @@ impl Builder {
 
     fn elementclass(&mut self, name: &ast::Word, def: &ClassDef) {
         let class = match def {
-            ClassDef::Synonym(other) => self.force_class(&other.text),
+            ClassDef::Synonym(other) => {
+                self.declared.insert(other.text.clone());
+                self.force_class(&other.text)
+            }
             ClassDef::Compound(c) => self.compound(&name.text, c),
         };
         self.classes.push((name.text.clone(), class));
@@ -867,7 +877,10 @@ impl Builder {
                     _ => (class.as_ref(), config.as_ref()),
                 };
                 let declared = match class {
-                    Some(ClassRef::Name(c)) => Some(self.force_class(&c.text)),
+                    Some(ClassRef::Name(c)) => {
+                        self.declared.insert(c.text.clone());
+                        Some(self.force_class(&c.text))
+                    }
                     Some(ClassRef::Compound(_)) => built,
                     None => None,
                 };
@@ -892,10 +905,15 @@ impl Builder {
                     format!("class '{}' used as element name", name.text),
                 );
             }
+            // A word first met bare is still only a guess at a class name.
+            let implicit = !self.classes.iter().any(|(n, _)| *n == name.text)
+                && !self.declared.contains(&name.text);
             let anon = self.scope.anonymous_name(&name.text);
-            return self
+            let index = self
                 .scope
                 .add(anon, true, Kind::Class(class), config_text, span);
+            self.scope.elements[index].implicit = implicit && declared.is_none();
+            return index;
         }
         if let Some(&index) = self.scope.names.get(&name.text) {
             if declared.is_some() {
@@ -921,9 +939,11 @@ impl Builder {
             let class = self.force_class(&name.text);
             let anon = self.scope.anonymous_name(&name.text);
             self.check_name(&anon, &name.at);
-            return self
+            let index = self
                 .scope
                 .add(anon, true, Kind::Class(class), config_text, span);
+            self.scope.elements[index].implicit = true;
+            return index;
         };
         self.check_name(&name.text, &name.at);
         self.scope.add(

@@ -14,6 +14,11 @@ pub struct FlatElement {
     pub config: String,
     /// Where the element was declared (for error messages).
     pub span: Span,
+    /// The element came from a bare word (`Idle`, `x -> j`) that names no
+    /// declared class. The language cannot tell primitive classes from
+    /// typos; if the engine does not know `class` either, Click's message
+    /// is `undeclared element 'CLASS'`.
+    pub implicit_class: bool,
 }
 
 /// A connection `from [from_port] -> [to_port] to`, by element index.

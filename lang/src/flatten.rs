@@ -159,9 +159,9 @@ impl Flattener {
                     config: expand(&proto.config, env),
                     ..proto.clone()
                 };
-                map.push(Some(
-                    self.scope.add(p.name, false, p.kind, p.config, p.span),
-                ));
+                let index = self.scope.add(p.name, false, p.kind, p.config, p.span);
+                self.scope.elements[index].implicit = p.implicit;
+                map.push(Some(index));
                 k += 1;
             }
         }
@@ -262,6 +262,7 @@ impl<'a> Resolver<'a> {
                     class,
                     config: e.config.clone(),
                     span: e.span.clone(),
+                    implicit_class: e.implicit,
                 });
             }
         }

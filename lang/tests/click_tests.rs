@@ -286,3 +286,26 @@ fn require_library_is_found_beside_the_file() {
     assert_eq!(c.requirements[0].text, "package \"p\"");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bare_words_are_marked_as_implicit_classes() {
+    let src =
+        "elementclass C { input -> output }\ni :: Idle; i -> j; Idle -> C -> x :: X; q :: Q; Q;";
+    let c = load_str(src, "t", &LoadOptions::default()).unwrap();
+    let implicit: Vec<(&str, bool)> = c
+        .elements
+        .iter()
+        .map(|e| (e.name.as_str(), e.implicit_class))
+        .collect();
+    assert_eq!(
+        implicit,
+        [
+            ("i", false),
+            ("j@2", true),
+            ("Idle@3", true),
+            ("x", false),
+            ("q", false),
+            ("Q@7", false)
+        ]
+    );
+}
