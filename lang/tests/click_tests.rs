@@ -302,7 +302,7 @@ fn bare_words_are_marked_as_implicit_classes() {
         [
             ("i", false),
             ("j@2", true),
-            ("Idle@3", true),
+            ("Idle@3", false),
             ("x", false),
             ("q", false),
             ("Q@7", false)
