@@ -48,6 +48,11 @@
 //!   Unlike Click we keep every entry buffer-sized (a clone does not need
 //!   one): it wastes untouched memory but makes copy-on-write of a clone
 //!   infallible, and it keeps one free list.
+//! * **Hot-path costs** (`cargo bench -p click-engine --bench packet`, one
+//!   core of the shared 2-vCPU dev VM, thread CPU time): clone + drop ~7 ns,
+//!   32 clones by [`Packet::clone_into`] + drop of the batch ~6 ns per
+//!   packet (the batch paths update the holder's refcount once per run of
+//!   clones of one packet, not once per clone), alloc + drop ~11 ns.
 //! * **Copy-on-write**: every write access ([`Packet::data_mut`],
 //!   [`Packet::buffer_mut`], [`Packet::push`], [`Packet::put`]) makes the
 //!   buffer unique first (Click's `WritablePacket`, checked at run time
@@ -62,7 +67,10 @@
 //!   room at its end, the data is moved within the same buffer (buffers are
 //!   fixed-size, so reallocating would not gain room); if the buffer is too
 //!   small in total the call fails with [`PacketError::NoRoom`] and leaves
-//!   the packet as it was.
+//!   the packet as it was. The bytes `push`/`put` return are not zeroed
+//!   (as in Click and DPDK): the caller writes them all. [`Packet::new`]
+//!   does zero its data, so stale bytes of earlier packets never leak by
+//!   default.
 //! * **Annotations** ([`Anno`], 64 bytes, copied by clones): destination IP,
 //!   paint, [`Timestamp`], device index, [`PacketType`], VLAN TCI, a 40-byte
 //!   user area ([`Anno::u32`] etc.), and the MAC/network/transport header
@@ -82,6 +90,10 @@
 //! * **Batches** ([`Batch`], inline `SmallVec` of [`BATCH_CAPACITY`] = 32,
 //!   never on the heap): `push`/`try_push`, iteration, `drain`, `retain`,
 //!   and [`Batch::split_by`] to route packets to output batches in order.
+//! * **Accounting**: [`PacketPool::stats`] gives capacity, in use, free
+//!   (exact whenever threads are quiet), totals and failed allocations;
+//!   [`PacketPool::thread_stats`] the calling thread's own counts, for leak
+//!   checks in tests that share the process.
 //!
 //! # Safety
 //! All `unsafe` code is in `pool.rs`, which states the ownership invariants
