@@ -299,14 +299,51 @@ impl<'a> Resolver<'a> {
 
     /// The real ports on the far side of tunnel port `port`. As a source,
     /// a tunnel end passes on whatever enters its partner; as a
-    /// destination, whatever leaves its partner.
+    /// destination, whatever leaves its partner. Tunnels can chain for as
+    /// long as the configuration is, so this walks an explicit stack, not
+    /// the call stack; results are memoized per tunnel port.
     fn through(&mut self, port: (usize, usize), is_source: bool) -> Vec<(usize, usize)> {
-        let key = (port.0, port.1, is_source);
-        if let Some(found) = self.memo.get(&key) {
-            return found.clone();
+        let root = (port.0, port.1, is_source);
+        let mut stack = vec![(root, false)];
+        let mut started = HashSet::new();
+        while let Some((key, children_done)) = stack.pop() {
+            if self.memo.contains_key(&key) {
+                continue;
+            }
+            let far_ends = self.far_ends(key, !started.contains(&key));
+            if children_done {
+                let mut found = Vec::new();
+                for far in far_ends {
+                    match self.is_tunnel(far.0) {
+                        // A tunnel still in progress is a cycle: nothing more.
+                        true => found.extend(
+                            self.memo
+                                .get(&(far.0, far.1, key.2))
+                                .cloned()
+                                .unwrap_or_default(),
+                        ),
+                        false => found.push(far),
+                    }
+                }
+                self.memo.insert(key, found);
+            } else if started.insert(key) {
+                stack.push((key, true));
+                for far in far_ends.into_iter().filter(|f| self.is_tunnel(f.0)) {
+                    let child = (far.0, far.1, key.2);
+                    if !started.contains(&child) {
+                        stack.push((child, false));
+                    }
+                }
+            }
         }
-        self.memo.insert(key, Vec::new()); // breaks cycles
-        let Some(&end) = self.ends.get(&port.0) else {
+        self.memo.get(&root).cloned().unwrap_or_default()
+    }
+
+    /// The ports connected to the partner of tunnel port `key` (on the far
+    /// side). Reports a port leading nowhere when `report` is set.
+    fn far_ends(&mut self, key: (usize, usize, bool), report: bool) -> Vec<(usize, usize)> {
+        let (element, port, is_source) = key;
+        let Some(&end) = self.ends.get(&element) else {
             return Vec::new();
         };
         let partner = match (end, is_source) {
@@ -315,37 +352,34 @@ impl<'a> Resolver<'a> {
             (End::Outer(t), false) => t.input,
             (End::Output(t), false) => t.outer,
             _ => {
-                let what = if is_source { "output" } else { "input" };
-                let name = &self.scope.elements[port.0].name;
-                let message = format!("'{name}' used as {what}");
-                self.errors.push(Diagnostic::new(
-                    self.scope.elements[port.0].span.clone(),
-                    message,
-                ));
+                if report {
+                    let what = if is_source { "output" } else { "input" };
+                    let e = &self.scope.elements[element];
+                    let message = format!("'{}' used as {what}", e.name);
+                    self.errors.push(Diagnostic::new(e.span.clone(), message));
+                }
                 return Vec::new();
             }
         };
         let list = if is_source {
-            self.into.get(&(partner, port.1))
+            self.into.get(&(partner, port))
         } else {
-            self.out_of.get(&(partner, port.1))
+            self.out_of.get(&(partner, port))
         };
         let list = list.cloned().unwrap_or_default();
-        if list.is_empty() {
-            self.unused(end, port.1, is_source);
+        if list.is_empty() && report {
+            self.unused(end, port, is_source);
         }
-        let mut found = Vec::new();
-        for ci in list {
-            let c = self.scope.connections[ci];
-            let far = if is_source {
-                (c.from, c.from_port)
-            } else {
-                (c.to, c.to_port)
-            };
-            found.extend(self.end_points(far, is_source));
-        }
-        self.memo.insert(key, found.clone());
-        found
+        list.iter()
+            .map(|&ci| {
+                let c = self.scope.connections[ci];
+                if is_source {
+                    (c.from, c.from_port)
+                } else {
+                    (c.to, c.to_port)
+                }
+            })
+            .collect()
     }
 
     /// Click's errors for compound ports that lead nowhere.

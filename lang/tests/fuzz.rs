@@ -124,8 +124,33 @@ proptest! {
 
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    for open in ["(", "{", "x -> (", "a(", "["] {
+    let opens = [
+        "(",
+        "{",
+        "x -> (",
+        "x -> {",
+        "a :: {",
+        "elementclass A {",
+        "a(",
+        "[",
+        "-> (",
+    ];
+    for open in opens {
         check(&open.repeat(100_000));
-        check(&open.repeat(200));
+        check(&open.repeat(255));
     }
+    // Closed nesting just under the limit parses, in a test thread's stack.
+    let nested = format!(
+        "a :: A; b :: B; a -> {}b{};",
+        "(-> ".repeat(200),
+        " ->)".repeat(200)
+    );
+    check(&nested);
+}
+
+#[test]
+fn long_tunnel_chains_do_not_recurse() {
+    let groups = format!("a :: A; b :: B; a{} -> b;", " -> (->)".repeat(20_000));
+    let c = load_str(&groups, "t", &LoadOptions::default()).unwrap();
+    assert_eq!(c.to_click(), "a :: A;\nb :: B;\n\na -> b;\n");
 }
