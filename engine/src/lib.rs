@@ -9,6 +9,7 @@
 
 pub mod packet;
 
+mod control;
 mod element;
 mod graph;
 mod handler;
@@ -22,6 +23,7 @@ mod sched;
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;
 
+pub use control::RouterHandle;
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
 pub use graph::{Graph, Node};
 pub use handler::{Handler, DEFAULT_HANDLERS};

@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
-use std::time::Instant;
 
 use click_lang::{Diagnostic, FlatConfig};
 
+use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
 use crate::ports::Processing;
@@ -61,6 +61,8 @@ pub struct Router {
     registry: Registry,
     flat: FlatConfig,
     stop: Arc<AtomicBool>,
+    /// The running router's inboxes, for [`RouterHandle`]s.
+    running: Arc<Mutex<Option<Arc<Mailboxes>>>>,
 }
 
 impl Router {
@@ -79,6 +81,7 @@ impl Router {
             registry: registry.clone(),
             flat: flat.clone(),
             stop: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(Mutex::new(None)),
         };
         Ok(router)
     }
@@ -93,6 +96,16 @@ impl Router {
         place(&self.graph, threads).map(|_| ())
     }
 
+    /// A handle to read and write handlers of the router while it runs,
+    /// from any thread.
+    pub fn handle(&self) -> RouterHandle {
+        RouterHandle {
+            graph: self.graph.clone(),
+            stop: self.stop.clone(),
+            running: self.running.clone(),
+        }
+    }
+
     /// A flag that stops a running router when set (for signal handlers).
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
@@ -103,6 +116,12 @@ impl Router {
     pub fn run(&self, opts: &RunOptions) -> Result<RunReport, Vec<Diagnostic>> {
         let threads = opts.threads.max(1);
         let plans = place(&self.graph, threads)?;
+        let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
+            .map(|_| Arc::new(ThreadWaker::default()))
+            .collect();
+        let (mailboxes, inboxes) =
+            Mailboxes::new(wakers.clone(), owners(&plans, self.graph.nodes.len()));
+        let mailboxes = Arc::new(mailboxes);
         let shared = Shared {
             stop: self.stop.clone(),
             runcount: AtomicI32::new(1),
@@ -112,7 +131,9 @@ impl Router {
             graph: self.graph.clone(),
             cells: Mutex::new(HashMap::new()),
             driver: OnceLock::new(),
+            mailboxes: mailboxes.clone(),
         };
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);
         let failed = AtomicBool::new(false);
         let errors = Mutex::new(Vec::new());
@@ -128,6 +149,7 @@ impl Router {
             failed: &failed,
             errors: &errors,
             opts,
+            inboxes: &inboxes,
         };
 
         let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
@@ -155,6 +177,7 @@ impl Router {
             outcomes
         });
 
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
         if !errors.is_empty() {
             return Err(errors);
@@ -381,6 +404,7 @@ struct ThreadEnv<'a> {
     failed: &'a AtomicBool,
     errors: &'a Mutex<Vec<Diagnostic>>,
     opts: &'a RunOptions,
+    inboxes: &'a [crossbeam_channel::Receiver<Message>],
 }
 
 #[derive(Default)]
@@ -496,6 +520,7 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         Ok(Shard {
+            thread: t,
             slots,
             global,
             tables,
@@ -503,6 +528,7 @@ impl ThreadEnv<'_> {
             tasks,
             state,
             waker,
+            inbox: self.inboxes[t].clone(),
         })
     }
 
@@ -532,6 +558,19 @@ impl ThreadEnv<'_> {
             .collect();
         ThreadOutcome { reads, drops }
     }
+}
+
+/// Which thread answers for each element: the one holding its input side.
+fn owners(plans: &[ThreadPlan], nelements: usize) -> Vec<usize> {
+    let mut owner = vec![0; nelements];
+    for (t, plan) in plans.iter().enumerate() {
+        for &(e, side) in &plan.members {
+            if side != Side::Outputs {
+                owner[e] = t;
+            }
+        }
+    }
+    owner
 }
 
 /// Flat dispatch tables: for each local element, where each push output
@@ -617,7 +656,12 @@ fn ports_listing(graph: &Graph, e: usize) -> String {
 
 /// Reads a handler of element `e` (default handlers included), ending the
 /// value with a newline as Click does.
-fn read_handler(graph: &Graph, slot: &Slot, e: usize, handler: &str) -> Result<String, String> {
+pub(crate) fn read_handler(
+    graph: &Graph,
+    slot: &Slot,
+    e: usize,
+    handler: &str,
+) -> Result<String, String> {
     if let Some(v) = default_handler(graph, e, handler) {
         return Ok(v);
     }
@@ -635,9 +679,4 @@ fn read_handler(graph: &Graph, slot: &Slot, e: usize, handler: &str) -> Result<S
         value.push('\n');
     }
     Ok(value)
-}
-
-#[allow(dead_code)]
-fn elapsed_since(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64()
 }

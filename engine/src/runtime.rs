@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::control::{Mailboxes, Message, Request};
 use crate::element::{Element, Port};
 use crate::graph::Graph;
 use crate::notifier::{NotifierKind, NotifierSignal, Signal};
@@ -82,6 +83,8 @@ pub(crate) struct Shared {
     /// DRIVER): when set, a run count reaching zero wakes it instead of
     /// stopping the router.
     pub driver: OnceLock<TaskHandle>,
+    /// Handler calls between threads.
+    pub mailboxes: Arc<Mailboxes>,
 }
 
 impl Shared {
@@ -109,6 +112,8 @@ impl Shared {
 
 /// The elements one scheduler thread owns, and what it needs to run them.
 pub(crate) struct Shard {
+    /// This shard's thread number.
+    pub thread: usize,
     pub slots: Vec<Slot>,
     /// Local index → global element index.
     pub global: Vec<usize>,
@@ -117,6 +122,8 @@ pub(crate) struct Shard {
     pub tasks: Vec<TaskEntry>,
     pub state: ShardState,
     pub waker: Arc<ThreadWaker>,
+    /// Handler calls from other threads.
+    pub inbox: crossbeam_channel::Receiver<Message>,
 }
 
 /// The mutable part of a shard that elements reach through [`Ctx`].
@@ -142,6 +149,7 @@ impl ShardState {
 /// What an element sees while it runs: its ports, the clock, its timer and
 /// task, and the router's stop switch.
 pub struct Ctx<'a> {
+    thread: usize,
     slots: &'a [Slot],
     tables: &'a Tables,
     task_of: &'a [Option<TaskHandle>],
@@ -313,28 +321,39 @@ impl<'a> Ctx<'a> {
         self.shared.stopping()
     }
 
-    /// Reads handler `handler` of element `element` (same thread only).
+    /// Reads handler `handler` of element `element`. An element on another
+    /// thread is asked through that thread's inbox (this call then waits for
+    /// its answer).
     pub fn read_handler(&mut self, element: &str, handler: &str) -> Result<String, String> {
-        let (local, global) = self.locate(element)?;
-        let graph = &self.shared.graph;
-        if let Some(v) = crate::router::default_handler(graph, global, handler) {
-            return Ok(v);
+        let global = self.find(element)?;
+        match self.local(global) {
+            Some(local) => {
+                crate::router::read_handler(&self.shared.graph, &self.slots[local], global, handler)
+            }
+            None => self.shared.mailboxes.call(Request::Read {
+                element: global,
+                handler: handler.into(),
+            }),
         }
-        let e = self.slots[local]
-            .try_borrow()
-            .map_err(|_| format!("{element}: busy"))?;
-        e.read_handler(handler)
-            .ok_or_else(|| no_handler(element, handler))
     }
 
-    /// Writes handler `handler` of element `element` (same thread only).
+    /// Writes handler `handler` of element `element`, on whichever thread
+    /// owns it.
     pub fn write_handler(
         &mut self,
         element: &str,
         handler: &str,
         value: &str,
     ) -> Result<(), String> {
-        let (local, _) = self.locate(element)?;
+        let global = self.find(element)?;
+        let Some(local) = self.local(global) else {
+            let request = Request::Write {
+                element: global,
+                handler: handler.into(),
+                value: value.into(),
+            };
+            return self.shared.mailboxes.call(request).map(drop);
+        };
         let slots = self.slots;
         let mut e = slots[local]
             .try_borrow_mut()
@@ -345,18 +364,20 @@ impl<'a> Ctx<'a> {
         result
     }
 
-    fn locate(&self, element: &str) -> Result<(usize, usize), String> {
-        let global = self
-            .shared
+    fn find(&self, element: &str) -> Result<usize, String> {
+        self.shared
             .graph
             .find(element)
-            .ok_or_else(|| format!("no element named '{element}'"))?;
-        let local = self
-            .global
-            .iter()
-            .position(|&g| g == global)
-            .ok_or_else(|| format!("'{element}' runs on another thread"))?;
-        Ok((local, global))
+            .ok_or_else(|| format!("no element named '{element}'"))
+    }
+
+    /// The local instance of a global element on this thread, if it is the
+    /// one that answers its handlers.
+    fn local(&self, global: usize) -> Option<usize> {
+        if self.shared.mailboxes.owner(global) != self.thread {
+            return None;
+        }
+        self.global.iter().position(|&g| g == global)
     }
 }
 
@@ -367,6 +388,7 @@ pub(crate) fn no_handler(element: &str, handler: &str) -> String {
 impl Shard {
     fn ctx<'s>(&'s mut self, shared: &'s Shared, cur: usize, now: Instant) -> (Ctx<'s>, &'s Slot) {
         let ctx = Ctx {
+            thread: self.thread,
             slots: &self.slots,
             tables: &self.tables,
             task_of: &self.task_of,
@@ -419,6 +441,49 @@ impl Shard {
         }
     }
 
+    /// Answers the handler calls other threads sent since the last round.
+    fn answer_calls(&mut self, shared: &Shared, now: Instant) {
+        while let Ok(Message { request, reply }) = self.inbox.try_recv() {
+            let _ = reply.send(self.answer(shared, request, now));
+        }
+    }
+
+    fn answer(
+        &mut self,
+        shared: &Shared,
+        request: Request,
+        now: Instant,
+    ) -> Result<String, String> {
+        let graph = &shared.graph;
+        let global = match &request {
+            Request::Read { element, .. } | Request::Write { element, .. } => *element,
+        };
+        let local = self
+            .global
+            .iter()
+            .position(|&g| g == global)
+            .ok_or_else(|| {
+                format!(
+                    "'{}' is not on thread {}",
+                    graph.nodes[global].name, self.thread
+                )
+            })?;
+        match request {
+            Request::Read { handler, .. } => {
+                crate::router::read_handler(graph, &self.slots[local], global, &handler)
+            }
+            Request::Write { handler, value, .. } => {
+                let mut result = Err(format!("{}: busy", graph.nodes[global].name));
+                self.call(shared, local, now, |element, ctx| {
+                    result = element
+                        .write_handler(&handler, &value, ctx)
+                        .map(|()| String::new());
+                });
+                result
+            }
+        }
+    }
+
     /// The scheduler loop of one thread: until the router stops, run timers
     /// that are due and a round of tasks; park when there is nothing to do.
     pub fn run(&mut self, shared: &Shared) {
@@ -428,6 +493,7 @@ impl Shard {
         let mut clock = 0u64;
         while !shared.stopping() {
             let now = Instant::now();
+            self.answer_calls(shared, now);
             self.run_due_timers(shared, now);
             let mut ran = 0;
             while ran < TASKS_PER_ROUND {
@@ -484,7 +550,10 @@ impl InitCtx<'_> {
     /// it again or calls [`Ctx::force_stop`]. Requires a task.
     pub fn become_driver(&mut self) -> Result<(), String> {
         let task = self.task.clone().ok_or("a driver element needs a task")?;
-        self.shared.driver.set(task).map_err(|_| "there can be only one driver element".to_string())
+        self.shared
+            .driver
+            .set(task)
+            .map_err(|_| "there can be only one driver element".to_string())
     }
 
     /// Leaves the task unscheduled at start (it waits for a wake).

@@ -1,0 +1,158 @@
+//! The control plane: handler calls that cross threads travel over
+//! crossbeam channels, one inbox per scheduler thread, answered between two
+//! scheduling rounds by the thread that owns the element. Packets never use
+//! this path; it is for handlers (a Script on one thread reading a counter
+//! on another, a [`RouterHandle`] in a test or a control socket).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::graph::Graph;
+use crate::sched::ThreadWaker;
+
+/// How long a handler call waits for another thread's answer. Two threads
+/// that call each other's handlers at the same moment would otherwise wait
+/// forever; with the bound, one of the calls fails with an error.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A handler call for one element.
+#[derive(Debug)]
+pub(crate) enum Request {
+    Read {
+        element: usize,
+        handler: String,
+    },
+    Write {
+        element: usize,
+        handler: String,
+        value: String,
+    },
+}
+
+/// A request and where to send its answer.
+#[derive(Debug)]
+pub(crate) struct Message {
+    pub request: Request,
+    pub reply: Sender<Result<String, String>>,
+}
+
+/// The inboxes of a running router's threads, and which thread answers for
+/// which element.
+#[derive(Debug)]
+pub(crate) struct Mailboxes {
+    senders: Vec<Sender<Message>>,
+    wakers: Vec<Arc<ThreadWaker>>,
+    /// Global element index → the thread holding its (input-side) instance.
+    owner: Vec<usize>,
+}
+
+impl Mailboxes {
+    /// Inboxes for `wakers.len()` threads; returns the receiving ends too.
+    pub fn new(wakers: Vec<Arc<ThreadWaker>>, owner: Vec<usize>) -> (Self, Vec<Receiver<Message>>) {
+        let (senders, receivers) = wakers
+            .iter()
+            .map(|_| crossbeam_channel::unbounded())
+            .unzip();
+        (
+            Mailboxes {
+                senders,
+                wakers,
+                owner,
+            },
+            receivers,
+        )
+    }
+
+    pub fn owner(&self, element: usize) -> usize {
+        self.owner[element]
+    }
+
+    /// Sends `request` to the thread owning its element and waits for the
+    /// answer.
+    pub fn call(&self, request: Request) -> Result<String, String> {
+        let element = match &request {
+            Request::Read { element, .. } | Request::Write { element, .. } => *element,
+        };
+        let thread = self.owner[element];
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.senders[thread]
+            .send(Message { request, reply })
+            .map_err(|_| "the router is not running".to_string())?;
+        self.wakers[thread].wake();
+        match answer.recv_timeout(ANSWER_TIMEOUT) {
+            Ok(result) => result,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(format!(
+                "thread {thread} did not answer within {ANSWER_TIMEOUT:?}"
+            )),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                Err("the router stopped".to_string())
+            }
+        }
+    }
+}
+
+/// A handle on a router, usable from any thread while it runs: reads and
+/// writes handlers (`"element.handler"`) and stops it.
+#[derive(Clone)]
+pub struct RouterHandle {
+    pub(crate) graph: Arc<Graph>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) running: Arc<Mutex<Option<Arc<Mailboxes>>>>,
+}
+
+impl RouterHandle {
+    /// Reads `element.handler` of the running router.
+    pub fn read(&self, name: &str) -> Result<String, String> {
+        let (element, handler) = self.split(name)?;
+        self.mailboxes()?.call(Request::Read { element, handler })
+    }
+
+    /// Writes `value` to `element.handler` of the running router.
+    pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
+        let (element, handler) = self.split(name)?;
+        let value = value.to_string();
+        self.mailboxes()?
+            .call(Request::Write {
+                element,
+                handler,
+                value,
+            })
+            .map(drop)
+    }
+
+    /// Asks the router to stop (as SIGINT does).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Ok(mailboxes) = self.mailboxes() {
+            for w in &mailboxes.wakers {
+                w.wake();
+            }
+        }
+    }
+
+    /// Whether the router is running (its threads answer calls).
+    pub fn is_running(&self) -> bool {
+        self.mailboxes().is_ok()
+    }
+
+    fn mailboxes(&self) -> Result<Arc<Mailboxes>, String> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .clone()
+            .ok_or_else(|| "the router is not running".to_string())
+    }
+
+    fn split(&self, name: &str) -> Result<(usize, String), String> {
+        let (element, handler) = name
+            .split_once('.')
+            .ok_or_else(|| format!("'{name}': expected ELEMENT.HANDLER"))?;
+        let e = self
+            .graph
+            .find(element)
+            .ok_or_else(|| format!("no element named '{element}'"))?;
+        Ok((e, handler.to_string()))
+    }
+}
