@@ -367,3 +367,45 @@ fn thread_safe_queue_moves_every_packet_between_two_threads() {
         "the consumer drains everything in time: {out:?}"
     );
 }
+
+#[test]
+fn counter_count_call_fires_before_the_nth_packet_even_inside_a_batch() {
+    // Click's handlers/handlercall-01, with 32-packet batches: packets 1-4
+    // reach s[0], the call switches s before packet 5 leaves the Counter.
+    let out = run(
+        "InfiniteSource(LIMIT 100, BURST 32, STOP true)
+           -> Counter(COUNT_CALL 5 s.switch 1) -> s :: Switch -> c :: Counter -> d :: Discard;
+         s[1] -> c1 :: Counter -> d;",
+        1,
+        &["c.count", "c1.count"],
+    )
+    .unwrap();
+    assert_eq!(out, ["4\n", "96\n"]);
+}
+
+#[test]
+fn counter_count_call_in_pull_context_and_inside_a_compound() {
+    let out = run(
+        "elementclass C { input -> Counter(COUNT_CALL 3 s.switch 1) -> s :: Switch -> [0]output; s[1] -> [1]output }
+         InfiniteSource(LIMIT 10, BURST 8, STOP true) -> q :: Queue
+           -> pc :: Counter(COUNT_CALL 6 sw.switch 1) -> Unqueue(BURST 8) -> sw :: Switch -> c :: Counter -> Discard;
+         sw[1] -> cc :: C -> c1 :: Counter -> Discard;
+         cc[1] -> c2 :: Counter -> Discard;",
+        1,
+        &["c.count", "c1.count", "c2.count"],
+    )
+    .unwrap();
+    // Pull: packets 1-5 leave before the call, packet 6 after it. In the
+    // compound, `s` is the compound's own Switch.
+    assert_eq!(out, ["5\n", "2\n", "3\n"]);
+}
+
+#[test]
+fn counter_count_call_needs_a_number_and_a_handler() {
+    assert!(check("Idle -> Counter(COUNT_CALL x s.switch) -> Idle")
+        .unwrap_err()
+        .contains("COUNT_CALL type mismatch"));
+    assert!(check("Idle -> Counter(COUNT_CALL 3) -> Idle")
+        .unwrap_err()
+        .contains("COUNT_CALL"));
+}
