@@ -75,6 +75,9 @@ enum Mode {
     Flatten,
     Dot,
     Check,
+    /// Click's `-q`: configure and initialize, run nothing, then read the
+    /// `-h` handlers.
+    Quiet,
     Run,
 }
 
@@ -106,8 +109,10 @@ fn real_main(cli: Cli) -> Result<(), String> {
         Mode::Dot
     } else if cli.flatten || (cli.quiet && cli.output.is_some()) {
         Mode::Flatten
-    } else if cli.check || cli.quiet {
+    } else if cli.check {
         Mode::Check
+    } else if cli.quiet {
+        Mode::Quiet
     } else {
         Mode::Run
     };
@@ -119,7 +124,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
         Mode::Check => run::build(&config, cli.threads)
             .map(drop)
             .map_err(|e| render_engine(&e)),
-        Mode::Run => {
+        Mode::Quiet | Mode::Run => {
             let router = run::build(&config, cli.threads).map_err(|e| render_engine(&e))?;
             let flags = run::RunFlags {
                 handlers: cli.handlers.clone(),
@@ -127,7 +132,11 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 time: cli.time,
                 pin: cli.pin,
             };
-            run::run(&router, &flags).map_err(|e| render_engine(&e))
+            if matches!(mode, Mode::Quiet) {
+                run::initialize_only(&router, &flags).map_err(|e| render_engine(&e))
+            } else {
+                run::run(&router, &flags).map_err(|e| render_engine(&e))
+            }
         }
     }
 }

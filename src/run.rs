@@ -56,6 +56,23 @@ pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
     print_handlers(&flags.handlers, report.reads)
 }
 
+/// Click's `-q`: initializes every element (so initialization errors are
+/// reported) but runs no task or timer, then prints the handlers asked for,
+/// read from the initialized router. The stop flag is raised before the
+/// start, so the scheduler loop never begins.
+pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
+    router
+        .stop_flag()
+        .store(true, std::sync::atomic::Ordering::Release);
+    let opts = RunOptions {
+        threads: flags.threads.max(1),
+        pin: false,
+        final_reads: flags.handlers.clone(),
+    };
+    let report = router.run(&opts)?;
+    print_handlers(&flags.handlers, report.reads)
+}
+
 /// Click's format: a lone handler's value as is; with several, each value
 /// under a `name:` line and followed by a blank line.
 fn print_handlers(
