@@ -149,20 +149,19 @@ fn packet_path_does_not_allocate() {
 }
 
 /// `Leaky`: boxes every packet's length, the mistake the test must catch.
-struct Leaky(Vec<Box<usize>>);
+struct Leaky(Option<Box<usize>>);
 
 impl ElementClass for Leaky {
     const CLASS: &'static str = "Leaky";
 
     fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        Ok(Leaky(Vec::new()))
+        Ok(Leaky(None))
     }
 }
 
 impl PacketElement for Leaky {
     fn process(&mut self, packet: &mut Packet) -> Option<Port> {
-        self.0.clear();
-        self.0.push(Box::new(packet.len()));
+        self.0 = Some(Box::new(packet.len()));
         Some(0)
     }
 }

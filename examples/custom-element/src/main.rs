@@ -16,11 +16,11 @@ use click_engine::{Router, RunOptions};
 /// Runs when no configuration is given: 200,000 packets of two sizes,
 /// split by length, one branch re-marked EF (DSCP 46), metered every 10 ms.
 const DEMO: &str = r#"
+    lf :: LengthFilter(64, 1500);
     src :: InfiniteSource(LENGTH 100, LIMIT 100000, BURST 32, STOP true)
         -> t :: Tee(2);
     t[0] -> Strip(60) -> lf;        // 40-byte packets
     t[1] -> lf;                     // 100-byte packets
-    lf :: LengthFilter(64, 1500);
     lf[0] -> SetDSCP(46) -> big :: RateMeter(10ms) -> Discard;
     lf[1] -> small :: Counter -> Discard;
 "#;
