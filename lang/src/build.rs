@@ -628,9 +628,13 @@ impl Builder {
         let last = c.lists.len() - 1;
         let mut previous: Option<Vec<Ep>> = None;
         for (i, list) in c.lists.iter().enumerate() {
+            // After an error that left nothing to connect, the chain ends.
             let Some(current) = self.element_list(c, i, i == last, list) else {
                 return;
             };
+            if current.is_empty() {
+                return;
+            }
             match previous {
                 None => {
                     self.check_useless(&current, 0, &c.at, "input ports ignored at start of chain")
