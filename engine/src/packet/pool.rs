@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
-use super::batch::Batch;
+use super::batch::{Batch, BATCH_CAPACITY};
 use super::PacketError;
 
 /// Default number of pool entries (packets that can exist at once).
@@ -366,6 +366,41 @@ impl Cache {
         Some(e)
     }
 
+    /// Takes up to `dst.len()` free entries at once (fewer if the pool is
+    /// running out); returns how many were written to the front of `dst`.
+    #[inline]
+    fn pop_into(&self, dst: &mut [NonNull<Entry>]) -> usize {
+        let c = self.local();
+        let want = dst.len();
+        if c.len < want {
+            c.refill();
+        }
+        let n = want.min(c.len);
+        if n < want {
+            pool().alloc_failures.fetch_add(1, Relaxed);
+        }
+        let from = c.len - n;
+        dst[..n].copy_from_slice(&c.stack[from..c.len]);
+        c.len = from;
+        c.allocs += n as u64;
+        c.stats.cached.store(from, Relaxed);
+        n
+    }
+
+    /// Returns entries whose refs just reached 0 (at most `CACHE_BULK`).
+    #[inline]
+    fn push_many(&self, src: &[NonNull<Entry>]) {
+        let c = self.local();
+        if c.len + src.len() > CACHE_SIZE {
+            c.flush(CACHE_BULK);
+        }
+        let len = c.len;
+        c.stack[len..len + src.len()].copy_from_slice(src);
+        c.len = len + src.len();
+        c.frees += src.len() as u64;
+        c.stats.cached.store(c.len, Relaxed);
+    }
+
     /// Returns an entry whose refs just reached 0.
     #[inline]
     fn push(&self, e: NonNull<Entry>) {
@@ -624,16 +659,13 @@ impl Packet {
     /// Returns how many were added.
     pub fn clone_into(&self, n: usize, out: &mut Batch) -> usize {
         let n = n.min(out.capacity() - out.len());
-        let cloned = CACHE.try_with(|c| {
-            let mut made = 0;
-            while made < n {
-                let Some(e) = c.pop() else { break };
-                out.push(self.clone_into_entry(e));
-                made += 1;
-            }
-            made
-        });
-        let made = cloned.unwrap_or(0);
+        let mut entries = [NonNull::dangling(); BATCH_CAPACITY];
+        let made = CACHE
+            .try_with(|c| c.pop_into(&mut entries[..n]))
+            .unwrap_or(0);
+        for &e in &entries[..made] {
+            out.push(self.clone_into_entry(e));
+        }
         self.add_holder_refs(made as u32);
         made
     }
@@ -1023,9 +1055,16 @@ impl Drop for Packet {
     fn drop(&mut self) {
         let e = self.e;
         if CACHE.try_with(|c| release(c, e)).is_err() {
-            release(pool(), e);
+            release_without_cache(e);
         }
     }
+}
+
+/// Drop during thread teardown, after the thread's cache is gone.
+#[cold]
+#[inline(never)]
+fn release_without_cache(e: NonNull<Entry>) {
+    release(pool(), e);
 }
 
 /// Drops all packets with one thread-local access (used by `Batch`).
@@ -1040,6 +1079,9 @@ pub(super) fn drop_all(pkts: impl Iterator<Item = Packet>) {
     // the holder cannot reach 0 (and be freed) before they are applied.
     let _ = CACHE.try_with(move |c| {
         let mut run: Option<(NonNull<Entry>, u32)> = None;
+        // Freed clone entries, returned to the cache together.
+        let mut freed = [NonNull::dangling(); BATCH_CAPACITY];
+        let mut n_freed = 0;
         for p in pkts {
             let e = std::mem::ManuallyDrop::new(p).e;
             // SAFETY: `e` is the entry of a handle being destroyed: live,
@@ -1052,7 +1094,12 @@ pub(super) fn drop_all(pkts: impl Iterator<Item = Packet>) {
             // A clone entry (refs == 1, invariant 3): freed now.
             // SAFETY: as above; nobody else references a clone entry.
             unsafe { e.as_ref() }.refs.set(0);
-            c.put(e);
+            if n_freed == freed.len() {
+                c.push_many(&freed);
+                n_freed = 0;
+            }
+            freed[n_freed] = e;
+            n_freed += 1;
             match &mut run {
                 Some((h, k)) if *h == holder => *k += 1,
                 _ => {
@@ -1062,6 +1109,7 @@ pub(super) fn drop_all(pkts: impl Iterator<Item = Packet>) {
                 }
             }
         }
+        c.push_many(&freed[..n_freed]);
         if let Some((h, k)) = run {
             unref_holder_by(c, h, k);
         }
