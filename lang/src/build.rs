@@ -416,8 +416,8 @@ impl Builder {
         let mut scope = std::mem::replace(&mut self.scope, outer);
 
         let label = printable(name).to_string();
-        let ninputs = self.check_pseudo(&mut scope, 0, false, &label, &body.at);
-        let noutputs = self.check_pseudo(&mut scope, 1, true, &label, &body.at);
+        let ninputs = self.check_pseudo(&mut scope, (0, 0), false, &label, &body.at);
+        let noutputs = self.check_pseudo(&mut scope, (1, 0), true, &label, &body.at);
         scope.deanonymize();
         let nformals = formals.len();
         CompoundClass {
@@ -467,11 +467,12 @@ impl Builder {
     }
 
     /// Counts the ports of a compound's or group's `input` (`output`)
-    /// pseudo-element and checks they are used as Click requires.
+    /// pseudo-element and checks they are used as Click requires. Only
+    /// connections from index `since` on can involve it.
     fn check_pseudo(
         &mut self,
         scope: &mut Scope,
-        which: usize,
+        (which, since): (usize, usize),
         is_output: bool,
         name: &str,
         at: &Range<usize>,
@@ -490,7 +491,7 @@ impl Builder {
             );
         }
         let mut used = vec![false; count];
-        for c in &scope.connections {
+        for c in &scope.connections[since..] {
             let (element, port) = if is_output {
                 (c.to, c.to_port)
             } else {
@@ -809,6 +810,7 @@ impl Builder {
         let name = self.scope.anonymous_name("");
         let span = self.span(at);
         let t = self.scope.add_tunnels(&name, &span);
+        let since = self.scope.connections.len();
         let saved = [
             self.scope.names.insert("input".into(), t.input),
             self.scope.names.insert("output".into(), t.output),
@@ -823,8 +825,8 @@ impl Builder {
             };
         }
         let mut scope = std::mem::take(&mut self.scope);
-        let nin = self.check_pseudo(&mut scope, t.input, false, "<anonymous group>", at);
-        let nout = self.check_pseudo(&mut scope, t.output, true, "<anonymous group>", at);
+        let nin = self.check_pseudo(&mut scope, (t.input, since), false, "<anonymous group>", at);
+        let nout = self.check_pseudo(&mut scope, (t.output, since), true, "<anonymous group>", at);
         self.scope = scope;
         // An unported group side implies all of the group's ports.
         let mut sides = [
