@@ -409,3 +409,30 @@ fn counter_count_call_needs_a_number_and_a_handler() {
         .unwrap_err()
         .contains("COUNT_CALL"));
 }
+
+#[test]
+fn queue_capacity_write_shrinks_keeping_the_oldest() {
+    let out = run(
+        "i :: InfiniteSource(LIMIT 1000) -> q :: Queue -> Idle;
+         DriverManager(wait 0.05s, write q.capacity 10, stop);",
+        1,
+        &["i.count", "q.length", "q.capacity", "q.drops"],
+    )
+    .unwrap();
+    assert_eq!(out, ["1000\n", "10\n", "10\n", "0\n"]);
+}
+
+#[test]
+fn queue_capacity_write_grows_and_wakes_the_source() {
+    // Click's standard/Queue-notifiers-01 without --simtime: a full queue
+    // cut to 10, then grown to 1000, wakes the source, which fills it
+    // again (990 more).
+    let out = run(
+        "i :: InfiniteSource -> q :: Queue -> Idle;
+         DriverManager(wait 0.05s, write q.capacity 10, write q.capacity 1000, wait 0.05s, stop);",
+        1,
+        &["i.count", "q.length", "q.capacity", "q.drops"],
+    )
+    .unwrap();
+    assert_eq!(out, ["1990\n", "1000\n", "1000\n", "0\n"]);
+}

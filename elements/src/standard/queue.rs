@@ -18,8 +18,11 @@ const DEFAULT_CAPACITY: usize = 1000;
 /// pauses the pushing source upstream.
 ///
 /// * Ports: 1 push input, 1 pull output.
-/// * Handlers: `length`, `highwater_length`, `drops`, `capacity` (read);
-///   `reset_counts`, `reset` (write).
+/// * Handlers: `length`, `highwater_length`, `drops` (read), `capacity`
+///   (read/write), `reset_counts`, `reset` (write). Writing a smaller
+///   `capacity` keeps the oldest packets and frees the rest (not counted as
+///   drops), as Click's `live_reconfigure`; a queue with room again wakes
+///   its source.
 pub struct Queue {
     packets: VecDeque<click_engine::Packet>,
     capacity: usize,
@@ -100,7 +103,7 @@ impl Element for Queue {
             Handler::read("length"),
             Handler::read("highwater_length"),
             Handler::read("drops"),
-            Handler::read("capacity"),
+            Handler::read_write("capacity"),
             Handler::write("reset_counts"),
             Handler::write("reset"),
         ];
@@ -117,13 +120,23 @@ impl Element for Queue {
         })
     }
 
-    fn write_handler(
-        &mut self,
-        name: &str,
-        _value: &str,
-        _ctx: &mut Ctx<'_>,
-    ) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
+            "capacity" => {
+                let capacity: usize = Args::new(value).read_mp("CAPACITY")?;
+                self.packets.truncate(capacity);
+                self.packets
+                    .reserve(capacity.saturating_sub(self.packets.len()));
+                self.capacity = capacity;
+                if self.packets.is_empty() {
+                    self.nonempty.deactivate();
+                }
+                if self.packets.len() < capacity {
+                    self.nonfull.activate();
+                } else {
+                    self.nonfull.deactivate();
+                }
+            }
             "reset_counts" => {
                 self.drops = 0;
                 self.highwater = self.packets.len();

@@ -14,8 +14,8 @@ use super::queue::Queue;
 /// paused, so pushes onto a full queue are dropped and counted.
 ///
 /// * Ports: 1 push input, 1 pull output.
-/// * Handlers: `length`, `highwater_length`, `drops`, `capacity` (read);
-///   `reset_counts`, `reset` (write).
+/// * Handlers: `length`, `highwater_length`, `drops` (read), `capacity`
+///   (read/write), `reset_counts`, `reset` (write), as Queue's.
 pub struct SimpleQueue(Queue);
 
 impl ElementClass for SimpleQueue {
