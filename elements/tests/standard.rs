@@ -414,7 +414,8 @@ fn counter_count_call_needs_a_number_and_a_handler() {
 fn queue_capacity_write_shrinks_keeping_the_oldest() {
     let out = run(
         "i :: InfiniteSource(LIMIT 1000) -> q :: Queue -> Idle;
-         DriverManager(wait 0.05s, write q.capacity 10, stop);",
+         Script(label a, wait 0.01s, goto a $(lt $(q.length) 1000),
+                write q.capacity 10, stop);",
         1,
         &["i.count", "q.length", "q.capacity", "q.drops"],
     )
@@ -429,7 +430,10 @@ fn queue_capacity_write_grows_and_wakes_the_source() {
     // again (990 more).
     let out = run(
         "i :: InfiniteSource -> q :: Queue -> Idle;
-         DriverManager(wait 0.05s, write q.capacity 10, write q.capacity 1000, wait 0.05s, stop);",
+         Script(label a, wait 0.01s, goto a $(lt $(q.length) 1000),
+                write q.capacity 10, write q.capacity 1000,
+                label b, wait 0.01s, goto b $(lt $(q.length) 1000),
+                wait 0.02s, stop);",
         1,
         &["i.count", "q.length", "q.capacity", "q.drops"],
     )
