@@ -18,6 +18,8 @@ const STRIDE_ONE: u64 = 1 << 24;
 /// Longest idle park: bounds the latency of noticing a stop request that
 /// arrives without an unpark.
 const MAX_PARK: Duration = Duration::from_millis(50);
+/// How long an idle thread spins before parking.
+const SPIN_BEFORE_PARK: Duration = Duration::from_micros(200);
 
 /// A handle to a task that other elements and threads can wake.
 #[derive(Clone, Debug)]
@@ -78,8 +80,18 @@ impl ThreadWaker {
         }
     }
 
-    /// Parks until woken or until `timeout`.
+    /// Waits until woken or until `timeout`: first spinning briefly (a
+    /// wake from another thread then costs no system call on either side,
+    /// which matters when a ThreadSafeQueue runs dry between bursts), then
+    /// parking, so an idle thread does not burn its core.
     pub(crate) fn park(&self, timeout: Duration) {
+        let spin_until = Instant::now() + timeout.min(SPIN_BEFORE_PARK);
+        while Instant::now() < spin_until {
+            if self.pending.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            std::hint::spin_loop();
+        }
         if !self.pending.swap(false, Ordering::AcqRel) {
             std::thread::park_timeout(timeout.min(MAX_PARK));
             self.pending.store(false, Ordering::Release);
