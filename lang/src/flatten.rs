@@ -16,7 +16,7 @@ use crate::{Diagnostic, FlatConnection, FlatElement};
 /// Deeper compound nesting than this is refused (Click has a similar limit).
 const MAX_DEPTH: usize = 100;
 /// A configuration may not grow beyond this many elements when expanded.
-const MAX_ELEMENTS: usize = 4_000_000;
+const MAX_ELEMENTS: usize = 1_000_000;
 
 pub struct Flattener {
     scope: Scope,
@@ -38,6 +38,9 @@ impl Flattener {
         let initial = self.scope.elements.len();
         for i in 0..initial {
             self.expand_element(i, env, 0);
+        }
+        if self.too_big {
+            return (Vec::new(), Vec::new(), self.errors);
         }
         let (elements, connections) = Resolver::new(&self.scope, &mut self.errors).finish();
         (elements, connections, self.errors)
@@ -116,6 +119,14 @@ impl Flattener {
 
     /// Copies a compound's components into the router as `name/component`.
     fn expand_into(&mut self, which: usize, c: &CompoundClass, env: &Env, depth: usize) {
+        if self.too_big || self.scope.elements.len() + c.elements.len() > MAX_ELEMENTS {
+            if !self.too_big {
+                let message = "configuration too large after compound expansion".to_string();
+                self.error_at(which, message);
+                self.too_big = true;
+            }
+            return;
+        }
         let name = self.scope.elements[which].name.clone();
         let span = self.scope.elements[which].span.clone();
         self.scope.elements[which].kind = Kind::Tunnel;
@@ -169,16 +180,6 @@ impl Flattener {
             if let (Some(Some(from)), Some(Some(to))) = (map.get(conn.from), map.get(conn.to)) {
                 self.scope.connect(*from, conn.from_port, *to, conn.to_port);
             }
-        }
-        if self.scope.elements.len() > MAX_ELEMENTS {
-            if !self.too_big {
-                self.error_at(
-                    which,
-                    "configuration too large after compound expansion".into(),
-                );
-                self.too_big = true;
-            }
-            return;
         }
         for index in map.into_iter().skip(2).flatten() {
             self.expand_element(index, env, depth);
