@@ -440,3 +440,48 @@ fn queue_capacity_write_grows_and_wakes_the_source() {
     .unwrap();
     assert_eq!(out, ["1990\n", "1000\n", "1000\n", "0\n"]);
 }
+
+#[test]
+fn infinitesource_end_call_runs_at_the_limit_push_and_pull() {
+    let out = run(
+        "src :: InfiniteSource(LIMIT 5, END_CALL src2.active true) -> c :: Counter -> Discard;
+         src2 :: InfiniteSource(LIMIT 3, ACTIVE false, STOP true) -> c2 :: Counter -> Discard;",
+        1,
+        &["c.count", "c2.count"],
+    )
+    .unwrap();
+    assert_eq!(out, ["5\n", "3\n"]);
+    let out = run(
+        "InfiniteSource(LIMIT 3, END_CALL stop) -> Unqueue -> c :: Counter -> Discard;",
+        1,
+        &["c.count"],
+    )
+    .unwrap();
+    assert_eq!(out, ["3\n"]);
+    assert!(check("InfiniteSource(STOP true, END_CALL stop) -> Discard")
+        .unwrap_err()
+        .contains("mutually exclusive"));
+    assert!(check("InfiniteSource(END_CALL nosuch) -> Discard")
+        .unwrap_err()
+        .contains("END_CALL"));
+}
+
+#[test]
+fn infinitesource_length_and_data_writes_remake_the_packet() {
+    let out = run(
+        "s :: InfiniteSource(LIMIT 4, LENGTH 10, ACTIVE false, STOP true) -> c :: Counter -> Discard;
+         Script(write s.length 2, write s.active true);",
+        1,
+        &["c.count", "c.byte_count", "s.length"],
+    )
+    .unwrap();
+    assert_eq!(out, ["4\n", "8\n", "2\n"]);
+    let out = run(
+        "s :: InfiniteSource(LIMIT 1, ACTIVE false, STOP true) -> c :: Counter -> Discard;
+         Script(write s.data abc, write s.active true);",
+        1,
+        &["c.byte_count", "s.data"],
+    )
+    .unwrap();
+    assert_eq!(out, ["3\n", "abc\n"]);
+}

@@ -1,6 +1,8 @@
 //! Counter: counts packets and bytes passing through.
 
 use click_engine::args::{pop_word, Args, Raw};
+
+use super::handlercall::HandlerCall;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port};
 
 /// `Counter([*keywords* COUNT_CALL])`: passes packets unchanged, counting
@@ -26,8 +28,7 @@ pub struct Counter {
 #[derive(Debug)]
 struct CountCall {
     at: u64,
-    handler: String,
-    value: String,
+    call: HandlerCall,
 }
 
 impl ElementClass for Counter {
@@ -41,17 +42,9 @@ impl ElementClass for Counter {
                 let at = n
                     .parse::<u64>()
                     .map_err(|_| "COUNT_CALL type mismatch".to_string())?;
-                let (handler, value) = pop_word(&rest);
-                if handler.is_empty() {
-                    return Err("COUNT_CALL: missing handler".into());
-                }
-                if !handler.contains('.') && handler != "stop" {
-                    return Err(format!("COUNT_CALL: no handler '{handler}'"));
-                }
                 Some(CountCall {
                     at,
-                    handler,
-                    value: value.trim().to_string(),
+                    call: HandlerCall::parse(&rest, "COUNT_CALL")?,
                 })
             }
         };
@@ -77,24 +70,8 @@ impl Counter {
 
     fn fire(&mut self, ctx: &mut Ctx<'_>) {
         self.triggered = true;
-        let Some(call) = &self.count_call else {
-            return;
-        };
-        if call.handler == "stop" {
-            ctx.stop_router();
-            return;
-        }
-        let (element, handler) = call.handler.rsplit_once('.').unwrap_or_default();
-        let inner = ctx
-            .name()
-            .rsplit_once('/')
-            .map(|(prefix, _)| format!("{prefix}/{element}"));
-        let target = match inner {
-            Some(inner) if ctx.read_handler(&inner, "name").is_ok() => inner,
-            _ => element.to_string(),
-        };
-        if let Err(e) = ctx.write_handler(&target, handler, &call.value) {
-            tracing::warn!("{}: COUNT_CALL {}: {e}", ctx.name(), call.handler);
+        if let Some(c) = &self.count_call {
+            c.call.call(ctx);
         }
     }
 }

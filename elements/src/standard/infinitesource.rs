@@ -1,24 +1,29 @@
 //! InfiniteSource: pushes clones of one packet, as fast as it is scheduled.
 
-use click_engine::args::{Args, Bytes};
+use click_engine::args::{Args, Bytes, Raw};
 use click_engine::packet::{Timestamp, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
 };
+
+use super::handlercall::HandlerCall;
 
 /// Click's default packet data.
 const DEFAULT_DATA: &[u8] =
     b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
 
 /// `InfiniteSource([DATA, LIMIT, BURST, ACTIVE, *keywords* LENGTH, STOP,
-/// TIMESTAMP])`: emits clones of one packet, BURST per task run, until
-/// LIMIT packets (-1: no limit); then, with STOP, stops the router. It
+/// END_CALL, TIMESTAMP])`: emits clones of one packet, BURST per task run,
+/// until LIMIT packets (-1: no limit); then, with STOP, stops the router,
+/// or with `END_CALL HANDLER [VALUE]` calls that write handler (each time
+/// the limit stops it, as Click's). It
 /// pauses while the queue downstream is full (Click's full notifier). In
 /// pull context it answers pulls instead of running a task.
 ///
 /// * Ports: no inputs, 1 output, agnostic.
-/// * Handlers: `count`, `limit`, `burst`, `active`, `data`, `length`
-///   (read); `reset`, `active`, `limit` (write).
+/// * Handlers: `count`, `burst` (read); `limit`, `active`, `data`,
+///   `length` (read/write: new `data` or `length` remakes the packet);
+///   `reset` (write).
 pub struct InfiniteSource {
     template: Option<Packet>,
     data: Vec<u8>,
@@ -26,7 +31,7 @@ pub struct InfiniteSource {
     limit: Option<u64>,
     burst: u64,
     active: bool,
-    stop: bool,
+    end_call: Option<HandlerCall>,
     timestamp: bool,
     count: u64,
     pushes: bool,
@@ -44,6 +49,11 @@ impl ElementClass for InfiniteSource {
         let active = args.read_p("ACTIVE")?.unwrap_or(true);
         let length: Option<usize> = args.read("LENGTH")?.or(args.read("DATASIZE")?);
         let stop = args.read("STOP")?.unwrap_or(false);
+        let end_call = match args.read::<Raw>("END_CALL")? {
+            Some(_) if stop => return Err("END_CALL and STOP are mutually exclusive".into()),
+            Some(Raw(text)) => Some(HandlerCall::parse(&text, "END_CALL")?),
+            None => stop.then(HandlerCall::stop),
+        };
         let timestamp = args.read("TIMESTAMP")?.unwrap_or(true);
         if burst == 0 {
             return Err("BURST must be at least 1".into());
@@ -55,7 +65,7 @@ impl ElementClass for InfiniteSource {
             limit: u64::try_from(limit).ok(),
             burst,
             active,
-            stop,
+            end_call,
             timestamp,
             count: 0,
             pushes: ctx.output_is_push(0),
@@ -122,10 +132,10 @@ impl Element for InfiniteSource {
         }
         let mut left = self.allowance(self.burst);
         if left == 0 {
-            if self.stop {
-                ctx.stop_router();
-            }
             ctx.sleep();
+            if let Some(end) = &self.end_call {
+                end.call(ctx);
+            }
             return false;
         }
         while left > 0 {
@@ -146,8 +156,8 @@ impl Element for InfiniteSource {
         }
         let n = self.allowance(max as u64) as usize;
         if n == 0 {
-            if self.stop {
-                ctx.stop_router();
+            if let Some(end) = &self.end_call {
+                end.call(ctx);
             }
             return None;
         }
@@ -160,8 +170,8 @@ impl Element for InfiniteSource {
             Handler::read_write("limit"),
             Handler::read("burst"),
             Handler::read_write("active"),
-            Handler::read("data"),
-            Handler::read("length"),
+            Handler::read_write("data"),
+            Handler::read_write("length"),
             Handler::write("reset"),
         ];
         HANDLERS
@@ -187,6 +197,17 @@ impl Element for InfiniteSource {
                 self.limit = u64::try_from(limit).ok();
             }
             "reset" => self.count = 0,
+            "data" | "length" => {
+                if name == "data" {
+                    let data: Bytes = Args::new(value).read_mp("DATA")?;
+                    self.data = data.0;
+                } else {
+                    let length: i64 = Args::new(value).read_mp("LENGTH")?;
+                    self.length = usize::try_from(length).ok();
+                }
+                self.template =
+                    Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+            }
             _ => return Err(format!("no write handler '{name}'")),
         }
         if self.active && self.pushes {

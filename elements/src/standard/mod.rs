@@ -3,6 +3,7 @@
 mod counter;
 mod discard;
 mod drivermanager;
+mod handlercall;
 mod idle;
 mod infinitesource;
 mod null;
