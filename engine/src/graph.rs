@@ -295,12 +295,9 @@ fn processing_error(
 }
 
 /// A push output feeds exactly one input and a pull input drains exactly one
-/// output; every port is used.
-fn check_completeness(
-    nodes: &[Node],
-    connections: &[FlatConnection],
-    errors: &mut Vec<Diagnostic>,
-) {
+/// output; every port is used. As in Click, a connection that reuses a port
+/// is reported but still counts as using its other end.
+fn check_completeness(nodes: &[Node], connections: &[FlatConnection], errors: &mut Vec<Diagnostic>) {
     let mut used_out: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.outputs.len()]).collect();
     let mut used_in: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.inputs.len()]).collect();
     for c in connections {
@@ -308,25 +305,17 @@ fn check_completeness(
         if used_out[c.from][c.from_port] && f.outputs[c.from_port] == Processing::Push {
             errors.push(diag(
                 &f.span,
-                format!(
-                    "illegal reuse of '{}' push output {}",
-                    f.declaration(),
-                    c.from_port
-                ),
+                format!("illegal reuse of '{}' push output {}", f.declaration(), c.from_port),
             ));
-        } else if used_in[c.to][c.to_port] && t.inputs[c.to_port] == Processing::Pull {
+        }
+        if used_in[c.to][c.to_port] && t.inputs[c.to_port] == Processing::Pull {
             errors.push(diag(
                 &t.span,
-                format!(
-                    "illegal reuse of '{}' pull input {}",
-                    t.declaration(),
-                    c.to_port
-                ),
+                format!("illegal reuse of '{}' pull input {}", t.declaration(), c.to_port),
             ));
-        } else {
-            used_out[c.from][c.from_port] = true;
-            used_in[c.to][c.to_port] = true;
         }
+        used_out[c.from][c.from_port] = true;
+        used_in[c.to][c.to_port] = true;
     }
     for (e, node) in nodes.iter().enumerate() {
         for (p, _) in used_in[e].iter().enumerate().filter(|(_, u)| !**u) {
