@@ -65,10 +65,14 @@ impl Graph {
             .map(|e| {
                 let spec = registry.get(&e.class).cloned();
                 if spec.is_none() {
-                    errors.push(diag(
-                        &e.span,
-                        format!("unknown element class '{}'", e.class),
-                    ));
+                    // A bare word in a connection (`i -> j`) declares an element of
+                    // class `j`: most often a typo for an element name.
+                    let message = if e.implicit_class {
+                        format!("undeclared element '{}' (or unknown element class)", e.name)
+                    } else {
+                        format!("unknown element class '{}'", e.class)
+                    };
+                    errors.push(diag(&e.span, message));
                 }
                 Node {
                     name: e.name.clone(),
