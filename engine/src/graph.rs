@@ -68,7 +68,7 @@ impl Graph {
                     // A bare word in a connection (`i -> j`) declares an element of
                     // class `j`: most often a typo for an element name.
                     let message = if e.implicit_class {
-                        format!("undeclared element '{}' (or unknown element class)", e.name)
+                        format!("unknown element class '{}' (or an undeclared element name)", e.class)
                     } else {
                         format!("unknown element class '{}'", e.class)
                     };
