@@ -425,6 +425,8 @@ impl ThreadEnv<'_> {
     /// The body of scheduler thread `t`: build, initialize, wait for the
     /// others, run, read final handlers, clean up.
     fn run_thread(&self, t: usize, plan: &ThreadPlan) -> ThreadOutcome {
+        let _thread = tracing::info_span!("thread", id = t).entered();
+        tracing::debug!(elements = plan.members.len(), "building shard");
         let built = self.build_shard(t, plan);
         // Every thread initializes before any runs: signals and shared
         // state must be complete when packets start to flow.
@@ -442,7 +444,9 @@ impl ThreadEnv<'_> {
         else {
             return ThreadOutcome::default();
         };
+        tracing::debug!(tasks = shard.tasks.len(), "running");
         shard.run(self.shared);
+        tracing::debug!("stopped");
         let outcome = self.finish(shard);
         for slot in &shard.slots {
             slot.borrow_mut().cleanup();
@@ -497,7 +501,13 @@ impl ThreadEnv<'_> {
                 task_scheduled: &mut scheduled,
                 tickets: &mut tickets,
             };
+            let node = &graph.nodes[global[local]];
+            let _element =
+                tracing::debug_span!("element", name = %node.name, class = %node.class).entered();
             let result = slot.borrow_mut().initialize(&mut ctx);
+            if let Err(message) = &result {
+                tracing::debug!(%message, "initialize failed");
+            }
             if let Err(message) = result {
                 let node = &graph.nodes[global[local]];
                 errors.push(Diagnostic {

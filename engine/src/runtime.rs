@@ -468,6 +468,8 @@ impl Shard {
                     graph.nodes[global].name, self.thread
                 )
             })?;
+        let _element = tracing::debug_span!("element", name = %graph.nodes[global].name).entered();
+        tracing::debug!(?request, "handler call from another thread");
         match request {
             Request::Read { handler, .. } => {
                 crate::router::read_handler(graph, &self.slots[local], global, &handler)
