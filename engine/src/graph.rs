@@ -68,7 +68,10 @@ impl Graph {
                     // A bare word in a connection (`i -> j`) declares an element of
                     // class `j`: most often a typo for an element name.
                     let message = if e.implicit_class {
-                        format!("unknown element class '{}' (or an undeclared element name)", e.class)
+                        format!(
+                            "unknown element class '{}' (or an undeclared element name)",
+                            e.class
+                        )
                     } else {
                         format!("unknown element class '{}'", e.class)
                     };
@@ -301,7 +304,11 @@ fn processing_error(
 /// A push output feeds exactly one input and a pull input drains exactly one
 /// output; every port is used. As in Click, a connection that reuses a port
 /// is reported but still counts as using its other end.
-fn check_completeness(nodes: &[Node], connections: &[FlatConnection], errors: &mut Vec<Diagnostic>) {
+fn check_completeness(
+    nodes: &[Node],
+    connections: &[FlatConnection],
+    errors: &mut Vec<Diagnostic>,
+) {
     let mut used_out: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.outputs.len()]).collect();
     let mut used_in: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.inputs.len()]).collect();
     for c in connections {
@@ -309,13 +316,21 @@ fn check_completeness(nodes: &[Node], connections: &[FlatConnection], errors: &m
         if used_out[c.from][c.from_port] && f.outputs[c.from_port] == Processing::Push {
             errors.push(diag(
                 &f.span,
-                format!("illegal reuse of '{}' push output {}", f.declaration(), c.from_port),
+                format!(
+                    "illegal reuse of '{}' push output {}",
+                    f.declaration(),
+                    c.from_port
+                ),
             ));
         }
         if used_in[c.to][c.to_port] && t.inputs[c.to_port] == Processing::Pull {
             errors.push(diag(
                 &t.span,
-                format!("illegal reuse of '{}' pull input {}", t.declaration(), c.to_port),
+                format!(
+                    "illegal reuse of '{}' pull input {}",
+                    t.declaration(),
+                    c.to_port
+                ),
             ));
         }
         used_out[c.from][c.from_port] = true;

@@ -79,9 +79,7 @@ impl Element for Queue {
         let was_full = self.packets.len() == self.capacity;
         let mut batch = Batch::new();
         let n = max.min(self.packets.len()).min(batch.capacity());
-        for p in self.packets.drain(..n) {
-            batch.push(p);
-        }
+        batch.extend(self.packets.drain(..n));
         if self.packets.is_empty() {
             self.nonempty.deactivate();
         }

@@ -178,16 +178,19 @@ impl Element for ThreadSafeQueue {
         let Some(producer) = self.producer.as_mut() else {
             return;
         };
-        let (mut pushed, mut dropped) = (0u64, 0u64);
-        for p in batch {
-            match p.into_send() {
-                Ok(sp) => match producer.push(sp) {
-                    Ok(()) => pushed += 1,
-                    Err(_) => dropped += 1,
-                },
-                Err(_) => dropped += 1,
-            }
-        }
+        // One chunk per batch: the ring's index, a cache line the other
+        // thread reads, is published once per batch rather than per packet.
+        let offered = batch.len() as u64;
+        let room = batch.len().min(producer.slots());
+        // A packet that cannot be made sendable (pool exhausted while
+        // unsharing it) is skipped; packets beyond the room are freed with
+        // the iterator. Both count as drops.
+        let sendable = batch.into_iter().filter_map(|p| p.into_send().ok());
+        let pushed = match producer.write_chunk_uninit(room) {
+            Ok(chunk) => chunk.fill_from_iter(sendable) as u64,
+            Err(_) => 0,
+        };
+        let dropped = offered - pushed;
         if dropped > 0 {
             shared.drops.fetch_add(dropped, Ordering::Relaxed);
         }
@@ -211,11 +214,9 @@ impl Element for ThreadSafeQueue {
         }
         let consumer = self.consumer.as_mut()?;
         let mut batch = Batch::new();
-        while batch.len() < max && !batch.is_full() {
-            match consumer.pop() {
-                Ok(sp) => batch.push(sp.into_packet()),
-                Err(_) => break,
-            }
+        let n = max.min(batch.capacity()).min(consumer.slots());
+        if let Ok(chunk) = consumer.read_chunk(n) {
+            batch.extend(chunk.into_iter().map(SendPacket::into_packet));
         }
         if batch.is_empty() {
             shared.lower(nonempty);

@@ -56,7 +56,9 @@ impl Batch {
     /// overflow is possible).
     #[inline]
     pub fn push(&mut self, p: Packet) {
-        assert!(!self.is_full(), "batch overflow");
+        if self.is_full() {
+            overflow();
+        }
         self.pkts.push(p);
     }
 
@@ -149,6 +151,23 @@ impl Batch {
             }
         }
         dropped.len()
+    }
+}
+
+/// The panic of [`Batch::push`], out of line so that `push` inlines.
+#[cold]
+#[inline(never)]
+fn overflow() -> ! {
+    panic!("batch overflow")
+}
+
+/// Appends packets until the batch is full; packets beyond that are left in
+/// the iterator (a caller draining a queue takes exactly what fits).
+impl Extend<Packet> for Batch {
+    #[inline]
+    fn extend<I: IntoIterator<Item = Packet>>(&mut self, iter: I) {
+        let room = BATCH_CAPACITY - self.pkts.len();
+        self.pkts.extend(iter.into_iter().take(room));
     }
 }
 
