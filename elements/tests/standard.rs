@@ -354,8 +354,12 @@ fn thread_safe_queue_moves_every_packet_between_two_threads() {
         "src :: InfiniteSource(LENGTH 64, LIMIT {total}, BURST 32)
            -> q :: ThreadSafeQueue(1024) -> uq :: Unqueue(BURST 32) -> c :: Counter -> Discard;
          StaticThreadSched(src 0, uq 1);
-         {}",
-        stop_after("0.5")
+         // Stop once everything is counted (c is on thread 1: the Script on
+         // thread 0 reads it through the control plane), or after 30 s.
+         Script(init n 0,
+                label poll, wait 10ms, set n $(add $n 1),
+                goto poll $(and $(lt $(c.count) {total}) $(lt $n 3000)),
+                stop);"
     );
     let out = run(&config, 2, &["src.count", "c.count", "q.length", "q.drops"]).unwrap();
     let (made, counted, queued, drops) = (num(&out[0]), num(&out[1]), num(&out[2]), num(&out[3]));

@@ -1,30 +1,92 @@
 //! Batches of packets: the unit of work between elements and of I/O.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
 
 use smallvec::SmallVec;
 
 use super::pool::{drop_all, Packet};
 
+type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
+
+/// Spare batch storage kept per thread: at most this many.
+const MAX_SPARE: usize = 256;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Box<Inner>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A batch's packet storage: an inline `SmallVec` in a heap slot recycled
+/// per thread, so that a batch moves from element to element as one
+/// pointer rather than 264 bytes (measured: those copies were a sixth of
+/// the cost of a short push path). Slots are allocated only while the
+/// number of live batches grows, at warm-up; after that, none.
+struct Slots(ManuallyDrop<Box<Inner>>);
+
+impl Slots {
+    #[inline]
+    fn new() -> Slots {
+        let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        Slots(ManuallyDrop::new(spare.unwrap_or_default()))
+    }
+}
+
+impl Deref for Slots {
+    type Target = Inner;
+
+    #[inline]
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl DerefMut for Slots {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.0
+    }
+}
+
+impl Drop for Slots {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs once and nothing uses `self.0` afterwards.
+        let mut slot = unsafe { ManuallyDrop::take(&mut self.0) };
+        slot.clear();
+        let _ = SPARE.try_with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push(slot);
+            }
+        });
+    }
+}
+
 /// Packets per batch: the default burst. A batch never holds more (it never
 /// spills to the heap); callers split bigger bursts.
 pub const BATCH_CAPACITY: usize = 32;
 
-/// Up to [`BATCH_CAPACITY`] packets, in order, stored inline (no heap).
+/// Up to [`BATCH_CAPACITY`] packets, in order, in storage recycled per
+/// thread (no heap allocation once warm). Moving a batch moves a pointer.
 ///
 /// Dropping a batch frees all its packets with a single thread-local access.
-#[derive(Default)]
 pub struct Batch {
-    pkts: SmallVec<[Packet; BATCH_CAPACITY]>,
+    pkts: Slots,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::new()
+    }
 }
 
 impl Batch {
     /// An empty batch.
     #[inline]
     pub fn new() -> Batch {
-        Batch {
-            pkts: SmallVec::new(),
-        }
+        Batch { pkts: Slots::new() }
     }
 
     /// Number of packets.
@@ -192,7 +254,7 @@ impl IntoIterator for Batch {
 
     #[inline]
     fn into_iter(mut self) -> Self::IntoIter {
-        std::mem::take(&mut self.pkts).into_iter()
+        std::mem::take(&mut *self.pkts).into_iter()
     }
 }
 
