@@ -85,6 +85,17 @@ impl Diagnostics {
         }
     }
 
+    /// Errors about a configuration whose source texts are known (found
+    /// after loading, e.g. by the engine's checks), so `render` can point
+    /// at the text.
+    pub fn with_sources(errors: Vec<Diagnostic>, sources: &crate::SourceTexts) -> Diagnostics {
+        let mut d = Diagnostics::new(errors);
+        for (name, text) in &sources.0 {
+            d.add_source(name.clone(), text.clone());
+        }
+        d
+    }
+
     pub(crate) fn add_source(&mut self, name: Arc<str>, text: Arc<str>) {
         self.sources.insert(name, text);
     }

@@ -1,5 +1,7 @@
 //! The flattened configuration: what the engine builds a router from.
 
+use std::sync::Arc;
+
 use crate::Span;
 
 /// One primitive element of a flattened configuration.
@@ -38,6 +40,21 @@ pub struct Requirement {
     pub span: Span,
 }
 
+/// The source texts a configuration was read from, by file name, so that a
+/// later stage (the engine's checks) can point at the text of an error.
+/// They take no part in comparing configurations: two configurations with
+/// the same elements and connections are equal wherever they came from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTexts(pub Vec<(Arc<str>, Arc<str>)>);
+
+impl PartialEq for SourceTexts {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SourceTexts {}
+
 /// A whole flattened configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlatConfig {
@@ -46,4 +63,6 @@ pub struct FlatConfig {
     /// Connections, deduplicated, in source order.
     pub connections: Vec<FlatConnection>,
     pub requirements: Vec<Requirement>,
+    /// Where the text came from (for diagnostics).
+    pub sources: SourceTexts,
 }

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use diag::{Diagnostic, Diagnostics, Span};
-pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement};
+pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts};
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -75,10 +75,16 @@ pub fn load_str(
     let (elements, connections, more) = flatten::Flattener::new(built.scope).run(&env);
     errors.extend(more);
     if errors.is_empty() {
+        let sources = built
+            .sources
+            .iter()
+            .map(|m| (m.name.clone(), m.text.clone()))
+            .collect();
         Ok(FlatConfig {
             elements,
             connections,
             requirements: built.requirements,
+            sources: SourceTexts(sources),
         })
     } else {
         Err(diagnostics(errors, &built.sources))

@@ -73,8 +73,12 @@ impl Env {
         fs::create_dir_all(&bin_dir)?;
         let r = shquote(&router.to_string_lossy());
         let mut shims: Vec<(String, String)> = vec![
-            ("click".into(), format!("exec {r} \"$@\"\n")),
-            ("click-flatten".into(), format!("exec {r} --flatten \"$@\"\n")),
+            // Click's tests compare Click's one-line error format.
+            ("click".into(), format!("export ROUTER_ERRORS=click\nexec {r} \"$@\"\n")),
+            (
+                "click-flatten".into(),
+                format!("export ROUTER_ERRORS=click\nexec {r} --flatten \"$@\"\n"),
+            ),
             (
                 "click-buildtool".into(),
                 format!(
