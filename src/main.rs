@@ -28,6 +28,19 @@ struct Cli {
     /// Pin each scheduler thread to its own core.
     #[arg(long)]
     pin: bool,
+    /// Simulated time (Click's `--simtime`): the clock is virtual and
+    /// jumps to the next timer whenever no task is runnable; optionally
+    /// the start time in seconds since the epoch (default 1000000000).
+    /// Runs on one thread.
+    #[arg(
+        long = "simtime",
+        alias = "simulation-time",
+        value_name = "START",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1000000000"
+    )]
+    simtime: Option<f64>,
     /// Print the run's real and CPU time on standard error.
     #[arg(long)]
     time: bool,
@@ -131,6 +144,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 threads: cli.threads,
                 time: cli.time,
                 pin: cli.pin,
+                simtime: cli.simtime,
             };
             if matches!(mode, Mode::Quiet) {
                 run::initialize_only(&router, &flags).map_err(|e| render_engine(&e))

@@ -3,9 +3,10 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use click_engine::{Registry, Router, RunOptions};
+use click_engine::packet::Timestamp;
+use click_engine::{ClockMode, Registry, Router, RunOptions};
 use click_lang::{Diagnostic, FlatConfig};
 
 /// The run-time flags of the command line.
@@ -19,6 +20,19 @@ pub struct RunFlags {
     pub time: bool,
     /// Pin scheduler threads to cores.
     pub pin: bool,
+    /// `--simtime[=START]`: simulated time from START seconds.
+    pub simtime: Option<f64>,
+}
+
+impl RunFlags {
+    fn clock(&self) -> ClockMode {
+        match self.simtime {
+            None => ClockMode::Real,
+            Some(start) => {
+                ClockMode::Simulated(Timestamp::from(Duration::from_secs_f64(start.max(0.0))))
+            }
+        }
+    }
 }
 
 /// Every element class the binary knows: the library's.
@@ -40,6 +54,7 @@ pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
         threads: flags.threads.max(1),
         pin: flags.pin,
         final_reads: flags.handlers.clone(),
+        clock: flags.clock(),
     };
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let report = router.run(&opts)?;
@@ -68,6 +83,7 @@ pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diag
         threads: flags.threads.max(1),
         pin: false,
         final_reads: flags.handlers.clone(),
+        clock: flags.clock(),
     };
     let report = router.run(&opts)?;
     print_handlers(&flags.handlers, report.reads)

@@ -100,6 +100,7 @@ fn counted_run_of(config: &str, registry: &Registry) -> (u64, [u64; 3]) {
         threads: 1,
         pin: false,
         final_reads: vec!["c.count".into(), "d0.count".into(), "d1.count".into()],
+        ..Default::default()
     };
     let before = ALLOCS.with(Cell::get);
     COUNTING.with(|c| c.set(true));

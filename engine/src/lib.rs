@@ -9,6 +9,7 @@
 
 pub mod packet;
 
+mod clock;
 mod control;
 mod element;
 mod graph;
@@ -23,6 +24,7 @@ mod sched;
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;
 
+pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
 pub use control::RouterHandle;
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
 pub use graph::{Graph, Node};

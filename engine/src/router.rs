@@ -13,6 +13,7 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 
 use click_lang::{Diagnostic, FlatConfig};
 
+use crate::clock::{Clock, ClockMode};
 use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
@@ -33,6 +34,8 @@ pub struct RunOptions {
     /// Handlers (`element.handler`, or a global handler like `config`) to
     /// read after the router stops, in order.
     pub final_reads: Vec<String>,
+    /// Real or simulated time (Click's `--simtime`).
+    pub clock: ClockMode,
 }
 
 impl Default for RunOptions {
@@ -41,6 +44,7 @@ impl Default for RunOptions {
             threads: 1,
             pin: false,
             final_reads: Vec::new(),
+            clock: ClockMode::Real,
         }
     }
 }
@@ -115,6 +119,11 @@ impl Router {
     /// Script, or the stop flag), then reads `opts.final_reads`.
     pub fn run(&self, opts: &RunOptions) -> Result<RunReport, Vec<Diagnostic>> {
         let threads = opts.threads.max(1);
+        if matches!(opts.clock, ClockMode::Simulated(_)) && threads > 1 {
+            return Err(vec![Diagnostic::without_span(format!(
+                "simulated time (--simtime) runs on one thread; -j {threads} is not supported with it"
+            ))]);
+        }
         let plans = place(&self.graph, threads)?;
         let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
             .map(|_| Arc::new(ThreadWaker::default()))
@@ -132,6 +141,7 @@ impl Router {
             cells: Mutex::new(HashMap::new()),
             driver: OnceLock::new(),
             mailboxes: mailboxes.clone(),
+            clock: Clock::new(opts.clock),
         };
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);

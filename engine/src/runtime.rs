@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::clock::{Clock, SIM_TICK};
 use crate::control::{Mailboxes, Message, Request};
 use crate::element::{Element, Port};
 use crate::graph::Graph;
 use crate::notifier::{NotifierKind, NotifierSignal, Signal};
-use crate::packet::{Batch, Packet};
+use crate::packet::{Batch, Packet, Timestamp};
 use crate::ports::Processing;
 use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker, Timers};
 
@@ -85,6 +86,8 @@ pub(crate) struct Shared {
     pub driver: OnceLock<TaskHandle>,
     /// Handler calls between threads.
     pub mailboxes: Arc<Mailboxes>,
+    /// The router's clock, real or simulated.
+    pub clock: Clock,
 }
 
 impl Shared {
@@ -236,11 +239,31 @@ impl<'a> Ctx<'a> {
         self.state.drops[self.cur] += n as u64;
     }
 
-    /// The time at the start of this scheduling round (cheap; elements
-    /// needing a precise time call `Instant::now()` themselves).
+    /// The time at the start of this scheduling round (cheap). Under
+    /// simulated time (`--simtime`) this is the virtual time.
     #[inline]
     pub fn now(&self) -> Instant {
         self.now
+    }
+
+    /// The time now, read from the router's clock (a system call in real
+    /// time; the virtual time under `--simtime`). Elements never read the
+    /// machine's clocks themselves.
+    #[inline]
+    pub fn precise_now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// The wall-clock time now, for packet timestamps and scripts: the
+    /// system's, or the virtual one under `--simtime`.
+    #[inline]
+    pub fn timestamp(&self) -> Timestamp {
+        self.shared.clock.timestamp()
+    }
+
+    /// The wall-clock time at monotonic instant `at` (close to now).
+    pub fn timestamp_at(&self, at: Instant) -> Timestamp {
+        self.shared.clock.timestamp_at(at)
     }
 
     /// The number of output ports of the current element.
@@ -260,7 +283,7 @@ impl<'a> Ctx<'a> {
 
     /// Fires the current element's timer after `delay`.
     pub fn schedule_after(&mut self, delay: Duration) {
-        let at = Instant::now() + delay;
+        let at = self.shared.clock.now() + delay;
         self.schedule_at(at);
     }
 
@@ -492,9 +515,10 @@ impl Shard {
         /// Tasks run between two looks at the clock, timers and stop flag.
         const TASKS_PER_ROUND: usize = 64;
         self.waker.attach_current();
+        let simulated = shared.clock.simulated();
         let mut clock = 0u64;
         while !shared.stopping() {
-            let now = Instant::now();
+            let now = shared.clock.now();
             self.answer_calls(shared, now);
             self.run_due_timers(shared, now);
             let mut ran = 0;
@@ -504,6 +528,19 @@ impl Shard {
                 };
                 self.run_task(shared, i, now);
                 ran += 1;
+            }
+            if simulated {
+                if ran > 0 {
+                    shared.clock.advance_by(SIM_TICK);
+                } else if !shared.stopping() && self.inbox.is_empty() {
+                    // Nothing runnable: jump to the next timer, or end the
+                    // run when there is none (nothing could happen again).
+                    match self.state.timers.next_deadline() {
+                        Some(at) => shared.clock.advance_to(at),
+                        None => break,
+                    }
+                }
+                continue;
             }
             if ran == 0 && !shared.stopping() {
                 let wait = match self.state.timers.next_deadline() {
@@ -570,7 +607,17 @@ impl InitCtx<'_> {
 
     /// Fires the element's timer `delay` after the router starts.
     pub fn schedule_after(&mut self, delay: Duration) {
-        *self.timer = Some(Instant::now() + delay);
+        *self.timer = Some(self.shared.clock.now() + delay);
+    }
+
+    /// The router's clock now (virtual under `--simtime`).
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// The wall-clock time now (virtual under `--simtime`).
+    pub fn timestamp(&self) -> Timestamp {
+        self.shared.clock.timestamp()
     }
 
     /// Resolved processing of the element's outputs.

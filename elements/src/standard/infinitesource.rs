@@ -1,7 +1,7 @@
 //! InfiniteSource: pushes clones of one packet, as fast as it is scheduled.
 
 use click_engine::args::{Args, Bytes, Raw};
-use click_engine::packet::{Timestamp, BATCH_CAPACITY};
+use click_engine::packet::BATCH_CAPACITY;
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
 };
@@ -92,13 +92,13 @@ impl InfiniteSource {
         }
     }
 
-    fn clones(&mut self, n: usize) -> Batch {
+    fn clones(&mut self, n: usize, ctx: &Ctx<'_>) -> Batch {
         let mut batch = Batch::new();
         if let Some(template) = &self.template {
             template.clone_into(n, &mut batch);
         }
         if self.timestamp {
-            let now = Timestamp::now();
+            let now = ctx.timestamp();
             for p in batch.iter_mut() {
                 p.anno_mut().set_timestamp(now);
             }
@@ -140,7 +140,7 @@ impl Element for InfiniteSource {
         }
         while left > 0 {
             let n = left.min(BATCH_CAPACITY as u64) as usize;
-            let batch = self.clones(n);
+            let batch = self.clones(n, ctx);
             if batch.is_empty() {
                 break; // pool exhausted: try again next run
             }
@@ -161,7 +161,7 @@ impl Element for InfiniteSource {
             }
             return None;
         }
-        Some(self.clones(n)).filter(|b| !b.is_empty())
+        Some(self.clones(n, ctx)).filter(|b| !b.is_empty())
     }
 
     fn handlers(&self) -> &'static [Handler] {

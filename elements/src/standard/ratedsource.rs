@@ -103,12 +103,11 @@ impl RatedSource {
         self.limit.is_some_and(|l| self.count >= l)
     }
 
-    fn clones(&mut self, n: usize) -> Batch {
+    fn clones(&mut self, n: usize, now: Timestamp) -> Batch {
         let mut batch = Batch::new();
         if let Some(template) = &self.template {
             template.clone_into(n, &mut batch);
         }
-        let now = Timestamp::now();
         for p in batch.iter_mut() {
             p.anno_mut().set_timestamp(now);
         }
@@ -167,7 +166,7 @@ impl Element for RatedSource {
             ctx.sleep();
             return false;
         }
-        let batch = self.clones(n);
+        let batch = self.clones(n, ctx.timestamp());
         if batch.is_empty() {
             return false; // pool exhausted: try again next run
         }
@@ -187,8 +186,10 @@ impl Element for RatedSource {
             self.stop_once(ctx);
             return None;
         }
-        let n = self.due(Instant::now(), max);
-        (n > 0).then(|| self.clones(n)).filter(|b| !b.is_empty())
+        let n = self.due(ctx.precise_now(), max);
+        (n > 0)
+            .then(|| self.clones(n, ctx.timestamp()))
+            .filter(|b| !b.is_empty())
     }
 
     fn handlers(&self) -> &'static [Handler] {

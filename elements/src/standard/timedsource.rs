@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use click_engine::args::{Args, Bytes};
-use click_engine::packet::Timestamp;
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH,
 };
@@ -72,8 +71,9 @@ impl Element for TimedSource {
             if let Some(template) = &self.template {
                 template.clone_into(1, &mut batch);
             }
+            let now = ctx.timestamp();
             for p in batch.iter_mut() {
-                p.anno_mut().set_timestamp(Timestamp::now());
+                p.anno_mut().set_timestamp(now);
             }
             self.count += batch.len() as u64;
             ctx.push(0, batch);

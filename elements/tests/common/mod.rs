@@ -17,6 +17,7 @@ pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String
         threads,
         pin: false,
         final_reads: handlers.iter().map(|h| h.to_string()).collect(),
+        ..Default::default()
     };
     let report = router.run(&opts).map_err(render)?;
     report.reads.into_iter().collect()

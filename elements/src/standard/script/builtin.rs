@@ -47,7 +47,7 @@ pub(crate) fn call(name: &str, params: &str) -> Option<Result<String, String>> {
             let d = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default();
-            Ok(format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+            Ok(unparse_timestamp(d.as_nanos() as u64))
         }
         "length" => Ok(params.len().to_string()),
         "unquote" => Ok(unquote(params)),
@@ -251,6 +251,17 @@ fn if_handler(params: &str) -> Result<String, String> {
     let c = parse_bool(&c).ok_or("syntax error")?;
     let (yes, rest) = pop_word(&rest);
     Ok(if c { yes } else { pop_word(&rest).0 })
+}
+
+/// Click's `Timestamp::unparse`: six decimals, nine when the time is not
+/// a whole number of microseconds.
+pub(crate) fn unparse_timestamp(ns: u64) -> String {
+    let (sec, sub) = (ns / 1_000_000_000, ns % 1_000_000_000);
+    if sub % 1000 == 0 {
+        format!("{sec}.{:06}", sub / 1000)
+    } else {
+        format!("{sec}.{sub:09}")
+    }
 }
 
 fn random(params: &str) -> Result<String, String> {

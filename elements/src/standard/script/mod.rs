@@ -176,6 +176,8 @@ trait Env {
     fn schedule_after(&mut self, delay: Duration);
     fn unschedule_timer(&mut self);
     fn adjust_runcount(&mut self, delta: i32);
+    /// The router's wall-clock time (virtual under `--simtime`).
+    fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp>;
 }
 
 struct CtxEnv<'a, 'b>(&'a mut Ctx<'b>);
@@ -196,6 +198,9 @@ impl Env for CtxEnv<'_, '_> {
     fn adjust_runcount(&mut self, delta: i32) {
         self.0.adjust_runcount(delta);
     }
+    fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp> {
+        Some(self.0.timestamp())
+    }
 }
 
 /// The environment of a run started by a read handler: no router access.
@@ -213,6 +218,9 @@ impl Env for NoEnv {
     fn schedule_after(&mut self, _: Duration) {}
     fn unschedule_timer(&mut self) {}
     fn adjust_runcount(&mut self, _: i32) {}
+    fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp> {
+        None
+    }
 }
 
 impl ElementClass for Script {
@@ -588,6 +596,11 @@ impl Program {
         params: &str,
         env: &mut dyn Env,
     ) -> Result<String, String> {
+        if h == "now" {
+            if let Some(t) = env.timestamp() {
+                return Ok(builtin::unparse_timestamp(t.as_nanos()));
+            }
+        }
         if let Some(r) = builtin::call(h, params) {
             return r;
         }
