@@ -136,9 +136,10 @@ fn real_main(cli: Cli) -> Result<(), String> {
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()),
         Mode::Check => run::build(&config, cli.threads)
             .map(drop)
-            .map_err(|e| render_engine(&e)),
+            .map_err(|e| render_engine(&config, &e)),
         Mode::Quiet | Mode::Run => {
-            let router = run::build(&config, cli.threads).map_err(|e| render_engine(&e))?;
+            let router =
+                run::build(&config, cli.threads).map_err(|e| render_engine(&config, &e))?;
             let flags = run::RunFlags {
                 handlers: cli.handlers.clone(),
                 threads: cli.threads,
@@ -147,9 +148,9 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 simtime: cli.simtime,
             };
             if matches!(mode, Mode::Quiet) {
-                run::initialize_only(&router, &flags).map_err(|e| render_engine(&e))
+                run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))
             } else {
-                run::run(&router, &flags).map_err(|e| render_engine(&e))
+                run::run(&router, &flags).map_err(|e| render_engine(&config, &e))
             }
         }
     }
@@ -171,8 +172,8 @@ fn init_logging(verbose: u8) {
 
 /// Errors found by the engine (classes, ports, push/pull, arguments),
 /// rendered like the language's own.
-fn render_engine(errors: &[click_lang::Diagnostic]) -> String {
-    render(&Diagnostics::new(errors.to_vec()))
+fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
+    render(&Diagnostics::with_sources(errors.to_vec(), &config.sources))
 }
 
 fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
@@ -206,13 +207,15 @@ fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
     }
 }
 
-/// Click's one-line errors when stderr is a file or pipe (what Click's
-/// tests compare), the rustc-like form with source excerpts on a terminal.
+/// Errors as `error: message`, ` --> file:line:column` and the source line
+/// with the text underlined; or, with `ROUTER_ERRORS=click` (set by the
+/// testie shims), Click's one-line `file:line: message`, which Click's own
+/// tests compare.
 fn render(d: &Diagnostics) -> String {
-    if std::io::stderr().is_terminal() {
-        d.render()
-    } else {
+    if std::env::var_os("ROUTER_ERRORS").is_some_and(|v| v == "click") {
         d.render_click()
+    } else {
+        d.render()
     }
 }
 
