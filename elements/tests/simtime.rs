@@ -89,3 +89,49 @@ fn simulated_time_runs_on_one_thread() {
     let err = run_sim("Idle -> Discard;", 2, &[]).unwrap_err();
     assert!(err.contains("--simtime") && err.contains("-j 2"), "{err}");
 }
+
+// Handler calls on elements already on the call stack: writes run as soon
+// as the current top-level call returns.
+
+#[test]
+fn a_packet_script_writes_to_the_unqueue_upstream_of_it() {
+    let reads = run_sim(
+        "InfiniteSource(LIMIT 5, STOP true)
+            -> SimpleQueue
+            -> unqueue :: Unqueue(LIMIT 1)
+            -> s :: Script(TYPE PACKET, export count 0,
+                           set count $(add $count 1), write unqueue.reset);
+         DriverManager(pause, wait 0.1s);",
+        1,
+        &["s.count", "unqueue.count"],
+    )
+    .unwrap();
+    assert_eq!(reads, ["5", "0"]);
+}
+
+#[test]
+fn an_end_call_writes_back_into_its_own_source() {
+    let reads = run_sim(
+        "src :: InfiniteSource(LIMIT 2, END_CALL s.run) -> c :: Counter -> Discard;
+         s :: Script(TYPE PASSIVE, export n 0, set n $(add $n 1),
+                     goto done $(ge $n 3), write src.reset, label done);",
+        1,
+        &["s.n", "c.count", "src.count"],
+    )
+    .unwrap();
+    assert_eq!(reads, ["3", "6", "2"]);
+}
+
+#[test]
+fn a_read_of_an_element_on_the_call_stack_fails_with_busy() {
+    let reads = run_sim(
+        "InfiniteSource(LIMIT 1) -> Queue -> u :: Unqueue
+            -> s :: Script(TYPE PACKET, export v x, set v $(u.count));",
+        1,
+        &["s.v", "u.count"],
+    )
+    .unwrap();
+    // The read failed (`u: busy`, reported on stderr), so the expansion
+    // stayed unexpanded; a write would have been deferred instead.
+    assert_eq!(reads, ["$(u.count)", "1"]);
+}

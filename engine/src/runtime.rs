@@ -135,6 +135,9 @@ pub(crate) struct ShardState {
     /// Packets the engine dropped on behalf of each element.
     pub drops: Vec<u64>,
     deferred: Vec<(u32, u32, Batch)>,
+    /// Handler writes to elements that were on the call stack (element,
+    /// handler, value), run when the current top-level call returns.
+    deferred_writes: std::collections::VecDeque<(u32, String, String)>,
     slept: bool,
 }
 
@@ -144,6 +147,7 @@ impl ShardState {
             timers: Timers::new(nelements),
             drops: vec![0; nelements],
             deferred: Vec::with_capacity(64),
+            deferred_writes: std::collections::VecDeque::new(),
             slept: false,
         }
     }
@@ -352,6 +356,17 @@ impl<'a> Ctx<'a> {
         match self.local(global) {
             Some(local) => {
                 crate::router::read_handler(&self.shared.graph, &self.slots[local], global, handler)
+                    .map_err(|e| {
+                        if self.slots[local].try_borrow().is_err() {
+                            // It is on the call stack, borrowed mutably:
+                            // unlike a write, a read cannot wait.
+                            format!(
+                                "{element}: busy (a read of an element on the current call stack)"
+                            )
+                        } else {
+                            e
+                        }
+                    })
             }
             None => self.shared.mailboxes.call(Request::Read {
                 element: global,
@@ -362,6 +377,13 @@ impl<'a> Ctx<'a> {
 
     /// Writes handler `handler` of element `element`, on whichever thread
     /// owns it.
+    ///
+    /// An element on the current call stack (the caller itself, or an
+    /// element upstream whose push or pull led here) cannot be entered
+    /// again; the write is queued and runs as soon as the current
+    /// top-level call (task, timer, handler call) returns, and this returns
+    /// `Ok` at once (a failure of the deferred write is logged). Reads of
+    /// such an element fail with `busy`: a read cannot wait.
     pub fn write_handler(
         &mut self,
         element: &str,
@@ -378,9 +400,17 @@ impl<'a> Ctx<'a> {
             return self.shared.mailboxes.call(request).map(drop);
         };
         let slots = self.slots;
-        let mut e = slots[local]
-            .try_borrow_mut()
-            .map_err(|_| format!("{element}: busy"))?;
+        let Ok(mut e) = slots[local].try_borrow_mut() else {
+            // The element is on the call stack (the caller itself, or an
+            // element upstream whose push led here): Click would call it
+            // re-entrantly; we run the write as soon as the current
+            // top-level call returns, as deferred pushes are. Its result
+            // is then only logged.
+            self.state
+                .deferred_writes
+                .push_back((local as u32, handler.into(), value.into()));
+            return Ok(());
+        };
         let caller = std::mem::replace(&mut self.cur, local);
         let result = e.write_handler(handler, value, self);
         self.cur = caller;
@@ -436,10 +466,21 @@ impl Shard {
         if let Ok(mut element) = slot.try_borrow_mut() {
             f(&mut **element, &mut ctx);
         }
-        while let Some((e, port, batch)) = ctx.state.deferred.pop() {
+        loop {
+            while let Some((e, port, batch)) = ctx.state.deferred.pop() {
+                ctx.cur = e as usize;
+                if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
+                    element.push(port as usize, batch, &mut ctx);
+                }
+            }
+            let Some((e, handler, value)) = ctx.state.deferred_writes.pop_front() else {
+                break;
+            };
             ctx.cur = e as usize;
             if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
-                element.push(port as usize, batch, &mut ctx);
+                if let Err(message) = element.write_handler(&handler, &value, &mut ctx) {
+                    tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");
+                }
             }
         }
     }

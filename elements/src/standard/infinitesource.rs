@@ -210,7 +210,9 @@ impl Element for InfiniteSource {
             }
             _ => return Err(format!("no write handler '{name}'")),
         }
-        if self.active && self.pushes {
+        // As Click's: new data or length does not restart a source that
+        // finished (an END_CALL writing them would otherwise loop).
+        if self.active && self.pushes && !matches!(name, "data" | "length") {
             ctx.wake_task();
         }
         Ok(())
