@@ -12,7 +12,8 @@
 //! instant at which the run began plus the virtual time elapsed, so
 //! elements do their arithmetic on `Instant`s in both modes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::packet::Timestamp;
@@ -40,6 +41,24 @@ pub(crate) const SIM_TICK: Duration = Duration::from_micros(1);
 #[derive(Debug)]
 pub(crate) struct Clock {
     sim: Option<SimClock>,
+    /// Real time runs faster or slower than the machine's (Click's global
+    /// `timewarp` handler) once `warped` is set.
+    warped: AtomicBool,
+    warp: Mutex<Warp>,
+}
+
+/// Warped real time: `warped_at + (real now - real_at) * speed`.
+#[derive(Debug, Clone, Copy)]
+struct Warp {
+    real_at: Instant,
+    warped_at: Instant,
+    speed: f64,
+}
+
+impl Warp {
+    fn now(&self) -> Instant {
+        self.warped_at + (Instant::now() - self.real_at).mul_f64(self.speed)
+    }
 }
 
 #[derive(Debug)]
@@ -55,7 +74,14 @@ struct SimClock {
 
 impl Clock {
     pub fn new(mode: ClockMode) -> Self {
+        let now = Instant::now();
         Clock {
+            warped: AtomicBool::new(false),
+            warp: Mutex::new(Warp {
+                real_at: now,
+                warped_at: now,
+                speed: 1.0,
+            }),
             sim: match mode {
                 ClockMode::Real => None,
                 ClockMode::Simulated(start) => Some(SimClock {
@@ -73,10 +99,12 @@ impl Clock {
         self.sim.is_some()
     }
 
-    /// The current time: real, or the virtual time reached.
+    /// The current time: real (warped if asked), or the virtual time
+    /// reached.
     #[inline]
     pub fn now(&self) -> Instant {
         match &self.sim {
+            None if self.warped.load(Ordering::Relaxed) => self.warp().now(),
             None => Instant::now(),
             Some(s) => s.base + Duration::from_nanos(s.elapsed.load(Ordering::Relaxed)),
         }
@@ -105,11 +133,55 @@ impl Clock {
     #[inline]
     pub fn timestamp(&self) -> Timestamp {
         match &self.sim {
+            None if self.warped.load(Ordering::Relaxed) => self.timestamp_at(self.now()),
             None => Timestamp::now(),
             Some(s) => Timestamp::from(
                 s.start.as_duration() + Duration::from_nanos(s.elapsed.load(Ordering::Relaxed)),
             ),
         }
+    }
+
+    /// The real delay until the clock reads `at` (for parking).
+    pub fn real_delay(&self, at: Instant) -> Duration {
+        if self.warped.load(Ordering::Relaxed) {
+            let w = self.warp();
+            at.saturating_duration_since(w.now()).div_f64(w.speed)
+        } else {
+            at.saturating_duration_since(Instant::now())
+        }
+    }
+
+    /// Click's `timewarp` handler: `simulation`, or the speed of time.
+    pub fn timewarp(&self) -> String {
+        if self.simulated() {
+            "simulation".into()
+        } else {
+            format!("{}", self.warp().speed)
+        }
+    }
+
+    /// Click's `write timewarp FACTOR`: real time runs `factor` times as
+    /// fast from now on. Simulated time cannot be warped.
+    pub fn set_timewarp(&self, factor: f64) -> Result<(), String> {
+        if self.simulated() {
+            return Err("no write handler 'timewarp' under simulated time".into());
+        }
+        if !(factor > 0.0 && factor.is_finite()) {
+            return Err("timefactor must be > 0".into());
+        }
+        let mut w = self.warp.lock().unwrap_or_else(|e| e.into_inner());
+        let warped_at = w.now();
+        *w = Warp {
+            real_at: Instant::now(),
+            warped_at,
+            speed: factor,
+        };
+        self.warped.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn warp(&self) -> Warp {
+        *self.warp.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Simulated time: moves the clock forward to `at` (never back).
@@ -149,5 +221,21 @@ mod tests {
             DEFAULT_SIMTIME_START.as_nanos() + 1_500_000_000
         );
         assert_eq!(c.timestamp_at(c.now()), c.timestamp());
+        assert_eq!(c.timewarp(), "simulation");
+        assert!(c.set_timewarp(2.0).is_err());
+    }
+
+    #[test]
+    fn warped_real_time_runs_faster() {
+        let c = Clock::new(ClockMode::Real);
+        assert_eq!(c.timewarp(), "1");
+        c.set_timewarp(10.0).unwrap();
+        assert_eq!(c.timewarp(), "10");
+        let (t0, r0) = (c.now(), Instant::now());
+        std::thread::sleep(Duration::from_millis(20));
+        let (dt, dr) = (c.now() - t0, r0.elapsed());
+        assert!(dt >= dr.mul_f64(9.0), "{dt:?} vs {dr:?}");
+        let d = c.real_delay(c.now() + Duration::from_secs(1));
+        assert!(d <= Duration::from_millis(100), "{d:?}");
     }
 }

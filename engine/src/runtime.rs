@@ -265,6 +265,19 @@ impl<'a> Ctx<'a> {
         self.shared.clock.timestamp()
     }
 
+    /// Click's global `timewarp` handler: `simulation`, or the speed of
+    /// time.
+    pub fn timewarp(&self) -> String {
+        self.shared.clock.timewarp()
+    }
+
+    /// Click's `write timewarp FACTOR`: real time runs `factor` times as
+    /// fast (timers fire sooner, `now` moves faster). Not under
+    /// `--simtime`.
+    pub fn set_timewarp(&mut self, factor: f64) -> Result<(), String> {
+        self.shared.clock.set_timewarp(factor)
+    }
+
     /// The wall-clock time at monotonic instant `at` (close to now).
     pub fn timestamp_at(&self, at: Instant) -> Timestamp {
         self.shared.clock.timestamp_at(at)
@@ -585,7 +598,7 @@ impl Shard {
             }
             if ran == 0 && !shared.stopping() {
                 let wait = match self.state.timers.next_deadline() {
-                    Some(at) => at.saturating_duration_since(Instant::now()),
+                    Some(at) => shared.clock.real_delay(at),
                     None => Duration::from_secs(3600),
                 };
                 if !wait.is_zero() {

@@ -178,6 +178,8 @@ trait Env {
     fn adjust_runcount(&mut self, delta: i32);
     /// The router's wall-clock time (virtual under `--simtime`).
     fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp>;
+    /// The router's global `timewarp` handler.
+    fn timewarp(&mut self, set: Option<f64>) -> Result<String, String>;
 }
 
 struct CtxEnv<'a, 'b>(&'a mut Ctx<'b>);
@@ -201,6 +203,12 @@ impl Env for CtxEnv<'_, '_> {
     fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp> {
         Some(self.0.timestamp())
     }
+    fn timewarp(&mut self, set: Option<f64>) -> Result<String, String> {
+        match set {
+            None => Ok(self.0.timewarp()),
+            Some(f) => self.0.set_timewarp(f).map(|()| String::new()),
+        }
+    }
 }
 
 /// The environment of a run started by a read handler: no router access.
@@ -220,6 +228,9 @@ impl Env for NoEnv {
     fn adjust_runcount(&mut self, _: i32) {}
     fn timestamp(&mut self) -> Option<click_engine::packet::Timestamp> {
         None
+    }
+    fn timewarp(&mut self, _: Option<f64>) -> Result<String, String> {
+        Err(NO_ROUTER.into())
     }
 }
 
@@ -596,6 +607,9 @@ impl Program {
         params: &str,
         env: &mut dyn Env,
     ) -> Result<String, String> {
+        if h == "timewarp" && params.is_empty() {
+            return env.timewarp(None);
+        }
         if h == "now" {
             if let Some(t) = env.timestamp() {
                 return Ok(builtin::unparse_timestamp(t.as_nanos()));
@@ -630,6 +644,14 @@ impl Program {
             "stop" => {
                 env.adjust_runcount(-1);
                 Ok(String::new())
+            }
+            "timewarp" => {
+                let value = value.trim();
+                if value == "nowait" {
+                    return Err("timewarp nowait is not supported".into());
+                }
+                let factor: f64 = value.parse().map_err(|_| "expected double".to_string())?;
+                env.timewarp(Some(factor))
             }
             _ => Err(format!("no write handler '{h}'")),
         }
