@@ -15,6 +15,9 @@ type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
 const MAX_SPARE: usize = 256;
 
 thread_local! {
+    // Boxes, not values: a spare is handed out as the very heap slot a
+    // batch then points to.
+    #[allow(clippy::vec_box)]
     static SPARE: RefCell<Vec<Box<Inner>>> = const { RefCell::new(Vec::new()) };
 }
 

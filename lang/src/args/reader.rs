@@ -397,6 +397,14 @@ impl Args {
     }
 }
 
+/// Lets element constructors that report errors as `String` use `?` on
+/// argument reads.
+impl From<ArgError> for String {
+    fn from(e: ArgError) -> String {
+        e.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,13 +611,5 @@ mod tests {
         assert_eq!(a.read_p::<u8>("B").unwrap(), Some(2));
         assert_eq!(a.read::<u8>("C").unwrap(), Some(3));
         assert!(a.complete().is_ok());
-    }
-}
-
-/// Lets element constructors that report errors as `String` use `?` on
-/// argument reads.
-impl From<ArgError> for String {
-    fn from(e: ArgError) -> String {
-        e.to_string()
     }
 }
