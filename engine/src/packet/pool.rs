@@ -761,21 +761,22 @@ impl Packet {
 
     #[cold]
     fn uniqueify_slow(&mut self) -> Result<(), PacketError> {
-        let src = *self.st();
-        if src.holder != self.e {
-            // A clone: copy into our own (unused, invariant 2) buffer.
+        let (holder, len) = (self.st().holder, self.st().len);
+        if holder != self.e {
+            // A clone: copy into our own (unused, invariant 2) buffer. Our
+            // annotations are already ours; only header offsets move.
             let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
-            let (head, anno) = copy_out(&src, own_buf, own_cap)?;
+            let copied = copy_out(self.st(), own_buf, own_cap)?;
             let me = self.e;
             let s = self.st_mut();
             s.buf = own_buf;
             s.cap = own_cap;
             s.holder = me;
-            s.head = head;
-            s.anno = anno;
+            s.head = copied.head;
+            s.anno.rebase_headers(copied.shift, copied.valid);
             // SAFETY: holder live (we held it until now); refs > 1 since the
             // buffer was shared, so this cannot reach 0.
-            let h = unsafe { src.holder.as_ref() };
+            let h = unsafe { holder.as_ref() };
             h.refs.set(h.refs.get() - 1);
             Ok(())
         } else {
@@ -783,17 +784,19 @@ impl Packet {
             let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
             // SAFETY: `f` was just popped: refs == 0, exclusively ours.
             let fr = unsafe { f.as_ref() };
-            let (head, anno) = match copy_out(&src, fr.own_buf, fr.own_cap) {
+            let copied = match copy_out(self.st(), fr.own_buf, fr.own_cap) {
                 Ok(r) => r,
                 Err(err) => {
                     free_entry(f);
                     return Err(err);
                 }
             };
+            let mut anno = self.st().anno;
+            anno.rebase_headers(copied.shift, copied.valid);
             fr.refs.set(1);
             // SAFETY: `f` is exclusively ours (popped, refs was 0).
             unsafe {
-                init_state(fr, f, fr.own_buf, fr.own_cap, head, src.len);
+                init_state(fr, f, fr.own_buf, fr.own_cap, copied.head, len);
                 (*fr.state.get()).anno = anno;
             }
             // Our old entry stays alive as the holder of the clones' buffer;
@@ -970,7 +973,10 @@ fn free_entry(e: NonNull<Entry>) {
 /// they fit) into the buffer `dst` of `cap` bytes, keeping the same offsets
 /// when possible. Returns the new head and the annotations with headers
 /// rebased. `dst` must be a buffer no descriptor can see.
-fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<(u32, Anno), PacketError> {
+fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
+    /// Packets up to this long are copied with one fixed-size copy (inlined,
+    /// no call into libc) when both buffers have the room for it.
+    const SHORT: usize = 64;
     let (head, len, cap) = (src.head as usize, src.len as usize, cap as usize);
     if len > cap {
         return Err(PacketError::NoRoom);
@@ -984,21 +990,35 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<(u32, Anno), Packe
     } else {
         cap - total
     };
-    // SAFETY: [start, start + total) is inside the source buffer (head + len
-    // <= src.cap), [new_start, new_start + total) inside `dst` (checked
-    // above), the two buffers are distinct entries' (never overlapping), and
-    // nobody writes the source while it is shared (invariant 4).
+    let fixed = total <= SHORT && start + SHORT <= src.cap as usize && new_start + SHORT <= cap;
+    // SAFETY: [start, start + n) is inside the source buffer (head + len <=
+    // src.cap, or checked just above for n = SHORT), [new_start, new_start
+    // + n) inside `dst` (checked above), every byte of a buffer is
+    // initialised (buffers come zeroed), the two buffers are distinct
+    // entries' (never overlapping), and nobody writes the source while it
+    // is shared (invariant 4).
     unsafe {
-        ptr::copy_nonoverlapping(
-            src.buf.as_ptr().add(start),
-            dst.as_ptr().add(new_start),
-            total,
-        );
+        let (from, to) = (src.buf.as_ptr().add(start), dst.as_ptr().add(new_start));
+        if fixed {
+            ptr::copy_nonoverlapping(from, to, SHORT);
+        } else {
+            ptr::copy_nonoverlapping(from, to, total);
+        }
     }
     let new_head = new_start + keep;
-    let mut anno = src.anno;
-    anno.rebase_headers(new_head as isize - head as isize, new_start..cap);
-    Ok((new_head as u32, anno))
+    Ok(Copied {
+        head: new_head as u32,
+        shift: new_head as isize - head as isize,
+        valid: new_start..cap,
+    })
+}
+
+/// Where [`copy_out`] put the data: the new head, and how header offsets
+/// move ([`Anno::rebase_headers`]).
+struct Copied {
+    head: u32,
+    shift: isize,
+    valid: std::ops::Range<usize>,
 }
 
 /// Drops one reference to the holder `h`; at 0 the entry goes back to the
