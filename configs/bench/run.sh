@@ -21,7 +21,7 @@ cargo bench -q -p click-engine --bench packet 2>/dev/null | grep -i -E "source|c
 echo "== one core (taskset -c 1), N=50M, Mpps by CPU time and by wall time (median, min, max)"
 for c in ../shared/bench/a-counter.click ../shared/bench/c-queue.click configs/bench/counters-5.click; do
     printf '%-22s ' "$(basename "$c")"
-    python3 "$harness" --runs "$runs" --n 50000000 "$c" "$bin" | head -1
+    out=$(python3 "$harness" --runs "$runs" --n 50000000 "$c" "$bin"); echo "${out%%$'\n'*}"
 done
 
 echo "== two stages: one thread vs two threads (wall seconds for 20M packets, best of $runs)"
