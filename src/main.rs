@@ -25,9 +25,10 @@ struct Cli {
     /// Scheduler threads, one per core.
     #[arg(short = 'j', long = "threads", value_name = "N", default_value_t = 1)]
     threads: usize,
-    /// Pin each scheduler thread to its own core.
+    /// Do not pin scheduler threads to cores (with `-j N`, each thread is
+    /// pinned to its own core by default).
     #[arg(long)]
-    pin: bool,
+    no_pin: bool,
     /// Simulated time (Click's `--simtime`): the clock is virtual and
     /// jumps to the next timer whenever no task is runnable; optionally
     /// the start time in seconds since the epoch (default 1000000000).
@@ -144,7 +145,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 handlers: cli.handlers.clone(),
                 threads: cli.threads,
                 time: cli.time,
-                pin: cli.pin,
+                pin: cli.threads > 1 && !cli.no_pin,
                 simtime: cli.simtime,
             };
             if matches!(mode, Mode::Quiet) {
