@@ -7,10 +7,7 @@ use click_engine::{
 };
 
 use super::handlercall::HandlerCall;
-
-/// Click's default packet data.
-const DEFAULT_DATA: &[u8] =
-    b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
+use super::sourcedata::{packet_data, DEFAULT_DATA};
 
 /// `InfiniteSource([DATA, LIMIT, BURST, ACTIVE, *keywords* LENGTH, STOP,
 /// END_CALL, TIMESTAMP])`: emits clones of one packet, BURST per task run,
@@ -77,11 +74,7 @@ impl ElementClass for InfiniteSource {
 impl InfiniteSource {
     /// The packet's bytes: DATA, repeated or cut to LENGTH if given.
     fn packet_bytes(&self) -> Vec<u8> {
-        match self.length {
-            None => self.data.clone(),
-            Some(n) if self.data.is_empty() => vec![0; n],
-            Some(n) => self.data.iter().copied().cycle().take(n).collect(),
-        }
+        packet_data(Some(&self.data), self.length)
     }
 
     /// How many packets the next emission may make.

@@ -17,6 +17,7 @@ mod ratedunqueue;
 mod roundrobinsched;
 mod script;
 mod simplequeue;
+mod sourcedata;
 mod staticthreadsched;
 mod strip;
 mod switch;

@@ -3,14 +3,12 @@
 use std::time::{Duration, Instant};
 
 use click_engine::args::{Args, Bytes};
+
+use super::sourcedata::packet_data;
 use click_engine::packet::{Timestamp, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
 };
-
-/// Click's default packet data.
-const DEFAULT_DATA: &[u8] =
-    b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
 
 /// `RatedSource([DATA, RATE, LIMIT, ACTIVE, *keywords* LENGTH, DATASIZE,
 /// STOP])`: emits clones of one packet (DATA, or LENGTH bytes of it) at
@@ -51,14 +49,7 @@ impl ElementClass for RatedSource {
         let active = args.read_p("ACTIVE")?.unwrap_or(true);
         let length: Option<usize> = args.read("LENGTH")?.or(args.read("DATASIZE")?);
         let stop = args.read("STOP")?.unwrap_or(false);
-        let mut data = data.map_or_else(|| DEFAULT_DATA.to_vec(), |b| b.0);
-        if let Some(n) = length {
-            data = if data.is_empty() {
-                vec![0; n]
-            } else {
-                data.iter().copied().cycle().take(n).collect()
-            };
-        }
+        let data = packet_data(data.as_ref().map(|b| &b.0[..]), length);
         Ok(RatedSource {
             template: None,
             data,

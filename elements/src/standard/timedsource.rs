@@ -3,13 +3,11 @@
 use std::time::Duration;
 
 use click_engine::args::{Args, Bytes};
+
+use super::sourcedata::packet_data;
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH,
 };
-
-/// Click's default packet data.
-const DEFAULT_DATA: &[u8] =
-    b"Random bullshit in a packet, at least 64 bytes long. Well, now it is.";
 
 /// `TimedSource([DATA, INTERVAL, *keywords* LIMIT, STOP, ACTIVE])`: pushes
 /// a clone of one packet (DATA) every INTERVAL (default 0.5 s), the first
@@ -45,7 +43,7 @@ impl ElementClass for TimedSource {
         let active = args.read("ACTIVE")?.unwrap_or(true);
         Ok(TimedSource {
             template: None,
-            data: data.map_or_else(|| DEFAULT_DATA.to_vec(), |b| b.0),
+            data: packet_data(data.as_ref().map(|b| &b.0[..]), None),
             interval,
             limit: u64::try_from(limit).ok(),
             active,
