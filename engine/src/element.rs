@@ -11,11 +11,12 @@
 
 use crate::args::Args;
 use crate::handler::Handler;
+use crate::init::InitCtx;
 use crate::notifier::NotifierKind;
 use crate::notifier::Signal;
 use crate::packet::{Batch, Packet};
 use crate::ports::{Processing, AGNOSTIC, COMPLETE_FLOW};
-use crate::runtime::{Ctx, InitCtx};
+use crate::runtime::Ctx;
 
 /// A port number.
 pub type Port = usize;

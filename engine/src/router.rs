@@ -17,11 +17,10 @@ use crate::clock::{Clock, ClockMode};
 use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
+use crate::init::InitCtx;
 use crate::ports::Processing;
 use crate::registry::Registry;
-use crate::runtime::{
-    no_handler, InitCtx, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE,
-};
+use crate::runtime::{no_handler, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE};
 use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 
 /// How to run a router.

@@ -1,0 +1,187 @@
+//! What an element sees while it initializes: its name, its task, its
+//! timer, shared state for thread-safe elements, and the graph around it,
+//! walked to find the notifier signals its task should listen to.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::element::Port;
+use crate::graph::Graph;
+use crate::notifier::{NotifierKind, NotifierSignal, Signal};
+use crate::packet::Timestamp;
+use crate::ports::Processing;
+use crate::runtime::{Shared, Slot};
+use crate::sched::TaskHandle;
+
+/// What an element sees while it initializes: its name, its task, and the
+/// graph around it (to find notifiers).
+pub struct InitCtx<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) shared: &'a Shared,
+    pub(crate) slots: &'a [Slot],
+    /// Global element → local instance taking its inputs (`u32::MAX`: none).
+    pub(crate) input_side: &'a [u32],
+    /// Global element → local instance giving its outputs.
+    pub(crate) output_side: &'a [u32],
+    pub(crate) global: usize,
+    pub(crate) task: Option<TaskHandle>,
+    pub(crate) timer: &'a mut Option<Instant>,
+    pub(crate) task_scheduled: &'a mut bool,
+    pub(crate) tickets: &'a mut u32,
+}
+
+impl InitCtx<'_> {
+    /// The element's full name.
+    pub fn name(&self) -> &str {
+        &self.graph.nodes[self.global].name
+    }
+
+    /// The element's task, if it has one ([`Element::has_task`]).
+    pub fn task(&self) -> Option<&TaskHandle> {
+        self.task.as_ref()
+    }
+
+    /// Makes this element the router's driver (DriverManager, Script TYPE
+    /// DRIVER): when the run count reaches zero, its task is woken instead
+    /// of the router stopping; it reads [`Ctx::runcount`] and either raises
+    /// it again or calls [`Ctx::force_stop`]. Requires a task.
+    pub fn become_driver(&mut self) -> Result<(), String> {
+        let task = self.task.clone().ok_or("a driver element needs a task")?;
+        self.shared
+            .driver
+            .set(task)
+            .map_err(|_| "there can be only one driver element".to_string())
+    }
+
+    /// Leaves the task unscheduled at start (it waits for a wake).
+    pub fn start_unscheduled(&mut self) {
+        *self.task_scheduled = false;
+    }
+
+    /// Sets the task's tickets (Click's stride scheduling share).
+    pub fn set_tickets(&mut self, tickets: u32) {
+        *self.tickets = tickets.max(1);
+    }
+
+    /// Fires the element's timer `delay` after the router starts.
+    pub fn schedule_after(&mut self, delay: Duration) {
+        *self.timer = Some(self.shared.clock.now() + delay);
+    }
+
+    /// The router's clock now (virtual under `--simtime`).
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// The wall-clock time now (virtual under `--simtime`).
+    pub fn timestamp(&self) -> Timestamp {
+        self.shared.clock.timestamp()
+    }
+
+    /// Resolved processing of the element's outputs.
+    pub fn outputs(&self) -> &[Processing] {
+        &self.graph.nodes[self.global].outputs
+    }
+
+    /// Resolved processing of the element's inputs.
+    pub fn inputs(&self) -> &[Processing] {
+        &self.graph.nodes[self.global].inputs
+    }
+
+    /// State shared by the instances of a [`THREAD_SAFE`] element on
+    /// different threads: the first caller creates it with `make`, the
+    /// others get the same `Arc`.
+    ///
+    /// [`THREAD_SAFE`]: crate::ElementClass::THREAD_SAFE
+    pub fn shared_state<T: Any + Send + Sync>(
+        &mut self,
+        make: impl FnOnce() -> T,
+    ) -> Result<Arc<T>, String> {
+        let mut cells = self.shared.cells.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = cells
+            .entry(self.global)
+            .or_insert_with(|| Arc::new(make()))
+            .clone();
+        cell.downcast::<T>()
+            .map_err(|_| format!("{}: shared state of another type", self.name()))
+    }
+
+    /// Click's `upstream_empty_signal`: the signal telling whether packets
+    /// may be pulled from input `port`. The element's task listens to it.
+    pub fn upstream_empty_signal(&mut self, port: Port) -> NotifierSignal {
+        self.search(NotifierKind::Empty, port)
+    }
+
+    /// Click's `downstream_full_signal`: the signal telling whether output
+    /// `port` has room downstream. The element's task listens to it.
+    pub fn downstream_full_signal(&mut self, port: Port) -> NotifierSignal {
+        self.search(NotifierKind::Full, port)
+    }
+
+    /// Walks the graph from one port (upstream for `Empty`, downstream for
+    /// `Full`) through elements by their flow codes, collecting the signals
+    /// of the first providers found. A path ending at an element that
+    /// provides no signal makes the result always active.
+    fn search(&mut self, kind: NotifierKind, port: Port) -> NotifierSignal {
+        let upstream = kind == NotifierKind::Empty;
+        let mut signals: Vec<Signal> = Vec::new();
+        let mut always = false;
+        let mut seen = std::collections::HashSet::new();
+        let mut work: Vec<(usize, usize)> = self.neighbours(upstream, self.global, port);
+        while let Some((e, p)) = work.pop() {
+            if !seen.insert((e, p)) {
+                continue;
+            }
+            if let Some(signal) = self.provided(kind, e) {
+                if !signals.iter().any(|s| s.same(&signal)) {
+                    signals.push(signal);
+                }
+                continue;
+            }
+            let node = &self.graph.nodes[e];
+            let onward: Vec<usize> = if upstream {
+                (0..node.inputs.len())
+                    .filter(|&i| node.flows(i, p))
+                    .collect()
+            } else {
+                (0..node.outputs.len())
+                    .filter(|&o| node.flows(p, o))
+                    .collect()
+            };
+            if onward.is_empty() {
+                always = true;
+            }
+            for q in onward {
+                work.extend(self.neighbours(upstream, e, q));
+            }
+        }
+        if let Some(task) = &self.task {
+            for s in &signals {
+                s.add_listener(task.clone());
+            }
+        }
+        NotifierSignal::new(always, signals)
+    }
+
+    /// The signal of kind `kind` that global element `e` provides, asked
+    /// of its instance on this thread.
+    fn provided(&self, kind: NotifierKind, e: usize) -> Option<Signal> {
+        let side = if kind == NotifierKind::Empty {
+            self.output_side
+        } else {
+            self.input_side
+        };
+        let local = *side.get(e)? as usize;
+        let element = self.slots.get(local)?.try_borrow().ok()?;
+        element.notifier(kind)
+    }
+
+    fn neighbours(&self, upstream: bool, e: usize, port: usize) -> Vec<(usize, usize)> {
+        if upstream {
+            self.graph.upstream(e, port).collect()
+        } else {
+            self.graph.downstream(e, port).collect()
+        }
+    }
+}
