@@ -492,6 +492,10 @@ impl ThreadEnv<'_> {
         let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
         let mut tasks = Vec::new();
         let mut state = ShardState::new(slots.len());
+        state.configs = global
+            .iter()
+            .map(|&e| graph.nodes[e].config.clone())
+            .collect();
         for (local, slot) in slots.iter().enumerate() {
             let task = slot
                 .borrow()
@@ -564,7 +568,8 @@ impl ThreadEnv<'_> {
                 let e = graph.find(element)?;
                 // A split element answers from its input side.
                 let local = shard.global.iter().position(|&g| g == e)?;
-                Some(read_handler(graph, &shard.slots[local], e, handler))
+                let config = &shard.state.configs[local];
+                Some(read_handler(graph, &shard.slots[local], e, handler, config))
             })
             .collect();
         let drops = shard
@@ -638,12 +643,17 @@ fn build_tables(
 }
 
 /// Click's default handlers that need only the graph.
-pub(crate) fn default_handler(graph: &Graph, e: usize, handler: &str) -> Option<String> {
+pub(crate) fn default_handler(
+    graph: &Graph,
+    e: usize,
+    handler: &str,
+    config: &str,
+) -> Option<String> {
     let node = &graph.nodes[e];
     Some(match handler {
         "class" => format!("{}\n", node.class),
         "name" => format!("{}\n", node.name),
-        "config" => format!("{}\n", node.config),
+        "config" => format!("{config}\n"),
         "ports" => ports_listing(graph, e),
         _ => return None,
     })
@@ -680,8 +690,9 @@ pub(crate) fn read_handler(
     slot: &Slot,
     e: usize,
     handler: &str,
+    config: &str,
 ) -> Result<String, String> {
-    if let Some(v) = default_handler(graph, e, handler) {
+    if let Some(v) = default_handler(graph, e, handler, config) {
         return Ok(v);
     }
     let element = slot.try_borrow().map_err(|_| "element busy".to_string())?;

@@ -136,6 +136,9 @@ pub(crate) struct ShardState {
     /// Handler writes to elements that were on the call stack (element,
     /// handler, value), run when the current top-level call returns.
     deferred_writes: std::collections::VecDeque<(u32, String, String)>,
+    /// Each element's configuration as keyword handlers have rewritten it
+    /// (the `config` handler shows this).
+    pub configs: Vec<String>,
     slept: bool,
 }
 
@@ -146,6 +149,7 @@ impl ShardState {
             drops: vec![0; nelements],
             deferred: Vec::with_capacity(64),
             deferred_writes: std::collections::VecDeque::new(),
+            configs: Vec::new(),
             slept: false,
         }
     }
@@ -366,18 +370,23 @@ impl<'a> Ctx<'a> {
         let global = self.find(element)?;
         match self.local(global) {
             Some(local) => {
-                crate::router::read_handler(&self.shared.graph, &self.slots[local], global, handler)
-                    .map_err(|e| {
-                        if self.slots[local].try_borrow().is_err() {
-                            // It is on the call stack, borrowed mutably:
-                            // unlike a write, a read cannot wait.
-                            format!(
-                                "{element}: busy (a read of an element on the current call stack)"
-                            )
-                        } else {
-                            e
-                        }
-                    })
+                let config = &self.state.configs[local];
+                crate::router::read_handler(
+                    &self.shared.graph,
+                    &self.slots[local],
+                    global,
+                    handler,
+                    config,
+                )
+                .map_err(|e| {
+                    if self.slots[local].try_borrow().is_err() {
+                        // It is on the call stack, borrowed mutably:
+                        // unlike a write, a read cannot wait.
+                        format!("{element}: busy (a read of an element on the current call stack)")
+                    } else {
+                        e
+                    }
+                })
             }
             None => self.shared.mailboxes.call(Request::Read {
                 element: global,
@@ -423,7 +432,7 @@ impl<'a> Ctx<'a> {
             return Ok(());
         };
         let caller = std::mem::replace(&mut self.cur, local);
-        let result = e.write_handler(handler, value, self);
+        let result = write_element(&mut **e, handler, value, self);
         self.cur = caller;
         result
     }
@@ -443,6 +452,28 @@ impl<'a> Ctx<'a> {
         }
         self.global.iter().position(|&g| g == global)
     }
+}
+
+/// Writes handler `handler` of `element`, the current element of `ctx`;
+/// a keyword handler's successful write also rewrites the element's
+/// stored configuration.
+fn write_element(
+    element: &mut dyn Element,
+    handler: &str,
+    value: &str,
+    ctx: &mut Ctx,
+) -> Result<(), String> {
+    element.write_handler(handler, value, ctx)?;
+    let keyword = element
+        .handlers()
+        .iter()
+        .find(|h| h.name == handler)
+        .and_then(|h| h.keyword);
+    if let Some(keyword) = keyword {
+        let config = &mut ctx.state.configs[ctx.cur];
+        *config = crate::handler::reconfigure_keyword(config, keyword, value);
+    }
+    Ok(())
 }
 
 pub(crate) fn no_handler(element: &str, handler: &str) -> String {
@@ -489,7 +520,7 @@ impl Shard {
             };
             ctx.cur = e as usize;
             if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
-                if let Err(message) = element.write_handler(&handler, &value, &mut ctx) {
+                if let Err(message) = write_element(&mut **element, &handler, &value, &mut ctx) {
                     tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");
                 }
             }
@@ -547,14 +578,13 @@ impl Shard {
         tracing::debug!(?request, "handler call from another thread");
         match request {
             Request::Read { handler, .. } => {
-                crate::router::read_handler(graph, &self.slots[local], global, &handler)
+                let config = &self.state.configs[local];
+                crate::router::read_handler(graph, &self.slots[local], global, &handler, config)
             }
             Request::Write { handler, value, .. } => {
                 let mut result = Err(format!("{}: busy", graph.nodes[global].name));
                 self.call(shared, local, now, |element, ctx| {
-                    result = element
-                        .write_handler(&handler, &value, ctx)
-                        .map(|()| String::new());
+                    result = write_element(element, &handler, &value, ctx).map(|()| String::new());
                 });
                 result
             }

@@ -101,7 +101,7 @@ impl Element for Queue {
             Handler::read("length"),
             Handler::read("highwater_length"),
             Handler::read("drops"),
-            Handler::read_write("capacity"),
+            Handler::keyword("capacity", "CAPACITY"),
             Handler::write("reset_counts"),
             Handler::write("reset"),
         ];
