@@ -7,7 +7,7 @@ use click_engine::{
 };
 
 use super::handlercall::HandlerCall;
-use super::sourcedata::{packet_data, DEFAULT_DATA};
+use super::sourcedata::{packet_data, stamped_clones, DEFAULT_DATA};
 
 /// `InfiniteSource([DATA, LIMIT, BURST, ACTIVE, *keywords* LENGTH, STOP,
 /// END_CALL, TIMESTAMP])`: emits clones of one packet, BURST per task run,
@@ -86,16 +86,8 @@ impl InfiniteSource {
     }
 
     fn clones(&mut self, n: usize, ctx: &Ctx<'_>) -> Batch {
-        let mut batch = Batch::new();
-        if let Some(template) = &self.template {
-            template.clone_into(n, &mut batch);
-        }
-        if self.timestamp {
-            let now = ctx.timestamp();
-            for p in batch.iter_mut() {
-                p.anno_mut().set_timestamp(now);
-            }
-        }
+        let stamp = self.timestamp.then(|| ctx.timestamp());
+        let batch = stamped_clones(self.template.as_ref(), n, stamp);
         self.count += batch.len() as u64;
         batch
     }

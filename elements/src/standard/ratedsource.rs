@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use click_engine::args::{Args, Bytes};
 
-use super::sourcedata::packet_data;
+use super::sourcedata::{packet_data, stamped_clones};
 use click_engine::packet::{Timestamp, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
@@ -95,13 +95,7 @@ impl RatedSource {
     }
 
     fn clones(&mut self, n: usize, now: Timestamp) -> Batch {
-        let mut batch = Batch::new();
-        if let Some(template) = &self.template {
-            template.clone_into(n, &mut batch);
-        }
-        for p in batch.iter_mut() {
-            p.anno_mut().set_timestamp(now);
-        }
+        let batch = stamped_clones(self.template.as_ref(), n, Some(now));
         self.count += batch.len() as u64;
         self.sent += batch.len() as u64;
         batch

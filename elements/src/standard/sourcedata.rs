@@ -1,5 +1,9 @@
-//! The packet data of Click's sources (InfiniteSource, RatedSource,
-//! TimedSource): DATA, or Click's default text, repeated or cut to LENGTH.
+//! What Click's sources (InfiniteSource, RatedSource, TimedSource) share:
+//! their packet data (DATA, or Click's default text, repeated or cut to
+//! LENGTH) and how they stamp the clones of their packet.
+
+use click_engine::packet::Timestamp;
+use click_engine::{Batch, Packet};
 
 /// Click's default packet data.
 pub(crate) const DEFAULT_DATA: &[u8] =
@@ -14,6 +18,25 @@ pub(crate) fn packet_data(data: Option<&[u8]>, length: Option<usize>) -> Vec<u8>
         Some(n) if data.is_empty() => vec![0; n],
         Some(n) => data.iter().copied().cycle().take(n).collect(),
     }
+}
+
+/// Up to `n` clones of `template` (fewer if the pool runs out), each
+/// stamped with `stamp` when given.
+pub(crate) fn stamped_clones(
+    template: Option<&Packet>,
+    n: usize,
+    stamp: Option<Timestamp>,
+) -> Batch {
+    let mut batch = Batch::new();
+    if let Some(template) = template {
+        template.clone_into(n, &mut batch);
+    }
+    if let Some(stamp) = stamp {
+        for p in batch.iter_mut() {
+            p.anno_mut().set_timestamp(stamp);
+        }
+    }
+    batch
 }
 
 #[cfg(test)]

@@ -4,10 +4,8 @@ use std::time::Duration;
 
 use click_engine::args::{Args, Bytes};
 
-use super::sourcedata::packet_data;
-use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH,
-};
+use super::sourcedata::{packet_data, stamped_clones};
+use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH};
 
 /// `TimedSource([DATA, INTERVAL, *keywords* LIMIT, STOP, ACTIVE])`: pushes
 /// a clone of one packet (DATA) every INTERVAL (default 0.5 s), the first
@@ -65,14 +63,7 @@ impl Element for TimedSource {
             return;
         }
         if self.limit.is_none_or(|l| self.count < l) {
-            let mut batch = Batch::new();
-            if let Some(template) = &self.template {
-                template.clone_into(1, &mut batch);
-            }
-            let now = ctx.timestamp();
-            for p in batch.iter_mut() {
-                p.anno_mut().set_timestamp(now);
-            }
+            let batch = stamped_clones(self.template.as_ref(), 1, Some(ctx.timestamp()));
             self.count += batch.len() as u64;
             ctx.push(0, batch);
             ctx.schedule_after(self.interval);

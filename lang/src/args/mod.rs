@@ -56,7 +56,7 @@ mod types;
 
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};
 pub use reader::{split_keyword, ArgError, ArgErrorKind, Args, Flags};
-pub use split::{is_word, join_args, pop_word, split_args, split_words, uncomment};
+pub use split::{is_word, join_args, pop_word, skip_comment, split_args, split_words, uncomment};
 pub use types::{
     expected, format_seconds, Bandwidth, Bytes, EtherAddr, FromArg, Ipv4Prefix, Ipv6Prefix, Raw,
 };

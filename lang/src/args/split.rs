@@ -19,10 +19,11 @@ pub(crate) fn comment_at(s: &[u8], i: usize) -> bool {
     s.get(i) == Some(&b'/') && matches!(s.get(i + 1), Some(b'/') | Some(b'*'))
 }
 
-/// Skips the comment starting at `i`; returns the index just past it.
+/// Skips the comment (`//` or `/* */`) starting at `i`; returns the index
+/// just past it. For scanners of configuration text outside this module.
 /// A `//` comment includes its terminating newline (`\n`, `\r` or `\r\n`);
 /// an unterminated `/*` comment runs to the end.
-pub(crate) fn skip_comment(s: &[u8], i: usize) -> usize {
+pub fn skip_comment(s: &[u8], i: usize) -> usize {
     if s.get(i + 1) == Some(&b'/') {
         let mut j = i + 2;
         while j < s.len() && s[j] != b'\n' && s[j] != b'\r' {

@@ -45,7 +45,7 @@ pub(crate) fn expand(
         } else if quote != 0 && c == quote {
             quote = 0;
         } else if quote == 0 && c == b'/' && matches!(s.get(i + 1), Some(b'/' | b'*')) {
-            i = skip_comment(s, i);
+            i = click_engine::args::skip_comment(s, i);
             continue;
         } else if c == b'$' && quote != b'\'' {
             let Some((name, kind, end)) = reference(text, i, depth, lookup) else {
@@ -128,26 +128,6 @@ fn matching_paren(s: &[u8], mut i: usize) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// The index just past the comment starting at `i`.
-fn skip_comment(s: &[u8], i: usize) -> usize {
-    if s.get(i + 1) == Some(&b'/') {
-        let mut j = i + 2;
-        while j < s.len() && s[j] != b'\n' && s[j] != b'\r' {
-            j += 1;
-        }
-        j
-    } else {
-        let mut j = i + 2;
-        while j + 1 < s.len() {
-            if s[j] == b'*' && s[j + 1] == b'/' {
-                return j + 2;
-            }
-            j += 1;
-        }
-        s.len()
-    }
 }
 
 fn escape_in_double_quotes(v: &str) -> String {
