@@ -37,7 +37,7 @@ fn queue_and_unqueue_move_every_packet_without_drops() {
 fn push_to_pull_mismatch_is_reported_like_click() {
     let err = check("q :: Queue; q -> Queue -> Discard; Idle -> q;").unwrap_err();
     assert!(
-        err.contains("pull output 0 connected to") || err.contains("unknown element class"),
+        err.contains("'q :: Queue' pull output 0 connected to 'Queue@2 :: Queue' push input 0"),
         "{err}"
     );
 }
