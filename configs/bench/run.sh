@@ -19,7 +19,7 @@ echo "== baseline: the packet layer alone (clone, count, free in a loop; no rout
 cargo bench -q -p click-engine --bench packet 2>/dev/null | grep -i -E "source|clone_into|clone \+ drop" || true
 
 echo "== one core (taskset -c 1), N=50M, Mpps by CPU time and by wall time (median, min, max)"
-for c in ../shared/bench/a-counter.click ../shared/bench/c-queue.click configs/bench/counters-5.click; do
+for c in ../shared/bench/a-counter.click ../shared/bench/c-queue.click configs/bench/counters-5.click configs/bench/paint-4.click; do
     printf '%-22s ' "$(basename "$c")"
     out=$(python3 "$harness" --runs "$runs" --n 50000000 "$c" "$bin"); echo "${out%%$'\n'*}"
 done
