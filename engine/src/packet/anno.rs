@@ -288,12 +288,14 @@ impl Anno {
     }
 
     /// Lowest header offset set (buffer-relative), if any.
+    #[inline]
     pub(super) fn lowest_header(&self) -> Option<usize> {
-        [self.mac_header, self.network_header, self.transport_header]
-            .into_iter()
-            .filter(|&h| h != NO_HEADER)
-            .min()
-            .map(usize::from)
+        // NO_HEADER is the largest u16, so a plain minimum skips unset ones.
+        let lo = self
+            .mac_header
+            .min(self.network_header)
+            .min(self.transport_header);
+        (lo != NO_HEADER).then_some(usize::from(lo))
     }
 
     /// Moves the header offsets by `delta` after the data moved within or

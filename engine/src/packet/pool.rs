@@ -753,10 +753,36 @@ impl Packet {
     #[inline]
     pub fn make_unique(&mut self) -> Result<(), PacketError> {
         if self.is_shared() {
-            self.uniqueify_slow()
+            self.uniqueify()
         } else {
             Ok(())
         }
+    }
+
+    /// The copy of `make_unique`, with the common case first: a clone of
+    /// a pool packet (every packet InfiniteSource makes, every Tee output
+    /// but the first) copies into its own buffer, which has the same size,
+    /// so the data and every header keep their offsets and only the bytes
+    /// from the lowest header to the end of the data move.
+    #[inline(never)]
+    fn uniqueify(&mut self) -> Result<(), PacketError> {
+        let me = self.e;
+        let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
+        let s = self.st_mut();
+        let holder = s.holder;
+        if holder == me || own_cap != s.cap {
+            return self.uniqueify_slow();
+        }
+        let (head, end) = (s.head as usize, (s.head + s.len) as usize);
+        let start = s.anno.lowest_header().map_or(head, |h| h.min(head));
+        copy_same_offsets(s.buf, own_buf, start..end, own_cap as usize);
+        s.buf = own_buf;
+        s.holder = me;
+        // SAFETY: holder live (we held it until now); refs > 1 since the
+        // buffer was shared, so this cannot reach 0.
+        let h = unsafe { holder.as_ref() };
+        h.refs.set(h.refs.get() - 1);
+        Ok(())
     }
 
     #[cold]
@@ -773,7 +799,7 @@ impl Packet {
             s.cap = own_cap;
             s.holder = me;
             s.head = copied.head;
-            s.anno.rebase_headers(copied.shift, copied.valid);
+            copied.rebase(&mut s.anno);
             // SAFETY: holder live (we held it until now); refs > 1 since the
             // buffer was shared, so this cannot reach 0.
             let h = unsafe { holder.as_ref() };
@@ -792,7 +818,7 @@ impl Packet {
                 }
             };
             let mut anno = self.st().anno;
-            anno.rebase_headers(copied.shift, copied.valid);
+            copied.rebase(&mut anno);
             fr.refs.set(1);
             // SAFETY: `f` is exclusively ours (popped, refs was 0).
             unsafe {
@@ -1010,7 +1036,40 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
         head: new_head as u32,
         shift: new_head as isize - head as isize,
         valid: new_start..cap,
+        headers_kept: new_start == start && start == lo && cap == src.cap as usize,
     })
+}
+
+/// Copies the bytes `range` of the buffer `src` to the same offsets in the
+/// buffer `dst`; both buffers are `cap` bytes long and `range` lies within
+/// them. `dst` must be a buffer no descriptor can see, `src` one nobody
+/// writes (it is shared, invariant 4).
+#[inline(always)]
+fn copy_same_offsets(
+    src: NonNull<u8>,
+    dst: NonNull<u8>,
+    range: std::ops::Range<usize>,
+    cap: usize,
+) {
+    /// Short packets are copied with one fixed-size copy (a few vector
+    /// moves, no call into libc) when the buffer has the room past them.
+    const SHORT: usize = 64;
+    assert!(range.start <= range.end && range.end <= cap);
+    // SAFETY: [start, start + n) is inside both buffers (asserted above, or
+    // n = SHORT checked against cap), every byte of a buffer is initialised
+    // (buffers come zeroed), and the buffers are distinct entries' own or
+    // external buffers, which never overlap.
+    unsafe {
+        let (from, to) = (src.as_ptr().add(range.start), dst.as_ptr().add(range.start));
+        if range.len() <= SHORT && range.start + SHORT <= cap {
+            // A whole-array move, so that it compiles to vector moves
+            // rather than a call to memcpy with a variable length.
+            to.cast::<[u8; SHORT]>()
+                .write_unaligned(from.cast::<[u8; SHORT]>().read_unaligned());
+        } else {
+            ptr::copy_nonoverlapping(from, to, range.len());
+        }
+    }
 }
 
 /// Where [`copy_out`] put the data: the new head, and how header offsets
@@ -1019,6 +1078,20 @@ struct Copied {
     head: u32,
     shift: isize,
     valid: std::ops::Range<usize>,
+    /// The copy kept every header at its offset (the usual case: a pool
+    /// buffer copied into another of the same size), so the annotations
+    /// need no rebasing.
+    headers_kept: bool,
+}
+
+impl Copied {
+    /// Moves `anno`'s header offsets to where the copy put them.
+    #[inline]
+    fn rebase(&self, anno: &mut Anno) {
+        if !self.headers_kept {
+            anno.rebase_headers(self.shift, self.valid.clone());
+        }
+    }
 }
 
 /// Drops one reference to the holder `h`; at 0 the entry goes back to the
