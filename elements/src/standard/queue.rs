@@ -1,8 +1,7 @@
 //! Queue and SimpleQueue: store pushed packets until they are pulled.
 
-use std::collections::VecDeque;
-
 use click_engine::args::Args;
+use click_engine::packet::PacketRing;
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, NotifierKind, Port, Signal,
     PUSH_TO_PULL,
@@ -24,8 +23,7 @@ const DEFAULT_CAPACITY: usize = 1000;
 ///   drops), as Click's `live_reconfigure`; a queue with room again wakes
 ///   its source.
 pub struct Queue {
-    packets: VecDeque<click_engine::Packet>,
-    capacity: usize,
+    packets: PacketRing,
     highwater: usize,
     drops: u64,
     nonempty: Signal,
@@ -40,8 +38,7 @@ impl ElementClass for Queue {
         let capacity: usize = args.read_p("CAPACITY")?.unwrap_or(DEFAULT_CAPACITY);
         Ok(Queue {
             // Allocated once here: push and pull never allocate.
-            packets: VecDeque::with_capacity(capacity),
-            capacity,
+            packets: PacketRing::with_capacity(capacity),
             highwater: 0,
             drops: 0,
             nonempty: Signal::new(false),
@@ -54,18 +51,13 @@ impl Element for Queue {
     #[inline]
     fn push(&mut self, _port: Port, mut batch: Batch, _ctx: &mut Ctx<'_>) {
         let was_empty = self.packets.is_empty();
-        let room = self.capacity - self.packets.len();
-        let take = batch.len().min(room);
-        let mut drained = batch.drain();
-        self.packets.extend(drained.by_ref().take(take));
-        let dropped = drained.len();
-        drop(drained);
-        self.drops += dropped as u64;
+        // Packets that do not fit stay in the batch and are freed with it.
+        self.drops += self.packets.push_batch(&mut batch) as u64;
         self.highwater = self.highwater.max(self.packets.len());
         if was_empty && !self.packets.is_empty() {
             self.nonempty.activate();
         }
-        if self.packets.len() == self.capacity {
+        if self.packets.is_full() {
             self.nonfull.deactivate();
         }
     }
@@ -76,10 +68,8 @@ impl Element for Queue {
             self.nonempty.deactivate();
             return None;
         }
-        let was_full = self.packets.len() == self.capacity;
-        let mut batch = Batch::new();
-        let n = max.min(self.packets.len()).min(batch.capacity());
-        batch.extend(self.packets.drain(..n));
+        let was_full = self.packets.is_full();
+        let batch = self.packets.pop_batch(max);
         if self.packets.is_empty() {
             self.nonempty.deactivate();
         }
@@ -113,7 +103,7 @@ impl Element for Queue {
             "length" => self.packets.len().to_string(),
             "highwater_length" => self.highwater.to_string(),
             "drops" => self.drops.to_string(),
-            "capacity" => self.capacity.to_string(),
+            "capacity" => self.packets.capacity().to_string(),
             _ => return None,
         })
     }
@@ -122,10 +112,7 @@ impl Element for Queue {
         match name {
             "capacity" => {
                 let capacity: usize = Args::new(value).read_mp("CAPACITY")?;
-                self.packets.truncate(capacity);
-                self.packets
-                    .reserve(capacity.saturating_sub(self.packets.len()));
-                self.capacity = capacity;
+                self.packets.set_capacity(capacity);
                 if self.packets.is_empty() {
                     self.nonempty.deactivate();
                 }

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use super::pool::{drop_all, Packet};
 
-type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
+pub(super) type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
 
 /// Spare batch storage kept per thread: at most this many.
 const MAX_SPARE: usize = 256;
@@ -138,6 +138,13 @@ impl Batch {
         }
     }
 
+    /// The packet storage itself, for the bulk moves of this module
+    /// (rings, the pool's batch free): they copy handles bitwise.
+    #[inline]
+    pub(super) fn inner_mut(&mut self) -> &mut Inner {
+        &mut self.pkts
+    }
+
     /// Removes the last packet.
     #[inline]
     pub fn pop(&mut self) -> Option<Packet> {
@@ -177,7 +184,7 @@ impl Batch {
     /// Frees all packets (one thread-local access).
     #[inline]
     pub fn clear(&mut self) {
-        drop_all(self.pkts.drain(..));
+        drop_all(&mut self.pkts);
     }
 
     /// Keeps the packets for which `keep` returns true, in order, and frees
@@ -240,7 +247,7 @@ impl Drop for Batch {
     #[inline]
     fn drop(&mut self) {
         if !self.pkts.is_empty() {
-            drop_all(self.pkts.drain(..));
+            drop_all(&mut self.pkts);
         }
     }
 }

@@ -96,14 +96,19 @@
 //!   [`PacketPool::thread_stats`] the calling thread's own counts, for leak
 //!   checks in tests that share the process.
 //!
+//! * **Queues** ([`PacketRing`]): a bounded FIFO that a batch moves into
+//!   and out of with a copy of its 8-byte handles, for queue elements.
+//!
 //! # Safety
-//! All `unsafe` code is in `pool.rs`, which states the ownership invariants
-//! its `SAFETY` comments rely on; the rest of the module is safe Rust.
+//! The `unsafe` code is in `pool.rs`, which states the ownership invariants
+//! its `SAFETY` comments rely on, and in `ring.rs`, which moves handles
+//! between a ring and a batch bitwise; the rest of the module is safe Rust.
 
 mod anno;
 mod batch;
 mod ops;
 mod pool;
+mod ring;
 
 #[cfg(test)]
 mod tests;
@@ -117,6 +122,7 @@ pub use pool::{
     PoolError, PoolStats, SendPacket, ThreadStats, DEFAULT_BUF_SIZE, DEFAULT_ENTRIES,
     DEFAULT_HEADROOM, MAX_BUFFER_OWNERS, MAX_BUF_SIZE,
 };
+pub use ring::PacketRing;
 
 /// Why a packet operation failed. The packet is left unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
-use super::batch::{Batch, BATCH_CAPACITY};
+use super::batch::{Batch, Inner, BATCH_CAPACITY};
 use super::PacketError;
 
 /// Default number of pool entries (packets that can exist at once).
@@ -663,9 +663,8 @@ impl Packet {
         let made = CACHE
             .try_with(|c| c.pop_into(&mut entries[..n]))
             .unwrap_or(0);
-        for &e in &entries[..made] {
-            out.push(self.clone_into_entry(e));
-        }
+        // `made` <= the batch's room: the extend takes them all.
+        out.extend(entries[..made].iter().map(|&e| self.clone_into_entry(e)));
         self.add_holder_refs(made as u32);
         made
     }
@@ -1160,53 +1159,67 @@ fn release_without_cache(e: NonNull<Entry>) {
     release(pool(), e);
 }
 
-/// Drops all packets with one thread-local access (used by `Batch`).
+/// Drops all packets of a batch with one thread-local access.
 #[inline]
-pub(super) fn drop_all(pkts: impl Iterator<Item = Packet>) {
-    // If the cache is gone (thread teardown), the closure is dropped with
-    // the iterator inside, which drops each packet the slow way.
-    //
-    // Consecutive clones of one packet (a source's burst) have the same
-    // holder: their decrements are added up and applied once. Deferring is
-    // sound because each pending decrement is a reference still counted, so
-    // the holder cannot reach 0 (and be freed) before they are applied.
-    let _ = CACHE.try_with(move |c| {
-        let mut run: Option<(NonNull<Entry>, u32)> = None;
-        // Freed clone entries, returned to the cache together.
-        let mut freed = [NonNull::dangling(); BATCH_CAPACITY];
-        let mut n_freed = 0;
-        for p in pkts {
-            let e = std::mem::ManuallyDrop::new(p).e;
-            // SAFETY: `e` is the entry of a handle being destroyed: live,
-            // its state ours to read (invariant 1).
-            let holder = unsafe { (*e.as_ref().state.get()).holder };
-            if holder == e {
-                release(c, e);
-                continue;
-            }
-            // A clone entry (refs == 1, invariant 3): freed now.
-            // SAFETY: as above; nobody else references a clone entry.
-            unsafe { e.as_ref() }.refs.set(0);
-            if n_freed == freed.len() {
-                c.push_many(&freed);
-                n_freed = 0;
-            }
-            freed[n_freed] = e;
-            n_freed += 1;
-            match &mut run {
-                Some((h, k)) if *h == holder => *k += 1,
-                _ => {
-                    if let Some((h, k)) = run.replace((holder, 1)) {
-                        unref_holder_by(c, h, k);
-                    }
+pub(super) fn drop_all(pkts: &mut Inner) {
+    // If the cache is gone (thread teardown), each packet is dropped the
+    // slow way.
+    if CACHE.try_with(|c| free_all(c, pkts)).is_err() {
+        pkts.clear();
+    }
+}
+
+/// The work of [`drop_all`]: frees each handle's entry straight from the
+/// batch's storage, without moving the handles out one by one.
+///
+/// Consecutive clones of one packet (a source's burst) have the same
+/// holder: their decrements are added up and applied once. Deferring is
+/// sound because each pending decrement is a reference still counted, so
+/// the holder cannot reach 0 (and be freed) before they are applied.
+#[inline(always)]
+fn free_all(c: &Cache, pkts: &mut Inner) {
+    let n = pkts.len();
+    let handles = pkts.as_ptr();
+    // SAFETY: after `set_len(0)` the batch no longer owns the n handles at
+    // `handles` (its inline storage, which stays valid: `pkts` is borrowed
+    // for the whole function); we own them and destroy each exactly once
+    // below by freeing its entry, never dropping the handle itself.
+    unsafe { pkts.set_len(0) };
+    let mut run: Option<(NonNull<Entry>, u32)> = None;
+    // Freed clone entries, returned to the cache together.
+    let mut freed = [NonNull::dangling(); BATCH_CAPACITY];
+    let mut n_freed = 0;
+    for i in 0..n {
+        // SAFETY: i < n, a handle we own (above); its entry is live and its
+        // state ours to read (invariant 1).
+        let e = unsafe { (*handles.add(i)).e };
+        let holder = unsafe { (*e.as_ref().state.get()).holder };
+        if holder == e {
+            release(c, e);
+            continue;
+        }
+        // A clone entry (refs == 1, invariant 3): freed now.
+        // SAFETY: as above; nobody else references a clone entry.
+        unsafe { e.as_ref() }.refs.set(0);
+        if n_freed == freed.len() {
+            c.push_many(&freed);
+            n_freed = 0;
+        }
+        freed[n_freed] = e;
+        n_freed += 1;
+        match &mut run {
+            Some((h, k)) if *h == holder => *k += 1,
+            _ => {
+                if let Some((h, k)) = run.replace((holder, 1)) {
+                    unref_holder_by(c, h, k);
                 }
             }
         }
-        c.push_many(&freed[..n_freed]);
-        if let Some((h, k)) = run {
-            unref_holder_by(c, h, k);
-        }
-    });
+    }
+    c.push_many(&freed[..n_freed]);
+    if let Some((h, k)) = run {
+        unref_holder_by(c, h, k);
+    }
 }
 
 impl fmt::Debug for Packet {
