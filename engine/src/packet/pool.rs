@@ -658,13 +658,22 @@ impl Packet {
     /// access), stopping when `out` is full or the pool is exhausted.
     /// Returns how many were added.
     pub fn clone_into(&self, n: usize, out: &mut Batch) -> usize {
-        let n = n.min(out.capacity() - out.len());
+        let pkts = out.inner_mut();
+        let len = pkts.len();
+        let n = n.min(BATCH_CAPACITY - len);
         let mut entries = [NonNull::dangling(); BATCH_CAPACITY];
         let made = CACHE
             .try_with(|c| c.pop_into(&mut entries[..n]))
             .unwrap_or(0);
-        // `made` <= the batch's room: the extend takes them all.
-        out.extend(entries[..made].iter().map(|&e| self.clone_into_entry(e)));
+        assert!(pkts.capacity() >= len + made);
+        let slots = pkts.as_mut_ptr();
+        for (i, &e) in entries[..made].iter().enumerate() {
+            // SAFETY: slot len + i is inside the batch's storage (asserted)
+            // and past its length, so this overwrites no handle.
+            unsafe { slots.add(len + i).write(self.clone_into_entry(e)) };
+        }
+        // SAFETY: the `made` slots after `len` were just initialised.
+        unsafe { pkts.set_len(len + made) };
         self.add_holder_refs(made as u32);
         made
     }
@@ -1179,46 +1188,47 @@ pub(super) fn drop_all(pkts: &mut Inner) {
 #[inline(always)]
 fn free_all(c: &Cache, pkts: &mut Inner) {
     let n = pkts.len();
+    // A batch never holds more than BATCH_CAPACITY, so `freed` cannot fill.
+    assert!(n <= BATCH_CAPACITY);
     let handles = pkts.as_ptr();
     // SAFETY: after `set_len(0)` the batch no longer owns the n handles at
     // `handles` (its inline storage, which stays valid: `pkts` is borrowed
     // for the whole function); we own them and destroy each exactly once
     // below by freeing its entry, never dropping the handle itself.
     unsafe { pkts.set_len(0) };
-    let mut run: Option<(NonNull<Entry>, u32)> = None;
-    // Freed clone entries, returned to the cache together.
     let mut freed = [NonNull::dangling(); BATCH_CAPACITY];
     let mut n_freed = 0;
+    // The holder of the current run of clones, and its pending decrements.
+    let (mut run_holder, mut run_refs) = (NonNull::dangling(), 0);
     for i in 0..n {
         // SAFETY: i < n, a handle we own (above); its entry is live and its
-        // state ours to read (invariant 1).
-        let e = unsafe { (*handles.add(i)).e };
-        let holder = unsafe { (*e.as_ref().state.get()).holder };
+        // state ours to read (invariant 1). A clone entry (holder != e) has
+        // refs == 1 and nobody else references it (invariant 3): it is
+        // freed now.
+        let (e, holder) = unsafe {
+            let e = (*handles.add(i)).e;
+            (e, (*e.as_ref().state.get()).holder)
+        };
         if holder == e {
             release(c, e);
             continue;
         }
-        // A clone entry (refs == 1, invariant 3): freed now.
-        // SAFETY: as above; nobody else references a clone entry.
+        // SAFETY: as above.
         unsafe { e.as_ref() }.refs.set(0);
-        if n_freed == freed.len() {
-            c.push_many(&freed);
-            n_freed = 0;
-        }
         freed[n_freed] = e;
         n_freed += 1;
-        match &mut run {
-            Some((h, k)) if *h == holder => *k += 1,
-            _ => {
-                if let Some((h, k)) = run.replace((holder, 1)) {
-                    unref_holder_by(c, h, k);
-                }
+        if holder == run_holder {
+            run_refs += 1;
+        } else {
+            if run_refs > 0 {
+                unref_holder_by(c, run_holder, run_refs);
             }
+            (run_holder, run_refs) = (holder, 1);
         }
     }
     c.push_many(&freed[..n_freed]);
-    if let Some((h, k)) = run {
-        unref_holder_by(c, h, k);
+    if run_refs > 0 {
+        unref_holder_by(c, run_holder, run_refs);
     }
 }
 
