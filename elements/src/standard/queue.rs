@@ -10,11 +10,19 @@ use click_engine::{
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
 
+/// Failed pulls in a row after which an empty queue lowers its empty
+/// notifier (Click's NotifierQueue: "some time after the queue goes empty,
+/// to prevent thrashing for queues that hover around 1 or 2 packets").
+pub(crate) const SLEEPINESS_TRIGGER: u32 = 9;
+
 /// `Queue([CAPACITY])`: a FIFO of up to CAPACITY packets (default 1000).
 /// Pushes onto a full queue drop the new packets and count them. It
-/// provides both notifiers: *empty* (active while it holds packets) wakes
-/// the pulling task downstream, and *full* (active while it has room)
-/// pauses the pushing source upstream.
+/// provides both notifiers: *empty* wakes the pulling task downstream when
+/// a packet arrives, and goes down as Click's does, some time after the
+/// queue drains (after 9 failed pulls in a row, so that a queue hovering
+/// around empty does not put its puller to sleep and wake it at every
+/// packet); *full* (active while it has room) pauses the pushing source
+/// upstream.
 ///
 /// * Ports: 1 push input, 1 pull output.
 /// * Handlers: `length`, `highwater_length`, `drops` (read), `capacity`
@@ -28,6 +36,8 @@ pub struct Queue {
     drops: u64,
     nonempty: Signal,
     nonfull: Signal,
+    /// Failed pulls in a row (Click's `_sleepiness`).
+    sleepiness: u32,
 }
 
 impl ElementClass for Queue {
@@ -43,6 +53,7 @@ impl ElementClass for Queue {
             drops: 0,
             nonempty: Signal::new(false),
             nonfull: Signal::new(true),
+            sleepiness: 0,
         })
     }
 }
@@ -65,14 +76,18 @@ impl Element for Queue {
     #[inline]
     fn pull(&mut self, _port: Port, max: usize, _ctx: &mut Ctx<'_>) -> Option<Batch> {
         if self.packets.is_empty() {
-            self.nonempty.deactivate();
+            // Click's sleepiness: the empty notifier goes down only after
+            // a few failed pulls in a row, not as soon as the queue drains.
+            if self.sleepiness >= SLEEPINESS_TRIGGER {
+                self.nonempty.deactivate();
+            } else {
+                self.sleepiness += 1;
+            }
             return None;
         }
+        self.sleepiness = 0;
         let was_full = self.packets.is_full();
         let batch = self.packets.pop_batch(max);
-        if self.packets.is_empty() {
-            self.nonempty.deactivate();
-        }
         if was_full {
             self.nonfull.activate();
         }
