@@ -50,7 +50,9 @@ impl Signal {
     /// Makes the signal active and wakes its listeners if it was not.
     #[inline]
     pub fn activate(&self) {
-        if !self.0.active.swap(true, Ordering::AcqRel) {
+        // SeqCst, as the task side's fence after unscheduling: see
+        // `Shard::run_task`.
+        if !self.0.active.swap(true, Ordering::SeqCst) {
             self.wake_listeners();
         }
     }

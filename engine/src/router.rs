@@ -144,6 +144,7 @@ impl Router {
         };
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);
+        let stopped = Barrier::new(threads);
         let failed = AtomicBool::new(false);
         let errors = Mutex::new(Vec::new());
         let cores = if opts.pin {
@@ -155,6 +156,7 @@ impl Router {
             router: self,
             shared: &shared,
             ready: &ready,
+            stopped: &stopped,
             failed: &failed,
             errors: &errors,
             opts,
@@ -410,6 +412,9 @@ struct ThreadEnv<'a> {
     router: &'a Router,
     shared: &'a Shared,
     ready: &'a Barrier,
+    /// Every thread has stopped running tasks: the final handler reads
+    /// then see one moment of the run, not each thread's own end.
+    stopped: &'a Barrier,
     failed: &'a AtomicBool,
     errors: &'a Mutex<Vec<Diagnostic>>,
     opts: &'a RunOptions,
@@ -456,6 +461,7 @@ impl ThreadEnv<'_> {
         tracing::debug!(tasks = shard.tasks.len(), "running");
         shard.run(self.shared);
         tracing::debug!("stopped");
+        self.stopped.wait();
         let outcome = self.finish(shard);
         for slot in &shard.slots {
             slot.borrow_mut().cleanup();

@@ -10,7 +10,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -531,7 +531,14 @@ impl Shard {
     fn run_task(&mut self, shared: &Shared, i: usize, now: Instant) {
         let (e, handle) = (self.tasks[i].element, self.tasks[i].handle.clone());
         // Unschedule before running, so a wake during the run is never lost.
+        // The fence orders that store before the task's reads of its
+        // notifier signals: a waker on another thread sets the signal and
+        // then tests this flag, and without the fence (x86 lets a load
+        // pass an earlier store) the task could read the old signal while
+        // the waker still read "scheduled", and neither would reschedule
+        // it (a source paused forever on a ThreadSafeQueue that emptied).
         handle.set_scheduled(false);
+        fence(Ordering::SeqCst);
         self.state.slept = false;
         self.call(shared, e, now, |element, ctx| {
             element.run_task(ctx);

@@ -42,7 +42,7 @@ impl TaskHandle {
     /// Schedules the task; wakes its thread if the task was asleep.
     #[inline]
     pub fn wake(&self) {
-        if !self.0.scheduled.swap(true, Ordering::AcqRel) {
+        if !self.0.scheduled.swap(true, Ordering::SeqCst) {
             self.0.thread.wake();
         }
     }
