@@ -387,6 +387,30 @@ fn thread_conflict(node: &Node, a: usize, b: usize) -> Diagnostic {
     }
 }
 
+/// Most tickets a task can have (Click's `Task::MAX_TICKETS`).
+const MAX_TICKETS: u32 = 1 << 15;
+
+/// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
+/// PARAM times the default.
+fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
+    let mut map = HashMap::new();
+    for node in graph.nodes.iter().filter(|n| n.class == "ScheduleInfo") {
+        for arg in click_lang::args::split_args(&node.config) {
+            let words = click_lang::args::split_words(&arg);
+            if let [element, param] = words.as_slice() {
+                if let Ok(share) = param.parse::<f64>() {
+                    let tickets = (share * f64::from(DEFAULT_TICKETS)).round();
+                    map.insert(
+                        element.clone(),
+                        tickets.clamp(1.0, MAX_TICKETS.into()) as u32,
+                    );
+                }
+            }
+        }
+    }
+    map
+}
+
 /// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
 fn static_thread_sched(graph: &Graph) -> HashMap<String, usize> {
     let mut map = HashMap::new();
@@ -502,12 +526,15 @@ impl ThreadEnv<'_> {
             .iter()
             .map(|&e| graph.nodes[e].config.clone())
             .collect();
+        let shares = schedule_info(graph);
         for (local, slot) in slots.iter().enumerate() {
             let task = slot
                 .borrow()
                 .has_task()
                 .then(|| TaskHandle::new(false, waker.clone()));
-            let (mut timer, mut scheduled, mut tickets) = (None, true, DEFAULT_TICKETS);
+            let share = shares.get(&graph.nodes[global[local]].name).copied();
+            let (mut timer, mut scheduled, mut tickets) =
+                (None, true, share.unwrap_or(DEFAULT_TICKETS));
             let mut ctx = InitCtx {
                 graph,
                 shared: self.shared,

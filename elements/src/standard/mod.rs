@@ -15,6 +15,7 @@ mod queue;
 mod ratedsource;
 mod ratedunqueue;
 mod roundrobinsched;
+mod scheduleinfo;
 mod script;
 mod simplequeue;
 mod sourcedata;
@@ -41,8 +42,9 @@ pub use queue::Queue;
 pub use ratedsource::RatedSource;
 pub use ratedunqueue::RatedUnqueue;
 pub use roundrobinsched::RoundRobinSched;
+pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
-pub use simplequeue::SimpleQueue;
+pub use simplequeue::{NotifierQueue, SimpleQueue};
 pub use staticthreadsched::StaticThreadSched;
 pub use strip::Strip;
 pub use switch::Switch;
@@ -54,11 +56,19 @@ pub use unstrip::Unstrip;
 
 use click_engine::Registry;
 
+/// Click's other name for Queue.
+const FULL_NOTE_QUEUE: &str = "FullNoteQueue";
+
+/// Class aliases: (alias, class), as Click's.
+pub const ALIASES: &[(&str, &str)] = &[(FULL_NOTE_QUEUE, "Queue")];
+
 pub(crate) fn register(r: &mut Registry) {
     r.add::<Counter>()
         .add::<Discard>()
         .add::<InfiniteSource>()
         .add::<Queue>()
+        .alias::<Queue>(FULL_NOTE_QUEUE)
+        .add::<NotifierQueue>()
         .add::<Unqueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
@@ -72,6 +82,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<RatedUnqueue>();
     r.add::<RoundRobinSched>();
     r.add::<SimpleQueue>();
+    r.add::<ScheduleInfo>();
     r.add::<StaticThreadSched>();
     r.add::<Strip>();
     r.add::<Switch>();

@@ -1,4 +1,4 @@
-//! SimpleQueue: a Queue without notifiers.
+//! SimpleQueue and NotifierQueue: Queues with fewer notifiers.
 
 use click_engine::args::Args;
 use click_engine::{
@@ -40,6 +40,55 @@ impl Element for SimpleQueue {
 
     fn notifier(&self, _kind: NotifierKind) -> Option<Signal> {
         None
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
+    }
+}
+
+/// `NotifierQueue([CAPACITY])`: a Queue that provides only the *empty*
+/// notifier (Click's NotifierQueue): the pulling task downstream sleeps
+/// while it is empty, but a source upstream is never paused, so pushes
+/// onto a full queue are dropped and counted.
+///
+/// * Ports: 1 push input, 1 pull output.
+/// * Handlers: as Queue's.
+pub struct NotifierQueue(Queue);
+
+impl ElementClass for NotifierQueue {
+    const CLASS: &'static str = "NotifierQueue";
+    const PROCESSING: &'static str = PUSH_TO_PULL;
+
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
+        Queue::configure(args, ctx).map(NotifierQueue)
+    }
+}
+
+impl Element for NotifierQueue {
+    #[inline]
+    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
+        self.0.push(port, batch, ctx);
+    }
+
+    #[inline]
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        self.0.pull(port, max, ctx)
+    }
+
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        match kind {
+            NotifierKind::Empty => self.0.notifier(kind),
+            NotifierKind::Full => None,
+        }
     }
 
     fn handlers(&self) -> &'static [Handler] {

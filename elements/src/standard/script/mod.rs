@@ -836,7 +836,11 @@ impl Program {
                             } else {
                                 format!("{}.{h}", self.name)
                             };
-                            eprint!("{h}:\n{v}\n");
+                            // Click prints the value as the handler gave it,
+                            // newline included, then a newline: a blank line
+                            // after each value.
+                            let end = if v.is_empty() { "" } else { "\n" };
+                            eprint!("{h}:\n{v}{end}\n");
                         }
                         Err(e) => self.report(st, &e),
                     }

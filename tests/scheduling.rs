@@ -1,0 +1,83 @@
+//! ScheduleInfo's ticket shares, and the queues that differ only in their
+//! notifiers (Queue alias FullNoteQueue, NotifierQueue).
+
+use std::process::Command;
+
+fn router(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(args)
+        .output()
+        .expect("run router");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The numbers of a `-h a -h b ...` output, in order.
+fn values(out: &str) -> Vec<u64> {
+    out.lines().filter_map(|l| l.parse().ok()).collect()
+}
+
+#[test]
+fn schedule_info_shares_a_thread_by_tickets() {
+    // Two sources on one thread, PARAMs 2 and 0.5: stride scheduling runs
+    // the first four times as often, each run making one packet.
+    let out = router(&[
+        "-h",
+        "a.count",
+        "-h",
+        "b.count",
+        "-e",
+        "s1 :: InfiniteSource(BURST 1) -> a :: Counter -> Discard;
+         s2 :: InfiniteSource(BURST 1) -> b :: Counter -> Discard;
+         ScheduleInfo(s1 2, s2 0.5);
+         DriverManager(wait 20ms, stop);",
+    ]);
+    let [a, b] = values(&out)[..] else {
+        panic!("unexpected output {out:?}")
+    };
+    let ratio = a as f64 / b as f64;
+    assert!(b > 100 && (3.8..4.2).contains(&ratio), "a {a}, b {b}");
+}
+
+#[test]
+fn schedule_info_rejects_what_is_not_a_share() {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-q", "-e", "Idle -> Discard; ScheduleInfo(x fast)"])
+        .output()
+        .expect("run router");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PARAM 'fast' is not a positive number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn only_a_full_notifier_pauses_the_source() {
+    let run = |queue: &str| {
+        let config = format!(
+            "i :: InfiniteSource(LIMIT 15) -> c :: Counter -> q :: {queue}(5) -> Idle;
+             DriverManager(wait 0.1s, stop)"
+        );
+        values(&router(&[
+            "--simtime",
+            "-h",
+            "c.count",
+            "-h",
+            "q.drops",
+            "-e",
+            &config,
+        ]))
+    };
+    // NotifierQueue has no full notifier: the source runs on, the queue
+    // drops what does not fit.
+    assert_eq!(run("NotifierQueue"), [15, 10]);
+    // Queue (also named FullNoteQueue) pauses the source when full.
+    assert_eq!(run("FullNoteQueue"), [5, 0]);
+    assert_eq!(run("Queue"), [5, 0]);
+}
