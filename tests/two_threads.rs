@@ -76,3 +76,39 @@ fn a_paused_source_is_always_woken_and_never_overflows_the_queue() {
         );
     }
 }
+
+#[test]
+fn two_threads_push_into_one_queue() {
+    // Click's ThreadSafeQueue takes pushes from several threads: one ring
+    // per pushing thread, drained in turn by the puller (here on one of
+    // the pushing threads itself).
+    const EACH: u64 = 1_000_000;
+    let config = format!(
+        "s0 :: InfiniteSource(LENGTH 64, LIMIT {EACH}, STOP true) -> a :: Counter -> q :: ThreadSafeQueue(256);
+         s1 :: InfiniteSource(LENGTH 64, LIMIT {EACH}, STOP true) -> b :: Counter -> q;
+         q -> uq :: Unqueue -> c :: Counter -> Discard;
+         StaticThreadSched(s0 0, s1 1, uq 1);
+         DriverManager(wait_stop 2, wait 200ms, stop);"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-j", "2", "--no-pin", "-h", "a.count", "-h", "b.count"])
+        .args([
+            "-h", "c.count", "-h", "q.length", "-h", "q.drops", "-e", &config,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run router");
+    let start = Instant::now();
+    while child.try_wait().expect("wait for router").is_none() {
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("stalled");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = String::new();
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    stdout.read_to_string(&mut out).expect("read router output");
+    let values: Vec<u64> = out.lines().filter_map(|l| l.parse().ok()).collect();
+    assert_eq!(values, [EACH, EACH, 2 * EACH, 0, 0], "{out}");
+}

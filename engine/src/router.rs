@@ -287,6 +287,9 @@ fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnosti
     let n = graph.nodes.len();
     let mut input_thread: Vec<Option<usize>> = vec![None; n];
     let mut output_thread: Vec<Option<usize>> = vec![None; n];
+    // A ThreadSafeQueue may be pushed to from several threads: its input
+    // side then has an instance on each (one ring per pushing thread).
+    let mut more_inputs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut errors = Vec::new();
     for root in (0..n).filter(|&e| is_root(&graph.nodes[e])) {
         let t = sched.get(&graph.nodes[root].name).copied().unwrap_or(0) % threads;
@@ -295,9 +298,9 @@ fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnosti
             let split = node.spec.as_ref().is_some_and(|s| s.thread_safe);
             let side = if split { side } else { Side::Whole };
             let mut fresh = false;
-            for (slot, on) in [
-                (&mut input_thread[e], side != Side::Outputs),
-                (&mut output_thread[e], side != Side::Inputs),
+            for (slot, on, input) in [
+                (&mut input_thread[e], side != Side::Outputs, true),
+                (&mut output_thread[e], side != Side::Inputs, false),
             ] {
                 match *slot {
                     _ if !on => {}
@@ -305,8 +308,14 @@ fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnosti
                         *slot = Some(t);
                         fresh = true;
                     }
+                    Some(other) if other != t && split && input => {
+                        if !more_inputs[e].contains(&t) {
+                            more_inputs[e].push(t);
+                            fresh = true;
+                        }
+                    }
                     Some(other) if other != t => {
-                        errors.push(thread_conflict(node, other, t));
+                        errors.push(thread_conflict(node, other, t, split));
                     }
                     Some(_) => {}
                 }
@@ -340,11 +349,15 @@ fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnosti
     let mut plans = vec![ThreadPlan::default(); threads];
     for e in 0..n {
         let (i, o) = (input_thread[e], output_thread[e]);
-        match (i.or(o).unwrap_or(0), o.or(i).unwrap_or(0)) {
-            (a, b) if a == b => plans[a].members.push((e, Side::Whole)),
-            (a, b) => {
-                plans[a].members.push((e, Side::Inputs));
-                plans[b].members.push((e, Side::Outputs));
+        let (first_in, out) = (i.or(o).unwrap_or(0), o.or(i).unwrap_or(0));
+        let mut inputs = vec![first_in];
+        inputs.extend(&more_inputs[e]);
+        for (t, plan) in plans.iter_mut().enumerate() {
+            match (inputs.contains(&t), t == out) {
+                (true, true) => plan.members.push((e, Side::Whole)),
+                (true, false) => plan.members.push((e, Side::Inputs)),
+                (false, true) => plan.members.push((e, Side::Outputs)),
+                (false, false) => {}
             }
         }
     }
@@ -375,15 +388,22 @@ fn pull_inputs(graph: &Graph, e: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn thread_conflict(node: &Node, a: usize, b: usize) -> Diagnostic {
+fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagnostic {
+    let (a, b) = (a.min(b), a.max(b));
+    let message = if thread_safe {
+        format!(
+            "'{}' is pulled from threads {a} and {b}; a thread-safe queue has one pulling thread",
+            node.declaration()
+        )
+    } else {
+        format!(
+            "'{}' is reached from threads {a} and {b}; only a ThreadSafeQueue may connect threads",
+            node.declaration()
+        )
+    };
     Diagnostic {
         span: Some(node.span.clone()),
-        message: format!(
-            "'{}' is reached from threads {} and {}; only a ThreadSafeQueue may connect threads",
-            node.declaration(),
-            a.min(b),
-            a.max(b)
-        ),
+        message,
     }
 }
 

@@ -1,7 +1,7 @@
-//! ThreadSafeQueue: a queue between two scheduler threads.
+//! ThreadSafeQueue: a queue between scheduler threads.
 
 use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use click_engine::args::Args;
 use click_engine::packet::{SendPacket, BATCH_CAPACITY};
@@ -16,19 +16,32 @@ use super::queue::SLEEPINESS_TRIGGER;
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
 
-/// What the two instances share: the ring's two ends (each taken once by
-/// the instance that uses it), the counters handlers report, and the
-/// notifier signals of both instances.
-struct Shared {
-    producer: Mutex<Option<Producer<SendPacket>>>,
-    consumer: Mutex<Option<Consumer<SendPacket>>>,
-    capacity: usize,
-    /// Free slots below which the queue reports itself full: room for a
-    /// whole batch, so a paused source's next batch fits.
-    room_for: usize,
-    /// Counters the pushing side writes, and those the pulling side
-    /// writes, each on cache lines of their own: a line both threads write
-    /// moves between their cores at every batch.
+/// `full_at` while the full notifier is up.
+const NOT_FULL: u64 = u64::MAX;
+
+/// Two cache lines of their own (the adjacent-line prefetcher fetches
+/// lines in pairs): a line both threads write moves between their cores
+/// at every batch.
+#[derive(Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// What a pushing side counts. `enqueued` has that single writer; `drops`
+/// and `highwater` may also be reset by a handler on another thread, which
+/// at worst loses one update.
+#[derive(Default)]
+struct InputCounts {
+    enqueued: AtomicU64,
+    drops: AtomicU64,
+    highwater: AtomicUsize,
+}
+
+/// One pushing thread's lock-free single-producer single-consumer ring
+/// (`rtrb`) to the pulling thread, with its counters and its full
+/// notifier.
+struct Lane {
+    /// The ring's consumer end, until the pulling instance takes it.
+    outlet: Mutex<Option<Consumer<SendPacket>>>,
     input: Padded<InputCounts>,
     dequeued: Padded<AtomicU64>,
     /// While the full notifier is down: the `enqueued` total at which the
@@ -36,64 +49,29 @@ struct Shared {
     /// room again (either side) swaps it back and raises the notifier, so
     /// it is raised once, and only with a batch of room.
     full_at: Padded<AtomicU64>,
-    /// Each instance's (nonempty, nonfull) signals: listeners are
-    /// registered on whichever instance their thread sees, so both are
-    /// raised and lowered together. Set during initialization only.
-    signals: [OnceLock<(Signal, Signal)>; 2],
-    instances: AtomicUsize,
+    /// The pushing instance's full signal (its source listens to it).
+    nonfull: Signal,
+    capacity: usize,
+    /// Free slots below which the lane reports itself full: room for a
+    /// whole batch, so a paused source's next batch fits.
+    room_for: usize,
 }
 
-impl Shared {
-    fn new(capacity: usize) -> Self {
-        let (producer, consumer) = RingBuffer::new(capacity);
-        Shared {
-            producer: Mutex::new(Some(producer)),
-            consumer: Mutex::new(Some(consumer)),
-            capacity,
-            room_for: capacity.min(BATCH_CAPACITY),
-            input: Padded::default(),
-            dequeued: Padded::default(),
-            full_at: Padded(AtomicU64::new(NOT_FULL)),
-            signals: [OnceLock::new(), OnceLock::new()],
-            instances: AtomicUsize::new(0),
-        }
-    }
-
+impl Lane {
     fn len(&self) -> usize {
         let deq = self.dequeued.0.load(Ordering::Acquire);
         let enq = self.input.0.enqueued.load(Ordering::Acquire);
         enq.saturating_sub(deq) as usize
     }
 
-    fn each_signal(&self, f: impl Fn(&(Signal, Signal))) {
-        for s in &self.signals {
-            if let Some(s) = s.get() {
-                f(s);
-            }
-        }
-    }
-
-    /// Raises `pick` of every instance's signals if one is down. The
-    /// fence pairs with the other side's fence between lowering and
-    /// re-checking, so a wake is never lost.
-    fn raise(&self, pick: fn(&(Signal, Signal)) -> &Signal) {
-        fence(Ordering::SeqCst);
-        self.each_signal(|s| {
-            let s = pick(s);
-            if !s.is_active() {
-                s.activate();
-            }
-        });
-    }
-
     /// The pushing side found less than a batch of room after pushing up
     /// to `enqueued`: lowers the full notifier, then raises it again at
-    /// once if the other side made room meanwhile. The order (signals
-    /// down, then `full_at` published, then a fresh look at the room)
-    /// pairs with [`Shared::room_made`]: one side or the other sees the
-    /// room, so the source is never left asleep.
+    /// once if the other side made room meanwhile. The order (signal down,
+    /// then `full_at` published, then a fresh look at the room) pairs with
+    /// [`Lane::room_made`]: one side or the other sees the room, so the
+    /// source is never left asleep.
     fn full(&self, enqueued: u64, fresh_room: impl FnOnce() -> usize) {
-        self.each_signal(|s| nonfull(s).deactivate());
+        self.nonfull.deactivate();
         self.full_at.0.store(enqueued, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if fresh_room() >= self.room_for {
@@ -124,65 +102,167 @@ impl Shared {
             .compare_exchange(full_at, NOT_FULL, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
-            self.each_signal(|s| nonfull(s).activate());
+            self.nonfull.activate();
+        }
+    }
+}
+
+/// What the instances on the different threads share.
+struct Shared {
+    capacity: usize,
+    /// One lane per pushing thread, in the order they first pushed.
+    lanes: Mutex<Vec<Arc<Lane>>>,
+    lane_count: AtomicUsize,
+    /// Every instance's empty signal (the puller listens on its own
+    /// thread's); complete once all threads have initialized.
+    empties: Mutex<Vec<Signal>>,
+}
+
+impl Shared {
+    fn new(capacity: usize) -> Self {
+        Shared {
+            capacity,
+            lanes: Mutex::new(Vec::new()),
+            lane_count: AtomicUsize::new(0),
+            empties: Mutex::new(Vec::new()),
         }
     }
 
-    fn lower(&self, pick: fn(&(Signal, Signal)) -> &Signal) {
-        self.each_signal(|s| pick(s).deactivate());
-        fence(Ordering::SeqCst);
+    fn lanes(&self) -> Vec<Arc<Lane>> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A new lane for a pushing instance whose full signal is `nonfull`;
+    /// returns it with the ring's producer end.
+    fn open_lane(&self, nonfull: Signal) -> (Arc<Lane>, Producer<SendPacket>) {
+        let (producer, consumer) = RingBuffer::new(self.capacity);
+        let lane = Arc::new(Lane {
+            outlet: Mutex::new(Some(consumer)),
+            input: Padded::default(),
+            dequeued: Padded::default(),
+            full_at: Padded(AtomicU64::new(NOT_FULL)),
+            nonfull,
+            capacity: self.capacity,
+            room_for: self.capacity.min(BATCH_CAPACITY),
+        });
+        self.lanes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(lane.clone());
+        self.lane_count.fetch_add(1, Ordering::Release);
+        (lane, producer)
     }
 }
 
-/// `full_at` while the full notifier is up.
-const NOT_FULL: u64 = u64::MAX;
-
-/// Two cache lines of their own (the adjacent-line prefetcher fetches
-/// lines in pairs).
+/// The pulling side's ends of the lanes.
 #[derive(Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// What the pushing side counts. `enqueued` has that single writer;
-/// `drops` and `highwater` may also be reset by a handler on the other
-/// thread, which at worst loses one update.
-#[derive(Default)]
-struct InputCounts {
-    enqueued: AtomicU64,
-    drops: AtomicU64,
-    highwater: AtomicUsize,
+struct Outlets {
+    /// Every lane with its consumer end, taken as lanes appear.
+    list: Vec<(Arc<Lane>, Consumer<SendPacket>)>,
+    /// The lane to try first next time.
+    next: usize,
 }
 
-fn nonempty(s: &(Signal, Signal)) -> &Signal {
-    &s.0
+impl Outlets {
+    /// Takes the consumer ends of lanes opened since the last look.
+    fn take_new(&mut self, shared: &Shared) {
+        if shared.lane_count.load(Ordering::Acquire) == self.list.len() {
+            return;
+        }
+        for lane in shared.lanes().into_iter().skip(self.list.len()) {
+            let outlet = lane.outlet.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(consumer) = outlet {
+                self.list.push((lane, consumer));
+            }
+        }
+    }
+
+    /// Takes up to `max` packets from the first lane, in turn, that has
+    /// some.
+    fn pull_some(&mut self, max: usize) -> Option<Batch> {
+        let lanes = self.list.len();
+        for k in 0..lanes {
+            let i = (self.next + k) % lanes;
+            let (lane, consumer) = &mut self.list[i];
+            // The other side's index is read once per pull (`slots`).
+            let n = max.min(BATCH_CAPACITY).min(consumer.slots());
+            if n == 0 {
+                continue;
+            }
+            let mut batch = Batch::new();
+            if let Ok(chunk) = consumer.read_chunk(n) {
+                batch.extend(chunk.into_iter().map(SendPacket::into_packet));
+            }
+            let dequeued = &lane.dequeued.0;
+            let total = dequeued.load(Ordering::Relaxed) + batch.len() as u64;
+            dequeued.store(total, Ordering::Release);
+            lane.room_made(total);
+            self.next = (i + 1) % lanes;
+            return Some(batch);
+        }
+        None
+    }
+
+    fn any_waiting(&self) -> bool {
+        self.list.iter().any(|(_, c)| !c.is_empty())
+    }
 }
 
-fn nonfull(s: &(Signal, Signal)) -> &Signal {
-    &s.1
+/// The instances' empty signals, copied into `cache` at first use, once
+/// all of them have registered (every thread initializes before any
+/// packet moves).
+fn empties<'a>(cache: &'a mut Vec<Signal>, shared: &Shared) -> &'a [Signal] {
+    if cache.is_empty() {
+        *cache = shared
+            .empties
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+    }
+    cache
 }
 
-/// `ThreadSafeQueue([CAPACITY])`: a FIFO of up to CAPACITY packets
-/// (default 1000) whose input and output may be driven by different
-/// scheduler threads. The engine then makes one instance on each thread;
-/// they share a lock-free single-producer single-consumer ring of packets
-/// (`rtrb`), the counters, and the notifiers. Like [`Queue`](crate::Queue)
-/// it provides the *empty* notifier (waking the pulling task on the other
-/// thread, and going down after 9 failed pulls in a row, as Queue's) and the *full* notifier (pausing the pushing source); the full
-/// notifier goes down when less than a batch (32 packets) of room is left,
-/// so a source pushing whole batches does not overflow it. Pushes
-/// onto a full queue drop the new packets and count them; packets whose
-/// data cannot be unshared for the crossing (pool exhausted) are dropped
-/// and counted too.
+/// Raises every empty signal that is down. The fence pairs with the
+/// puller's fence between lowering and re-checking, so a wake is never
+/// lost.
+fn raise(signals: &[Signal]) {
+    fence(Ordering::SeqCst);
+    for s in signals.iter().filter(|s| !s.is_active()) {
+        s.activate();
+    }
+}
+
+/// `ThreadSafeQueue([CAPACITY])`: a FIFO of packets whose input and output
+/// may be driven by different scheduler threads (default CAPACITY 1000).
+/// The engine makes one instance on each thread that pushes to it and one
+/// on the thread that pulls from it. Each pushing thread gets its own
+/// lock-free single-producer single-consumer ring (`rtrb`) of CAPACITY
+/// packets, so several threads may push without contending; the puller
+/// takes batches from the rings in turn (order is kept per pushing
+/// thread). Like [`Queue`](crate::Queue) it provides the *empty* notifier
+/// (waking the pulling task on its thread, and going down after 9 failed
+/// pulls in a row, as Queue's) and the *full* notifier (pausing a pushing
+/// thread's source when its ring has less than a batch, 32 packets, of
+/// room, so a source pushing whole batches does not overflow it). Pushes
+/// onto a full ring drop the new packets and count them; packets whose data
+/// cannot be unshared for the crossing (pool exhausted) are dropped and
+/// counted too. Only one thread may pull.
 ///
 /// * Ports: 1 push input, 1 pull output.
-/// * Handlers: `length`, `highwater_length`, `drops`, `capacity` (read, the
-///   same on both instances); `reset_counts` (write); `reset` (write, on
-///   the output side only).
+/// * Handlers: `length`, `drops` (read, totals over the rings),
+///   `highwater_length` (read: the longest any one ring has been),
+///   `capacity` (read, per ring), the same on every instance;
+///   `reset_counts` (write); `reset` (write, on the pulling side only).
 pub struct ThreadSafeQueue {
     capacity: usize,
     shared: Option<Arc<Shared>>,
-    producer: Option<Producer<SendPacket>>,
-    consumer: Option<Consumer<SendPacket>>,
+    /// Pushing side: this thread's lane and its ring's producer end, made
+    /// at the first push.
+    lane: Option<(Arc<Lane>, Producer<SendPacket>)>,
+    /// Pulling side: the lanes' consumer ends.
+    outlets: Outlets,
+    /// All instances' empty signals, copied at first use.
+    empties: Vec<Signal>,
     nonempty: Signal,
     nonfull: Signal,
     /// Failed pulls in a row (Click's `_sleepiness`).
@@ -202,8 +282,9 @@ impl ElementClass for ThreadSafeQueue {
         Ok(ThreadSafeQueue {
             capacity,
             shared: None,
-            producer: None,
-            consumer: None,
+            lane: None,
+            outlets: Outlets::default(),
+            empties: Vec::new(),
             nonempty: Signal::new(false),
             nonfull: Signal::new(true),
             sleepiness: 0,
@@ -211,46 +292,27 @@ impl ElementClass for ThreadSafeQueue {
     }
 }
 
-impl ThreadSafeQueue {
-    fn take_end<T>(end: &mut Option<T>, from: &Mutex<Option<T>>) -> bool {
-        if end.is_none() {
-            *end = from.lock().unwrap_or_else(|e| e.into_inner()).take();
-        }
-        end.is_some()
-    }
-}
-
 impl Element for ThreadSafeQueue {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         let capacity = self.capacity;
         let shared = ctx.shared_state(|| Shared::new(capacity))?;
-        let i = shared.instances.fetch_add(1, Ordering::AcqRel);
-        let mine = (self.nonempty.clone(), self.nonfull.clone());
         shared
-            .signals
-            .get(i)
-            .ok_or("more than two ThreadSafeQueue instances")?
-            .set(mine)
-            .map_err(|_| "ThreadSafeQueue signals set twice")?;
+            .empties
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.nonempty.clone());
         self.shared = Some(shared);
         Ok(())
     }
 
     fn push(&mut self, _port: Port, batch: Batch, _ctx: &mut Ctx<'_>) {
-        let Some(shared) = &self.shared else {
+        let Some(shared) = self.shared.as_deref() else {
             return; // not initialized: the batch is freed
         };
-        if !Self::take_end(&mut self.producer, &shared.producer) {
-            shared
-                .input
-                .0
-                .drops
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            return;
-        }
-        let Some(producer) = self.producer.as_mut() else {
-            return;
-        };
+        let nonfull = &self.nonfull;
+        let (lane, producer) = self
+            .lane
+            .get_or_insert_with(|| shared.open_lane(nonfull.clone()));
         // One chunk per batch: the ring's index, a cache line the other
         // thread reads, is published once per batch rather than per packet,
         // and the other side's index is read once (`slots`).
@@ -265,7 +327,7 @@ impl Element for ThreadSafeQueue {
             Ok(chunk) => chunk.fill_from_iter(sendable),
             Err(_) => 0,
         };
-        let input = &shared.input.0;
+        let input = &lane.input.0;
         if pushed < offered {
             input
                 .drops
@@ -279,47 +341,40 @@ impl Element for ThreadSafeQueue {
             if len > input.highwater.load(Ordering::Relaxed) {
                 input.highwater.store(len, Ordering::Relaxed);
             }
-            shared.raise(nonempty);
         }
-        if free < shared.room_for && shared.full_at.0.load(Ordering::Relaxed) == NOT_FULL {
-            shared.full(enqueued, || producer.slots());
+        if free < lane.room_for && lane.full_at.0.load(Ordering::Relaxed) == NOT_FULL {
+            lane.full(enqueued, || producer.slots());
+        }
+        if pushed > 0 {
+            raise(empties(&mut self.empties, shared));
         }
     }
 
     fn pull(&mut self, _port: Port, max: usize, _ctx: &mut Ctx<'_>) -> Option<Batch> {
-        let shared = self.shared.as_ref()?;
-        if !Self::take_end(&mut self.consumer, &shared.consumer) {
+        let shared = self.shared.as_deref()?;
+        self.outlets.take_new(shared);
+        if let Some(batch) = self.outlets.pull_some(max) {
+            self.sleepiness = 0;
+            return Some(batch);
+        }
+        // Click's sleepiness: the empty notifier goes down only after
+        // SLEEPINESS_TRIGGER failed pulls in a row, so a queue that keeps
+        // running dry between the producers' bursts does not put its
+        // puller to sleep and wake it again for every batch.
+        if self.sleepiness < SLEEPINESS_TRIGGER {
+            self.sleepiness += 1;
             return None;
         }
-        let consumer = self.consumer.as_mut()?;
-        // The other side's index is read once per pull (`slots`).
-        let available = consumer.slots();
-        let n = max.min(BATCH_CAPACITY).min(available);
-        let mut batch = Batch::new();
-        if let Ok(chunk) = consumer.read_chunk(n) {
-            batch.extend(chunk.into_iter().map(SendPacket::into_packet));
+        let signals = empties(&mut self.empties, shared);
+        for s in signals {
+            s.deactivate();
         }
-        if batch.is_empty() {
-            // Click's sleepiness: the empty notifier goes down only after
-            // SLEEPINESS_TRIGGER failed pulls in a row, so a queue that
-            // keeps running dry between the producer's bursts does not
-            // put its puller to sleep and wake it again for every batch.
-            if self.sleepiness >= SLEEPINESS_TRIGGER {
-                shared.lower(nonempty);
-                if !consumer.is_empty() {
-                    shared.raise(nonempty);
-                }
-            } else {
-                self.sleepiness += 1;
-            }
-            return None;
+        fence(Ordering::SeqCst);
+        self.outlets.take_new(shared);
+        if self.outlets.any_waiting() {
+            raise(signals);
         }
-        self.sleepiness = 0;
-        let dequeued = &shared.dequeued.0;
-        let total = dequeued.load(Ordering::Relaxed) + batch.len() as u64;
-        dequeued.store(total, Ordering::Release);
-        shared.room_made(total);
-        Some(batch)
+        None
     }
 
     fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
@@ -342,14 +397,17 @@ impl Element for ThreadSafeQueue {
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
-        let shared = self.shared.as_ref();
-        let get = |f: fn(&Shared) -> u64| shared.map_or(0, |s| f(s));
+        let lanes = self.shared.as_ref().map(|s| s.lanes()).unwrap_or_default();
+        let sum = |f: fn(&Lane) -> u64| lanes.iter().map(|l| f(l)).sum::<u64>();
         Some(match name {
-            "length" => get(|s| s.len() as u64).to_string(),
-            "highwater_length" => {
-                get(|s| s.input.0.highwater.load(Ordering::Relaxed) as u64).to_string()
-            }
-            "drops" => get(|s| s.input.0.drops.load(Ordering::Relaxed)).to_string(),
+            "length" => sum(|l| l.len() as u64).to_string(),
+            "highwater_length" => lanes
+                .iter()
+                .map(|l| l.input.0.highwater.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0)
+                .to_string(),
+            "drops" => sum(|l| l.input.0.drops.load(Ordering::Relaxed)).to_string(),
             "capacity" => self.capacity.to_string(),
             _ => return None,
         })
@@ -361,30 +419,30 @@ impl Element for ThreadSafeQueue {
         _value: &str,
         _ctx: &mut Ctx<'_>,
     ) -> Result<(), String> {
-        let shared = self.shared.as_ref().ok_or("not initialized")?;
+        let shared = self.shared.as_deref().ok_or("not initialized")?;
         match name {
             "reset_counts" => {
-                shared.input.0.drops.store(0, Ordering::Relaxed);
-                shared
-                    .input
-                    .0
-                    .highwater
-                    .store(shared.len(), Ordering::Relaxed);
+                for lane in shared.lanes() {
+                    lane.input.0.drops.store(0, Ordering::Relaxed);
+                    lane.input.0.highwater.store(lane.len(), Ordering::Relaxed);
+                }
             }
             "reset" => {
-                // Only the instance that pulls holds the consumer end; the
-                // other must not take it.
-                let Some(consumer) = self.consumer.as_mut() else {
+                // Only the pulling instance holds consumer ends.
+                if self.outlets.list.is_empty() {
                     return Err("reset works on the output side, once it has pulled".into());
-                };
-                {
+                }
+                self.outlets.take_new(shared);
+                for (lane, consumer) in &mut self.outlets.list {
                     let mut n = 0;
                     while consumer.pop().is_ok() {
                         n += 1;
                     }
-                    let total = shared.dequeued.0.fetch_add(n, Ordering::Release) + n;
-                    shared.lower(nonempty);
-                    shared.room_made(total);
+                    let total = lane.dequeued.0.fetch_add(n, Ordering::Release) + n;
+                    lane.room_made(total);
+                }
+                for s in empties(&mut self.empties, shared) {
+                    s.deactivate();
                 }
             }
             _ => return Err(format!("no write handler '{name}'")),
