@@ -81,3 +81,46 @@ fn only_a_full_notifier_pauses_the_source() {
     assert_eq!(run("FullNoteQueue"), [5, 0]);
     assert_eq!(run("Queue"), [5, 0]);
 }
+
+#[test]
+fn task_handlers_read_and_write_tickets() {
+    // ScheduleInfo's share shows in `tickets`; a write changes the share
+    // while the router runs (counted from the reset on).
+    let out = router(&[
+        "-h",
+        "s1.tickets",
+        "-h",
+        "s2.tickets",
+        "-h",
+        "a.count",
+        "-h",
+        "b.count",
+        "-e",
+        "s1 :: InfiniteSource(BURST 1) -> a :: Counter -> Discard;
+         s2 :: InfiniteSource(BURST 1) -> b :: Counter -> Discard;
+         ScheduleInfo(s1 2);
+         Script(wait 5ms, write s1.tickets 3072, write a.reset, write b.reset,
+                wait 20ms, stop);",
+    ]);
+    let [t1, t2, a, b] = values(&out)[..] else {
+        panic!("unexpected output {out:?}")
+    };
+    assert_eq!((t1, t2), (3072, 1024));
+    let ratio = a as f64 / b as f64;
+    assert!(b > 100 && (2.8..3.2).contains(&ratio), "a {a}, b {b}");
+}
+
+#[test]
+fn only_elements_with_tasks_have_task_handlers() {
+    let out = router(&[
+        "-q",
+        "-h",
+        "c.handlers",
+        "-h",
+        "i.scheduled",
+        "-e",
+        "i :: InfiniteSource(LIMIT 1) -> c :: Counter -> Discard",
+    ]);
+    assert!(!out.contains("tickets"), "{out}");
+    assert!(out.ends_with("i.scheduled:\ntrue\n\n"), "{out}");
+}

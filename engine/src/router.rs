@@ -21,7 +21,7 @@ use crate::init::InitCtx;
 use crate::ports::Processing;
 use crate::registry::Registry;
 use crate::runtime::{no_handler, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE};
-use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
+use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS, MAX_TICKETS};
 
 /// How to run a router.
 #[derive(Debug, Clone)]
@@ -407,9 +407,6 @@ fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagno
     }
 }
 
-/// Most tickets a task can have (Click's `Task::MAX_TICKETS`).
-const MAX_TICKETS: u32 = 1 << 15;
-
 /// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
 /// PARAM times the default.
 fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
@@ -622,7 +619,15 @@ impl ThreadEnv<'_> {
                 // A split element answers from its input side.
                 let local = shard.global.iter().position(|&g| g == e)?;
                 let config = &shard.state.configs[local];
-                Some(read_handler(graph, &shard.slots[local], e, handler, config))
+                let task = shard.task_of[local].as_ref();
+                Some(read_handler(
+                    graph,
+                    &shard.slots[local],
+                    e,
+                    handler,
+                    config,
+                    task,
+                ))
             })
             .collect();
         let drops = shard
@@ -736,6 +741,12 @@ fn ports_listing(graph: &Graph, e: usize) -> String {
     s
 }
 
+/// Click's handlers of an element with a task.
+const TASK_HANDLERS: &[crate::Handler] = &[
+    crate::Handler::read("scheduled"),
+    crate::Handler::read_write("tickets"),
+];
+
 /// Reads a handler of element `e` (default handlers included), ending the
 /// value with a newline as Click does.
 pub(crate) fn read_handler(
@@ -744,14 +755,24 @@ pub(crate) fn read_handler(
     e: usize,
     handler: &str,
     config: &str,
+    task: Option<&TaskHandle>,
 ) -> Result<String, String> {
     if let Some(v) = default_handler(graph, e, handler, config) {
         return Ok(v);
     }
+    if let Some(task) = task {
+        match handler {
+            "scheduled" => return Ok(format!("{}\n", task.is_scheduled())),
+            "tickets" => return Ok(format!("{}\n", task.tickets())),
+            _ => {}
+        }
+    }
     let element = slot.try_borrow().map_err(|_| "element busy".to_string())?;
     if handler == "handlers" {
+        let tasks = if task.is_some() { TASK_HANDLERS } else { &[] };
         let all = crate::handler::DEFAULT_HANDLERS
             .iter()
+            .chain(tasks)
             .chain(element.handlers());
         return Ok(all.map(|h| format!("{}\t{}\n", h.name, h.mode())).collect());
     }

@@ -377,6 +377,7 @@ impl<'a> Ctx<'a> {
                     global,
                     handler,
                     config,
+                    self.task_of[local].as_ref(),
                 )
                 .map_err(|e| {
                     if self.slots[local].try_borrow().is_err() {
@@ -463,6 +464,11 @@ fn write_element(
     value: &str,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
+    if let (Some(task), "tickets") = (&ctx.task_of[ctx.cur], handler) {
+        let tickets: u32 = crate::args::Args::new(value).read_mp("TICKETS")?;
+        task.set_tickets(tickets);
+        return Ok(());
+    }
     element.write_handler(handler, value, ctx)?;
     let keyword = element
         .handlers()
@@ -586,7 +592,15 @@ impl Shard {
         match request {
             Request::Read { handler, .. } => {
                 let config = &self.state.configs[local];
-                crate::router::read_handler(graph, &self.slots[local], global, &handler, config)
+                let task = self.task_of[local].as_ref();
+                crate::router::read_handler(
+                    graph,
+                    &self.slots[local],
+                    global,
+                    &handler,
+                    config,
+                    task,
+                )
             }
             Request::Write { handler, value, .. } => {
                 let mut result = Err(format!("{}: busy", graph.nodes[global].name));

@@ -7,13 +7,15 @@
 //! next timer or until a notifier or control message wakes it, so an idle
 //! router does not burn a core.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 /// Click's default number of tickets for a task.
 pub const DEFAULT_TICKETS: u32 = 1024;
+/// Most tickets a task can have (Click's `Task::MAX_TICKETS`).
+pub const MAX_TICKETS: u32 = 1 << 15;
 const STRIDE_ONE: u64 = 1 << 24;
 /// Longest idle park: bounds the latency of noticing a stop request that
 /// arrives without an unpark.
@@ -28,6 +30,9 @@ pub struct TaskHandle(Arc<TaskState>);
 #[derive(Debug)]
 struct TaskState {
     scheduled: AtomicBool,
+    /// The task's share (Click's tickets); the `tickets` handler may
+    /// change it while the router runs.
+    tickets: AtomicU32,
     thread: Arc<ThreadWaker>,
 }
 
@@ -35,6 +40,7 @@ impl TaskHandle {
     pub(crate) fn new(scheduled: bool, thread: Arc<ThreadWaker>) -> Self {
         TaskHandle(Arc::new(TaskState {
             scheduled: AtomicBool::new(scheduled),
+            tickets: AtomicU32::new(DEFAULT_TICKETS),
             thread,
         }))
     }
@@ -45,6 +51,19 @@ impl TaskHandle {
         if !self.0.scheduled.swap(true, Ordering::SeqCst) {
             self.0.thread.wake();
         }
+    }
+
+    /// The task's tickets.
+    pub fn tickets(&self) -> u32 {
+        self.0.tickets.load(Ordering::Relaxed)
+    }
+
+    /// Sets the task's tickets (1 to `MAX_TICKETS`); its thread's
+    /// scheduler picks the change up at the task's next run.
+    pub(crate) fn set_tickets(&self, tickets: u32) {
+        self.0
+            .tickets
+            .store(tickets.clamp(1, MAX_TICKETS), Ordering::Relaxed);
     }
 
     #[inline]
@@ -104,17 +123,32 @@ impl ThreadWaker {
 pub(crate) struct TaskEntry {
     pub element: usize,
     pub handle: TaskHandle,
+    /// The tickets `stride` was computed from.
+    tickets: u32,
     pub stride: u64,
     pub pass: u64,
 }
 
 impl TaskEntry {
     pub fn new(element: usize, handle: TaskHandle, tickets: u32) -> Self {
+        handle.set_tickets(tickets);
+        let tickets = handle.tickets();
         TaskEntry {
             element,
             handle,
-            stride: STRIDE_ONE / u64::from(tickets.max(1)),
+            tickets,
+            stride: STRIDE_ONE / u64::from(tickets),
             pass: 0,
+        }
+    }
+
+    /// Follows a change of the task's tickets (a `tickets` write).
+    #[inline]
+    fn refresh_stride(&mut self) {
+        let tickets = self.handle.tickets();
+        if tickets != self.tickets {
+            self.tickets = tickets;
+            self.stride = STRIDE_ONE / u64::from(tickets);
         }
     }
 }
@@ -130,6 +164,7 @@ pub(crate) fn pick_task(tasks: &mut [TaskEntry], clock: &mut u64) -> Option<usiz
         }
     }
     let task = &mut tasks[best?];
+    task.refresh_stride();
     task.pass = task.pass.max(*clock);
     *clock = task.pass;
     task.pass += task.stride;
