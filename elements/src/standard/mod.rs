@@ -25,6 +25,7 @@ mod switch;
 mod tee;
 mod threadsafequeue;
 mod timedsource;
+mod tokenbucket;
 mod unqueue;
 mod unstrip;
 

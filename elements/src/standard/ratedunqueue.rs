@@ -1,11 +1,13 @@
 //! RatedUnqueue: pulls packets at a limited rate and pushes them on.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use click_engine::args::Args;
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, PULL_TO_PUSH,
 };
+
+use super::tokenbucket::TokenBucket;
 
 /// Click's default burst duration.
 const DEFAULT_BURST_DURATION: Duration = Duration::from_millis(20);
@@ -14,30 +16,21 @@ const DEFAULT_BURST_DURATION: Duration = Duration::from_millis(20);
 /// pulls packets from its input and pushes them out at no more than RATE
 /// packets per second, paced by a token bucket holding up to BURST_SIZE
 /// tokens (default: RATE × BURST_DURATION, BURST_DURATION defaulting to
-/// 20 ms; at least 1). The bucket starts full. With no token, the task
-/// sleeps on a timer until one is due; with tokens but nothing to pull, it
-/// sleeps until the queue upstream fills.
+/// 20 ms; at least 1). The bucket starts full and is Click's, to the
+/// rounding: tokens are counted in millisecond ticks, so RATE 100 with
+/// BURST_SIZE 1 sends a packet every 11 ms, as Click does. With no token,
+/// the task sleeps on a timer until one is due; with tokens but nothing to
+/// pull, it sleeps until the queue upstream fills.
 ///
 /// * Ports: 1 pull input, 1 push output.
 /// * Handlers: `rate`, `active` (read/write); `count`, `burst` (read).
 pub struct RatedUnqueue {
     rate: u64,
-    burst: f64,
-    tokens: f64,
-    last: Option<Instant>,
+    burst: u32,
+    bucket: TokenBucket,
     active: bool,
     count: u64,
     upstream: NotifierSignal,
-}
-
-impl RatedUnqueue {
-    fn refill(&mut self, now: Instant) {
-        if let Some(last) = self.last {
-            let dt = now.saturating_duration_since(last).as_secs_f64();
-            self.tokens = (self.tokens + dt * self.rate as f64).min(self.burst);
-        }
-        self.last = Some(now);
-    }
 }
 
 impl ElementClass for RatedUnqueue {
@@ -53,19 +46,24 @@ impl ElementClass for RatedUnqueue {
             (Some(_), Some(_)) => {
                 return Err("BURST_DURATION and BURST_SIZE are mutually exclusive".into())
             }
-            (_, Some(size)) => size as f64,
-            (d, None) => (d.unwrap_or(DEFAULT_BURST_DURATION).as_secs_f64() * rate as f64).floor(),
+            (_, Some(size)) => size,
+            (d, None) => (d.unwrap_or(DEFAULT_BURST_DURATION).as_secs_f64() * rate as f64) as u64,
         }
-        .max(1.0);
+        .clamp(1, u64::from(u32::MAX)) as u32;
         Ok(RatedUnqueue {
             rate,
             burst,
-            tokens: burst,
-            last: None,
+            bucket: Self::bucket(rate, burst),
             active,
             count: 0,
             upstream: NotifierSignal::always(),
         })
+    }
+}
+
+impl RatedUnqueue {
+    fn bucket(rate: u64, burst: u32) -> TokenBucket {
+        TokenBucket::new(rate.min(u64::from(u32::MAX)) as u32, burst)
     }
 }
 
@@ -88,17 +86,18 @@ impl Element for RatedUnqueue {
             return false;
         }
         let now = ctx.now();
-        self.refill(now);
-        let avail = self.tokens.floor() as usize;
+        self.bucket.refill(now);
+        let avail = self.bucket.tokens() as usize;
         if avail == 0 {
-            let wait = (1.0 - self.tokens) / self.rate as f64;
-            ctx.schedule_at(now + Duration::from_secs_f64(wait.max(0.0)));
+            if let Some(wait) = self.bucket.time_until_one() {
+                ctx.schedule_at(now + wait);
+            }
             ctx.sleep();
             return false;
         }
         match ctx.pull(0, avail) {
             Some(batch) => {
-                self.tokens -= batch.len() as f64;
+                self.bucket.remove(batch.len() as u32);
                 self.count += batch.len() as u64;
                 ctx.push(0, batch);
                 true
@@ -138,7 +137,10 @@ impl Element for RatedUnqueue {
 
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
-            "rate" => self.rate = Args::new(value).read_mp("RATE")?,
+            "rate" => {
+                self.rate = Args::new(value).read_mp("RATE")?;
+                self.bucket = Self::bucket(self.rate, self.burst);
+            }
             "active" => self.active = Args::new(value).read_mp("ACTIVE")?,
             _ => return Err(format!("no write handler '{name}'")),
         }
