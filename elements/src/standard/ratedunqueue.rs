@@ -1,16 +1,11 @@
 //! RatedUnqueue: pulls packets at a limited rate and pushes them on.
 
-use std::time::Duration;
-
 use click_engine::args::Args;
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, PULL_TO_PUSH,
 };
 
-use super::tokenbucket::TokenBucket;
-
-/// Click's default burst duration.
-const DEFAULT_BURST_DURATION: Duration = Duration::from_millis(20);
+use super::tokenbucket::{read_rate, TokenBucket};
 
 /// `RatedUnqueue(RATE, *keywords* BURST_DURATION, BURST_SIZE, ACTIVE)`:
 /// pulls packets from its input and pushes them out at no more than RATE
@@ -38,18 +33,8 @@ impl ElementClass for RatedUnqueue {
     const PROCESSING: &'static str = PULL_TO_PUSH;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let rate: u64 = args.read_mp("RATE")?;
-        let duration: Option<Duration> = args.read("BURST_DURATION")?;
-        let size: Option<u64> = args.read("BURST_SIZE")?.or(args.read("BURST")?);
+        let (rate, burst) = read_rate(args)?;
         let active = args.read("ACTIVE")?.unwrap_or(true);
-        let burst = match (duration, size) {
-            (Some(_), Some(_)) => {
-                return Err("BURST_DURATION and BURST_SIZE are mutually exclusive".into())
-            }
-            (_, Some(size)) => size,
-            (d, None) => (d.unwrap_or(DEFAULT_BURST_DURATION).as_secs_f64() * rate as f64) as u64,
-        }
-        .clamp(1, u64::from(u32::MAX)) as u32;
         Ok(RatedUnqueue {
             rate,
             burst,

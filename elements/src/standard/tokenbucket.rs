@@ -11,9 +11,32 @@
 
 use std::time::{Duration, Instant};
 
+use click_engine::args::Args;
+
 /// Ticks per second (Click's CLICK_HZ at user level: jiffies are ms).
 const TICKS_PER_SECOND: u64 = 1000;
 const TICK: Duration = Duration::from_millis(1);
+
+/// Click's default burst duration.
+const DEFAULT_BURST_DURATION: Duration = Duration::from_millis(20);
+
+/// The arguments Click's rated elements share: `RATE` (mandatory, tokens
+/// per second), and the bucket's capacity as `BURST_SIZE` (or `BURST`)
+/// tokens or `BURST_DURATION` of RATE (default 20 ms), at least 1.
+/// Returns (rate, capacity).
+pub(crate) fn read_rate(args: &mut Args) -> Result<(u64, u32), String> {
+    let rate: u64 = args.read_mp("RATE")?;
+    let duration: Option<Duration> = args.read("BURST_DURATION")?;
+    let size: Option<u64> = args.read("BURST_SIZE")?.or(args.read("BURST")?);
+    let burst = match (duration, size) {
+        (Some(_), Some(_)) => {
+            return Err("BURST_DURATION and BURST_SIZE are mutually exclusive".into())
+        }
+        (_, Some(size)) => size,
+        (d, None) => (d.unwrap_or(DEFAULT_BURST_DURATION).as_secs_f64() * rate as f64) as u64,
+    };
+    Ok((rate, burst.clamp(1, u64::from(u32::MAX)) as u32))
+}
 
 #[derive(Clone, Debug)]
 pub(crate) struct TokenBucket {
