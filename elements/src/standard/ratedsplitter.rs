@@ -1,9 +1,10 @@
-//! RatedSplitter: splits a packet stream by rate.
+//! RatedSplitter and BandwidthRatedSplitter: split a packet stream by a
+//! rate of packets, or of bytes.
 
 use click_engine::args::Args;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Port, PUSH};
 
-use super::tokenbucket::{read_rate, TokenBucket};
+use super::tokenbucket::{TokenBucket, Unit};
 
 /// `RatedSplitter(RATE, *keywords* BURST_DURATION, BURST_SIZE)`: sends up
 /// to RATE packets per second to output 0 and the others to output 1
@@ -15,12 +16,23 @@ use super::tokenbucket::{read_rate, TokenBucket};
 /// * Ports: 1 push input, 1 or 2 push outputs.
 /// * Handlers: `rate` (read/write).
 pub struct RatedSplitter {
+    unit: Unit,
     rate: u64,
     burst: u32,
     bucket: TokenBucket,
 }
 
 impl RatedSplitter {
+    fn configure_in(unit: Unit, args: &mut Args) -> Result<Self, String> {
+        let (rate, burst) = unit.read_rate(args)?;
+        Ok(RatedSplitter {
+            unit,
+            rate,
+            burst,
+            bucket: Self::bucket(rate, burst),
+        })
+    }
+
     fn bucket(rate: u64, burst: u32) -> TokenBucket {
         TokenBucket::new(rate.min(u64::from(u32::MAX)) as u32, burst)
     }
@@ -32,12 +44,7 @@ impl ElementClass for RatedSplitter {
     const PROCESSING: &'static str = PUSH;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let (rate, burst) = read_rate(args)?;
-        Ok(RatedSplitter {
-            rate,
-            burst,
-            bucket: Self::bucket(rate, burst),
-        })
+        RatedSplitter::configure_in(Unit::Packets, args)
     }
 }
 
@@ -45,13 +52,15 @@ impl Element for RatedSplitter {
     fn push(&mut self, _port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
         // The packets of a batch arrive together: one refill for all.
         self.bucket.refill(ctx.now());
-        let allowed = (self.bucket.tokens() as usize).min(batch.len());
-        self.bucket.remove(allowed as u32);
+        let (bucket, unit) = (&mut self.bucket, self.unit);
         let mut outs = [Batch::new(), Batch::new()];
-        let mut i = 0;
-        batch.split_by(&mut outs, |_| {
-            i += 1;
-            Some(usize::from(i > allowed))
+        batch.split_by(&mut outs, |p| {
+            if bucket.contains(unit.threshold()) {
+                bucket.remove(unit.cost(p.len()));
+                Some(0)
+            } else {
+                Some(1)
+            }
         });
         let [within, over] = outs;
         if !within.is_empty() {
@@ -74,11 +83,48 @@ impl Element for RatedSplitter {
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "rate" => {
-                self.rate = Args::new(value).read_mp("RATE")?;
+                self.rate = self.unit.parse_rate(value)?;
                 self.bucket = Self::bucket(self.rate, self.burst);
                 Ok(())
             }
             _ => Err(format!("no write handler '{name}'")),
         }
+    }
+}
+
+/// `BandwidthRatedSplitter(RATE, *keywords* BURST_DURATION, BURST_BYTES)`:
+/// RatedSplitter with RATE a bandwidth (`200Bps`, `1Mbps`): a packet goes
+/// to output 0 when the byte bucket holds 131072 bytes, and takes its
+/// length out; the others go to output 1, as Click's does.
+///
+/// * Ports: 1 push input, 1 or 2 push outputs.
+/// * Handlers: `rate` (read/write, bytes per second).
+pub struct BandwidthRatedSplitter(RatedSplitter);
+
+impl ElementClass for BandwidthRatedSplitter {
+    const CLASS: &'static str = "BandwidthRatedSplitter";
+    const PORT_COUNT: &'static str = "1/1-2";
+    const PROCESSING: &'static str = PUSH;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        RatedSplitter::configure_in(Unit::Bytes, args).map(BandwidthRatedSplitter)
+    }
+}
+
+impl Element for BandwidthRatedSplitter {
+    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
+        self.0.push(port, batch, ctx);
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
     }
 }

@@ -1,11 +1,14 @@
-//! RatedUnqueue: pulls packets at a limited rate and pushes them on.
+//! RatedUnqueue and BandwidthRatedUnqueue: pull packets at a limited rate
+//! (of packets, or of bytes) and push them on.
 
 use click_engine::args::Args;
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, PULL_TO_PUSH,
 };
 
-use super::tokenbucket::{read_rate, TokenBucket};
+use click_engine::Batch;
+
+use super::tokenbucket::{TokenBucket, Unit};
 
 /// `RatedUnqueue(RATE, *keywords* BURST_DURATION, BURST_SIZE, ACTIVE)`:
 /// pulls packets from its input and pushes them out at no more than RATE
@@ -20,6 +23,7 @@ use super::tokenbucket::{read_rate, TokenBucket};
 /// * Ports: 1 pull input, 1 push output.
 /// * Handlers: `rate`, `active` (read/write); `count`, `burst` (read).
 pub struct RatedUnqueue {
+    unit: Unit,
     rate: u64,
     burst: u32,
     bucket: TokenBucket,
@@ -33,9 +37,16 @@ impl ElementClass for RatedUnqueue {
     const PROCESSING: &'static str = PULL_TO_PUSH;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let (rate, burst) = read_rate(args)?;
+        RatedUnqueue::configure_in(Unit::Packets, args)
+    }
+}
+
+impl RatedUnqueue {
+    fn configure_in(unit: Unit, args: &mut Args) -> Result<Self, String> {
+        let (rate, burst) = unit.read_rate(args)?;
         let active = args.read("ACTIVE")?.unwrap_or(true);
         Ok(RatedUnqueue {
+            unit,
             rate,
             burst,
             bucket: Self::bucket(rate, burst),
@@ -44,11 +55,29 @@ impl ElementClass for RatedUnqueue {
             upstream: NotifierSignal::always(),
         })
     }
-}
 
-impl RatedUnqueue {
     fn bucket(rate: u64, burst: u32) -> TokenBucket {
         TokenBucket::new(rate.min(u64::from(u32::MAX)) as u32, burst)
+    }
+
+    /// Pulls what the bucket allows now: as many packets as it holds
+    /// tokens, or, counting bytes, one packet at a time while it holds the
+    /// threshold (each taking its length out).
+    fn pull_allowed(&mut self, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        if self.unit == Unit::Packets {
+            let batch = ctx.pull(0, self.bucket.tokens() as usize)?;
+            self.bucket.remove(batch.len() as u32);
+            return Some(batch);
+        }
+        let mut out = Batch::new();
+        while !out.is_full() && self.bucket.contains(self.unit.threshold()) {
+            let Some(batch) = ctx.pull(0, 1) else { break };
+            for p in batch {
+                self.bucket.remove(self.unit.cost(p.len()));
+                out.push(p);
+            }
+        }
+        (!out.is_empty()).then_some(out)
     }
 }
 
@@ -72,17 +101,16 @@ impl Element for RatedUnqueue {
         }
         let now = ctx.now();
         self.bucket.refill(now);
-        let avail = self.bucket.tokens() as usize;
-        if avail == 0 {
-            if let Some(wait) = self.bucket.time_until_one() {
+        let need = self.unit.threshold();
+        if !self.bucket.contains(need) {
+            if let Some(wait) = self.bucket.time_until_contains(need) {
                 ctx.schedule_at(now + wait);
             }
             ctx.sleep();
             return false;
         }
-        match ctx.pull(0, avail) {
+        match self.pull_allowed(ctx) {
             Some(batch) => {
-                self.bucket.remove(batch.len() as u32);
                 self.count += batch.len() as u64;
                 ctx.push(0, batch);
                 true
@@ -123,7 +151,7 @@ impl Element for RatedUnqueue {
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "rate" => {
-                self.rate = Args::new(value).read_mp("RATE")?;
+                self.rate = self.unit.parse_rate(value)?;
                 self.bucket = Self::bucket(self.rate, self.burst);
             }
             "active" => self.active = Args::new(value).read_mp("ACTIVE")?,
@@ -133,5 +161,54 @@ impl Element for RatedUnqueue {
             ctx.wake_task();
         }
         Ok(())
+    }
+}
+
+/// `BandwidthRatedUnqueue(RATE, *keywords* BURST_DURATION, BURST_BYTES,
+/// ACTIVE)`: RatedUnqueue with RATE a bandwidth (`200Bps`, `1Mbps`): the
+/// bucket counts bytes (capacity BURST_BYTES, or RATE × BURST_DURATION,
+/// plus 131072), a packet goes when it holds 131072 bytes, and takes its
+/// length out, as Click's does.
+///
+/// * Ports: 1 pull input, 1 push output.
+/// * Handlers: as RatedUnqueue's (`rate` in bytes per second).
+pub struct BandwidthRatedUnqueue(RatedUnqueue);
+
+impl ElementClass for BandwidthRatedUnqueue {
+    const CLASS: &'static str = "BandwidthRatedUnqueue";
+    const PROCESSING: &'static str = PULL_TO_PUSH;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        RatedUnqueue::configure_in(Unit::Bytes, args).map(BandwidthRatedUnqueue)
+    }
+}
+
+impl Element for BandwidthRatedUnqueue {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.0.initialize(ctx)
+    }
+
+    fn has_task(&self) -> bool {
+        true
+    }
+
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        self.0.run_task(ctx)
+    }
+
+    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+        self.0.run_timer(ctx)
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
     }
 }

@@ -26,16 +26,88 @@ const DEFAULT_BURST_DURATION: Duration = Duration::from_millis(20);
 /// Returns (rate, capacity).
 pub(crate) fn read_rate(args: &mut Args) -> Result<(u64, u32), String> {
     let rate: u64 = args.read_mp("RATE")?;
-    let duration: Option<Duration> = args.read("BURST_DURATION")?;
     let size: Option<u64> = args.read("BURST_SIZE")?.or(args.read("BURST")?);
+    Ok((rate, read_burst(args, rate, size)?))
+}
+
+/// Bytes a bandwidth bucket must hold before a packet may go (Click's
+/// `tb_bandwidth_thresh`): it lets a packet of any size through once the
+/// bucket has this much, and takes its length out after.
+pub(crate) const BANDWIDTH_THRESHOLD: u32 = 131_072;
+
+/// The arguments of Click's bandwidth-rated elements: `RATE` as a
+/// bandwidth (`200Bps`, `1Mbps`), and the capacity in bytes as
+/// `BURST_BYTES` or `BURST_DURATION` of RATE, plus `BANDWIDTH_THRESHOLD`.
+/// Returns (bytes per second, capacity in bytes).
+pub(crate) fn read_bandwidth(args: &mut Args) -> Result<(u64, u32), String> {
+    let rate: click_engine::args::Bandwidth = args.read_mp("RATE")?;
+    let size: Option<u64> = args.read("BURST_BYTES")?;
+    let burst = read_burst(args, rate.0, size)?;
+    Ok((rate.0, burst.saturating_add(BANDWIDTH_THRESHOLD)))
+}
+
+/// The capacity: `size`, or `BURST_DURATION` (default 20 ms) of `rate`
+/// in whole milliseconds, at least 1, as Click computes it.
+fn read_burst(args: &mut Args, rate: u64, size: Option<u64>) -> Result<u32, String> {
+    let duration: Option<Duration> = args.read("BURST_DURATION")?;
     let burst = match (duration, size) {
         (Some(_), Some(_)) => {
             return Err("BURST_DURATION and BURST_SIZE are mutually exclusive".into())
         }
         (_, Some(size)) => size,
-        (d, None) => (d.unwrap_or(DEFAULT_BURST_DURATION).as_secs_f64() * rate as f64) as u64,
+        (d, None) => {
+            let ms = d.unwrap_or(DEFAULT_BURST_DURATION).as_millis() as u64;
+            rate.saturating_mul(ms) / 1000
+        }
     };
-    Ok((rate, burst.clamp(1, u64::from(u32::MAX)) as u32))
+    Ok(burst.clamp(1, u64::from(u32::MAX)) as u32)
+}
+
+/// What one token pays for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// A packet (RatedUnqueue, RatedSplitter).
+    Packets,
+    /// A byte (BandwidthRatedUnqueue, BandwidthRatedSplitter): a packet
+    /// goes when the bucket holds `BANDWIDTH_THRESHOLD` bytes and then
+    /// takes its length out, as in Click.
+    Bytes,
+}
+
+impl Unit {
+    /// Tokens the bucket must hold before a packet may go.
+    pub fn threshold(self) -> u32 {
+        match self {
+            Unit::Packets => 1,
+            Unit::Bytes => BANDWIDTH_THRESHOLD,
+        }
+    }
+
+    /// Tokens a packet of `len` bytes takes out.
+    pub fn cost(self, len: usize) -> u32 {
+        match self {
+            Unit::Packets => 1,
+            Unit::Bytes => len.min(u32::MAX as usize) as u32,
+        }
+    }
+
+    /// RATE and the capacity, as each unit reads them.
+    pub fn read_rate(self, args: &mut Args) -> Result<(u64, u32), String> {
+        match self {
+            Unit::Packets => read_rate(args),
+            Unit::Bytes => read_bandwidth(args),
+        }
+    }
+
+    /// A RATE written to a `rate` handler.
+    pub fn parse_rate(self, value: &str) -> Result<u64, String> {
+        match self {
+            Unit::Packets => Ok(Args::new(value).read_mp("RATE")?),
+            Unit::Bytes => Ok(Args::new(value)
+                .read_mp::<click_engine::args::Bandwidth>("RATE")?
+                .0),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -97,18 +169,30 @@ impl TokenBucket {
             .saturating_sub(units.min(u64::from(u32::MAX)) as u32);
     }
 
-    /// How long until the bucket holds one token (Click's
-    /// `time_until_contains(1)`, in whole ticks); `None` if it never will.
+    /// Whether the bucket holds `n` tokens (never, if `n` is above its
+    /// capacity).
+    pub fn contains(&self, n: u32) -> bool {
+        u64::from(n) * u64::from(self.scale) <= u64::from(self.units)
+    }
+
+    /// How long until the bucket holds one token.
+    #[cfg(test)]
     pub fn time_until_one(&self) -> Option<Duration> {
-        if self.units >= self.scale {
+        self.time_until_contains(1)
+    }
+
+    /// How long until the bucket holds `n` tokens, in whole ticks; `None`
+    /// if it never will (no refill, or `n` above the capacity).
+    pub fn time_until_contains(&self, n: u32) -> Option<Duration> {
+        let needed = u64::from(n) * u64::from(self.scale);
+        if needed <= u64::from(self.units) {
             return Some(Duration::ZERO);
         }
-        if self.per_tick == 0 {
+        if self.per_tick == 0 || needed > u64::from(u32::MAX) {
             return None;
         }
-        let missing = self.scale - self.units;
-        let ticks = missing.div_ceil(self.per_tick);
-        Some(TICK * ticks)
+        let ticks = (needed - u64::from(self.units)).div_ceil(u64::from(self.per_tick));
+        Some(TICK * ticks as u32)
     }
 }
 
