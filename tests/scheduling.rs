@@ -124,3 +124,20 @@ fn only_elements_with_tasks_have_task_handlers() {
     assert!(!out.contains("tickets"), "{out}");
     assert!(out.ends_with("i.scheduled:\ntrue\n\n"), "{out}");
 }
+
+#[test]
+fn front_drop_queue_keeps_the_newest_and_counts_the_rest() {
+    // The source is never paused (no full notifier): 25 packets in bursts
+    // of 7 into a queue of 10 that nobody pulls.
+    let out = router(&[
+        "--simtime",
+        "-h",
+        "q.drops",
+        "-h",
+        "q.length",
+        "-e",
+        "InfiniteSource(LIMIT 25, BURST 7) -> q :: FrontDropQueue(10) -> Idle;
+         DriverManager(wait 1s, stop)",
+    ]);
+    assert_eq!(values(&out), [15, 10]);
+}

@@ -47,7 +47,7 @@ pub use ratedunqueue::{BandwidthRatedUnqueue, RatedUnqueue};
 pub use roundrobinsched::RoundRobinSched;
 pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
-pub use simplequeue::{NotifierQueue, SimpleQueue};
+pub use simplequeue::{FrontDropQueue, NotifierQueue, SimpleQueue};
 pub use staticthreadsched::StaticThreadSched;
 pub use strip::Strip;
 pub use switch::Switch;
@@ -72,6 +72,7 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<Queue>()
         .alias::<Queue>(FULL_NOTE_QUEUE)
         .add::<NotifierQueue>()
+        .add::<FrontDropQueue>()
         .add::<Unqueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();

@@ -38,6 +38,9 @@ pub struct Queue {
     nonfull: Signal,
     /// Failed pulls in a row (Click's `_sleepiness`).
     sleepiness: u32,
+    /// When full, drop the oldest packets rather than the new ones
+    /// (FrontDropQueue).
+    drop_front: bool,
 }
 
 impl ElementClass for Queue {
@@ -54,7 +57,34 @@ impl ElementClass for Queue {
             nonempty: Signal::new(false),
             nonfull: Signal::new(true),
             sleepiness: 0,
+            drop_front: false,
         })
+    }
+}
+
+impl Queue {
+    /// This queue, dropping its oldest packets to make room for new ones.
+    pub(crate) fn dropping_front(mut self) -> Queue {
+        self.drop_front = true;
+        self
+    }
+
+    /// Drops the oldest packets (of the queue, then of `batch`) so that
+    /// all that remains fits; returns how many were dropped.
+    fn make_room_at_front(&mut self, batch: &mut Batch) -> usize {
+        let capacity = self.packets.capacity();
+        let mut excess = (self.packets.len() + batch.len()).saturating_sub(capacity);
+        let dropped = excess;
+        while excess > 0 && !self.packets.is_empty() {
+            excess -= self.packets.pop_batch(excess).len();
+        }
+        // A batch longer than the whole queue keeps its newest packets.
+        let mut seen = 0;
+        batch.retain(|_| {
+            seen += 1;
+            seen > excess
+        });
+        dropped
     }
 }
 
@@ -62,6 +92,9 @@ impl Element for Queue {
     #[inline]
     fn push(&mut self, _port: Port, mut batch: Batch, _ctx: &mut Ctx<'_>) {
         let was_empty = self.packets.is_empty();
+        if self.drop_front {
+            self.drops += self.make_room_at_front(&mut batch) as u64;
+        }
         // Packets that do not fit stay in the batch and are freed with it.
         self.drops += self.packets.push_batch(&mut batch) as u64;
         self.highwater = self.highwater.max(self.packets.len());

@@ -1,4 +1,5 @@
-//! SimpleQueue and NotifierQueue: Queues with fewer notifiers.
+//! SimpleQueue, NotifierQueue and FrontDropQueue: Queues with fewer
+//! notifiers, or another drop policy.
 
 use click_engine::args::Args;
 use click_engine::{
@@ -89,6 +90,53 @@ impl Element for NotifierQueue {
             NotifierKind::Empty => self.0.notifier(kind),
             NotifierKind::Full => None,
         }
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
+    }
+}
+
+/// `FrontDropQueue([CAPACITY])`: a Queue that, when full, drops its oldest
+/// packets rather than the arriving ones (Click's FrontDropQueue), so the
+/// freshest CAPACITY packets wait. Since it never refuses a packet it
+/// provides only the *empty* notifier, as NotifierQueue.
+///
+/// * Ports: 1 push input, 1 pull output.
+/// * Handlers: as Queue's; `drops` counts the packets dropped at the front.
+pub struct FrontDropQueue(NotifierQueue);
+
+impl ElementClass for FrontDropQueue {
+    const CLASS: &'static str = "FrontDropQueue";
+    const PROCESSING: &'static str = PUSH_TO_PULL;
+
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
+        let queue = Queue::configure(args, ctx)?.dropping_front();
+        Ok(FrontDropQueue(NotifierQueue(queue)))
+    }
+}
+
+impl Element for FrontDropQueue {
+    #[inline]
+    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
+        self.0.push(port, batch, ctx);
+    }
+
+    #[inline]
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        self.0.pull(port, max, ctx)
+    }
+
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        self.0.notifier(kind)
     }
 
     fn handlers(&self) -> &'static [Handler] {
