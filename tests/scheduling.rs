@@ -141,3 +141,31 @@ fn front_drop_queue_keeps_the_newest_and_counts_the_rest() {
     ]);
     assert_eq!(values(&out), [15, 10]);
 }
+
+#[test]
+fn stride_sched_shares_pulls_by_input_tickets() {
+    // Three always-full inputs with tickets 3, 1, 0: the third is never
+    // pulled, the first three times as often as the second.
+    let out = router(&[
+        "--simtime",
+        "-h",
+        "a.count",
+        "-h",
+        "b.count",
+        "-h",
+        "c.count",
+        "-h",
+        "ss.tickets1",
+        "-e",
+        "InfiniteSource -> a :: Counter -> [0]ss :: StrideSched(3, 1, 0);
+         InfiniteSource -> b :: Counter -> [1]ss;
+         InfiniteSource -> c :: Counter -> [2]ss;
+         ss -> Discard;
+         DriverManager(wait 1ms, stop)",
+    ]);
+    let [a, b, c, t1] = values(&out)[..] else {
+        panic!("unexpected output {out:?}")
+    };
+    assert_eq!((c, t1), (0, 1));
+    assert!(b > 10 && a.abs_diff(3 * b) <= 3, "a {a}, b {b}");
+}
