@@ -287,17 +287,6 @@ impl Anno {
         self.user[offset..offset + 8].copy_from_slice(&v.to_ne_bytes());
     }
 
-    /// Lowest header offset set (buffer-relative), if any.
-    #[inline]
-    pub(super) fn lowest_header(&self) -> Option<usize> {
-        // NO_HEADER is the largest u16, so a plain minimum skips unset ones.
-        let lo = self
-            .mac_header
-            .min(self.network_header)
-            .min(self.transport_header);
-        (lo != NO_HEADER).then_some(usize::from(lo))
-    }
-
     /// Moves the header offsets by `delta` after the data moved within or
     /// between buffers; headers that land outside `valid` are cleared.
     pub(super) fn rebase_headers(&mut self, delta: isize, valid: std::ops::Range<usize>) {

@@ -751,8 +751,9 @@ impl Packet {
     }
 
     /// Makes the buffer exclusively this packet's (Click's `uniqueify`),
-    /// copying the data (and the bytes back to the lowest header set) only
-    /// if the buffer is shared. A clone copies into its own buffer and
+    /// copying the headroom and the data only if the buffer is shared (the
+    /// headroom too, as Click does: bytes a `pull` moved there come back
+    /// with a `push` after the copy). A clone copies into its own buffer and
     /// cannot fail unless the data does not fit a pool buffer
     /// ([`PacketError::NoRoom`], only for large external buffers); a packet
     /// whose buffer others share moves to a fresh entry, which fails with
@@ -771,7 +772,7 @@ impl Packet {
     /// a pool packet (every packet InfiniteSource makes, every Tee output
     /// but the first) copies into its own buffer, which has the same size,
     /// so the data and every header keep their offsets and only the bytes
-    /// from the lowest header to the end of the data move.
+    /// from the start of the buffer to the end of the data move.
     #[inline(never)]
     fn uniqueify(&mut self) -> Result<(), PacketError> {
         let me = self.e;
@@ -781,9 +782,10 @@ impl Packet {
         if holder == me || own_cap != s.cap {
             return self.uniqueify_slow();
         }
-        let (head, end) = (s.head as usize, (s.head + s.len) as usize);
-        let start = s.anno.lowest_header().map_or(head, |h| h.min(head));
-        copy_same_offsets(s.buf, own_buf, start..end, own_cap as usize);
+        // The headroom too, as Click's uniqueify: bytes a Strip moved there
+        // come back with an Unstrip after the copy.
+        let end = (s.head + s.len) as usize;
+        copy_buffer_start(s.buf, own_buf, end, own_cap as usize);
         s.buf = own_buf;
         s.holder = me;
         // SAFETY: holder live (we held it until now); refs > 1 since the
@@ -1003,8 +1005,8 @@ fn free_entry(e: NonNull<Entry>) {
     }
 }
 
-/// Copies the data of `src` (plus the bytes back to its lowest header, if
-/// they fit) into the buffer `dst` of `cap` bytes, keeping the same offsets
+/// Copies the data of `src` (plus as much of its headroom as fits) into
+/// the buffer `dst` of `cap` bytes, keeping the same offsets
 /// when possible. Returns the new head and the annotations with headers
 /// rebased. `dst` must be a buffer no descriptor can see.
 fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
@@ -1015,8 +1017,8 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
     if len > cap {
         return Err(PacketError::NoRoom);
     }
-    let lo = src.anno.lowest_header().map_or(head, |h| h.min(head));
-    let keep = if head - lo + len <= cap { head - lo } else { 0 };
+    // As much of the headroom as fits, as Click's uniqueify keeps it all.
+    let keep = head.min(cap - len);
     let start = head - keep;
     let total = keep + len;
     let new_start = if start + total <= cap {
@@ -1044,38 +1046,36 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
         head: new_head as u32,
         shift: new_head as isize - head as isize,
         valid: new_start..cap,
-        headers_kept: new_start == start && start == lo && cap == src.cap as usize,
+        headers_kept: new_start == start && start == 0 && cap == src.cap as usize,
     })
 }
 
-/// Copies the bytes `range` of the buffer `src` to the same offsets in the
-/// buffer `dst`; both buffers are `cap` bytes long and `range` lies within
-/// them. `dst` must be a buffer no descriptor can see, `src` one nobody
-/// writes (it is shared, invariant 4).
+/// Copies the first `len` bytes of the buffer `src` (the headroom and the
+/// data) to the buffer `dst`; both are `cap` bytes long and `len <= cap`.
+/// `dst` must be a buffer no descriptor can see, `src` one nobody writes
+/// (it is shared, invariant 4).
 #[inline(always)]
-fn copy_same_offsets(
-    src: NonNull<u8>,
-    dst: NonNull<u8>,
-    range: std::ops::Range<usize>,
-    cap: usize,
-) {
-    /// Short packets are copied with one fixed-size copy (a few vector
-    /// moves, no call into libc) when the buffer has the room past them.
-    const SHORT: usize = 64;
-    assert!(range.start <= range.end && range.end <= cap);
-    // SAFETY: [start, start + n) is inside both buffers (asserted above, or
-    // n = SHORT checked against cap), every byte of a buffer is initialised
-    // (buffers come zeroed), and the buffers are distinct entries' own or
-    // external buffers, which never overlap.
+fn copy_buffer_start(src: NonNull<u8>, dst: NonNull<u8>, len: usize, cap: usize) {
+    /// Copied in whole lines (fixed-size moves, no call into libc) as far
+    /// as the buffer has them.
+    const LINE: usize = 64;
+    assert!(len <= cap);
+    let lines = len.div_ceil(LINE).min(cap / LINE);
+    // SAFETY: [0, lines * LINE) and [lines * LINE, len) are inside both
+    // buffers (lines * LINE <= cap, len <= cap), every byte of a buffer is
+    // initialised (buffers come zeroed), and the buffers are distinct
+    // entries' own or external buffers, which never overlap.
     unsafe {
-        let (from, to) = (src.as_ptr().add(range.start), dst.as_ptr().add(range.start));
-        if range.len() <= SHORT && range.start + SHORT <= cap {
-            // A whole-array move, so that it compiles to vector moves
-            // rather than a call to memcpy with a variable length.
-            to.cast::<[u8; SHORT]>()
-                .write_unaligned(from.cast::<[u8; SHORT]>().read_unaligned());
-        } else {
-            ptr::copy_nonoverlapping(from, to, range.len());
+        let (from, to) = (src.as_ptr(), dst.as_ptr());
+        for i in 0..lines {
+            let at = i * LINE;
+            to.add(at)
+                .cast::<[u8; LINE]>()
+                .write_unaligned(from.add(at).cast::<[u8; LINE]>().read_unaligned());
+        }
+        let done = lines * LINE;
+        if done < len {
+            ptr::copy_nonoverlapping(from.add(done), to.add(done), len - done);
         }
     }
 }

@@ -173,6 +173,26 @@ fn make_unique_of_clone_copies_into_own_buffer() {
 }
 
 #[test]
+fn copy_on_write_keeps_the_headroom() {
+    // Click's uniqueify copies the headroom too: bytes a pull moved there
+    // (a Strip) come back with a push (an Unstrip) after the copy.
+    no_leak(|| {
+        let mut p = pkt(b"ABCD");
+        p.pull(2).unwrap();
+        let mut c = p.try_clone().unwrap();
+        c.make_unique().unwrap();
+        c.push(2).unwrap();
+        assert_eq!(c.data(), b"ABCD");
+        // The holder moving to a fresh entry keeps it as well.
+        let keep = p.try_clone().unwrap();
+        p.make_unique().unwrap();
+        p.push(2).unwrap();
+        assert_eq!(p.data(), b"ABCD");
+        drop(keep);
+    });
+}
+
+#[test]
 fn make_unique_of_holder_moves_to_fresh_entry() {
     no_leak(|| {
         let mut p = pkt(b"original");
