@@ -160,24 +160,70 @@ impl ProcessingCode {
     }
 }
 
-/// A parsed flow code: which inputs can reach which outputs.
+/// A parsed flow code: which inputs can reach which outputs. Each port has
+/// a code, a letter, `#`, or a class of letters (`[xy]`, or `[^xy]` for all
+/// but those); the last code repeats for further ports, as in Click.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowCode {
-    inputs: Vec<u8>,
-    outputs: Vec<u8>,
+    inputs: Vec<PortFlow>,
+    outputs: Vec<PortFlow>,
+}
+
+/// One port's flow code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortFlow {
+    /// `#`: flows only to the port of the same number marked `#`.
+    Same,
+    /// A set of letters, one bit each (`a`-`z`, then `A`-`Z`).
+    Letters(u64),
+}
+
+fn letter_bit(c: u8) -> Option<u64> {
+    match c {
+        b'a'..=b'z' => Some(1 << (c - b'a')),
+        b'A'..=b'Z' => Some(1 << (26 + c - b'A')),
+        _ => None,
+    }
+}
+
+/// All letters a class can hold.
+const ALL_LETTERS: u64 = (1 << 52) - 1;
+
+/// Parses one side of a flow code (`xy`, `[xy]x`, `#`).
+fn parse_side(side: &str) -> Option<Vec<PortFlow>> {
+    let mut ports = Vec::new();
+    let mut bytes = side.bytes();
+    while let Some(c) = bytes.next() {
+        let port = match c {
+            b'#' => PortFlow::Same,
+            b'[' => {
+                let mut set = 0;
+                let mut negate = false;
+                let mut first = true;
+                loop {
+                    match bytes.next()? {
+                        b']' => break,
+                        b'^' if first => negate = true,
+                        c => set |= letter_bit(c)?,
+                    }
+                    first = false;
+                }
+                PortFlow::Letters(if negate { ALL_LETTERS & !set } else { set })
+            }
+            c => PortFlow::Letters(letter_bit(c)?),
+        };
+        ports.push(port);
+    }
+    (!ports.is_empty()).then_some(ports)
 }
 
 impl FlowCode {
     pub fn parse(code: &str) -> Result<Self, String> {
         let bad = || format!("bad flow code '{code}'");
         let (ins, outs) = code.split_once('/').unwrap_or((code, code));
-        let ok = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphabetic() || c == b'#');
-        if !ok(ins) || !ok(outs) {
-            return Err(bad());
-        }
         Ok(FlowCode {
-            inputs: ins.bytes().collect(),
-            outputs: outs.bytes().collect(),
+            inputs: parse_side(ins).ok_or_else(bad)?,
+            outputs: parse_side(outs).ok_or_else(bad)?,
         })
     }
 
@@ -185,10 +231,10 @@ impl FlowCode {
     pub fn flows(&self, input: usize, output: usize) -> bool {
         let i = self.inputs[input.min(self.inputs.len() - 1)];
         let o = self.outputs[output.min(self.outputs.len() - 1)];
-        if i == b'#' || o == b'#' {
-            i == o && input == output
-        } else {
-            i == o
+        match (i, o) {
+            (PortFlow::Same, PortFlow::Same) => input == output,
+            (PortFlow::Letters(a), PortFlow::Letters(b)) => a & b != 0,
+            _ => false,
         }
     }
 }
@@ -211,6 +257,20 @@ mod tests {
         assert_eq!(PortCount::parse("2").unwrap().resolve(0, 9), (2, 2));
         assert_eq!(PortCount::parse("0/1").unwrap().resolve(0, 1), (0, 1));
         assert_eq!(PortCount::parse("1/1-").unwrap().resolve(1, 4), (1, 4));
+    }
+
+    #[test]
+    fn flow_codes_with_letter_classes() {
+        // Bypass: input 0 reaches both outputs, input 1 only output 0.
+        let f = FlowCode::parse("xy/[xy]x").unwrap();
+        assert!(f.flows(0, 0) && f.flows(0, 1) && f.flows(1, 0) && !f.flows(1, 1));
+        let not = FlowCode::parse("xy/[^x]").unwrap();
+        assert!(!not.flows(0, 0) && not.flows(1, 0) && not.flows(1, 3));
+        let same = FlowCode::parse("#/#").unwrap();
+        assert!(same.flows(2, 2) && !same.flows(2, 1));
+        for bad in ["", "x/", "[x", "x/[1]", "x/y]"] {
+            assert!(FlowCode::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

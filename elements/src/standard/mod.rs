@@ -37,7 +37,7 @@ pub use discard::Discard;
 pub use drivermanager::DriverManager;
 pub use idle::Idle;
 pub use infinitesource::InfiniteSource;
-pub use null::Null;
+pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
 pub use print::Print;
@@ -80,7 +80,7 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<Unqueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
-    r.add::<Null>();
+    r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
     r.add::<PaintSwitch>();
     r.add::<Print>();

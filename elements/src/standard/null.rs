@@ -24,3 +24,49 @@ impl PacketElement for Null {
         Some(0)
     }
 }
+
+/// `PushNull`: Null whose ports are push.
+///
+/// * Ports: 1 push input, 1 push output.
+/// * Handlers: none beyond the defaults.
+#[derive(Debug, Default)]
+pub struct PushNull;
+
+impl ElementClass for PushNull {
+    const CLASS: &'static str = "PushNull";
+    const PROCESSING: &'static str = click_engine::PUSH;
+
+    fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(PushNull)
+    }
+}
+
+impl PacketElement for PushNull {
+    #[inline]
+    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+        Some(0)
+    }
+}
+
+/// `PullNull`: Null whose ports are pull.
+///
+/// * Ports: 1 pull input, 1 pull output.
+/// * Handlers: none beyond the defaults.
+#[derive(Debug, Default)]
+pub struct PullNull;
+
+impl ElementClass for PullNull {
+    const CLASS: &'static str = "PullNull";
+    const PROCESSING: &'static str = click_engine::PULL;
+
+    fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(PullNull)
+    }
+}
+
+impl PacketElement for PullNull {
+    #[inline]
+    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+        Some(0)
+    }
+}
