@@ -1,5 +1,77 @@
 //! Generic elements: sources, sinks, queues, schedulers, counters.
 
+/// Implements `Element` for a newtype `$outer(inner)` by forwarding every
+/// call to the inner element: for Click's classes that are another class
+/// under a new name with another configuration (SimpleQueue is a Queue
+/// without notifiers, BandwidthRatedUnqueue a RatedUnqueue counting
+/// bytes). What differs lives in the inner element's state.
+macro_rules! forward_element {
+    ($outer:ty) => {
+        impl click_engine::Element for $outer {
+            #[inline]
+            fn push(
+                &mut self,
+                port: click_engine::Port,
+                batch: click_engine::Batch,
+                ctx: &mut click_engine::Ctx<'_>,
+            ) {
+                self.0.push(port, batch, ctx)
+            }
+
+            #[inline]
+            fn pull(
+                &mut self,
+                port: click_engine::Port,
+                max: usize,
+                ctx: &mut click_engine::Ctx<'_>,
+            ) -> Option<click_engine::Batch> {
+                self.0.pull(port, max, ctx)
+            }
+
+            fn initialize(&mut self, ctx: &mut click_engine::InitCtx<'_>) -> Result<(), String> {
+                self.0.initialize(ctx)
+            }
+
+            fn has_task(&self) -> bool {
+                self.0.has_task()
+            }
+
+            fn run_task(&mut self, ctx: &mut click_engine::Ctx<'_>) -> bool {
+                self.0.run_task(ctx)
+            }
+
+            fn run_timer(&mut self, ctx: &mut click_engine::Ctx<'_>) {
+                self.0.run_timer(ctx)
+            }
+
+            fn handlers(&self) -> &'static [click_engine::Handler] {
+                self.0.handlers()
+            }
+
+            fn read_handler(&self, name: &str) -> Option<String> {
+                self.0.read_handler(name)
+            }
+
+            fn write_handler(
+                &mut self,
+                name: &str,
+                value: &str,
+                ctx: &mut click_engine::Ctx<'_>,
+            ) -> Result<(), String> {
+                self.0.write_handler(name, value, ctx)
+            }
+
+            fn notifier(&self, kind: click_engine::NotifierKind) -> Option<click_engine::Signal> {
+                self.0.notifier(kind)
+            }
+
+            fn cleanup(&mut self) {
+                self.0.cleanup()
+            }
+        }
+    };
+}
+
 mod counter;
 mod discard;
 mod drivermanager;

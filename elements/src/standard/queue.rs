@@ -41,6 +41,10 @@ pub struct Queue {
     /// When full, drop the oldest packets rather than the new ones
     /// (FrontDropQueue).
     drop_front: bool,
+    /// Which notifiers it provides (SimpleQueue none, NotifierQueue and
+    /// FrontDropQueue only the empty one).
+    provides_empty: bool,
+    provides_full: bool,
 }
 
 impl ElementClass for Queue {
@@ -58,11 +62,25 @@ impl ElementClass for Queue {
             nonfull: Signal::new(true),
             sleepiness: 0,
             drop_front: false,
+            provides_empty: true,
+            provides_full: true,
         })
     }
 }
 
 impl Queue {
+    /// This queue, providing no empty notifier: its puller polls.
+    pub(crate) fn without_empty_notifier(mut self) -> Queue {
+        self.provides_empty = false;
+        self
+    }
+
+    /// This queue, providing no full notifier: its source is never paused.
+    pub(crate) fn without_full_notifier(mut self) -> Queue {
+        self.provides_full = false;
+        self
+    }
+
     /// This queue, dropping its oldest packets to make room for new ones.
     pub(crate) fn dropping_front(mut self) -> Queue {
         self.drop_front = true;
@@ -128,10 +146,11 @@ impl Element for Queue {
     }
 
     fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
-        Some(match kind {
-            NotifierKind::Empty => self.nonempty.clone(),
-            NotifierKind::Full => self.nonfull.clone(),
-        })
+        match kind {
+            NotifierKind::Empty if self.provides_empty => Some(self.nonempty.clone()),
+            NotifierKind::Full if self.provides_full => Some(self.nonfull.clone()),
+            _ => None,
+        }
     }
 
     fn handlers(&self) -> &'static [Handler] {

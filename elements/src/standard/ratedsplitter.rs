@@ -111,20 +111,4 @@ impl ElementClass for BandwidthRatedSplitter {
     }
 }
 
-impl Element for BandwidthRatedSplitter {
-    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
-        self.0.push(port, batch, ctx);
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.0.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.0.read_handler(name)
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.0.write_handler(name, value, ctx)
-    }
-}
+forward_element!(BandwidthRatedSplitter);

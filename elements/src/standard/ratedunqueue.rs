@@ -183,32 +183,4 @@ impl ElementClass for BandwidthRatedUnqueue {
     }
 }
 
-impl Element for BandwidthRatedUnqueue {
-    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.0.initialize(ctx)
-    }
-
-    fn has_task(&self) -> bool {
-        true
-    }
-
-    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        self.0.run_task(ctx)
-    }
-
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
-        self.0.run_timer(ctx)
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.0.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.0.read_handler(name)
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.0.write_handler(name, value, ctx)
-    }
-}
+forward_element!(BandwidthRatedUnqueue);

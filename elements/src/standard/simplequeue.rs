@@ -2,10 +2,7 @@
 //! notifiers, or another drop policy.
 
 use click_engine::args::Args;
-use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, NotifierKind, Port, Signal,
-    PUSH_TO_PULL,
-};
+use click_engine::{ConfigureCtx, ElementClass, PUSH_TO_PULL};
 
 use super::queue::Queue;
 
@@ -24,37 +21,14 @@ impl ElementClass for SimpleQueue {
     const PROCESSING: &'static str = PUSH_TO_PULL;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        Queue::configure(args, ctx).map(SimpleQueue)
+        let queue = Queue::configure(args, ctx)?;
+        Ok(SimpleQueue(
+            queue.without_empty_notifier().without_full_notifier(),
+        ))
     }
 }
 
-impl Element for SimpleQueue {
-    #[inline]
-    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
-        self.0.push(port, batch, ctx);
-    }
-
-    #[inline]
-    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        self.0.pull(port, max, ctx)
-    }
-
-    fn notifier(&self, _kind: NotifierKind) -> Option<Signal> {
-        None
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.0.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.0.read_handler(name)
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.0.write_handler(name, value, ctx)
-    }
-}
+forward_element!(SimpleQueue);
 
 /// `NotifierQueue([CAPACITY])`: a Queue that provides only the *empty*
 /// notifier (Click's NotifierQueue): the pulling task downstream sleeps
@@ -70,40 +44,13 @@ impl ElementClass for NotifierQueue {
     const PROCESSING: &'static str = PUSH_TO_PULL;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        Queue::configure(args, ctx).map(NotifierQueue)
+        Ok(NotifierQueue(
+            Queue::configure(args, ctx)?.without_full_notifier(),
+        ))
     }
 }
 
-impl Element for NotifierQueue {
-    #[inline]
-    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
-        self.0.push(port, batch, ctx);
-    }
-
-    #[inline]
-    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        self.0.pull(port, max, ctx)
-    }
-
-    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
-        match kind {
-            NotifierKind::Empty => self.0.notifier(kind),
-            NotifierKind::Full => None,
-        }
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.0.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.0.read_handler(name)
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.0.write_handler(name, value, ctx)
-    }
-}
+forward_element!(NotifierQueue);
 
 /// `FrontDropQueue([CAPACITY])`: a Queue that, when full, drops its oldest
 /// packets rather than the arriving ones (Click's FrontDropQueue), so the
@@ -112,42 +59,16 @@ impl Element for NotifierQueue {
 ///
 /// * Ports: 1 push input, 1 pull output.
 /// * Handlers: as Queue's; `drops` counts the packets dropped at the front.
-pub struct FrontDropQueue(NotifierQueue);
+pub struct FrontDropQueue(Queue);
 
 impl ElementClass for FrontDropQueue {
     const CLASS: &'static str = "FrontDropQueue";
     const PROCESSING: &'static str = PUSH_TO_PULL;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let queue = Queue::configure(args, ctx)?.dropping_front();
-        Ok(FrontDropQueue(NotifierQueue(queue)))
+        let queue = Queue::configure(args, ctx)?.without_full_notifier();
+        Ok(FrontDropQueue(queue.dropping_front()))
     }
 }
 
-impl Element for FrontDropQueue {
-    #[inline]
-    fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
-        self.0.push(port, batch, ctx);
-    }
-
-    #[inline]
-    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        self.0.pull(port, max, ctx)
-    }
-
-    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
-        self.0.notifier(kind)
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.0.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.0.read_handler(name)
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.0.write_handler(name, value, ctx)
-    }
-}
+forward_element!(FrontDropQueue);
