@@ -1046,7 +1046,6 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
         head: new_head as u32,
         shift: new_head as isize - head as isize,
         valid: new_start..cap,
-        headers_kept: new_start == start && start == 0 && cap == src.cap as usize,
     })
 }
 
@@ -1086,19 +1085,12 @@ struct Copied {
     head: u32,
     shift: isize,
     valid: std::ops::Range<usize>,
-    /// The copy kept every header at its offset (the usual case: a pool
-    /// buffer copied into another of the same size), so the annotations
-    /// need no rebasing.
-    headers_kept: bool,
 }
 
 impl Copied {
     /// Moves `anno`'s header offsets to where the copy put them.
-    #[inline]
     fn rebase(&self, anno: &mut Anno) {
-        if !self.headers_kept {
-            anno.rebase_headers(self.shift, self.valid.clone());
-        }
+        anno.rebase_headers(self.shift, self.valid.clone());
     }
 }
 
