@@ -37,4 +37,4 @@ pub use ports::{Processing, AGNOSTIC, COMPLETE_FLOW, PULL, PULL_TO_PUSH, PUSH, P
 pub use registry::{ClassSpec, Registry};
 pub use router::{Router, RunOptions, RunReport};
 pub use runtime::Ctx;
-pub use sched::{TaskHandle, DEFAULT_TICKETS};
+pub use sched::{TaskHandle, DEFAULT_TICKETS, MAX_TICKETS};

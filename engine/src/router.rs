@@ -21,7 +21,7 @@ use crate::init::InitCtx;
 use crate::ports::Processing;
 use crate::registry::Registry;
 use crate::runtime::{no_handler, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE};
-use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS, MAX_TICKETS};
+use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 
 /// How to run a router.
 #[derive(Debug, Clone)]
@@ -407,20 +407,17 @@ fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagno
     }
 }
 
-/// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
-/// PARAM times the default.
-fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
+/// The `ELEMENT VALUE` pairs of every `class` element (StaticThreadSched,
+/// ScheduleInfo: information elements the engine reads when it places and
+/// schedules tasks), VALUE parsed; pairs that do not parse are skipped
+/// (the element's own configure reports them).
+fn element_values<T: std::str::FromStr>(graph: &Graph, class: &str) -> HashMap<String, T> {
     let mut map = HashMap::new();
-    for node in graph.nodes.iter().filter(|n| n.class == "ScheduleInfo") {
+    for node in graph.nodes.iter().filter(|n| n.class == class) {
         for arg in click_lang::args::split_args(&node.config) {
-            let words = click_lang::args::split_words(&arg);
-            if let [element, param] = words.as_slice() {
-                if let Ok(share) = param.parse::<f64>() {
-                    let tickets = (share * f64::from(DEFAULT_TICKETS)).round();
-                    map.insert(
-                        element.clone(),
-                        tickets.clamp(1.0, MAX_TICKETS.into()) as u32,
-                    );
+            if let [element, value] = click_lang::args::split_words(&arg).as_slice() {
+                if let Ok(v) = value.parse() {
+                    map.insert(element.clone(), v);
                 }
             }
         }
@@ -428,24 +425,18 @@ fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
     map
 }
 
+/// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
+/// PARAM times the default (the task handle clamps them).
+fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
+    element_values::<f64>(graph, "ScheduleInfo")
+        .into_iter()
+        .map(|(e, share)| (e, (share * f64::from(DEFAULT_TICKETS)).round() as u32))
+        .collect()
+}
+
 /// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
 fn static_thread_sched(graph: &Graph) -> HashMap<String, usize> {
-    let mut map = HashMap::new();
-    for node in graph
-        .nodes
-        .iter()
-        .filter(|n| n.class == "StaticThreadSched")
-    {
-        for arg in click_lang::args::split_args(&node.config) {
-            let words = click_lang::args::split_words(&arg);
-            if let [element, thread] = words.as_slice() {
-                if let Ok(t) = thread.parse::<usize>() {
-                    map.insert(element.clone(), t);
-                }
-            }
-        }
-    }
-    map
+    element_values(graph, "StaticThreadSched")
 }
 
 /// What every scheduler thread shares while it builds and runs its shard.

@@ -2,13 +2,12 @@
 
 use click_engine::args::Args;
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, InitCtx, NotifierSignal, Packet, Port, PULL,
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, InitCtx, NotifierSignal, Packet, Port,
+    MAX_TICKETS, PULL,
 };
 
 /// Pass increment of an input with one ticket (Click's STRIDE1).
 const STRIDE1: u32 = 1 << 16;
-/// Most tickets an input can have.
-const MAX_TICKETS: u32 = 1 << 15;
 
 #[derive(Clone, Copy, Debug)]
 struct Client {
