@@ -1,38 +1,28 @@
 //! RatedSplitter: packets within the rate go to output 0, the rest to
 //! output 1, and none is lost.
 
-use std::process::Command;
+mod common;
+
+use common::{router, values};
 
 #[test]
 fn rated_splitter_sends_the_excess_to_output_1() {
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args([
-            "--simtime",
-            "-h",
-            "u.count",
-            "-h",
-            "a.count",
-            "-h",
-            "b.count",
-            "-e",
-        ])
-        .arg(
-            "InfiniteSource -> Queue(10) -> u :: RatedUnqueue(10)
-             -> rs :: RatedSplitter(RATE 2, BURST_SIZE 1);
-             rs[0] -> a :: Counter -> Discard;
-             rs[1] -> b :: Counter -> Discard;
-             DriverManager(wait 10s, stop)",
-        )
-        .output()
-        .expect("run router");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<u64> = text.lines().filter_map(|l| l.parse().ok()).collect();
-    let [unqueued, within, over] = v[..] else {
+    let text = router(&[
+        "--simtime",
+        "-h",
+        "u.count",
+        "-h",
+        "a.count",
+        "-h",
+        "b.count",
+        "-e",
+        "InfiniteSource -> Queue(10) -> u :: RatedUnqueue(10)
+         -> rs :: RatedSplitter(RATE 2, BURST_SIZE 1);
+         rs[0] -> a :: Counter -> Discard;
+         rs[1] -> b :: Counter -> Discard;
+         DriverManager(wait 10s, stop)",
+    ]);
+    let [unqueued, within, over] = values(&text)[..] else {
         panic!("unexpected output {text:?}")
     };
     // Click's rounding: RatedUnqueue(10) has a token every 101 ms after

@@ -1,25 +1,11 @@
 //! ScheduleInfo's ticket shares, and the queues that differ only in their
 //! notifiers (Queue alias FullNoteQueue, NotifierQueue).
 
+mod common;
+
 use std::process::Command;
 
-fn router(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(args)
-        .output()
-        .expect("run router");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The numbers of a `-h a -h b ...` output, in order.
-fn values(out: &str) -> Vec<u64> {
-    out.lines().filter_map(|l| l.parse().ok()).collect()
-}
+use common::{router, values};
 
 #[test]
 fn schedule_info_shares_a_thread_by_tickets() {

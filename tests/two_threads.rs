@@ -10,9 +10,11 @@
 //! room, about one run in ten of this shape stalled for ever with the
 //! source asleep, or dropped a batch.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{router_within, values};
 
 const PACKETS: u64 = 3_000_000;
 const RUNS: usize = 4;
@@ -28,43 +30,16 @@ fn config() -> String {
     )
 }
 
-/// Runs the router and returns its standard output; `None` if it had to be
-/// killed at the deadline.
-fn run_with_deadline(config: &str) -> Option<String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["-j", "2", "--no-pin", "-h", "c.count", "-h", "q.length"])
-        .args(["-h", "q.drops", "-e", config])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run router");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for router") {
-            assert!(status.success(), "router failed: {status}");
-            let mut out = String::new();
-            let mut stdout = child.stdout.take().expect("piped stdout");
-            stdout.read_to_string(&mut out).expect("read router output");
-            return Some(out);
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_paused_source_is_always_woken_and_never_overflows_the_queue() {
     let config = config();
     for run in 1..=RUNS {
-        let Some(out) = run_with_deadline(&config) else {
+        let args = ["-j", "2", "--no-pin", "-h", "c.count", "-h", "q.length"];
+        let args = [&args[..], &["-h", "q.drops", "-e", &config]].concat();
+        let Some(out) = router_within(&args, DEADLINE) else {
             panic!("run {run} stalled: a wake-up between the threads was lost");
         };
-        let values: Vec<u64> = out.lines().filter_map(|l| l.parse().ok()).collect();
-        let [counted, queued, dropped] = values[..] else {
+        let [counted, queued, dropped] = values(&out)[..] else {
             panic!("run {run}: unexpected handler output {out:?}");
         };
         // The run stops when the source has made its last packet; some may
@@ -90,25 +65,15 @@ fn two_threads_push_into_one_queue() {
          StaticThreadSched(s0 0, s1 1, uq 1);
          DriverManager(wait_stop 2, wait 200ms, stop);"
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["-j", "2", "--no-pin", "-h", "a.count", "-h", "b.count"])
-        .args([
-            "-h", "c.count", "-h", "q.length", "-h", "q.drops", "-e", &config,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run router");
-    let start = Instant::now();
-    while child.try_wait().expect("wait for router").is_none() {
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("stalled");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut out = String::new();
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    stdout.read_to_string(&mut out).expect("read router output");
-    let values: Vec<u64> = out.lines().filter_map(|l| l.parse().ok()).collect();
-    assert_eq!(values, [EACH, EACH, 2 * EACH, 0, 0], "{out}");
+    let args = [
+        "-j", "2", "--no-pin", "-h", "a.count", "-h", "b.count", "-h", "c.count",
+    ];
+    let args = [
+        &args[..],
+        &["-h", "q.length", "-h", "q.drops", "-e", &config],
+    ]
+    .concat();
+    let out =
+        router_within(&args, DEADLINE).expect("stalled: a wake-up between the threads was lost");
+    assert_eq!(values(&out), [EACH, EACH, 2 * EACH, 0, 0], "{out}");
 }

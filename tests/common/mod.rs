@@ -1,0 +1,55 @@
+//! What the end-to-end tests share: running the router binary and reading
+//! the numbers its `-h` handlers print.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the router with `args`, asserts it succeeded, and returns its
+/// standard output.
+pub fn router(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(args)
+        .output()
+        .expect("run router");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the router with `args` and returns its standard output; `None` if
+/// it had not finished after `deadline` and was killed.
+pub fn router_within(args: &[&str], deadline: Duration) -> Option<String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run router");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for router") {
+            assert!(status.success(), "router failed: {status}");
+            let mut out = String::new();
+            let mut stdout = child.stdout.take().expect("piped stdout");
+            stdout.read_to_string(&mut out).expect("read router output");
+            return Some(out);
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The numbers of a `-h a -h b ...` output, in order.
+pub fn values(out: &str) -> Vec<u64> {
+    out.lines().filter_map(|l| l.parse().ok()).collect()
+}
