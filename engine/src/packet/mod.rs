@@ -59,7 +59,9 @@
 //!   buffer unique first (Click's `WritablePacket`, checked at run time
 //!   rather than by type: writes are rare on the paths that clone).
 //!   [`Packet::pull`] and [`Packet::take`] only move the window and work on
-//!   shared buffers.
+//!   shared buffers. The copy keeps the data and the headroom bytes that
+//!   were data once (a `push` after the copy brings them back, as in
+//!   Click), or the whole headroom once [`Packet::buffer_mut`] was used.
 //! * **Head/tail room**: fresh packets start [`DEFAULT_HEADROOM`] = 128 bytes
 //!   into their buffer (Click uses 28 + 4; DPDK 128): room for any
 //!   encapsulation stack seen in practice (VLAN, MPLS, IPv6-in-IPv6, VXLAN,

@@ -31,12 +31,12 @@ impl Packet {
     /// `data` would not fit otherwise). `None` if the pool is exhausted or
     /// `data` is longer than a buffer.
     pub fn from_slice(data: &[u8]) -> Option<Packet> {
-        let mut p = Self::alloc_raw(0)?;
-        let cap = p.buffer_capacity();
+        let cap = Self::pool_buf_size();
         if data.len() > cap {
             return None;
         }
         let head = Self::default_headroom().min(cap - data.len());
+        let mut p = Self::alloc_raw(head)?;
         p.set_window(head, data.len());
         p.data_mut_unchecked().copy_from_slice(data);
         Some(p)
@@ -45,14 +45,6 @@ impl Packet {
     /// Data of a packet known to be unique (fresh).
     fn data_mut_unchecked(&mut self) -> &mut [u8] {
         self.data_mut().expect("fresh packet is unique")
-    }
-
-    /// The data, writable: copies it first if the buffer is shared with a
-    /// clone (see [`make_unique`](Self::make_unique) for when that fails).
-    #[inline]
-    pub fn data_mut(&mut self) -> Result<&mut [u8], PacketError> {
-        let (head, len) = (self.headroom(), self.len());
-        Ok(&mut self.buffer_mut()?[head..head + len])
     }
 
     /// Strips `n` bytes from the front (Click's `pull`). No copy, works on
@@ -141,7 +133,7 @@ impl Packet {
     fn move_data(&mut self, new_head: usize) {
         let (head, len) = (self.headroom(), self.len());
         let cap = self.buffer_capacity();
-        self.buffer_mut()
+        self.buffer_for_move()
             .expect("caller made the buffer unique")
             .copy_within(head..head + len, new_head);
         self.set_window(new_head, len);

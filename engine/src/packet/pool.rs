@@ -44,6 +44,7 @@ use std::alloc::{alloc, alloc_zeroed, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -86,6 +87,12 @@ struct Desc {
     head: u32,
     /// Data length; `head + len <= cap`.
     len: u32,
+    /// The first buffer byte that is the packet's: `keep_from <= head`.
+    /// Bytes before it were never data (a fresh packet's headroom), so a
+    /// copy of the packet skips them; bytes from it up to `head` were data
+    /// once (a `pull` moved past them) and a copy keeps them, so that a
+    /// `push` after the copy brings them back, as in Click.
+    keep_from: u32,
     anno: Anno,
 }
 
@@ -247,6 +254,7 @@ impl Pool {
                             cap: buf_size as u32,
                             head: 0,
                             len: 0,
+                            keep_from: 0,
                             anno: Anno::DEFAULT,
                         }),
                     },
@@ -617,6 +625,12 @@ impl Packet {
         pool().config.headroom
     }
 
+    /// Size of a pool buffer (from the pool config).
+    #[inline]
+    pub(super) fn pool_buf_size() -> usize {
+        pool().config.buf_size
+    }
+
     /// Makes a clone of `self` in a free entry: same buffer and bounds,
     /// annotations copied (one memcpy of the descriptor).
     /// The caller must then add 1 to the holder's refs (per clone made:
@@ -721,6 +735,7 @@ impl Packet {
         );
         s.head = head as u32;
         s.len = len as u32;
+        s.keep_from = s.keep_from.min(head as u32);
     }
 
     /// The whole buffer the data lives in (headroom, data, tailroom).
@@ -751,11 +766,12 @@ impl Packet {
     }
 
     /// Makes the buffer exclusively this packet's (Click's `uniqueify`),
-    /// copying the headroom and the data only if the buffer is shared (the
-    /// headroom too, as Click does: bytes a `pull` moved there come back
-    /// with a `push` after the copy). A clone copies into its own buffer and
-    /// cannot fail unless the data does not fit a pool buffer
-    /// ([`PacketError::NoRoom`], only for large external buffers); a packet
+    /// copying the data only if the buffer is shared, with the headroom
+    /// bytes that were data once, as Click keeps the headroom: bytes a
+    /// `pull` moved there come back with a `push` after the copy. A clone
+    /// copies into its own buffer and cannot fail unless the data does not
+    /// fit a pool buffer ([`PacketError::NoRoom`], only for large external
+    /// buffers); a packet
     /// whose buffer others share moves to a fresh entry, which fails with
     /// [`PacketError::PoolExhausted`] if none is left. On error `self` is
     /// unchanged.
@@ -772,7 +788,7 @@ impl Packet {
     /// a pool packet (every packet InfiniteSource makes, every Tee output
     /// but the first) copies into its own buffer, which has the same size,
     /// so the data and every header keep their offsets and only the bytes
-    /// from the start of the buffer to the end of the data move.
+    /// from `keep_from` to the end of the data move.
     #[inline(never)]
     fn uniqueify(&mut self) -> Result<(), PacketError> {
         let me = self.e;
@@ -782,10 +798,10 @@ impl Packet {
         if holder == me || own_cap != s.cap {
             return self.uniqueify_slow();
         }
-        // The headroom too, as Click's uniqueify: bytes a Strip moved there
-        // come back with an Unstrip after the copy.
-        let end = (s.head + s.len) as usize;
-        copy_buffer_start(s.buf, own_buf, end, own_cap as usize);
+        // Headroom bytes that were data too, as Click's uniqueify keeps
+        // them: bytes a Strip moved there come back with an Unstrip.
+        let span = s.keep_from as usize..(s.head + s.len) as usize;
+        copy_buffer_span(s.buf, own_buf, span, own_cap as usize);
         s.buf = own_buf;
         s.holder = me;
         // SAFETY: holder live (we held it until now); refs > 1 since the
@@ -809,6 +825,7 @@ impl Packet {
             s.cap = own_cap;
             s.holder = me;
             s.head = copied.head;
+            s.keep_from = copied.valid.start as u32;
             copied.rebase(&mut s.anno);
             // SAFETY: holder live (we held it until now); refs > 1 since the
             // buffer was shared, so this cannot reach 0.
@@ -833,6 +850,7 @@ impl Packet {
             // SAFETY: `f` is exclusively ours (popped, refs was 0).
             unsafe {
                 init_state(fr, f, fr.own_buf, fr.own_cap, copied.head, len);
+                (*fr.state.get()).keep_from = copied.valid.start as u32;
                 (*fr.state.get()).anno = anno;
             }
             // Our old entry stays alive as the holder of the clones' buffer;
@@ -845,8 +863,37 @@ impl Packet {
     }
 
     /// The whole buffer, writable, after [`make_unique`](Self::make_unique).
+    /// Copies of the packet then keep its whole headroom, since bytes
+    /// written there may become data with a later `push`.
     #[inline]
     pub fn buffer_mut(&mut self) -> Result<&mut [u8], PacketError> {
+        self.make_unique()?;
+        let s = self.st_mut();
+        s.keep_from = 0;
+        // SAFETY: as in `buffer`; and holder.refs == 1 now, so no other
+        // descriptor sees this buffer (invariant 4), and `&mut self` makes
+        // this borrow the only one.
+        Ok(unsafe { std::slice::from_raw_parts_mut(s.buf.as_ptr(), s.cap as usize) })
+    }
+
+    /// The data, writable: copies it first if the buffer is shared with a
+    /// clone (see [`make_unique`](Self::make_unique) for when that fails).
+    #[inline]
+    pub fn data_mut(&mut self) -> Result<&mut [u8], PacketError> {
+        self.make_unique()?;
+        let s = self.st();
+        // SAFETY: as in `buffer_mut`, for the data window only (head + len
+        // <= cap, set_window).
+        Ok(unsafe {
+            std::slice::from_raw_parts_mut(s.buf.as_ptr().add(s.head as usize), s.len as usize)
+        })
+    }
+
+    /// The whole buffer, writable (as `buffer_mut`), for moving the data
+    /// within it: the bytes that stay before the new head are not the
+    /// packet's, so copies may still skip them.
+    #[inline]
+    pub(super) fn buffer_for_move(&mut self) -> Result<&mut [u8], PacketError> {
         self.make_unique()?;
         let s = self.st();
         // SAFETY: as in `buffer`; and holder.refs == 1 now, so no other
@@ -995,6 +1042,7 @@ unsafe fn init_state(
     st.cap = cap;
     st.head = head;
     st.len = len;
+    st.keep_from = head;
 }
 
 /// Frees an entry (refs already 0) into this thread's cache, or the global
@@ -1005,8 +1053,8 @@ fn free_entry(e: NonNull<Entry>) {
     }
 }
 
-/// Copies the data of `src` (plus as much of its headroom as fits) into
-/// the buffer `dst` of `cap` bytes, keeping the same offsets
+/// Copies the data of `src` (plus as much of its headroom from `keep_from`
+/// as fits) into the buffer `dst` of `cap` bytes, keeping the same offsets
 /// when possible. Returns the new head and the annotations with headers
 /// rebased. `dst` must be a buffer no descriptor can see.
 fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
@@ -1017,8 +1065,8 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
     if len > cap {
         return Err(PacketError::NoRoom);
     }
-    // As much of the headroom as fits, as Click's uniqueify keeps it all.
-    let keep = head.min(cap - len);
+    // As much of the headroom that was data as fits (see `keep_from`).
+    let keep = (head - src.keep_from as usize).min(cap - len);
     let start = head - keep;
     let total = keep + len;
     let new_start = if start + total <= cap {
@@ -1049,23 +1097,41 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
     })
 }
 
-/// Copies the first `len` bytes of the buffer `src` (the headroom and the
-/// data) to the buffer `dst`; both are `cap` bytes long and `len <= cap`.
-/// `dst` must be a buffer no descriptor can see, `src` one nobody writes
-/// (it is shared, invariant 4).
+/// Copies the bytes `span` of the buffer `src` to the same offsets of the
+/// buffer `dst`; both are `cap` bytes long and `span.end <= cap`. `dst`
+/// must be a buffer no descriptor can see, `src` one nobody writes (it is
+/// shared, invariant 4).
 #[inline(always)]
-fn copy_buffer_start(src: NonNull<u8>, dst: NonNull<u8>, len: usize, cap: usize) {
-    /// Copied in whole lines (fixed-size moves, no call into libc) as far
-    /// as the buffer has them.
-    const LINE: usize = 64;
-    assert!(len <= cap);
-    let lines = len.div_ceil(LINE).min(cap / LINE);
-    // SAFETY: [0, lines * LINE) and [lines * LINE, len) are inside both
-    // buffers (lines * LINE <= cap, len <= cap), every byte of a buffer is
-    // initialised (buffers come zeroed), and the buffers are distinct
-    // entries' own or external buffers, which never overlap.
+fn copy_buffer_span(src: NonNull<u8>, dst: NonNull<u8>, span: Range<usize>, cap: usize) {
+    assert!(span.start <= span.end && span.end <= cap);
+    // SAFETY: the span is inside both buffers (asserted), every byte of a
+    // buffer is initialised (buffers come zeroed), and the buffers are
+    // distinct entries' own or external buffers, which never overlap.
     unsafe {
-        let (from, to) = (src.as_ptr(), dst.as_ptr());
+        let at = span.start;
+        copy_in_lines(
+            src.as_ptr().add(at),
+            dst.as_ptr().add(at),
+            span.len(),
+            cap - at,
+        );
+    }
+}
+
+/// Copies `len` bytes from `from` to `to` in whole 64-byte lines (fixed-size
+/// moves, no call into libc), as many of them as `room` allows, then the
+/// rest byte-exact: it may copy up to `room` bytes in all.
+///
+/// # Safety
+/// `len <= room`; `room` bytes from `from` are initialised and readable,
+/// `room` bytes from `to` writable, and the two ranges do not overlap.
+#[inline(always)]
+unsafe fn copy_in_lines(from: *const u8, to: *mut u8, len: usize, room: usize) {
+    const LINE: usize = 64;
+    let lines = len.div_ceil(LINE).min(room / LINE);
+    // SAFETY: lines * LINE <= room, and [lines * LINE, len) is inside too
+    // (len <= room): the caller's contract.
+    unsafe {
         for i in 0..lines {
             let at = i * LINE;
             to.add(at)

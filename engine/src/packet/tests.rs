@@ -193,6 +193,28 @@ fn copy_on_write_keeps_the_headroom() {
 }
 
 #[test]
+fn copy_on_write_keeps_bytes_written_in_the_headroom() {
+    // Copies skip headroom that never held data, but not bytes an element
+    // wrote there through `buffer_mut`: a later push reveals them.
+    no_leak(|| {
+        let mut p = pkt(b"data");
+        let hr = p.headroom();
+        p.buffer_mut().unwrap()[hr - 2..hr].copy_from_slice(b"x=");
+        for holder_moves in [false, true] {
+            let mut c = p.try_clone().unwrap();
+            let copied = if holder_moves { &mut p } else { &mut c };
+            copied.data_mut().unwrap()[0] = b'D';
+            assert_eq!(copied.push(2).unwrap(), b"x=");
+            assert_eq!(copied.data(), b"x=Data");
+            copied.pull(2).unwrap();
+            if holder_moves {
+                drop(c);
+            }
+        }
+    });
+}
+
+#[test]
 fn make_unique_of_holder_moves_to_fresh_entry() {
     no_leak(|| {
         let mut p = pkt(b"original");
