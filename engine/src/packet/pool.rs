@@ -1268,7 +1268,17 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             (e, (*e.as_ref().state.get()).holder)
         };
         if holder == e {
-            release(c, e);
+            // SAFETY: as above; we only touch the `Cell` fields.
+            let en = unsafe { e.as_ref() };
+            let r = en.refs.get() - 1;
+            en.refs.set(r);
+            if r == 0 {
+                if en.ext_owner.get() != 0 {
+                    release_external(en);
+                }
+                freed[n_freed] = e;
+                n_freed += 1;
+            }
             continue;
         }
         // SAFETY: as above.
