@@ -112,7 +112,7 @@ fn main() {
     });
     let mut slot = Some(p);
     bench("into_send+into_packet (unique)", 1, || {
-        let q = slot.take().unwrap().into_send().unwrap();
+        let q = slot.take().unwrap().into_send();
         slot = Some(black_box(q).into_packet());
     });
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use click_engine::args::Args;
-use click_engine::packet::{SendPacket, BATCH_CAPACITY};
+use click_engine::packet::{Packet, SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
     PUSH_TO_PULL,
@@ -244,9 +244,9 @@ fn raise(signals: &[Signal]) {
 /// pulls in a row, as Queue's) and the *full* notifier (pausing a pushing
 /// thread's source when its ring has less than a batch, 32 packets, of
 /// room, so a source pushing whole batches does not overflow it). Pushes
-/// onto a full ring drop the new packets and count them; packets whose data
-/// cannot be unshared for the crossing (pool exhausted) are dropped and
-/// counted too. Only one thread may pull.
+/// onto a full ring drop the new packets and count them. Packets cross
+/// without a copy, clones too (their buffer's count turns atomic, as all of
+/// Click's are). Only one thread may pull.
 ///
 /// * Ports: 1 push input, 1 pull output.
 /// * Handlers: `length`, `drops` (read, totals over the rings),
@@ -319,10 +319,8 @@ impl Element for ThreadSafeQueue {
         let offered = batch.len();
         let free = producer.slots();
         let room = offered.min(free);
-        // A packet that cannot be made sendable (pool exhausted while
-        // unsharing it) is skipped; packets beyond the room are freed with
-        // the iterator. Both count as drops.
-        let sendable = batch.into_iter().filter_map(|p| p.into_send().ok());
+        // Packets beyond the room are freed with the iterator: drops.
+        let sendable = batch.into_iter().map(Packet::into_send);
         let pushed = match producer.write_chunk_uninit(room) {
             Ok(chunk) => chunk.fill_from_iter(sendable),
             Err(_) => 0,

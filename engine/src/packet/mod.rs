@@ -78,9 +78,12 @@
 //!   paint, [`Timestamp`], device index, [`PacketType`], VLAN TCI, a 40-byte
 //!   user area ([`Anno::u32`] etc.), and the MAC/network/transport header
 //!   offsets (buffer-relative, so they survive `pull`/`push`).
-//! * **Threads**: refcounts are not atomic, so packets sharing a buffer stay
-//!   on one thread. [`Packet::into_send`] gives a [`SendPacket`] (unsharing
-//!   first if needed) for inter-thread queues; [`SendPacket::into_packet`]
+//! * **Threads**: a buffer's count is a plain integer while all its users
+//!   are on one thread. [`Packet::into_send`] gives a [`SendPacket`] for
+//!   inter-thread queues, without a copy: if clones share the buffer, its
+//!   count turns atomic from then on (Click's clones count atomically
+//!   always; here only the buffers that cross pay for it, and clones and
+//!   frees update the count once per batch). [`SendPacket::into_packet`]
 //!   takes it back. A packet may be freed on any thread (its entry goes to
 //!   that thread's cache).
 //! * **External buffers**: an I/O backend registers a [`BufferOwner`]

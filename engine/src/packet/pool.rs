@@ -17,7 +17,7 @@
 //! 1. A live [`Packet`] is the only handle to its entry `e`. `e.state` (the
 //!    descriptor: buffer pointer, bounds, holder, annotations) is read and
 //!    written only through that handle. Other packets touch `e` only through
-//!    its `Cell` fields (`refs`, `ext_*`), never `e.state`.
+//!    its shared fields (`refs`, `ext_*`), never `e.state`.
 //! 2. A descriptor's data lives in the buffer of its *holder* entry `h`
 //!    (`state.holder`): `h == e` for an ordinary packet, or the entry of the
 //!    packet it was cloned from. Clones of clones point at the root holder,
@@ -29,9 +29,12 @@
 //!    `refs` is 0. For a clone entry `e != holder`, `e.refs == 1`.
 //! 4. A descriptor may write its buffer only when `holder.refs == 1`
 //!    (nobody else can see that buffer): [`Packet::buffer_mut`] checks it.
-//! 5. Refcounts are not atomic, so every handle that shares a buffer is on
-//!    the same thread: `Packet` is `!Send`, and [`SendPacket`] is only made
-//!    from a packet whose buffer is not shared.
+//! 5. A holder's `refs` is counted with plain loads and stores while every
+//!    descriptor that uses its buffer is on one thread; from the moment one
+//!    of them is about to cross to another thread ([`Packet::into_send`],
+//!    on the thread that still has them all) it is counted with atomic
+//!    read-modify-writes until it reaches 0 ([`RefCount`]). `Packet` is
+//!    `!Send`; [`SendPacket`] is the only way across.
 //!
 //! # Free lists
 //! Free entries sit in a per-thread stack ([`LocalCache`], `CACHE_SIZE`
@@ -46,7 +49,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{fence, AtomicU16, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
@@ -96,11 +100,83 @@ struct Desc {
     anno: Anno,
 }
 
+/// The number of users of a buffer (invariant 3), counted as invariant 5
+/// says: the top bit marks a count that has gone atomic.
+///
+/// Why not always atomic: InfiniteSource and Tee clone on every packet, and
+/// a locked read-modify-write per clone would cost more than the rest of
+/// the path; while one thread has all the users, a plain load and store is
+/// exact. Once a clone crosses, both threads update with atomics; clones
+/// and frees are batched (one update per run of clones of one packet), so
+/// the count's line moves between the cores once per batch, not per packet.
+struct RefCount(AtomicU32);
+
+/// The mark of a count shared across threads.
+const ACROSS_THREADS: u32 = 1 << 31;
+
+impl RefCount {
+    const fn new(n: u32) -> RefCount {
+        RefCount(AtomicU32::new(n))
+    }
+
+    /// The count. Acquire: when it reads 1, the other threads' releases of
+    /// the buffer (their reads of it) happen before what we do next.
+    #[inline(always)]
+    fn get(&self) -> u32 {
+        self.0.load(Acquire) & !ACROSS_THREADS
+    }
+
+    /// Sets the count of an entry nobody else can reach (just popped, or
+    /// its last user), going back to plain counting.
+    #[inline(always)]
+    fn reset(&self, n: u32) {
+        self.0.store(n, Relaxed);
+    }
+
+    /// Adds `n` users; the caller holds one, so the count stays above 0.
+    #[inline(always)]
+    fn add(&self, n: u32) {
+        let v = self.0.load(Relaxed);
+        if v & ACROSS_THREADS == 0 {
+            self.0.store(v + n, Relaxed);
+        } else {
+            self.0.fetch_add(n, Relaxed);
+        }
+    }
+
+    /// Drops `n` users the caller held; true if they were the last ones
+    /// (the entry is then the caller's alone, to free).
+    #[inline(always)]
+    fn sub(&self, n: u32) -> bool {
+        let v = self.0.load(Relaxed);
+        if v & ACROSS_THREADS == 0 {
+            self.0.store(v - n, Relaxed);
+            return v == n;
+        }
+        let before = self.0.fetch_sub(n, Release) & !ACROSS_THREADS;
+        if before == n {
+            // Every other thread's release happens before the free.
+            fence(Acquire);
+        }
+        before == n
+    }
+
+    /// Switches to atomic counting, before a user crosses to another
+    /// thread; the caller's thread has every user until then.
+    #[inline]
+    fn go_across_threads(&self) {
+        let v = self.0.load(Relaxed);
+        if v & ACROSS_THREADS == 0 {
+            self.0.store(v | ACROSS_THREADS, Relaxed);
+        }
+    }
+}
+
 /// One pool slot: 128 bytes, two cache lines (descriptor, annotations).
 #[repr(C, align(64))]
 struct Entry {
     /// Invariant 3.
-    refs: Cell<u32>,
+    refs: RefCount,
     /// Index of the entry in the pool (constant).
     index: u32,
     /// This entry's own pool buffer (constant).
@@ -242,7 +318,7 @@ impl Pool {
                 ptr::write(
                     e.as_ptr(),
                     Entry {
-                        refs: Cell::new(0),
+                        refs: RefCount::new(0),
                         index: i as u32,
                         own_buf,
                         ext_token: Cell::new(0),
@@ -611,7 +687,7 @@ impl Packet {
         // so we may initialise it (invariant 3 then holds with refs = 1).
         unsafe {
             let en = e.as_ref();
-            en.refs.set(1);
+            en.refs.reset(1);
             let cap = en.own_cap;
             init_state(en, e, en.own_buf, cap, (headroom as u32).min(cap), 0);
             (*en.state.get()).anno = Anno::DEFAULT;
@@ -643,7 +719,7 @@ impl Packet {
         // they are different entries, so the copy does not overlap.
         unsafe {
             let en = e.as_ref();
-            en.refs.set(1);
+            en.refs.reset(1);
             ptr::copy_nonoverlapping(self.entry().state.get(), en.state.get(), 1);
         }
         Packet::from_entry(e)
@@ -653,9 +729,9 @@ impl Packet {
     #[inline(always)]
     fn add_holder_refs(&self, n: u32) {
         // SAFETY: the holder is live while `self` is (invariant 3); we only
-        // touch its refs `Cell` (invariant 1).
+        // touch its refs (invariant 1).
         let h = unsafe { self.st().holder.as_ref() };
-        h.refs.set(h.refs.get() + n);
+        h.refs.add(n);
     }
 
     /// A clone sharing this packet's buffer (Click's `clone()`), with the
@@ -761,7 +837,7 @@ impl Packet {
     /// case writing needs a copy first ([`Packet::make_unique`]).
     #[inline]
     pub fn is_shared(&self) -> bool {
-        // SAFETY: the holder is live while we are; refs is a Cell.
+        // SAFETY: the holder is live while we are; we only read its refs.
         unsafe { self.st().holder.as_ref() }.refs.get() > 1
     }
 
@@ -806,8 +882,7 @@ impl Packet {
         s.holder = me;
         // SAFETY: holder live (we held it until now); refs > 1 since the
         // buffer was shared, so this cannot reach 0.
-        let h = unsafe { holder.as_ref() };
-        h.refs.set(h.refs.get() - 1);
+        unsafe { holder.as_ref() }.refs.sub(1);
         Ok(())
     }
 
@@ -829,8 +904,7 @@ impl Packet {
             copied.rebase(&mut s.anno);
             // SAFETY: holder live (we held it until now); refs > 1 since the
             // buffer was shared, so this cannot reach 0.
-            let h = unsafe { holder.as_ref() };
-            h.refs.set(h.refs.get() - 1);
+            unsafe { holder.as_ref() }.refs.sub(1);
             Ok(())
         } else {
             // We hold the buffer and clones use it: move to a fresh entry.
@@ -846,7 +920,7 @@ impl Packet {
             };
             let mut anno = self.st().anno;
             copied.rebase(&mut anno);
-            fr.refs.set(1);
+            fr.refs.reset(1);
             // SAFETY: `f` is exclusively ours (popped, refs was 0).
             unsafe {
                 init_state(fr, f, fr.own_buf, fr.own_cap, copied.head, len);
@@ -855,8 +929,7 @@ impl Packet {
             }
             // Our old entry stays alive as the holder of the clones' buffer;
             // drop our handle's count (refs > 1, cannot reach 0).
-            let e = self.entry();
-            e.refs.set(e.refs.get() - 1);
+            self.entry().refs.sub(1);
             self.e = f;
             Ok(())
         }
@@ -948,7 +1021,7 @@ impl Packet {
         let e = pop_entry()?;
         // SAFETY: popped entry, exclusively ours.
         let en = unsafe { e.as_ref() };
-        en.refs.set(1);
+        en.refs.reset(1);
         en.ext_owner.set(owner.0);
         en.ext_token.set(token);
         // SAFETY: exclusively ours; `buf` validity is the caller's contract.
@@ -995,24 +1068,26 @@ impl Packet {
         // mark, then free both entries without calling the owner.
         let h = unsafe { holder.as_ref() };
         h.ext_owner.set(0);
-        h.refs.set(0);
+        h.refs.reset(0);
         free_entry(holder);
         if holder != me.e {
-            me.entry().refs.set(0);
+            me.entry().refs.reset(0);
             free_entry(me.e);
         }
         Ok(ext)
     }
 
-    /// Makes the packet sendable to another thread, copying the data first
-    /// if the buffer is shared (see [`make_unique`](Self::make_unique)).
-    /// Returns the packet unchanged if that copy fails.
-    pub fn into_send(mut self) -> Result<SendPacket, Packet> {
-        if self.make_unique().is_err() {
-            return Err(self);
+    /// Makes the packet sendable to another thread. No copy: if clones
+    /// share its buffer, the buffer's count goes atomic (invariant 5), so
+    /// clones on both threads count and copy-on-write as before.
+    pub fn into_send(self) -> SendPacket {
+        // SAFETY: the holder is live while we are; we only touch its refs.
+        let h = unsafe { self.st().holder.as_ref() };
+        if h.refs.get() > 1 {
+            h.refs.go_across_threads();
         }
         let me = std::mem::ManuallyDrop::new(self);
-        Ok(SendPacket(me.e))
+        SendPacket(me.e)
     }
 
     /// Consumes the packet, returning its entry to the pool (same as drop).
@@ -1172,9 +1247,7 @@ fn unref_holder(sink: &impl Sink, h: NonNull<Entry>) {
 fn unref_holder_by(sink: &impl Sink, h: NonNull<Entry>, k: u32) {
     // SAFETY: the caller held references to `h`, so it is live.
     let hr = unsafe { h.as_ref() };
-    let r = hr.refs.get() - k;
-    hr.refs.set(r);
-    if r == 0 {
+    if hr.refs.sub(k) {
         if hr.ext_owner.get() != 0 {
             release_external(hr);
         }
@@ -1202,7 +1275,7 @@ fn release(sink: &impl Sink, e: NonNull<Entry>) {
         // A clone entry: refs == 1 (invariant 3), freed now.
         unref_holder(sink, holder);
         // SAFETY: as above; nobody else references a clone entry.
-        unsafe { e.as_ref() }.refs.set(0);
+        unsafe { e.as_ref() }.refs.reset(0);
         sink.put(e);
     } else {
         unref_holder(sink, e);
@@ -1270,9 +1343,7 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
         if holder == e {
             // SAFETY: as above; we only touch the `Cell` fields.
             let en = unsafe { e.as_ref() };
-            let r = en.refs.get() - 1;
-            en.refs.set(r);
-            if r == 0 {
+            if en.refs.sub(1) {
                 if en.ext_owner.get() != 0 {
                     release_external(en);
                 }
@@ -1282,7 +1353,7 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             continue;
         }
         // SAFETY: as above.
-        unsafe { e.as_ref() }.refs.set(0);
+        unsafe { e.as_ref() }.refs.reset(0);
         freed[n_freed] = e;
         n_freed += 1;
         if holder == run_holder {
@@ -1317,11 +1388,13 @@ impl fmt::Debug for Packet {
 // SendPacket
 
 /// A packet that may cross threads (for inter-thread queues): made by
-/// [`Packet::into_send`], which guarantees its buffer is not shared.
+/// [`Packet::into_send`], which makes a shared buffer's count atomic.
 pub struct SendPacket(NonNull<Entry>);
 
-// SAFETY: a SendPacket's buffer is not shared (holder.refs == 1, invariant
-// 5), so its non-atomic counters are reached only through this handle; the
+// SAFETY: a SendPacket's holder either has no other user (refs == 1) or
+// counts atomically (invariant 5, set by `into_send` on the thread that had
+// every user), so no count is updated with plain stores from two threads;
+// the descriptor is reached only through this handle (invariant 1), and the
 // channel carrying it provides the happens-before edge.
 unsafe impl Send for SendPacket {}
 

@@ -401,15 +401,16 @@ fn annotations() {
 fn send_packet_crosses_threads() {
     let p = pkt(b"to the other side");
     let c = p.try_clone().unwrap();
-    // Shared: into_send copies, the clone keeps the original data.
-    let s = p.into_send().unwrap();
+    // Shared: no copy crossing; the write on the other side copies, and
+    // the clone keeps the original data.
+    let s = p.into_send();
     let (tx, rx) = std::sync::mpsc::channel::<SendPacket>();
     let (back_tx, back_rx) = std::sync::mpsc::channel::<SendPacket>();
     let t = std::thread::spawn(move || {
         for s in rx {
             let mut p = s.into_packet();
             p.data_mut().unwrap()[0] = b'T';
-            back_tx.send(p.into_send().unwrap()).unwrap();
+            back_tx.send(p.into_send()).unwrap();
         }
         // Entries freed here go to this thread's cache, flushed at exit.
     });
@@ -419,11 +420,57 @@ fn send_packet_crosses_threads() {
     assert_eq!(c.data(), b"to the other side");
     // Many more, freed on the other thread.
     for _ in 0..2000 {
-        tx.send(pkt(b"x").into_send().unwrap()).unwrap();
+        tx.send(pkt(b"x").into_send()).unwrap();
         drop(back_rx.recv().unwrap());
     }
     drop(tx);
     t.join().unwrap();
+}
+
+#[test]
+fn clones_cross_threads_without_a_copy() {
+    // Clones of one packet go to another thread, batch by batch, while
+    // this thread goes on cloning it; the other side clones some again,
+    // writes to some (copy-on-write) and frees them all. The buffer's
+    // count, atomic from the first crossing on, must come back to exactly
+    // this thread's one user: a lost update would leave the buffer shared
+    // for ever, or free it under a clone still reading it.
+    const BATCHES: usize = 3000;
+    let mut p = pkt(b"shared payload");
+    let buf = p.data().as_ptr() as usize;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SendPacket>>(4);
+    let other = std::thread::spawn(move || {
+        let mut n = 0;
+        for batch in rx {
+            for s in batch {
+                let mut q = s.into_packet();
+                assert_eq!(q.data(), b"shared payload");
+                assert_eq!(q.data().as_ptr() as usize, buf, "crossed by copy");
+                if n % 3 == 0 {
+                    let mut more = Batch::new();
+                    q.clone_into(4, &mut more);
+                }
+                if n % 5 == 0 {
+                    q.data_mut().unwrap()[0] = b'S';
+                    assert_eq!(q.data(), b"Shared payload");
+                }
+                n += 1;
+            }
+        }
+        n
+    });
+    for _ in 0..BATCHES {
+        let mut batch = Batch::new();
+        assert_eq!(p.clone_into(BATCH_CAPACITY, &mut batch), BATCH_CAPACITY);
+        tx.send(batch.drain().map(Packet::into_send).collect())
+            .unwrap();
+    }
+    drop(tx);
+    assert_eq!(other.join().unwrap(), BATCHES * BATCH_CAPACITY);
+    assert!(!p.is_shared(), "every clone is gone");
+    p.data_mut().unwrap()[0] = b'X';
+    assert_eq!(p.data().as_ptr() as usize, buf, "written in place");
+    assert_eq!(p.data(), b"Xhared payload");
 }
 
 #[test]
@@ -556,7 +603,7 @@ fn release_hook_may_drop_packets() {
         let p1 = unsafe { Packet::from_external(id, 1, ring_buffer(0), 512, 0, 1) }.unwrap();
         // SAFETY: as above.
         let p2 = unsafe { Packet::from_external(id, 2, ring_buffer(0), 512, 0, 1) }.unwrap();
-        *owner.0.lock().unwrap() = Some(p2.into_send().unwrap());
+        *owner.0.lock().unwrap() = Some(p2.into_send());
         let mut b = Batch::new();
         b.push(p1);
         b.push(pkt(b"x"));
@@ -784,8 +831,7 @@ mod model {
                         }
                         Op::Send(i) if n > 0 => {
                             let (p, d) = live.swap_remove(i % n);
-                            let p = p.into_send().unwrap().into_packet();
-                            assert!(!p.is_shared());
+                            let p = p.into_send().into_packet();
                             live.push((p, d));
                         }
                         _ => {}
