@@ -39,8 +39,8 @@
 //!   too); dropping it frees the entry.
 //! * **Clones** ([`Packet::try_clone`], Click's `clone()`): a new entry whose
 //!   descriptor points into the original's buffer; the buffer's *holder*
-//!   entry counts its users with a non-atomic refcount and goes back to the
-//!   pool with the last one. Clones of clones point at the root holder, so a
+//!   entry counts its users (a plain integer until a user crosses threads,
+//!   atomic from then on) and goes back to the pool with the last one. Clones of clones point at the root holder, so a
 //!   clone's own buffer is always unused: [`Packet::make_unique`] of a clone
 //!   copies into it without allocating and cannot fail (for pool buffers).
 //!   Only the holder itself, when clones still use its buffer, has to take

@@ -637,8 +637,9 @@ pub struct ExternalBuffer {
 
 /// A packet: an 8-byte owned handle to a pool entry.
 ///
-/// `!Send` (buffer refcounts are not atomic): to move a packet to another
-/// thread use [`Packet::into_send`]. Dropping it returns the entry (and the
+/// `!Send` (a buffer's refcount is a plain integer while its users are on
+/// one thread): to move a packet to another thread use
+/// [`Packet::into_send`]. Dropping it returns the entry (and the
 /// buffer, once no clone uses it) to the pool. See the [module
 /// doc](super) for the API.
 pub struct Packet {
