@@ -97,6 +97,14 @@ pub fn ports_phrase(nargs: Option<usize>, ninputs: usize, noutputs: usize) -> St
     s + &plural(noutputs, "output", "outputs") + "]"
 }
 
+/// The class a list declaration (`a, b :: ...`) gives every name in it.
+enum Spread {
+    /// `a, b :: Class`.
+    Named(ast::Word),
+    /// `a, b :: { ... }`, built once.
+    Built(Class),
+}
+
 #[derive(Debug, Clone)]
 pub enum Kind {
     Class(Class),
@@ -684,7 +692,7 @@ impl Builder {
         // meets them; named elements are created once the list is complete.
         let classes: Vec<Option<Class>> = list.iter().map(|e| self.nested_class(e)).collect();
         let groups: Vec<Option<Ep>> = list.iter().map(|e| self.group(e)).collect();
-        let spread = self.spread_declaration(c, list);
+        let spread = self.spread_declaration(c, list, classes.last().cloned().flatten());
         let mut eps = Vec::with_capacity(list.len());
         for (k, e) in list.iter().enumerate() {
             let ep = match (&e.elem, &groups[k]) {
@@ -709,12 +717,15 @@ impl Builder {
         }
     }
 
-    /// `a, b, c :: Class(config);` declares all three alike.
+    /// `a, b, c :: Class(config);` declares all three alike, and so does
+    /// `a, b :: { ... }` with an anonymous compound (`built`, the class of
+    /// the list's last endpoint when it is one).
     fn spread_declaration(
         &mut self,
         c: &ast::Connection,
         list: &[Endpoint],
-    ) -> Option<(ClassRef, Option<ast::Word>)> {
+        built: Option<Class>,
+    ) -> Option<(Spread, Option<ast::Word>)> {
         if c.lists.len() != 1 || list.len() < 2 {
             return None;
         }
@@ -731,14 +742,20 @@ impl Builder {
                 )
         };
         let (last, rest) = list.split_last()?;
+        if !rest.iter().all(bare) || last.inputs.is_some() || last.outputs.is_some() {
+            return None;
+        }
         match &last.elem {
             Some(Elem::Named {
                 class: Some(ClassRef::Name(class)),
                 config,
                 ..
-            }) if rest.iter().all(bare) && last.inputs.is_none() && last.outputs.is_none() => {
-                Some((ClassRef::Name(class.clone()), config.clone()))
-            }
+            }) => Some((Spread::Named(class.clone()), config.clone())),
+            Some(Elem::Named {
+                class: Some(ClassRef::Compound(_)),
+                config,
+                ..
+            }) => Some((Spread::Built(built?), config.clone())),
             _ => None,
         }
     }
@@ -855,7 +872,7 @@ impl Builder {
         e: &Endpoint,
         elem: &Elem,
         built: Option<Class>,
-        spread: Option<&(ClassRef, Option<ast::Word>)>,
+        spread: Option<&(Spread, Option<ast::Word>)>,
     ) -> Option<Ep> {
         let sides = [
             self.optional_ports(&e.inputs),
@@ -878,22 +895,27 @@ impl Builder {
                 class,
                 config,
             } => {
-                let (class, config) = match (class, config, spread) {
-                    (None, None, Some((c, cfg))) => (Some(c), cfg.as_ref()),
-                    _ => (class.as_ref(), config.as_ref()),
-                };
-                let declared = match class {
-                    Some(ClassRef::Name(c)) => {
-                        self.declared.insert(c.text.clone());
-                        Some(self.force_class(&c.text))
+                let (declared, config) = match (class, config, spread) {
+                    (None, None, Some((Spread::Named(c), cfg))) => {
+                        (Some(self.declared_class(c)), cfg.as_ref())
                     }
-                    Some(ClassRef::Compound(_)) => built,
-                    None => None,
+                    (None, None, Some((Spread::Built(c), cfg))) => (Some(c.clone()), cfg.as_ref()),
+                    (Some(ClassRef::Name(c)), cfg, _) => {
+                        (Some(self.declared_class(c)), cfg.as_ref())
+                    }
+                    (Some(ClassRef::Compound(_)), cfg, _) => (built, cfg.as_ref()),
+                    (None, cfg, _) => (None, cfg.as_ref()),
                 };
                 self.named(name, declared, config)
             }
         };
         Some(Ep { element, sides })
+    }
+
+    /// The class `c` names in a declaration (`x :: c`).
+    fn declared_class(&mut self, c: &ast::Word) -> Class {
+        self.declared.insert(c.text.clone());
+        self.force_class(&c.text)
     }
 
     fn named(

@@ -417,6 +417,19 @@ mod tests {
     }
 
     #[test]
+    fn a_list_declares_each_name_an_anonymous_compound() {
+        // Click's `sub0, sub1 :: { ... }` (threads/StaticThreadSched-02).
+        let c = load_str(
+            "sub0, sub1 :: { src :: Idle -> d :: Discard };",
+            "t",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let names: Vec<&str> = c.elements.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["sub0/src", "sub0/d", "sub1/src", "sub1/d"]);
+    }
+
+    #[test]
     fn missing_compound_ports_are_errors() {
         let e = errors("elementclass F { input -> output }\nIdle -> F [1] -> Discard;");
         assert!(e.contains("'F@2' has no output 1"), "{e}");
