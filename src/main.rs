@@ -25,10 +25,22 @@ struct Cli {
     /// Scheduler threads, one per core.
     #[arg(short = 'j', long = "threads", value_name = "N", default_value_t = 1)]
     threads: usize,
-    /// Do not pin scheduler threads to cores (with `-j N`, each thread is
-    /// pinned to its own core by default).
-    #[arg(long)]
-    no_pin: bool,
+    /// Pin scheduler thread T to core OFFSET+T, counting the cores this
+    /// process may use (Click's `--affinity`; OFFSET defaults to 0). With
+    /// `-j N` for N > 1 threads are pinned from the first core unless
+    /// `--no-affinity`; one thread is not pinned by default.
+    #[arg(
+        short = 'a',
+        long = "affinity",
+        value_name = "OFFSET",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "0"
+    )]
+    affinity: Option<usize>,
+    /// Do not pin scheduler threads to cores.
+    #[arg(long = "no-affinity", alias = "no-pin", conflicts_with = "affinity")]
+    no_affinity: bool,
     /// Simulated time (Click's `--simtime`): the clock is virtual and
     /// jumps to the next timer whenever no task is runnable; optionally
     /// the start time in seconds since the epoch (default 1000000000).
@@ -145,7 +157,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 handlers: cli.handlers.clone(),
                 threads: cli.threads,
                 time: cli.time,
-                pin: cli.threads > 1 && !cli.no_pin,
+                pin: pinning(&cli),
                 simtime: cli.simtime,
             };
             if matches!(mode, Mode::Quiet) {
@@ -154,6 +166,16 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 run::run(&router, &flags).map_err(|e| render_engine(&config, &e))
             }
         }
+    }
+}
+
+/// Where scheduler threads are pinned: `--affinity[=OFFSET]`, or from core
+/// 0 when there are several threads, unless `--no-affinity`.
+fn pinning(cli: &Cli) -> Option<usize> {
+    match (cli.affinity, cli.no_affinity) {
+        (_, true) => None,
+        (Some(offset), false) => Some(offset),
+        (None, false) => (cli.threads > 1).then_some(0),
     }
 }
 

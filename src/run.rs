@@ -18,8 +18,8 @@ pub struct RunFlags {
     pub threads: usize,
     /// `--time`: print the run's wall-clock and CPU time on stderr.
     pub time: bool,
-    /// Pin scheduler threads to cores.
-    pub pin: bool,
+    /// Pin scheduler thread `t` to core `offset + t`: `Some(offset)`.
+    pub pin: Option<usize>,
     /// `--simtime[=START]`: simulated time from START seconds.
     pub simtime: Option<f64>,
 }
@@ -81,7 +81,7 @@ pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diag
         .store(true, std::sync::atomic::Ordering::Release);
     let opts = RunOptions {
         threads: flags.threads.max(1),
-        pin: false,
+        pin: None,
         final_reads: flags.handlers.clone(),
         clock: flags.clock(),
     };

@@ -155,3 +155,58 @@ fn stride_sched_shares_pulls_by_input_tickets() {
     assert_eq!((c, t1), (0, 1));
     assert!(b > 10 && a.abs_diff(3 * b) <= 3, "a {a}, b {b}");
 }
+
+/// The `home_thread` values a `Script` prints for `elements`, with `-j 2`.
+fn home_threads(config: &str, elements: &[&str]) -> Vec<u64> {
+    let prints: String = elements
+        .iter()
+        .map(|e| format!("print {e}.home_thread, "))
+        .collect();
+    let config = format!("{config}\nScript(wait 50ms, {prints}stop)");
+    values(&router(&["-j", "2", "-e", &config]))
+}
+
+#[test]
+fn home_thread_shows_static_thread_sched() {
+    // Click's threads/StaticThreadSched-01, in real time (our simulated
+    // time runs on one thread).
+    let config = "StaticThreadSched(rs1 0, d1 0, rs2 1, d2 1);
+        rs1 :: RatedSource -> q1 :: Queue -> d1 :: Discard;
+        rs2 :: RatedSource -> q2 :: Queue -> d2 :: Discard;";
+    assert_eq!(
+        home_threads(config, &["rs1", "d1", "rs2", "d2"]),
+        [0, 0, 1, 1]
+    );
+}
+
+#[test]
+fn static_thread_sched_places_compounds_and_their_parts() {
+    // Click's threads/StaticThreadSched-02, with a ThreadSafeQueue where
+    // the original has a Queue between threads (which our checker
+    // refuses): the outer StaticThreadSched places all of sub0 on thread
+    // 1, the later one inside the compound places each `d` on thread 0.
+    let config = "StaticThreadSched(sub0 1);
+        sub0, sub1 :: {
+            src :: RatedSource -> q :: ThreadSafeQueue -> d :: Discard;
+            StaticThreadSched(d 0);
+        }";
+    assert_eq!(
+        home_threads(config, &["sub0/src", "sub0/d", "sub1/src", "sub1/d"]),
+        [1, 0, 0, 0]
+    );
+}
+
+#[test]
+fn static_thread_sched_names_must_exist() {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args([
+            "-q",
+            "-e",
+            "Idle -> Discard; c :: { StaticThreadSched(nothere 1) }",
+        ])
+        .output()
+        .expect("run router");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no element named 'nothere'"), "{err}");
+}

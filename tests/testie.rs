@@ -33,9 +33,10 @@ use testie::runner::{Env, Outcome};
 
 /// Build features our implementation provides, for `click-buildtool
 /// provides FEATURE` in `%require` sections. Click's names: `userlevel`
-/// (the user-level driver) and `int64`. We do not provide `linuxmodule`,
-/// `umultithread`, or Click's test-only elements (`NotifierTest`, ...).
-const PROVIDES: &[&str] = &["userlevel", "int64"];
+/// (the user-level driver), `int64` and `umultithread` (`-j N`). We do
+/// not provide `linuxmodule` or Click's test-only elements (`NotifierTest`,
+/// ...).
+const PROVIDES: &[&str] = &["userlevel", "int64", "umultithread"];
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(concat!(

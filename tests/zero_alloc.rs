@@ -98,7 +98,7 @@ fn counted_run_of(config: &str, registry: &Registry) -> (u64, [u64; 3]) {
     let router = Router::new(&flat, registry).unwrap_or_else(|e| panic!("{e:?}"));
     let opts = RunOptions {
         threads: 1,
-        pin: false,
+        pin: None,
         final_reads: vec!["c.count".into(), "d0.count".into(), "d1.count".into()],
         ..Default::default()
     };

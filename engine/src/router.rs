@@ -28,8 +28,9 @@ use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 pub struct RunOptions {
     /// Scheduler threads (`-j`).
     pub threads: usize,
-    /// Pin each scheduler thread to its own core.
-    pub pin: bool,
+    /// Pin scheduler thread `t` to core `offset + t` (modulo the cores):
+    /// `Some(offset)`, or `None` to leave placement to the kernel.
+    pub pin: Option<usize>,
     /// Handlers (`element.handler`, or a global handler like `config`) to
     /// read after the router stops, in order.
     pub final_reads: Vec<String>,
@@ -41,7 +42,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             threads: 1,
-            pin: false,
+            pin: None,
             final_reads: Vec::new(),
             clock: ClockMode::Real,
         }
@@ -147,10 +148,14 @@ impl Router {
         let stopped = Barrier::new(threads);
         let failed = AtomicBool::new(false);
         let errors = Mutex::new(Vec::new());
-        let cores = if opts.pin {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
+        let cores = match opts.pin {
+            Some(offset) => {
+                let mut cores = core_affinity::get_core_ids().unwrap_or_default();
+                let len = cores.len().max(1);
+                cores.rotate_left(offset % len);
+                cores
+            }
+            None => Vec::new(),
         };
         let env = ThreadEnv {
             router: self,
@@ -283,14 +288,13 @@ struct ThreadPlan {
 /// push reaches downstream, or its pull reaches upstream, runs on the
 /// task's thread. `StaticThreadSched` places tasks; the rest go to thread 0.
 fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnostic>> {
-    let sched = static_thread_sched(graph);
+    let (sched, mut errors) = static_thread_sched(graph);
     let n = graph.nodes.len();
     let mut input_thread: Vec<Option<usize>> = vec![None; n];
     let mut output_thread: Vec<Option<usize>> = vec![None; n];
     // A ThreadSafeQueue may be pushed to from several threads: its input
     // side then has an instance on each (one ring per pushing thread).
     let mut more_inputs: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut errors = Vec::new();
     for root in (0..n).filter(|&e| is_root(&graph.nodes[e])) {
         let t = sched.get(&graph.nodes[root].name).copied().unwrap_or(0) % threads;
         let mut mark = |e: usize, side: Side, errors: &mut Vec<Diagnostic>| -> bool {
@@ -407,36 +411,87 @@ fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagno
     }
 }
 
-/// The `ELEMENT VALUE` pairs of every `class` element (StaticThreadSched,
-/// ScheduleInfo: information elements the engine reads when it places and
-/// schedules tasks), VALUE parsed; pairs that do not parse are skipped
-/// (the element's own configure reports them).
-fn element_values<T: std::str::FromStr>(graph: &Graph, class: &str) -> HashMap<String, T> {
-    let mut map = HashMap::new();
-    for node in graph.nodes.iter().filter(|n| n.class == class) {
+/// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
+/// ELEMENT is resolved as Click resolves element arguments (see
+/// [`resolve_elements`]), so a compound's name places everything in it and
+/// a StaticThreadSched inside a compound names its parts; later pairs
+/// override earlier ones, as a later StaticThreadSched overrides an earlier
+/// one in Click. Pairs whose THREAD does not parse are skipped (the
+/// element's own configure reports them); names that resolve to nothing are
+/// returned as errors.
+fn static_thread_sched(graph: &Graph) -> (HashMap<String, usize>, Vec<Diagnostic>) {
+    let (mut map, mut errors) = (HashMap::new(), Vec::new());
+    for node in graph
+        .nodes
+        .iter()
+        .filter(|n| n.class == "StaticThreadSched")
+    {
         for arg in click_lang::args::split_args(&node.config) {
-            if let [element, value] = click_lang::args::split_words(&arg).as_slice() {
-                if let Ok(v) = value.parse() {
-                    map.insert(element.clone(), v);
+            let words = click_lang::args::split_words(&arg);
+            let [element, value] = &words[..] else {
+                continue;
+            };
+            let Ok(thread) = value.parse::<usize>() else {
+                continue;
+            };
+            let targets = resolve_elements(graph, &node.name, element);
+            if targets.is_empty() {
+                errors.push(Diagnostic {
+                    span: Some(node.span.clone()),
+                    message: format!("'{}': no element named '{element}'", node.declaration()),
+                });
+            }
+            for e in targets {
+                map.insert(graph.nodes[e].name.clone(), thread);
+            }
+        }
+    }
+    (map, errors)
+}
+
+/// The elements that `name`, in the configuration of the element named
+/// `from`, stands for: the element `name` in `from`'s compound, or else in
+/// each enclosing compound in turn, out to the top level; a compound's name
+/// stands for every element inside it.
+fn resolve_elements(graph: &Graph, from: &str, name: &str) -> Vec<usize> {
+    let mut scope = from;
+    loop {
+        scope = scope.rfind('/').map_or("", |i| &scope[..i]);
+        let full = match scope {
+            "" => name.to_string(),
+            _ => format!("{scope}/{name}"),
+        };
+        if let Some(e) = graph.find(&full) {
+            return vec![e];
+        }
+        let inside = format!("{full}/");
+        let members: Vec<usize> = (0..graph.nodes.len())
+            .filter(|&e| graph.nodes[e].name.starts_with(&inside))
+            .collect();
+        if !members.is_empty() || scope.is_empty() {
+            return members;
+        }
+    }
+}
+
+/// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
+/// PARAM times the default (the task handle clamps them). ELEMENT is the
+/// full name; Click's scaling of a compound's shares by an outer
+/// ScheduleInfo is not done, and a name that matches no element is unused,
+/// as in Click.
+fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
+    let mut tickets = HashMap::new();
+    for node in graph.nodes.iter().filter(|n| n.class == "ScheduleInfo") {
+        for arg in click_lang::args::split_args(&node.config) {
+            if let [element, share] = &click_lang::args::split_words(&arg)[..] {
+                if let Ok(share) = share.parse::<f64>() {
+                    let t = (share * f64::from(DEFAULT_TICKETS)).round() as u32;
+                    tickets.insert(element.clone(), t);
                 }
             }
         }
     }
-    map
-}
-
-/// `ScheduleInfo(ELEMENT PARAM, ...)` shares, as tickets by element name:
-/// PARAM times the default (the task handle clamps them).
-fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
-    element_values::<f64>(graph, "ScheduleInfo")
-        .into_iter()
-        .map(|(e, share)| (e, (share * f64::from(DEFAULT_TICKETS)).round() as u32))
-        .collect()
-}
-
-/// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
-fn static_thread_sched(graph: &Graph) -> HashMap<String, usize> {
-    element_values(graph, "StaticThreadSched")
+    tickets
 }
 
 /// What every scheduler thread shares while it builds and runs its shard.
@@ -539,7 +594,7 @@ impl ThreadEnv<'_> {
             let task = slot
                 .borrow()
                 .has_task()
-                .then(|| TaskHandle::new(false, waker.clone()));
+                .then(|| TaskHandle::new(false, waker.clone(), t));
             let share = shares.get(&graph.nodes[global[local]].name).copied();
             let (mut timer, mut scheduled, mut tickets) =
                 (None, true, share.unwrap_or(DEFAULT_TICKETS));
@@ -736,6 +791,7 @@ fn ports_listing(graph: &Graph, e: usize) -> String {
 const TASK_HANDLERS: &[crate::Handler] = &[
     crate::Handler::read("scheduled"),
     crate::Handler::read_write("tickets"),
+    crate::Handler::read("home_thread"),
 ];
 
 /// Reads a handler of element `e` (default handlers included), ending the
@@ -755,6 +811,7 @@ pub(crate) fn read_handler(
         match handler {
             "scheduled" => return Ok(format!("{}\n", task.is_scheduled())),
             "tickets" => return Ok(format!("{}\n", task.tickets())),
+            "home_thread" => return Ok(format!("{}\n", task.home_thread())),
             _ => {}
         }
     }

@@ -34,15 +34,23 @@ struct TaskState {
     /// change it while the router runs.
     tickets: AtomicU32,
     thread: Arc<ThreadWaker>,
+    /// The scheduler thread the task runs on (Click's `home_thread`).
+    home_thread: usize,
 }
 
 impl TaskHandle {
-    pub(crate) fn new(scheduled: bool, thread: Arc<ThreadWaker>) -> Self {
+    pub(crate) fn new(scheduled: bool, thread: Arc<ThreadWaker>, home_thread: usize) -> Self {
         TaskHandle(Arc::new(TaskState {
             scheduled: AtomicBool::new(scheduled),
             tickets: AtomicU32::new(DEFAULT_TICKETS),
             thread,
+            home_thread,
         }))
+    }
+
+    /// The scheduler thread the task runs on.
+    pub fn home_thread(&self) -> usize {
+        self.0.home_thread
     }
 
     /// Schedules the task; wakes its thread if the task was asleep.
@@ -235,8 +243,8 @@ mod tests {
     fn stride_scheduling_follows_tickets() {
         let waker = Arc::new(ThreadWaker::default());
         let mut tasks = vec![
-            TaskEntry::new(0, TaskHandle::new(true, waker.clone()), 1024),
-            TaskEntry::new(1, TaskHandle::new(true, waker.clone()), 2048),
+            TaskEntry::new(0, TaskHandle::new(true, waker.clone(), 0), 1024),
+            TaskEntry::new(1, TaskHandle::new(true, waker.clone(), 0), 2048),
         ];
         let mut runs = [0; 2];
         let mut clock = 0;
@@ -252,7 +260,7 @@ mod tests {
     #[test]
     fn sleeping_tasks_are_skipped_and_woken() {
         let waker = Arc::new(ThreadWaker::default());
-        let h = TaskHandle::new(false, waker.clone());
+        let h = TaskHandle::new(false, waker.clone(), 0);
         let mut tasks = vec![TaskEntry::new(7, h.clone(), DEFAULT_TICKETS)];
         let mut clock = 0;
         assert_eq!(pick_task(&mut tasks, &mut clock), None);

@@ -5,8 +5,13 @@ use click_engine::{ConfigureCtx, Element, ElementClass};
 
 /// `StaticThreadSched(ELEMENT THREAD, ...)`: runs each ELEMENT's task (and
 /// the push path it starts) on scheduler thread THREAD (modulo the thread
-/// count). The engine reads this configuration when it places elements;
-/// the element itself only checks it.
+/// count). ELEMENT is looked up as Click looks up element arguments: in the
+/// StaticThreadSched's own compound first, then in each enclosing one; a
+/// compound's name places every element in it. A later StaticThreadSched
+/// overrides an earlier one, so one inside a compound can place a part of
+/// a compound that an outer one placed as a whole. A name that matches no
+/// element is an error. The engine reads this configuration when it places
+/// elements; the element itself only checks its syntax.
 ///
 /// * Ports: none.
 /// * Handlers: none beyond the defaults.

@@ -15,7 +15,7 @@ pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String
     let router = Router::new(&flat, &registry).map_err(render)?;
     let opts = RunOptions {
         threads,
-        pin: false,
+        pin: None,
         final_reads: handlers.iter().map(|h| h.to_string()).collect(),
         ..Default::default()
     };
