@@ -148,6 +148,17 @@ pub trait Element: 'static {
         None
     }
 
+    /// Whether a task that finds this element's `kind` notifier should
+    /// also be woken by the notifiers beyond it (Click's
+    /// `SEARCH_CONTINUE_WAKE`): for an element whose signal follows the
+    /// signals behind it, as PullSwitch's follows its selected input, and
+    /// which cannot raise its own when they do. The task's signal is still
+    /// this element's alone. Default: false, the search stops here.
+    fn notifier_passes_wakeups(&self, kind: NotifierKind) -> bool {
+        let _ = kind;
+        false
+    }
+
     /// Called when the router stops, after the final handler reads;
     /// release external resources here.
     fn cleanup(&mut self) {}

@@ -122,23 +122,36 @@ impl InitCtx<'_> {
     /// Walks the graph from one port (upstream for `Empty`, downstream for
     /// `Full`) through elements by their flow codes, collecting the signals
     /// of the first providers found. A path ending at an element that
-    /// provides no signal makes the result always active.
+    /// provides no signal makes the result always active. Beyond a provider
+    /// that passes wake-ups on, the search goes on for signals the task
+    /// listens to without their being part of its signal.
     fn search(&mut self, kind: NotifierKind, port: Port) -> NotifierSignal {
         let upstream = kind == NotifierKind::Empty;
         let mut signals: Vec<Signal> = Vec::new();
+        let mut wakers: Vec<Signal> = Vec::new();
         let mut always = false;
         let mut seen = std::collections::HashSet::new();
-        let mut work: Vec<(usize, usize)> = self.neighbours(upstream, self.global, port);
-        while let Some((e, p)) = work.pop() {
-            if !seen.insert((e, p)) {
+        let start = self.neighbours(upstream, self.global, port);
+        // (element, port, found only to wake the task)
+        let mut work: Vec<(usize, usize, bool)> =
+            start.into_iter().map(|(e, p)| (e, p, false)).collect();
+        while let Some((e, p, wake_only)) = work.pop() {
+            if !seen.insert((e, p, wake_only)) {
                 continue;
             }
-            if let Some(signal) = self.provided(kind, e) {
-                if !signals.iter().any(|s| s.same(&signal)) {
-                    signals.push(signal);
+            let provider = self.provided(kind, e);
+            let provides = provider.is_some();
+            if let Some((signal, passes)) = provider {
+                let found = if wake_only { &mut wakers } else { &mut signals };
+                if !found.iter().any(|s| s.same(&signal)) {
+                    found.push(signal);
                 }
-                continue;
+                if !passes {
+                    continue;
+                }
             }
+            // Beyond a provider, signals only wake the task.
+            let wake_only = wake_only || provides;
             let node = &self.graph.nodes[e];
             let onward: Vec<usize> = if upstream {
                 (0..node.inputs.len())
@@ -149,15 +162,16 @@ impl InitCtx<'_> {
                     .filter(|&o| node.flows(p, o))
                     .collect()
             };
-            if onward.is_empty() {
+            if onward.is_empty() && !wake_only {
                 always = true;
             }
             for q in onward {
-                work.extend(self.neighbours(upstream, e, q));
+                let next = self.neighbours(upstream, e, q);
+                work.extend(next.into_iter().map(|(e, p)| (e, p, wake_only)));
             }
         }
         if let Some(task) = &self.task {
-            for s in &signals {
+            for s in signals.iter().chain(&wakers) {
                 s.add_listener(task.clone());
             }
         }
@@ -165,8 +179,8 @@ impl InitCtx<'_> {
     }
 
     /// The signal of kind `kind` that global element `e` provides, asked
-    /// of its instance on this thread.
-    fn provided(&self, kind: NotifierKind, e: usize) -> Option<Signal> {
+    /// of its instance on this thread, and whether it passes wake-ups on.
+    fn provided(&self, kind: NotifierKind, e: usize) -> Option<(Signal, bool)> {
         let side = if kind == NotifierKind::Empty {
             self.output_side
         } else {
@@ -174,7 +188,8 @@ impl InitCtx<'_> {
         };
         let local = *side.get(e)? as usize;
         let element = self.slots.get(local)?.try_borrow().ok()?;
-        element.notifier(kind)
+        let signal = element.notifier(kind)?;
+        Some((signal, element.notifier_passes_wakeups(kind)))
     }
 
     fn neighbours(&self, upstream: bool, e: usize, port: usize) -> Vec<(usize, usize)> {

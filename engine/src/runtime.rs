@@ -620,6 +620,14 @@ impl Shard {
         self.waker.attach_current();
         let simulated = shared.clock.simulated();
         let mut clock = 0u64;
+        // Click's driver runs the tasks scheduled at start once before it
+        // first looks at timers: a Script's first step sees them run.
+        let now = shared.clock.now();
+        for i in 0..self.tasks.len() {
+            if self.tasks[i].handle.is_scheduled() && !shared.stopping() {
+                self.run_task(shared, i, now);
+            }
+        }
         while !shared.stopping() {
             let now = shared.clock.now();
             self.answer_calls(shared, now);

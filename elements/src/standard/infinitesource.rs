@@ -3,7 +3,8 @@
 use click_engine::args::{Args, Bytes, Raw};
 use click_engine::packet::BATCH_CAPACITY;
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind,
+    NotifierSignal, Packet, Port, Signal,
 };
 
 use super::handlercall::HandlerCall;
@@ -13,9 +14,11 @@ use super::sourcedata::{packet_data, stamped_clones, DEFAULT_DATA};
 /// END_CALL, TIMESTAMP])`: emits clones of one packet, BURST per task run,
 /// until LIMIT packets (-1: no limit); then, with STOP, stops the router,
 /// or with `END_CALL HANDLER [VALUE]` calls that write handler (each time
-/// the limit stops it, as Click's). It
-/// pauses while the queue downstream is full (Click's full notifier). In
-/// pull context it answers pulls instead of running a task.
+/// the limit stops it, as Click's). It pauses while the queue downstream
+/// is full (Click's full notifier). In pull context it answers pulls
+/// instead of running a task, and has an *empty* notifier, down once it is
+/// spent or inactive (so the task pulling from it sleeps) and up again when
+/// a handler write (`active`, `limit`, `reset`) revives it.
 ///
 /// * Ports: no inputs, 1 output, agnostic.
 /// * Handlers: `count`, `burst` (read); `limit`, `active`, `data`,
@@ -33,6 +36,9 @@ pub struct InfiniteSource {
     count: u64,
     pushes: bool,
     room: NotifierSignal,
+    /// Pull mode: the empty notifier, down once the source is spent or
+    /// inactive, so that the task pulling from it sleeps.
+    nonempty: Signal,
 }
 
 impl ElementClass for InfiniteSource {
@@ -67,6 +73,7 @@ impl ElementClass for InfiniteSource {
             count: 0,
             pushes: ctx.output_is_push(0),
             room: NotifierSignal::always(),
+            nonempty: Signal::new(active),
         })
     }
 }
@@ -137,16 +144,22 @@ impl Element for InfiniteSource {
 
     fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
         if !self.active {
+            self.nonempty.deactivate();
             return None;
         }
         let n = self.allowance(max as u64) as usize;
         if n == 0 {
+            self.nonempty.deactivate();
             if let Some(end) = &self.end_call {
                 end.call(ctx);
             }
             return None;
         }
         Some(self.clones(n, ctx)).filter(|b| !b.is_empty())
+    }
+
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        (kind == NotifierKind::Empty && !self.pushes).then(|| self.nonempty.clone())
     }
 
     fn handlers(&self) -> &'static [Handler] {
@@ -197,8 +210,12 @@ impl Element for InfiniteSource {
         }
         // As Click's: new data or length does not restart a source that
         // finished (an END_CALL writing them would otherwise loop).
-        if self.active && self.pushes && !matches!(name, "data" | "length") {
-            ctx.wake_task();
+        if self.active && !matches!(name, "data" | "length") {
+            if self.pushes {
+                ctx.wake_task();
+            } else {
+                self.nonempty.activate();
+            }
         }
         Ok(())
     }
