@@ -44,7 +44,7 @@ struct Cli {
     /// Simulated time (Click's `--simtime`): the clock is virtual and
     /// jumps to the next timer whenever no task is runnable; optionally
     /// the start time in seconds since the epoch (default 1000000000).
-    /// Runs on one thread.
+    /// With `-j N`, time jumps only when no thread has a task to run.
     #[arg(
         long = "simtime",
         alias = "simulation-time",

@@ -210,3 +210,40 @@ fn static_thread_sched_names_must_exist() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no element named 'nothere'"), "{err}");
 }
+
+#[test]
+fn simulated_time_runs_several_threads() {
+    // A source paced by time on thread 1, the Script that waits on thread
+    // 0: virtual time jumps only when neither thread has work, so the
+    // source sees all ten virtual seconds. The run takes no real time to
+    // speak of, and one whose threads have nothing left ends by itself.
+    let start = std::time::Instant::now();
+    let out = router(&[
+        "--simtime",
+        "-j",
+        "2",
+        "-e",
+        "rs :: RatedSource(RATE 10) -> c :: Counter -> Discard;
+         StaticThreadSched(rs 1);
+         Script(wait 10s, print c.count, stop)",
+    ]);
+    let [count] = values(&out)[..] else {
+        panic!("unexpected output {out:?}")
+    };
+    assert!(
+        (100..=101).contains(&count),
+        "{count} packets in 10 s at 10/s"
+    );
+    let out = router(&[
+        "--simtime",
+        "-j",
+        "2",
+        "-h",
+        "c.count",
+        "-e",
+        "rs :: RatedSource(RATE 10, LIMIT 5) -> c :: Counter -> Discard;
+         StaticThreadSched(rs 1);",
+    ]);
+    assert_eq!(values(&out), [5]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -11,9 +11,13 @@
 //! The monotonic type stays [`Instant`]: a simulated instant is the real
 //! instant at which the run began plus the virtual time elapsed, so
 //! elements do their arithmetic on `Instant`s in both modes.
+//!
+//! With several scheduler threads, virtual time jumps only when no thread
+//! has anything to run ([`IdleThreads`]): the last thread to go idle makes
+//! the jump for all, or ends the run when no thread has a timer left.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::packet::Timestamp;
@@ -28,8 +32,7 @@ pub enum ClockMode {
     /// The machine's clocks.
     #[default]
     Real,
-    /// Virtual time starting at the given wall-clock time; runs on one
-    /// scheduler thread.
+    /// Virtual time starting at the given wall-clock time.
     Simulated(Timestamp),
 }
 
@@ -67,8 +70,8 @@ struct SimClock {
     base: Instant,
     /// The wall-clock time at the start of virtual time.
     start: Timestamp,
-    /// Virtual nanoseconds elapsed since `base`. Only the (single)
-    /// scheduler thread moves it; an atomic keeps `Shared` `Sync`.
+    /// Virtual nanoseconds elapsed since `base`; every scheduler thread
+    /// moves it forward (never back: `fetch_add`, `fetch_max`).
     elapsed: AtomicU64,
 }
 
@@ -197,6 +200,83 @@ impl Clock {
     pub fn advance_by(&self, d: Duration) {
         if let Some(s) = &self.sim {
             s.elapsed.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Simulated time with several scheduler threads: who is idle, and the
+/// next timer of each idle thread.
+#[derive(Debug)]
+pub(crate) struct IdleThreads {
+    state: Mutex<IdleState>,
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct IdleState {
+    idle: usize,
+    next: Vec<Option<Instant>>,
+    /// Counts the jumps, so that a waiting thread sees one happen.
+    jumps: u64,
+    over: bool,
+}
+
+impl IdleThreads {
+    pub fn new(threads: usize) -> Self {
+        IdleThreads {
+            state: Mutex::new(IdleState {
+                idle: 0,
+                next: vec![None; threads],
+                jumps: 0,
+                over: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Thread `t` has nothing to run, and its next timer is due at `next`.
+    /// The last thread to go idle moves `clock` to the earliest timer of
+    /// all; with none left the run is over. Others wait until that happens
+    /// or until `ready` says they have work again (a wake from another
+    /// thread, a handler call, a timer that time has reached), checked
+    /// every 100 µs. Returns whether the run is over.
+    pub fn wait(
+        &self,
+        t: usize,
+        next: Option<Instant>,
+        clock: &Clock,
+        mut ready: impl FnMut() -> bool,
+    ) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.over {
+            return true;
+        }
+        s.next[t] = next;
+        s.idle += 1;
+        if s.idle == s.next.len() {
+            match s.next.iter().flatten().min() {
+                Some(&at) => clock.advance_to(at),
+                None => s.over = true,
+            }
+            s.idle = 0;
+            s.jumps += 1;
+            self.changed.notify_all();
+            return s.over;
+        }
+        let jumps = s.jumps;
+        loop {
+            let (guard, _) = self
+                .changed
+                .wait_timeout(s, Duration::from_micros(100))
+                .unwrap_or_else(|e| e.into_inner());
+            s = guard;
+            if s.jumps != jumps {
+                return s.over;
+            }
+            if ready() {
+                s.idle -= 1;
+                return false;
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 
 use click_lang::{Diagnostic, FlatConfig};
 
-use crate::clock::{Clock, ClockMode};
+use crate::clock::{Clock, ClockMode, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
@@ -119,11 +119,6 @@ impl Router {
     /// Script, or the stop flag), then reads `opts.final_reads`.
     pub fn run(&self, opts: &RunOptions) -> Result<RunReport, Vec<Diagnostic>> {
         let threads = opts.threads.max(1);
-        if matches!(opts.clock, ClockMode::Simulated(_)) && threads > 1 {
-            return Err(vec![Diagnostic::without_span(format!(
-                "simulated time (--simtime) runs on one thread; -j {threads} is not supported with it"
-            ))]);
-        }
         let plans = place(&self.graph, threads)?;
         let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
             .map(|_| Arc::new(ThreadWaker::default()))
@@ -142,6 +137,7 @@ impl Router {
             driver: OnceLock::new(),
             mailboxes: mailboxes.clone(),
             clock: Clock::new(opts.clock),
+            idle: IdleThreads::new(threads),
         };
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);

@@ -14,7 +14,7 @@ use std::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::clock::{Clock, SIM_TICK};
+use crate::clock::{Clock, IdleThreads, SIM_TICK};
 use crate::control::{Mailboxes, Message, Request};
 use crate::element::{Element, Port};
 use crate::graph::Graph;
@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub mailboxes: Arc<Mailboxes>,
     /// The router's clock, real or simulated.
     pub clock: Clock,
+    /// Simulated time: which threads have nothing to run.
+    pub idle: IdleThreads,
 }
 
 impl Shared {
@@ -644,11 +646,18 @@ impl Shard {
                 if ran > 0 {
                     shared.clock.advance_by(SIM_TICK);
                 } else if !shared.stopping() && self.inbox.is_empty() {
-                    // Nothing runnable: jump to the next timer, or end the
-                    // run when there is none (nothing could happen again).
-                    match self.state.timers.next_deadline() {
-                        Some(at) => shared.clock.advance_to(at),
-                        None => break,
+                    // Nothing runnable: once no thread has anything, time
+                    // jumps to the next timer, or the run ends when there
+                    // is none (nothing could happen again).
+                    let next = self.state.timers.next_deadline();
+                    let ready = || {
+                        shared.stopping()
+                            || !self.inbox.is_empty()
+                            || self.tasks.iter().any(|t| t.handle.is_scheduled())
+                            || next.is_some_and(|at| at <= shared.clock.now())
+                    };
+                    if shared.idle.wait(self.thread, next, &shared.clock, ready) {
+                        break;
                     }
                 }
                 continue;
