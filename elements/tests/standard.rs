@@ -177,6 +177,20 @@ fn switch_sends_everything_to_one_output() {
 }
 
 #[test]
+fn switch_writes_show_in_its_config() {
+    // As Click's: `switch` stands for the first argument, so `config`
+    // follows a write.
+    let out = run(
+        "Idle -> s :: Switch(1) -> Discard; s[1] -> Discard;
+         Script(write s.switch 0, stop);",
+        1,
+        &["s.switch", "s.config"],
+    )
+    .unwrap();
+    assert_eq!(out, ["0\n", "0\n"]);
+}
+
+#[test]
 fn simple_queue_has_no_notifiers_so_overflow_drops() {
     let out = run(
         "InfiniteSource(LIMIT 100, BURST 32, STOP true) -> q :: SimpleQueue(10)

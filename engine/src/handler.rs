@@ -11,11 +11,20 @@ pub struct Handler {
     pub name: &'static str,
     pub read: bool,
     pub write: bool,
-    /// For a keyword handler (Click's `reconfigure_keyword_handler`), the
-    /// configuration keyword it stands for: a successful write also
-    /// rewrites the element's configuration to `KEYWORD value`, which the
-    /// `config` handler then shows.
-    pub keyword: Option<&'static str>,
+    /// For a handler that stands for a configuration argument, which one:
+    /// a successful write also rewrites the element's configuration, which
+    /// the `config` handler then shows.
+    pub reconfigures: Option<ConfigArg>,
+}
+
+/// The configuration argument a handler stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigArg {
+    /// `KEYWORD value` (Click's `reconfigure_keyword_handler`).
+    Keyword(&'static str),
+    /// The argument at this position (Click's
+    /// `reconfigure_positional_handler`).
+    Position(usize),
 }
 
 impl Handler {
@@ -25,7 +34,7 @@ impl Handler {
             name,
             read: true,
             write: false,
-            keyword: None,
+            reconfigures: None,
         }
     }
 
@@ -35,7 +44,7 @@ impl Handler {
             name,
             read: false,
             write: true,
-            keyword: None,
+            reconfigures: None,
         }
     }
 
@@ -45,7 +54,7 @@ impl Handler {
             name,
             read: true,
             write: true,
-            keyword: None,
+            reconfigures: None,
         }
     }
 
@@ -56,7 +65,18 @@ impl Handler {
             name,
             read: true,
             write: true,
-            keyword: Some(keyword),
+            reconfigures: Some(ConfigArg::Keyword(keyword)),
+        }
+    }
+
+    /// A read/write handler for the configuration argument at `position`
+    /// (Click's positional handlers, e.g. Switch's `switch` for OUTPUT).
+    pub const fn positional(name: &'static str, position: usize) -> Self {
+        Handler {
+            name,
+            read: true,
+            write: true,
+            reconfigures: Some(ConfigArg::Position(position)),
         }
     }
 
@@ -80,15 +100,26 @@ pub const DEFAULT_HANDLERS: &[Handler] = &[
     Handler::read("handlers"),
 ];
 
-/// The configuration after writing `value` to keyword `keyword`: the
-/// arguments naming that keyword are replaced by `KEYWORD value`, appended
-/// last, as Click's keyword handlers do.
-pub(crate) fn reconfigure_keyword(config: &str, keyword: &str, value: &str) -> String {
-    let mut args: Vec<String> = click_lang::args::split_args(config)
-        .into_iter()
-        .filter(|a| click_lang::args::split_words(a).first().map(String::as_str) != Some(keyword))
-        .collect();
-    args.push(format!("{keyword} {}", value.trim()));
+/// The configuration after writing `value` to the argument `arg`, as
+/// Click's reconfiguring handlers do: a keyword's arguments are replaced by
+/// `KEYWORD value`, appended last; a position's argument is replaced
+/// (empty ones added before it if the configuration is shorter).
+pub(crate) fn reconfigure(config: &str, arg: ConfigArg, value: &str) -> String {
+    let mut args = click_lang::args::split_args(config);
+    match arg {
+        ConfigArg::Keyword(keyword) => {
+            args.retain(|a| {
+                click_lang::args::split_words(a).first().map(String::as_str) != Some(keyword)
+            });
+            args.push(format!("{keyword} {}", value.trim()));
+        }
+        ConfigArg::Position(i) => {
+            if args.len() <= i {
+                args.resize(i + 1, String::new());
+            }
+            args[i] = value.trim().to_string();
+        }
+    }
     args.join(", ")
 }
 
@@ -98,14 +129,23 @@ mod tests {
 
     #[test]
     fn keyword_writes_replace_the_keyword_and_keep_the_rest() {
-        assert_eq!(reconfigure_keyword("", "CAPACITY", "10"), "CAPACITY 10");
+        let capacity = ConfigArg::Keyword("CAPACITY");
+        assert_eq!(reconfigure("", capacity, "10"), "CAPACITY 10");
+        assert_eq!(reconfigure("CAPACITY 5", capacity, " 10\n"), "CAPACITY 10");
         assert_eq!(
-            reconfigure_keyword("CAPACITY 5", "CAPACITY", " 10\n"),
-            "CAPACITY 10"
-        );
-        assert_eq!(
-            reconfigure_keyword("LIMIT 3, CAPACITY 5, STOP true", "CAPACITY", "7"),
+            reconfigure("LIMIT 3, CAPACITY 5, STOP true", capacity, "7"),
             "LIMIT 3, STOP true, CAPACITY 7"
         );
+    }
+
+    #[test]
+    fn positional_writes_replace_that_argument() {
+        assert_eq!(reconfigure("1", ConfigArg::Position(0), "0\n"), "0");
+        assert_eq!(reconfigure("", ConfigArg::Position(0), "2"), "2");
+        assert_eq!(
+            reconfigure("a, b, c", ConfigArg::Position(1), "x"),
+            "a, x, c"
+        );
+        assert_eq!(reconfigure("a", ConfigArg::Position(2), "x"), "a, , x");
     }
 }

@@ -29,7 +29,7 @@ pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
 pub use control::RouterHandle;
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
 pub use graph::{Graph, Node};
-pub use handler::{Handler, DEFAULT_HANDLERS};
+pub use handler::{ConfigArg, Handler, DEFAULT_HANDLERS};
 pub use init::InitCtx;
 pub use notifier::{NotifierKind, NotifierSignal, Signal};
 pub use packet::{Batch, Packet};

@@ -458,8 +458,8 @@ impl<'a> Ctx<'a> {
 }
 
 /// Writes handler `handler` of `element`, the current element of `ctx`;
-/// a keyword handler's successful write also rewrites the element's
-/// stored configuration.
+/// a successful write to a handler that stands for a configuration
+/// argument also rewrites the element's stored configuration.
 fn write_element(
     element: &mut dyn Element,
     handler: &str,
@@ -472,14 +472,14 @@ fn write_element(
         return Ok(());
     }
     element.write_handler(handler, value, ctx)?;
-    let keyword = element
+    let arg = element
         .handlers()
         .iter()
         .find(|h| h.name == handler)
-        .and_then(|h| h.keyword);
-    if let Some(keyword) = keyword {
+        .and_then(|h| h.reconfigures);
+    if let Some(arg) = arg {
         let config = &mut ctx.state.configs[ctx.cur];
-        *config = crate::handler::reconfigure_keyword(config, keyword, value);
+        *config = crate::handler::reconfigure(config, arg, value);
     }
     Ok(())
 }

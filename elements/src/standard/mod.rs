@@ -81,6 +81,7 @@ mod infinitesource;
 mod null;
 mod paint;
 mod paintswitch;
+mod portselector;
 mod print;
 mod priosched;
 mod pullswitch;

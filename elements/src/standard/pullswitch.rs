@@ -7,6 +7,8 @@ use click_engine::{
     NotifierSignal, Port, Signal, PULL,
 };
 
+use super::portselector::PortSelector;
+
 /// `PullSwitch([INPUT])`: answers every pull by pulling input INPUT
 /// (default 0); a negative INPUT, or one beyond the inputs, answers
 /// nothing. Writing the `switch` handler changes the input.
@@ -22,7 +24,7 @@ use click_engine::{
 /// * Ports: any number of pull inputs, 1 pull output.
 /// * Handlers: `switch` (read/write).
 pub struct PullSwitch {
-    switch: Selector,
+    switch: PortSelector,
     /// Our empty notifier.
     nonempty: Signal,
     /// What is upstream of each input.
@@ -35,48 +37,7 @@ pub struct PullSwitch {
 /// * Ports: any number of pull inputs, 1 pull output.
 /// * Handlers: `switch` (read/write).
 pub struct SimplePullSwitch {
-    switch: Selector,
-}
-
-/// The selected input of a pull switch.
-struct Selector {
-    input: Option<Port>,
-    ninputs: usize,
-}
-
-impl Selector {
-    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Selector, String> {
-        let k: i64 = args.read_p("INPUT")?.unwrap_or(0);
-        let mut s = Selector {
-            input: None,
-            ninputs: ctx.ninputs(),
-        };
-        s.set(k);
-        Ok(s)
-    }
-
-    fn set(&mut self, k: i64) {
-        self.input = usize::try_from(k).ok().filter(|&k| k < self.ninputs);
-    }
-
-    fn pull(&self, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        ctx.pull(self.input?, max)
-    }
-
-    fn read(&self, name: &str) -> Option<String> {
-        (name == "switch").then(|| self.input.map_or("-1".into(), |k| k.to_string()))
-    }
-
-    fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
-        match name {
-            "switch" => {
-                let k: i64 = Args::new(value).read_mp("INPUT")?;
-                self.set(k);
-                Ok(())
-            }
-            _ => Err(format!("no write handler '{name}'")),
-        }
-    }
+    switch: PortSelector,
 }
 
 const HANDLERS: &[Handler] = &[Handler::read_write("switch")];
@@ -87,10 +48,10 @@ impl ElementClass for PullSwitch {
     const PROCESSING: &'static str = PULL;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let switch = Selector::configure(args, ctx)?;
+        let switch = PortSelector::configure(args, "INPUT", ctx.ninputs())?;
         Ok(PullSwitch {
-            nonempty: Signal::new(switch.input.is_some()),
-            upstream: vec![NotifierSignal::always(); switch.ninputs],
+            nonempty: Signal::new(switch.port().is_some()),
+            upstream: vec![NotifierSignal::always(); ctx.ninputs()],
             switch,
         })
     }
@@ -100,7 +61,7 @@ impl PullSwitch {
     /// Follows a change of input: down with none, up (waking the tasks
     /// that listen) if the new input's upstream has packets.
     fn follow_input(&self) {
-        match self.switch.input {
+        match self.switch.port() {
             None => self.nonempty.deactivate(),
             Some(k) if self.upstream[k].active() => self.nonempty.activate(),
             Some(_) => {}
@@ -117,8 +78,8 @@ impl Element for PullSwitch {
     }
 
     fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        let k = self.switch.input?;
-        let batch = self.switch.pull(max, ctx);
+        let k = self.switch.port()?;
+        let batch = ctx.pull(k, max);
         if batch.is_some() {
             self.nonempty.activate();
         } else if !self.upstream[k].active() {
@@ -140,11 +101,11 @@ impl Element for PullSwitch {
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
-        self.switch.read(name)
+        self.switch.read_handler(name)
     }
 
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.switch.write(name, value)?;
+        self.switch.write_handler(name, value)?;
         self.follow_input();
         Ok(())
     }
@@ -157,14 +118,14 @@ impl ElementClass for SimplePullSwitch {
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
         Ok(SimplePullSwitch {
-            switch: Selector::configure(args, ctx)?,
+            switch: PortSelector::configure(args, "INPUT", ctx.ninputs())?,
         })
     }
 }
 
 impl Element for SimplePullSwitch {
     fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        self.switch.pull(max, ctx)
+        ctx.pull(self.switch.port()?, max)
     }
 
     fn handlers(&self) -> &'static [Handler] {
@@ -172,10 +133,10 @@ impl Element for SimplePullSwitch {
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
-        self.switch.read(name)
+        self.switch.read_handler(name)
     }
 
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
-        self.switch.write(name, value)
+        self.switch.write_handler(name, value)
     }
 }

@@ -3,6 +3,8 @@
 use click_engine::args::Args;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port, PUSH};
 
+use super::portselector::PortSelector;
+
 /// `Switch([OUTPUT])`: sends every packet to output OUTPUT (default 0).
 /// OUTPUT -1, or any value outside the outputs, drops every packet.
 /// Writing the `switch` handler changes the output.
@@ -11,14 +13,7 @@ use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, P
 /// * Handlers: `switch` (read/write), `config` reflects the current output.
 #[derive(Debug)]
 pub struct Switch {
-    output: Option<Port>,
-    noutputs: usize,
-}
-
-impl Switch {
-    fn set(&mut self, k: i64) {
-        self.output = usize::try_from(k).ok().filter(|&k| k < self.noutputs);
-    }
+    output: PortSelector,
 }
 
 impl ElementClass for Switch {
@@ -27,39 +22,28 @@ impl ElementClass for Switch {
     const PROCESSING: &'static str = PUSH;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let k: i64 = args.read_p("OUTPUT")?.unwrap_or(0);
-        let mut s = Switch {
-            output: None,
-            noutputs: ctx.noutputs(),
-        };
-        s.set(k);
-        Ok(s)
+        Ok(Switch {
+            output: PortSelector::configure(args, "OUTPUT", ctx.noutputs())?,
+        })
     }
 }
 
 impl PacketElement for Switch {
     #[inline]
     fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
-        self.output
+        self.output.port()
     }
 
     fn handlers(&self) -> &'static [Handler] {
-        const HANDLERS: &[Handler] = &[Handler::read_write("switch")];
+        const HANDLERS: &[Handler] = &[Handler::positional("switch", 0)];
         HANDLERS
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
-        (name == "switch").then(|| self.output.map_or("-1".into(), |k| k.to_string()))
+        self.output.read_handler(name)
     }
 
     fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
-        match name {
-            "switch" => {
-                let k: i64 = Args::new(value).read_mp("OUTPUT")?;
-                self.set(k);
-                Ok(())
-            }
-            _ => Err(format!("no write handler '{name}'")),
-        }
+        self.output.write_handler(name, value)
     }
 }
