@@ -7,7 +7,7 @@ use click_engine::args::{Args, Bytes};
 use super::sourcedata::{packet_data, stamped_clones};
 use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH};
 
-/// `TimedSource([DATA, INTERVAL, *keywords* LIMIT, STOP, ACTIVE])`: pushes
+/// `TimedSource([INTERVAL, DATA, *keywords* LIMIT, STOP, ACTIVE])`: pushes
 /// a clone of one packet (DATA) every INTERVAL (default 0.5 s), the first
 /// one INTERVAL after start, stamped with the current time, until LIMIT
 /// packets (-1, the default: no limit). With STOP, the timer firing after
@@ -32,10 +32,10 @@ impl ElementClass for TimedSource {
     const PROCESSING: &'static str = PUSH;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let data: Option<Bytes> = args.read_p("DATA")?;
         let interval: Duration = args
             .read_p("INTERVAL")?
             .unwrap_or(Duration::from_millis(500));
+        let data: Option<Bytes> = args.read_p("DATA")?;
         let limit: i64 = args.read("LIMIT")?.unwrap_or(-1);
         let stop = args.read("STOP")?.unwrap_or(false);
         let active = args.read("ACTIVE")?.unwrap_or(true);
