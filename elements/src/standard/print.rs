@@ -39,7 +39,8 @@ impl Contents {
 /// where LEN is right-aligned in 4 columns and CONTENTS shows the first
 /// MAXLENGTH bytes (default 24; negative: all) in hex, in groups of 4
 /// bytes (`CONTENTS HEX`, the default), as printable characters with dots
-/// for the others (`ASCII`), or not at all (`NONE`). The `: ` after the
+/// for the others, a space before each group of 8 (`ASCII`), or not at all
+/// (`NONE`). The `: ` after the
 /// label is left out when LABEL is empty, and ` | ...` when no byte is
 /// shown. While ACTIVE is false, nothing is printed.
 ///
@@ -125,7 +126,11 @@ impl Print {
                 }
             }
             Contents::Ascii => {
-                for &b in data {
+                // Click's: a space before every group of 8 characters.
+                for (i, &b) in data.iter().enumerate() {
+                    if i % 8 == 0 {
+                        line.push(' ');
+                    }
                     line.push(if (32..127).contains(&b) {
                         b as char
                     } else {
@@ -200,7 +205,11 @@ mod tests {
         );
         assert_eq!(line("2", b""), "2:    0");
         assert_eq!(line("x, 2", b"abc"), "x:    3 | 6162");
-        assert_eq!(line("x, CONTENTS ASCII", b"a\x01c"), "x:    3 | a.c");
+        assert_eq!(line("x, CONTENTS ASCII", b"a\x01c"), "x:    3 |  a.c");
+        assert_eq!(
+            line("CONTENTS ASCII", b".a. is a .at,"),
+            "  13 |  .a. is a  .at,"
+        );
         assert_eq!(line("x, CONTENTS NONE", b"abc"), "x:    3");
         assert_eq!(line("HEADROOM true", b"a"), "(h128 t1919)    1 | 61");
     }
