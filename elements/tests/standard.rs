@@ -503,3 +503,35 @@ fn infinitesource_length_and_data_writes_remake_the_packet() {
     .unwrap();
     assert_eq!(out, ["3\n", "abc\n"]);
 }
+
+#[test]
+fn alignment_info_checks_its_pairs() {
+    assert!(check("AlignmentInfo(src 8 2, dst 4 0 8 6); src :: Idle -> dst :: Discard;").is_ok());
+    for bad in [
+        "AlignmentInfo(src 8)",
+        "AlignmentInfo(src 4 4)",
+        "AlignmentInfo(src x 1)",
+    ] {
+        let err = check(&format!("{bad}; src :: Idle -> Discard;")).unwrap_err();
+        assert!(err.contains("AlignmentInfo"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn clipboard_copies_in_pull_context_and_skips_short_packets() {
+    // Pull on both pairs: the packet of input 0 ("XYZ") fills the
+    // clipboard, which then overwrites bytes 0 and 2 of the packets pulled
+    // through input 1; a packet too short for the ranges passes unchanged.
+    let through = |data: &str| {
+        let config = format!(
+            r#"InfiniteSource("XYZ", LIMIT 1, STOP false) -> q0 :: Queue
+                 -> [0] cb :: Clipboard(0/1, 2/1) [0] -> Unqueue -> Discard;
+               InfiniteSource("{data}", LIMIT 2) -> q1 :: Queue -> [1] cb [1]
+                 -> RatedUnqueue(100) -> r :: Record -> c :: Counter -> Discard;
+               Script(wait 100ms, stop);"#
+        );
+        run(&config, 1, &["c.count", "r.last"]).unwrap()
+    };
+    assert_eq!(through("abc"), ["2\n", "58625a\n"]);
+    assert_eq!(through("a"), ["2\n", "61\n"]);
+}

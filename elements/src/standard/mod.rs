@@ -72,6 +72,8 @@ macro_rules! forward_element {
     };
 }
 
+mod alignmentinfo;
+mod clipboard;
 mod counter;
 mod discard;
 mod drivermanager;
@@ -106,6 +108,8 @@ mod tokenbucket;
 mod unqueue;
 mod unstrip;
 
+pub use alignmentinfo::AlignmentInfo;
+pub use clipboard::Clipboard;
 pub use counter::Counter;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
@@ -155,6 +159,7 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<Unqueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
+    r.add::<Clipboard>();
     r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
     r.add::<PaintSwitch>();
@@ -169,6 +174,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<RoundRobinSched>();
     r.add::<SimpleQueue>();
     r.add::<ScheduleInfo>();
+    r.add::<AlignmentInfo>();
     r.add::<StaticThreadSched>();
     r.add::<StrideSched>();
     r.add::<Strip>();
