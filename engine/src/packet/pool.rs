@@ -881,9 +881,7 @@ impl Packet {
         copy_buffer_span(s.buf, own_buf, span, own_cap as usize);
         s.buf = own_buf;
         s.holder = me;
-        // SAFETY: holder live (we held it until now); refs > 1 since the
-        // buffer was shared, so this cannot reach 0.
-        unsafe { holder.as_ref() }.refs.sub(1);
+        drop_holder_ref(holder);
         Ok(())
     }
 
@@ -903,9 +901,7 @@ impl Packet {
             s.head = copied.head;
             s.keep_from = copied.valid.start as u32;
             copied.rebase(&mut s.anno);
-            // SAFETY: holder live (we held it until now); refs > 1 since the
-            // buffer was shared, so this cannot reach 0.
-            unsafe { holder.as_ref() }.refs.sub(1);
+            drop_holder_ref(holder);
             Ok(())
         } else {
             // We hold the buffer and clones use it: move to a fresh entry.
@@ -928,10 +924,10 @@ impl Packet {
                 (*fr.state.get()).keep_from = copied.valid.start as u32;
                 (*fr.state.get()).anno = anno;
             }
-            // Our old entry stays alive as the holder of the clones' buffer;
-            // drop our handle's count (refs > 1, cannot reach 0).
-            self.entry().refs.sub(1);
-            self.e = f;
+            // Our old entry stays alive as the holder of the clones' buffer
+            // (unless they all went meanwhile on other threads).
+            let old = std::mem::replace(&mut self.e, f);
+            drop_holder_ref(old);
             Ok(())
         }
     }
@@ -1119,6 +1115,16 @@ unsafe fn init_state(
     st.head = head;
     st.len = len;
     st.keep_from = head;
+}
+
+/// Drops the reference a copy-on-write held to the holder `h` of the buffer
+/// it copied. It was shared then, but with clones on other threads
+/// (counting atomically) the others may all have gone since, so this may
+/// be the last reference: then the entry is freed.
+fn drop_holder_ref(h: NonNull<Entry>) {
+    if CACHE.try_with(|c| unref_holder(c, h)).is_err() {
+        unref_holder(pool(), h);
+    }
 }
 
 /// Frees an entry (refs already 0) into this thread's cache, or the global
