@@ -535,7 +535,9 @@ impl Shard {
         }
     }
 
-    /// Runs task `i` once.
+    /// Runs task `i` once. Inlined into the scheduler loop: a call per
+    /// task run cost 22 instructions a batch (0.7 per packet on a-counter).
+    #[inline(always)]
     fn run_task(&mut self, shared: &Shared, i: usize, now: Instant) {
         let (e, handle) = (self.tasks[i].element, self.tasks[i].handle.clone());
         // Unschedule before running, so a wake during the run is never lost.
@@ -614,6 +616,20 @@ impl Shard {
         }
     }
 
+    /// Click's driver runs the tasks scheduled at start once before it
+    /// first looks at timers: a Script's first step sees them settled.
+    /// (Out of line, so that the loop keeps `run_task` inlined.)
+    #[cold]
+    #[inline(never)]
+    fn run_each_task_once(&mut self, shared: &Shared) {
+        let now = shared.clock.now();
+        for i in 0..self.tasks.len() {
+            if self.tasks[i].handle.is_scheduled() && !shared.stopping() {
+                self.run_task(shared, i, now);
+            }
+        }
+    }
+
     /// The scheduler loop of one thread: until the router stops, run timers
     /// that are due and a round of tasks; park when there is nothing to do.
     pub fn run(&mut self, shared: &Shared) {
@@ -622,14 +638,7 @@ impl Shard {
         self.waker.attach_current();
         let simulated = shared.clock.simulated();
         let mut clock = 0u64;
-        // Click's driver runs the tasks scheduled at start once before it
-        // first looks at timers: a Script's first step sees them run.
-        let now = shared.clock.now();
-        for i in 0..self.tasks.len() {
-            if self.tasks[i].handle.is_scheduled() && !shared.stopping() {
-                self.run_task(shared, i, now);
-            }
-        }
+        self.run_each_task_once(shared);
         while !shared.stopping() {
             let now = shared.clock.now();
             self.answer_calls(shared, now);
