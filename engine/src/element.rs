@@ -43,6 +43,9 @@ pub trait ElementClass: Element + Sized {
     /// [`InitCtx::shared_state`]. Any other element reached from two threads
     /// is a configuration error.
     const THREAD_SAFE: bool = false;
+    /// Whether [`Element::forwards`] may answer: the engine then routes
+    /// connections past the element while it forwards (Click's Bypass).
+    const FORWARDS: bool = false;
 
     /// Builds the element from its arguments.
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String>;
@@ -157,6 +160,19 @@ pub trait Element: 'static {
     fn notifier_passes_wakeups(&self, kind: NotifierKind) -> bool {
         let _ = kind;
         false
+    }
+
+    /// Whether the element passes packets through untouched, and where: a
+    /// push on input `port` (`push`) leaves on the returned output, a pull
+    /// on output `port` (`!push`) is answered by the returned input. The
+    /// engine then connects its neighbours straight to each other, as
+    /// Click's Bypass rewires them, so the element costs nothing and is
+    /// never on the call stack. Asked only of classes with
+    /// [`ElementClass::FORWARDS`], at start and after each handler write
+    /// to the element.
+    fn forwards(&self, push: bool, port: Port) -> Option<Port> {
+        let _ = (push, port);
+        None
     }
 
     /// Called when the router stops, after the final handler reads;

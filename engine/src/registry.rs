@@ -16,6 +16,7 @@ pub struct ClassSpec {
     pub processing: ProcessingCode,
     pub flow: FlowCode,
     pub thread_safe: bool,
+    pub forwards: bool,
     create: Create,
 }
 
@@ -68,6 +69,7 @@ impl Registry {
                 .unwrap_or_else(|e| panic!("{}: {e}", T::CLASS)),
             flow: FlowCode::parse(T::FLOW_CODE).unwrap_or_else(|e| panic!("{}: {e}", T::CLASS)),
             thread_safe: T::THREAD_SAFE,
+            forwards: T::FORWARDS,
             create: create::<T>,
         };
         self.classes.insert(T::CLASS, spec);

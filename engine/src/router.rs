@@ -7,6 +7,7 @@
 //! initializes every element, runs until the router stops, and reads the
 //! handlers asked for before tearing down.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
@@ -634,6 +635,7 @@ impl ThreadEnv<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        tables.reroute(&slots);
         Ok(Shard {
             thread: t,
             slots,
@@ -708,7 +710,9 @@ fn build_tables(
     let mut tables = Tables::default();
     for &(e, side) in members {
         let node = &graph.nodes[e];
-        tables.out_base.push(tables.outs.len() as u32);
+        let forwards = node.spec.as_ref().is_some_and(|s| s.forwards);
+        tables.forwarders.push(forwards);
+        tables.out_base.push(tables.direct_outs.len() as u32);
         for p in 0..node.outputs.len() {
             let target = match (side, node.outputs[p]) {
                 (Side::Inputs, _) | (_, Processing::Pull) => NOWHERE,
@@ -720,9 +724,9 @@ fn build_tables(
                         port: q as u32,
                     }),
             };
-            tables.outs.push(target);
+            tables.direct_outs.push(target);
         }
-        tables.in_base.push(tables.ins.len() as u32);
+        tables.in_base.push(tables.direct_ins.len() as u32);
         for p in 0..node.inputs.len() {
             let source = match (side, node.inputs[p]) {
                 (Side::Outputs, _) | (_, Processing::Push) => NOWHERE,
@@ -734,11 +738,13 @@ fn build_tables(
                         port: q as u32,
                     }),
             };
-            tables.ins.push(source);
+            tables.direct_ins.push(source);
         }
     }
-    tables.out_base.push(tables.outs.len() as u32);
-    tables.in_base.push(tables.ins.len() as u32);
+    tables.out_base.push(tables.direct_outs.len() as u32);
+    tables.in_base.push(tables.direct_ins.len() as u32);
+    tables.outs = tables.direct_outs.iter().map(|&t| Cell::new(t)).collect();
+    tables.ins = tables.direct_ins.iter().map(|&t| Cell::new(t)).collect();
     tables
 }
 

@@ -8,7 +8,7 @@
 //! stack (a cycle in the graph) is deferred until the current call returns.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,17 +39,28 @@ pub(crate) const NOWHERE: Target = Target {
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub out_base: Vec<u32>,
-    pub outs: Vec<Target>,
+    /// Where each push output goes: `direct_outs`, routed past elements
+    /// that forward (Cells: re-routing happens during a run).
+    pub outs: Vec<Cell<Target>>,
     pub in_base: Vec<u32>,
-    pub ins: Vec<Target>,
+    /// Where each pull input comes from, routed likewise.
+    pub ins: Vec<Cell<Target>>,
+    /// The connections as configured.
+    pub direct_outs: Vec<Target>,
+    pub direct_ins: Vec<Target>,
+    /// Local elements whose class may forward ([`ElementClass::FORWARDS`]).
+    pub forwarders: Vec<bool>,
 }
+
+/// Most forwarding elements in a row that one connection skips.
+const MAX_FORWARD_HOPS: usize = 64;
 
 impl Tables {
     #[inline]
     fn output(&self, e: usize, port: Port) -> Target {
         let (base, end) = (self.out_base[e] as usize, self.out_base[e + 1] as usize);
         if base + port < end {
-            self.outs[base + port]
+            self.outs[base + port].get()
         } else {
             NOWHERE
         }
@@ -59,10 +70,61 @@ impl Tables {
     fn input(&self, e: usize, port: Port) -> Target {
         let (base, end) = (self.in_base[e] as usize, self.in_base[e + 1] as usize);
         if base + port < end {
-            self.ins[base + port]
+            self.ins[base + port].get()
         } else {
             NOWHERE
         }
+    }
+
+    /// Routes every connection past the elements that now forward it
+    /// (Click's Bypass rewiring its neighbours). An element on the call
+    /// stack is taken as it is.
+    pub fn reroute(&self, slots: &[Slot]) {
+        if !self.forwarders.contains(&true) {
+            return;
+        }
+        for (cell, &t) in self.outs.iter().zip(&self.direct_outs) {
+            cell.set(self.follow(slots, t, true));
+        }
+        for (cell, &t) in self.ins.iter().zip(&self.direct_ins) {
+            cell.set(self.follow(slots, t, false));
+        }
+    }
+
+    /// After a handler call on local element `e`: re-routes if `e` may
+    /// forward (its write may have changed where).
+    pub fn after_write(&self, slots: &[Slot], e: usize) {
+        if self.forwarders[e] {
+            self.reroute(slots);
+        }
+    }
+
+    /// Where a connection to `t` really ends.
+    fn follow(&self, slots: &[Slot], mut t: Target, push: bool) -> Target {
+        for _ in 0..MAX_FORWARD_HOPS {
+            let e = t.elem as usize;
+            if t == NOWHERE || !self.forwarders[e] {
+                break;
+            }
+            let Ok(element) = slots[e].try_borrow() else {
+                break;
+            };
+            let Some(port) = element.forwards(push, t.port as usize) else {
+                break;
+            };
+            let (base, end, direct) = if push {
+                (self.out_base[e], self.out_base[e + 1], &self.direct_outs)
+            } else {
+                (self.in_base[e], self.in_base[e + 1], &self.direct_ins)
+            };
+            let slot = base as usize + port;
+            t = if slot < end as usize {
+                direct[slot]
+            } else {
+                NOWHERE
+            };
+        }
+        t
     }
 
     fn noutputs(&self, e: usize) -> usize {
@@ -437,6 +499,8 @@ impl<'a> Ctx<'a> {
         let caller = std::mem::replace(&mut self.cur, local);
         let result = write_element(&mut **e, handler, value, self);
         self.cur = caller;
+        drop(e);
+        self.tables.after_write(slots, local);
         result
     }
 
@@ -532,6 +596,7 @@ impl Shard {
                     tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");
                 }
             }
+            ctx.tables.after_write(ctx.slots, e as usize);
         }
     }
 
@@ -611,6 +676,7 @@ impl Shard {
                 self.call(shared, local, now, |element, ctx| {
                     result = write_element(element, &handler, &value, ctx).map(|()| String::new());
                 });
+                self.tables.after_write(&self.slots, local);
                 result
             }
         }
