@@ -535,3 +535,38 @@ fn clipboard_copies_in_pull_context_and_skips_short_packets() {
     assert_eq!(through("abc"), ["2\n", "58625a\n"]);
     assert_eq!(through("a"), ["2\n", "61\n"]);
 }
+
+#[test]
+fn bypasses_in_a_row_reroute_when_written() {
+    // Two Bypasses in a row, each with a counted detour back into itself:
+    // the engine routes the source straight to the active detours, so
+    // they see exactly the packets sent after each write.
+    let out = run(
+        "src :: InfiniteSource(LIMIT 30, BURST 1, ACTIVE false) -> b1 :: Bypass -> b2 :: Bypass
+           -> all :: Counter -> Discard;
+         b1 [1] -> d1 :: Counter -> [1] b1;
+         b2 [1] -> d2 :: Counter -> [1] b2;
+         Script(write src.limit 10, write src.active true, wait 20ms,
+                write b1.active true, write src.limit 20, wait 20ms,
+                write b2.active true, write src.limit 30, wait 20ms, stop);",
+        1,
+        &["all.count", "d1.count", "d2.count", "b1.active"],
+    )
+    .unwrap();
+    assert_eq!(out, ["30\n", "20\n", "10\n", "true\n"]);
+}
+
+#[test]
+fn an_inline_bypass_stays_on_the_path() {
+    // INLINE: the detour's packets re-enter the Bypass (a deferred push),
+    // and still all arrive.
+    let out = run(
+        "InfiniteSource(LIMIT 8, BURST 2, STOP true) -> b :: Bypass(true, INLINE true)
+           -> c :: Counter -> Discard;
+         b [1] -> d :: Counter -> [1] b;",
+        1,
+        &["c.count", "d.count"],
+    )
+    .unwrap();
+    assert_eq!(out, ["8\n", "8\n"]);
+}

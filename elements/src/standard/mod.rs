@@ -73,6 +73,7 @@ macro_rules! forward_element {
 }
 
 mod alignmentinfo;
+mod bypass;
 mod clipboard;
 mod counter;
 mod discard;
@@ -80,6 +81,7 @@ mod drivermanager;
 mod handlercall;
 mod idle;
 mod infinitesource;
+mod inputswitch;
 mod null;
 mod paint;
 mod paintswitch;
@@ -109,12 +111,14 @@ mod unqueue;
 mod unstrip;
 
 pub use alignmentinfo::AlignmentInfo;
+pub use bypass::Bypass;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
 pub use idle::Idle;
 pub use infinitesource::InfiniteSource;
+pub use inputswitch::InputSwitch;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
@@ -160,6 +164,8 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
     r.add::<Clipboard>();
+    r.add::<Bypass>();
+    r.add::<InputSwitch>();
     r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
     r.add::<PaintSwitch>();
