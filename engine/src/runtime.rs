@@ -204,6 +204,8 @@ pub(crate) struct ShardState {
     /// (the `config` handler shows this).
     pub configs: Vec<String>,
     slept: bool,
+    /// Elements a pull cycle reached, already reported.
+    cycle_warned: Vec<bool>,
 }
 
 impl ShardState {
@@ -215,6 +217,7 @@ impl ShardState {
             deferred_writes: std::collections::VecDeque::new(),
             configs: Vec::new(),
             slept: false,
+            cycle_warned: vec![false; nelements],
         }
     }
 }
@@ -295,11 +298,26 @@ impl<'a> Ctx<'a> {
             return None;
         }
         let slots = self.slots;
-        let mut element = slots[t.elem as usize].try_borrow_mut().ok()?;
+        let Ok(mut element) = slots[t.elem as usize].try_borrow_mut() else {
+            self.pull_cycle(t.elem as usize);
+            return None;
+        };
         let caller = std::mem::replace(&mut self.cur, t.elem as usize);
         let batch = element.pull(t.port as usize, max, self);
         self.cur = caller;
         batch
+    }
+
+    /// A pull reached an element already on the call stack: it cannot be
+    /// entered again, so the pull answers nothing. Said once per element,
+    /// since such a configuration usually makes no progress.
+    #[cold]
+    #[inline(never)]
+    fn pull_cycle(&mut self, e: usize) {
+        if !std::mem::replace(&mut self.state.cycle_warned[e], true) {
+            let name = &self.shared.graph.nodes[self.global[e]].name;
+            tracing::warn!(element = %name, "a pull reached this element while it was already pulling (a pull cycle): it answers nothing");
+        }
     }
 
     /// Counts `n` packets dropped by the current element outside its own

@@ -14,7 +14,9 @@ use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Por
 /// connects its neighbours straight to each other and re-routes them when
 /// `active` is written, so the Bypass itself is never on a packet's path
 /// and a detour through it is not a loop. With `INLINE true` it stays on
-/// the path instead, like a Switch.
+/// the path instead, like a Switch; a pull detour back into an inline
+/// Bypass is then a pull cycle, whose inner pull answers nothing (and is
+/// logged once).
 ///
 /// * Ports: 1 or 2 inputs, 1 or 2 outputs, agnostic.
 /// * Handlers: `active` (read/write).
