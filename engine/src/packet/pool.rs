@@ -1140,9 +1140,6 @@ fn free_entry(e: NonNull<Entry>) {
 /// when possible. Returns the new head and the annotations with headers
 /// rebased. `dst` must be a buffer no descriptor can see.
 fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
-    /// Packets up to this long are copied with one fixed-size copy (inlined,
-    /// no call into libc) when both buffers have the room for it.
-    const SHORT: usize = 64;
     let (head, len, cap) = (src.head as usize, src.len as usize, cap as usize);
     if len > cap {
         return Err(PacketError::NoRoom);
@@ -1156,20 +1153,17 @@ fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketErro
     } else {
         cap - total
     };
-    let fixed = total <= SHORT && start + SHORT <= src.cap as usize && new_start + SHORT <= cap;
-    // SAFETY: [start, start + n) is inside the source buffer (head + len <=
-    // src.cap, or checked just above for n = SHORT), [new_start, new_start
-    // + n) inside `dst` (checked above), every byte of a buffer is
-    // initialised (buffers come zeroed), the two buffers are distinct
-    // entries' (never overlapping), and nobody writes the source while it
-    // is shared (invariant 4).
+    // Both buffers have this much from where the copy starts in them.
+    let room = (src.cap as usize - start).min(cap - new_start);
+    // SAFETY: total <= room, as [start, start + total) is inside the source
+    // buffer (head + len <= src.cap) and [new_start, new_start + total)
+    // inside `dst` (chosen above); every byte of a buffer is initialised
+    // (buffers come zeroed), the two buffers are distinct entries' (never
+    // overlapping), and nobody writes the source while it is shared
+    // (invariant 4).
     unsafe {
         let (from, to) = (src.buf.as_ptr().add(start), dst.as_ptr().add(new_start));
-        if fixed {
-            ptr::copy_nonoverlapping(from, to, SHORT);
-        } else {
-            ptr::copy_nonoverlapping(from, to, total);
-        }
+        copy_in_lines(from, to, total, room);
     }
     let new_head = new_start + keep;
     Ok(Copied {
