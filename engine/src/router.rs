@@ -163,6 +163,7 @@ impl Router {
             errors: &errors,
             opts,
             inboxes: &inboxes,
+            shares: &schedule_info(&self.graph),
         };
 
         let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
@@ -408,39 +409,49 @@ fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagno
     }
 }
 
+/// The `ELEMENT VALUE` arguments of every `class` element, in
+/// configuration order, VALUE parsed: the information elements the engine
+/// reads when it places and schedules tasks (StaticThreadSched,
+/// ScheduleInfo). Arguments whose VALUE does not parse are skipped; the
+/// element's own configure reports them.
+fn element_value_args<'g, T: std::str::FromStr>(
+    graph: &'g Graph,
+    class: &'g str,
+) -> impl Iterator<Item = (&'g Node, String, T)> + 'g {
+    graph
+        .nodes
+        .iter()
+        .filter(move |n| n.class == class)
+        .flat_map(|node| {
+            click_lang::args::split_args(&node.config)
+                .into_iter()
+                .filter_map(move |arg| {
+                    let [element, value] = &click_lang::args::split_words(&arg)[..] else {
+                        return None;
+                    };
+                    Some((node, element.clone(), value.parse().ok()?))
+                })
+        })
+}
+
 /// `StaticThreadSched(ELEMENT THREAD, ...)` placements, by element name.
 /// ELEMENT is resolved as Click resolves element arguments (see
 /// [`resolve_elements`]), so a compound's name places everything in it and
 /// a StaticThreadSched inside a compound names its parts; later pairs
 /// override earlier ones, as a later StaticThreadSched overrides an earlier
-/// one in Click. Pairs whose THREAD does not parse are skipped (the
-/// element's own configure reports them); names that resolve to nothing are
-/// returned as errors.
+/// one in Click. Names that resolve to nothing are returned as errors.
 fn static_thread_sched(graph: &Graph) -> (HashMap<String, usize>, Vec<Diagnostic>) {
     let (mut map, mut errors) = (HashMap::new(), Vec::new());
-    for node in graph
-        .nodes
-        .iter()
-        .filter(|n| n.class == "StaticThreadSched")
-    {
-        for arg in click_lang::args::split_args(&node.config) {
-            let words = click_lang::args::split_words(&arg);
-            let [element, value] = &words[..] else {
-                continue;
-            };
-            let Ok(thread) = value.parse::<usize>() else {
-                continue;
-            };
-            let targets = resolve_elements(graph, &node.name, element);
-            if targets.is_empty() {
-                errors.push(Diagnostic {
-                    span: Some(node.span.clone()),
-                    message: format!("'{}': no element named '{element}'", node.declaration()),
-                });
-            }
-            for e in targets {
-                map.insert(graph.nodes[e].name.clone(), thread);
-            }
+    for (node, element, thread) in element_value_args::<usize>(graph, "StaticThreadSched") {
+        let targets = resolve_elements(graph, &node.name, &element);
+        if targets.is_empty() {
+            errors.push(Diagnostic {
+                span: Some(node.span.clone()),
+                message: format!("'{}': no element named '{element}'", node.declaration()),
+            });
+        }
+        for e in targets {
+            map.insert(graph.nodes[e].name.clone(), thread);
         }
     }
     (map, errors)
@@ -477,18 +488,12 @@ fn resolve_elements(graph: &Graph, from: &str, name: &str) -> Vec<usize> {
 /// ScheduleInfo is not done, and a name that matches no element is unused,
 /// as in Click.
 fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
-    let mut tickets = HashMap::new();
-    for node in graph.nodes.iter().filter(|n| n.class == "ScheduleInfo") {
-        for arg in click_lang::args::split_args(&node.config) {
-            if let [element, share] = &click_lang::args::split_words(&arg)[..] {
-                if let Ok(share) = share.parse::<f64>() {
-                    let t = (share * f64::from(DEFAULT_TICKETS)).round() as u32;
-                    tickets.insert(element.clone(), t);
-                }
-            }
-        }
-    }
-    tickets
+    element_value_args::<f64>(graph, "ScheduleInfo")
+        .map(|(_, element, share)| {
+            let tickets = (share * f64::from(DEFAULT_TICKETS)).round() as u32;
+            (element, tickets)
+        })
+        .collect()
 }
 
 /// What every scheduler thread shares while it builds and runs its shard.
@@ -503,6 +508,8 @@ struct ThreadEnv<'a> {
     errors: &'a Mutex<Vec<Diagnostic>>,
     opts: &'a RunOptions,
     inboxes: &'a [crossbeam_channel::Receiver<Message>],
+    /// ScheduleInfo's tickets, by element name.
+    shares: &'a HashMap<String, u32>,
 }
 
 #[derive(Default)]
@@ -586,13 +593,12 @@ impl ThreadEnv<'_> {
             .iter()
             .map(|&e| graph.nodes[e].config.clone())
             .collect();
-        let shares = schedule_info(graph);
         for (local, slot) in slots.iter().enumerate() {
             let task = slot
                 .borrow()
                 .has_task()
                 .then(|| TaskHandle::new(false, waker.clone(), t));
-            let share = shares.get(&graph.nodes[global[local]].name).copied();
+            let share = self.shares.get(&graph.nodes[global[local]].name).copied();
             let (mut timer, mut scheduled, mut tickets) =
                 (None, true, share.unwrap_or(DEFAULT_TICKETS));
             let mut ctx = InitCtx {
