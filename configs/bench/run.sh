@@ -28,9 +28,9 @@ echo "== two stages: one thread vs two threads (wall seconds for 20M packets, be
 # Two-thread figures depend on how far apart the host put the two vCPUs:
 # each run is preceded by a core-to-core round trip, and only runs with
 # the cores close (a round trip under 150 ns) count.
-cargo build --release -q -p click-engine --bench core_latency
-latency=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/deps/core_latency-* | grep -v '\.d$' | head -1)
-round_trip() { "$latency" | grep -o '[0-9]* ns' | cut -d' ' -f1; }
+round_trip() {
+    cargo bench -q -p click-engine --bench core_latency 2>/dev/null | grep -o '[0-9]* ns' | cut -d' ' -f1
+}
 wall() { { /usr/bin/time -f %e "$@" >/dev/null; } 2>&1 | tail -1; }
 one=999 two=999 far=0
 for _ in $(seq "$runs"); do
