@@ -39,7 +39,7 @@ struct Cli {
     )]
     affinity: Option<usize>,
     /// Do not pin scheduler threads to cores.
-    #[arg(long = "no-affinity", alias = "no-pin", conflicts_with = "affinity")]
+    #[arg(long = "no-affinity", conflicts_with = "affinity")]
     no_affinity: bool,
     /// Simulated time (Click's `--simtime`): the clock is virtual and
     /// jumps to the next timer whenever no task is runnable; optionally

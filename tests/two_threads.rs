@@ -34,7 +34,15 @@ fn config() -> String {
 fn a_paused_source_is_always_woken_and_never_overflows_the_queue() {
     let config = config();
     for run in 1..=RUNS {
-        let args = ["-j", "2", "--no-pin", "-h", "c.count", "-h", "q.length"];
+        let args = [
+            "-j",
+            "2",
+            "--no-affinity",
+            "-h",
+            "c.count",
+            "-h",
+            "q.length",
+        ];
         let args = [&args[..], &["-h", "q.drops", "-e", &config]].concat();
         let Some(out) = router_within(&args, DEADLINE) else {
             panic!("run {run} stalled: a wake-up between the threads was lost");
@@ -66,7 +74,15 @@ fn two_threads_push_into_one_queue() {
          DriverManager(wait_stop 2, wait 200ms, stop);"
     );
     let args = [
-        "-j", "2", "--no-pin", "-h", "a.count", "-h", "b.count", "-h", "c.count",
+        "-j",
+        "2",
+        "--no-affinity",
+        "-h",
+        "a.count",
+        "-h",
+        "b.count",
+        "-h",
+        "c.count",
     ];
     let args = [
         &args[..],
