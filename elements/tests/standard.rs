@@ -419,6 +419,31 @@ fn counter_count_call_in_pull_context_and_inside_a_compound() {
 }
 
 #[test]
+fn handlers_called_by_an_element_can_read_it() {
+    // The Counter and the source are on the call stack when they call s.run;
+    // they lend themselves for reads, so the Script sees their counts (the
+    // write of q.capacity records what it saw).
+    let out = run(
+        "InfiniteSource(LIMIT 9, BURST 4, STOP true) -> c :: Counter(COUNT_CALL 5 s.run) -> Discard;
+         s :: Script(TYPE PASSIVE, write q.capacity $(c.count));
+         Idle -> q :: Queue(100) -> Idle;",
+        1,
+        &["q.capacity", "c.count"],
+    )
+    .unwrap();
+    assert_eq!(out, ["5\n", "9\n"]);
+    let out = run(
+        "src :: InfiniteSource(LIMIT 7, END_CALL s.run) -> Discard;
+         s :: Script(TYPE PASSIVE, write q.capacity $(src.count), stop);
+         Idle -> q :: Queue(100) -> Idle;",
+        1,
+        &["q.capacity"],
+    )
+    .unwrap();
+    assert_eq!(out, ["7\n"]);
+}
+
+#[test]
 fn counter_count_call_needs_a_number_and_a_handler() {
     assert!(check("Idle -> Counter(COUNT_CALL x s.switch) -> Idle")
         .unwrap_err()

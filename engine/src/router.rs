@@ -673,6 +673,7 @@ impl ThreadEnv<'_> {
                 Some(read_handler(
                     graph,
                     &shard.slots[local],
+                    None,
                     e,
                     handler,
                     config,
@@ -803,10 +804,14 @@ const TASK_HANDLERS: &[crate::Handler] = &[
 ];
 
 /// Reads a handler of element `e` (default handlers included), ending the
-/// value with a newline as Click does.
+/// value with a newline as Click does. `lent` is the element itself when
+/// it is on the call stack and lent for reads ([`Ctx::lend_self`]).
+///
+/// [`Ctx::lend_self`]: crate::Ctx::lend_self
 pub(crate) fn read_handler(
     graph: &Graph,
     slot: &Slot,
+    lent: Option<&dyn crate::Element>,
     e: usize,
     handler: &str,
     config: &str,
@@ -823,7 +828,14 @@ pub(crate) fn read_handler(
             _ => {}
         }
     }
-    let element = slot.try_borrow().map_err(|_| "element busy".to_string())?;
+    let borrowed;
+    let element: &dyn crate::Element = match lent {
+        Some(element) => element,
+        None => {
+            borrowed = slot.try_borrow().map_err(|_| "element busy".to_string())?;
+            &**borrowed
+        }
+    };
     if handler == "handlers" {
         let tasks = if task.is_some() { TASK_HANDLERS } else { &[] };
         let all = crate::handler::DEFAULT_HANDLERS

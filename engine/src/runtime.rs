@@ -234,6 +234,16 @@ pub struct Ctx<'a> {
     shared: &'a Shared,
     cur: usize,
     now: Instant,
+    /// The innermost element lent for reads (null: none).
+    lent: *const Lent,
+}
+
+/// An element lent for reads by [`Ctx::lend_self`]: a frame on the stack
+/// of that call, linked to the frame of any outer lend.
+struct Lent {
+    local: usize,
+    element: *const (dyn Element + 'static),
+    outer: *const Lent,
 }
 
 impl<'a> Ctx<'a> {
@@ -445,6 +455,45 @@ impl<'a> Ctx<'a> {
         self.shared.stopping()
     }
 
+    /// Runs `f` with the current element lent for reads: a read handler of
+    /// it called during `f` (by a Script that a `COUNT_CALL` runs, say)
+    /// answers from `this`, though the element is on the call stack. Pass
+    /// the element itself: `ctx.lend_self(self, |ctx| ...)`. Without a
+    /// lend, such a read fails with `busy`, since the element is borrowed
+    /// mutably by its own running method.
+    pub fn lend_self<R>(
+        &mut self,
+        this: &(dyn Element + 'static),
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let frame = Lent {
+            local: self.cur,
+            element: this,
+            outer: self.lent,
+        };
+        let outer = std::mem::replace(&mut self.lent, &frame);
+        let result = f(self);
+        self.lent = outer;
+        result
+    }
+
+    /// The element `local` if a running [`Ctx::lend_self`] lent it.
+    fn lent(&self, local: usize) -> Option<&dyn Element> {
+        let mut frame = self.lent;
+        // SAFETY: each frame in the chain lives on the stack of a
+        // `lend_self` call that is still running: it unlinks its frame
+        // before it returns, and a panic ends this Ctx's use.
+        while let Some(f) = unsafe { frame.as_ref() } {
+            if f.local == local {
+                // SAFETY: the frame's element is a shared borrow that
+                // outlives its `lend_self` call; we only read through it.
+                return Some(unsafe { &*f.element });
+            }
+            frame = f.outer;
+        }
+        None
+    }
+
     /// Reads handler `handler` of element `element`. An element on another
     /// thread is asked through that thread's inbox (this call then waits for
     /// its answer).
@@ -456,6 +505,7 @@ impl<'a> Ctx<'a> {
                 crate::router::read_handler(
                     &self.shared.graph,
                     &self.slots[local],
+                    self.lent(local),
                     global,
                     handler,
                     config,
@@ -582,6 +632,7 @@ impl Shard {
             shared,
             cur,
             now,
+            lent: std::ptr::null(),
         };
         (ctx, &self.slots[cur])
     }
@@ -683,6 +734,7 @@ impl Shard {
                 crate::router::read_handler(
                     graph,
                     &self.slots[local],
+                    None,
                     global,
                     &handler,
                     config,

@@ -71,7 +71,9 @@ impl Counter {
     fn fire(&mut self, ctx: &mut Ctx<'_>) {
         self.triggered = true;
         if let Some(c) = &self.count_call {
-            c.call.call(ctx);
+            // The handler called may read this Counter (a Script printing
+            // `c.count`), as in Click.
+            ctx.lend_self(self, |ctx| c.call.call(ctx));
         }
     }
 }

@@ -126,7 +126,7 @@ impl Element for InfiniteSource {
         if left == 0 {
             ctx.sleep();
             if let Some(end) = &self.end_call {
-                end.call(ctx);
+                ctx.lend_self(self, |ctx| end.call(ctx));
             }
             return false;
         }
@@ -151,7 +151,7 @@ impl Element for InfiniteSource {
         if n == 0 {
             self.nonempty.deactivate();
             if let Some(end) = &self.end_call {
-                end.call(ctx);
+                ctx.lend_self(self, |ctx| end.call(ctx));
             }
             return None;
         }
