@@ -93,3 +93,23 @@ fn two_threads_push_into_one_queue() {
         router_within(&args, DEADLINE).expect("stalled: a wake-up between the threads was lost");
     assert_eq!(values(&out), [EACH, EACH, 2 * EACH, 0, 0], "{out}");
 }
+
+#[test]
+fn a_handler_call_wakes_the_parked_thread_it_goes_to() {
+    // The Counter is on thread 1, idle once its one packet went by; the
+    // Script on thread 0 reads it 100 times. Each read is a message to
+    // thread 1 and must wake it: when the mailboxes held wakers of their
+    // own, thread 1 answered only when its 50 ms idle park ran out, and
+    // these reads took 5 s.
+    const READS: u32 = 100;
+    let config = format!(
+        "src :: InfiniteSource(LIMIT 1, STOP false) -> q :: ThreadSafeQueue -> uq :: Unqueue -> c :: Counter -> Discard;
+         s :: Script(wait 0.1s, set i 0, label l, set x $(c.count), set i $(add $i 1),
+                     goto l $(lt $i {READS}), print $x, stop);
+         StaticThreadSched(src 0, s 0, uq 1);"
+    );
+    let args = ["-j", "2", "--no-affinity", "-e", &config];
+    let out = router_within(&args, Duration::from_secs(2))
+        .expect("100 reads across threads took 2 s: the reads wait for the idle park to run out");
+    assert_eq!(out, "1\n");
+}

@@ -130,9 +130,9 @@ impl Router {
         let shared = Shared {
             stop: self.stop.clone(),
             runcount: AtomicI32::new(1),
-            wakers: (0..threads)
-                .map(|_| Arc::new(ThreadWaker::default()))
-                .collect(),
+            // The same wakers as the mailboxes': a handler call from another
+            // thread must wake the thread that parks on them.
+            wakers: wakers.clone(),
             graph: self.graph.clone(),
             cells: Mutex::new(HashMap::new()),
             driver: OnceLock::new(),
