@@ -2,7 +2,6 @@
 //! does once the language has produced a flattened configuration.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use click_engine::packet::Timestamp;
@@ -49,7 +48,7 @@ pub fn build(config: &FlatConfig, threads: usize) -> Result<Router, Vec<Diagnost
 
 /// Runs `router` until it stops, then prints the handlers asked for.
 pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
-    install_signal_handlers(router.stop_flag());
+    install_signal_handlers();
     let opts = RunOptions {
         threads: flags.threads.max(1),
         pin: flags.pin,
@@ -121,12 +120,11 @@ fn print_handlers(
 }
 
 /// SIGINT and SIGTERM stop the router cleanly: threads finish their round,
-/// handlers are still read and printed.
-fn install_signal_handlers(stop: Arc<std::sync::atomic::AtomicBool>) {
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
-            tracing::warn!("cannot install a handler for signal {signal}: {e}");
-        }
+/// handlers are still read and printed. A second one ends the process, as
+/// with Click, and a Script catching either takes it over.
+fn install_signal_handlers() {
+    if let Err(e) = click_engine::signals::stop_on(&[libc::SIGINT, libc::SIGTERM]) {
+        tracing::warn!("cannot handle SIGINT and SIGTERM: {e}");
     }
 }
 

@@ -70,6 +70,23 @@ impl Mailboxes {
         self.owner[element]
     }
 
+    /// Sends `request` to the thread owning its element without waiting
+    /// for the answer (signal delivery: thread 0 must not block on
+    /// another thread).
+    pub fn post(&self, request: Request) {
+        let element = match &request {
+            Request::Read { element, .. } | Request::Write { element, .. } => *element,
+        };
+        let thread = self.owner[element];
+        let (reply, _) = crossbeam_channel::bounded(1);
+        if self.senders[thread]
+            .send(Message { request, reply })
+            .is_ok()
+        {
+            self.wakers[thread].wake();
+        }
+    }
+
     /// Sends `request` to the thread owning its element and waits for the
     /// answer.
     pub fn call(&self, request: Request) -> Result<String, String> {

@@ -64,6 +64,18 @@ impl InitCtx<'_> {
         *self.tickets = tickets.max(1);
     }
 
+    /// Catches Unix signal `signal` for one delivery to this element's
+    /// write handler `handler` (see [`Ctx::catch_signal`]).
+    ///
+    /// [`Ctx::catch_signal`]: crate::Ctx::catch_signal
+    pub fn catch_signal(&mut self, signal: i32, handler: &str) -> Result<(), String> {
+        self.shared.signals.catch(crate::signals::Catch {
+            signal,
+            element: self.global,
+            handler: handler.into(),
+        })
+    }
+
     /// Fires the element's timer `delay` after the router starts.
     pub fn schedule_after(&mut self, delay: Duration) {
         *self.timer = Some(self.shared.clock.now() + delay);

@@ -21,6 +21,7 @@ mod registry;
 mod router;
 mod runtime;
 mod sched;
+pub mod signals;
 
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;

@@ -23,6 +23,7 @@ use crate::ports::Processing;
 use crate::registry::Registry;
 use crate::runtime::{no_handler, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE};
 use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
+use crate::signals::RouterSignals;
 
 /// How to run a router.
 #[derive(Debug, Clone)]
@@ -139,6 +140,7 @@ impl Router {
             mailboxes: mailboxes.clone(),
             clock: Clock::new(opts.clock),
             idle: IdleThreads::new(threads),
+            signals: RouterSignals::new(self.stop.clone(), wakers.clone()),
         };
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);

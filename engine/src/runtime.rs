@@ -150,6 +150,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// Simulated time: which threads have nothing to run.
     pub idle: IdleThreads,
+    /// Unix signals caught by elements (delivered by thread 0).
+    pub signals: Arc<crate::signals::RouterSignals>,
 }
 
 impl Shared {
@@ -455,6 +457,17 @@ impl<'a> Ctx<'a> {
         self.shared.stopping()
     }
 
+    /// Catches Unix signal `signal` (see [`crate::signals`]) for one
+    /// delivery: when it arrives, this element's write handler `handler`
+    /// is called with an empty value. Catch again to keep it.
+    pub fn catch_signal(&mut self, signal: i32, handler: &str) -> Result<(), String> {
+        self.shared.signals.catch(crate::signals::Catch {
+            signal,
+            element: self.global[self.cur],
+            handler: handler.into(),
+        })
+    }
+
     /// Runs `f` with the current element lent for reads: a read handler of
     /// it called during `f` (by a Script that a `COUNT_CALL` runs, say)
     /// answers from `this`, though the element is on the call stack. Pass
@@ -699,6 +712,33 @@ impl Shard {
     }
 
     /// Answers the handler calls other threads sent since the last round.
+    /// Delivers the signals received since the last round to the elements
+    /// that caught them (thread 0 only, as Click's driver thread does): a
+    /// write of each catch's handler, here or posted to the owning thread.
+    #[cold]
+    #[inline(never)]
+    fn deliver_signals(&mut self, shared: &Shared, now: Instant) {
+        let (received, due) = shared.signals.take_due();
+        let mut delivered = 0u64;
+        for c in due {
+            let name = &shared.graph.nodes[c.element].name;
+            tracing::debug!(signal = c.signal, element = %name, "signal delivered");
+            let request = Request::Write {
+                element: c.element,
+                handler: c.handler,
+                value: String::new(),
+            };
+            if shared.mailboxes.owner(c.element) != self.thread {
+                shared.mailboxes.post(request);
+            } else if let Err(e) = self.answer(shared, request, now) {
+                tracing::warn!(signal = c.signal, element = %name, "signal handler: {e}");
+                continue;
+            }
+            delivered |= crate::signals::bit(c.signal);
+        }
+        shared.signals.settle(received, delivered);
+    }
+
     fn answer_calls(&mut self, shared: &Shared, now: Instant) {
         while let Ok(Message { request, reply }) = self.inbox.try_recv() {
             let _ = reply.send(self.answer(shared, request, now));
@@ -777,6 +817,9 @@ impl Shard {
         self.run_each_task_once(shared);
         while !shared.stopping() {
             let now = shared.clock.now();
+            if self.thread == 0 && shared.signals.pending() {
+                self.deliver_signals(shared, now);
+            }
             self.answer_calls(shared, now);
             self.run_due_timers(shared, now);
             let mut ran = 0;

@@ -46,6 +46,18 @@ pub struct Env {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// How long processes a script left running in the background may take to
+/// finish before they are killed.
+const BACKGROUND_GRACE: Duration = Duration::from_millis(300);
+
+/// Whether any process of group `pgid` is still running.
+fn group_alive(pgid: u32) -> bool {
+    Proc::new("/bin/sh")
+        .args(["-c", &format!("kill -0 -{pgid} 2>/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Tools of a Click installation that tests call; each one not listed in
 /// [`write_shims`] as supported gets a shim failing with a clear message.
 const UNSUPPORTED_TOOLS: &[&str] = &[
@@ -252,8 +264,14 @@ impl Env {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        // kill whatever the script left behind in its process group
-        // (through sh's builtin kill: no procps needed)
+        // Background jobs of the script (a router sent a signal just before
+        // the script ended) get a moment to finish, then whatever is left
+        // in the process group is killed (through sh's builtin kill: no
+        // procps needed).
+        let grace = Instant::now();
+        while grace.elapsed() < BACKGROUND_GRACE && group_alive(pgid) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = Proc::new("/bin/sh")
             .args(["-c", &format!("kill -9 -{pgid} 2>/dev/null; true")])
             .stderr(Stdio::null())

@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use click_engine::args::{pop_word, split_words, unquote, FromArg};
+use click_engine::signals;
 
 /// The names of the built-in handlers, as `Handler` entries list them.
 pub(crate) const NAMES: &[&str] = &[
     "add", "sub", "mul", "div", "idiv", "min", "max", "mod", "rem", "neg", "abs", "eq", "ne", "lt",
     "gt", "le", "ge", "not", "and", "or", "nand", "nor", "if", "in", "first", "sprintf", "random",
-    "now", "length", "unquote", "htons", "htonl", "ntohs", "ntohl", "cat",
+    "now", "length", "unquote", "htons", "htonl", "ntohs", "ntohl", "cat", "kill",
 ];
 
 /// Calls built-in handler `name` with `params`; `None` if there is none.
@@ -63,8 +64,35 @@ pub(crate) fn call(name: &str, params: &str) -> Option<Result<String, String>> {
                     .map_err(|e| format!("{file}: {e}"))
             }
         }
+        "kill" => kill(params),
         _ => return None,
     })
+}
+
+/// `kill SIGNAL PID...`: sends SIGNAL (a name such as `USR1`, or a number;
+/// 0 only checks that the processes exist) to each process; `kill PID...`
+/// sends TERM. Returns nothing.
+fn kill(params: &str) -> Result<String, String> {
+    let mut words = split_words(params);
+    let parse = |w: &String| match w.as_str() {
+        "0" => Some(0),
+        w => signals::parse_signal(w),
+    };
+    let signal = match words.first().map(parse) {
+        Some(Some(s)) if !words[0].chars().all(|c| c.is_ascii_digit()) || words.len() > 1 => {
+            words.remove(0);
+            s
+        }
+        _ => libc::SIGTERM,
+    };
+    if words.is_empty() {
+        return Err("expected process IDs".into());
+    }
+    for w in &words {
+        let pid = i32::from_arg(w).map_err(|_| format!("bad process ID '{w}'"))?;
+        signals::send_signal(signal, pid)?;
+    }
+    Ok(String::new())
 }
 
 /// Click's Boolean syntax.
@@ -497,8 +525,24 @@ mod tests {
     }
 
     #[test]
+    fn kill_takes_a_signal_and_pids() {
+        let err = |p: &str| call("kill", p).unwrap().unwrap_err();
+        assert_eq!(err(""), "expected process IDs");
+        assert_eq!(err("USR1"), "expected process IDs");
+        assert_eq!(err("USR1 x"), "bad process ID 'x'");
+        // Process groups and every process are refused.
+        assert_eq!(err("0"), "kill 0: not a process ID");
+        assert_eq!(err("HUP 0"), "kill 0: not a process ID");
+        assert_eq!(err("TERM -1"), "kill -1: not a process ID");
+        // Signal 0 checks that a process exists: this one does.
+        let me = std::process::id().to_string();
+        assert_eq!(call("kill", &format!("0 {me}")).unwrap(), Ok(String::new()));
+    }
+
+    #[test]
     fn nothing_panics_on_odd_input() {
-        for name in NAMES {
+        // Not `kill`: it acts on the system (see `kill_takes_a_signal_and_pids`).
+        for name in NAMES.iter().filter(|&&n| n != "kill") {
             for p in [
                 "",
                 " ",

@@ -30,7 +30,12 @@ use expand::RefKind;
 /// * TYPE: `ACTIVE` (default: runs at start), `PASSIVE` (runs when its
 ///   `run` handler is called), `DRIVER` (also decides when the router
 ///   stops, as DriverManager), `PACKET`/`PUSH` (runs once per packet
-///   pushed in; `return N` sends it to output N, anything else drops it).
+///   pushed in; `return N` sends it to output N, anything else drops it),
+///   `SIGNAL SIG...` (runs when one of the Unix signals arrives, by name
+///   such as `INT`, `USR1` or number; it catches them again when it ends
+///   with `end`, not with `exit`, and a signal with no catch left ends
+///   the process; several SIGNAL scripts may share a signal; one catching
+///   `INT` or `TERM` replaces the router's own stop on it).
 /// * Instructions: `set`/`setq VAR TEXT`, `init`/`initq`/`export VAR TEXT`,
 ///   `print`/`printn`/`printq`/`printnq [>FILE|>>FILE] TEXT|HANDLER`,
 ///   `save`/`append`, `read`/`readq HANDLER [ARGS]` (to standard error),
@@ -40,13 +45,15 @@ use expand::RefKind;
 ///   `loop`, `return`/`returnq [VALUE]`, `stop`, `end`, `exit`,
 ///   `error`/`errorq [MSG]`.
 /// * Substitutions: `$VAR`, `${VAR}`, `$(HANDLER ARGS)`, `$?` (last write
-///   status), `$args`, `$1`..., `$#`, `$0`, `$write`, `$input`.
+///   status), `$args`, `$1`..., `$#`, `$0`, `$write`, `$input`, `$$`
+///   (the process ID).
 /// * Ports: none, except PACKET scripts (any number in and out, push).
 /// * Handlers: `step`, `goto` (write), `run` (read with arguments, write),
 ///   `get`, `shift` (read with arguments), `set` (write), the built-ins
 ///   `add sub mul div idiv min max mod rem neg abs eq ne lt gt le ge not
 ///   and or nand nor if in first sprintf random now length unquote htons
-///   htonl ntohs ntohl cat` (read with arguments), and each `export`ed
+///   htonl ntohs ntohl cat kill` (read with arguments; `kill [SIG] PID...`
+///   sends a signal, TERM by default), and each `export`ed
 ///   variable (read).
 ///
 /// A script that jumps 1000 times without blocking is disabled with
@@ -64,6 +71,8 @@ pub(crate) enum Kind {
     Passive,
     Driver,
     Packet,
+    /// Runs when one of its signals arrives (Program::signals).
+    Signal,
 }
 
 /// Where a `goto` leads.
@@ -132,6 +141,8 @@ struct Program {
     inits: Vec<(usize, String, bool)>,
     exports: Vec<usize>,
     noutputs: usize,
+    /// The signals of a SIGNAL script.
+    signals: Vec<i32>,
 }
 
 /// A script's run-time state.
@@ -253,6 +264,7 @@ impl Script {
         class: &str,
         default: Kind,
     ) -> Result<Self, String> {
+        let mut signals = Vec::new();
         let kind = match args.read::<Raw>("TYPE")? {
             None => default,
             Some(Raw(t)) => match split_words(&t).as_slice() {
@@ -260,7 +272,16 @@ impl Script {
                 [w] if w == "PASSIVE" => Kind::Passive,
                 [w] if w == "DRIVER" => Kind::Driver,
                 [w] if w == "PACKET" || w == "PUSH" => Kind::Packet,
-                [w, ..] if w == "SIGNAL" => return Err("TYPE SIGNAL is not supported".into()),
+                [w, names @ ..] if w == "SIGNAL" && !names.is_empty() => {
+                    for name in names {
+                        let signal = click_engine::signals::parse_signal(name)
+                            .filter(|&s| s < 32)
+                            .ok_or("bad signal number")?;
+                        signals.push(signal);
+                    }
+                    Kind::Signal
+                }
+                [w, ..] if w == "SIGNAL" => return Err("bad signal number".into()),
                 _ => return Err("bad TYPE".into()),
             },
         };
@@ -280,6 +301,7 @@ impl Script {
             inits: Vec::new(),
             exports: Vec::new(),
             noutputs: ctx.noutputs(),
+            signals,
         };
         let mut errors = Vec::new();
         let mut gotos = Vec::new();
@@ -999,6 +1021,36 @@ impl Program {
         }
     }
 
+    /// Whether the script stopped at an `end` (a SIGNAL script then catches
+    /// its signals again).
+    fn ended_at_end(&self, st: &State) -> bool {
+        matches!(
+            self.insns.get(st.pos),
+            Some(Insn::End)
+                | Some(Insn::Goto {
+                    target: Target::End,
+                    ..
+                })
+        )
+    }
+
+    /// A SIGNAL script that ended at `end` catches its signals again
+    /// (Click's `complete_step`); one that ended otherwise, or is waiting,
+    /// does not.
+    fn rearm(&self, st: &State, ctx: &mut Ctx<'_>) {
+        if self.kind == Kind::Signal && self.ended_at_end(st) {
+            self.catch_signals(|s| ctx.catch_signal(s, "run"));
+        }
+    }
+
+    fn catch_signals(&self, mut catch: impl FnMut(i32) -> Result<(), String>) {
+        for &s in &self.signals {
+            if let Err(e) = catch(s) {
+                eprintln!("{}: {e}", self.decl);
+            }
+        }
+    }
+
     /// Runs `init`/`export` instructions (once, at initialization).
     fn initialize(&self, st: &mut State, env: &mut dyn Env) {
         for (var, text, unq) in &self.inits {
@@ -1059,6 +1111,7 @@ impl Element for Script {
         prog.initialize(st, &mut NoEnv);
         match (prog.kind, prog.insns.first()) {
             (Kind::Passive | Kind::Packet, _) => {}
+            (Kind::Signal, _) => prog.catch_signals(|s| ctx.catch_signal(s, "run")),
             (kind, Some(Insn::WaitTime(text))) => {
                 let t = prog.expand(st, text, &mut NoEnv);
                 let d = Duration::from_arg(t.trim()).map_err(|_| "syntax error at 'wait'")?;
@@ -1120,6 +1173,7 @@ impl Element for Script {
         let st = self.state.get_mut();
         if st.cur_steps.is_none() {
             prog.run_steps(st, 1, StepType::Timer, &mut CtxEnv(ctx));
+            prog.rearm(st, ctx);
         }
     }
 
@@ -1165,8 +1219,11 @@ impl Element for Script {
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         let prog = &self.prog;
         let st = self.state.get_mut();
-        prog.local_write(st, name, value, &mut CtxEnv(ctx))
-            .map(|_| ())
+        let result = prog.local_write(st, name, value, &mut CtxEnv(ctx));
+        if st.cur_steps.is_none() {
+            prog.rearm(st, ctx);
+        }
+        result.map(|_| ())
     }
 }
 
