@@ -7,9 +7,11 @@
 //! Prints ns per entry for the two stages on one thread (interleaved by
 //! batch) and on two pinned threads, and the speed-up. Variants (env):
 //! RETURN=lock (default: entries come back through a locked list in bulks
-//! of 256, as the packet pool's global list) or RETURN=ring (a second
-//! single-producer ring, consumer to producer); LINES=1 writes only the
-//! first line; CWRITE=0 keeps the consumer from writing the entry.
+//! of 256, as the packet pool's global list), RETURN=ring (a second
+//! single-producer ring, consumer to producer) or RETURN=none (entries
+//! used in address order around the whole pool, as a ring of descriptors
+//! would be; none comes back); LINES=1 writes only the first line;
+//! CWRITE=0 keeps the consumer from writing the entry.
 //!
 //!     cargo bench -p click-engine --bench handoff
 
@@ -29,6 +31,9 @@ struct Entry([u64; 16]);
 
 #[derive(Clone, Copy)]
 struct Options {
+    /// Entries are used in address order around the whole pool, like a
+    /// ring of descriptors; none comes back.
+    sequential: bool,
     return_ring: bool,
     two_lines: bool,
     consumer_writes: bool,
@@ -109,6 +114,8 @@ unsafe impl Sync for Shared {}
 unsafe impl Send for Shared {}
 
 struct Producer {
+    all: Vec<*mut Entry>,
+    next: usize,
     free: Vec<*mut Entry>,
     forward: End,
     back: End,
@@ -143,6 +150,12 @@ impl Shared {
 impl Producer {
     /// Fills one batch and publishes it; false if the ring is full.
     fn produce(&mut self, s: &Shared, o: Options) -> bool {
+        if o.sequential && self.free.len() < BATCH {
+            for _ in 0..BATCH {
+                self.free.push(self.all[self.next]);
+                self.next = (self.next + 1) % ENTRIES;
+            }
+        }
         if self.free.len() < BATCH {
             if o.return_ring {
                 self.back.pop(&s.back, &mut self.free, RING);
@@ -194,7 +207,9 @@ impl Consumer {
                 w[0] = 0; // refcount to 0: free
             }
         }
-        self.freed.extend_from_slice(&self.got);
+        if !o.sequential {
+            self.freed.extend_from_slice(&self.got);
+        }
         if self.freed.len() >= BULK {
             if o.return_ring {
                 if self.back.push(&s.back, &self.freed) {
@@ -213,6 +228,8 @@ impl Consumer {
 
 fn sides(all: Vec<*mut Entry>, o: Options) -> (Producer, Consumer) {
     let mut p = Producer {
+        all: all.clone(),
+        next: 0,
         free: Vec::with_capacity(ENTRIES),
         forward: End::default(),
         back: End::default(),
@@ -288,6 +305,7 @@ fn main() {
         return;
     }
     let o = Options {
+        sequential: env("RETURN", "lock") == "none",
         return_ring: env("RETURN", "lock") == "ring",
         two_lines: env("LINES", "2") == "2",
         consumer_writes: env("CWRITE", "1") == "1",
