@@ -147,3 +147,23 @@ fn a_read_of_an_element_on_the_call_stack_fails_with_busy() {
     // stayed unexpanded; a write would have been deferred instead.
     assert_eq!(reads, ["$(u.count)", "1"]);
 }
+
+#[test]
+fn timedsink_pulls_at_its_pace_and_shaper_paces_output_0() {
+    // 1 s of virtual time: TimedSink pulls every 10 ms (100 pulls); the
+    // Shaper lets 20 per second through output 0, the rest of the pulls
+    // find output 1.
+    let reads = run_sim(
+        "InfiniteSource(LIMIT 1000) -> s :: Shaper(20);
+         s[0] -> c0 :: Counter -> [0]rr :: RoundRobinSched -> t :: TimedSink(10ms);
+         s[1] -> c1 :: Counter -> [1]rr;
+         DriverManager(wait 1005ms, stop);",
+        1,
+        &["t.count", "c0.count", "c1.count"],
+    )
+    .unwrap();
+    assert_eq!(reads[0], "100");
+    let shaped: u64 = reads[1].parse().unwrap();
+    assert!((19..=21).contains(&shaped), "{reads:?}");
+    assert_eq!(shaped + reads[2].parse::<u64>().unwrap(), 100);
+}

@@ -1,0 +1,70 @@
+//! Shaper: lets pulls through at most RATE packets per second.
+
+use click_engine::args::Args;
+use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Port, PULL};
+
+use super::gaprate::GapRate;
+
+/// `Shaper(RATE)`: a pull element that lets at most RATE packets per
+/// second through output 0, paced as Click's GapRate paces them (one
+/// packet each 1/RATE s, little burst). A pull that comes too early gets
+/// nothing, so the pacing depends on the pulls: evenly spaced ones give a
+/// smooth RATE. A second output, if connected, gets exactly the packets
+/// that pulls on output 0 could not take: a pull on output 1 succeeds only
+/// while output 0 is held back.
+///
+/// * Ports: 1 pull input, 1 or 2 pull outputs.
+/// * Handlers: `rate` (read/write; a write also rewrites `config`),
+///   `reset` (write: forget the past, as after a pause).
+pub struct Shaper {
+    gap: GapRate,
+}
+
+impl ElementClass for Shaper {
+    const CLASS: &'static str = "Shaper";
+    const PORT_COUNT: &'static str = "1/1-2";
+    const PROCESSING: &'static str = PULL;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        let rate: u32 = args.read_mp("RATE")?;
+        Ok(Shaper {
+            gap: GapRate::new(rate),
+        })
+    }
+}
+
+impl Element for Shaper {
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let due = self.gap.due(ctx.timestamp());
+        match port {
+            0 if due > 0 => {
+                let batch = ctx.pull(0, max.min(usize::try_from(due).unwrap_or(max)))?;
+                self.gap.update(batch.len() as u64);
+                Some(batch)
+            }
+            1 if due == 0 => ctx.pull(0, max),
+            _ => None,
+        }
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[Handler::positional("rate", 0), Handler::write("reset")];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        (name == "rate").then(|| self.gap.rate().to_string())
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        match name {
+            "rate" => {
+                let rate: u32 = Args::new(value).read_mp("RATE")?;
+                self.gap.set_rate(rate, ctx.timestamp());
+            }
+            "reset" => self.gap.reset(),
+            _ => return Err(format!("no write handler '{name}'")),
+        }
+        Ok(())
+    }
+}
