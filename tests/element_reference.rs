@@ -78,7 +78,7 @@ fn generate(root: &Path) -> String {
     let mut classes = click_elements::registry().class_names();
     classes.sort();
     let mut docs = std::collections::BTreeMap::new();
-    for file in sources(&root.join("elements/src/standard")) {
+    for file in sources(&root.join("elements/src")) {
         let text = std::fs::read_to_string(&file).expect("read element source");
         let rel = file
             .strip_prefix(root)

@@ -5,8 +5,10 @@
 //! own classes to it before building a router.
 
 mod standard;
+mod userlevel;
 
 pub use standard::*;
+pub use userlevel::*;
 
 use click_engine::Registry;
 
@@ -20,4 +22,5 @@ pub fn registry() -> Registry {
 /// Adds every element class of this library to `r`.
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
+    userlevel::register(r);
 }

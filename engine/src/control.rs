@@ -24,11 +24,14 @@ pub(crate) enum Request {
     Read {
         element: usize,
         handler: String,
+        /// From outside the router: see [`RouterHandle::remote`].
+        remote: bool,
     },
     Write {
         element: usize,
         handler: String,
         value: String,
+        remote: bool,
     },
 }
 
@@ -118,17 +121,34 @@ pub struct RouterHandle {
     pub(crate) graph: Arc<Graph>,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) running: Arc<Mutex<Option<Arc<Mailboxes>>>>,
+    pub(crate) remote: bool,
+    /// The global read handlers' values (they do not change during a run).
+    pub(crate) globals: Arc<Vec<(&'static str, String)>>,
 }
 
 impl RouterHandle {
-    /// Reads `element.handler` of the running router.
+    /// Reads `element.handler` of the running router, or a global read
+    /// handler (`version`, `list`, `classes`, `config`, `flatconfig`).
     pub fn read(&self, name: &str) -> Result<String, String> {
+        if !name.contains('.') {
+            return self.global(name);
+        }
         let (element, handler) = self.split(name)?;
-        self.mailboxes()?.call(Request::Read { element, handler })
+        let remote = self.remote;
+        self.mailboxes()?.call(Request::Read {
+            element,
+            handler,
+            remote,
+        })
     }
 
-    /// Writes `value` to `element.handler` of the running router.
+    /// Writes `value` to `element.handler` of the running router, or to
+    /// the global `stop`.
     pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
+        if name == "stop" {
+            self.stop();
+            return Ok(());
+        }
         let (element, handler) = self.split(name)?;
         let value = value.to_string();
         self.mailboxes()?
@@ -136,8 +156,29 @@ impl RouterHandle {
                 element,
                 handler,
                 value,
+                remote: self.remote,
             })
             .map(drop)
+    }
+
+    /// The same handle, calling as a program outside the router does (a
+    /// ControlSocket client): values come back as the handler gives them
+    /// (no newline added), and private handlers do not exist.
+    pub fn remote(self) -> Self {
+        RouterHandle {
+            remote: true,
+            ..self
+        }
+    }
+
+    /// Whether `element` exists.
+    pub fn has_element(&self, element: &str) -> bool {
+        self.graph.find(element).is_some()
+    }
+
+    /// The names of the router's elements, in configuration order.
+    pub fn element_names(&self) -> Vec<String> {
+        self.graph.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
     /// Asks the router to stop (as SIGINT does).
@@ -160,6 +201,18 @@ impl RouterHandle {
         running
             .clone()
             .ok_or_else(|| "the router is not running".to_string())
+    }
+
+    fn global(&self, name: &str) -> Result<String, String> {
+        let (_, value) = self
+            .globals
+            .iter()
+            .find(|(g, _)| *g == name)
+            .ok_or_else(|| format!("no global handler '{name}'"))?;
+        Ok(match value.strip_suffix('\n') {
+            Some(v) if self.remote && !v.contains('\n') => v.to_string(),
+            _ => value.clone(),
+        })
     }
 
     fn split(&self, name: &str) -> Result<(usize, String), String> {

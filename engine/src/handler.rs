@@ -15,6 +15,10 @@ pub struct Handler {
     /// a successful write also rewrites the element's configuration, which
     /// the `config` handler then shows.
     pub reconfigures: Option<ConfigArg>,
+    /// Hidden from programs outside the router (a ControlSocket client):
+    /// for handlers that reach the system, as Script's `cat` (files) and
+    /// `kill` (signals).
+    pub private: bool,
 }
 
 /// The configuration argument a handler stands for.
@@ -35,6 +39,7 @@ impl Handler {
             read: true,
             write: false,
             reconfigures: None,
+            private: false,
         }
     }
 
@@ -45,6 +50,7 @@ impl Handler {
             read: false,
             write: true,
             reconfigures: None,
+            private: false,
         }
     }
 
@@ -55,6 +61,7 @@ impl Handler {
             read: true,
             write: true,
             reconfigures: None,
+            private: false,
         }
     }
 
@@ -66,6 +73,7 @@ impl Handler {
             read: true,
             write: true,
             reconfigures: Some(ConfigArg::Keyword(keyword)),
+            private: false,
         }
     }
 
@@ -77,6 +85,15 @@ impl Handler {
             read: true,
             write: true,
             reconfigures: Some(ConfigArg::Position(position)),
+            private: false,
+        }
+    }
+
+    /// The same handler, hidden from programs outside the router.
+    pub const fn private(self) -> Self {
+        Handler {
+            private: true,
+            ..self
         }
     }
 

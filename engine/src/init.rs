@@ -64,6 +64,14 @@ impl InitCtx<'_> {
         *self.tickets = tickets.max(1);
     }
 
+    /// A handle on the running router, for an element that serves handler
+    /// calls from its own threads (ControlSocket). Calls through it go to
+    /// the owning scheduler threads and are answered between rounds; they
+    /// fail once the router has stopped.
+    pub fn router_handle(&self) -> crate::RouterHandle {
+        self.shared.handle.clone()
+    }
+
     /// Catches Unix signal `signal` for one delivery to this element's
     /// write handler `handler` (see [`Ctx::catch_signal`]).
     ///

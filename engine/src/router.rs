@@ -109,6 +109,13 @@ impl Router {
             graph: self.graph.clone(),
             stop: self.stop.clone(),
             running: self.running.clone(),
+            remote: false,
+            globals: Arc::new(
+                GLOBAL_READS
+                    .iter()
+                    .filter_map(|&g| Some((g, self.global_read(g).ok()?)))
+                    .collect(),
+            ),
         }
     }
 
@@ -141,6 +148,7 @@ impl Router {
             clock: Clock::new(opts.clock),
             idle: IdleThreads::new(threads),
             signals: RouterSignals::new(self.stop.clone(), wakers.clone()),
+            handle: self.handle(),
         };
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);
@@ -225,7 +233,7 @@ impl Router {
     }
 
     /// Click's global handlers (no element part).
-    fn global_read(&self, name: &str) -> Result<String, String> {
+    pub(crate) fn global_read(&self, name: &str) -> Result<String, String> {
         match name {
             "config" | "flatconfig" => Ok(self.flat.to_click()),
             "list" => {
@@ -797,6 +805,36 @@ fn ports_listing(graph: &Graph, e: usize) -> String {
     }
     s
 }
+
+/// A read handler's value as a program outside the router gets it: as
+/// the handler gave it, without the newline [`read_handler`] ends
+/// single-line values with, and the `handlers` listing without private
+/// handlers.
+pub(crate) fn remote_value(slot: &Slot, handler: &str, value: String) -> String {
+    if handler == "handlers" {
+        let Ok(element) = slot.try_borrow() else {
+            return value;
+        };
+        let private: Vec<&str> = element
+            .handlers()
+            .iter()
+            .filter(|h| h.private)
+            .map(|h| h.name)
+            .collect();
+        return value
+            .lines()
+            .filter(|l| !private.contains(&l.split('\t').next().unwrap_or("")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    match value.strip_suffix('\n') {
+        Some(v) if !v.contains('\n') => v.to_string(),
+        _ => value,
+    }
+}
+
+/// Click's global read handlers, as [`Router::global_read`] answers them.
+const GLOBAL_READS: &[&str] = &["config", "flatconfig", "list", "classes", "version"];
 
 /// Click's handlers of an element with a task.
 const TASK_HANDLERS: &[crate::Handler] = &[

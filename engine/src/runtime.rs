@@ -152,6 +152,9 @@ pub(crate) struct Shared {
     pub idle: IdleThreads,
     /// Unix signals caught by elements (delivered by thread 0).
     pub signals: Arc<crate::signals::RouterSignals>,
+    /// A handle for elements that serve handlers to other threads or
+    /// programs (ControlSocket).
+    pub handle: crate::RouterHandle,
 }
 
 impl Shared {
@@ -537,6 +540,7 @@ impl<'a> Ctx<'a> {
             None => self.shared.mailboxes.call(Request::Read {
                 element: global,
                 handler: handler.into(),
+                remote: false,
             }),
         }
     }
@@ -562,6 +566,7 @@ impl<'a> Ctx<'a> {
                 element: global,
                 handler: handler.into(),
                 value: value.into(),
+                remote: false,
             };
             return self.shared.mailboxes.call(request).map(drop);
         };
@@ -727,6 +732,7 @@ impl Shard {
                 element: c.element,
                 handler: c.handler,
                 value: String::new(),
+                remote: false,
             };
             if shared.mailboxes.owner(c.element) != self.thread {
                 shared.mailboxes.post(request);
@@ -767,11 +773,25 @@ impl Shard {
             })?;
         let _element = tracing::debug_span!("element", name = %graph.nodes[global].name).entered();
         tracing::debug!(?request, "handler call from another thread");
+        let remote = match &request {
+            Request::Read { remote, .. } | Request::Write { remote, .. } => *remote,
+        };
+        let private = |h: &str| {
+            let name = click_lang::args::pop_word(h).0;
+            self.slots[local]
+                .try_borrow()
+                .is_ok_and(|e| e.handlers().iter().any(|x| x.private && x.name == name))
+        };
         match request {
+            Request::Read { handler, .. } | Request::Write { handler, .. }
+                if remote && private(&handler) =>
+            {
+                Err(no_handler(&graph.nodes[global].name, &handler))
+            }
             Request::Read { handler, .. } => {
                 let config = &self.state.configs[local];
                 let task = self.task_of[local].as_ref();
-                crate::router::read_handler(
+                let value = crate::router::read_handler(
                     graph,
                     &self.slots[local],
                     None,
@@ -779,7 +799,13 @@ impl Shard {
                     &handler,
                     config,
                     task,
-                )
+                );
+                match value {
+                    Ok(v) if remote => {
+                        Ok(crate::router::remote_value(&self.slots[local], &handler, v))
+                    }
+                    v => v,
+                }
             }
             Request::Write { handler, value, .. } => {
                 let mut result = Err(format!("{}: busy", graph.nodes[global].name));

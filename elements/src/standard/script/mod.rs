@@ -1097,7 +1097,12 @@ fn handlers() -> &'static [Handler] {
             Handler::read_write("set"),
             Handler::read("shift"),
         ];
-        h.extend(builtin::NAMES.iter().map(|n| Handler::read(n)));
+        // `cat` reads files and `kill` sends signals: not for programs
+        // outside the router (a ControlSocket client), as in Click.
+        h.extend(builtin::NAMES.iter().map(|&n| match n {
+            "cat" | "kill" => Handler::read(n).private(),
+            _ => Handler::read(n),
+        }));
         h
     })
 }

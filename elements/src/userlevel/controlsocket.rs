@@ -1,0 +1,618 @@
+//! ControlSocket: lets other programs call the router's handlers over a
+//! TCP or Unix-domain socket, in Click's line protocol.
+//!
+//! The sockets are served by threads of their own, never by the scheduler
+//! threads: a slow client cannot stall packets. Each call goes to the
+//! scheduler thread that owns the element, through the same inboxes as
+//! handler calls between threads, and is answered between two rounds.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use click_engine::args::{Args, Raw};
+use click_engine::{ConfigureCtx, Element, ElementClass, Handler, InitCtx, RouterHandle};
+
+/// The protocol version in the greeting.
+const PROTOCOL: &str = "Click::ControlSocket/1.3";
+/// How often idle server threads look at the stop flag.
+const POLL: Duration = Duration::from_millis(20);
+/// Ports tried after PORT when it ends with `+` and is taken.
+const PORT_TRIES: u16 = 100;
+
+/// `ControlSocket(TYPE, PORT | FILENAME, *keywords* READONLY, LOCALHOST,
+/// VERBOSE)`: serves the router's handlers to other programs, on TCP port
+/// PORT (`tcp`; `PORT+` tries the next ports while one is taken) or on the
+/// Unix-domain socket FILENAME (`unix`; an existing file is replaced).
+///
+/// The protocol is Click's (version 1.3): the server greets with
+/// `Click::ControlSocket/1.3`, then answers each command line with a
+/// status line (`200` success; `500` syntax, `501` unimplemented, `510` no
+/// such element, `511` no such handler, `520` handler error, `530`
+/// permission denied). Commands: `READ H [ARGS]`, `READDATA H N` (ARGS are
+/// the N bytes after the line), `READUNTIL H [TERM]`, answered by `DATA N`
+/// and the value's N bytes; `WRITE H [VALUE]`, `WRITEDATA H N`,
+/// `WRITEUNTIL H [TERM]`; `CHECKREAD H`, `CHECKWRITE H`; `HELP`; `QUIT`.
+/// H is `ELEMENT.HANDLER` (the element by name, or by its number from 1),
+/// or a global handler: `version`, `list`, `classes`, `config`,
+/// `flatconfig` to read, `stop` to write. Values are the handler's own,
+/// with no newline added; private handlers (Script's `cat`, `kill`) do not
+/// exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
+/// only; VERBOSE logs connections.
+///
+/// * Ports: none.
+/// * Handlers: `port` (read: the TCP port bound).
+pub struct ControlSocket {
+    endpoint: Endpoint,
+    read_only: bool,
+    verbose: bool,
+    port: Option<u16>,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Tcp {
+        port: u16,
+        try_next: bool,
+        localhost: bool,
+    },
+    Unix(PathBuf),
+}
+
+impl ElementClass for ControlSocket {
+    const CLASS: &'static str = "ControlSocket";
+    const PORT_COUNT: &'static str = "0/0";
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        let Raw(kind) = args.read_mp("TYPE")?;
+        let Raw(place) = args.read_mp("PORT")?;
+        let read_only = args.read("READONLY")?.unwrap_or(false);
+        let localhost = args.read("LOCALHOST")?.unwrap_or(false);
+        let verbose = args.read("VERBOSE")?.unwrap_or(false);
+        for ignored in ["PROXY", "RETRIES", "RETRY_WARNINGS"] {
+            if args.read::<Raw>(ignored)?.is_some() {
+                tracing::warn!("ControlSocket: {ignored} is not supported; ignored");
+            }
+        }
+        let endpoint = match kind.to_ascii_uppercase().as_str() {
+            "TCP" => {
+                let (digits, try_next) = match place.strip_suffix('+') {
+                    Some(d) => (d, true),
+                    None => (place.as_str(), false),
+                };
+                let port = digits
+                    .parse()
+                    .map_err(|_| format!("bad port number '{place}'"))?;
+                Endpoint::Tcp {
+                    port,
+                    try_next,
+                    localhost,
+                }
+            }
+            "UNIX" => Endpoint::Unix(PathBuf::from(click_engine::args::unquote(&place))),
+            _ => {
+                return Err(format!(
+                    "unknown socket type '{kind}' (expected 'tcp' or 'unix')"
+                ))
+            }
+        };
+        Ok(ControlSocket {
+            endpoint,
+            read_only,
+            verbose,
+            port: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+impl Element for ControlSocket {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let server = Server {
+            router: ctx.router_handle().remote(),
+            read_only: self.read_only,
+            verbose: self.verbose,
+            name: ctx.name().to_string(),
+            stop: self.stop.clone(),
+        };
+        let listener = match &self.endpoint {
+            Endpoint::Tcp {
+                port,
+                try_next,
+                localhost,
+            } => {
+                let (listener, bound) = bind_tcp(*port, *try_next, *localhost)?;
+                self.port = Some(bound);
+                Listener::Tcp(listener)
+            }
+            Endpoint::Unix(path) => {
+                let _ = std::fs::remove_file(path);
+                let listener =
+                    UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                Listener::Unix(listener)
+            }
+        };
+        listener
+            .set_nonblocking()
+            .map_err(|e| format!("socket: {e}"))?;
+        std::thread::Builder::new()
+            .name("controlsocket".into())
+            .spawn(move || server.listen(listener))
+            .map_err(|e| format!("cannot start the server thread: {e}"))?;
+        Ok(())
+    }
+
+    fn cleanup(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Endpoint::Unix(path) = &self.endpoint {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[Handler::read("port")];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        match name {
+            "port" => Some(self.port.map(|p| p.to_string()).unwrap_or_default()),
+            _ => None,
+        }
+    }
+}
+
+fn bind_tcp(port: u16, try_next: bool, localhost: bool) -> Result<(TcpListener, u16), String> {
+    let addr = if localhost {
+        Ipv4Addr::LOCALHOST
+    } else {
+        Ipv4Addr::UNSPECIFIED
+    };
+    let tries = if try_next { PORT_TRIES } else { 1 };
+    let mut last = None;
+    for p in (port..=u16::MAX).take(tries.into()) {
+        match TcpListener::bind((addr, p)) {
+            Ok(l) => return Ok((l, p)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(format!(
+        "port {port}: {}",
+        last.map_or("no port to try".into(), |e| e.to_string())
+    ))
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    fn set_nonblocking(&self) -> std::io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.set_nonblocking(true),
+            Listener::Unix(l) => l.set_nonblocking(true),
+        }
+    }
+
+    fn accept(&self) -> std::io::Result<Box<dyn Stream>> {
+        Ok(match self {
+            Listener::Tcp(l) => Box::new(l.accept()?.0),
+            Listener::Unix(l) => Box::new(l.accept()?.0),
+        })
+    }
+}
+
+/// A connection: TCP or Unix-domain.
+trait Stream: Read + Write + Send {
+    fn prepare(&self) -> std::io::Result<()>;
+}
+
+impl Stream for TcpStream {
+    fn prepare(&self) -> std::io::Result<()> {
+        self.set_nonblocking(false)?;
+        self.set_read_timeout(Some(POLL))
+    }
+}
+
+impl Stream for UnixStream {
+    fn prepare(&self) -> std::io::Result<()> {
+        self.set_nonblocking(false)?;
+        self.set_read_timeout(Some(POLL))
+    }
+}
+
+/// What the server threads share.
+#[derive(Clone)]
+struct Server {
+    router: RouterHandle,
+    read_only: bool,
+    verbose: bool,
+    name: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire) || !self.router.is_running()
+    }
+
+    /// Accepts connections until the router stops, one thread each.
+    fn listen(self, listener: Listener) {
+        while !self.stopping() {
+            match listener.accept() {
+                Ok(stream) => {
+                    if self.verbose {
+                        tracing::info!("{}: opened a connection", self.name);
+                    }
+                    let server = self.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("controlsocket-conn".into())
+                        .spawn(move || server.session(stream));
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(POLL),
+                Err(e) => {
+                    tracing::warn!("{}: accept: {e}", self.name);
+                    std::thread::sleep(POLL);
+                }
+            }
+        }
+    }
+
+    fn session(self, stream: Box<dyn Stream>) {
+        if stream.prepare().is_err() {
+            return;
+        }
+        let mut conn = Conn {
+            stream,
+            input: Vec::new(),
+            closed: false,
+        };
+        if conn.send(&format!("{PROTOCOL}\r\n")).is_ok() {
+            while let Some(line) = conn.line(&self) {
+                let reply = self.command(&line, &mut conn);
+                let sent = conn.send(&reply.text);
+                if reply.stop {
+                    // Only now: the router's exit would cut the reply.
+                    self.router.stop();
+                }
+                if sent.is_err() || reply.quit {
+                    break;
+                }
+            }
+        }
+        if self.verbose {
+            tracing::info!("{}: closed a connection", self.name);
+        }
+    }
+
+    /// Answers one command line (reading any data it announces).
+    fn command(&self, line: &str, conn: &mut Conn) -> Reply {
+        let words: Vec<&str> = line.split_ascii_whitespace().collect();
+        let Some(first) = words.first() else {
+            return Reply::text(String::new());
+        };
+        let command = first.to_ascii_uppercase();
+        // The rest of the line after the handler name, spaces kept.
+        let rest = || {
+            words.get(2).map_or(String::new(), |w| {
+                let start = w.as_ptr() as usize - line.as_ptr() as usize;
+                line[start..].trim_end().to_string()
+            })
+        };
+        let text = match command.as_str() {
+            "WRITE" | "SET" if words.len() >= 2 && words[1] == "stop" && !self.read_only => {
+                return Reply {
+                    text: message(200, "Write handler 'stop' OK"),
+                    quit: false,
+                    stop: true,
+                }
+            }
+            "READ" | "GET" | "WRITE" | "SET" if words.len() >= 2 => {
+                let data = rest();
+                if command.starts_with(['R', 'G']) {
+                    self.read(words[1], &data)
+                } else {
+                    self.write(words[1], &data)
+                }
+            }
+            "READDATA" | "WRITEDATA" | "SETDATA" if words.len() == 3 => {
+                let Ok(n) = words[2].parse::<usize>() else {
+                    return Reply::text(message(500, &format!("Syntax error in '{command}'")));
+                };
+                let Some(data) = conn.bytes(n, self) else {
+                    return Reply::text(message(500, "Not enough data"));
+                };
+                let data = String::from_utf8_lossy(&data).into_owned();
+                if command.starts_with('R') {
+                    self.read(words[1], &data)
+                } else {
+                    self.write(words[1], &data)
+                }
+            }
+            "READUNTIL" | "WRITEUNTIL" if words.len() >= 2 => {
+                let until = rest();
+                let mut data = String::new();
+                loop {
+                    let Some(l) = conn.line(self) else {
+                        return Reply::text(message(500, "Connection closed"));
+                    };
+                    if l.trim_end() == until {
+                        break;
+                    }
+                    data.push_str(&l);
+                    data.push('\n');
+                }
+                if command.starts_with('R') {
+                    self.read(words[1], &data)
+                } else {
+                    self.write(words[1], &data)
+                }
+            }
+            "CHECKREAD" | "CHECKWRITE" if words.len() == 2 => {
+                self.check(words[1], command == "CHECKWRITE")
+            }
+            "READ" | "GET" | "WRITE" | "SET" | "READDATA" | "WRITEDATA" | "SETDATA"
+            | "READUNTIL" | "WRITEUNTIL" | "CHECKREAD" | "CHECKWRITE" => {
+                message(500, "Wrong number of arguments")
+            }
+            "QUIT" | "CLOSE" => {
+                return Reply {
+                    text: message(200, "Goodbye!"),
+                    quit: true,
+                    stop: false,
+                }
+            }
+            "HELP" => HELP
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let sep = if i + 1 < HELP.len() { '-' } else { ' ' };
+                    format!("200{sep}{l}\r\n")
+                })
+                .collect(),
+            "LLRPC" => message(501, &format!("Cannot call LLRPC '{}' remotely", rest())),
+            _ => message(501, &format!("Command '{command}' unimplemented")),
+        };
+        Reply::text(text)
+    }
+
+    fn read(&self, name: &str, params: &str) -> String {
+        let h = match self.resolve(name) {
+            Ok(h) => h,
+            Err(reply) => return reply,
+        };
+        if !h.read {
+            return message(530, &format!("Handler '{name}' write-only"));
+        }
+        let call = if params.is_empty() {
+            h.full
+        } else {
+            format!("{} {params}", h.full)
+        };
+        match self.router.read(&call) {
+            Ok(data) => format!(
+                "{}DATA {}\r\n{data}",
+                message(200, &format!("Read handler '{name}' OK")),
+                data.len()
+            ),
+            Err(e) => errors(520, &format!("Read handler '{name}' error"), &e),
+        }
+    }
+
+    fn write(&self, name: &str, value: &str) -> String {
+        let h = match self.resolve(name) {
+            Ok(h) => h,
+            Err(reply) => return reply,
+        };
+        if !h.write {
+            return message(530, &format!("Handler '{name}' read-only"));
+        }
+        if self.read_only {
+            return message(530, &format!("Permission denied for '{name}'"));
+        }
+        match self.router.write(&h.full, value) {
+            Ok(()) => message(200, &format!("Write handler '{name}' OK")),
+            Err(e) => errors(520, &format!("Write handler '{name}' error"), &e),
+        }
+    }
+
+    fn check(&self, name: &str, write: bool) -> String {
+        let h = match self.resolve(name) {
+            Ok(h) => h,
+            Err(reply) => return reply,
+        };
+        let what = if write { "Write" } else { "Read" };
+        match (write, h.read, h.write) {
+            (true, _, true) if self.read_only => {
+                message(530, &format!("Permission denied for '{name}'"))
+            }
+            (false, true, _) | (true, _, true) => {
+                message(200, &format!("{what} handler '{name}' OK"))
+            }
+            _ => {
+                let not = if write { "writable" } else { "readable" };
+                message(511, &format!("Handler '{name}' not {not}"))
+            }
+        }
+    }
+
+    /// Finds handler `name` (`ELEMENT.HANDLER`, the element by name or
+    /// number, or a global handler) and whether it reads and writes; an
+    /// error reply if there is none.
+    fn resolve(&self, name: &str) -> Result<Resolved, String> {
+        let Some((element, handler)) = name.split_once('.') else {
+            let (read, write) = match name {
+                "version" | "list" | "classes" | "config" | "flatconfig" => (true, false),
+                "stop" => (false, true),
+                _ => return Err(message(511, &format!("No handler named '{name}'"))),
+            };
+            return Ok(Resolved {
+                full: name.to_string(),
+                read,
+                write,
+            });
+        };
+        let element = match element.parse::<usize>() {
+            Ok(n) if !self.router.has_element(element) => self
+                .router
+                .element_names()
+                .get(n.wrapping_sub(1))
+                .cloned()
+                .ok_or_else(|| message(510, &format!("No element named '{element}'")))?,
+            _ if self.router.has_element(element) => element.to_string(),
+            _ => return Err(message(510, &format!("No element named '{element}'"))),
+        };
+        let listing = self
+            .router
+            .read(&format!("{element}.handlers"))
+            .map_err(|e| errors(520, &format!("Handler '{name}' error"), &e))?;
+        let mode = listing.lines().find_map(|l| {
+            let (n, mode) = l.split_once('\t')?;
+            (n == handler).then(|| mode.to_string())
+        });
+        let Some(mode) = mode else {
+            return Err(message(511, &format!("No handler named '{name}'")));
+        };
+        Ok(Resolved {
+            full: format!("{element}.{handler}"),
+            read: mode.contains('r'),
+            write: mode.contains('w'),
+        })
+    }
+}
+
+/// A handler found by [`Server::resolve`].
+struct Resolved {
+    full: String,
+    read: bool,
+    write: bool,
+}
+
+struct Reply {
+    text: String,
+    /// Close the connection after the reply.
+    quit: bool,
+    /// Stop the router after the reply.
+    stop: bool,
+}
+
+impl Reply {
+    fn text(text: String) -> Reply {
+        Reply {
+            text,
+            quit: false,
+            stop: false,
+        }
+    }
+}
+
+/// One status line.
+fn message(code: u16, text: &str) -> String {
+    format!("{code} {text}\r\n")
+}
+
+/// A status line, then the error's lines, all but the last marked as
+/// continued (`520-`), as Click's multi-line replies.
+fn errors(code: u16, first: &str, error: &str) -> String {
+    let lines: Vec<&str> = std::iter::once(first).chain(error.lines()).collect();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let sep = if i + 1 < lines.len() { '-' } else { ' ' };
+            format!("{code}{sep}{l}\r\n")
+        })
+        .collect()
+}
+
+const HELP: &[&str] = &[
+    "Commands supported:",
+    "READ handler [arg...]   call read handler, return DATA",
+    "READDATA handler len    call read handler with len data bytes, return DATA",
+    "READUNTIL handler term  call read handler, take data until term, return DATA",
+    "WRITE handler [arg...]  call write handler",
+    "WRITEDATA handler len   call write handler, pass len data bytes",
+    "WRITEUNTIL handler term call write handler, take data until term",
+    "CHECKREAD handler       check if read handler is valid",
+    "CHECKWRITE handler      check if write handler is valid",
+    "QUIT                    close connection",
+];
+
+/// A client connection with its unread input.
+struct Conn {
+    stream: Box<dyn Stream>,
+    input: Vec<u8>,
+    closed: bool,
+}
+
+impl Conn {
+    fn send(&mut self, text: &str) -> std::io::Result<()> {
+        self.stream.write_all(text.as_bytes())?;
+        self.stream.flush()
+    }
+
+    /// Reads more input; false once the client closed or the router stops.
+    fn fill(&mut self, server: &Server) -> bool {
+        let mut buf = [0u8; 2048];
+        loop {
+            if self.closed || server.stopping() {
+                return false;
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.closed = true,
+                Ok(n) => {
+                    self.input.extend_from_slice(&buf[..n]);
+                    return true;
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => self.closed = true,
+            }
+        }
+    }
+
+    /// The next line (ended by CR, LF or CRLF, or by the end of input),
+    /// without its end; `None` when there is no more.
+    fn line(&mut self, server: &Server) -> Option<String> {
+        loop {
+            if let Some(end) = self.input.iter().position(|&b| b == b'\n' || b == b'\r') {
+                let mut next = end + 1;
+                if self.input[end] == b'\r' {
+                    if next == self.input.len() && self.fill(server) {
+                        continue; // a CR at the end: see whether LF follows
+                    }
+                    if self.input.get(next) == Some(&b'\n') {
+                        next += 1;
+                    }
+                }
+                let line = String::from_utf8_lossy(&self.input[..end]).into_owned();
+                self.input.drain(..next);
+                return Some(line);
+            }
+            if !self.fill(server) {
+                if self.input.is_empty() {
+                    return None;
+                }
+                let line = String::from_utf8_lossy(&self.input).into_owned();
+                self.input.clear();
+                return Some(line);
+            }
+        }
+    }
+
+    /// The next `n` bytes of input, or `None` if the client closed first.
+    fn bytes(&mut self, n: usize, server: &Server) -> Option<Vec<u8>> {
+        while self.input.len() < n {
+            if !self.fill(server) {
+                return None;
+            }
+        }
+        Some(self.input.drain(..n).collect())
+    }
+}

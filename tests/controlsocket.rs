@@ -1,0 +1,168 @@
+//! ControlSocket: another program calls the running router's handlers
+//! over TCP or a Unix-domain socket, in Click's protocol.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A router running `config`; killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(config: &str) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-e", config])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    )
+}
+
+/// Retries `connect` until the router listens (it binds at initialize).
+fn connect<S>(mut connect: impl FnMut() -> std::io::Result<S>) -> S {
+    let start = Instant::now();
+    loop {
+        match connect() {
+            Ok(s) => return s,
+            Err(e) if start.elapsed() > Duration::from_secs(10) => panic!("connect: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// A client: sends command lines, reads status lines and data.
+struct Client<S: Read + Write> {
+    reader: BufReader<S>,
+}
+
+impl<S: Read + Write> Client<S> {
+    fn new(stream: S) -> Self {
+        let mut c = Client {
+            reader: BufReader::new(stream),
+        };
+        assert_eq!(c.line(), "Click::ControlSocket/1.3");
+        c
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.reader.read_line(&mut l).expect("read a line");
+        assert!(l.ends_with("\r\n"), "lines end with CRLF: {l:?}");
+        l.trim_end().to_string()
+    }
+
+    fn send(&mut self, text: &str) {
+        self.reader.get_mut().write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Sends `command` and returns the status line.
+    fn ask(&mut self, command: &str) -> String {
+        self.send(&format!("{command}\r\n"));
+        self.line()
+    }
+
+    /// The data after a `DATA N` line.
+    fn data(&mut self) -> String {
+        let n: usize = self.line().strip_prefix("DATA ").unwrap().parse().unwrap();
+        let mut buf = vec![0; n];
+        self.reader.read_exact(&mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+}
+
+const CONFIG: &str =
+    "InfiniteSource(LIMIT 5, STOP false) -> c :: Counter -> q :: Queue(10) -> Idle;
+    s :: Script(TYPE PASSIVE, return $(add $1 $2));";
+
+#[test]
+fn reads_writes_and_errors_over_tcp() {
+    let port = 47311;
+    let _router = start(&format!("ControlSocket(tcp, {port}+); {CONFIG}"));
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    assert_eq!(c.ask("READ c.count"), "200 Read handler 'c.count' OK");
+    assert_eq!(c.data(), "5", "the value as the handler gives it");
+    assert_eq!(c.ask("read s.run 2 3"), "200 Read handler 's.run' OK");
+    assert_eq!(c.data(), "5", "parameters follow the handler");
+    assert_eq!(
+        c.ask("WRITE q.capacity 20"),
+        "200 Write handler 'q.capacity' OK"
+    );
+    c.ask("READ q.capacity");
+    assert_eq!(c.data(), "20");
+    // WRITEDATA: the value is the N bytes after the line.
+    c.send("WRITEDATA q.capacity 2\r\n30");
+    assert_eq!(c.line(), "200 Write handler 'q.capacity' OK");
+    c.ask("READ 4.capacity");
+    assert_eq!(c.data(), "30", "element 4 (from 1) is q");
+    assert_eq!(
+        c.ask("CHECKWRITE c.count"),
+        "511 Handler 'c.count' not writable"
+    );
+    assert_eq!(c.ask("CHECKREAD c.count"), "200 Read handler 'c.count' OK");
+    assert_eq!(c.ask("WRITE c.count 1"), "530 Handler 'c.count' read-only");
+    assert_eq!(c.ask("READ c.reset"), "530 Handler 'c.reset' write-only");
+    assert_eq!(c.ask("READ nope.count"), "510 No element named 'nope'");
+    assert_eq!(c.ask("READ c.nope"), "511 No handler named 'c.nope'");
+    // Private handlers (files, signals) do not exist for other programs.
+    assert_eq!(
+        c.ask("READ s.cat /etc/hostname"),
+        "511 No handler named 's.cat'"
+    );
+    assert_eq!(c.ask("READ s.kill 0 1"), "511 No handler named 's.kill'");
+    assert_eq!(
+        c.ask("WRITE q.capacity x"),
+        "520-Write handler 'q.capacity' error"
+    );
+    assert!(c.line().starts_with("520 "), "then the handler's error");
+    assert_eq!(c.ask("FROB"), "501 Command 'FROB' unimplemented");
+    assert_eq!(c.ask("READ"), "500 Wrong number of arguments");
+    assert_eq!(c.ask("READ version"), "200 Read handler 'version' OK");
+    assert_eq!(c.data(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(c.ask("QUIT"), "200 Goodbye!");
+}
+
+#[test]
+fn unix_socket_read_only_and_stop() {
+    let dir = std::env::temp_dir().join(format!("router-cs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    let mut router = start(&format!(
+        "ControlSocket(unix, {}, READONLY true); {CONFIG}",
+        path.display()
+    ));
+    let mut c = Client::new(connect(|| UnixStream::connect(&path)));
+    c.ask("READ c.count");
+    assert_eq!(c.data(), "5");
+    assert_eq!(
+        c.ask("WRITE q.capacity 20"),
+        "530 Permission denied for 'q.capacity'"
+    );
+    drop(c);
+    // A client without READONLY stops the router through `stop`.
+    let tcp = 47331;
+    let mut other = start(&format!("ControlSocket(tcp, {tcp}+); {CONFIG}"));
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", tcp))));
+    assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
+    let start = Instant::now();
+    while other.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the router stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(other.0.wait().unwrap().success());
+    let _ = router.0.kill();
+    let _ = router.0.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
