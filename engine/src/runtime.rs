@@ -843,7 +843,7 @@ impl Shard {
         self.run_each_task_once(shared);
         while !shared.stopping() {
             let now = shared.clock.now();
-            if self.thread == 0 && shared.signals.pending() {
+            if self.thread == 0 && crate::signals::any_received() {
                 self.deliver_signals(shared, now);
             }
             self.answer_calls(shared, now);

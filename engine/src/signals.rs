@@ -64,6 +64,14 @@ pub(crate) fn bit(signal: i32) -> u64 {
     1 << (signal as u32 % 64)
 }
 
+/// Whether any signal was received and not yet handed over (thread 0 asks
+/// once a round: one load of a static; what was received and for whom is
+/// sorted out by [`RouterSignals::take_due`]).
+#[inline(always)]
+pub(crate) fn any_received() -> bool {
+    RECEIVED.load(Ordering::Relaxed) != 0
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -183,12 +191,6 @@ impl RouterSignals {
             catches.push(c);
         }
         Ok(())
-    }
-
-    /// Whether a signal waits for delivery (thread 0 asks once a round).
-    #[inline]
-    pub(crate) fn pending(&self) -> bool {
-        RECEIVED.load(Ordering::Relaxed) & self.caught_ever.load(Ordering::Relaxed) != 0
     }
 
     /// Takes the signals received so far and the catches they use up.
