@@ -167,3 +167,20 @@ fn timedsink_pulls_at_its_pace_and_shaper_paces_output_0() {
     assert!((19..=21).contains(&shaped), "{reads:?}");
     assert_eq!(shaped + reads[2].parse::<u64>().unwrap(), 100);
 }
+
+#[test]
+fn averagecounter_rates_over_the_counted_time() {
+    // One packet each 10 ms of virtual time, 101 of them: 1 s from the
+    // first to the last. With IGNORE 0.5, the 51 packets from 500 ms on
+    // over the last 500 ms.
+    let reads = run_sim(
+        "TimedSource(10ms, LIMIT 101, STOP true) -> t :: Tee;
+         t[0] -> a :: AverageCounter -> Discard;
+         t[1] -> b :: AverageCounterMP(IGNORE 0.5) -> Discard;",
+        1,
+        &["a.count", "a.rate", "a.bit_rate", "b.count", "b.rate"],
+    )
+    .unwrap();
+    // TimedSource's default packet is Click's 69 bytes: 101 * 69 * 8 bits.
+    assert_eq!(reads, ["101", "101", "55752", "51", "102"]);
+}

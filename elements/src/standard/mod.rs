@@ -73,6 +73,7 @@ macro_rules! forward_element {
 }
 
 mod alignmentinfo;
+mod averagecounter;
 mod bypass;
 mod clipboard;
 mod counter;
@@ -114,6 +115,7 @@ mod unqueue;
 mod unstrip;
 
 pub use alignmentinfo::AlignmentInfo;
+pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
@@ -155,9 +157,16 @@ use click_engine::Registry;
 const FULL_NOTE_QUEUE: &str = "FullNoteQueue";
 
 /// Class aliases: (alias, class), as Click's.
-pub const ALIASES: &[(&str, &str)] = &[(FULL_NOTE_QUEUE, "Queue")];
+pub const ALIASES: &[(&str, &str)] = &[
+    (FULL_NOTE_QUEUE, "Queue"),
+    (AVERAGE_COUNTER_MP, "AverageCounter"),
+];
+
+const AVERAGE_COUNTER_MP: &str = "AverageCounterMP";
 
 pub(crate) fn register(r: &mut Registry) {
+    r.add::<AverageCounter>()
+        .alias::<AverageCounter>(AVERAGE_COUNTER_MP);
     r.add::<Counter>()
         .add::<Discard>()
         .add::<InfiniteSource>()
