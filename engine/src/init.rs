@@ -37,15 +37,15 @@ impl InitCtx<'_> {
         &self.graph.nodes[self.global].name
     }
 
-    /// The element's task, if it has one ([`Element::has_task`]).
+    /// The element's task, if it has one ([`Element::has_task`](crate::Element::has_task)).
     pub fn task(&self) -> Option<&TaskHandle> {
         self.task.as_ref()
     }
 
     /// Makes this element the router's driver (DriverManager, Script TYPE
     /// DRIVER): when the run count reaches zero, its task is woken instead
-    /// of the router stopping; it reads [`Ctx::runcount`] and either raises
-    /// it again or calls [`Ctx::force_stop`]. Requires a task.
+    /// of the router stopping; it reads [`Ctx::runcount`](crate::Ctx::runcount) and either raises
+    /// it again or calls [`Ctx::force_stop`](crate::Ctx::force_stop). Requires a task.
     pub fn become_driver(&mut self) -> Result<(), String> {
         let task = self.task.clone().ok_or("a driver element needs a task")?;
         self.shared

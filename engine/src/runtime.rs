@@ -444,7 +444,7 @@ impl<'a> Ctx<'a> {
 
     /// The router's run count: it starts at 1; each stop request lowers
     /// it; at zero or below the router stops, or the driver element
-    /// decides (see [`InitCtx::become_driver`]).
+    /// decides (see [`InitCtx::become_driver`](crate::InitCtx::become_driver)).
     pub fn runcount(&self) -> i32 {
         self.shared.runcount.load(Ordering::Acquire)
     }
