@@ -32,16 +32,25 @@ round_trip() {
     cargo bench -q -p click-engine --bench core_latency 2>/dev/null | grep -o '[0-9]* ns' | cut -d' ' -f1
 }
 wall() { { /usr/bin/time -f %e "$@" >/dev/null; } 2>&1 | tail -1; }
-one=999 two=999 far=0
-for _ in $(seq "$runs"); do
-    rt=$(round_trip)
-    if [ "$rt" -ge 150 ]; then far=$((far + 1)); continue; fi
-    t=$(wall taskset -c 1 "$bin" -h c.count configs/bench/one-thread-two-stage.click N=20000000)
-    one=$(echo "if ($t < $one) $t else $one" | bc)
-    t=$(wall "$bin" -j 2 -h c.count configs/bench/two-threads.click N=20000000)
-    two=$(echo "if ($t < $two) $t else $two" | bc)
-done
-echo "core round trip now: $(round_trip) ns; runs skipped with the cores far apart: $far"
-if [ "$one" != 999 ]; then
-    echo "one thread: ${one}s   two threads: ${two}s   speed-up: $(echo "scale=2; $one / $two" | bc)x"
-fi
+# best_of ONE_CONFIG TWO_CONFIG N: best wall times over the runs, one
+# thread (taskset -c 1) and two threads (-j 2), near-placement runs only.
+best_of() {
+    local one=999 two=999 far=0 t rt
+    for _ in $(seq "$runs"); do
+        rt=$(round_trip)
+        if [ "$rt" -ge 150 ]; then far=$((far + 1)); continue; fi
+        t=$(wall taskset -c 1 "$bin" -h c.count "$1" N="$3")
+        one=$(echo "if ($t < $one) $t else $one" | bc)
+        t=$(wall "$bin" -j 2 -h c.count "$2" N="$3")
+        two=$(echo "if ($t < $two) $t else $two" | bc)
+    done
+    echo "runs skipped with the cores far apart: $far"
+    if [ "$one" != 999 ]; then
+        echo "one thread: ${one}s   two threads: ${two}s   speed-up: $(echo "scale=2; $one / $two" | bc)x"
+    fi
+}
+best_of configs/bench/one-thread-two-stage.click configs/bench/two-threads.click 20000000
+echo "core round trip now: $(round_trip) ns"
+
+echo "== two stages with per-packet work (a Script in each): one thread vs two threads (2M packets, best of $runs)"
+best_of configs/bench/one-thread-work.click configs/bench/two-threads-work.click 2000000
