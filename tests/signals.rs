@@ -104,3 +104,15 @@ fn bad_signal_names_are_config_errors() {
         assert!(err.contains("bad signal number"), "{config}: {err}");
     }
 }
+
+#[test]
+fn signals_that_cannot_be_caught_are_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-e", "Script(TYPE SIGNAL KILL, end)"])
+        .output()
+        .expect("run router");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot catch signal 9"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

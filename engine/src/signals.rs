@@ -91,6 +91,12 @@ fn watch(signal: i32) -> std::io::Result<()> {
     if !(1..64).contains(&signal) {
         return Err(std::io::Error::other(format!("bad signal number {signal}")));
     }
+    if signal_hook::consts::FORBIDDEN.contains(&signal) {
+        // KILL, STOP, and the faults (ILL, FPE, SEGV): signal-hook would panic.
+        return Err(std::io::Error::other(format!(
+            "signal {signal} cannot be caught"
+        )));
+    }
     let mut watcher = lock(&WATCHER);
     if WATCHED.load(Ordering::Acquire) & bit(signal) != 0 {
         return Ok(());

@@ -1038,14 +1038,12 @@ impl Program {
     /// (Click's `complete_step`); one that ended otherwise, or is waiting,
     /// does not.
     fn rearm(&self, st: &State, ctx: &mut Ctx<'_>) {
-        if self.kind == Kind::Signal && self.ended_at_end(st) {
-            self.catch_signals(|s| ctx.catch_signal(s, "run"));
+        if self.kind != Kind::Signal || !self.ended_at_end(st) {
+            return;
         }
-    }
-
-    fn catch_signals(&self, mut catch: impl FnMut(i32) -> Result<(), String>) {
         for &s in &self.signals {
-            if let Err(e) = catch(s) {
+            // Caught once at initialization, so this cannot fail.
+            if let Err(e) = ctx.catch_signal(s, "run") {
                 eprintln!("{}: {e}", self.decl);
             }
         }
@@ -1116,7 +1114,12 @@ impl Element for Script {
         prog.initialize(st, &mut NoEnv);
         match (prog.kind, prog.insns.first()) {
             (Kind::Passive | Kind::Packet, _) => {}
-            (Kind::Signal, _) => prog.catch_signals(|s| ctx.catch_signal(s, "run")),
+            (Kind::Signal, _) => {
+                // A signal that cannot be caught (KILL, STOP) is an error.
+                for &s in &prog.signals {
+                    ctx.catch_signal(s, "run")?;
+                }
+            }
             (kind, Some(Insn::WaitTime(text))) => {
                 let t = prog.expand(st, text, &mut NoEnv);
                 let d = Duration::from_arg(t.trim()).map_err(|_| "syntax error at 'wait'")?;
