@@ -95,6 +95,14 @@ struct Cli {
     /// Directory searched for `require(library ...)` files (repeatable).
     #[arg(short = 'C', long = "clickpath", value_name = "DIR")]
     search_path: Vec<PathBuf>,
+    /// Serve handlers on TCP port PORT (a ControlSocket, Click's `-p`;
+    /// repeatable).
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    ports: Vec<String>,
+    /// Serve handlers on the Unix-domain socket FILE (a ControlSocket,
+    /// Click's `-u`; repeatable).
+    #[arg(short = 'u', long = "unix-socket", value_name = "FILE")]
+    unix_sockets: Vec<String>,
 }
 
 enum Mode {
@@ -143,7 +151,10 @@ fn real_main(cli: Cli) -> Result<(), String> {
         Mode::Run
     };
     let opts = load_options(&cli)?;
-    let config = load(&cli, &opts).map_err(|d| render(&d))?;
+    let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
+        add_control_sockets(&cli, &mut config);
+    }
     match mode {
         Mode::Flatten => write_output(cli.output.as_deref(), &config.to_click()),
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()),
@@ -166,6 +177,22 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 run::run(&router, &flags).map_err(|e| render_engine(&config, &e))
             }
         }
+    }
+}
+
+/// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
+/// (named as Click names them).
+fn add_control_sockets(cli: &Cli, config: &mut FlatConfig) {
+    let sockets = cli.ports.iter().map(|p| format!("tcp, {p}"));
+    let sockets = sockets.chain(cli.unix_sockets.iter().map(|f| format!("unix, {f}")));
+    for (i, socket) in sockets.enumerate() {
+        config.elements.push(click_lang::FlatElement {
+            name: format!("click_driver@@ControlSocket@{}", i + 1),
+            class: "ControlSocket".into(),
+            config: socket,
+            span: Default::default(),
+            implicit_class: false,
+        });
     }
 }
 

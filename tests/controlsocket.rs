@@ -166,3 +166,33 @@ fn unix_socket_read_only_and_stop() {
     let _ = router.0.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_p_flag_adds_a_control_socket() {
+    // Click's `click -p PORT`: the driver adds the ControlSocket itself.
+    let port = 47351;
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-p", &port.to_string(), "-e", CONFIG])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    );
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    c.ask("READ list");
+    let list = c.data();
+    assert!(
+        list.lines().any(|l| l == "click_driver@@ControlSocket@1"),
+        "{list}"
+    );
+    assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
+    let start = Instant::now();
+    while router.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the router stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
