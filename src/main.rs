@@ -54,8 +54,8 @@ struct Cli {
         default_missing_value = "1000000000"
     )]
     simtime: Option<f64>,
-    /// Print the run's real and CPU time on standard error.
-    #[arg(long)]
+    /// Print the run's real and CPU time on standard error (Click's `-t`).
+    #[arg(short = 't', long)]
     time: bool,
     /// More logging (repeatable); `RUST_LOG` sets it finely.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]

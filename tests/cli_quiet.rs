@@ -42,3 +42,16 @@ fn quiet_without_handlers_prints_nothing_and_still_reports_errors() {
     assert!(!ok);
     assert!(err.contains("COUNT_CALL type mismatch"), "{err}");
 }
+
+#[test]
+fn t_prints_the_run_time_on_standard_error() {
+    let (out, err, ok) = router(&["-t", "-e", "InfiniteSource(LIMIT 10, STOP true) -> Discard"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "");
+    let line = err.trim();
+    let (real, cpu) = line.split_once(" real, ").expect("'S real, S cpu'");
+    assert!(
+        real.parse::<f64>().is_ok() && cpu.strip_suffix(" cpu").is_some(),
+        "{line}"
+    );
+}
