@@ -184,3 +184,18 @@ fn averagecounter_rates_over_the_counted_time() {
     // TimedSource's default packet is Click's 69 bytes: 101 * 69 * 8 bits.
     assert_eq!(reads, ["101", "101", "55752", "51", "102"]);
 }
+
+#[test]
+fn bandwidthshaper_paces_bytes() {
+    // 10000 bytes per second of 100-byte packets, for 2 s of virtual
+    // time: 200 packets, and the one GapRate lets through at the start.
+    let reads = run_sim(
+        "InfiniteSource(LENGTH 100) -> s :: BandwidthShaper(10000Bps) -> c :: Counter
+             -> Unqueue -> Discard;
+         DriverManager(wait 2s, stop);",
+        1,
+        &["c.count", "c.byte_count", "s.rate"],
+    )
+    .unwrap();
+    assert_eq!(reads, ["201", "20100", "10000"]);
+}

@@ -138,7 +138,7 @@ pub use resize::Resize;
 pub use roundrobinsched::RoundRobinSched;
 pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
-pub use shaper::Shaper;
+pub use shaper::{BandwidthShaper, Shaper};
 pub use simplequeue::{FrontDropQueue, NotifierQueue, SimpleQueue};
 pub use staticthreadsched::StaticThreadSched;
 pub use stridesched::StrideSched;
@@ -203,6 +203,6 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<ThreadSafeQueue>();
     r.add::<TimedSource>();
     r.add::<TimedSink>();
-    r.add::<Shaper>();
+    r.add::<Shaper>().add::<BandwidthShaper>();
     r.add::<Unstrip>();
 }

@@ -1,4 +1,5 @@
-//! Shaper: lets pulls through at most RATE packets per second.
+//! Shaper and BandwidthShaper: let pulls through at most RATE packets, or
+//! bytes, per second.
 
 use click_engine::args::Args;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Port, PULL};
@@ -60,6 +61,73 @@ impl Element for Shaper {
         match name {
             "rate" => {
                 let rate: u32 = Args::new(value).read_mp("RATE")?;
+                self.gap.set_rate(rate, ctx.timestamp());
+            }
+            "reset" => self.gap.reset(),
+            _ => return Err(format!("no write handler '{name}'")),
+        }
+        Ok(())
+    }
+}
+
+/// `BandwidthShaper(RATE)`: Shaper for bytes: lets pulls through at most
+/// RATE (a bandwidth: `12500Bps`, `100kbps`, ...) per second, paced by
+/// Click's GapRate counting each packet's length; a packet goes whenever
+/// the bytes sent so far are behind the rate, so one packet may overshoot
+/// it, and the next ones wait.
+///
+/// * Ports: 1 pull input, 1 pull output.
+/// * Handlers: `rate` (read/write, bytes per second; a write also rewrites
+///   `config`), `reset` (write).
+pub struct BandwidthShaper {
+    gap: GapRate,
+}
+
+fn read_bandwidth(args: &mut Args) -> Result<u32, String> {
+    let rate: click_engine::args::Bandwidth = args.read_mp("RATE")?;
+    Ok(u32::try_from(rate.0).unwrap_or(u32::MAX))
+}
+
+impl ElementClass for BandwidthShaper {
+    const CLASS: &'static str = "BandwidthShaper";
+    const PORT_COUNT: &'static str = "1/1";
+    const PROCESSING: &'static str = PULL;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(BandwidthShaper {
+            gap: GapRate::new(read_bandwidth(args)?),
+        })
+    }
+}
+
+impl Element for BandwidthShaper {
+    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let mut out = Batch::new();
+        while out.len() < max && self.gap.due(ctx.timestamp()) > 0 {
+            let Some(mut batch) = ctx.pull(0, 1) else {
+                break;
+            };
+            for p in batch.drain() {
+                self.gap.update(p.len() as u64);
+                out.push(p);
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[Handler::positional("rate", 0), Handler::write("reset")];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        (name == "rate").then(|| self.gap.rate().to_string())
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        match name {
+            "rate" => {
+                let rate = read_bandwidth(&mut Args::new(value))?;
                 self.gap.set_rate(rate, ctx.timestamp());
             }
             "reset" => self.gap.reset(),
