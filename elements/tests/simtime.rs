@@ -187,15 +187,17 @@ fn averagecounter_rates_over_the_counted_time() {
 
 #[test]
 fn bandwidthshaper_paces_bytes() {
-    // 10000 bytes per second of 100-byte packets, for 2 s of virtual
-    // time: 200 packets, and the one GapRate lets through at the start.
+    // 10000 bytes per second of 100-byte packets, pulled every 1 ms (from
+    // 1 ms on) for 2 s of virtual time: one packet each 10 ms, 200. (A
+    // TimedSink, not an Unqueue: a task pulling in vain would keep virtual
+    // time crawling.)
     let reads = run_sim(
         "InfiniteSource(LENGTH 100) -> s :: BandwidthShaper(10000Bps) -> c :: Counter
-             -> Unqueue -> Discard;
+             -> TimedSink(1ms);
          DriverManager(wait 2s, stop);",
         1,
         &["c.count", "c.byte_count", "s.rate"],
     )
     .unwrap();
-    assert_eq!(reads, ["201", "20100", "10000"]);
+    assert_eq!(reads, ["200", "20000", "10000"]);
 }
