@@ -209,9 +209,10 @@ impl RouterHandle {
             .iter()
             .find(|(g, _)| *g == name)
             .ok_or_else(|| format!("no global handler '{name}'"))?;
-        Ok(match value.strip_suffix('\n') {
-            Some(v) if self.remote && !v.contains('\n') => v.to_string(),
-            _ => value.clone(),
+        Ok(if self.remote {
+            crate::router::without_added_newline(value.clone())
+        } else {
+            value.clone()
         })
     }
 

@@ -827,6 +827,12 @@ pub(crate) fn remote_value(slot: &Slot, handler: &str, value: String) -> String 
             .map(|l| format!("{l}\n"))
             .collect();
     }
+    without_added_newline(value)
+}
+
+/// A value as its handler gave it: without the newline that reads end a
+/// single-line value with (multi-line values end with theirs).
+pub(crate) fn without_added_newline(value: String) -> String {
     match value.strip_suffix('\n') {
         Some(v) if !v.contains('\n') => v.to_string(),
         _ => value,

@@ -1,10 +1,11 @@
 //! Shaper and BandwidthShaper: let pulls through at most RATE packets, or
 //! bytes, per second.
 
-use click_engine::args::Args;
+use click_engine::args::{Args, Raw};
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Port, PULL};
 
 use super::gaprate::GapRate;
+use super::tokenbucket::Unit;
 
 /// `Shaper(RATE)`: a pull element that lets at most RATE packets per
 /// second through output 0, paced as Click's GapRate paces them (one
@@ -18,6 +19,7 @@ use super::gaprate::GapRate;
 /// * Handlers: `rate` (read/write; a write also rewrites `config`),
 ///   `reset` (write: forget the past, as after a pause).
 pub struct Shaper {
+    unit: Unit,
     gap: GapRate,
 }
 
@@ -27,15 +29,47 @@ impl ElementClass for Shaper {
     const PROCESSING: &'static str = PULL;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let rate: u32 = args.read_mp("RATE")?;
+        Shaper::configure_in(Unit::Packets, args)
+    }
+}
+
+impl Shaper {
+    fn configure_in(unit: Unit, args: &mut Args) -> Result<Self, String> {
+        let Raw(rate) = args.read_mp("RATE")?;
+        let rate = read_rate(unit, &rate)?;
         Ok(Shaper {
+            unit,
             gap: GapRate::new(rate),
         })
     }
+
+    /// Bytes: one packet at a time while the bytes sent are behind.
+    fn pull_bytes(&mut self, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let mut out = Batch::new();
+        while out.len() < max && self.gap.due(ctx.timestamp()) > 0 {
+            let Some(mut batch) = ctx.pull(0, 1) else {
+                break;
+            };
+            for p in batch.drain() {
+                self.gap.update(p.len() as u64);
+                out.push(p);
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// RATE as the unit reads it (a count, or a bandwidth such as `100kbps`).
+fn read_rate(unit: Unit, text: &str) -> Result<u32, String> {
+    let rate = unit.parse_rate(text)?;
+    Ok(u32::try_from(rate).unwrap_or(u32::MAX))
 }
 
 impl Element for Shaper {
     fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        if self.unit == Unit::Bytes {
+            return self.pull_bytes(max, ctx);
+        }
         let due = self.gap.due(ctx.timestamp());
         match port {
             0 if due > 0 => {
@@ -60,7 +94,7 @@ impl Element for Shaper {
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "rate" => {
-                let rate: u32 = Args::new(value).read_mp("RATE")?;
+                let rate = read_rate(self.unit, value)?;
                 self.gap.set_rate(rate, ctx.timestamp());
             }
             "reset" => self.gap.reset(),
@@ -79,14 +113,7 @@ impl Element for Shaper {
 /// * Ports: 1 pull input, 1 pull output.
 /// * Handlers: `rate` (read/write, bytes per second; a write also rewrites
 ///   `config`), `reset` (write).
-pub struct BandwidthShaper {
-    gap: GapRate,
-}
-
-fn read_bandwidth(args: &mut Args) -> Result<u32, String> {
-    let rate: click_engine::args::Bandwidth = args.read_mp("RATE")?;
-    Ok(u32::try_from(rate.0).unwrap_or(u32::MAX))
-}
+pub struct BandwidthShaper(Shaper);
 
 impl ElementClass for BandwidthShaper {
     const CLASS: &'static str = "BandwidthShaper";
@@ -94,45 +121,8 @@ impl ElementClass for BandwidthShaper {
     const PROCESSING: &'static str = PULL;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        Ok(BandwidthShaper {
-            gap: GapRate::new(read_bandwidth(args)?),
-        })
+        Shaper::configure_in(Unit::Bytes, args).map(BandwidthShaper)
     }
 }
 
-impl Element for BandwidthShaper {
-    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
-        let mut out = Batch::new();
-        while out.len() < max && self.gap.due(ctx.timestamp()) > 0 {
-            let Some(mut batch) = ctx.pull(0, 1) else {
-                break;
-            };
-            for p in batch.drain() {
-                self.gap.update(p.len() as u64);
-                out.push(p);
-            }
-        }
-        (!out.is_empty()).then_some(out)
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        const HANDLERS: &[Handler] = &[Handler::positional("rate", 0), Handler::write("reset")];
-        HANDLERS
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        (name == "rate").then(|| self.gap.rate().to_string())
-    }
-
-    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        match name {
-            "rate" => {
-                let rate = read_bandwidth(&mut Args::new(value))?;
-                self.gap.set_rate(rate, ctx.timestamp());
-            }
-            "reset" => self.gap.reset(),
-            _ => return Err(format!("no write handler '{name}'")),
-        }
-        Ok(())
-    }
-}
+forward_element!(BandwidthShaper);

@@ -368,14 +368,7 @@ impl Server {
                     stop: false,
                 }
             }
-            "HELP" => HELP
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let sep = if i + 1 < HELP.len() { '-' } else { ' ' };
-                    format!("200{sep}{l}\r\n")
-                })
-                .collect(),
+            "HELP" => lines(200, HELP),
             "LLRPC" => message(501, &format!("Cannot call LLRPC '{}' remotely", rest())),
             _ => message(501, &format!("Command '{command}' unimplemented")),
         };
@@ -517,15 +510,20 @@ fn message(code: u16, text: &str) -> String {
     format!("{code} {text}\r\n")
 }
 
-/// A status line, then the error's lines, all but the last marked as
-/// continued (`520-`), as Click's multi-line replies.
+/// A status line, then the error's lines.
 fn errors(code: u16, first: &str, error: &str) -> String {
-    let lines: Vec<&str> = std::iter::once(first).chain(error.lines()).collect();
-    lines
+    let all: Vec<&str> = std::iter::once(first).chain(error.lines()).collect();
+    lines(code, &all)
+}
+
+/// Status lines, all but the last marked as continued (`520-`), as
+/// Click's multi-line replies.
+fn lines(code: u16, texts: &[&str]) -> String {
+    texts
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let sep = if i + 1 < lines.len() { '-' } else { ' ' };
+            let sep = if i + 1 < texts.len() { '-' } else { ' ' };
             format!("{code}{sep}{l}\r\n")
         })
         .collect()
