@@ -485,3 +485,34 @@ fn corpus_parses_and_patterns_compile() {
     assert!(count >= 194, "only {count} tests parsed");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_tools_the_passing_files_use_are_installed() {
+    // A missing tool would show only as a file's unexpected output; say
+    // which tool, and where CI gets it.
+    let tools = [
+        ("perl", "perl"),
+        ("sed", "sed"),
+        ("grep", "grep"),
+        (
+            "nc",
+            "netcat-openbsd, for handlers/privatehandler-01 (ControlSocket)",
+        ),
+    ];
+    let missing: Vec<&str> = tools
+        .iter()
+        .filter(|(tool, _)| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "install {} (.ci/run does, as root with apt-get)",
+        missing.join(", ")
+    );
+}
