@@ -75,6 +75,7 @@ macro_rules! forward_element {
 mod alignmentinfo;
 mod averagecounter;
 mod bypass;
+mod clickyinfo;
 mod clipboard;
 mod counter;
 mod discard;
@@ -117,6 +118,7 @@ mod unstrip;
 pub use alignmentinfo::AlignmentInfo;
 pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
+pub use clickyinfo::ClickyInfo;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
 pub use discard::Discard;
@@ -195,6 +197,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<SimpleQueue>();
     r.add::<ScheduleInfo>();
     r.add::<AlignmentInfo>();
+    r.add::<ClickyInfo>();
     r.add::<StaticThreadSched>();
     r.add::<StrideSched>();
     r.add::<Strip>();
