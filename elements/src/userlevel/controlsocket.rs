@@ -42,7 +42,8 @@ const PORT_TRIES: u16 = 100;
 /// `flatconfig` to read, `stop` to write. Values are the handler's own,
 /// with no newline added; private handlers (Script's `cat`, `kill`) do not
 /// exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
-/// only; VERBOSE logs connections.
+/// only; VERBOSE logs connections. `router -p PORT` and `router -u FILE`
+/// add one, as Click's driver does.
 ///
 /// * Ports: none.
 /// * Handlers: `port` (read: the TCP port bound).
