@@ -1,8 +1,11 @@
 //! Configurations shipped with Click that use only elements we have pass
 //! every check, and run: the square-wave Script drives a RatedSource.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
+
+use common::router;
 
 fn click_conf(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -25,16 +28,8 @@ const CHECKED: &[&str] = &[
 #[test]
 fn click_conf_files_with_our_elements_pass_every_check() {
     for name in CHECKED {
-        let out = Command::new(env!("CARGO_BIN_EXE_router"))
-            .arg("--check")
-            .arg(click_conf(name))
-            .output()
-            .expect("run router");
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let path = click_conf(name);
+        router(&["--check", path.to_str().unwrap()]);
     }
 }
 
@@ -44,19 +39,11 @@ fn the_square_wave_turns_the_source_on_and_off() {
     // 0.5 s: 1000, 0, 1000, 0, ... Over 2.4 s of virtual time: on for
     // 0-0.5, 0.5-1.0, 1.5-2.0 s: about 1500 packets, where a source left
     // on would send 2400.
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["--simtime", "-h", "c.count", "-e"])
-        .arg(format!(
-            "{}\nDriverManager(wait 2.4s, stop);",
-            std::fs::read_to_string(click_conf("script-squarewave.click")).unwrap()
-        ))
-        .output()
-        .expect("run router");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let config = format!(
+        "{}\nDriverManager(wait 2.4s, stop);",
+        std::fs::read_to_string(click_conf("script-squarewave.click")).unwrap()
     );
-    let count: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let out = router(&["--simtime", "-h", "c.count", "-e", &config]);
+    let count: u64 = out.trim().parse().unwrap();
     assert!((1450..=1550).contains(&count), "{count}");
 }
