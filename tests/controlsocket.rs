@@ -119,6 +119,12 @@ fn reads_writes_and_errors_over_tcp() {
         "511 No handler named 's.cat'"
     );
     assert_eq!(c.ask("READ s.kill 0 1"), "511 No handler named 's.kill'");
+    c.ask("READ s.handlers");
+    let listing = c.data();
+    assert!(listing.contains("add\tr\n"), "{listing}");
+    assert!(!listing.contains("cat\t") && !listing.contains("kill\t"), "{listing}");
+    c.ask("READ c.class");
+    assert_eq!(c.data(), "Counter", "default handlers are raw too");
     assert_eq!(
         c.ask("WRITE q.capacity x"),
         "520-Write handler 'q.capacity' error"

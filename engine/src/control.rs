@@ -209,10 +209,11 @@ impl RouterHandle {
             .iter()
             .find(|(g, _)| *g == name)
             .ok_or_else(|| format!("no global handler '{name}'"))?;
-        Ok(if self.remote {
-            crate::router::without_added_newline(value.clone())
-        } else {
-            value.clone()
+        // Global values end with a newline, as `-h` prints them; a remote
+        // reader gets a single-line one without it, as from read_handler.
+        Ok(match value.strip_suffix('\n') {
+            Some(v) if self.remote && !v.contains('\n') => v.to_string(),
+            _ => value.clone(),
         })
     }
 

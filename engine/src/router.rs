@@ -688,6 +688,7 @@ impl ThreadEnv<'_> {
                     handler,
                     config,
                     task,
+                    false,
                 ))
             })
             .collect();
@@ -774,9 +775,9 @@ pub(crate) fn default_handler(
 ) -> Option<String> {
     let node = &graph.nodes[e];
     Some(match handler {
-        "class" => format!("{}\n", node.class),
-        "name" => format!("{}\n", node.name),
-        "config" => format!("{config}\n"),
+        "class" => node.class.clone(),
+        "name" => node.name.clone(),
+        "config" => config.to_string(),
         "ports" => ports_listing(graph, e),
         _ => return None,
     })
@@ -806,39 +807,6 @@ fn ports_listing(graph: &Graph, e: usize) -> String {
     s
 }
 
-/// A read handler's value as a program outside the router gets it: as
-/// the handler gave it, without the newline [`read_handler`] ends
-/// single-line values with, and the `handlers` listing without private
-/// handlers.
-pub(crate) fn remote_value(slot: &Slot, handler: &str, value: String) -> String {
-    if handler == "handlers" {
-        let Ok(element) = slot.try_borrow() else {
-            return value;
-        };
-        let private: Vec<&str> = element
-            .handlers()
-            .iter()
-            .filter(|h| h.private)
-            .map(|h| h.name)
-            .collect();
-        return value
-            .lines()
-            .filter(|l| !private.contains(&l.split('\t').next().unwrap_or("")))
-            .map(|l| format!("{l}\n"))
-            .collect();
-    }
-    without_added_newline(value)
-}
-
-/// A value as its handler gave it: without the newline that reads end a
-/// single-line value with (multi-line values end with theirs).
-pub(crate) fn without_added_newline(value: String) -> String {
-    match value.strip_suffix('\n') {
-        Some(v) if !v.contains('\n') => v.to_string(),
-        _ => value,
-    }
-}
-
 /// Click's global read handlers, as [`Router::global_read`] answers them.
 const GLOBAL_READS: &[&str] = &["config", "flatconfig", "list", "classes", "version"];
 
@@ -849,11 +817,26 @@ const TASK_HANDLERS: &[crate::Handler] = &[
     crate::Handler::read("home_thread"),
 ];
 
-/// Reads a handler of element `e` (default handlers included), ending the
-/// value with a newline as Click does. `lent` is the element itself when
-/// it is on the call stack and lent for reads ([`Ctx::lend_self`]).
+/// Whether `handler` (a name, maybe followed by parameters) is one of
+/// `element`'s private handlers, which programs outside the router do not
+/// see ([`Handler::private`](crate::Handler::private)).
+pub(crate) fn is_private(element: &dyn crate::Element, handler: &str) -> bool {
+    let name = click_lang::args::pop_word(handler).0;
+    element
+        .handlers()
+        .iter()
+        .any(|h| h.private && h.name == name)
+}
+
+/// Reads a handler of element `e` (default handlers included). For the
+/// router itself (a Script, `-h`) the value ends with a newline, as Click
+/// prints it; for a program outside (`remote`: a ControlSocket client) it
+/// is as the handler gives it, and private handlers do not exist. `lent`
+/// is the element itself when it is on the call stack and lent for reads
+/// ([`Ctx::lend_self`]).
 ///
 /// [`Ctx::lend_self`]: crate::Ctx::lend_self
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_handler(
     graph: &Graph,
     slot: &Slot,
@@ -862,15 +845,35 @@ pub(crate) fn read_handler(
     handler: &str,
     config: &str,
     task: Option<&TaskHandle>,
+    remote: bool,
+) -> Result<String, String> {
+    let mut value = handler_value(graph, slot, lent, e, handler, config, task, remote)?;
+    if !remote && !value.is_empty() && !value.ends_with('\n') {
+        value.push('\n');
+    }
+    Ok(value)
+}
+
+/// [`read_handler`]'s value, as the handler gives it.
+#[allow(clippy::too_many_arguments)]
+fn handler_value(
+    graph: &Graph,
+    slot: &Slot,
+    lent: Option<&dyn crate::Element>,
+    e: usize,
+    handler: &str,
+    config: &str,
+    task: Option<&TaskHandle>,
+    remote: bool,
 ) -> Result<String, String> {
     if let Some(v) = default_handler(graph, e, handler, config) {
         return Ok(v);
     }
     if let Some(task) = task {
         match handler {
-            "scheduled" => return Ok(format!("{}\n", task.is_scheduled())),
-            "tickets" => return Ok(format!("{}\n", task.tickets())),
-            "home_thread" => return Ok(format!("{}\n", task.home_thread())),
+            "scheduled" => return Ok(task.is_scheduled().to_string()),
+            "tickets" => return Ok(task.tickets().to_string()),
+            "home_thread" => return Ok(task.home_thread().to_string()),
             _ => {}
         }
     }
@@ -887,14 +890,14 @@ pub(crate) fn read_handler(
         let all = crate::handler::DEFAULT_HANDLERS
             .iter()
             .chain(tasks)
-            .chain(element.handlers());
+            .chain(element.handlers())
+            .filter(|h| !(remote && h.private));
         return Ok(all.map(|h| format!("{}\t{}\n", h.name, h.mode())).collect());
     }
-    let mut value = element
-        .read_handler(handler)
-        .ok_or_else(|| no_handler(&graph.nodes[e].name, handler))?;
-    if !value.is_empty() && !value.ends_with('\n') {
-        value.push('\n');
+    if remote && is_private(element, handler) {
+        return Err(no_handler(&graph.nodes[e].name, handler));
     }
-    Ok(value)
+    element
+        .read_handler(handler)
+        .ok_or_else(|| no_handler(&graph.nodes[e].name, handler))
 }

@@ -526,6 +526,7 @@ impl<'a> Ctx<'a> {
                     handler,
                     config,
                     self.task_of[local].as_ref(),
+                    false,
                 )
                 .map_err(|e| {
                     if self.slots[local].try_borrow().is_err() {
@@ -776,36 +777,24 @@ impl Shard {
         let remote = match &request {
             Request::Read { remote, .. } | Request::Write { remote, .. } => *remote,
         };
-        let private = |h: &str| {
-            let name = click_lang::args::pop_word(h).0;
-            self.slots[local]
-                .try_borrow()
-                .is_ok_and(|e| e.handlers().iter().any(|x| x.private && x.name == name))
-        };
         match request {
-            Request::Read { handler, .. } | Request::Write { handler, .. }
-                if remote && private(&handler) =>
+            Request::Read { handler, .. } => crate::router::read_handler(
+                graph,
+                &self.slots[local],
+                None,
+                global,
+                &handler,
+                &self.state.configs[local],
+                self.task_of[local].as_ref(),
+                remote,
+            ),
+            Request::Write { handler, .. }
+                if remote
+                    && self.slots[local]
+                        .try_borrow()
+                        .is_ok_and(|e| crate::router::is_private(&**e, &handler)) =>
             {
                 Err(no_handler(&graph.nodes[global].name, &handler))
-            }
-            Request::Read { handler, .. } => {
-                let config = &self.state.configs[local];
-                let task = self.task_of[local].as_ref();
-                let value = crate::router::read_handler(
-                    graph,
-                    &self.slots[local],
-                    None,
-                    global,
-                    &handler,
-                    config,
-                    task,
-                );
-                match value {
-                    Ok(v) if remote => {
-                        Ok(crate::router::remote_value(&self.slots[local], &handler, v))
-                    }
-                    v => v,
-                }
             }
             Request::Write { handler, value, .. } => {
                 let mut result = Err(format!("{}: busy", graph.nodes[global].name));
