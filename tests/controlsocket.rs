@@ -122,7 +122,10 @@ fn reads_writes_and_errors_over_tcp() {
     c.ask("READ s.handlers");
     let listing = c.data();
     assert!(listing.contains("add\tr\n"), "{listing}");
-    assert!(!listing.contains("cat\t") && !listing.contains("kill\t"), "{listing}");
+    assert!(
+        !listing.contains("cat\t") && !listing.contains("kill\t"),
+        "{listing}"
+    );
     c.ask("READ c.class");
     assert_eq!(c.data(), "Counter", "default handlers are raw too");
     assert_eq!(

@@ -69,6 +69,8 @@ pub struct Router {
     stop: Arc<AtomicBool>,
     /// The running router's inboxes, for [`RouterHandle`]s.
     running: Arc<Mutex<Option<Arc<Mailboxes>>>>,
+    /// The global read handlers' values, made once for the handles.
+    globals: OnceLock<Arc<Vec<(&'static str, String)>>>,
 }
 
 impl Router {
@@ -88,6 +90,7 @@ impl Router {
             flat: flat.clone(),
             stop: Arc::new(AtomicBool::new(false)),
             running: Arc::new(Mutex::new(None)),
+            globals: OnceLock::new(),
         };
         Ok(router)
     }
@@ -110,12 +113,17 @@ impl Router {
             stop: self.stop.clone(),
             running: self.running.clone(),
             remote: false,
-            globals: Arc::new(
-                GLOBAL_READS
-                    .iter()
-                    .filter_map(|&g| Some((g, self.global_read(g).ok()?)))
-                    .collect(),
-            ),
+            globals: self
+                .globals
+                .get_or_init(|| {
+                    let values = GLOBAL_READS.iter();
+                    Arc::new(
+                        values
+                            .filter_map(|&g| Some((g, self.global_read(g).ok()?)))
+                            .collect(),
+                    )
+                })
+                .clone(),
         }
     }
 
