@@ -32,48 +32,37 @@ pub enum ConfigArg {
 }
 
 impl Handler {
-    /// A read-only handler.
-    pub const fn read(name: &'static str) -> Self {
+    const fn new(name: &'static str, read: bool, write: bool) -> Self {
         Handler {
             name,
-            read: true,
-            write: false,
+            read,
+            write,
             reconfigures: None,
             private: false,
         }
+    }
+
+    /// A read-only handler.
+    pub const fn read(name: &'static str) -> Self {
+        Handler::new(name, true, false)
     }
 
     /// A write-only handler.
     pub const fn write(name: &'static str) -> Self {
-        Handler {
-            name,
-            read: false,
-            write: true,
-            reconfigures: None,
-            private: false,
-        }
+        Handler::new(name, false, true)
     }
 
     /// A read/write handler.
     pub const fn read_write(name: &'static str) -> Self {
-        Handler {
-            name,
-            read: true,
-            write: true,
-            reconfigures: None,
-            private: false,
-        }
+        Handler::new(name, true, true)
     }
 
     /// A read/write handler for configuration keyword `keyword` (Click's
     /// keyword handlers, e.g. Queue's `capacity` for `CAPACITY`).
     pub const fn keyword(name: &'static str, keyword: &'static str) -> Self {
         Handler {
-            name,
-            read: true,
-            write: true,
             reconfigures: Some(ConfigArg::Keyword(keyword)),
-            private: false,
+            ..Handler::read_write(name)
         }
     }
 
@@ -81,11 +70,8 @@ impl Handler {
     /// (Click's positional handlers, e.g. Switch's `switch` for OUTPUT).
     pub const fn positional(name: &'static str, position: usize) -> Self {
         Handler {
-            name,
-            read: true,
-            write: true,
             reconfigures: Some(ConfigArg::Position(position)),
-            private: false,
+            ..Handler::read_write(name)
         }
     }
 
