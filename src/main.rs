@@ -2,6 +2,7 @@
 //! draw it (`--flatten`, `--check`, `--dot`). Flags follow Click's `click`
 //! driver where they make sense (`-e`, `-f`, `-h`, `-j`, `-o`, `-q`).
 
+mod hotswap;
 mod run;
 
 use std::io::{IsTerminal, Read, Write};
@@ -103,6 +104,10 @@ struct Cli {
     /// Click's `-u`; repeatable).
     #[arg(short = 'u', long = "unix-socket", value_name = "FILE")]
     unix_sockets: Vec<String>,
+    /// Allow hot swapping: writing new configuration text to the global
+    /// `hotconfig` handler replaces the running router (Click's `-R`).
+    #[arg(short = 'R', long = "allow-reconfigure")]
+    allow_reconfigure: bool,
 }
 
 enum Mode {
@@ -153,7 +158,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
     let opts = load_options(&cli)?;
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
     if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
-        add_control_sockets(&cli, &mut config);
+        add_control_sockets(&cli.ports, &cli.unix_sockets, &mut config);
     }
     match mode {
         Mode::Flatten => write_output(cli.output.as_deref(), &config.to_click()),
@@ -174,26 +179,60 @@ fn real_main(cli: Cli) -> Result<(), String> {
             if matches!(mode, Mode::Quiet) {
                 run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))
             } else {
-                run::run(&router, &flags).map_err(|e| render_engine(&config, &e))
+                let reconfigure = cli
+                    .allow_reconfigure
+                    .then(|| hotswap::Reconfigure::new(hotconfig_builder(&cli, opts)));
+                let loaded = hotswap::Loaded { router, config };
+                run::run(loaded, &flags, reconfigure, render_engine)
             }
         }
     }
 }
 
 /// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
-/// (named as Click names them).
-fn add_control_sockets(cli: &Cli, config: &mut FlatConfig) {
-    let sockets = cli.ports.iter().map(|p| format!("tcp, {p}"));
-    let sockets = sockets.chain(cli.unix_sockets.iter().map(|f| format!("unix, {f}")));
+/// (named as Click names them: `click_driver@@ControlSocket`, then `@1`,
+/// `@2`, ...).
+fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut FlatConfig) {
+    let sockets = ports.iter().map(|p| format!("tcp, {p}"));
+    let sockets = sockets.chain(unix_sockets.iter().map(|f| format!("unix, {f}")));
     for (i, socket) in sockets.enumerate() {
+        let suffix = if i == 0 {
+            String::new()
+        } else {
+            format!("@{i}")
+        };
         config.elements.push(click_lang::FlatElement {
-            name: format!("click_driver@@ControlSocket@{}", i + 1),
+            name: format!("click_driver@@ControlSocket{suffix}"),
             class: "ControlSocket".into(),
             config: socket,
             span: Default::default(),
             implicit_class: false,
         });
     }
+}
+
+/// How `-R`'s `hotconfig` handler builds a router from new text: as the
+/// command line built the first (definitions, library path, control
+/// sockets, threads). Errors are Click's one-line messages, as a
+/// ControlSocket client gets them.
+fn hotconfig_builder(cli: &Cli, opts: LoadOptions) -> hotswap::Build {
+    let (ports, unix_sockets, threads) = (cli.ports.clone(), cli.unix_sockets.clone(), cli.threads);
+    Box::new(move |text| {
+        let mut config =
+            click_lang::load_str(text, "hotconfig", &opts).map_err(|d| d.render_click())?;
+        add_control_sockets(&ports, &unix_sockets, &mut config);
+        let unknown = click_engine::unknown_classes(&config, &run::registry());
+        if !unknown.is_empty() {
+            return Err(Diagnostics::with_sources(unknown, &config.sources).render_click());
+        }
+        match run::build(&config, threads) {
+            Ok(router) => Ok(hotswap::Loaded { router, config }),
+            Err(errors) => Err(format!(
+                "{}Router could not be initialized!",
+                Diagnostics::with_sources(errors, &config.sources).render_click()
+            )),
+        }
+    })
 }
 
 /// Where scheduler threads are pinned: `--affinity[=OFFSET]`, or from core

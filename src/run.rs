@@ -2,11 +2,14 @@
 //! does once the language has produced a flattened configuration.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use click_engine::packet::Timestamp;
 use click_engine::{ClockMode, Registry, Router, RunOptions};
 use click_lang::{Diagnostic, FlatConfig};
+
+use crate::hotswap::{Loaded, Reconfigure};
 
 /// The run-time flags of the command line.
 #[derive(Debug, Default, Clone)]
@@ -46,17 +49,45 @@ pub fn build(config: &FlatConfig, threads: usize) -> Result<Router, Vec<Diagnost
     Ok(router)
 }
 
-/// Runs `router` until it stops, then prints the handlers asked for.
-pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
+/// Runs `loaded` until it stops, then prints the handlers asked for. With
+/// `reconfigure` (`-R`), a `hotconfig` write stops the running router and
+/// the new one runs in its place; the handlers are read from the last.
+/// Errors come back rendered by `render`, with the sources of the router
+/// that failed.
+pub fn run(
+    mut loaded: Loaded,
+    flags: &RunFlags,
+    reconfigure: Option<Arc<Reconfigure>>,
+    render: impl Fn(&FlatConfig, &[Diagnostic]) -> String,
+) -> Result<(), String> {
     install_signal_handlers();
     let opts = RunOptions {
         threads: flags.threads.max(1),
         pin: flags.pin,
         final_reads: flags.handlers.clone(),
         clock: flags.clock(),
+        hotswap: reconfigure.as_ref().map(|r| r.state.clone()),
     };
+    if let Some(r) = &reconfigure {
+        r.install(&mut loaded.router);
+    }
     let (start, cpu) = (Instant::now(), cpu_seconds());
-    let report = router.run(&opts)?;
+    let report = loop {
+        if let Some(r) = &reconfigure {
+            r.running(&loaded.router);
+        }
+        let report = loaded
+            .router
+            .run(&opts)
+            .map_err(|e| render(&loaded.config, &e))?;
+        match reconfigure.as_ref().and_then(|r| r.take_next()) {
+            Some(next) => {
+                tracing::info!("hot swap: the new configuration runs");
+                loaded = next;
+            }
+            None => break report,
+        }
+    };
     if flags.time {
         eprintln!(
             "{:.6} real, {:.6} cpu",
@@ -67,7 +98,7 @@ pub fn run(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
     for (name, drops) in &report.engine_drops {
         tracing::debug!(element = %name, drops, "packets dropped by the engine");
     }
-    print_handlers(&flags.handlers, report.reads)
+    print_handlers(&flags.handlers, report.reads).map_err(|e| render(&loaded.config, &e))
 }
 
 /// Click's `-q`: initializes every element (so initialization errors are
@@ -83,6 +114,7 @@ pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diag
         pin: None,
         final_reads: flags.handlers.clone(),
         clock: flags.clock(),
+        hotswap: None,
     };
     let report = router.run(&opts)?;
     print_handlers(&flags.handlers, report.reads)

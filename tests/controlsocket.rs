@@ -130,7 +130,7 @@ fn reads_writes_and_errors_over_tcp() {
     assert_eq!(c.data(), "Counter", "default handlers are raw too");
     assert_eq!(
         c.ask("WRITE q.capacity x"),
-        "520-Write handler 'q.capacity' error"
+        "520-Write handler 'q.capacity' error:"
     );
     assert!(c.line().starts_with("520 "), "then the handler's error");
     assert_eq!(c.ask("FROB"), "501 Command 'FROB' unimplemented");
@@ -192,7 +192,7 @@ fn the_p_flag_adds_a_control_socket() {
     c.ask("READ list");
     let list = c.data();
     assert!(
-        list.lines().any(|l| l == "click_driver@@ControlSocket@1"),
+        list.lines().any(|l| l == "click_driver@@ControlSocket"),
         "{list}"
     );
     assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
@@ -204,4 +204,90 @@ fn the_p_flag_adds_a_control_socket() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits for `router` to exit and asserts it succeeded.
+fn exits_cleanly(router: &mut Running) {
+    let start = Instant::now();
+    while router.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the router stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(router.0.wait().unwrap().success());
+}
+
+#[test]
+fn hot_swap_keeps_the_connection_and_refuses_bad_configurations() {
+    // Click's `click -R -u FILE`: `hotconfig` replaces the running router;
+    // the driver's ControlSocket, and this client's connection, go on.
+    let dir = std::env::temp_dir().join(format!("router-hs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    let first = "RatedSource(RATE 1000) -> old :: Counter -> Discard";
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-R", "-u", path.to_str().unwrap(), "-e", first])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    );
+    let mut c = Client::new(connect(|| UnixStream::connect(&path)));
+    assert_eq!(
+        c.ask("CHECKWRITE hotconfig"),
+        "200 Write handler 'hotconfig' OK"
+    );
+    assert!(c.ask("READ old.count").starts_with("200"));
+    c.data();
+
+    let second = "RatedSource(RATE 1000) -> new :: Counter -> Discard";
+    assert_eq!(
+        c.ask(&format!("WRITE hotconfig {second}")),
+        "200 Write handler 'hotconfig' OK"
+    );
+    // The next command waits for the new router.
+    assert_eq!(c.ask("READ old.count"), "510 No element named 'old'");
+    assert!(c.ask("READ new.count").starts_with("200"));
+    let before: u64 = c.data().parse().unwrap();
+
+    // A configuration with errors is refused; the running router goes on.
+    assert_eq!(
+        c.ask("WRITE hotconfig Print"),
+        "520-Write handler 'hotconfig' error:"
+    );
+    assert!(c.line().ends_with("'Print@1 :: Print' input 0 unused"));
+    assert!(c.line().ends_with("'Print@1 :: Print' output 0 unused"));
+    assert_eq!(c.line(), "520 Router could not be initialized!");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(c.ask("READ new.count").starts_with("200"));
+    let after: u64 = c.data().parse().unwrap();
+    assert!(after > before, "the new router runs: {before} then {after}");
+
+    assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
+    exits_cleanly(&mut router);
+    assert!(!path.exists(), "the last router removes its socket file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_the_r_flag_there_is_no_hotconfig() {
+    let port = 47361;
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-p", &port.to_string(), "-e", CONFIG])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    );
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    assert_eq!(
+        c.ask("WRITE hotconfig Idle"),
+        "511 No handler named 'hotconfig'"
+    );
+    assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
+    exits_cleanly(&mut router);
 }

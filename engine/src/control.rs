@@ -11,6 +11,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::graph::Graph;
+use crate::router::GlobalWrite;
 use crate::sched::ThreadWaker;
 
 /// How long a handler call waits for another thread's answer. Two threads
@@ -124,6 +125,18 @@ pub struct RouterHandle {
     pub(crate) remote: bool,
     /// The global read handlers' values (they do not change during a run).
     pub(crate) globals: Arc<Vec<(&'static str, String)>>,
+    /// Global write handlers besides `stop` ([`Router::add_global_write`]).
+    ///
+    /// [`Router::add_global_write`]: crate::Router::add_global_write
+    pub(crate) global_writes: Arc<Vec<(String, GlobalWrite)>>,
+}
+
+/// A global handler: its name, and whether it reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalHandler {
+    pub name: String,
+    pub read: bool,
+    pub write: bool,
 }
 
 impl RouterHandle {
@@ -143,11 +156,19 @@ impl RouterHandle {
     }
 
     /// Writes `value` to `element.handler` of the running router, or to
-    /// the global `stop`.
+    /// a global write handler (`stop`, and those the program added).
     pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
         if name == "stop" {
             self.stop();
             return Ok(());
+        }
+        if !name.contains('.') {
+            let (_, handler) = self
+                .global_writes
+                .iter()
+                .find(|(g, _)| g == name)
+                .ok_or_else(|| format!("no global handler '{name}'"))?;
+            return handler(value);
         }
         let (element, handler) = self.split(name)?;
         let value = value.to_string();
@@ -171,6 +192,26 @@ impl RouterHandle {
         }
     }
 
+    /// The global handlers (no element part): Click's read handlers,
+    /// `stop`, and the write handlers the program added.
+    pub fn global_handlers(&self) -> Vec<GlobalHandler> {
+        let reads = self
+            .globals
+            .iter()
+            .map(|(name, _)| (name.to_string(), true));
+        let writes = std::iter::once("stop".to_string())
+            .chain(self.global_writes.iter().map(|(name, _)| name.clone()))
+            .map(|name| (name, false));
+        reads
+            .chain(writes)
+            .map(|(name, read)| GlobalHandler {
+                name,
+                read,
+                write: !read,
+            })
+            .collect()
+    }
+
     /// Whether `element` exists.
     pub fn has_element(&self, element: &str) -> bool {
         self.graph.find(element).is_some()
@@ -189,6 +230,11 @@ impl RouterHandle {
                 w.wake();
             }
         }
+    }
+
+    /// Whether the router has been asked to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
     }
 
     /// Whether the router is running (its threads answer calls).

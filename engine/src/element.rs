@@ -175,6 +175,17 @@ pub trait Element: 'static {
         None
     }
 
+    /// Hot swap (Click's `take_state`): the router is stopping to be
+    /// replaced by a new one (`router -R`, the `hotconfig` handler). What
+    /// this returns is offered to the new router's element of the same
+    /// name, which takes it in its initialize with
+    /// [`InitCtx::take_state`]; if none does, it is dropped. Called after
+    /// the final handler reads and before [`Element::cleanup`], only for a
+    /// swap. Default: nothing to hand over.
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+
     /// Called when the router stops, after the final handler reads;
     /// release external resources here.
     fn cleanup(&mut self) {}

@@ -58,34 +58,18 @@ pub struct Graph {
 impl Graph {
     /// Builds and checks the graph of `flat` against `registry`.
     pub fn build(flat: &FlatConfig, registry: &Registry) -> Result<Graph, Vec<Diagnostic>> {
-        let mut errors = Vec::new();
+        let mut errors = unknown_classes(flat, registry);
         let mut nodes: Vec<Node> = flat
             .elements
             .iter()
-            .map(|e| {
-                let spec = registry.get(&e.class).cloned();
-                if spec.is_none() {
-                    // A bare word in a connection (`i -> j`) declares an element of
-                    // class `j`: most often a typo for an element name.
-                    let message = if e.implicit_class {
-                        format!(
-                            "unknown element class '{}' (or an undeclared element name)",
-                            e.class
-                        )
-                    } else {
-                        format!("unknown element class '{}'", e.class)
-                    };
-                    errors.push(diag(&e.span, message));
-                }
-                Node {
-                    name: e.name.clone(),
-                    class: e.class.clone(),
-                    config: e.config.clone(),
-                    span: e.span.clone(),
-                    spec,
-                    inputs: Vec::new(),
-                    outputs: Vec::new(),
-                }
+            .map(|e| Node {
+                name: e.name.clone(),
+                class: e.class.clone(),
+                config: e.config.clone(),
+                span: e.span.clone(),
+                spec: registry.get(&e.class).cloned(),
+                inputs: Vec::new(),
+                outputs: Vec::new(),
             })
             .collect();
 
@@ -129,6 +113,31 @@ impl Graph {
     pub fn find(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }
+}
+
+/// An error for each element of `flat` whose class `registry` does not
+/// know: the first check, which Click's parser makes (its other checks
+/// come when the router initializes).
+pub fn unknown_classes(flat: &FlatConfig, registry: &Registry) -> Vec<Diagnostic> {
+    let unknown = flat
+        .elements
+        .iter()
+        .filter(|e| registry.get(&e.class).is_none());
+    unknown
+        .map(|e| {
+            // A bare word in a connection (`i -> j`) declares an element of
+            // class `j`: most often a typo for an element name.
+            let message = if e.implicit_class {
+                format!(
+                    "unknown element class '{}' (or an undeclared element name)",
+                    e.class
+                )
+            } else {
+                format!("unknown element class '{}'", e.class)
+            };
+            diag(&e.span, message)
+        })
+        .collect()
 }
 
 fn diag(span: &Span, message: String) -> Diagnostic {

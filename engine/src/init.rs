@@ -72,6 +72,18 @@ impl InitCtx<'_> {
         self.shared.handle.clone()
     }
 
+    /// Hot swap: the state the replaced router's element of the same name
+    /// handed over ([`Element::hand_over`]), if it is an `S` (otherwise it
+    /// is dropped). `None` in a router that replaces none, or when that
+    /// element handed over nothing.
+    ///
+    /// [`Element::hand_over`]: crate::Element::hand_over
+    pub fn take_state<S: Any>(&mut self) -> Option<S> {
+        let name = &self.graph.nodes[self.global].name;
+        let state = self.shared.hotswap.as_ref()?.take(name)?;
+        state.downcast::<S>().ok().map(|s| *s)
+    }
+
     /// Catches Unix signal `signal` for one delivery to this element's
     /// write handler `handler` (see [`Ctx::catch_signal`]).
     ///

@@ -18,6 +18,7 @@ use crate::clock::{Clock, ClockMode, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
+use crate::hotswap::HotSwap;
 use crate::init::InitCtx;
 use crate::ports::Processing;
 use crate::registry::Registry;
@@ -38,6 +39,9 @@ pub struct RunOptions {
     pub final_reads: Vec<String>,
     /// Real or simulated time (Click's `--simtime`).
     pub clock: ClockMode,
+    /// Hot swapping (`router -R`): the state this run's elements take from
+    /// the router it replaces, and hand over if the driver arms it.
+    pub hotswap: Option<Arc<HotSwap>>,
 }
 
 impl Default for RunOptions {
@@ -47,6 +51,7 @@ impl Default for RunOptions {
             pin: None,
             final_reads: Vec::new(),
             clock: ClockMode::Real,
+            hotswap: None,
         }
     }
 }
@@ -71,7 +76,13 @@ pub struct Router {
     running: Arc<Mutex<Option<Arc<Mailboxes>>>>,
     /// The global read handlers' values, made once for the handles.
     globals: OnceLock<Arc<Vec<(&'static str, String)>>>,
+    /// Global write handlers added by the program running the router.
+    global_writes: Arc<Vec<(String, GlobalWrite)>>,
 }
+
+/// A global write handler added with [`Router::add_global_write`]: called
+/// with the written value, on the thread that writes it.
+pub type GlobalWrite = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 impl Router {
     /// Checks `flat` against `registry` and configures every element once
@@ -91,6 +102,7 @@ impl Router {
             stop: Arc::new(AtomicBool::new(false)),
             running: Arc::new(Mutex::new(None)),
             globals: OnceLock::new(),
+            global_writes: Arc::new(Vec::new()),
         };
         Ok(router)
     }
@@ -105,6 +117,13 @@ impl Router {
         place(&self.graph, threads).map(|_| ())
     }
 
+    /// Adds global write handler `name` (no element part), as Click's
+    /// driver adds `hotconfig`: [`RouterHandle::write`] calls `handler`,
+    /// and a ControlSocket lists it. Add before the router runs.
+    pub fn add_global_write(&mut self, name: &str, handler: GlobalWrite) {
+        Arc::make_mut(&mut self.global_writes).push((name.to_string(), handler));
+    }
+
     /// A handle to read and write handlers of the router while it runs,
     /// from any thread.
     pub fn handle(&self) -> RouterHandle {
@@ -113,6 +132,7 @@ impl Router {
             stop: self.stop.clone(),
             running: self.running.clone(),
             remote: false,
+            global_writes: self.global_writes.clone(),
             globals: self
                 .globals
                 .get_or_init(|| {
@@ -157,7 +177,12 @@ impl Router {
             idle: IdleThreads::new(threads),
             signals: RouterSignals::new(self.stop.clone(), wakers.clone()),
             handle: self.handle(),
+            hotswap: opts.hotswap.clone(),
         };
+        if let Some(hotswap) = &opts.hotswap {
+            // What stops this run is a swap only if the driver says so.
+            hotswap.disarm();
+        }
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);
         let stopped = Barrier::new(threads);
@@ -561,6 +586,10 @@ impl ThreadEnv<'_> {
             }
         };
         self.ready.wait();
+        if let (0, Some(hotswap)) = (t, &self.shared.hotswap) {
+            // Every element has initialized: what none took is let go.
+            hotswap.drop_untaken();
+        }
         let Some(shard) = shard
             .as_mut()
             .filter(|_| !self.failed.load(Ordering::Acquire))
@@ -572,6 +601,9 @@ impl ThreadEnv<'_> {
         tracing::debug!("stopped");
         self.stopped.wait();
         let outcome = self.finish(shard);
+        if let Some(hotswap) = self.shared.hotswap.as_ref().filter(|h| h.armed()) {
+            self.hand_over(shard, hotswap);
+        }
         for slot in &shard.slots {
             slot.borrow_mut().cleanup();
         }
@@ -671,6 +703,17 @@ impl ThreadEnv<'_> {
             waker,
             inbox: self.inboxes[t].clone(),
         })
+    }
+
+    /// The router stops to be replaced: each element hands over its state
+    /// for the new router's element of the same name.
+    fn hand_over(&self, shard: &Shard, hotswap: &HotSwap) {
+        for (local, slot) in shard.slots.iter().enumerate() {
+            if let Some(state) = slot.borrow_mut().hand_over() {
+                let name = &self.router.graph.nodes[shard.global[local]].name;
+                hotswap.put(name, state);
+            }
+        }
     }
 
     /// Reads the final handlers of this shard's elements and collects its

@@ -155,6 +155,9 @@ pub(crate) struct Shared {
     /// A handle for elements that serve handlers to other threads or
     /// programs (ControlSocket).
     pub handle: crate::RouterHandle,
+    /// State passed from the router this one replaces, and to the one
+    /// that replaces it (`router -R`).
+    pub hotswap: Option<Arc<crate::HotSwap>>,
 }
 
 impl Shared {
@@ -589,6 +592,13 @@ impl<'a> Ctx<'a> {
         drop(e);
         self.tables.after_write(slots, local);
         result
+    }
+
+    /// Writes a global write handler that the program running the router
+    /// added ([`Router::add_global_write`](crate::Router::add_global_write)),
+    /// such as the driver's `hotconfig`.
+    pub fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String> {
+        self.shared.handle.write(handler, value)
     }
 
     fn find(&self, element: &str) -> Result<usize, String> {

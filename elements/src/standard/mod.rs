@@ -65,6 +65,10 @@ macro_rules! forward_element {
                 self.0.notifier(kind)
             }
 
+            fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+                self.0.hand_over()
+            }
+
             fn cleanup(&mut self) {
                 self.0.cleanup()
             }

@@ -1,9 +1,9 @@
 //! Queue and SimpleQueue: store pushed packets until they are pulled.
 
 use click_engine::args::Args;
-use click_engine::packet::PacketRing;
+use click_engine::packet::{Packet, PacketRing, SendPacket, BATCH_CAPACITY};
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, NotifierKind, Port, Signal,
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
     PUSH_TO_PULL,
 };
 
@@ -30,6 +30,11 @@ pub(crate) const SLEEPINESS_TRIGGER: u32 = 9;
 ///   `capacity` keeps the oldest packets and frees the rest (not counted as
 ///   drops), as Click's `live_reconfigure`; a queue with room again wakes
 ///   its source.
+///
+/// In a hot swap (`router -R`), the new router's queue of the same name
+/// (Queue, SimpleQueue, NotifierQueue or FrontDropQueue) takes the old
+/// one's packets, in order, as many as fit; the rest are freed with a
+/// warning, as in Click.
 pub struct Queue {
     packets: PacketRing,
     highwater: usize,
@@ -87,6 +92,35 @@ impl Queue {
         self
     }
 
+    /// Takes the packets of the queue this one replaces in a hot swap, as
+    /// many as fit.
+    fn take_packets(&mut self, old: Vec<SendPacket>, name: &str) {
+        let offered = old.len();
+        let mut lost = 0;
+        let mut batch = Batch::new();
+        for packet in old {
+            batch.push(packet.into_packet());
+            if batch.is_full() {
+                lost += self.packets.push_batch(&mut batch);
+                batch.clear();
+            }
+        }
+        lost += self.packets.push_batch(&mut batch);
+        if lost > 0 {
+            tracing::warn!(
+                "{name}: some packets lost (old length {offered}, new capacity {})",
+                self.packets.capacity()
+            );
+        }
+        self.highwater = self.packets.len();
+        if !self.packets.is_empty() {
+            self.nonempty.activate();
+        }
+        if self.packets.is_full() {
+            self.nonfull.deactivate();
+        }
+    }
+
     /// Drops the oldest packets (of the queue, then of `batch`) so that
     /// all that remains fits; returns how many were dropped.
     fn make_room_at_front(&mut self, batch: &mut Batch) -> usize {
@@ -106,7 +140,29 @@ impl Queue {
     }
 }
 
+/// A queue's packets, handed to its namesake in a hot swap.
+struct HandedPackets(Vec<SendPacket>);
+
 impl Element for Queue {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        if let Some(HandedPackets(old)) = ctx.take_state() {
+            self.take_packets(old, ctx.name());
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        if self.packets.is_empty() {
+            return None;
+        }
+        let mut handed = Vec::with_capacity(self.packets.len());
+        while !self.packets.is_empty() {
+            let mut batch = self.packets.pop_batch(BATCH_CAPACITY);
+            handed.extend(batch.drain().map(Packet::into_send));
+        }
+        Some(Box::new(HandedPackets(handed)))
+    }
+
     #[inline]
     fn push(&mut self, _port: Port, mut batch: Batch, _ctx: &mut Ctx<'_>) {
         let was_empty = self.packets.is_empty();

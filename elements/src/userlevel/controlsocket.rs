@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use click_engine::args::{Args, Raw};
@@ -23,6 +23,9 @@ const PROTOCOL: &str = "Click::ControlSocket/1.3";
 const POLL: Duration = Duration::from_millis(20);
 /// Ports tried after PORT when it ends with `+` and is taken.
 const PORT_TRIES: u16 = 100;
+/// How long a command waits for the router that replaces the old one in a
+/// hot swap.
+const SWAP_WAIT: Duration = Duration::from_secs(5);
 
 /// `ControlSocket(TYPE, PORT | FILENAME, *keywords* READONLY, LOCALHOST,
 /// VERBOSE)`: serves the router's handlers to other programs, on TCP port
@@ -45,6 +48,10 @@ const PORT_TRIES: u16 = 100;
 /// only; VERBOSE logs connections. `router -p PORT` and `router -u FILE`
 /// add one, as Click's driver does.
 ///
+/// In a hot swap (`router -R`), the new router's ControlSocket of the same
+/// name and endpoint takes over the socket and its open connections, so
+/// clients do not notice the swap but for a short wait.
+///
 /// * Ports: none.
 /// * Handlers: `port` (read: the TCP port bound).
 pub struct ControlSocket {
@@ -52,10 +59,11 @@ pub struct ControlSocket {
     read_only: bool,
     verbose: bool,
     port: Option<u16>,
-    stop: Arc<AtomicBool>,
+    /// Shared with the server threads; `None` once handed over.
+    served: Option<Arc<Served>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
     Tcp {
         port: u16,
@@ -107,19 +115,32 @@ impl ElementClass for ControlSocket {
             read_only,
             verbose,
             port: None,
-            stop: Arc::new(AtomicBool::new(false)),
+            served: None,
         })
     }
 }
 
 impl Element for ControlSocket {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let router = ctx.router_handle().remote();
+        if let Some(mut old) = ctx.take_state::<Handover>() {
+            if old.endpoint == self.endpoint {
+                if let Some(served) = old.served.take() {
+                    served.serve(Some(router));
+                    self.port = old.port;
+                    self.served = Some(served);
+                    return Ok(());
+                }
+            }
+        }
+        let served = Arc::new(Served::new(router.clone()));
+        self.served = Some(served.clone());
         let server = Server {
-            router: ctx.router_handle().remote(),
+            router,
+            served,
             read_only: self.read_only,
             verbose: self.verbose,
             name: ctx.name().to_string(),
-            stop: self.stop.clone(),
         };
         let listener = match &self.endpoint {
             Endpoint::Tcp {
@@ -148,10 +169,20 @@ impl Element for ControlSocket {
         Ok(())
     }
 
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let served = self.served.take()?;
+        // Commands wait until the new router's ControlSocket serves them.
+        served.serve(None);
+        Some(Box::new(Handover {
+            endpoint: self.endpoint.clone(),
+            port: self.port,
+            served: Some(served),
+        }))
+    }
+
     fn cleanup(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Endpoint::Unix(path) = &self.endpoint {
-            let _ = std::fs::remove_file(path);
+        if let Some(served) = self.served.take() {
+            served.shut_down(&self.endpoint);
         }
     }
 
@@ -228,19 +259,93 @@ impl Stream for UnixStream {
     }
 }
 
-/// What the server threads share.
+/// What the server threads share with the element that started them, or
+/// with the one that took them over in a hot swap.
+struct Served {
+    /// The router served; `None` while a hot swap replaces it.
+    router: Mutex<Option<RouterHandle>>,
+    swapped: Condvar,
+    stop: AtomicBool,
+}
+
+impl Served {
+    fn new(router: RouterHandle) -> Self {
+        Served {
+            router: Mutex::new(Some(router)),
+            swapped: Condvar::new(),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<RouterHandle>> {
+        self.router.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serves `router` from now on (`None`: a swap is under way).
+    fn serve(&self, router: Option<RouterHandle>) {
+        *self.lock() = router;
+        self.swapped.notify_all();
+    }
+
+    /// The router to serve the next command. A router that is stopping
+    /// may be about to be swapped (`hotconfig` stops it first): wait until
+    /// it is replaced or this server shuts down.
+    fn current(&self) -> Option<RouterHandle> {
+        let guard = self.lock();
+        let (guard, _) = self
+            .swapped
+            .wait_timeout_while(guard, SWAP_WAIT, |r| {
+                r.as_ref().is_none_or(RouterHandle::is_stopping)
+                    && !self.stop.load(Ordering::Acquire)
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        guard.clone()
+    }
+
+    fn stopping(&self) -> bool {
+        // A router that failed to initialize stops without cleanup.
+        self.stop.load(Ordering::Acquire) || self.lock().as_ref().is_some_and(|r| !r.is_running())
+    }
+
+    fn shut_down(&self, endpoint: &Endpoint) {
+        self.stop.store(true, Ordering::Release);
+        self.swapped.notify_all();
+        if let Endpoint::Unix(path) = endpoint {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A ControlSocket's server, handed from a router to the one replacing it.
+struct Handover {
+    endpoint: Endpoint,
+    port: Option<u16>,
+    /// `None` once taken.
+    served: Option<Arc<Served>>,
+}
+
+impl Drop for Handover {
+    /// Not taken: the new router has no such ControlSocket.
+    fn drop(&mut self) {
+        if let Some(served) = self.served.take() {
+            served.shut_down(&self.endpoint);
+        }
+    }
+}
+
+/// A server thread's view: the router it serves now, and the rest.
 #[derive(Clone)]
 struct Server {
     router: RouterHandle,
+    served: Arc<Served>,
     read_only: bool,
     verbose: bool,
     name: String,
-    stop: Arc<AtomicBool>,
 }
 
 impl Server {
     fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire) || !self.router.is_running()
+        self.served.stopping()
     }
 
     /// Accepts connections until the router stops, one thread each.
@@ -265,7 +370,7 @@ impl Server {
         }
     }
 
-    fn session(self, stream: Box<dyn Stream>) {
+    fn session(mut self, stream: Box<dyn Stream>) {
         if stream.prepare().is_err() {
             return;
         }
@@ -276,6 +381,10 @@ impl Server {
         };
         if conn.send(&format!("{PROTOCOL}\r\n")).is_ok() {
             while let Some(line) = conn.line(&self) {
+                let Some(router) = self.served.current() else {
+                    break;
+                };
+                self.router = router;
                 let reply = self.command(&line, &mut conn);
                 let sent = conn.send(&reply.text);
                 if reply.stop {
@@ -441,15 +550,14 @@ impl Server {
     /// error reply if there is none.
     fn resolve(&self, name: &str) -> Result<Resolved, String> {
         let Some((element, handler)) = name.split_once('.') else {
-            let (read, write) = match name {
-                "version" | "list" | "classes" | "config" | "flatconfig" => (true, false),
-                "stop" => (false, true),
-                _ => return Err(message(511, &format!("No handler named '{name}'"))),
+            let global = self.router.global_handlers().into_iter();
+            let Some(g) = global.into_iter().find(|g| g.name == name) else {
+                return Err(message(511, &format!("No handler named '{name}'")));
             };
             return Ok(Resolved {
-                full: name.to_string(),
-                read,
-                write,
+                full: g.name,
+                read: g.read,
+                write: g.write,
             });
         };
         let element = match element.parse::<usize>() {
@@ -511,9 +619,17 @@ fn message(code: u16, text: &str) -> String {
     format!("{code} {text}\r\n")
 }
 
-/// A status line, then the error's lines.
+/// A status line, then the error's lines (announced by a colon, as
+/// Click's).
 fn errors(code: u16, first: &str, error: &str) -> String {
-    let all: Vec<&str> = std::iter::once(first).chain(error.lines()).collect();
+    let first = if error.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first}:")
+    };
+    let all: Vec<&str> = std::iter::once(first.as_str())
+        .chain(error.lines())
+        .collect();
     lines(code, &all)
 }
 

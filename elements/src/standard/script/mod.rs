@@ -184,6 +184,9 @@ const MAX_DRIVER_STEPS: u32 = 10_000;
 trait Env {
     fn read(&mut self, element: &str, handler: &str) -> Result<String, String>;
     fn write(&mut self, element: &str, handler: &str, value: &str) -> Result<(), String>;
+    /// A global write handler other than `stop` and `timewarp` (the
+    /// driver's `hotconfig`).
+    fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String>;
     fn schedule_after(&mut self, delay: Duration);
     fn unschedule_timer(&mut self);
     fn adjust_runcount(&mut self, delta: i32);
@@ -201,6 +204,9 @@ impl Env for CtxEnv<'_, '_> {
     }
     fn write(&mut self, element: &str, handler: &str, value: &str) -> Result<(), String> {
         self.0.write_handler(element, handler, value)
+    }
+    fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String> {
+        self.0.write_global(handler, value)
     }
     fn schedule_after(&mut self, delay: Duration) {
         self.0.schedule_after(delay);
@@ -232,6 +238,9 @@ impl Env for NoEnv {
         Err(NO_ROUTER.into())
     }
     fn write(&mut self, _: &str, _: &str, _: &str) -> Result<(), String> {
+        Err(NO_ROUTER.into())
+    }
+    fn write_global(&mut self, _: &str, _: &str) -> Result<(), String> {
         Err(NO_ROUTER.into())
     }
     fn schedule_after(&mut self, _: Duration) {}
@@ -675,7 +684,16 @@ impl Program {
                 let factor: f64 = value.parse().map_err(|_| "expected double".to_string())?;
                 env.timewarp(Some(factor))
             }
-            _ => Err(format!("no write handler '{h}'")),
+            _ => env
+                .write_global(h, value)
+                .map(|()| String::new())
+                .map_err(|e| {
+                    if e.starts_with("no global handler") {
+                        format!("no write handler '{h}'")
+                    } else {
+                        e
+                    }
+                }),
         }
     }
 

@@ -1,0 +1,79 @@
+//! Hot swapping (`router -R`): writing new configuration text to the
+//! global `hotconfig` handler replaces the running router; elements of the
+//! new router take the state of their namesakes (Click's `take_state`).
+//! The control-socket side is in `controlsocket.rs`.
+
+mod common;
+
+use std::process::Command;
+
+/// A router whose Queue `q` holds ten packets (nothing pulls it) when a
+/// Script swaps in a configuration that drains `q`, of capacity `$CAP`,
+/// through Counter `c`.
+const FILLED_QUEUE: &str = "InfiniteSource(LIMIT 10, STOP false) -> q :: Queue(100) -> Idle;
+Script(wait 0.05s,
+       write hotconfig Idle -> q :: SimpleQueue($CAP) -> Unqueue -> c :: Counter -> Discard;
+                       DriverManager(wait 0.05s, stop))";
+
+#[test]
+fn a_queue_keeps_its_packets_across_a_swap() {
+    let out = common::router(&[
+        "-R",
+        "-h",
+        "c.count",
+        "-h",
+        "q.highwater_length",
+        "-e",
+        FILLED_QUEUE,
+        "CAP=20",
+    ]);
+    // The handlers are read from the new router: its queue took the old
+    // one's ten packets (a SimpleQueue takes a Queue's), and they flowed.
+    assert_eq!(common::values(&out), [10, 10], "{out}");
+}
+
+#[test]
+fn packets_that_do_not_fit_the_new_queue_are_freed_with_a_warning() {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-R", "-h", "c.count", "-e", FILLED_QUEUE, "CAP=4"])
+        .output()
+        .expect("run router");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "4\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("q: some packets lost (old length 10, new capacity 4)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hotconfig_exists_only_with_the_r_flag() {
+    let config = "InfiniteSource(LIMIT 1, STOP true) -> Discard;
+        Script(write hotconfig Idle -> Discard, print done)";
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-e", config])
+        .output()
+        .expect("run router");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no write handler 'hotconfig'"), "{stderr}");
+}
+
+#[test]
+fn a_refused_configuration_leaves_the_old_router_running() {
+    // The bad text fails the write (Script prints its error); the
+    // router that runs on is still the first one.
+    let config = "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard;
+        Script(write hotconfig Print, print on)";
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(["-R", "-h", "c.count", "-e", config])
+        .output()
+        .expect("run router");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Router could not be initialized!"),
+        "{stderr}"
+    );
+}
