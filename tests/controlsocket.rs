@@ -291,3 +291,56 @@ fn without_the_r_flag_there_is_no_hotconfig() {
     assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
     exits_cleanly(&mut router);
 }
+
+#[test]
+fn llrpc_gets_and_sets_a_switch_in_binary() {
+    // Click's LLRPCs over the socket: `LLRPC ELEMENT#NUMBER [LEN]`, the
+    // data a host-order int (CLICK_LLRPC_GET_SWITCH 4004C005,
+    // CLICK_LLRPC_SET_SWITCH 80044006).
+    let port = 47371;
+    let config =
+        format!("ControlSocket(tcp, {port}); Idle -> s :: Switch(0) -> Idle; s[1] -> Idle");
+    let mut router = start(&config);
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    let get = |c: &mut Client<TcpStream>| -> i32 {
+        assert_eq!(c.ask("LLRPC s#4004C005"), "200 LLRPC 's#4004C005' OK");
+        assert_eq!(c.line(), "DATA 4");
+        let mut k = [0u8; 4];
+        c.reader.read_exact(&mut k).unwrap();
+        i32::from_ne_bytes(k)
+    };
+    assert_eq!(get(&mut c), 0);
+    c.send("LLRPC s#80044006 4\r\n");
+    c.reader.get_mut().write_all(&1i32.to_ne_bytes()).unwrap();
+    assert_eq!(c.line(), "200 LLRPC 's#80044006' OK");
+    assert_eq!(c.line(), "DATA 0");
+    c.ask("READ s.switch");
+    assert_eq!(c.data(), "1");
+    // -1 (destroy packets) goes both ways, bytes that are not UTF-8.
+    assert_eq!(
+        c.ask("WRITE s.switch -1"),
+        "200 Write handler 's.switch' OK"
+    );
+    assert_eq!(get(&mut c), -1);
+
+    assert_eq!(
+        c.ask("LLRPC s#80044006 2\r\nxx"),
+        "522 LLRPC 's#80044006' requires 4 bytes input data"
+    );
+    assert_eq!(
+        c.ask("LLRPC s#4004C063"),
+        "522 LLRPC 's#4004C063' error: Invalid argument"
+    );
+    // Not flat data (a pointer inside): cannot cross a socket.
+    assert_eq!(
+        c.ask("LLRPC s#40048005"),
+        "501 Cannot call LLRPC 's#40048005' remotely"
+    );
+    assert_eq!(
+        c.ask("LLRPC nosuch#4004C005"),
+        "510 No element named 'nosuch'"
+    );
+    assert_eq!(c.ask("LLRPC s#zz"), "500 Syntax error in LLRPC name 's#zz'");
+    assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
+    exits_cleanly(&mut router);
+}

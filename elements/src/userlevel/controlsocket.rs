@@ -35,14 +35,18 @@ const SWAP_WAIT: Duration = Duration::from_secs(5);
 /// The protocol is Click's (version 1.3): the server greets with
 /// `Click::ControlSocket/1.3`, then answers each command line with a
 /// status line (`200` success; `500` syntax, `501` unimplemented, `510` no
-/// such element, `511` no such handler, `520` handler error, `530`
-/// permission denied). Commands: `READ H [ARGS]`, `READDATA H N` (ARGS are
-/// the N bytes after the line), `READUNTIL H [TERM]`, answered by `DATA N`
-/// and the value's N bytes; `WRITE H [VALUE]`, `WRITEDATA H N`,
-/// `WRITEUNTIL H [TERM]`; `CHECKREAD H`, `CHECKWRITE H`; `HELP`; `QUIT`.
-/// H is `ELEMENT.HANDLER` (the element by name, or by its number from 1),
-/// or a global handler: `version`, `list`, `classes`, `config`,
-/// `flatconfig` to read, `stop` to write. Values are the handler's own,
+/// such element, `511` no such handler, `520` handler error, `522` LLRPC
+/// error, `530` permission denied). Commands: `READ H [ARGS]`, `READDATA H
+/// N` (ARGS are the N bytes after the line), `READUNTIL H [TERM]`,
+/// answered by `DATA N` and the value's N bytes; `WRITE H [VALUE]`,
+/// `WRITEDATA H N`, `WRITEUNTIL H [TERM]`; `CHECKREAD H`, `CHECKWRITE H`;
+/// `LLRPC ELEMENT#NUMBER [N]` (Click's binary calls, NUMBER in hexadecimal
+/// as in Click's `llrpc.h`; those with a handler equivalent are answered:
+/// `CLICK_LLRPC_GET_SWITCH` and `CLICK_LLRPC_SET_SWITCH`, a host-order
+/// 32-bit int, read and write `switch`); `HELP`; `QUIT`. H is
+/// `ELEMENT.HANDLER` (the element by name, or by its number from 1), or a
+/// global handler: `version`, `list`, `classes`, `config`, `flatconfig` to
+/// read, `stop` (and `hotconfig` under `router -R`) to write. Values are the handler's own,
 /// with no newline added; private handlers (Script's `cat`, `kill`) do not
 /// exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
 /// only; VERBOSE logs connections. `router -p PORT` and `router -u FILE`
@@ -379,14 +383,15 @@ impl Server {
             input: Vec::new(),
             closed: false,
         };
-        if conn.send(&format!("{PROTOCOL}\r\n")).is_ok() {
+        if conn.send(format!("{PROTOCOL}\r\n").as_bytes()).is_ok() {
             while let Some(line) = conn.line(&self) {
                 let Some(router) = self.served.current() else {
                     break;
                 };
                 self.router = router;
                 let reply = self.command(&line, &mut conn);
-                let sent = conn.send(&reply.text);
+                let sent = conn.send(reply.text.as_bytes());
+                let sent = sent.and_then(|()| conn.send(&reply.data));
                 if reply.stop {
                     // Only now: the router's exit would cut the reply.
                     self.router.stop();
@@ -419,6 +424,7 @@ impl Server {
             "WRITE" | "SET" if words.len() >= 2 && words[1] == "stop" && !self.read_only => {
                 return Reply {
                     text: message(200, "Write handler 'stop' OK"),
+                    data: Vec::new(),
                     quit: false,
                     stop: true,
                 }
@@ -474,15 +480,88 @@ impl Server {
             "QUIT" | "CLOSE" => {
                 return Reply {
                     text: message(200, "Goodbye!"),
+                    data: Vec::new(),
                     quit: true,
                     stop: false,
                 }
             }
             "HELP" => lines(200, HELP),
-            "LLRPC" => message(501, &format!("Cannot call LLRPC '{}' remotely", rest())),
+            "LLRPC" if (2..=3).contains(&words.len()) => {
+                let len = match words.get(2).map(|w| w.parse::<usize>()) {
+                    None => 0,
+                    Some(Ok(n)) => n,
+                    Some(Err(_)) => return Reply::text(message(500, "Syntax error in 'llrpc'")),
+                };
+                let Some(data) = conn.bytes(len, self) else {
+                    return Reply::text(message(500, "Not enough data"));
+                };
+                return self.llrpc(words[1], &data);
+            }
+            "LLRPC" => message(500, "Wrong number of arguments"),
             _ => message(501, &format!("Command '{command}' unimplemented")),
         };
         Reply::text(text)
+    }
+
+    /// `LLRPC ELEMENT#NUMBER`: Click's binary element calls, `NUMBER` in
+    /// hexadecimal as Click's `llrpc.h` defines it (direction, data size,
+    /// number). The ones with a handler equivalent are answered through
+    /// it: `CLICK_LLRPC_GET_SWITCH` and `CLICK_LLRPC_SET_SWITCH` (a 32-bit
+    /// integer in host byte order) read and write `switch`.
+    fn llrpc(&self, call: &str, input: &[u8]) -> Reply {
+        let (element, number) = call.split_once('#').unwrap_or((call, ""));
+        let Ok(command) = u32::from_str_radix(number, 16) else {
+            return Reply::text(message(
+                500,
+                &format!("Syntax error in LLRPC name '{call}'"),
+            ));
+        };
+        let element = match self.resolve(&format!("{element}.name")) {
+            Ok(h) => h.full.trim_end_matches(".name").to_string(),
+            Err(reply) => return Reply::text(reply),
+        };
+        let size = llrpc::size(command);
+        if size == 0 || command & (llrpc::IN | llrpc::OUT) == 0 || command & llrpc::FLAT == 0 {
+            return Reply::text(message(
+                501,
+                &format!("Cannot call LLRPC '{call}' remotely"),
+            ));
+        }
+        if self.read_only {
+            return Reply::text(message(530, &format!("Permission denied for '{call}'")));
+        }
+        if command & llrpc::IN != 0 && input.len() != size {
+            let text = format!("LLRPC '{call}' requires {size} bytes input data");
+            return Reply::text(message(522, &text));
+        }
+        let switch = format!("{element}.switch");
+        let result = match command {
+            llrpc::GET_SWITCH => self.router.read(&switch).and_then(|v| {
+                let k: i32 = v.trim().parse().map_err(|_| format!("bad switch '{v}'"))?;
+                Ok(k.to_ne_bytes().to_vec())
+            }),
+            llrpc::SET_SWITCH => {
+                let k = i32::from_ne_bytes(input.try_into().expect("size checked"));
+                self.router
+                    .write(&switch, &k.to_string())
+                    .map(|()| Vec::new())
+            }
+            // Click's Element::llrpc answers what it does not know so.
+            _ => Err("Invalid argument".to_string()),
+        };
+        match result {
+            Ok(data) => Reply {
+                text: format!(
+                    "{}DATA {}\r\n",
+                    message(200, &format!("LLRPC '{call}' OK")),
+                    data.len()
+                ),
+                data,
+                quit: false,
+                stop: false,
+            },
+            Err(e) => Reply::text(message(522, &format!("LLRPC '{call}' error: {e}"))),
+        }
     }
 
     fn read(&self, name: &str, params: &str) -> String {
@@ -589,6 +668,23 @@ impl Server {
     }
 }
 
+/// Click's LLRPC numbers in their portable ("net") form, as clients send
+/// them: `IN`/`OUT` say which way data goes, bits 16-28 its size.
+mod llrpc {
+    pub const IN: u32 = 0x8000_0000;
+    pub const OUT: u32 = 0x4000_0000;
+    /// The data is a flat buffer (no pointers), so it can cross a socket.
+    pub const FLAT: u32 = 0x0000_4000;
+    /// `_CLICK_IORSF(5, 4)`: the switch's output, an `int`.
+    pub const GET_SWITCH: u32 = 0x4004_C005;
+    /// `_CLICK_IOWF(6, 4)`: sets the switch's output from an `int`.
+    pub const SET_SWITCH: u32 = 0x8004_4006;
+
+    pub fn size(command: u32) -> usize {
+        ((command >> 16) & 0x1FFF) as usize
+    }
+}
+
 /// A handler found by [`Server::resolve`].
 struct Resolved {
     full: String,
@@ -598,6 +694,8 @@ struct Resolved {
 
 struct Reply {
     text: String,
+    /// Bytes sent after `text` (an LLRPC's binary answer).
+    data: Vec<u8>,
     /// Close the connection after the reply.
     quit: bool,
     /// Stop the router after the reply.
@@ -608,6 +706,7 @@ impl Reply {
     fn text(text: String) -> Reply {
         Reply {
             text,
+            data: Vec::new(),
             quit: false,
             stop: false,
         }
@@ -656,6 +755,7 @@ const HELP: &[&str] = &[
     "WRITEUNTIL handler term call write handler, take data until term",
     "CHECKREAD handler       check if read handler is valid",
     "CHECKWRITE handler      check if write handler is valid",
+    "LLRPC elt#number [len]  call LLRPC, pass len data bytes, return DATA",
     "QUIT                    close connection",
 ];
 
@@ -667,8 +767,8 @@ struct Conn {
 }
 
 impl Conn {
-    fn send(&mut self, text: &str) -> std::io::Result<()> {
-        self.stream.write_all(text.as_bytes())?;
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)?;
         self.stream.flush()
     }
 
