@@ -1303,10 +1303,16 @@ fn release_without_cache(e: NonNull<Entry>) {
 /// Drops all packets of a batch with one thread-local access.
 #[inline]
 pub(super) fn drop_all(pkts: &mut Inner) {
-    // If the cache is gone (thread teardown), each packet is dropped the
-    // slow way.
-    if CACHE.try_with(|c| free_all(c, pkts)).is_err() {
-        pkts.clear();
+    // Only the cache's address comes out of `try_with`: with the whole
+    // free in its closure, whether the compiler inlined `try_with` into
+    // every batch drop turned on unrelated changes (9 instructions a batch).
+    match CACHE.try_with(|c| c as *const Cache) {
+        // SAFETY: the cache was alive a moment ago on this thread, and only
+        // this thread's exit destroys it; `free_all` does not exit.
+        Ok(c) => free_all(unsafe { &*c }, pkts),
+        // The cache is gone (thread teardown): each packet is dropped the
+        // slow way.
+        Err(_) => pkts.clear(),
     }
 }
 
