@@ -17,15 +17,33 @@ impl Drop for Running {
     }
 }
 
-fn start(config: &str) -> Running {
+/// A router run with `args`.
+fn spawn(args: &[&str]) -> Running {
     Running(
         Command::new(env!("CARGO_BIN_EXE_router"))
-            .args(["-e", config])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("run router"),
     )
+}
+
+fn start(config: &str) -> Running {
+    spawn(&["-e", config])
+}
+
+/// Waits for `router` to exit and asserts it succeeded.
+fn exits_cleanly(router: &mut Running) {
+    let start = Instant::now();
+    while router.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the router stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(router.0.wait().unwrap().success());
 }
 
 /// Retries `connect` until the router listens (it binds at initialize).
@@ -162,15 +180,7 @@ fn unix_socket_read_only_and_stop() {
     let mut other = start(&format!("ControlSocket(tcp, {tcp}+); {CONFIG}"));
     let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", tcp))));
     assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
-    let start = Instant::now();
-    while other.0.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the router stopped"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(other.0.wait().unwrap().success());
+    exits_cleanly(&mut other);
     let _ = router.0.kill();
     let _ = router.0.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -180,14 +190,7 @@ fn unix_socket_read_only_and_stop() {
 fn the_p_flag_adds_a_control_socket() {
     // Click's `click -p PORT`: the driver adds the ControlSocket itself.
     let port = 47351;
-    let mut router = Running(
-        Command::new(env!("CARGO_BIN_EXE_router"))
-            .args(["-p", &port.to_string(), "-e", CONFIG])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run router"),
-    );
+    let mut router = spawn(&["-p", &port.to_string(), "-e", CONFIG]);
     let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
     c.ask("READ list");
     let list = c.data();
@@ -196,27 +199,7 @@ fn the_p_flag_adds_a_control_socket() {
         "{list}"
     );
     assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
-    let start = Instant::now();
-    while router.0.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the router stopped"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits for `router` to exit and asserts it succeeded.
-fn exits_cleanly(router: &mut Running) {
-    let start = Instant::now();
-    while router.0.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the router stopped"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(router.0.wait().unwrap().success());
+    exits_cleanly(&mut router);
 }
 
 #[test]
@@ -227,14 +210,7 @@ fn hot_swap_keeps_the_connection_and_refuses_bad_configurations() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("sock");
     let first = "RatedSource(RATE 1000) -> old :: Counter -> Discard";
-    let mut router = Running(
-        Command::new(env!("CARGO_BIN_EXE_router"))
-            .args(["-R", "-u", path.to_str().unwrap(), "-e", first])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run router"),
-    );
+    let mut router = spawn(&["-R", "-u", path.to_str().unwrap(), "-e", first]);
     let mut c = Client::new(connect(|| UnixStream::connect(&path)));
     assert_eq!(
         c.ask("CHECKWRITE hotconfig"),
@@ -275,14 +251,7 @@ fn hot_swap_keeps_the_connection_and_refuses_bad_configurations() {
 #[test]
 fn without_the_r_flag_there_is_no_hotconfig() {
     let port = 47361;
-    let mut router = Running(
-        Command::new(env!("CARGO_BIN_EXE_router"))
-            .args(["-p", &port.to_string(), "-e", CONFIG])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run router"),
-    );
+    let mut router = spawn(&["-p", &port.to_string(), "-e", CONFIG]);
     let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
     assert_eq!(
         c.ask("WRITE hotconfig Idle"),

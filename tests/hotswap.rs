@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 /// A router whose Queue `q` holds ten packets (nothing pulls it) when a
 /// Script swaps in a configuration that drains `q`, of capacity `$CAP`,
 /// through Counter `c`.
@@ -34,13 +32,10 @@ fn a_queue_keeps_its_packets_across_a_swap() {
 
 #[test]
 fn packets_that_do_not_fit_the_new_queue_are_freed_with_a_warning() {
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["-R", "-h", "c.count", "-e", FILLED_QUEUE, "CAP=4"])
-        .output()
-        .expect("run router");
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "4\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stdout, stderr) =
+        common::router_outcome(&["-R", "-h", "c.count", "-e", FILLED_QUEUE, "CAP=4"]);
+    assert!(status.success());
+    assert_eq!(stdout, "4\n");
     assert!(
         stderr.contains("q: some packets lost (old length 10, new capacity 4)"),
         "{stderr}"
@@ -51,11 +46,7 @@ fn packets_that_do_not_fit_the_new_queue_are_freed_with_a_warning() {
 fn hotconfig_exists_only_with_the_r_flag() {
     let config = "InfiniteSource(LIMIT 1, STOP true) -> Discard;
         Script(write hotconfig Idle -> Discard, print done)";
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["-e", config])
-        .output()
-        .expect("run router");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_, _, stderr) = common::router_outcome(&["-e", config]);
     assert!(stderr.contains("no write handler 'hotconfig'"), "{stderr}");
 }
 
@@ -65,13 +56,9 @@ fn a_refused_configuration_leaves_the_old_router_running() {
     // router that runs on is still the first one.
     let config = "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard;
         Script(write hotconfig Print, print on)";
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(["-R", "-h", "c.count", "-e", config])
-        .output()
-        .expect("run router");
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "3\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stdout, stderr) = common::router_outcome(&["-R", "-h", "c.count", "-e", config]);
+    assert!(status.success());
+    assert_eq!(stdout, "3\n");
     assert!(
         stderr.contains("Router could not be initialized!"),
         "{stderr}"

@@ -22,6 +22,17 @@ pub fn router(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs the router with `args`, whatever its outcome: status, standard
+/// output and standard error as text.
+pub fn router_outcome(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_router"))
+        .args(args)
+        .output()
+        .expect("run router");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status, text(&out.stdout), text(&out.stderr))
+}
+
 /// Runs the router with `args` and returns its standard output; `None` if
 /// it had not finished after `deadline` and was killed.
 pub fn router_within(args: &[&str], deadline: Duration) -> Option<String> {
