@@ -313,3 +313,38 @@ fn llrpc_gets_and_sets_a_switch_in_binary() {
     assert_eq!(c.ask("WRITE stop"), "200 Write handler 'stop' OK");
     exits_cleanly(&mut router);
 }
+
+#[test]
+fn a_remote_stop_goes_through_the_driver_manager() {
+    // Click's global `stop` lowers the run count: a DriverManager waiting
+    // for a stop event takes its next steps before the router ends.
+    let dir = std::env::temp_dir().join(format!("router-ds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    let config = format!(
+        "ControlSocket(unix, {}); InfiniteSource(LIMIT 5, STOP false) -> c :: Counter -> Discard;
+         DriverManager(wait_stop, print \"stop seen at $(c.count)\", stop)",
+        path.display()
+    );
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-e", &config])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    );
+    let mut c = Client::new(connect(|| UnixStream::connect(&path)));
+    assert_eq!(c.ask("WRITE stop true"), "200 Write handler 'stop' OK");
+    exits_cleanly(&mut router);
+    let mut out = String::new();
+    router
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "stop seen at 5\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

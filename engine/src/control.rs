@@ -34,6 +34,20 @@ pub(crate) enum Request {
         value: String,
         remote: bool,
     },
+    /// Click's global `stop` write: the run count goes down by `n` (a
+    /// driver element such as `DriverManager(wait_stop, ...)` then decides;
+    /// without one the router stops). Answered by thread 0.
+    Stop { n: i32 },
+}
+
+impl Request {
+    /// The element the call is for, if any.
+    fn element(&self) -> Option<usize> {
+        match self {
+            Request::Read { element, .. } | Request::Write { element, .. } => Some(*element),
+            Request::Stop { .. } => None,
+        }
+    }
 }
 
 /// A request and where to send its answer.
@@ -78,10 +92,7 @@ impl Mailboxes {
     /// for the answer (signal delivery: thread 0 must not block on
     /// another thread).
     pub fn post(&self, request: Request) {
-        let element = match &request {
-            Request::Read { element, .. } | Request::Write { element, .. } => *element,
-        };
-        let thread = self.owner[element];
+        let thread = request.element().map_or(0, |e| self.owner[e]);
         let (reply, _) = crossbeam_channel::bounded(1);
         if self.senders[thread]
             .send(Message { request, reply })
@@ -94,10 +105,7 @@ impl Mailboxes {
     /// Sends `request` to the thread owning its element and waits for the
     /// answer.
     pub fn call(&self, request: Request) -> Result<String, String> {
-        let element = match &request {
-            Request::Read { element, .. } | Request::Write { element, .. } => *element,
-        };
-        let thread = self.owner[element];
+        let thread = request.element().map_or(0, |e| self.owner[e]);
         let (reply, answer) = crossbeam_channel::bounded(1);
         self.senders[thread]
             .send(Message { request, reply })
@@ -156,11 +164,17 @@ impl RouterHandle {
     }
 
     /// Writes `value` to `element.handler` of the running router, or to
-    /// a global write handler (`stop`, and those the program added).
+    /// a global write handler: `stop` (Click's: the run count goes down by
+    /// VALUE if it is a number, else by 1, so that a
+    /// `DriverManager(wait_stop, ...)` takes its next step; without a
+    /// driver element the router stops), and those the program added.
     pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
         if name == "stop" {
-            self.stop();
-            return Ok(());
+            let n = value.trim().parse().unwrap_or(1);
+            return match self.mailboxes() {
+                Ok(mailboxes) => mailboxes.call(Request::Stop { n }).map(drop),
+                Err(_) => Ok(()),
+            };
         }
         if !name.contains('.') {
             let (_, handler) = self
@@ -222,7 +236,8 @@ impl RouterHandle {
         self.graph.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
-    /// Asks the router to stop (as SIGINT does).
+    /// Stops the router now, whatever its driver elements (as SIGINT
+    /// does).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
         if let Ok(mailboxes) = self.mailboxes() {

@@ -768,46 +768,46 @@ impl Shard {
         request: Request,
         now: Instant,
     ) -> Result<String, String> {
-        let graph = &shared.graph;
-        let global = match &request {
-            Request::Read { element, .. } | Request::Write { element, .. } => *element,
-        };
-        let local = self
-            .global
-            .iter()
-            .position(|&g| g == global)
-            .ok_or_else(|| {
-                format!(
-                    "'{}' is not on thread {}",
-                    graph.nodes[global].name, self.thread
-                )
-            })?;
-        let _element = tracing::debug_span!("element", name = %graph.nodes[global].name).entered();
-        tracing::debug!(?request, "handler call from another thread");
-        let remote = match &request {
-            Request::Read { remote, .. } | Request::Write { remote, .. } => *remote,
-        };
+        tracing::debug!(?request, "call from another thread");
         match request {
-            Request::Read { handler, .. } => crate::router::read_handler(
-                graph,
-                &self.slots[local],
-                None,
-                global,
-                &handler,
-                &self.state.configs[local],
-                self.task_of[local].as_ref(),
-                remote,
-            ),
-            Request::Write { handler, .. }
-                if remote
-                    && self.slots[local]
-                        .try_borrow()
-                        .is_ok_and(|e| crate::router::is_private(&**e, &handler)) =>
-            {
-                Err(no_handler(&graph.nodes[global].name, &handler))
+            Request::Stop { n } => {
+                shared.adjust_runcount(-n);
+                Ok(String::new())
             }
-            Request::Write { handler, value, .. } => {
-                let mut result = Err(format!("{}: busy", graph.nodes[global].name));
+            Request::Read {
+                element,
+                handler,
+                remote,
+            } => {
+                let local = self.answering(shared, element)?;
+                crate::router::read_handler(
+                    &shared.graph,
+                    &self.slots[local],
+                    None,
+                    element,
+                    &handler,
+                    &self.state.configs[local],
+                    self.task_of[local].as_ref(),
+                    remote,
+                )
+            }
+            Request::Write {
+                element,
+                handler,
+                value,
+                remote,
+            } => {
+                let local = self.answering(shared, element)?;
+                let name = &shared.graph.nodes[element].name;
+                let private = || {
+                    self.slots[local]
+                        .try_borrow()
+                        .is_ok_and(|e| crate::router::is_private(&**e, &handler))
+                };
+                if remote && private() {
+                    return Err(no_handler(name, &handler));
+                }
+                let mut result = Err(format!("{name}: busy"));
                 self.call(shared, local, now, |element, ctx| {
                     result = write_element(element, &handler, &value, ctx).map(|()| String::new());
                 });
@@ -815,6 +815,17 @@ impl Shard {
                 result
             }
         }
+    }
+
+    /// The local instance answering for global element `element`.
+    fn answering(&self, shared: &Shared, element: usize) -> Result<usize, String> {
+        self.global
+            .iter()
+            .position(|&g| g == element)
+            .ok_or_else(|| {
+                let name = &shared.graph.nodes[element].name;
+                format!("'{name}' is not on thread {}", self.thread)
+            })
     }
 
     /// Click's driver runs the tasks scheduled at start once before it

@@ -392,9 +392,9 @@ impl Server {
                 let reply = self.command(&line, &mut conn);
                 let sent = conn.send(reply.text.as_bytes());
                 let sent = sent.and_then(|()| conn.send(&reply.data));
-                if reply.stop {
+                if let Some(value) = &reply.stop {
                     // Only now: the router's exit would cut the reply.
-                    self.router.stop();
+                    let _ = self.router.write("stop", value);
                 }
                 if sent.is_err() || reply.quit {
                     break;
@@ -426,7 +426,7 @@ impl Server {
                     text: message(200, "Write handler 'stop' OK"),
                     data: Vec::new(),
                     quit: false,
-                    stop: true,
+                    stop: Some(rest()),
                 }
             }
             "READ" | "GET" | "WRITE" | "SET" if words.len() >= 2 => {
@@ -482,7 +482,7 @@ impl Server {
                     text: message(200, "Goodbye!"),
                     data: Vec::new(),
                     quit: true,
-                    stop: false,
+                    stop: None,
                 }
             }
             "HELP" => lines(200, HELP),
@@ -558,7 +558,7 @@ impl Server {
                 ),
                 data,
                 quit: false,
-                stop: false,
+                stop: None,
             },
             Err(e) => Reply::text(message(522, &format!("LLRPC '{call}' error: {e}"))),
         }
@@ -698,8 +698,8 @@ struct Reply {
     data: Vec<u8>,
     /// Close the connection after the reply.
     quit: bool,
-    /// Stop the router after the reply.
-    stop: bool,
+    /// Write the router's `stop` handler with this value after the reply.
+    stop: Option<String>,
 }
 
 impl Reply {
@@ -708,7 +708,7 @@ impl Reply {
             text,
             data: Vec::new(),
             quit: false,
-            stop: false,
+            stop: None,
         }
     }
 }
