@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 /// A router whose Queue `q` holds ten packets (nothing pulls it) when a
 /// Script swaps in a configuration that drains `q`, of capacity `$CAP`,
 /// through Counter `c`.
@@ -63,4 +65,28 @@ fn a_refused_configuration_leaves_the_old_router_running() {
         stderr.contains("Router could not be initialized!"),
         "{stderr}"
     );
+}
+
+#[test]
+fn thread_safe_queues_carry_their_packets_too() {
+    // Ten packets wait in `q`; the new router's `q`, of either kind, gets
+    // them all. A ThreadSafeQueue is pushed on thread 1 and pulled on
+    // thread 0 (Idle), or pushed on thread 0 (Idle) and drained on thread
+    // 1; a Queue stays on thread 0.
+    for (old, src_on, new, unqueue_on) in [
+        ("ThreadSafeQueue", 1, "ThreadSafeQueue", 1),
+        ("ThreadSafeQueue", 1, "Queue", 0),
+        ("Queue", 0, "ThreadSafeQueue", 1),
+    ] {
+        let config = format!(
+            "src :: InfiniteSource(LIMIT 10, STOP false) -> q :: {old}(100) -> Idle;
+             StaticThreadSched(src {src_on});
+             Script(wait 0.05s,
+                    write hotconfig Idle -> q :: {new}(50) -> u :: Unqueue -> c :: Counter -> Discard;
+                                    StaticThreadSched(u {unqueue_on}); DriverManager(wait 0.05s, stop))"
+        );
+        let args = ["-j", "2", "-R", "-h", "c.count", "-e", &config];
+        let out = common::router_within(&args, Duration::from_secs(10));
+        assert_eq!(out.as_deref(), Some("10\n"), "{old} to {new}");
+    }
 }

@@ -602,7 +602,7 @@ impl ThreadEnv<'_> {
         self.stopped.wait();
         let outcome = self.finish(shard);
         if let Some(hotswap) = self.shared.hotswap.as_ref().filter(|h| h.armed()) {
-            self.hand_over(shard, hotswap);
+            self.hand_over(shard, plan, hotswap);
         }
         for slot in &shard.slots {
             slot.borrow_mut().cleanup();
@@ -706,9 +706,14 @@ impl ThreadEnv<'_> {
     }
 
     /// The router stops to be replaced: each element hands over its state
-    /// for the new router's element of the same name.
-    fn hand_over(&self, shard: &Shard, hotswap: &HotSwap) {
+    /// for the new router's element of the same name. A thread-safe element
+    /// split over threads hands over from its output side, the one that
+    /// pulls what the others pushed.
+    fn hand_over(&self, shard: &Shard, plan: &ThreadPlan, hotswap: &HotSwap) {
         for (local, slot) in shard.slots.iter().enumerate() {
+            if plan.members[local].1 == Side::Inputs {
+                continue;
+            }
             if let Some(state) = slot.borrow_mut().hand_over() {
                 let name = &self.router.graph.nodes[shard.global[local]].name;
                 hotswap.put(name, state);

@@ -140,8 +140,9 @@ impl Queue {
     }
 }
 
-/// A queue's packets, handed to its namesake in a hot swap.
-struct HandedPackets(Vec<SendPacket>);
+/// A queue's packets, oldest first, handed to its namesake in a hot swap
+/// (ThreadSafeQueue hands over and takes the same).
+pub(crate) struct HandedPackets(pub(crate) Vec<SendPacket>);
 
 impl Element for Queue {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {

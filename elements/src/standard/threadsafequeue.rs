@@ -11,7 +11,7 @@ use click_engine::{
 };
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use super::queue::SLEEPINESS_TRIGGER;
+use super::queue::{HandedPackets, SLEEPINESS_TRIGGER};
 
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
@@ -125,6 +125,32 @@ impl Shared {
             lanes: Mutex::new(Vec::new()),
             lane_count: AtomicUsize::new(0),
             empties: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Packets a hot swap carried over from the queue this one replaces:
+    /// a lane of their own, which no thread pushes to, holds as many as
+    /// fit; the rest are freed with a warning, as Click's.
+    fn carry(&self, packets: Vec<SendPacket>, name: &str) {
+        let offered = packets.len();
+        let (lane, mut producer) = self.open_lane(Signal::new(true));
+        let mut carried = 0;
+        for packet in packets {
+            if producer.push(packet).is_err() {
+                break; // the rest are freed with the iterator
+            }
+            carried += 1;
+        }
+        lane.input.0.enqueued.store(carried, Ordering::Release);
+        lane.input
+            .0
+            .highwater
+            .store(carried as usize, Ordering::Relaxed);
+        if carried < offered as u64 {
+            tracing::warn!(
+                "{name}: some packets lost (old length {offered}, new capacity {})",
+                self.capacity
+            );
         }
     }
 
@@ -246,7 +272,11 @@ fn raise(signals: &[Signal]) {
 /// room, so a source pushing whole batches does not overflow it). Pushes
 /// onto a full ring drop the new packets and count them. Packets cross
 /// without a copy, clones too (their buffer's count turns atomic, as all of
-/// Click's are). Only one thread may pull.
+/// Click's are). Only one thread may pull. In a hot swap (`router -R`)
+/// the pulling side hands every ring's packets to the new router's queue
+/// of the same name (a ThreadSafeQueue or a Queue), and a new
+/// ThreadSafeQueue takes a replaced queue's packets into a ring of their
+/// own, as many as fit.
 ///
 /// * Ports: 1 push input, 1 pull output.
 /// * Handlers: `length`, `drops` (read, totals over the rings),
@@ -301,8 +331,24 @@ impl Element for ThreadSafeQueue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(self.nonempty.clone());
+        if let Some(HandedPackets(packets)) = ctx.take_state() {
+            shared.carry(packets, ctx.name());
+        }
         self.shared = Some(shared);
         Ok(())
+    }
+
+    /// Called on the pulling side only: it drains every lane.
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let shared = self.shared.as_deref()?;
+        self.outlets.take_new(shared);
+        let mut handed = Vec::new();
+        for (_, consumer) in &mut self.outlets.list {
+            while let Ok(packet) = consumer.pop() {
+                handed.push(packet);
+            }
+        }
+        (!handed.is_empty()).then(|| Box::new(HandedPackets(handed)) as _)
     }
 
     fn push(&mut self, _port: Port, batch: Batch, _ctx: &mut Ctx<'_>) {
