@@ -61,7 +61,7 @@ pub fn run(
     render: impl Fn(&FlatConfig, &[Diagnostic]) -> String,
 ) -> Result<(), String> {
     install_signal_handlers();
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         threads: flags.threads.max(1),
         pin: flags.pin,
         final_reads: flags.handlers.clone(),
@@ -84,6 +84,10 @@ pub fn run(
             Some(next) => {
                 tracing::info!("hot swap: the new configuration runs");
                 loaded = next;
+                if let ClockMode::Simulated(_) = opts.clock {
+                    // Simulated time goes on, as Click's, which is global.
+                    opts.clock = ClockMode::Simulated(report.ended_at);
+                }
             }
             None => break report,
         }

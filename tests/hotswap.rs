@@ -90,3 +90,13 @@ fn thread_safe_queues_carry_their_packets_too() {
         assert_eq!(out.as_deref(), Some("10\n"), "{old} to {new}");
     }
 }
+
+#[test]
+fn simulated_time_goes_on_across_a_swap() {
+    // `writeq` and single quotes: the new text's `$(now)` is expanded by
+    // the new Script, not by this one.
+    let config = "Script(wait 5s, print $(now),
+                         writeq hotconfig 'Script(wait 1s, print $(now), stop)')";
+    let out = common::router(&["--simtime", "-R", "-e", config]);
+    assert_eq!(out, "1000000005.000000\n1000000006.000000\n");
+}

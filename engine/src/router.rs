@@ -20,6 +20,7 @@ use crate::element::ConfigureCtx;
 use crate::graph::{Graph, Node};
 use crate::hotswap::HotSwap;
 use crate::init::InitCtx;
+use crate::packet::Timestamp;
 use crate::ports::Processing;
 use crate::registry::Registry;
 use crate::runtime::{no_handler, Shard, ShardState, Shared, Slot, Tables, Target, NOWHERE};
@@ -64,6 +65,9 @@ pub struct RunReport {
     /// Packets the engine dropped on behalf of elements, by element name
     /// (verdict drops of per-packet elements, pushes to nowhere).
     pub engine_drops: Vec<(String, u64)>,
+    /// The router's wall-clock time when it stopped (virtual under
+    /// `--simtime`): where a router replacing it in a hot swap goes on.
+    pub ended_at: Timestamp,
 }
 
 /// A checked, configured router, ready to run.
@@ -239,10 +243,15 @@ impl Router {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(self.report(opts, outcomes))
+        Ok(self.report(opts, outcomes, shared.clock.timestamp()))
     }
 
-    fn report(&self, opts: &RunOptions, outcomes: Vec<ThreadOutcome>) -> RunReport {
+    fn report(
+        &self,
+        opts: &RunOptions,
+        outcomes: Vec<ThreadOutcome>,
+        ended_at: Timestamp,
+    ) -> RunReport {
         let mut reads: Vec<Option<Result<String, String>>> = vec![None; opts.final_reads.len()];
         let mut engine_drops = Vec::new();
         for outcome in outcomes {
@@ -262,6 +271,7 @@ impl Router {
         RunReport {
             reads,
             engine_drops,
+            ended_at,
         }
     }
 
