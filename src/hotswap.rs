@@ -58,21 +58,28 @@ impl Reconfigure {
         );
     }
 
-    /// `router` is the one running from now on.
+    /// `router` is the first to run.
     pub fn running(&self, router: &Router) {
         *lock(&self.running) = Some(router.handle());
     }
 
-    /// The router to run next, if a `hotconfig` write stopped this one.
+    /// The router to run next, if a `hotconfig` write stopped the last
+    /// one; it counts as running from now on, so that a write that comes
+    /// before it starts stops it in turn (it then hands over what it took).
     pub fn take_next(&self) -> Option<Loaded> {
-        lock(&self.next).take()
+        let mut next = lock(&self.next);
+        let taken = next.take()?;
+        *lock(&self.running) = Some(taken.router.handle());
+        Some(taken)
     }
 
     fn hotconfig(self: Arc<Self>, text: &str) -> Result<(), String> {
-        let mut next = (self.build)(text)?;
-        self.install(&mut next.router);
-        // A second write before the swap replaces the first.
-        *lock(&self.next) = Some(next);
+        let mut built = (self.build)(text)?;
+        self.install(&mut built.router);
+        // The lock orders this against `take_next`. A second write before
+        // the swap replaces the first.
+        let mut next = lock(&self.next);
+        *next = Some(built);
         self.state.arm();
         if let Some(running) = lock(&self.running).as_ref() {
             running.stop();

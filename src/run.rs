@@ -70,12 +70,10 @@ pub fn run(
     };
     if let Some(r) = &reconfigure {
         r.install(&mut loaded.router);
+        r.running(&loaded.router);
     }
     let (start, cpu) = (Instant::now(), cpu_seconds());
     let report = loop {
-        if let Some(r) = &reconfigure {
-            r.running(&loaded.router);
-        }
         let report = loaded
             .router
             .run(&opts)

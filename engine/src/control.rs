@@ -173,7 +173,11 @@ impl RouterHandle {
             let n = value.trim().parse().unwrap_or(1);
             return match self.mailboxes() {
                 Ok(mailboxes) => mailboxes.call(Request::Stop { n }).map(drop),
-                Err(_) => Ok(()),
+                // Not running (yet): it stops as soon as it starts.
+                Err(_) => {
+                    self.stop();
+                    Ok(())
+                }
             };
         }
         if !name.contains('.') {

@@ -48,8 +48,7 @@ impl HotSwap {
         self.armed.store(true, Ordering::Release);
     }
 
-    /// A new run starts: whatever stops it is not a swap unless the driver
-    /// arms it again.
+    /// The run the swap stopped is over.
     pub(crate) fn disarm(&self) {
         self.armed.store(false, Ordering::Release);
     }

@@ -183,10 +183,6 @@ impl Router {
             handle: self.handle(),
             hotswap: opts.hotswap.clone(),
         };
-        if let Some(hotswap) = &opts.hotswap {
-            // What stops this run is a swap only if the driver says so.
-            hotswap.disarm();
-        }
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
         let ready = Barrier::new(threads);
         let stopped = Barrier::new(threads);
@@ -239,6 +235,11 @@ impl Router {
         });
 
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(hotswap) = &opts.hotswap {
+            // The swap that stopped this run (if any) is done; the next
+            // run's stop is a swap only if the driver arms it again.
+            hotswap.disarm();
+        }
         let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
         if !errors.is_empty() {
             return Err(errors);

@@ -46,9 +46,9 @@ const SWAP_WAIT: Duration = Duration::from_secs(5);
 /// 32-bit int, read and write `switch`); `HELP`; `QUIT`. H is
 /// `ELEMENT.HANDLER` (the element by name, or by its number from 1), or a
 /// global handler: `version`, `list`, `classes`, `config`, `flatconfig` to
-/// read, `stop` (and `hotconfig` under `router -R`) to write. Values are the handler's own,
-/// with no newline added; private handlers (Script's `cat`, `kill`) do not
-/// exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
+/// read, `stop` (and `hotconfig` under `router -R`) to write. Values are
+/// the handler's own, with no newline added; private handlers (Script's
+/// `cat`, `kill`) do not exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
 /// only; VERBOSE logs connections. `router -p PORT` and `router -u FILE`
 /// add one, as Click's driver does.
 ///
