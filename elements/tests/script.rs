@@ -172,3 +172,18 @@ fn packet_scripts_route_by_return_value() {
     // j cycles 0, 1, 2: port 2 does not exist, so those packets drop.
     assert_eq!(out, ["3\n", "3\n"]);
 }
+
+#[test]
+fn a_print_that_waits_for_a_busy_element_prints_once() {
+    // `s` runs in the middle of up's push (c's COUNT_CALL) and prints up's
+    // count: once, with the value, after the push returns.
+    let f = temp("busy-print");
+    let config = format!(
+        "InfiniteSource(LIMIT 5, BURST 1, STOP true) -> up :: Counter
+            -> c :: Counter(COUNT_CALL 3 s.run) -> Discard;
+         s :: Script(TYPE PASSIVE, print >>{} \"up=$(up.count) c=$(c.count)\");",
+        f.display()
+    );
+    run(&config, 1, &[]).unwrap();
+    assert_eq!(read(&f), "up=3 c=3\n");
+}

@@ -135,7 +135,7 @@ fn an_end_call_writes_back_into_its_own_source() {
 }
 
 #[test]
-fn a_read_of_an_element_on_the_call_stack_fails_with_busy() {
+fn a_packet_script_reading_an_element_on_the_call_stack_gets_busy() {
     let reads = run_sim(
         "InfiniteSource(LIMIT 1) -> Queue -> u :: Unqueue
             -> s :: Script(TYPE PACKET, export v x, set v $(u.count));",
@@ -143,9 +143,28 @@ fn a_read_of_an_element_on_the_call_stack_fails_with_busy() {
         &["s.v", "u.count"],
     )
     .unwrap();
-    // The read failed (`u: busy`, reported on stderr), so the expansion
-    // stayed unexpanded; a write would have been deferred instead.
+    // The packet cannot wait: the read failed (`u: busy`, reported on
+    // stderr), so the expansion stayed unexpanded.
     assert_eq!(reads, ["$(u.count)", "1"]);
+}
+
+#[test]
+fn other_scripts_wait_for_an_element_on_the_call_stack() {
+    // `s` runs from c's COUNT_CALL, in the middle of up's push, and reads
+    // up: it goes on from that instruction once the push returns (nothing
+    // else moves meanwhile), and sees what Click shows, up at 3.
+    let reads = run_sim(
+        "InfiniteSource(LIMIT 5, BURST 1) -> up :: Counter -> c :: Counter(COUNT_CALL 3 s.run)
+            -> Discard;
+         s :: Script(TYPE PASSIVE, export before 0, export v x, export after 0,
+                     set before $(add $before 1), set v $(up.count), set after $(add $after 1));",
+        1,
+        &["s.before", "s.v", "s.after", "up.count"],
+    )
+    .unwrap();
+    // The instructions before the read ran once, the read and the rest
+    // once, after the wait.
+    assert_eq!(reads, ["1", "3", "1", "5"]);
 }
 
 #[test]

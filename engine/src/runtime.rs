@@ -549,6 +549,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether a read of `element` now fails with `busy`: the element is
+    /// on the current call stack (its push or pull led here) and did not
+    /// lend itself. Once the current top-level call returns it can be
+    /// read; a Script that is not running for a packet waits until then.
+    pub fn is_busy(&self, element: &str) -> bool {
+        let Ok(global) = self.find(element) else {
+            return false;
+        };
+        self.local(global).is_some_and(|local| {
+            self.slots[local].try_borrow().is_err() && self.lent(local).is_none()
+        })
+    }
+
     /// Writes handler `handler` of element `element`, on whichever thread
     /// owns it.
     ///

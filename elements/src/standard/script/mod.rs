@@ -59,6 +59,12 @@ use expand::RefKind;
 /// A script that jumps 1000 times without blocking is disabled with
 /// "too many jumps, giving up", as in Click. `print` writes to standard
 /// output (or a file); `read` and run-time errors go to standard error.
+///
+/// A script run in the middle of a push (by a Counter's `COUNT_CALL`, say)
+/// that reads an element upstream, still busy with that push, waits: it
+/// goes on from that instruction as soon as the push returns, when the
+/// element reads as Click would show it. A PACKET script cannot wait for
+/// its packet, and gets the error `ELEMENT: busy`.
 pub struct Script {
     prog: Program,
     state: RefCell<State>,
@@ -162,6 +168,10 @@ struct State {
     dyn_vars: Vec<(String, String)>,
     /// Steps requested while stepping (Click's `_cur_steps`).
     cur_steps: Option<i64>,
+    /// A read in the current instruction found its element on the call
+    /// stack: the instruction runs again, from the start, once the call
+    /// that led here returns (see `Program::run_steps`).
+    suspended: bool,
     errors: u64,
 }
 
@@ -187,6 +197,9 @@ trait Env {
     /// A global write handler other than `stop` and `timewarp` (the
     /// driver's `hotconfig`).
     fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String>;
+    /// Whether `element` is on the call stack, so that a read of it fails
+    /// now but would succeed once the current call returns.
+    fn is_busy(&mut self, element: &str) -> bool;
     fn schedule_after(&mut self, delay: Duration);
     fn unschedule_timer(&mut self);
     fn adjust_runcount(&mut self, delta: i32);
@@ -207,6 +220,9 @@ impl Env for CtxEnv<'_, '_> {
     }
     fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String> {
         self.0.write_global(handler, value)
+    }
+    fn is_busy(&mut self, element: &str) -> bool {
+        self.0.is_busy(element)
     }
     fn schedule_after(&mut self, delay: Duration) {
         self.0.schedule_after(delay);
@@ -242,6 +258,9 @@ impl Env for NoEnv {
     }
     fn write_global(&mut self, _: &str, _: &str) -> Result<(), String> {
         Err(NO_ROUTER.into())
+    }
+    fn is_busy(&mut self, _: &str) -> bool {
+        false
     }
     fn schedule_after(&mut self, _: Duration) {}
     fn unschedule_timer(&mut self) {}
@@ -555,6 +574,7 @@ impl Program {
         if kind == RefKind::Paren {
             match self.call_read(st, name, false, env) {
                 Ok(v) => return Some(v),
+                Err(_) if st.suspended => {}
                 Err(e) => self.report(st, &e),
             }
         }
@@ -602,7 +622,12 @@ impl Program {
                 } else {
                     format!("{handler} {params}")
                 };
-                let mut v = env.read(&element, &full)?;
+                let mut v = env.read(&element, &full).inspect_err(|_| {
+                    // A packet must be routed now; anything else can wait.
+                    if self.kind != Kind::Packet && env.is_busy(&element) {
+                        st.suspended = true;
+                    }
+                })?;
                 if v.ends_with('\n') {
                     v.pop();
                 }
@@ -671,6 +696,10 @@ impl Program {
             "step" => self.step_handler(st, Step::Step, value, true, env),
             "goto" => self.step_handler(st, Step::Goto, value, true, env),
             "run" => self.step_handler(st, Step::Run, value, true, env),
+            "resume" if st.cur_steps.is_none() => {
+                self.run_steps(st, 0, StepType::Jump, env);
+                Ok(String::new())
+            }
             "set" => self.var_handler(st, h, value),
             "stop" => {
                 env.adjust_runcount(-1);
@@ -782,10 +811,16 @@ impl Program {
                 ),
             },
         };
-        match st.cur_steps {
+        let finished = match st.cur_steps {
             None => self.run_steps(st, nsteps, ty, env),
-            Some(ref mut cur) if what == Step::Step => *cur += nsteps,
-            Some(_) => {}
+            Some(ref mut cur) if what == Step::Step => {
+                *cur += nsteps;
+                true
+            }
+            Some(_) => true,
+        };
+        if !finished {
+            return Ok(String::new()); // the value comes when it resumes
         }
         let (status, value) = self.complete_step(st);
         if status < 0 {
@@ -795,16 +830,30 @@ impl Program {
         }
     }
 
-    /// Steps `nsteps`, then any steps requested while stepping.
-    fn run_steps(&self, st: &mut State, nsteps: i64, mut ty: StepType, env: &mut dyn Env) {
+    /// Steps `nsteps`, then any steps requested while stepping. Returns
+    /// false if a read found its element on the call stack: the script
+    /// then goes on from that instruction (`resume`, a write to itself the
+    /// engine defers) once the call that led here returns, Click's
+    /// semantics but for the moment.
+    fn run_steps(&self, st: &mut State, nsteps: i64, mut ty: StepType, env: &mut dyn Env) -> bool {
         st.cur_steps = Some(nsteps);
         let mut njumps = 0;
         while let Some(n) = st.cur_steps.filter(|&n| n >= 0) {
             st.cur_steps = Some(-1);
             njumps = self.step(st, n, ty, njumps, env);
             ty = StepType::Normal;
+            if st.suspended {
+                break;
+            }
         }
         st.cur_steps = None;
+        if !std::mem::take(&mut st.suspended) {
+            return true;
+        }
+        if let Err(e) = env.write(&self.name, "resume", "") {
+            self.report(st, &e);
+        }
+        false
     }
 
     /// Click's `Script::step`: runs instructions until the script blocks,
@@ -821,6 +870,17 @@ impl Program {
         while nsteps - st.step_count >= 0 && st.pos < self.insns.len() && njumps < MAX_JUMPS {
             let ipos = st.pos;
             st.pos += 1;
+            // After an instruction's expansions, before its effects: if a
+            // read found its element busy, stop here and run this
+            // instruction again later.
+            macro_rules! unless_suspended {
+                () => {
+                    if st.suspended {
+                        st.pos = ipos;
+                        return njumps + 1;
+                    }
+                };
+            }
             match &self.insns[ipos] {
                 Insn::Stop => {
                     st.step_count += 1;
@@ -843,6 +903,7 @@ impl Program {
                 Insn::WaitTime(text) => {
                     if st.step_count == nsteps {
                         let t = self.expand(st, text, env);
+                        unless_suspended!();
                         match Duration::from_arg(t.trim()) {
                             Ok(d) => {
                                 env.schedule_after(d);
@@ -865,10 +926,15 @@ impl Program {
                     text,
                     newline,
                     unquote: unq,
-                } => self.print(st, text, *newline, *unq, env),
+                } => {
+                    self.print(st, text, *newline, *unq, env);
+                    unless_suspended!();
+                }
                 Insn::Read { text, unquote: unq } => {
                     let call = self.expand(st, text, env);
-                    match self.call_read(st, &call, *unq, env) {
+                    let value = self.call_read(st, &call, *unq, env);
+                    unless_suspended!();
+                    match value {
                         Ok(v) => {
                             let (h, _) = pop_word(&call);
                             let h = if h.contains('.') {
@@ -887,6 +953,7 @@ impl Program {
                 }
                 Insn::Write { text, unquote: unq } => {
                     let call = self.expand(st, text, env);
+                    unless_suspended!();
                     st.write_status = match self.call_write(st, &call, *unq, env) {
                         Ok(()) => 0,
                         Err(e) => {
@@ -902,6 +969,7 @@ impl Program {
                     ret,
                 } => {
                     let mut v = self.expand(st, text, env);
+                    unless_suspended!();
                     if *unq {
                         v = unquote(&v);
                     }
@@ -914,6 +982,7 @@ impl Program {
                 Insn::Init | Insn::Label => {}
                 Insn::Goto { target, cond } => {
                     let c = self.expand(st, cond, env);
+                    unless_suspended!();
                     let c = c.trim();
                     let jump = if c.is_empty() {
                         true
@@ -940,6 +1009,7 @@ impl Program {
                 }
                 Insn::Error { msg, unquote: unq } => {
                     let mut m = self.expand(st, msg, env);
+                    unless_suspended!();
                     if *unq {
                         m = unquote(&m);
                     }
@@ -988,6 +1058,7 @@ impl Program {
                 let call = self.expand(st, &text, env);
                 match self.call_read(st, &call, unq, env) {
                     Ok(v) => v,
+                    Err(_) if st.suspended => String::new(),
                     Err(e) => {
                         self.report(st, &format!("While calling '{call}': {e}"));
                         String::new()
@@ -996,6 +1067,9 @@ impl Program {
             } else {
                 unquote(&self.expand_quoted(st, &text, env))
             };
+        if st.suspended {
+            return; // printed when the instruction runs again
+        }
         if st.errors == before && newline && !result.ends_with('\n') {
             result.push('\n');
         }
@@ -1112,6 +1186,8 @@ fn handlers() -> &'static [Handler] {
             Handler::read("get"),
             Handler::read_write("set"),
             Handler::read("shift"),
+            // Goes on after a read that had to wait (Program::run_steps).
+            Handler::write("resume").private(),
         ];
         // `cat` reads files and `kill` sends signals: not for programs
         // outside the router (a ControlSocket client), as in Click.
