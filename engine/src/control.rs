@@ -42,7 +42,7 @@ pub(crate) enum Request {
 
 impl Request {
     /// The element the call is for, if any.
-    fn element(&self) -> Option<usize> {
+    pub(crate) fn element(&self) -> Option<usize> {
         match self {
             Request::Read { element, .. } | Request::Write { element, .. } => Some(*element),
             Request::Stop { .. } => None,
