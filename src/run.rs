@@ -16,9 +16,11 @@ use crate::hotswap::{Loaded, Reconfigure};
 pub struct RunFlags {
     /// `-h ELEMENT.HANDLER`: read after the run, printed Click's way.
     pub handlers: Vec<String>,
+    /// `-x ELEMENT.HANDLER`: read after the run, its value the exit status.
+    pub exit_handler: Option<String>,
     /// `-j N`: scheduler threads.
     pub threads: usize,
-    /// `--time`: print the run's wall-clock and CPU time on stderr.
+    /// `--time`: print the run's CPU and wall-clock time, Click's way.
     pub time: bool,
     /// Pin scheduler thread `t` to core `offset + t`: `Some(offset)`.
     pub pin: Option<usize>,
@@ -27,6 +29,13 @@ pub struct RunFlags {
 }
 
 impl RunFlags {
+    /// What to read when the run ends: the `-h` handlers, then `-x`'s.
+    fn final_reads(&self) -> Vec<String> {
+        let mut reads = self.handlers.clone();
+        reads.extend(self.exit_handler.clone());
+        reads
+    }
+
     fn clock(&self) -> ClockMode {
         match self.simtime {
             None => ClockMode::Real,
@@ -49,22 +58,22 @@ pub fn build(config: &FlatConfig, threads: usize) -> Result<Router, Vec<Diagnost
     Ok(router)
 }
 
-/// Runs `loaded` until it stops, then prints the handlers asked for. With
-/// `reconfigure` (`-R`), a `hotconfig` write stops the running router and
-/// the new one runs in its place; the handlers are read from the last.
-/// Errors come back rendered by `render`, with the sources of the router
-/// that failed.
+/// Runs `loaded` until it stops, then prints the handlers asked for and
+/// returns the exit status ([`finish`]). With `reconfigure` (`-R`), a
+/// `hotconfig` write stops the running router and the new one runs in its
+/// place; the handlers are read from the last. Errors come back rendered
+/// by `render`, with the sources of the router that failed.
 pub fn run(
     mut loaded: Loaded,
     flags: &RunFlags,
     reconfigure: Option<Arc<Reconfigure>>,
     render: impl Fn(&FlatConfig, &[Diagnostic]) -> String,
-) -> Result<(), String> {
+) -> Result<u8, String> {
     install_signal_handlers();
     let mut opts = RunOptions {
         threads: flags.threads.max(1),
         pin: flags.pin,
-        final_reads: flags.handlers.clone(),
+        final_reads: flags.final_reads(),
         clock: flags.clock(),
         hotswap: reconfigure.as_ref().map(|r| r.state.clone()),
     };
@@ -72,7 +81,7 @@ pub fn run(
         r.install(&mut loaded.router);
         r.running(&loaded.router);
     }
-    let (start, cpu) = (Instant::now(), cpu_seconds());
+    let (start, cpu) = (Instant::now(), cpu_times());
     let report = loop {
         let report = loaded
             .router
@@ -91,35 +100,54 @@ pub fn run(
         }
     };
     if flags.time {
-        eprintln!(
-            "{:.6} real, {:.6} cpu",
-            start.elapsed().as_secs_f64(),
-            cpu_seconds() - cpu
-        );
+        print_time(cpu_times().since(cpu), start.elapsed());
     }
     for (name, drops) in &report.engine_drops {
         tracing::debug!(element = %name, drops, "packets dropped by the engine");
     }
-    print_handlers(&flags.handlers, report.reads).map_err(|e| render(&loaded.config, &e))
+    finish(flags, report.reads).map_err(|e| render(&loaded.config, &e))
 }
 
 /// Click's `-q`: initializes every element (so initialization errors are
 /// reported) but runs no task or timer, then prints the handlers asked for,
 /// read from the initialized router. The stop flag is raised before the
 /// start, so the scheduler loop never begins.
-pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<(), Vec<Diagnostic>> {
+pub fn initialize_only(router: &Router, flags: &RunFlags) -> Result<u8, Vec<Diagnostic>> {
     router
         .stop_flag()
         .store(true, std::sync::atomic::Ordering::Release);
     let opts = RunOptions {
         threads: flags.threads.max(1),
         pin: None,
-        final_reads: flags.handlers.clone(),
+        final_reads: flags.final_reads(),
         clock: flags.clock(),
         hotswap: None,
     };
     let report = router.run(&opts)?;
-    print_handlers(&flags.handlers, report.reads)
+    finish(flags, report.reads)
+}
+
+/// The end of a run: prints the `-h` values, then gives the exit status,
+/// 0 or as Click's `-x` reads it (an integer is the status, a boolean
+/// true 0 and false 1; anything else, or a failed read, is an error).
+fn finish(flags: &RunFlags, mut reads: Vec<Result<String, String>>) -> Result<u8, Vec<Diagnostic>> {
+    let exit = flags.exit_handler.as_ref().and_then(|_| reads.pop());
+    print_handlers(&flags.handlers, reads)?;
+    let Some(value) = exit else {
+        return Ok(0);
+    };
+    let error = |message: String| vec![Diagnostic::without_span(message)];
+    let value = value.map_err(error)?;
+    let value = value.trim();
+    if let Ok(n) = value.parse::<i64>() {
+        return Ok(n as u8); // the low byte, as the process's exit status
+    }
+    match click_engine::args::FromArg::from_arg(value) {
+        Ok(b) => Ok(if b { 0 } else { 1 }),
+        Err(_) => Err(error(format!(
+            "exit handler value should be integer, not '{value}'"
+        ))),
+    }
 }
 
 /// Click's format: a lone handler's value as is; with several, each value
@@ -162,17 +190,52 @@ fn install_signal_handlers() {
     }
 }
 
-/// User plus system CPU time of this process, in seconds.
-fn cpu_seconds() -> f64 {
+/// Click's `-t` line on standard output: user and system CPU seconds,
+/// then the wall-clock time as minutes:seconds (`0.120u 0.004s 0:00.13`).
+fn print_time(cpu: CpuTimes, wall: Duration) {
+    let centis = (wall.as_millis() + 5) / 10;
+    println!(
+        "{:.3}u {:.3}s {}:{:02}.{:02}",
+        cpu.user,
+        cpu.system,
+        centis / 6000,
+        centis / 100 % 60,
+        centis % 100
+    );
+}
+
+/// This process's CPU time so far, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct CpuTimes {
+    user: f64,
+    system: f64,
+}
+
+impl CpuTimes {
+    fn since(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+fn cpu_times() -> CpuTimes {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a complete `rusage` into the buffer we own;
     // RUSAGE_SELF is always a valid `who`.
     let usage = unsafe {
         if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
-            return 0.0;
+            return CpuTimes {
+                user: 0.0,
+                system: 0.0,
+            };
         }
         usage.assume_init()
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    CpuTimes {
+        user: secs(usage.ru_utime),
+        system: secs(usage.ru_stime),
+    }
 }

@@ -781,7 +781,9 @@ impl Shard {
         request: Request,
         now: Instant,
     ) -> Result<String, String> {
-        let name = request.element().map(|e| shared.graph.nodes[e].name.as_str());
+        let name = request
+            .element()
+            .map(|e| shared.graph.nodes[e].name.as_str());
         let _element = tracing::debug_span!("element", name).entered();
         tracing::debug!(?request, "call from another thread");
         match request {
