@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,14 @@ fn spawn(args: &[&str]) -> Running {
 
 fn start(config: &str) -> Running {
     spawn(&["-e", config])
+}
+
+/// A fresh directory of this test process's, and a socket path in it.
+fn socket_in_temp_dir(tag: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("router-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sock");
+    (dir, path)
 }
 
 /// Waits for `router` to exit and asserts it succeeded.
@@ -160,9 +169,7 @@ fn reads_writes_and_errors_over_tcp() {
 
 #[test]
 fn unix_socket_read_only_and_stop() {
-    let dir = std::env::temp_dir().join(format!("router-cs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sock");
+    let (dir, path) = socket_in_temp_dir("cs");
     let mut router = start(&format!(
         "ControlSocket(unix, {}, READONLY true); {CONFIG}",
         path.display()
@@ -206,9 +213,7 @@ fn the_p_flag_adds_a_control_socket() {
 fn hot_swap_keeps_the_connection_and_refuses_bad_configurations() {
     // Click's `click -R -u FILE`: `hotconfig` replaces the running router;
     // the driver's ControlSocket, and this client's connection, go on.
-    let dir = std::env::temp_dir().join(format!("router-hs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sock");
+    let (dir, path) = socket_in_temp_dir("hs");
     let first = "RatedSource(RATE 1000) -> old :: Counter -> Discard";
     let mut router = spawn(&["-R", "-u", path.to_str().unwrap(), "-e", first]);
     let mut c = Client::new(connect(|| UnixStream::connect(&path)));
@@ -318,9 +323,7 @@ fn llrpc_gets_and_sets_a_switch_in_binary() {
 fn a_remote_stop_goes_through_the_driver_manager() {
     // Click's global `stop` lowers the run count: a DriverManager waiting
     // for a stop event takes its next steps before the router ends.
-    let dir = std::env::temp_dir().join(format!("router-ds-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sock");
+    let (dir, path) = socket_in_temp_dir("ds");
     let config = format!(
         "ControlSocket(unix, {}); InfiniteSource(LIMIT 5, STOP false) -> c :: Counter -> Discard;
          DriverManager(wait_stop, print \"stop seen at $(c.count)\", stop)",
