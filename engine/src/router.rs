@@ -745,18 +745,7 @@ impl ThreadEnv<'_> {
                 let e = graph.find(element)?;
                 // A split element answers from its input side.
                 let local = shard.global.iter().position(|&g| g == e)?;
-                let config = &shard.state.configs[local];
-                let task = shard.task_of[local].as_ref();
-                Some(read_handler(
-                    graph,
-                    &shard.slots[local],
-                    None,
-                    e,
-                    handler,
-                    config,
-                    task,
-                    false,
-                ))
+                Some(shard.handler_site(graph, local).read(handler, false))
             })
             .collect();
         let drops = shard
@@ -895,76 +884,77 @@ pub(crate) fn is_private(element: &dyn crate::Element, handler: &str) -> bool {
         .any(|h| h.private && h.name == name)
 }
 
-/// Reads a handler of element `e` (default handlers included). For the
-/// router itself (a Script, `-h`) the value ends with a newline, as Click
-/// prints it; for a program outside (`remote`: a ControlSocket client) it
-/// is as the handler gives it, and private handlers do not exist. `lent`
-/// is the element itself when it is on the call stack and lent for reads
-/// ([`Ctx::lend_self`]).
-///
-/// [`Ctx::lend_self`]: crate::Ctx::lend_self
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn read_handler(
-    graph: &Graph,
-    slot: &Slot,
-    lent: Option<&dyn crate::Element>,
-    e: usize,
-    handler: &str,
-    config: &str,
-    task: Option<&TaskHandle>,
-    remote: bool,
-) -> Result<String, String> {
-    let mut value = handler_value(graph, slot, lent, e, handler, config, task, remote)?;
-    if !remote && !value.is_empty() && !value.ends_with('\n') {
-        value.push('\n');
-    }
-    Ok(value)
+/// One element's instance on a thread, with what the engine keeps beside
+/// it: what a read of its handlers (default ones included) needs.
+pub(crate) struct HandlerSite<'a> {
+    pub graph: &'a Graph,
+    /// The global element index.
+    pub element: usize,
+    pub slot: &'a Slot,
+    /// The element itself when it is on the call stack and lent for reads
+    /// ([`Ctx::lend_self`](crate::Ctx::lend_self)).
+    pub lent: Option<&'a dyn crate::Element>,
+    /// Its current configuration string.
+    pub config: &'a str,
+    pub task: Option<&'a TaskHandle>,
 }
 
-/// [`read_handler`]'s value, as the handler gives it.
-#[allow(clippy::too_many_arguments)]
-fn handler_value(
-    graph: &Graph,
-    slot: &Slot,
-    lent: Option<&dyn crate::Element>,
-    e: usize,
-    handler: &str,
-    config: &str,
-    task: Option<&TaskHandle>,
-    remote: bool,
-) -> Result<String, String> {
-    if let Some(v) = default_handler(graph, e, handler, config) {
-        return Ok(v);
-    }
-    if let Some(task) = task {
-        match handler {
-            "scheduled" => return Ok(task.is_scheduled().to_string()),
-            "tickets" => return Ok(task.tickets().to_string()),
-            "home_thread" => return Ok(task.home_thread().to_string()),
-            _ => {}
+impl HandlerSite<'_> {
+    /// Reads `handler`. For the router itself (a Script, `-h`) the value
+    /// ends with a newline, as Click prints it; for a program outside
+    /// (`remote`: a ControlSocket client) it is as the handler gives it, and
+    /// private handlers do not exist.
+    pub fn read(&self, handler: &str, remote: bool) -> Result<String, String> {
+        let mut value = self.value(handler, remote)?;
+        if !remote && !value.is_empty() && !value.ends_with('\n') {
+            value.push('\n');
         }
+        Ok(value)
     }
-    let borrowed;
-    let element: &dyn crate::Element = match lent {
-        Some(element) => element,
-        None => {
-            borrowed = slot.try_borrow().map_err(|_| "element busy".to_string())?;
-            &**borrowed
+
+    /// [`HandlerSite::read`]'s value, as the handler gives it.
+    fn value(&self, handler: &str, remote: bool) -> Result<String, String> {
+        let name = &self.graph.nodes[self.element].name;
+        if let Some(v) = default_handler(self.graph, self.element, handler, self.config) {
+            return Ok(v);
         }
-    };
-    if handler == "handlers" {
-        let tasks = if task.is_some() { TASK_HANDLERS } else { &[] };
-        let all = crate::handler::DEFAULT_HANDLERS
-            .iter()
-            .chain(tasks)
-            .chain(element.handlers())
-            .filter(|h| !(remote && h.private));
-        return Ok(all.map(|h| format!("{}\t{}\n", h.name, h.mode())).collect());
+        if let Some(task) = self.task {
+            match handler {
+                "scheduled" => return Ok(task.is_scheduled().to_string()),
+                "tickets" => return Ok(task.tickets().to_string()),
+                "home_thread" => return Ok(task.home_thread().to_string()),
+                _ => {}
+            }
+        }
+        let borrowed;
+        let element: &dyn crate::Element = match self.lent {
+            Some(element) => element,
+            None => {
+                borrowed = self
+                    .slot
+                    .try_borrow()
+                    .map_err(|_| "element busy".to_string())?;
+                &**borrowed
+            }
+        };
+        if handler == "handlers" {
+            let tasks = if self.task.is_some() {
+                TASK_HANDLERS
+            } else {
+                &[]
+            };
+            let all = crate::handler::DEFAULT_HANDLERS
+                .iter()
+                .chain(tasks)
+                .chain(element.handlers())
+                .filter(|h| !(remote && h.private));
+            return Ok(all.map(|h| format!("{}\t{}\n", h.name, h.mode())).collect());
+        }
+        if remote && is_private(element, handler) {
+            return Err(no_handler(name, handler));
+        }
+        element
+            .read_handler(handler)
+            .ok_or_else(|| no_handler(name, handler))
     }
-    if remote && is_private(element, handler) {
-        return Err(no_handler(&graph.nodes[e].name, handler));
-    }
-    element
-        .read_handler(handler)
-        .ok_or_else(|| no_handler(&graph.nodes[e].name, handler))
 }

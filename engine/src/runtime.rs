@@ -19,6 +19,7 @@ use crate::control::{Mailboxes, Message, Request};
 use crate::element::{Element, Port};
 use crate::graph::Graph;
 use crate::packet::{Batch, Packet, Timestamp};
+use crate::router::HandlerSite;
 use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker, Timers};
 
 pub(crate) type Slot = RefCell<Box<dyn Element>>;
@@ -520,21 +521,18 @@ impl<'a> Ctx<'a> {
         let global = self.find(element)?;
         match self.local(global) {
             Some(local) => {
-                let config = &self.state.configs[local];
-                crate::router::read_handler(
-                    &self.shared.graph,
-                    &self.slots[local],
-                    self.lent(local),
-                    global,
-                    handler,
-                    config,
-                    self.task_of[local].as_ref(),
-                    false,
-                )
-                .map_err(|e| {
-                    if self.slots[local].try_borrow().is_err() {
-                        // It is on the call stack, borrowed mutably:
-                        // unlike a write, a read cannot wait.
+                let site = HandlerSite {
+                    graph: &self.shared.graph,
+                    element: global,
+                    slot: &self.slots[local],
+                    lent: self.lent(local),
+                    config: &self.state.configs[local],
+                    task: self.task_of[local].as_ref(),
+                };
+                site.read(handler, false).map_err(|e| {
+                    if self.local_is_busy(local) {
+                        // Borrowed mutably for its push or pull: unlike a
+                        // write, a read cannot wait here.
                         format!("{element}: busy (a read of an element on the current call stack)")
                     } else {
                         e
@@ -557,9 +555,13 @@ impl<'a> Ctx<'a> {
         let Ok(global) = self.find(element) else {
             return false;
         };
-        self.local(global).is_some_and(|local| {
-            self.slots[local].try_borrow().is_err() && self.lent(local).is_none()
-        })
+        self.local(global)
+            .is_some_and(|local| self.local_is_busy(local))
+    }
+
+    /// Whether local element `local` is on the call stack and not lent.
+    fn local_is_busy(&self, local: usize) -> bool {
+        self.slots[local].try_borrow().is_err() && self.lent(local).is_none()
     }
 
     /// Writes handler `handler` of element `element`, on whichever thread
@@ -797,16 +799,8 @@ impl Shard {
                 remote,
             } => {
                 let local = self.answering(shared, element)?;
-                crate::router::read_handler(
-                    &shared.graph,
-                    &self.slots[local],
-                    None,
-                    element,
-                    &handler,
-                    &self.state.configs[local],
-                    self.task_of[local].as_ref(),
-                    remote,
-                )
+                self.handler_site(&shared.graph, local)
+                    .read(&handler, remote)
             }
             Request::Write {
                 element,
@@ -831,6 +825,19 @@ impl Shard {
                 self.tables.after_write(&self.slots, local);
                 result
             }
+        }
+    }
+
+    /// Local element `local`, for reading its handlers (not lent: a read
+    /// through the shard is made between calls).
+    pub fn handler_site<'a>(&'a self, graph: &'a Graph, local: usize) -> HandlerSite<'a> {
+        HandlerSite {
+            graph,
+            element: self.global[local],
+            slot: &self.slots[local],
+            lent: None,
+            config: &self.state.configs[local],
+            task: self.task_of[local].as_ref(),
         }
     }
 
