@@ -7,7 +7,8 @@ mod common;
 fn a_lent_element_reports_its_missing_handler_not_busy() {
     // Counter lends itself for its COUNT_CALL: `c.count` reads, and a
     // handler it lacks is named as missing, not blamed on the call stack.
-    let config = "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter(COUNT_CALL 2 s.run) -> Discard;
+    let config =
+        "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter(COUNT_CALL 2 s.run) -> Discard;
                   s :: Script(TYPE PASSIVE, print $(c.count) $(c.nosuch))";
     let (status, stdout, stderr) = common::router_outcome(&["-e", config]);
     assert!(status.success(), "{stderr}");
