@@ -496,7 +496,7 @@ fn the_tools_the_passing_files_use_are_installed() {
         ("grep", "grep"),
         (
             "nc",
-            "netcat-openbsd, for handlers/privatehandler-01 (ControlSocket)",
+            "netcat-openbsd, for the ControlSocket files (handlers/privatehandler-01, userlevel/ControlSocket-llrpc-01, userlevel/uhotswap-01)",
         ),
     ];
     let missing: Vec<&str> = tools

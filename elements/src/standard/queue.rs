@@ -107,10 +107,7 @@ impl Queue {
         }
         lost += self.packets.push_batch(&mut batch);
         if lost > 0 {
-            tracing::warn!(
-                "{name}: some packets lost (old length {offered}, new capacity {})",
-                self.packets.capacity()
-            );
+            HandedPackets::some_lost(name, offered, self.packets.capacity());
         }
         self.highwater = self.packets.len();
         if !self.packets.is_empty() {
@@ -143,6 +140,13 @@ impl Queue {
 /// A queue's packets, oldest first, handed to its namesake in a hot swap
 /// (ThreadSafeQueue hands over and takes the same).
 pub(crate) struct HandedPackets(pub(crate) Vec<SendPacket>);
+
+impl HandedPackets {
+    /// Click's warning when the new queue cannot take them all.
+    pub(crate) fn some_lost(name: &str, offered: usize, capacity: usize) {
+        tracing::warn!("{name}: some packets lost (old length {offered}, new capacity {capacity})");
+    }
+}
 
 impl Element for Queue {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {

@@ -147,10 +147,7 @@ impl Shared {
             .highwater
             .store(carried as usize, Ordering::Relaxed);
         if carried < offered as u64 {
-            tracing::warn!(
-                "{name}: some packets lost (old length {offered}, new capacity {})",
-                self.capacity
-            );
+            HandedPackets::some_lost(name, offered, self.capacity);
         }
     }
 
