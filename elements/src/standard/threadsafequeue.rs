@@ -187,11 +187,18 @@ struct Outlets {
 }
 
 impl Outlets {
-    /// Takes the consumer ends of lanes opened since the last look.
+    /// Takes the consumer ends of lanes opened since the last look: one
+    /// load on every pull, the rest out of line.
+    #[inline]
     fn take_new(&mut self, shared: &Shared) {
-        if shared.lane_count.load(Ordering::Acquire) == self.list.len() {
-            return;
+        if shared.lane_count.load(Ordering::Acquire) != self.list.len() {
+            self.take_opened(shared);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_opened(&mut self, shared: &Shared) {
         for lane in shared.lanes().into_iter().skip(self.list.len()) {
             let outlet = lane.outlet.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(consumer) = outlet {
@@ -234,15 +241,22 @@ impl Outlets {
 /// The instances' empty signals, copied into `cache` at first use, once
 /// all of them have registered (every thread initializes before any
 /// packet moves).
+#[inline]
 fn empties<'a>(cache: &'a mut Vec<Signal>, shared: &Shared) -> &'a [Signal] {
     if cache.is_empty() {
-        *cache = shared
-            .empties
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        fill_empties(cache, shared);
     }
     cache
+}
+
+#[cold]
+#[inline(never)]
+fn fill_empties(cache: &mut Vec<Signal>, shared: &Shared) {
+    *cache = shared
+        .empties
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
 }
 
 /// Raises every empty signal that is down. The fence pairs with the
