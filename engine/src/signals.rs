@@ -131,12 +131,19 @@ fn watch(signal: i32) -> std::io::Result<()> {
 /// it (their thread 0 is woken to); otherwise the first router asked to
 /// stop on it stops; otherwise the signal takes its default action.
 fn hand_over(signal: i32) {
+    let b = bit(signal);
+    if RECEIVED.load(Ordering::Acquire) & b == 0 {
+        // Handled already: thread 0 delivered it (with any copies that
+        // arrived before it looked), or an earlier notice took it. The
+        // watcher may run late, even after the router that caught the
+        // signal has ended; a stale notice must not end the process.
+        return;
+    }
     let routers: Vec<Arc<RouterSignals>> = {
         let mut list = lock(&ROUTERS);
         list.retain(|r| r.strong_count() > 0);
         list.iter().filter_map(Weak::upgrade).collect()
     };
-    let b = bit(signal);
     let mut taken = false;
     for r in routers
         .iter()
@@ -265,12 +272,25 @@ pub fn parse_signal(text: &str) -> Option<i32> {
 /// Sends `signal` to process `pid` (Script's `kill` handler). Only to one
 /// process: kill(2)'s 0 and negative IDs (process groups, every process)
 /// are refused.
+///
+/// To this process, the signal goes to the calling thread (raise(3)), so
+/// that it has been received when this returns, as in single-threaded
+/// Click: kill(2) may hand it to another of our threads, whose handler can
+/// then run after thread 0 delivered the first of two signals sent in one
+/// step, and end the process as a signal with no catch left.
 pub fn send_signal(signal: i32, pid: i32) -> Result<(), String> {
     if pid <= 0 {
         return Err(format!("kill {pid}: not a process ID"));
     }
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    if unsafe { libc::kill(pid, signal) } == 0 {
+    let sent = if u32::try_from(pid) == Ok(std::process::id()) {
+        // SAFETY: raise(3) takes a plain integer and touches no memory of
+        // ours; our handler for it only does an atomic OR.
+        unsafe { libc::raise(signal) }
+    } else {
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        unsafe { libc::kill(pid, signal) }
+    };
+    if sent == 0 {
         Ok(())
     } else {
         Err(format!("kill {pid}: {}", std::io::Error::last_os_error()))
