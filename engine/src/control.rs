@@ -11,7 +11,6 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::graph::Graph;
-use crate::router::GlobalWrite;
 use crate::sched::ThreadWaker;
 
 /// How long a handler call waits for another thread's answer. Two threads
@@ -122,6 +121,10 @@ impl Mailboxes {
         }
     }
 }
+
+/// A global write handler added with [`Router::add_global_write`]: called
+/// with the written value, on the thread that writes it.
+pub type GlobalWrite = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// A handle on a router, usable from any thread while it runs: reads and
 /// writes handlers (`"element.handler"`) and stops it.

@@ -10,13 +10,13 @@
 //! the element from its configuration string.
 
 use crate::args::Args;
+use crate::ctx::Ctx;
 use crate::handler::Handler;
 use crate::init::InitCtx;
 use crate::notifier::NotifierKind;
 use crate::notifier::Signal;
 use crate::packet::{Batch, Packet};
 use crate::ports::{Processing, AGNOSTIC, COMPLETE_FLOW};
-use crate::runtime::Ctx;
 
 /// A port number.
 pub type Port = usize;

@@ -6,13 +6,14 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::dispatch::Slot;
 use crate::element::Port;
 use crate::graph::Graph;
 use crate::notifier::{NotifierKind, NotifierSignal, Signal};
 use crate::packet::Timestamp;
 use crate::ports::Processing;
-use crate::runtime::{Shared, Slot};
 use crate::sched::TaskHandle;
+use crate::shared::Shared;
 
 /// What an element sees while it initializes: its name, its task, and the
 /// graph around it (to find notifiers).

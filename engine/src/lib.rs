@@ -11,24 +11,30 @@ pub mod packet;
 
 mod clock;
 mod control;
+mod ctx;
+mod dispatch;
 mod element;
 mod graph;
 mod handler;
 mod hotswap;
 mod init;
 mod notifier;
+mod placement;
 mod ports;
 mod registry;
 mod router;
-mod runtime;
 mod sched;
+mod shard;
+mod shared;
 pub mod signals;
+mod threads;
 
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;
 
 pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
-pub use control::{GlobalHandler, RouterHandle};
+pub use control::{GlobalHandler, GlobalWrite, RouterHandle};
+pub use ctx::Ctx;
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
 pub use graph::{unknown_classes, Graph, Node};
 pub use handler::{ConfigArg, Handler, DEFAULT_HANDLERS};
@@ -38,6 +44,5 @@ pub use notifier::{NotifierKind, NotifierSignal, Signal};
 pub use packet::{Batch, Packet};
 pub use ports::{Processing, AGNOSTIC, COMPLETE_FLOW, PULL, PULL_TO_PUSH, PUSH, PUSH_TO_PULL};
 pub use registry::{ClassSpec, Registry};
-pub use router::{GlobalWrite, Router, RunOptions, RunReport};
-pub use runtime::Ctx;
+pub use router::{Router, RunOptions, RunReport};
 pub use sched::{TaskHandle, DEFAULT_TICKETS, MAX_TICKETS};

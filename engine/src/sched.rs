@@ -1,6 +1,6 @@
 //! Tasks and the per-thread scheduler loop.
 //!
-//! Each scheduler thread owns a [`Shard`](crate::runtime::Shard): its
+//! Each scheduler thread owns a [`Shard`](crate::shard::Shard): its
 //! elements, their tasks and timers. Tasks are picked by stride scheduling
 //! (Click's tickets: a task with twice the tickets runs twice as often).
 //! When no task is scheduled and no timer is due, the thread parks until the

@@ -1,0 +1,364 @@
+//! The life of a run's scheduler threads: each builds its shard on its own
+//! thread (elements never move between threads), initializes its elements,
+//! waits for the others, runs until the router stops, reads the final
+//! handlers and cleans up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
+
+use click_lang::Diagnostic;
+
+use crate::clock::{Clock, IdleThreads};
+use crate::control::{Mailboxes, Message, RouterHandle};
+use crate::dispatch::{build_tables, Slot};
+use crate::element::ConfigureCtx;
+use crate::graph::Graph;
+use crate::hotswap::HotSwap;
+use crate::init::InitCtx;
+use crate::packet::Timestamp;
+use crate::placement::{owners, schedule_info, Side, ThreadPlan};
+use crate::router::RunOptions;
+use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
+use crate::shard::{Shard, ShardState};
+use crate::shared::Shared;
+use crate::signals::RouterSignals;
+
+/// What a run needs of the router it runs.
+pub(crate) struct RunSpec<'a> {
+    pub graph: &'a Arc<Graph>,
+    /// The router's stop flag (signals and handles set it).
+    pub stop: &'a Arc<AtomicBool>,
+    /// The handle elements get ([`InitCtx::router_handle`]).
+    pub handle: RouterHandle,
+    /// Where handles find the running router's inboxes.
+    pub running: &'a Mutex<Option<Arc<Mailboxes>>>,
+}
+
+/// What the threads of a run produced.
+pub(crate) struct Finished {
+    pub outcomes: Vec<ThreadOutcome>,
+    /// The router's wall-clock time when it stopped.
+    pub ended_at: Timestamp,
+}
+
+/// Runs `plans` (one per thread) until the router stops.
+pub(crate) fn run(
+    spec: RunSpec,
+    opts: &RunOptions,
+    plans: &[ThreadPlan],
+) -> Result<Finished, Vec<Diagnostic>> {
+    let threads = plans.len();
+    let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
+        .map(|_| Arc::new(ThreadWaker::default()))
+        .collect();
+    let (mailboxes, inboxes) =
+        Mailboxes::new(wakers.clone(), owners(plans, spec.graph.nodes.len()));
+    let mailboxes = Arc::new(mailboxes);
+    let shared = Shared {
+        stop: spec.stop.clone(),
+        runcount: AtomicI32::new(1),
+        // The same wakers as the mailboxes': a handler call from another
+        // thread must wake the thread that parks on them.
+        wakers: wakers.clone(),
+        graph: spec.graph.clone(),
+        cells: Mutex::new(HashMap::new()),
+        driver: OnceLock::new(),
+        mailboxes: mailboxes.clone(),
+        clock: Clock::new(opts.clock),
+        idle: IdleThreads::new(threads),
+        signals: RouterSignals::new(spec.stop.clone(), wakers.clone()),
+        handle: spec.handle,
+        hotswap: opts.hotswap.clone(),
+    };
+    *spec.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
+    let ready = Barrier::new(threads);
+    let stopped = Barrier::new(threads);
+    let failed = AtomicBool::new(false);
+    let errors = Mutex::new(Vec::new());
+    let cores = match opts.pin {
+        Some(offset) => {
+            let mut cores = core_affinity::get_core_ids().unwrap_or_default();
+            let len = cores.len().max(1);
+            cores.rotate_left(offset % len);
+            cores
+        }
+        None => Vec::new(),
+    };
+    let env = ThreadEnv {
+        graph: spec.graph,
+        shared: &shared,
+        ready: &ready,
+        stopped: &stopped,
+        failed: &failed,
+        errors: &errors,
+        opts,
+        inboxes: &inboxes,
+        shares: &schedule_info(spec.graph),
+    };
+
+    let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plans
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(t, plan)| {
+                let (env, core) = (&env, cores.get(t % cores.len().max(1)).copied());
+                scope.spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    env.run_thread(t, plan)
+                })
+            })
+            .collect();
+        if let Some(core) = cores.first() {
+            core_affinity::set_for_current(*core);
+        }
+        let mut outcomes = vec![env.run_thread(0, &plans[0])];
+        for h in handles {
+            outcomes.push(h.join().unwrap_or_default());
+        }
+        outcomes
+    });
+
+    *spec.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if let Some(hotswap) = &opts.hotswap {
+        // The swap that stopped this run (if any) is done; the next
+        // run's stop is a swap only if the driver arms it again.
+        hotswap.disarm();
+    }
+    let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Finished {
+        outcomes,
+        ended_at: shared.clock.timestamp(),
+    })
+}
+
+pub(crate) fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Element>, Diagnostic> {
+    let node = &graph.nodes[e];
+    let spec = node.spec.as_ref().expect("graph checks found every class");
+    let ctx = ConfigureCtx {
+        name: &node.name,
+        inputs: &node.inputs,
+        outputs: &node.outputs,
+    };
+    spec.create(&node.config, &ctx)
+        .map_err(|message| Diagnostic {
+            span: Some(node.span.clone()),
+            message: format!("while configuring '{}': {message}", node.declaration()),
+        })
+}
+
+/// What every scheduler thread shares while it builds and runs its shard.
+struct ThreadEnv<'a> {
+    graph: &'a Graph,
+    shared: &'a Shared,
+    ready: &'a Barrier,
+    /// Every thread has stopped running tasks: the final handler reads
+    /// then see one moment of the run, not each thread's own end.
+    stopped: &'a Barrier,
+    failed: &'a AtomicBool,
+    errors: &'a Mutex<Vec<Diagnostic>>,
+    opts: &'a RunOptions,
+    inboxes: &'a [crossbeam_channel::Receiver<Message>],
+    /// ScheduleInfo's tickets, by element name.
+    shares: &'a HashMap<String, u32>,
+}
+
+#[derive(Default)]
+pub(crate) struct ThreadOutcome {
+    pub reads: Vec<Option<Result<String, String>>>,
+    pub drops: Vec<(String, u64)>,
+}
+
+impl ThreadEnv<'_> {
+    fn fail(&self, mut errors: Vec<Diagnostic>) {
+        self.failed.store(true, Ordering::Release);
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(&mut errors);
+    }
+
+    /// The body of scheduler thread `t`: build, initialize, wait for the
+    /// others, run, read final handlers, clean up.
+    fn run_thread(&self, t: usize, plan: &ThreadPlan) -> ThreadOutcome {
+        let _thread = tracing::info_span!("thread", id = t).entered();
+        tracing::debug!(elements = plan.members.len(), "building shard");
+        let built = self.build_shard(t, plan);
+        // Every thread initializes before any runs: signals and shared
+        // state must be complete when packets start to flow.
+        let mut shard = match built {
+            Ok(shard) => Some(shard),
+            Err(errors) => {
+                self.fail(errors);
+                None
+            }
+        };
+        self.ready.wait();
+        if let (0, Some(hotswap)) = (t, &self.shared.hotswap) {
+            // Every element has initialized: what none took is let go.
+            hotswap.drop_untaken();
+        }
+        let Some(shard) = shard
+            .as_mut()
+            .filter(|_| !self.failed.load(Ordering::Acquire))
+        else {
+            return ThreadOutcome::default();
+        };
+        tracing::debug!(tasks = shard.tasks.len(), "running");
+        shard.run(self.shared);
+        tracing::debug!("stopped");
+        self.stopped.wait();
+        let outcome = self.finish(shard);
+        if let Some(hotswap) = self.shared.hotswap.as_ref().filter(|h| h.armed()) {
+            self.hand_over(shard, plan, hotswap);
+        }
+        for slot in &shard.slots {
+            slot.borrow_mut().cleanup();
+        }
+        outcome
+    }
+
+    fn build_shard(&self, t: usize, plan: &ThreadPlan) -> Result<Shard, Vec<Diagnostic>> {
+        let graph = self.graph;
+        let n = graph.nodes.len();
+        let mut input_side = vec![u32::MAX; n];
+        let mut output_side = vec![u32::MAX; n];
+        let mut slots: Vec<Slot> = Vec::with_capacity(plan.members.len());
+        let mut errors = Vec::new();
+        for (local, &(e, side)) in plan.members.iter().enumerate() {
+            match configure(graph, e) {
+                Ok(element) => slots.push(Slot::new(element)),
+                Err(d) => errors.push(d),
+            }
+            if side != Side::Outputs {
+                input_side[e] = local as u32;
+            }
+            if side != Side::Inputs {
+                output_side[e] = local as u32;
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let global: Vec<usize> = plan.members.iter().map(|&(e, _)| e).collect();
+        let tables = build_tables(graph, &plan.members, &input_side, &output_side);
+        let waker = self.shared.wakers[t].clone();
+
+        let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
+        let mut tasks = Vec::new();
+        let mut state = ShardState::new(slots.len());
+        state.configs = global
+            .iter()
+            .map(|&e| graph.nodes[e].config.clone())
+            .collect();
+        for (local, slot) in slots.iter().enumerate() {
+            let task = slot
+                .borrow()
+                .has_task()
+                .then(|| TaskHandle::new(false, waker.clone(), t));
+            let share = self.shares.get(&graph.nodes[global[local]].name).copied();
+            let (mut timer, mut scheduled, mut tickets) =
+                (None, true, share.unwrap_or(DEFAULT_TICKETS));
+            let mut ctx = InitCtx {
+                graph,
+                shared: self.shared,
+                slots: &slots,
+                input_side: &input_side,
+                output_side: &output_side,
+                global: global[local],
+                task: task.clone(),
+                timer: &mut timer,
+                task_scheduled: &mut scheduled,
+                tickets: &mut tickets,
+            };
+            let node = &graph.nodes[global[local]];
+            let _element =
+                tracing::debug_span!("element", name = %node.name, class = %node.class).entered();
+            let result = slot.borrow_mut().initialize(&mut ctx);
+            if let Err(message) = &result {
+                tracing::debug!(%message, "initialize failed");
+            }
+            if let Err(message) = result {
+                let node = &graph.nodes[global[local]];
+                errors.push(Diagnostic {
+                    span: Some(node.span.clone()),
+                    message: format!("while initializing '{}': {message}", node.declaration()),
+                });
+            }
+            if let Some(at) = timer {
+                state.timers.schedule(local, at);
+            }
+            if let Some(task) = &task {
+                if scheduled {
+                    task.wake();
+                }
+                tasks.push(TaskEntry::new(local, task.clone(), tickets));
+            }
+            task_of.push(task);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        tables.reroute(&slots);
+        Ok(Shard {
+            thread: t,
+            slots,
+            global,
+            tables,
+            task_of,
+            tasks,
+            state,
+            waker,
+            inbox: self.inboxes[t].clone(),
+        })
+    }
+
+    /// The router stops to be replaced: each element hands over its state
+    /// for the new router's element of the same name. A thread-safe element
+    /// split over threads hands over from its output side, the one that
+    /// pulls what the others pushed.
+    fn hand_over(&self, shard: &Shard, plan: &ThreadPlan, hotswap: &HotSwap) {
+        for (local, slot) in shard.slots.iter().enumerate() {
+            if plan.members[local].1 == Side::Inputs {
+                continue;
+            }
+            if let Some(state) = slot.borrow_mut().hand_over() {
+                let name = &self.graph.nodes[shard.global[local]].name;
+                hotswap.put(name, state);
+            }
+        }
+    }
+
+    /// Reads the final handlers of this shard's elements and collects its
+    /// engine drop counts.
+    fn finish(&self, shard: &Shard) -> ThreadOutcome {
+        let graph = self.graph;
+        let reads = self
+            .opts
+            .final_reads
+            .iter()
+            .map(|name| {
+                let (element, handler) = name.split_once('.')?;
+                let e = graph.find(element)?;
+                // A split element answers from its input side.
+                let local = shard.global.iter().position(|&g| g == e)?;
+                Some(shard.handler_site(graph, local).read(handler, false))
+            })
+            .collect();
+        let drops = shard
+            .state
+            .drops
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d > 0)
+            .map(|(l, &d)| (graph.nodes[shard.global[l]].name.clone(), d))
+            .collect();
+        ThreadOutcome { reads, drops }
+    }
+}
