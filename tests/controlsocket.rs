@@ -338,6 +338,15 @@ fn a_remote_stop_goes_through_the_driver_manager() {
             .expect("run router"),
     );
     let mut c = Client::new(connect(|| UnixStream::connect(&path)));
+    // The socket is up before the source runs: wait for its five packets.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert_eq!(c.ask("READ c.count"), "200 Read handler 'c.count' OK");
+        if c.data() == "5" || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(c.ask("WRITE stop true"), "200 Write handler 'stop' OK");
     exits_cleanly(&mut router);
     let mut out = String::new();

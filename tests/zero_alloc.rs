@@ -15,6 +15,7 @@ use std::cell::Cell;
 use std::time::Instant;
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
 use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port, Registry};
 use click_engine::{Router, RunOptions};
 
@@ -161,7 +162,7 @@ impl ElementClass for Leaky {
 }
 
 impl PacketElement for Leaky {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         self.0 = Some(Box::new(packet.len()));
         Some(0)
     }

@@ -62,13 +62,19 @@ pub(crate) struct Message {
 pub(crate) struct Mailboxes {
     senders: Vec<Sender<Message>>,
     wakers: Vec<Arc<ThreadWaker>>,
-    /// Global element index → the thread holding its (input-side) instance.
+    /// Global element index → the thread answering its reads.
     owner: Vec<usize>,
+    /// Global element index → the threads whose instances take its writes.
+    instances: Vec<Vec<usize>>,
 }
 
 impl Mailboxes {
     /// Inboxes for `wakers.len()` threads; returns the receiving ends too.
-    pub fn new(wakers: Vec<Arc<ThreadWaker>>, owner: Vec<usize>) -> (Self, Vec<Receiver<Message>>) {
+    pub fn new(
+        wakers: Vec<Arc<ThreadWaker>>,
+        owner: Vec<usize>,
+        instances: Vec<Vec<usize>>,
+    ) -> (Self, Vec<Receiver<Message>>) {
         let (senders, receivers) = wakers
             .iter()
             .map(|_| crossbeam_channel::unbounded())
@@ -78,6 +84,7 @@ impl Mailboxes {
                 senders,
                 wakers,
                 owner,
+                instances,
             },
             receivers,
         )
@@ -87,11 +94,21 @@ impl Mailboxes {
         self.owner[element]
     }
 
+    /// The threads whose instances of `element` take handler writes.
+    pub fn instances(&self, element: usize) -> &[usize] {
+        &self.instances[element]
+    }
+
     /// Sends `request` to the thread owning its element without waiting
     /// for the answer (signal delivery: thread 0 must not block on
     /// another thread).
     pub fn post(&self, request: Request) {
         let thread = request.element().map_or(0, |e| self.owner[e]);
+        self.post_to(thread, request);
+    }
+
+    /// Sends `request` to thread `thread` without waiting for the answer.
+    pub fn post_to(&self, thread: usize, request: Request) {
         let (reply, _) = crossbeam_channel::bounded(1);
         if self.senders[thread]
             .send(Message { request, reply })
@@ -105,6 +122,11 @@ impl Mailboxes {
     /// answer.
     pub fn call(&self, request: Request) -> Result<String, String> {
         let thread = request.element().map_or(0, |e| self.owner[e]);
+        self.call_on(thread, request)
+    }
+
+    /// Sends `request` to thread `thread` and waits for the answer.
+    pub fn call_on(&self, thread: usize, request: Request) -> Result<String, String> {
         let (reply, answer) = crossbeam_channel::bounded(1);
         self.senders[thread]
             .send(Message { request, reply })
@@ -119,6 +141,32 @@ impl Mailboxes {
                 Err("the router stopped".to_string())
             }
         }
+    }
+
+    /// Writes a handler of `element` on every thread whose instance takes
+    /// writes (each replica of an element that runs on several threads),
+    /// waiting for each; the first error wins.
+    pub fn write_everywhere(
+        &self,
+        element: usize,
+        handler: &str,
+        value: &str,
+        remote: bool,
+    ) -> Result<String, String> {
+        let mut result = Ok(String::new());
+        for &thread in &self.instances[element] {
+            let request = Request::Write {
+                element,
+                handler: handler.to_string(),
+                value: value.to_string(),
+                remote,
+            };
+            let r = self.call_on(thread, request);
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
     }
 }
 
@@ -192,14 +240,8 @@ impl RouterHandle {
             return handler(value);
         }
         let (element, handler) = self.split(name)?;
-        let value = value.to_string();
         self.mailboxes()?
-            .call(Request::Write {
-                element,
-                handler,
-                value,
-                remote: self.remote,
-            })
+            .write_everywhere(element, &handler, value, self.remote)
             .map(drop)
     }
 

@@ -19,10 +19,13 @@ use crate::packet::{Batch, Packet, Timestamp};
 use crate::sched::TaskHandle;
 use crate::shard::ShardState;
 use crate::shared::Shared;
+use crate::timers::Timer;
 
-/// What an element sees while it runs: its ports, the clock, its timer and
-/// task, and the router's stop switch.
-pub struct Ctx<'a> {
+/// What a per-packet element sees while it processes a packet
+/// ([`PacketElement::process`](crate::PacketElement::process)): the clock,
+/// its timers and task, handlers of other elements, the router's stop
+/// switch. Everything [`Ctx`] offers but the packet path (push and pull).
+pub struct PacketCtx<'a> {
     pub(crate) thread: usize,
     pub(crate) slots: &'a [Slot],
     pub(crate) tables: &'a Tables,
@@ -30,10 +33,60 @@ pub struct Ctx<'a> {
     pub(crate) global: &'a [usize],
     pub(crate) state: &'a mut ShardState,
     pub(crate) shared: &'a Shared,
+    /// The running element (local index).
     pub(crate) cur: usize,
+    /// How the engine entered it: what a panic report names.
+    pub(crate) entered: Entered,
     pub(crate) now: Instant,
     /// The innermost element lent for reads (null: none).
     pub(crate) lent: *const Lent,
+}
+
+/// What an element sees while it runs: [`PacketCtx`] (clock, timers,
+/// task, handlers, stop switch; reached through `Deref`) plus the packet
+/// path: [`push`](Ctx::push) out of its outputs, [`pull`](Ctx::pull)
+/// from its inputs.
+#[repr(transparent)]
+pub struct Ctx<'a>(pub(crate) PacketCtx<'a>);
+
+impl<'a> std::ops::Deref for Ctx<'a> {
+    type Target = PacketCtx<'a>;
+
+    #[inline(always)]
+    fn deref(&self) -> &PacketCtx<'a> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Ctx<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// How the engine entered the running element, for a panic report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entered {
+    Task,
+    Timer,
+    Handler,
+    Selected,
+    Push(u32),
+    Pull(u32),
+}
+
+impl std::fmt::Display for Entered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entered::Task => f.write_str("running its task"),
+            Entered::Timer => f.write_str("running its timer"),
+            Entered::Handler => f.write_str("in a handler"),
+            Entered::Selected => f.write_str("on a file descriptor event"),
+            Entered::Push(port) => write!(f, "on a push into input {port}"),
+            Entered::Pull(port) => write!(f, "on a pull from output {port}"),
+        }
+    }
 }
 
 /// An element lent for reads by [`Ctx::lend_self`]: a frame on the stack
@@ -49,50 +102,90 @@ impl<'a> Ctx<'a> {
     /// path, before returning.
     #[inline]
     pub fn push(&mut self, port: Port, batch: Batch) {
-        let t = self.tables.output(self.cur, port);
+        let c = &mut self.0;
+        let t = c.tables.output(c.cur, port);
         if t == NOWHERE {
-            return self.count_drops(batch.len());
+            return c.dropped_nowhere(port, batch);
         }
-        let slots = self.slots;
+        let slots = c.slots;
         match slots[t.elem as usize].try_borrow_mut() {
             Ok(mut element) => {
-                let caller = std::mem::replace(&mut self.cur, t.elem as usize);
+                let caller = std::mem::replace(&mut self.0.cur, t.elem as usize);
+                let entered = std::mem::replace(&mut self.0.entered, Entered::Push(t.port));
                 element.push(t.port as usize, batch, self);
-                self.cur = caller;
+                self.0.cur = caller;
+                self.0.entered = entered;
             }
-            Err(_) => self.state.deferred.push((t.elem, t.port, batch)),
+            Err(_) => c.state.deferred.push_back((t.elem, t.port, batch)),
         }
     }
 
-    /// Pushes each packet of `batch` out of the port given by `ports`
-    /// (parallel to the batch; `drop` marks packets to drop), keeping the
-    /// packets' order within each port. Ports go out in increasing order.
-    pub fn push_by_verdict(&mut self, batch: Batch, ports: &[u16], drop: u16) {
-        let mut packets: smallvec::SmallVec<[Option<Packet>; crate::packet::BATCH_CAPACITY]> =
-            batch.into_iter().map(Some).collect();
+    /// Pushes each packet of `batch` out of the port its verdict names
+    /// (`verdicts` is parallel to the batch; `drop` marks packets to drop,
+    /// which are counted). The batch's order is kept across ports:
+    /// consecutive packets for one port leave together, and a packet never
+    /// overtakes an earlier one, so where the outputs' paths meet again
+    /// (a Classifier's outputs merged into one ToDump) packets arrive in
+    /// Click's order.
+    pub fn push_by_verdict(&mut self, mut batch: Batch, verdicts: &[u16], drop: u16) {
+        let mut run = Batch::new();
+        let mut run_port = drop;
         let mut dropped = 0;
-        for (slot, &v) in packets.iter_mut().zip(ports) {
+        for (p, &v) in batch.drain().zip(verdicts) {
             if v == drop {
-                *slot = None;
                 dropped += 1;
+                drop_packet(p);
+                continue;
             }
+            if v != run_port && !run.is_empty() {
+                self.push(run_port as usize, std::mem::take(&mut run));
+            }
+            run_port = v;
+            // A run never holds more than the batch it comes from.
+            let _ = run.try_push(p);
+        }
+        if !run.is_empty() {
+            self.push(run_port as usize, run);
         }
         self.count_drops(dropped);
-        let mut next = ports.iter().copied().filter(|&v| v != drop).min();
-        while let Some(port) = next {
-            let mut out = Batch::new();
-            next = None;
-            for (slot, &v) in packets.iter_mut().zip(ports) {
-                if v == port {
-                    if let Some(p) = slot.take() {
-                        out.push(p);
-                    }
-                } else if v > port && v != drop && next.is_none_or(|n| v < n) {
-                    next = Some(v);
+    }
+
+    /// [`push_by_verdict`](Ctx::push_by_verdict) for a batch that was
+    /// pulled from output `pulled`: returns the packets whose verdict is
+    /// `pulled` (for the puller), and pushes the others out of their ports
+    /// (Click's `a/ah`: CheckIPHeader's output 1 stays push when output 0
+    /// is pulled), in order. A verdict naming a port that is not a push
+    /// output drops the packet, counted and warned about.
+    pub fn split_pulled(
+        &mut self,
+        mut batch: Batch,
+        verdicts: &[u16],
+        drop: u16,
+        pulled: Port,
+    ) -> Option<Batch> {
+        let mut kept = Batch::new();
+        let mut run = Batch::new();
+        let mut run_port = drop;
+        let mut dropped = 0;
+        for (p, &v) in batch.drain().zip(verdicts) {
+            if v == drop {
+                dropped += 1;
+                drop_packet(p);
+            } else if v as usize == pulled {
+                let _ = kept.try_push(p);
+            } else {
+                if v != run_port && !run.is_empty() {
+                    self.push(run_port as usize, std::mem::take(&mut run));
                 }
+                run_port = v;
+                let _ = run.try_push(p);
             }
-            self.push(port as usize, out);
         }
+        if !run.is_empty() {
+            self.push(run_port as usize, run);
+        }
+        self.count_drops(dropped);
+        (!kept.is_empty()).then_some(kept)
     }
 
     /// Pulls at most `max` packets from input `port` (bounded by
@@ -101,21 +194,32 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn pull(&mut self, port: Port, max: usize) -> Option<Batch> {
         let max = max.min(crate::packet::BATCH_CAPACITY);
-        let t = self.tables.input(self.cur, port);
+        let c = &mut self.0;
+        let t = c.tables.input(c.cur, port);
         if t == NOWHERE {
             return None;
         }
-        let slots = self.slots;
+        let slots = c.slots;
         let Ok(mut element) = slots[t.elem as usize].try_borrow_mut() else {
-            self.pull_cycle(t.elem as usize);
+            c.pull_cycle(t.elem as usize);
             return None;
         };
-        let caller = std::mem::replace(&mut self.cur, t.elem as usize);
+        let caller = std::mem::replace(&mut self.0.cur, t.elem as usize);
+        let entered = std::mem::replace(&mut self.0.entered, Entered::Pull(t.port));
         let batch = element.pull(t.port as usize, max, self);
-        self.cur = caller;
+        self.0.cur = caller;
+        self.0.entered = entered;
         batch
     }
+}
 
+/// Frees one packet (out of line: drops are the cold path).
+#[inline(never)]
+fn drop_packet(p: Packet) {
+    drop(p);
+}
+
+impl<'a> PacketCtx<'a> {
     /// A pull reached an element already on the call stack: it cannot be
     /// entered again, so the pull answers nothing. Said once per element,
     /// since such a configuration usually makes no progress.
@@ -125,6 +229,28 @@ impl<'a> Ctx<'a> {
         if !std::mem::replace(&mut self.state.cycle_warned[e], true) {
             let name = &self.shared.graph.nodes[self.global[e]].name;
             tracing::warn!(element = %name, "a pull reached this element while it was already pulling (a pull cycle): it answers nothing");
+        }
+    }
+
+    /// Packets pushed out of an output that leads nowhere: a port the
+    /// element does not have (Click's `checked_output_push` to an optional
+    /// output left out, as a splitter with one output does: counted against
+    /// the element), or one that is not a push output (a verdict the
+    /// configuration cannot carry: counted, and said once per element, never
+    /// a silent loss).
+    #[cold]
+    #[inline(never)]
+    fn dropped_nowhere(&mut self, port: Port, batch: Batch) {
+        self.count_drops(batch.len());
+        let node = &self.shared.graph.nodes[self.global[self.cur]];
+        let Some(processing) = node.outputs.get(port) else {
+            return;
+        };
+        if !std::mem::replace(&mut self.state.nowhere_warned[self.cur], true) {
+            tracing::warn!(
+                element = %node.declaration(),
+                "packets for output {port} were dropped: it is a {processing} output (counted in its drops)"
+            );
         }
     }
 
@@ -185,25 +311,51 @@ impl<'a> Ctx<'a> {
         &self.shared.graph.nodes[self.global[self.cur]].name
     }
 
-    /// Fires the current element's timer at `at` (replacing any pending one).
+    /// Fires the current element's main timer at `at` (replacing any
+    /// pending time); [`Element::run_timer`](crate::Element::run_timer)
+    /// gets [`Timer::MAIN`].
     pub fn schedule_at(&mut self, at: Instant) {
-        self.state.timers.schedule(self.cur, at);
+        self.set_timer(Timer::MAIN, at);
     }
 
-    /// Fires the current element's timer after `delay`.
+    /// Fires the current element's main timer after `delay`.
     pub fn schedule_after(&mut self, delay: Duration) {
-        let at = self.shared.clock.now() + delay;
-        self.schedule_at(at);
+        self.set_timer_after(Timer::MAIN, delay);
     }
 
-    /// Cancels the current element's pending timer.
+    /// Cancels the current element's main timer.
     pub fn unschedule_timer(&mut self) {
-        self.state.timers.cancel(self.cur);
+        self.clear_timer(Timer::MAIN);
     }
 
-    /// When the current element's timer will fire, if it is scheduled.
+    /// When the current element's main timer will fire, if it is scheduled.
     pub fn timer_deadline(&self) -> Option<Instant> {
-        self.state.timers.deadline(self.cur)
+        self.timer_deadline_of(Timer::MAIN)
+    }
+
+    /// Fires `timer` of the current element at `at`, replacing any pending
+    /// time. A timer the element did not add
+    /// ([`InitCtx::add_timer`](crate::InitCtx::add_timer)) is an element
+    /// bug: it never fires, and a debug build panics.
+    pub fn set_timer(&mut self, timer: Timer, at: Instant) {
+        let known = self.state.timers.schedule(self.cur, timer, at);
+        debug_assert!(known, "{}: no timer {}", self.name(), timer.index());
+    }
+
+    /// Fires `timer` of the current element after `delay`.
+    pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
+        let at = self.shared.clock.now() + delay;
+        self.set_timer(timer, at);
+    }
+
+    /// Cancels `timer` of the current element.
+    pub fn clear_timer(&mut self, timer: Timer) {
+        self.state.timers.cancel(self.cur, timer);
+    }
+
+    /// When `timer` of the current element will fire, if it is scheduled.
+    pub fn timer_deadline_of(&self, timer: Timer) -> Option<Instant> {
+        self.state.timers.deadline(self.cur, timer)
     }
 
     /// Takes the current task off the run list until it is woken (by a
@@ -262,28 +414,6 @@ impl<'a> Ctx<'a> {
             element: self.global[self.cur],
             handler: handler.into(),
         })
-    }
-
-    /// Runs `f` with the current element lent for reads: a read handler of
-    /// it called during `f` (by a Script that a `COUNT_CALL` runs, say)
-    /// answers from `this`, though the element is on the call stack. Pass
-    /// the element itself: `ctx.lend_self(self, |ctx| ...)`. Without a
-    /// lend, such a read fails with `busy`, since the element is borrowed
-    /// mutably by its own running method.
-    pub fn lend_self<R>(
-        &mut self,
-        this: &(dyn Element + 'static),
-        f: impl FnOnce(&mut Self) -> R,
-    ) -> R {
-        let frame = Lent {
-            local: self.cur,
-            element: this,
-            outer: self.lent,
-        };
-        let outer = std::mem::replace(&mut self.lent, &frame);
-        let result = f(self);
-        self.lent = outer;
-        result
     }
 
     /// The element `local` if a running [`Ctx::lend_self`] lent it.
@@ -353,8 +483,48 @@ impl<'a> Ctx<'a> {
         self.slots[local].try_borrow().is_err() && self.lent(local).is_none()
     }
 
+    fn find(&self, element: &str) -> Result<usize, String> {
+        self.shared
+            .graph
+            .find(element)
+            .ok_or_else(|| format!("no element named '{element}'"))
+    }
+
+    /// The local instance of a global element on this thread, if it is the
+    /// one that answers its handlers.
+    fn local(&self, global: usize) -> Option<usize> {
+        if self.shared.mailboxes.owner(global) != self.thread {
+            return None;
+        }
+        self.global.iter().position(|&g| g == global)
+    }
+}
+
+impl Ctx<'_> {
+    /// Runs `f` with the current element lent for reads: a read handler of
+    /// it called during `f` (by a Script that a `COUNT_CALL` runs, say)
+    /// answers from `this`, though the element is on the call stack. Pass
+    /// the element itself: `ctx.lend_self(self, |ctx| ...)`. Without a
+    /// lend, such a read fails with `busy`, since the element is borrowed
+    /// mutably by its own running method.
+    pub fn lend_self<R>(
+        &mut self,
+        this: &(dyn Element + 'static),
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let frame = Lent {
+            local: self.cur,
+            element: this,
+            outer: self.lent,
+        };
+        let outer = std::mem::replace(&mut self.lent, &frame);
+        let result = f(self);
+        self.lent = outer;
+        result
+    }
+
     /// Writes handler `handler` of element `element`, on whichever thread
-    /// owns it.
+    /// owns it, and on every thread holding a replica of it.
     ///
     /// An element on the current call stack (the caller itself, or an
     /// element upstream whose push or pull led here) cannot be entered
@@ -369,14 +539,28 @@ impl<'a> Ctx<'a> {
         value: &str,
     ) -> Result<(), String> {
         let global = self.find(element)?;
-        let Some(local) = self.local(global) else {
+        // Every instance takes the write: those on other threads between
+        // their rounds (waiting for one only if none is here).
+        let mailboxes = &self.shared.mailboxes;
+        let instances = mailboxes.instances(global);
+        let here = instances.contains(&self.thread);
+        let mut answer = None;
+        for &t in instances.iter().filter(|&&t| t != self.thread) {
             let request = Request::Write {
                 element: global,
                 handler: handler.into(),
                 value: value.into(),
                 remote: false,
             };
-            return self.shared.mailboxes.call(request).map(drop);
+            if here || answer.is_some() {
+                mailboxes.post_to(t, request);
+            } else {
+                answer = Some(mailboxes.call_on(t, request));
+            }
+        }
+        let local = match self.global.iter().position(|&g| g == global) {
+            Some(local) if here => local,
+            _ => return answer.unwrap_or(Ok(String::new())).map(drop),
         };
         let slots = self.slots;
         let Ok(mut e) = slots[local].try_borrow_mut() else {
@@ -404,22 +588,6 @@ impl<'a> Ctx<'a> {
     pub fn write_global(&mut self, handler: &str, value: &str) -> Result<(), String> {
         self.shared.handle.write(handler, value)
     }
-
-    fn find(&self, element: &str) -> Result<usize, String> {
-        self.shared
-            .graph
-            .find(element)
-            .ok_or_else(|| format!("no element named '{element}'"))
-    }
-
-    /// The local instance of a global element on this thread, if it is the
-    /// one that answers its handlers.
-    fn local(&self, global: usize) -> Option<usize> {
-        if self.shared.mailboxes.owner(global) != self.thread {
-            return None;
-        }
-        self.global.iter().position(|&g| g == global)
-    }
 }
 
 /// Writes handler `handler` of `element`, the current element of `ctx`;
@@ -443,7 +611,8 @@ pub(crate) fn write_element(
         .find(|h| h.name == handler)
         .and_then(|h| h.reconfigures);
     if let Some(arg) = arg {
-        let config = &mut ctx.state.configs[ctx.cur];
+        let cur = ctx.cur;
+        let config = &mut ctx.state.configs[cur];
         *config = crate::handler::reconfigure(config, arg, value);
     }
     Ok(())

@@ -10,16 +10,41 @@
 //! the element from its configuration string.
 
 use crate::args::Args;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, PacketCtx};
 use crate::handler::Handler;
 use crate::init::InitCtx;
 use crate::notifier::NotifierKind;
 use crate::notifier::Signal;
 use crate::packet::{Batch, Packet};
 use crate::ports::{Processing, AGNOSTIC, COMPLETE_FLOW};
+use crate::timers::Timer;
 
 /// A port number.
 pub type Port = usize;
+
+/// How an element class runs on several scheduler threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// One instance, on one thread. An element reached from two threads
+    /// is a configuration error naming both (put a ThreadSafeQueue
+    /// between them). For elements whose state must be seen whole, in
+    /// order: queues, schedulers, sources.
+    One,
+    /// An instance on each thread that reaches the element, each running
+    /// on its own thread with no locks (one FromDevice per core feeding
+    /// one Classifier → lookup → ARPQuerier path). The instances share
+    /// whatever must be one through [`InitCtx::shared_state`] (an ARP
+    /// table, counters that add up: see
+    /// [`SharedCounters`](crate::SharedCounters)); a handler write goes to
+    /// every instance, a read to the first. For stateless elements and
+    /// for those whose state is shared that way.
+    PerThread,
+    /// Inputs on any threads, outputs on one: the element joins threads
+    /// (ThreadSafeQueue). Each pushing thread gets an instance of its
+    /// input side, the pulling thread one of its output side, sharing
+    /// state through [`InitCtx::shared_state`]. Its outputs must be pull.
+    Bridge,
+}
 
 /// An element class: its shape, as data, and how to build one from a
 /// configuration string.
@@ -37,12 +62,11 @@ pub trait ElementClass: Element + Sized {
     const PROCESSING: &'static str = AGNOSTIC;
     /// Flow code in Click's notation (`"x/x"`).
     const FLOW_CODE: &'static str = COMPLETE_FLOW;
-    /// Whether the element may be driven from two threads: its inputs from
-    /// one and its outputs from the other (ThreadSafeQueue). Such a class
-    /// gets one instance on each thread; the two share state through
-    /// [`InitCtx::shared_state`]. Any other element reached from two threads
-    /// is a configuration error.
-    const THREAD_SAFE: bool = false;
+    /// How the element runs when paths from several scheduler threads
+    /// reach it (`-j N`, one source per thread): see [`Threads`]. Default:
+    /// [`Threads::One`], so reaching it from two threads is a
+    /// configuration error, never a silent loss.
+    const THREADS: Threads = Threads::One;
     /// Whether [`Element::forwards`] may answer: the engine then routes
     /// connections past the element while it forwards (Click's Bypass).
     const FORWARDS: bool = false;
@@ -121,9 +145,11 @@ pub trait Element: 'static {
         false
     }
 
-    /// The element's timer fired (see [`Ctx::schedule_after`]).
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
-        let _ = ctx;
+    /// One of the element's timers fired: [`Timer::MAIN`] (see
+    /// [`PacketCtx::schedule_after`]) or one it added with
+    /// [`InitCtx::add_timer`].
+    fn run_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_>) {
+        let _ = (timer, ctx);
     }
 
     /// The handlers this element adds to Click's defaults.
@@ -196,61 +222,103 @@ pub trait Element: 'static {
 /// `process` returns the output port for the packet, or `None` when the
 /// element drops it (the engine counts the drop against this element). It
 /// may replace the packet (`*packet = ...`), e.g. to make it unique before
-/// writing. In pull context, packets for a port other than 0 are dropped and
-/// counted.
+/// writing, and sees the clock, its timers and handlers through its
+/// [`PacketCtx`]. A blanket implementation makes it an [`Element`] whose
+/// batch loop calls `process` with static dispatch and sends each packet
+/// out of its port, keeping the batch's order across ports. Pushed or
+/// pulled, every verdict is honoured: when output 0 is pulled, packets for
+/// another output are pushed out of it (Click's `a/ah`, as CheckIPHeader
+/// declares), and a verdict naming an output that cannot take them is
+/// counted and reported. One input; use [`Element`] for more.
 pub trait PacketElement: 'static {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port>;
+    /// Decides the packet's fate: `Some(output)` or `None` to drop it.
+    fn process(&mut self, packet: &mut Packet, ctx: &mut PacketCtx<'_>) -> Option<Port>;
 
+    /// As [`Element::initialize`].
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         let _ = ctx;
         Ok(())
     }
 
+    /// As [`Element::handlers`].
     fn handlers(&self) -> &'static [Handler] {
         &[]
     }
 
+    /// As [`Element::read_handler`].
     fn read_handler(&self, name: &str) -> Option<String> {
         let _ = name;
         None
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let _ = value;
+    /// As [`Element::write_handler`].
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let _ = (value, ctx);
         Err(format!("no write handler '{name}'"))
     }
+
+    /// As [`Element::run_timer`].
+    fn run_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_>) {
+        let _ = (timer, ctx);
+    }
+
+    /// As [`Element::hand_over`].
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        None
+    }
+
+    /// As [`Element::cleanup`].
+    fn cleanup(&mut self) {}
 }
 
 /// Verdict of one packet inside a batch: an output port or a drop.
 const DROP: u16 = u16::MAX;
 
+/// Runs `process` over `batch`, one verdict per packet on the stack (a
+/// batch never exceeds BATCH_CAPACITY: VPP's `nexts[]`); returns the
+/// verdict every packet got, if they all got the same one.
+#[inline(always)]
+fn verdicts<T: PacketElement + ?Sized>(
+    element: &mut T,
+    batch: &mut Batch,
+    ctx: &mut PacketCtx<'_>,
+    out: &mut [u16; crate::packet::BATCH_CAPACITY],
+) -> Option<u16> {
+    for (p, v) in batch.iter_mut().zip(out.iter_mut()) {
+        *v = match element.process(p, ctx) {
+            Some(port) => port.min(DROP as usize - 1) as u16,
+            None => DROP,
+        };
+    }
+    let first = out[0];
+    out[..batch.len()]
+        .iter()
+        .all(|&v| v == first)
+        .then_some(first)
+}
+
 impl<T: PacketElement> Element for T {
     #[inline]
     fn push(&mut self, _port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
-        // A batch never exceeds BATCH_CAPACITY, so one verdict per packet
-        // fits on the stack (VPP's `nexts[]`).
-        let mut verdicts = [0u16; crate::packet::BATCH_CAPACITY];
-        let mut all_zero = true;
-        for (p, v) in batch.iter_mut().zip(verdicts.iter_mut()) {
-            *v = match self.process(p) {
-                Some(port) => port.min(DROP as usize - 1) as u16,
-                None => DROP,
-            };
-            all_zero &= *v == 0;
-        }
-        if all_zero {
-            ctx.push(0, batch);
-        } else {
-            ctx.push_by_verdict(batch, &verdicts, DROP);
+        let mut v = [0u16; crate::packet::BATCH_CAPACITY];
+        match verdicts(self, &mut batch, ctx, &mut v) {
+            Some(DROP) => {
+                ctx.count_drops(batch.len());
+                drop(batch);
+            }
+            Some(port) => ctx.push(port as usize, batch),
+            None => ctx.push_by_verdict(batch, &v, DROP),
         }
     }
 
     #[inline]
-    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
         let mut batch = ctx.pull(0, max)?;
-        let dropped = batch.retain(|p| self.process(p) == Some(0));
-        ctx.count_drops(dropped);
-        (!batch.is_empty()).then_some(batch)
+        let mut v = [0u16; crate::packet::BATCH_CAPACITY];
+        match verdicts(self, &mut batch, ctx, &mut v) {
+            Some(p) if p as usize == port => Some(batch),
+            _ => ctx.split_pulled(batch, &v, DROP, port),
+        }
     }
 
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
@@ -265,7 +333,19 @@ impl<T: PacketElement> Element for T {
         PacketElement::read_handler(self, name)
     }
 
-    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
-        PacketElement::write_handler(self, name, value)
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        PacketElement::write_handler(self, name, value, ctx)
+    }
+
+    fn run_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_>) {
+        PacketElement::run_timer(self, timer, ctx)
+    }
+
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        PacketElement::hand_over(self)
+    }
+
+    fn cleanup(&mut self) {
+        PacketElement::cleanup(self)
     }
 }

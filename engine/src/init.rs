@@ -14,6 +14,7 @@ use crate::packet::Timestamp;
 use crate::ports::Processing;
 use crate::sched::TaskHandle;
 use crate::shared::Shared;
+use crate::timers::Timer;
 
 /// What an element sees while it initializes: its name, its task, and the
 /// graph around it (to find notifiers).
@@ -26,8 +27,12 @@ pub struct InitCtx<'a> {
     /// Global element → local instance giving its outputs.
     pub(crate) output_side: &'a [u32],
     pub(crate) global: usize,
+    /// The scheduler thread this instance runs on.
+    pub(crate) thread: usize,
     pub(crate) task: Option<TaskHandle>,
-    pub(crate) timer: &'a mut Option<Instant>,
+    /// The element's timers (index: [`Timer::index`]) and their first
+    /// deadlines.
+    pub(crate) timers: &'a mut Vec<Option<Instant>>,
     pub(crate) task_scheduled: &'a mut bool,
     pub(crate) tickets: &'a mut u32,
 }
@@ -36,6 +41,17 @@ impl InitCtx<'_> {
     /// The element's full name.
     pub fn name(&self) -> &str {
         &self.graph.nodes[self.global].name
+    }
+
+    /// Which of the element's instances this is, and how many there are:
+    /// `(0, 1)` unless its class runs on several threads
+    /// ([`Threads::PerThread`](crate::Threads::PerThread)) and paths from
+    /// several threads reach it. Index shared state such as
+    /// [`SharedCounters`](crate::SharedCounters) with it.
+    pub fn instance(&self) -> (usize, usize) {
+        let instances = self.shared.mailboxes.instances(self.global);
+        let index = instances.iter().position(|&t| t == self.thread);
+        (index.unwrap_or(0), instances.len().max(1))
     }
 
     /// The element's task, if it has one ([`Element::has_task`](crate::Element::has_task)).
@@ -97,9 +113,27 @@ impl InitCtx<'_> {
         })
     }
 
-    /// Fires the element's timer `delay` after the router starts.
+    /// Fires the element's main timer `delay` after the router starts.
     pub fn schedule_after(&mut self, delay: Duration) {
-        *self.timer = Some(self.shared.clock.now() + delay);
+        self.set_timer_after(Timer::MAIN, delay);
+    }
+
+    /// Adds a timer to the element's main one (Click elements hold as
+    /// many `Timer`s as they need): its handle, for
+    /// [`PacketCtx::set_timer`](crate::PacketCtx::set_timer), and what
+    /// [`Element::run_timer`](crate::Element::run_timer) gets when it
+    /// fires. Timers are added only here, so a running router's timer heap
+    /// never grows.
+    pub fn add_timer(&mut self) -> Timer {
+        self.timers.push(None);
+        Timer((self.timers.len() - 1) as u16)
+    }
+
+    /// Fires `timer` `delay` after the router starts.
+    pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
+        if let Some(t) = self.timers.get_mut(timer.index()) {
+            *t = Some(self.shared.clock.now() + delay);
+        }
     }
 
     /// The router's clock now (virtual under `--simtime`).
@@ -122,11 +156,11 @@ impl InitCtx<'_> {
         &self.graph.nodes[self.global].inputs
     }
 
-    /// State shared by the instances of a [`THREAD_SAFE`] element on
-    /// different threads: the first caller creates it with `make`, the
-    /// others get the same `Arc`.
-    ///
-    /// [`THREAD_SAFE`]: crate::ElementClass::THREAD_SAFE
+    /// State shared by the instances of an element on different threads
+    /// ([`Threads::PerThread`](crate::Threads::PerThread) and
+    /// [`Threads::Bridge`](crate::Threads::Bridge) classes): the first
+    /// caller creates it with `make`, the others get the same `Arc`. Every
+    /// instance has initialized before any packet flows.
     pub fn shared_state<T: Any + Send + Sync>(
         &mut self,
         make: impl FnOnce() -> T,

@@ -11,11 +11,13 @@ pub mod packet;
 
 mod clock;
 mod control;
+mod counters;
 mod ctx;
 mod dispatch;
 mod element;
 mod graph;
 mod handler;
+mod harness;
 mod hotswap;
 mod init;
 mod notifier;
@@ -28,16 +30,19 @@ mod shard;
 mod shared;
 pub mod signals;
 mod threads;
+mod timers;
 
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;
 
 pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
 pub use control::{GlobalHandler, GlobalWrite, RouterHandle};
-pub use ctx::Ctx;
-pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port};
+pub use counters::SharedCounters;
+pub use ctx::{Ctx, PacketCtx};
+pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port, Threads};
 pub use graph::{unknown_classes, Graph, Node};
 pub use handler::{ConfigArg, Handler, DEFAULT_HANDLERS};
+pub use harness::Harness;
 pub use hotswap::HotSwap;
 pub use init::InitCtx;
 pub use notifier::{NotifierKind, NotifierSignal, Signal};
@@ -46,3 +51,4 @@ pub use ports::{Processing, AGNOSTIC, COMPLETE_FLOW, PULL, PULL_TO_PUSH, PUSH, P
 pub use registry::{ClassSpec, Registry};
 pub use router::{Router, RunOptions, RunReport};
 pub use sched::{TaskHandle, DEFAULT_TICKETS, MAX_TICKETS};
+pub use timers::Timer;

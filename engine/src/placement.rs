@@ -4,17 +4,19 @@
 //! task's thread. `StaticThreadSched` places tasks, `ScheduleInfo` gives
 //! them tickets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use click_lang::Diagnostic;
 
+use crate::element::Threads;
 use crate::graph::{Graph, Node};
 use crate::ports::Processing;
 use crate::sched::DEFAULT_TICKETS;
 
-/// The elements one thread owns. An element is `Whole`, or for a
-/// thread-safe element driven from two threads, split in two instances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The part of an element one thread holds: all of it, or for a
+/// [`Threads::Bridge`] element driven from several threads, its input side
+/// (one instance per pushing thread) or its output side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Side {
     Whole,
     Inputs,
@@ -26,97 +28,168 @@ pub(crate) struct ThreadPlan {
     pub members: Vec<(usize, Side)>,
 }
 
-/// Which thread drives each side of each element. Tasks start push paths
-/// (sources, unqueues) and pull paths (pulling sinks); everything a task's
-/// push reaches downstream, or its pull reaches upstream, runs on the
-/// task's thread. `StaticThreadSched` places tasks; the rest go to thread 0.
-pub(crate) fn place(graph: &Graph, threads: usize) -> Result<Vec<ThreadPlan>, Vec<Diagnostic>> {
-    let (sched, mut errors) = static_thread_sched(graph);
-    let n = graph.nodes.len();
-    let mut input_thread: Vec<Option<usize>> = vec![None; n];
-    let mut output_thread: Vec<Option<usize>> = vec![None; n];
-    // A ThreadSafeQueue may be pushed to from several threads: its input
-    // side then has an instance on each (one ring per pushing thread).
-    let mut more_inputs: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for root in (0..n).filter(|&e| is_root(&graph.nodes[e])) {
-        let t = sched.get(&graph.nodes[root].name).copied().unwrap_or(0) % threads;
-        let mut mark = |e: usize, side: Side, errors: &mut Vec<Diagnostic>| -> bool {
-            let node = &graph.nodes[e];
-            let split = node.spec.as_ref().is_some_and(|s| s.thread_safe);
-            let side = if split { side } else { Side::Whole };
-            let mut fresh = false;
-            for (slot, on, input) in [
-                (&mut input_thread[e], side != Side::Outputs, true),
-                (&mut output_thread[e], side != Side::Inputs, false),
-            ] {
-                match *slot {
-                    _ if !on => {}
-                    None => {
-                        *slot = Some(t);
-                        fresh = true;
-                    }
-                    Some(other) if other != t && split && input => {
-                        if !more_inputs[e].contains(&t) {
-                            more_inputs[e].push(t);
-                            fresh = true;
-                        }
-                    }
-                    Some(other) if other != t => {
-                        errors.push(thread_conflict(node, other, t, split));
-                    }
-                    Some(_) => {}
-                }
-            }
-            fresh
-        };
-        mark(root, Side::Whole, &mut errors);
-        // Push paths downstream.
-        let mut work: Vec<(usize, usize)> = push_outputs(graph, root);
-        while let Some((e, _)) = work.pop() {
-            if mark(e, Side::Inputs, &mut errors)
-                && !graph.nodes[e].spec.as_ref().is_some_and(|s| s.thread_safe)
-            {
-                work.extend(push_outputs(graph, e));
+/// Where every element runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    /// One plan per scheduler thread.
+    pub plans: Vec<ThreadPlan>,
+    /// Which thread answers each element's handler reads: its only thread,
+    /// the first of a replicated element's, a bridge's first input side.
+    pub owner: Vec<usize>,
+    /// The threads whose instance of each element takes handler writes:
+    /// every replica of a [`Threads::PerThread`] element, else the owner.
+    pub instances: Vec<Vec<usize>>,
+}
+
+/// Which threads reach each side of one element.
+#[derive(Debug, Default, Clone)]
+struct Reached {
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+}
+
+impl Reached {
+    fn mark(&mut self, side: Side, t: usize) {
+        for (on, threads) in [
+            (side != Side::Outputs, &mut self.inputs),
+            (side != Side::Inputs, &mut self.outputs),
+        ] {
+            if on && !threads.contains(&t) {
+                threads.push(t);
             }
         }
-        // Pull paths upstream.
-        let mut work: Vec<(usize, usize)> = pull_inputs(graph, root);
-        while let Some((e, _)) = work.pop() {
-            if mark(e, Side::Outputs, &mut errors)
-                && !graph.nodes[e].spec.as_ref().is_some_and(|s| s.thread_safe)
-            {
-                work.extend(pull_inputs(graph, e));
+    }
+
+    /// Every thread that reaches either side, in order.
+    fn all(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self.inputs.iter().chain(&self.outputs).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// Which thread runs each element. Tasks start push paths (sources,
+/// unqueues) and pull paths (pulling sinks); everything a task's push
+/// reaches downstream, or its pull reaches upstream (with the push outputs
+/// of what it pulls: Click's `a/ah`), runs on the task's thread.
+/// `StaticThreadSched` places tasks; the rest go to thread 0. An element
+/// reached from several threads gets an instance on each if its class
+/// says so ([`Threads::PerThread`]), a bridge one input side per thread
+/// ([`Threads::Bridge`]); any other is an error.
+pub(crate) fn place(graph: &Graph, threads: usize) -> Result<Placement, Vec<Diagnostic>> {
+    let (sched, mut errors) = static_thread_sched(graph);
+    let n = graph.nodes.len();
+    let mut reached = vec![Reached::default(); n];
+    for root in (0..n).filter(|&e| is_root(&graph.nodes[e])) {
+        let t = sched.get(&graph.nodes[root].name).copied().unwrap_or(0) % threads;
+        let mut seen = HashSet::new();
+        let mut work = vec![(root, Side::Whole)];
+        while let Some((e, side)) = work.pop() {
+            if !seen.insert((e, side)) {
+                continue;
             }
+            reached[e].mark(side, t);
+            if threads_of(&graph.nodes[e]) == Threads::Bridge && side != Side::Whole {
+                // A bridge is where threads meet: the path ends here.
+                continue;
+            }
+            let down = push_outputs(graph, e)
+                .into_iter()
+                .map(|(d, _)| (d, Side::Inputs));
+            if side == Side::Inputs {
+                work.extend(down);
+            } else {
+                work.extend(down);
+                let up = pull_inputs(graph, e)
+                    .into_iter()
+                    .map(|(u, _)| (u, Side::Outputs));
+                work.extend(up);
+            }
+        }
+    }
+    let mut placement = Placement {
+        plans: vec![ThreadPlan::default(); threads],
+        owner: vec![0; n],
+        instances: vec![Vec::new(); n],
+    };
+    for (e, r) in reached.iter().enumerate() {
+        let node = &graph.nodes[e];
+        match instances(node, r) {
+            Ok(members) => {
+                placement.owner[e] = members.first().map_or(0, |&(t, _)| t);
+                for &(t, side) in &members {
+                    placement.plans[t].members.push((e, side));
+                }
+                // A bridge's halves share one state: its owner answers
+                // writes too. Replicas each take every write.
+                placement.instances[e] = match threads_of(node) {
+                    Threads::PerThread => members.iter().map(|&(t, _)| t).collect(),
+                    _ => vec![placement.owner[e]],
+                };
+            }
+            Err(d) => errors.push(d),
         }
     }
     if !errors.is_empty() {
         errors.dedup();
         return Err(errors);
     }
-    let mut plans = vec![ThreadPlan::default(); threads];
-    for e in 0..n {
-        let (i, o) = (input_thread[e], output_thread[e]);
-        let (first_in, out) = (i.or(o).unwrap_or(0), o.or(i).unwrap_or(0));
-        let mut inputs = vec![first_in];
-        inputs.extend(&more_inputs[e]);
-        for (t, plan) in plans.iter_mut().enumerate() {
-            match (inputs.contains(&t), t == out) {
-                (true, true) => plan.members.push((e, Side::Whole)),
-                (true, false) => plan.members.push((e, Side::Inputs)),
-                (false, true) => plan.members.push((e, Side::Outputs)),
-                (false, false) => {}
-            }
-        }
-    }
-    Ok(plans)
+    Ok(placement)
 }
 
-/// A task root: starts a push path (push outputs, no push inputs) or a
+/// The threads holding an instance of `node` and the side each holds, the
+/// owner first, by the class's threading.
+fn instances(node: &Node, r: &Reached) -> Result<Vec<(usize, Side)>, Diagnostic> {
+    let all = r.all();
+    match threads_of(node) {
+        _ if all.is_empty() => Ok(vec![(0, Side::Whole)]),
+        Threads::One if all.len() > 1 => Err(thread_conflict(node, all[0], all[1], false)),
+        Threads::One => Ok(vec![(all[0], Side::Whole)]),
+        Threads::PerThread => Ok(all.iter().map(|&t| (t, Side::Whole)).collect()),
+        Threads::Bridge => {
+            if r.outputs.len() > 1 {
+                let mut outs = r.outputs.clone();
+                outs.sort_unstable();
+                return Err(thread_conflict(node, outs[0], outs[1], true));
+            }
+            let out = r.outputs.first().or(r.inputs.first()).copied().unwrap_or(0);
+            let mut members: Vec<(usize, Side)> = r
+                .inputs
+                .iter()
+                .map(|&t| (t, if t == out { Side::Whole } else { Side::Inputs }))
+                .collect();
+            if !r.inputs.contains(&out) {
+                members.push((
+                    out,
+                    if r.inputs.is_empty() {
+                        Side::Whole
+                    } else {
+                        Side::Outputs
+                    },
+                ));
+            }
+            Ok(members)
+        }
+    }
+}
+
+/// How the element's class runs on several threads.
+fn threads_of(node: &Node) -> Threads {
+    node.spec.as_ref().map_or(Threads::One, |s| s.threads)
+}
+
+/// A task root: starts a push path (push outputs, no push inputs, and no
+/// pull outputs: an element that is pulled pushes only when pulled) or a
 /// pull path (pull inputs, no pull outputs).
 fn is_root(node: &Node) -> bool {
     let has = |ports: &[Processing], p| ports.contains(&p);
-    (has(&node.outputs, Processing::Push) && !has(&node.inputs, Processing::Push))
-        || (has(&node.inputs, Processing::Pull) && !has(&node.outputs, Processing::Pull))
+    let (push_out, pull_out) = (
+        has(&node.outputs, Processing::Push),
+        has(&node.outputs, Processing::Pull),
+    );
+    (push_out && !has(&node.inputs, Processing::Push) && !pull_out)
+        || (has(&node.inputs, Processing::Pull) && !pull_out)
 }
 
 fn push_outputs(graph: &Graph, e: usize) -> Vec<(usize, usize)> {
@@ -135,16 +208,16 @@ fn pull_inputs(graph: &Graph, e: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn thread_conflict(node: &Node, a: usize, b: usize, thread_safe: bool) -> Diagnostic {
-    let (a, b) = (a.min(b), a.max(b));
-    let message = if thread_safe {
+fn thread_conflict(node: &Node, a: usize, b: usize, bridge: bool) -> Diagnostic {
+    let message = if bridge {
         format!(
             "'{}' is pulled from threads {a} and {b}; a thread-safe queue has one pulling thread",
             node.declaration()
         )
     } else {
         format!(
-            "'{}' is reached from threads {a} and {b}; only a ThreadSafeQueue may connect threads",
+            "'{}' is reached from threads {a} and {b}, but its class runs on one thread: \
+             put a ThreadSafeQueue between the threads",
             node.declaration()
         )
     };
@@ -239,17 +312,4 @@ pub(crate) fn schedule_info(graph: &Graph) -> HashMap<String, u32> {
             (element, tickets)
         })
         .collect()
-}
-
-/// Which thread answers for each element: the one holding its input side.
-pub(crate) fn owners(plans: &[ThreadPlan], nelements: usize) -> Vec<usize> {
-    let mut owner = vec![0; nelements];
-    for (t, plan) in plans.iter().enumerate() {
-        for &(e, side) in &plan.members {
-            if side != Side::Outputs {
-                owner[e] = t;
-            }
-        }
-    }
-    owner
 }

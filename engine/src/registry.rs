@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::args::Args;
-use crate::element::{ConfigureCtx, Element, ElementClass};
+use crate::element::{ConfigureCtx, Element, ElementClass, Threads};
 use crate::ports::{FlowCode, PortCount, ProcessingCode};
 
 type Create = fn(&str, &ConfigureCtx) -> Result<Box<dyn Element>, String>;
@@ -15,7 +15,8 @@ pub struct ClassSpec {
     pub port_count: PortCount,
     pub processing: ProcessingCode,
     pub flow: FlowCode,
-    pub thread_safe: bool,
+    /// How elements of the class run on several threads.
+    pub threads: Threads,
     pub forwards: bool,
     create: Create,
 }
@@ -68,7 +69,7 @@ impl Registry {
             processing: ProcessingCode::parse(T::PROCESSING)
                 .unwrap_or_else(|e| panic!("{}: {e}", T::CLASS)),
             flow: FlowCode::parse(T::FLOW_CODE).unwrap_or_else(|e| panic!("{}: {e}", T::CLASS)),
-            thread_safe: T::THREAD_SAFE,
+            threads: T::THREADS,
             forwards: T::FORWARDS,
             create: create::<T>,
         };

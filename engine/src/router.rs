@@ -149,14 +149,14 @@ impl Router {
     /// Runs the router until it stops (a source's STOP, a DriverManager or
     /// Script, or the stop flag), then reads `opts.final_reads`.
     pub fn run(&self, opts: &RunOptions) -> Result<RunReport, Vec<Diagnostic>> {
-        let plans = place(&self.graph, opts.threads.max(1))?;
+        let placement = place(&self.graph, opts.threads.max(1))?;
         let spec = RunSpec {
             graph: &self.graph,
             stop: &self.stop,
             handle: self.handle(),
             running: &self.running,
         };
-        let finished = crate::threads::run(spec, opts, &plans)?;
+        let finished = crate::threads::run(spec, opts, placement)?;
         Ok(self.report(opts, finished.outcomes, finished.ended_at))
     }
 
@@ -181,7 +181,15 @@ impl Router {
             .zip(&opts.final_reads)
             .map(|(r, name)| r.unwrap_or_else(|| self.global_read(name)))
             .collect();
+        // A replicated element's instances drop apart: one sum each.
         engine_drops.sort();
+        engine_drops.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
         RunReport {
             reads,
             engine_drops,

@@ -179,62 +179,6 @@ pub(crate) fn pick_task(tasks: &mut [TaskEntry], clock: &mut u64) -> Option<usiz
     best
 }
 
-/// The timer queue of one shard: at most one pending deadline per element.
-#[derive(Debug, Default)]
-pub(crate) struct Timers {
-    deadlines: Vec<Option<Instant>>,
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, usize)>>,
-}
-
-impl Timers {
-    pub fn new(nelements: usize) -> Self {
-        Timers {
-            deadlines: vec![None; nelements],
-            heap: Default::default(),
-        }
-    }
-
-    pub fn schedule(&mut self, element: usize, at: Instant) {
-        self.deadlines[element] = Some(at);
-        self.heap.push(std::cmp::Reverse((at, element)));
-    }
-
-    pub fn cancel(&mut self, element: usize) {
-        self.deadlines[element] = None;
-    }
-
-    pub fn deadline(&self, element: usize) -> Option<Instant> {
-        self.deadlines[element]
-    }
-
-    /// The next element whose timer is due at `now`, if any.
-    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
-        while let Some(&std::cmp::Reverse((at, e))) = self.heap.peek() {
-            if at > now {
-                return None;
-            }
-            self.heap.pop();
-            // Stale entries (rescheduled or cancelled timers) are skipped.
-            if self.deadlines[e] == Some(at) {
-                self.deadlines[e] = None;
-                return Some(e);
-            }
-        }
-        None
-    }
-
-    /// The earliest live deadline.
-    pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&std::cmp::Reverse((at, e))) = self.heap.peek() {
-            if self.deadlines[e] == Some(at) {
-                return Some(at);
-            }
-            self.heap.pop();
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,22 +210,5 @@ mod tests {
         assert_eq!(pick_task(&mut tasks, &mut clock), None);
         h.wake();
         assert_eq!(pick_task(&mut tasks, &mut clock), Some(0));
-    }
-
-    #[test]
-    fn timers_fire_in_order_and_skip_stale_entries() {
-        let mut t = Timers::new(3);
-        let now = Instant::now();
-        t.schedule(0, now + Duration::from_millis(5));
-        t.schedule(1, now + Duration::from_millis(1));
-        t.schedule(0, now + Duration::from_millis(2)); // reschedule
-        t.schedule(2, now + Duration::from_millis(3));
-        t.cancel(2);
-        assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(1)));
-        let later = now + Duration::from_millis(10);
-        assert_eq!(t.pop_due(later), Some(1));
-        assert_eq!(t.pop_due(later), Some(0));
-        assert_eq!(t.pop_due(later), None);
-        assert_eq!(t.next_deadline(), None);
     }
 }

@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 
 use crate::clock::SIM_TICK;
 use crate::control::{Message, Request};
-use crate::ctx::{write_element, Ctx};
+use crate::ctx::{write_element, Ctx, Entered, PacketCtx};
 use crate::dispatch::{Slot, Tables};
 use crate::element::Element;
 use crate::graph::Graph;
 use crate::handler::{is_private, no_handler, HandlerSite};
 use crate::packet::Batch;
-use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker, Timers};
+use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker};
 use crate::shared::Shared;
+use crate::timers::Timers;
 
 /// The elements one scheduler thread owns, and what it needs to run them.
 pub(crate) struct Shard {
@@ -37,7 +38,9 @@ pub(crate) struct ShardState {
     pub timers: Timers,
     /// Packets the engine dropped on behalf of each element.
     pub drops: Vec<u64>,
-    pub deferred: Vec<(u32, u32, Batch)>,
+    /// Pushes into elements that were on the call stack, first in, first
+    /// out: run when the current top-level call returns.
+    pub deferred: std::collections::VecDeque<(u32, u32, Batch)>,
     /// Handler writes to elements that were on the call stack (element,
     /// handler, value), run when the current top-level call returns.
     pub deferred_writes: std::collections::VecDeque<(u32, String, String)>,
@@ -47,25 +50,34 @@ pub(crate) struct ShardState {
     pub slept: bool,
     /// Elements a pull cycle reached, already reported.
     pub cycle_warned: Vec<bool>,
+    /// Elements that pushed to an output leading nowhere, already reported.
+    pub nowhere_warned: Vec<bool>,
 }
 
 impl ShardState {
-    pub fn new(nelements: usize) -> Self {
+    pub fn new(nelements: usize, timers: Timers) -> Self {
         ShardState {
-            timers: Timers::new(nelements),
+            timers,
             drops: vec![0; nelements],
-            deferred: Vec::with_capacity(64),
+            deferred: std::collections::VecDeque::with_capacity(64),
             deferred_writes: std::collections::VecDeque::new(),
             configs: Vec::new(),
             slept: false,
             cycle_warned: vec![false; nelements],
+            nowhere_warned: vec![false; nelements],
         }
     }
 }
 
 impl Shard {
-    fn ctx<'s>(&'s mut self, shared: &'s Shared, cur: usize, now: Instant) -> (Ctx<'s>, &'s Slot) {
-        let ctx = Ctx {
+    fn ctx<'s>(
+        &'s mut self,
+        shared: &'s Shared,
+        cur: usize,
+        entered: Entered,
+        now: Instant,
+    ) -> (Ctx<'s>, &'s Slot) {
+        let ctx = Ctx(PacketCtx {
             thread: self.thread,
             slots: &self.slots,
             tables: &self.tables,
@@ -74,28 +86,33 @@ impl Shard {
             state: &mut self.state,
             shared,
             cur,
+            entered,
             now,
             lent: std::ptr::null(),
-        };
+        });
         (ctx, &self.slots[cur])
     }
 
-    /// Runs one element call through `f`, then any pushes it deferred.
+    /// Runs one element call through `f`, then any pushes and handler
+    /// writes it deferred, in the order they were deferred.
     fn call(
         &mut self,
         shared: &Shared,
         e: usize,
+        entered: Entered,
         now: Instant,
         f: impl FnOnce(&mut dyn Element, &mut Ctx),
     ) {
-        let (mut ctx, slot) = self.ctx(shared, e, now);
+        let (mut ctx, slot) = self.ctx(shared, e, entered, now);
         if let Ok(mut element) = slot.try_borrow_mut() {
             f(&mut **element, &mut ctx);
         }
+        let slots = ctx.slots;
         loop {
-            while let Some((e, port, batch)) = ctx.state.deferred.pop() {
+            while let Some((e, port, batch)) = ctx.state.deferred.pop_front() {
                 ctx.cur = e as usize;
-                if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
+                ctx.entered = Entered::Push(port);
+                if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                     element.push(port as usize, batch, &mut ctx);
                 }
             }
@@ -103,12 +120,13 @@ impl Shard {
                 break;
             };
             ctx.cur = e as usize;
-            if let Ok(mut element) = ctx.slots[e as usize].try_borrow_mut() {
+            ctx.entered = Entered::Handler;
+            if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                 if let Err(message) = write_element(&mut **element, &handler, &value, &mut ctx) {
                     tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");
                 }
             }
-            ctx.tables.after_write(ctx.slots, e as usize);
+            ctx.tables.after_write(slots, e as usize);
         }
     }
 
@@ -127,7 +145,7 @@ impl Shard {
         handle.set_scheduled(false);
         fence(Ordering::SeqCst);
         self.state.slept = false;
-        self.call(shared, e, now, |element, ctx| {
+        self.call(shared, e, Entered::Task, now, |element, ctx| {
             element.run_task(ctx);
         });
         if !self.state.slept {
@@ -136,8 +154,10 @@ impl Shard {
     }
 
     fn run_due_timers(&mut self, shared: &Shared, now: Instant) {
-        while let Some(e) = self.state.timers.pop_due(now) {
-            self.call(shared, e, now, |element, ctx| element.run_timer(ctx));
+        while let Some((e, timer)) = self.state.timers.pop_due(now) {
+            self.call(shared, e, Entered::Timer, now, |element, ctx| {
+                element.run_timer(timer, ctx)
+            });
         }
     }
 
@@ -218,7 +238,7 @@ impl Shard {
                     return Err(no_handler(name, &handler));
                 }
                 let mut result = Err(format!("{name}: busy"));
-                self.call(shared, local, now, |element, ctx| {
+                self.call(shared, local, Entered::Handler, now, |element, ctx| {
                     result = write_element(element, &handler, &value, ctx).map(|()| String::new());
                 });
                 self.tables.after_write(&self.slots, local);
@@ -319,5 +339,9 @@ impl Shard {
                 }
             }
         }
+        // Calls sent before the stop are answered: a write another thread
+        // posted to this thread's instance (a reset of every replica) and
+        // then stopped the router must not be lost.
+        self.answer_calls(shared, shared.clock.now());
     }
 }

@@ -17,12 +17,13 @@ use crate::graph::Graph;
 use crate::hotswap::HotSwap;
 use crate::init::InitCtx;
 use crate::packet::Timestamp;
-use crate::placement::{owners, schedule_info, Side, ThreadPlan};
+use crate::placement::{schedule_info, Placement, Side, ThreadPlan};
 use crate::router::RunOptions;
 use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 use crate::shard::{Shard, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
+use crate::timers::{Timer, Timers};
 
 /// What a run needs of the router it runs.
 pub(crate) struct RunSpec<'a> {
@@ -46,14 +47,18 @@ pub(crate) struct Finished {
 pub(crate) fn run(
     spec: RunSpec,
     opts: &RunOptions,
-    plans: &[ThreadPlan],
+    placement: Placement,
 ) -> Result<Finished, Vec<Diagnostic>> {
+    let Placement {
+        plans,
+        owner,
+        instances,
+    } = placement;
     let threads = plans.len();
     let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
         .map(|_| Arc::new(ThreadWaker::default()))
         .collect();
-    let (mailboxes, inboxes) =
-        Mailboxes::new(wakers.clone(), owners(plans, spec.graph.nodes.len()));
+    let (mailboxes, inboxes) = Mailboxes::new(wakers.clone(), owner, instances);
     let mailboxes = Arc::new(mailboxes);
     let shared = Shared {
         stop: spec.stop.clone(),
@@ -252,19 +257,15 @@ impl ThreadEnv<'_> {
 
         let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
         let mut tasks = Vec::new();
-        let mut state = ShardState::new(slots.len());
-        state.configs = global
-            .iter()
-            .map(|&e| graph.nodes[e].config.clone())
-            .collect();
+        let mut timers: Vec<Vec<Option<std::time::Instant>>> = Vec::with_capacity(slots.len());
         for (local, slot) in slots.iter().enumerate() {
             let task = slot
                 .borrow()
                 .has_task()
                 .then(|| TaskHandle::new(false, waker.clone(), t));
             let share = self.shares.get(&graph.nodes[global[local]].name).copied();
-            let (mut timer, mut scheduled, mut tickets) =
-                (None, true, share.unwrap_or(DEFAULT_TICKETS));
+            let (mut element_timers, mut scheduled, mut tickets) =
+                (vec![None], true, share.unwrap_or(DEFAULT_TICKETS));
             let mut ctx = InitCtx {
                 graph,
                 shared: self.shared,
@@ -272,8 +273,9 @@ impl ThreadEnv<'_> {
                 input_side: &input_side,
                 output_side: &output_side,
                 global: global[local],
+                thread: t,
                 task: task.clone(),
-                timer: &mut timer,
+                timers: &mut element_timers,
                 task_scheduled: &mut scheduled,
                 tickets: &mut tickets,
             };
@@ -291,9 +293,7 @@ impl ThreadEnv<'_> {
                     message: format!("while initializing '{}': {message}", node.declaration()),
                 });
             }
-            if let Some(at) = timer {
-                state.timers.schedule(local, at);
-            }
+            timers.push(element_timers);
             if let Some(task) = &task {
                 if scheduled {
                     task.wake();
@@ -305,6 +305,19 @@ impl ThreadEnv<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let counts: Vec<usize> = timers.iter().map(Vec::len).collect();
+        let mut state = ShardState::new(slots.len(), Timers::new(&counts));
+        for (local, first) in timers.iter().enumerate() {
+            for (i, at) in first.iter().enumerate() {
+                if let Some(at) = *at {
+                    state.timers.schedule(local, Timer(i as u16), at);
+                }
+            }
+        }
+        state.configs = global
+            .iter()
+            .map(|&e| graph.nodes[e].config.clone())
+            .collect();
         tables.reroute(&slots);
         Ok(Shard {
             thread: t,
@@ -346,7 +359,11 @@ impl ThreadEnv<'_> {
             .map(|name| {
                 let (element, handler) = name.split_once('.')?;
                 let e = graph.find(element)?;
-                // A split element answers from its input side.
+                // The owner's instance answers (a replicated element's
+                // first, a bridge's first input side).
+                if self.shared.mailboxes.owner(e) != shard.thread {
+                    return None;
+                }
                 let local = shard.global.iter().position(|&g| g == e)?;
                 Some(shard.handler_site(graph, local).read(handler, false))
             })

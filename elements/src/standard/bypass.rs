@@ -1,6 +1,7 @@
 //! Bypass: switches a packet stream through an optional detour at no cost.
 
 use click_engine::args::Args;
+use click_engine::Threads;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Port};
 
 /// `Bypass([ACTIVE, *keywords* INLINE])`: while ACTIVE is false (the
@@ -30,6 +31,7 @@ pub struct Bypass {
 
 impl ElementClass for Bypass {
     const CLASS: &'static str = "Bypass";
+    const THREADS: Threads = Threads::PerThread;
     const PORT_COUNT: &'static str = "1-2/1-2";
     const FLOW_CODE: &'static str = "xy/[xy]x";
     const FORWARDS: bool = true;

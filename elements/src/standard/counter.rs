@@ -3,7 +3,11 @@
 use click_engine::args::{pop_word, Args, Raw};
 
 use super::handlercall::HandlerCall;
-use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port};
+use click_engine::{
+    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port,
+    SharedCounters, Threads,
+};
+use std::sync::Arc;
 
 /// `Counter([*keywords* COUNT_CALL])`: passes packets unchanged, counting
 /// them and their bytes.
@@ -15,12 +19,17 @@ use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, Pac
 /// so a batch is split there: packets before it are pushed first, the
 /// Nth and later ones after the call.
 ///
+/// Reached from several threads, it counts on each without locks and its
+/// handlers show the sums; COUNT_CALL then fires when the sum reaches N,
+/// seen at batch boundaries.
+///
 /// * Ports: 1 input, 1 output, agnostic.
 /// * Handlers: `count`, `byte_count` (read), `reset`, `reset_counts` (write).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Counter {
-    count: u64,
-    byte_count: u64,
+    /// Packets and bytes, by instance (one per thread that reaches it).
+    counts: Arc<SharedCounters<2>>,
+    instance: usize,
     count_call: Option<CountCall>,
     triggered: bool,
 }
@@ -31,8 +40,12 @@ struct CountCall {
     call: HandlerCall,
 }
 
+const PACKETS: usize = 0;
+const BYTES: usize = 1;
+
 impl ElementClass for Counter {
     const CLASS: &'static str = "Counter";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let count_call = match args.read::<Raw>("COUNT_CALL")? {
@@ -49,8 +62,10 @@ impl ElementClass for Counter {
             }
         };
         Ok(Counter {
+            counts: Arc::new(SharedCounters::new(1)),
+            instance: 0,
             count_call,
-            ..Counter::default()
+            triggered: false,
         })
     }
 }
@@ -60,12 +75,16 @@ impl Counter {
     /// pending).
     fn before_call(&self) -> Option<u64> {
         let call = self.count_call.as_ref().filter(|_| !self.triggered)?;
-        (call.at > self.count).then(|| call.at - self.count - 1)
+        let count = self.counts.sum(PACKETS);
+        (call.at > count).then(|| call.at - count - 1)
     }
 
-    fn count(&mut self, p: &Packet) {
-        self.count += 1;
-        self.byte_count += p.len() as u64;
+    /// Counts the packets, adding to this instance's counters once.
+    #[inline]
+    fn count<'p>(&mut self, packets: impl Iterator<Item = &'p Packet>) {
+        let (n, bytes) = packets.fold((0, 0), |(n, b), p| (n + 1, b + p.len() as u64));
+        self.counts.add(self.instance, PACKETS, n);
+        self.counts.add(self.instance, BYTES, bytes);
     }
 
     fn fire(&mut self, ctx: &mut Ctx<'_>) {
@@ -81,7 +100,7 @@ impl Counter {
 impl Element for Counter {
     fn push(&mut self, _port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
         let Some(before) = self.before_call().filter(|&b| b < batch.len() as u64) else {
-            batch.iter().for_each(|p| self.count(p));
+            self.count(batch.iter());
             ctx.push(0, batch);
             return;
         };
@@ -94,17 +113,22 @@ impl Element for Counter {
                 rest.push(p);
             }
         }
-        first.iter().for_each(|p| self.count(p));
+        self.count(first.iter());
         if !first.is_empty() {
             ctx.push(0, first);
         }
         // The call's packet is counted before the call, as in Click.
-        if let Some(p) = rest.iter().next() {
-            self.count(p);
-        }
+        self.count(rest.iter().take(1));
         self.fire(ctx);
-        rest.iter().skip(1).for_each(|p| self.count(p));
+        self.count(rest.iter().skip(1));
         ctx.push(0, rest);
+    }
+
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let (instance, instances) = ctx.instance();
+        self.instance = instance;
+        self.counts = ctx.shared_state(|| SharedCounters::new(instances))?;
+        Ok(())
     }
 
     fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
@@ -116,8 +140,9 @@ impl Element for Counter {
             None => max,
         };
         let batch = ctx.pull(0, limit)?;
-        batch.iter().for_each(|p| self.count(p));
-        if !self.triggered && self.count_call.as_ref().is_some_and(|c| c.at == self.count) {
+        self.count(batch.iter());
+        let count = self.counts.sum(PACKETS);
+        if !self.triggered && self.count_call.as_ref().is_some_and(|c| c.at == count) {
             self.fire(ctx);
         }
         Some(batch)
@@ -135,8 +160,8 @@ impl Element for Counter {
 
     fn read_handler(&self, name: &str) -> Option<String> {
         match name {
-            "count" => Some(self.count.to_string()),
-            "byte_count" => Some(self.byte_count.to_string()),
+            "count" => Some(self.counts.sum(PACKETS).to_string()),
+            "byte_count" => Some(self.counts.sum(BYTES).to_string()),
             _ => None,
         }
     }
@@ -149,8 +174,7 @@ impl Element for Counter {
     ) -> Result<(), String> {
         match name {
             "reset" | "reset_counts" => {
-                self.count = 0;
-                self.byte_count = 0;
+                self.counts.reset(self.instance);
                 self.triggered = false;
                 Ok(())
             }

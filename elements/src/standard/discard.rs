@@ -3,7 +3,9 @@
 use click_engine::args::Args;
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Port,
+    SharedCounters, Threads,
 };
+use std::sync::Arc;
 
 /// `Discard([ACTIVE, BURST])`: drops packets. Pushed packets are freed at
 /// once; with a pull input, a task pulls up to BURST packets per run while
@@ -13,7 +15,9 @@ use click_engine::{
 /// * Handlers: `count` (read), `reset_counts` (write), `active` (read/write).
 #[derive(Debug)]
 pub struct Discard {
-    count: u64,
+    /// Packets discarded, by instance (one per thread that reaches it).
+    count: Arc<SharedCounters<1>>,
+    instance: usize,
     burst: usize,
     active: bool,
     pulls: bool,
@@ -23,6 +27,7 @@ pub struct Discard {
 impl ElementClass for Discard {
     const CLASS: &'static str = "Discard";
     const PORT_COUNT: &'static str = "1/0";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
         let active = args.read_p("ACTIVE")?.unwrap_or(true);
@@ -31,7 +36,8 @@ impl ElementClass for Discard {
             return Err("BURST must be at least 1".into());
         }
         Ok(Discard {
-            count: 0,
+            count: Arc::new(SharedCounters::new(1)),
+            instance: 0,
             burst,
             active,
             pulls: ctx.input_is_pull(0),
@@ -43,10 +49,13 @@ impl ElementClass for Discard {
 impl Element for Discard {
     #[inline]
     fn push(&mut self, _port: Port, batch: Batch, _ctx: &mut Ctx<'_>) {
-        self.count += batch.len() as u64;
+        self.count.add(self.instance, 0, batch.len() as u64);
     }
 
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        let (instance, instances) = ctx.instance();
+        self.instance = instance;
+        self.count = ctx.shared_state(|| SharedCounters::new(instances))?;
         if self.pulls {
             self.upstream = ctx.upstream_empty_signal(0);
             if !self.active {
@@ -70,7 +79,7 @@ impl Element for Discard {
             match ctx.pull(0, left) {
                 Some(batch) => {
                     left -= batch.len();
-                    self.count += batch.len() as u64;
+                    self.count.add(self.instance, 0, batch.len() as u64);
                 }
                 None => break,
             }
@@ -93,7 +102,7 @@ impl Element for Discard {
 
     fn read_handler(&self, name: &str) -> Option<String> {
         match name {
-            "count" => Some(self.count.to_string()),
+            "count" => Some(self.count.sum(0).to_string()),
             "active" => Some(self.active.to_string()),
             _ => None,
         }
@@ -101,7 +110,7 @@ impl Element for Discard {
 
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
-            "reset_counts" => self.count = 0,
+            "reset_counts" => self.count.reset(self.instance),
             "active" => {
                 self.active = Args::new(value).read_mp("ACTIVE")?;
                 if self.active && self.pulls {

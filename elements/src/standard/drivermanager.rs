@@ -1,6 +1,7 @@
 //! DriverManager: a Script whose TYPE defaults to DRIVER.
 
 use click_engine::args::Args;
+use click_engine::Timer;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Port};
 
 use super::script::{Kind, Script};
@@ -47,8 +48,8 @@ impl Element for DriverManager {
         self.0.run_task(ctx)
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
-        self.0.run_timer(ctx);
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
+        self.0.run_timer(_timer, ctx);
     }
 
     fn handlers(&self) -> &'static [Handler] {

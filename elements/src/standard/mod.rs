@@ -40,8 +40,8 @@ macro_rules! forward_element {
                 self.0.run_task(ctx)
             }
 
-            fn run_timer(&mut self, ctx: &mut click_engine::Ctx<'_>) {
-                self.0.run_timer(ctx)
+            fn run_timer(&mut self, _timer: click_engine::Timer, ctx: &mut click_engine::Ctx<'_>) {
+                self.0.run_timer(_timer, ctx)
             }
 
             fn handlers(&self) -> &'static [click_engine::Handler] {

@@ -1,6 +1,8 @@
 //! Null: passes packets through unchanged.
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port};
 
 /// `Null`: passes every packet from its input to its output unchanged.
@@ -12,6 +14,7 @@ pub struct Null;
 
 impl ElementClass for Null {
     const CLASS: &'static str = "Null";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         Ok(Null)
@@ -20,7 +23,7 @@ impl ElementClass for Null {
 
 impl PacketElement for Null {
     #[inline]
-    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         Some(0)
     }
 }
@@ -34,6 +37,7 @@ pub struct PushNull;
 
 impl ElementClass for PushNull {
     const CLASS: &'static str = "PushNull";
+    const THREADS: Threads = Threads::PerThread;
     const PROCESSING: &'static str = click_engine::PUSH;
 
     fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
@@ -43,7 +47,7 @@ impl ElementClass for PushNull {
 
 impl PacketElement for PushNull {
     #[inline]
-    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         Some(0)
     }
 }
@@ -57,6 +61,7 @@ pub struct PullNull;
 
 impl ElementClass for PullNull {
     const CLASS: &'static str = "PullNull";
+    const THREADS: Threads = Threads::PerThread;
     const PROCESSING: &'static str = click_engine::PULL;
 
     fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
@@ -66,7 +71,7 @@ impl ElementClass for PullNull {
 
 impl PacketElement for PullNull {
     #[inline]
-    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         Some(0)
     }
 }

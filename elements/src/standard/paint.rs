@@ -2,6 +2,9 @@
 
 use click_engine::args::{Args, Flags};
 use click_engine::packet::{Anno, USER_ANNO_SIZE};
+use click_engine::Ctx;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// Which byte annotation Paint and PaintSwitch use: the paint annotation,
@@ -63,6 +66,7 @@ pub struct Paint {
 
 impl ElementClass for Paint {
     const CLASS: &'static str = "Paint";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let color = args.read_mp("COLOR")?;
@@ -73,7 +77,7 @@ impl ElementClass for Paint {
 
 impl PacketElement for Paint {
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         self.anno.set(packet.anno_mut(), self.color);
         Some(0)
     }
@@ -87,7 +91,7 @@ impl PacketElement for Paint {
         (name == "color").then(|| self.color.to_string())
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "color" => {
                 self.color = Args::new(value).read_mp("COLOR")?;

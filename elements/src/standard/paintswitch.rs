@@ -1,6 +1,8 @@
 //! PaintSwitch: routes packets by their paint annotation.
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port, PUSH};
 
 use super::paint::ByteAnno;
@@ -18,6 +20,7 @@ pub struct PaintSwitch {
 
 impl ElementClass for PaintSwitch {
     const CLASS: &'static str = "PaintSwitch";
+    const THREADS: Threads = Threads::PerThread;
     const PORT_COUNT: &'static str = "1/-";
     const PROCESSING: &'static str = PUSH;
 
@@ -30,7 +33,7 @@ impl ElementClass for PaintSwitch {
 
 impl PacketElement for PaintSwitch {
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         // A port with nothing connected is a counted drop in the engine.
         Some(self.anno.get(packet.anno()) as Port)
     }

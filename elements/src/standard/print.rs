@@ -4,6 +4,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use click_engine::args::{Args, Flags};
+use click_engine::Ctx;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// Click's default number of bytes shown.
@@ -61,6 +64,7 @@ pub struct Print {
 
 impl ElementClass for Print {
     const CLASS: &'static str = "Print";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let label: String = args.read_p("LABEL")?.unwrap_or_default();
@@ -144,7 +148,7 @@ impl Print {
 }
 
 impl PacketElement for Print {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         if self.active {
             self.format(packet);
             self.line.push('\n');
@@ -163,7 +167,7 @@ impl PacketElement for Print {
         (name == "active").then(|| self.active.to_string())
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "active" => {
                 self.active = Args::new(value).read_mp("ACTIVE")?;

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use click_engine::args::{Args, Bytes};
+use click_engine::Timer;
 
 use super::sourcedata::{packet_data, stamped_clones};
 use click_engine::packet::{Timestamp, BATCH_CAPACITY};
@@ -159,7 +160,7 @@ impl Element for RatedSource {
         true
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         ctx.wake_task();
     }
 

@@ -2,6 +2,7 @@
 //! (of packets, or of bytes) and push them on.
 
 use click_engine::args::Args;
+use click_engine::Timer;
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, PULL_TO_PUSH,
 };
@@ -124,7 +125,7 @@ impl Element for RatedUnqueue {
         }
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         ctx.wake_task();
     }
 

@@ -1,6 +1,8 @@
 //! Resize: adds or removes bytes at the head and tail of packets.
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port};
 
 /// `Resize([HEAD, TAIL])`: changes each packet's length at both ends, as
@@ -20,6 +22,7 @@ pub struct Resize {
 
 impl ElementClass for Resize {
     const CLASS: &'static str = "Resize";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         Ok(Resize {
@@ -36,7 +39,7 @@ fn bytes(n: i64) -> usize {
 
 impl PacketElement for Resize {
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         if self.head > 0 {
             packet.push(bytes(self.head)).ok()?;
         } else if self.head < 0 {

@@ -1,6 +1,8 @@
 //! Strip: removes bytes from the front of packets.
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// `Strip(LENGTH)`: removes LENGTH bytes from the front of each packet
@@ -16,6 +18,7 @@ pub struct Strip {
 
 impl ElementClass for Strip {
     const CLASS: &'static str = "Strip";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         Ok(Strip {
@@ -26,7 +29,7 @@ impl ElementClass for Strip {
 
 impl PacketElement for Strip {
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let n = self.length.min(packet.len());
         // Cannot fail: n is within the packet.
         let _ = packet.pull(n);

@@ -1,6 +1,9 @@
 //! Switch: sends every packet to one output, chosen by a handler.
 
 use click_engine::args::Args;
+use click_engine::Ctx;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port, PUSH};
 
 use super::portselector::PortSelector;
@@ -18,6 +21,7 @@ pub struct Switch {
 
 impl ElementClass for Switch {
     const CLASS: &'static str = "Switch";
+    const THREADS: Threads = Threads::PerThread;
     const PORT_COUNT: &'static str = "1/-";
     const PROCESSING: &'static str = PUSH;
 
@@ -30,7 +34,7 @@ impl ElementClass for Switch {
 
 impl PacketElement for Switch {
     #[inline]
-    fn process(&mut self, _packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         self.output.port()
     }
 
@@ -43,7 +47,7 @@ impl PacketElement for Switch {
         self.output.read_handler(name)
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         self.output.write_handler(name, value)
     }
 }

@@ -1,6 +1,7 @@
 //! Tee and PullTee: duplicate packets onto every output.
 
 use click_engine::args::Args;
+use click_engine::Threads;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Port, PUSH};
 
 /// Clones every packet of `batch` into a new batch; returns the clones
@@ -42,6 +43,7 @@ pub struct Tee;
 
 impl ElementClass for Tee {
     const CLASS: &'static str = "Tee";
+    const THREADS: Threads = Threads::PerThread;
     const PORT_COUNT: &'static str = "1/1-";
     const PROCESSING: &'static str = PUSH;
 
@@ -73,6 +75,7 @@ pub struct PullTee;
 
 impl ElementClass for PullTee {
     const CLASS: &'static str = "PullTee";
+    const THREADS: Threads = Threads::PerThread;
     const PORT_COUNT: &'static str = "1/1-";
     const PROCESSING: &'static str = "l/lh";
 

@@ -7,7 +7,7 @@ use click_engine::args::Args;
 use click_engine::packet::{Packet, SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
-    PUSH_TO_PULL,
+    Threads, PUSH_TO_PULL,
 };
 use rtrb::{Consumer, Producer, RingBuffer};
 
@@ -313,7 +313,7 @@ pub struct ThreadSafeQueue {
 impl ElementClass for ThreadSafeQueue {
     const CLASS: &'static str = "ThreadSafeQueue";
     const PROCESSING: &'static str = PUSH_TO_PULL;
-    const THREAD_SAFE: bool = true;
+    const THREADS: Threads = Threads::Bridge;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let capacity: usize = args.read_p("CAPACITY")?.unwrap_or(DEFAULT_CAPACITY);

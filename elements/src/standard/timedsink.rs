@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use click_engine::args::Args;
+use click_engine::Timer;
 use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, PULL};
 
 /// `TimedSink([INTERVAL])`: pulls one packet every INTERVAL (default
@@ -43,7 +44,7 @@ impl Element for TimedSink {
         Ok(())
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         if let Some(batch) = ctx.pull(0, 1) {
             self.count += batch.len() as u64;
         }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use click_engine::args::{Args, Bytes};
+use click_engine::Timer;
 
 use super::sourcedata::{packet_data, stamped_clones};
 use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, PUSH};
@@ -58,7 +59,7 @@ impl Element for TimedSource {
         Ok(())
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         if !self.active {
             return;
         }

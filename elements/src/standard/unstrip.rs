@@ -1,6 +1,8 @@
 //! Unstrip: puts bytes back on the front of packets.
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
+use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// Bytes of headroom Unstrip restores exactly; beyond this, the extra
@@ -23,6 +25,7 @@ pub struct Unstrip {
 
 impl ElementClass for Unstrip {
     const CLASS: &'static str = "Unstrip";
+    const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         Ok(Unstrip {
@@ -33,7 +36,7 @@ impl ElementClass for Unstrip {
 
 impl PacketElement for Unstrip {
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let n = self.length;
         let head = packet.headroom();
         // Save the headroom bytes first: `push` may copy a shared buffer

@@ -3,6 +3,7 @@
 
 use click_engine::{Router, RunOptions};
 
+pub mod probes;
 pub mod record;
 
 /// Runs `config` on `threads` threads and returns the final reads of
@@ -12,6 +13,10 @@ pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String
         click_lang::load_str(config, "config", &Default::default()).map_err(|d| d.render())?;
     let mut registry = click_elements::registry();
     registry.add::<record::Record>();
+    registry.add::<probes::Number>();
+    registry.add::<probes::Alternate>();
+    registry.add::<probes::Panicker>();
+    registry.add::<probes::Ticker>();
     let router = Router::new(&flat, &registry).map_err(render)?;
     let opts = RunOptions {
         threads,

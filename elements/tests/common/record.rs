@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use click_engine::args::Args;
+use click_engine::PacketCtx;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// `Record`: passes packets through; `seq` reads the paint annotation of
@@ -23,7 +24,7 @@ impl ElementClass for Record {
 }
 
 impl PacketElement for Record {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let _ = write!(self.seq, "{}", packet.anno().paint());
         self.last.clear();
         for b in packet.data() {

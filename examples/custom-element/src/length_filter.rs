@@ -1,6 +1,8 @@
 //! LengthFilter: routes packets by length.
 
 use click_engine::args::Args;
+use click_engine::Ctx;
+use click_engine::PacketCtx;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port, PUSH};
 
 /// `LengthFilter(MIN, MAX)`: packets whose length is between MIN and MAX
@@ -57,7 +59,7 @@ impl PacketElement for LengthFilter {
     // Called once per packet by the engine's batch loop: no allocation,
     // no locking, no I/O here.
     #[inline]
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         if (self.min..=self.max).contains(&packet.len()) {
             self.passed += 1;
             Some(0)
@@ -89,7 +91,7 @@ impl PacketElement for LengthFilter {
         })
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "min" | "max" => {
                 // Handler values parse like configuration arguments.

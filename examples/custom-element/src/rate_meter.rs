@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use click_engine::args::Args;
+use click_engine::Timer;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Port};
 
 /// `RateMeter([INTERVAL])`: passes packets unchanged and, every INTERVAL
@@ -76,7 +77,7 @@ impl Element for RateMeter {
         Some(batch)
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
         let (start, count, bytes) = self.window;
         let secs = now.saturating_duration_since(start).as_secs_f64();

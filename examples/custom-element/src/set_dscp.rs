@@ -1,6 +1,8 @@
 //! SetDSCP: rewrites the DSCP field of IPv4 packets.
 
 use click_engine::args::Args;
+use click_engine::Ctx;
+use click_engine::PacketCtx;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
 
 /// Bytes of an IPv4 header without options.
@@ -57,7 +59,7 @@ pub fn update_checksum(sum: u16, old: u16, new: u16) -> u16 {
 }
 
 impl PacketElement for SetDSCP {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let o = self.offset;
         // Read through the shared view first: no copy for packets we leave.
         let is_ipv4 = packet
@@ -102,7 +104,7 @@ impl PacketElement for SetDSCP {
         })
     }
 
-    fn write_handler(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
             "dscp" => {
                 self.dscp = parse_dscp(Args::new(value).read_mp("DSCP")?)?;

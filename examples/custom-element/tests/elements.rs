@@ -8,6 +8,7 @@ use click_engine::{
     ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port, Processing, Router,
     RunOptions,
 };
+use click_engine::{Harness, PacketCtx};
 use custom_element_example::{registry, run_config, LengthFilter};
 
 /// Reads `handlers` after running `config`, as numbers.
@@ -175,7 +176,7 @@ impl ElementClass for Last {
 }
 
 impl PacketElement for Last {
-    fn process(&mut self, packet: &mut Packet) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
         self.0.clear();
         for b in packet.data() {
             let _ = write!(self.0, "{b:02x}");
@@ -304,16 +305,20 @@ fn length_filter_handlers_without_a_router() {
         outputs: &[Processing::Push, Processing::Push],
     };
     let mut lf = LengthFilter::configure(&mut Args::new("10, 20"), &ctx).unwrap();
+    // A Harness gives the element the context a router would.
+    let mut h = Harness::new("lf");
     let mut p = Packet::from_slice(&[0; 15]).unwrap();
-    assert_eq!(lf.process(&mut p), Some(0));
-    lf.write_handler("max", "12").unwrap();
-    assert_eq!(lf.process(&mut p), Some(1));
-    assert_eq!(
-        lf.write_handler("min", "13").unwrap_err(),
-        "MIN (13) is greater than MAX (12)"
-    );
-    assert_eq!(lf.read_handler("passed").as_deref(), Some("1"));
-    assert_eq!(lf.read_handler("rejected").as_deref(), Some("1"));
-    lf.write_handler("reset", "").unwrap();
-    assert_eq!(lf.read_handler("rejected").as_deref(), Some("0"));
+    h.with(|ctx| {
+        assert_eq!(lf.process(&mut p, ctx), Some(0));
+        lf.write_handler("max", "12", ctx).unwrap();
+        assert_eq!(lf.process(&mut p, ctx), Some(1));
+        assert_eq!(
+            lf.write_handler("min", "13", ctx).unwrap_err(),
+            "MIN (13) is greater than MAX (12)"
+        );
+        assert_eq!(lf.read_handler("passed").as_deref(), Some("1"));
+        assert_eq!(lf.read_handler("rejected").as_deref(), Some("1"));
+        lf.write_handler("reset", "", ctx).unwrap();
+        assert_eq!(lf.read_handler("rejected").as_deref(), Some("0"));
+    });
 }

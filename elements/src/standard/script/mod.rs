@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use click_engine::args::{pop_word, split_words, uncomment, unquote, Args, FromArg, Raw};
 use click_engine::packet::BATCH_CAPACITY;
+use click_engine::Timer;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Port};
 
 use expand::RefKind;
@@ -1270,7 +1271,7 @@ impl Element for Script {
         true
     }
 
-    fn run_timer(&mut self, ctx: &mut Ctx<'_>) {
+    fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         let prog = &self.prog;
         let st = self.state.get_mut();
         if st.cur_steps.is_none() {
