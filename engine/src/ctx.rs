@@ -65,6 +65,16 @@ impl std::ops::DerefMut for Ctx<'_> {
     }
 }
 
+impl Drop for PacketCtx<'_> {
+    /// A panic leaving an element's call leaves `cur` at the element that
+    /// panicked (its caller's restore never ran): note it for the report.
+    fn drop(&mut self) {
+        if std::thread::panicking() && self.state.panic_site.is_none() {
+            self.state.panic_site = Some((self.cur, self.entered));
+        }
+    }
+}
+
 /// How the engine entered the running element, for a panic report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Entered {

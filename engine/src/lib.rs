@@ -21,6 +21,7 @@ mod harness;
 mod hotswap;
 mod init;
 mod notifier;
+mod panics;
 mod placement;
 mod ports;
 mod registry;

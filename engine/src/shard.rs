@@ -52,6 +52,9 @@ pub(crate) struct ShardState {
     pub cycle_warned: Vec<bool>,
     /// Elements that pushed to an output leading nowhere, already reported.
     pub nowhere_warned: Vec<bool>,
+    /// Where a panic unwound from: the element running and how the
+    /// engine entered it (set as the panic leaves the element's context).
+    pub panic_site: Option<(usize, Entered)>,
 }
 
 impl ShardState {
@@ -65,6 +68,7 @@ impl ShardState {
             slept: false,
             cycle_warned: vec![false; nelements],
             nowhere_warned: vec![false; nelements],
+            panic_site: None,
         }
     }
 }
@@ -188,6 +192,14 @@ impl Shard {
             delivered |= crate::signals::bit(c.signal);
         }
         shared.signals.settle(received, delivered);
+    }
+
+    /// Answers the calls waiting in the inbox with an error, without
+    /// running any element (after a panic).
+    pub fn refuse_calls(&mut self, why: &str) {
+        while let Ok(Message { reply, .. }) = self.inbox.try_recv() {
+            let _ = reply.send(Err(why.to_string()));
+        }
     }
 
     fn answer_calls(&mut self, shared: &Shared, now: Instant) {

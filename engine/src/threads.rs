@@ -151,7 +151,8 @@ pub(crate) fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Elemen
         inputs: &node.inputs,
         outputs: &node.outputs,
     };
-    spec.create(&node.config, &ctx)
+    crate::panics::catch(|| spec.create(&node.config, &ctx))
+        .unwrap_or_else(|panic| Err(format!("panicked: {panic}")))
         .map_err(|message| Diagnostic {
             span: Some(node.span.clone()),
             message: format!("while configuring '{}': {message}", node.declaration()),
@@ -216,17 +217,53 @@ impl ThreadEnv<'_> {
             return ThreadOutcome::default();
         };
         tracing::debug!(tasks = shard.tasks.len(), "running");
-        shard.run(self.shared);
+        let panicked = crate::panics::catch(|| shard.run(self.shared)).err();
+        if let Some(panic) = &panicked {
+            self.panicked(shard, panic);
+        }
         tracing::debug!("stopped");
         self.stopped.wait();
-        let outcome = self.finish(shard);
+        let outcome = crate::panics::catch(|| self.finish(shard)).unwrap_or_default();
         if let Some(hotswap) = self.shared.hotswap.as_ref().filter(|h| h.armed()) {
-            self.hand_over(shard, plan, hotswap);
+            if panicked.is_none() {
+                self.hand_over(shard, plan, hotswap);
+            }
         }
-        for slot in &shard.slots {
-            slot.borrow_mut().cleanup();
+        for (local, slot) in shard.slots.iter().enumerate() {
+            // Each element is cleaned up (files flushed), even after a
+            // panic; one that panics here does not keep the rest from it.
+            if let Err(panic) = crate::panics::catch(|| slot.borrow_mut().cleanup()) {
+                let node = &self.graph.nodes[shard.global[local]];
+                tracing::error!(element = %node.declaration(), "panicked in cleanup: {panic}");
+            }
         }
         outcome
+    }
+
+    /// An element panicked on this thread: report it, and stop the router
+    /// (every thread finishes its round and cleans up).
+    #[cold]
+    fn panicked(&self, shard: &mut Shard, panic: &str) {
+        let (local, entered) = shard
+            .state
+            .panic_site
+            .take()
+            .unwrap_or((usize::MAX, crate::ctx::Entered::Task));
+        let message = match shard.global.get(local) {
+            Some(&e) => {
+                let node = &self.graph.nodes[e];
+                format!("'{}' panicked {entered}: {panic}", node.declaration())
+            }
+            None => format!("thread {} panicked: {panic}", shard.thread),
+        };
+        tracing::error!("{message}; stopping the router");
+        let span = shard
+            .global
+            .get(local)
+            .map(|&e| self.graph.nodes[e].span.clone());
+        self.fail(vec![Diagnostic { span, message }]);
+        self.shared.request_stop();
+        shard.refuse_calls("the router is stopping after a panic");
     }
 
     fn build_shard(&self, t: usize, plan: &ThreadPlan) -> Result<Shard, Vec<Diagnostic>> {
@@ -282,7 +319,8 @@ impl ThreadEnv<'_> {
             let node = &graph.nodes[global[local]];
             let _element =
                 tracing::debug_span!("element", name = %node.name, class = %node.class).entered();
-            let result = slot.borrow_mut().initialize(&mut ctx);
+            let result = crate::panics::catch(|| slot.borrow_mut().initialize(&mut ctx))
+                .unwrap_or_else(|panic| Err(format!("panicked: {panic}")));
             if let Err(message) = &result {
                 tracing::debug!(%message, "initialize failed");
             }

@@ -17,6 +17,7 @@ pub fn run(config: &str, threads: usize, handlers: &[&str]) -> Result<Vec<String
     registry.add::<probes::Alternate>();
     registry.add::<probes::Panicker>();
     registry.add::<probes::Ticker>();
+    registry.add::<probes::Flusher>();
     let router = Router::new(&flat, &registry).map_err(render)?;
     let opts = RunOptions {
         threads,

@@ -58,7 +58,8 @@ impl PacketElement for Alternate {
     }
 }
 
-/// `Panicker(N)`: passes packets on and panics at the Nth (an element bug).
+/// `Panicker(N)`: passes packets on and panics at the Nth (an element
+/// bug); `Panicker(0)` panics while it is configured.
 #[derive(Debug, Default)]
 pub struct Panicker {
     left: u64,
@@ -68,9 +69,9 @@ impl ElementClass for Panicker {
     const CLASS: &'static str = "Panicker";
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        Ok(Panicker {
-            left: args.read_mp("N")?,
-        })
+        let left = args.read_mp("N")?;
+        assert!(left > 0, "Panicker(0) panics in configure");
+        Ok(Panicker { left })
     }
 }
 
@@ -125,5 +126,32 @@ impl click_engine::Element for Ticker {
 
     fn read_handler(&self, name: &str) -> Option<String> {
         (name == "fired").then(|| self.fired.clone())
+    }
+}
+
+/// `Flusher(FILE)`: passes packets on; its cleanup writes "flushed" to
+/// FILE, as a trace writer flushes its file when the router stops.
+#[derive(Debug, Default)]
+pub struct Flusher {
+    file: String,
+}
+
+impl ElementClass for Flusher {
+    const CLASS: &'static str = "Flusher";
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(Flusher {
+            file: args.read_mp("FILE")?,
+        })
+    }
+}
+
+impl PacketElement for Flusher {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
+        Some(0)
+    }
+
+    fn cleanup(&mut self) {
+        std::fs::write(&self.file, "flushed").expect("write the flush file");
     }
 }
