@@ -16,10 +16,12 @@ use crate::dispatch::{Slot, Tables, NOWHERE};
 use crate::element::{Element, Port};
 use crate::handler::HandlerSite;
 use crate::packet::{Batch, Packet, Timestamp};
+use crate::poller::Interest;
 use crate::sched::TaskHandle;
 use crate::shard::ShardState;
 use crate::shared::Shared;
 use crate::timers::Timer;
+use std::os::fd::RawFd;
 
 /// What a per-packet element sees while it processes a packet
 /// ([`PacketElement::process`](crate::PacketElement::process)): the clock,
@@ -366,6 +368,17 @@ impl<'a> PacketCtx<'a> {
     /// When `timer` of the current element will fire, if it is scheduled.
     pub fn timer_deadline_of(&self, timer: Timer) -> Option<Instant> {
         self.state.timers.deadline(self.cur, timer)
+    }
+
+    /// Watches file descriptor `fd` for `interest`, or changes what it is
+    /// watched for (see [`InitCtx::add_select`](crate::InitCtx::add_select)).
+    pub fn add_select(&mut self, fd: RawFd, interest: Interest) -> Result<(), String> {
+        self.state.selects.add(fd, interest, self.cur)
+    }
+
+    /// Stops watching file descriptor `fd` (before the element closes it).
+    pub fn remove_select(&mut self, fd: RawFd) {
+        self.state.selects.remove(fd, self.cur);
     }
 
     /// Takes the current task off the run list until it is woken (by a

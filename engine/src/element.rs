@@ -16,8 +16,10 @@ use crate::init::InitCtx;
 use crate::notifier::NotifierKind;
 use crate::notifier::Signal;
 use crate::packet::{Batch, Packet};
+use crate::poller::Readiness;
 use crate::ports::{Processing, AGNOSTIC, COMPLETE_FLOW};
 use crate::timers::Timer;
+use std::os::fd::RawFd;
 
 /// A port number.
 pub type Port = usize;
@@ -150,6 +152,14 @@ pub trait Element: 'static {
     /// [`InitCtx::add_timer`].
     fn run_timer(&mut self, timer: Timer, ctx: &mut Ctx<'_>) {
         let _ = (timer, ctx);
+    }
+
+    /// A file descriptor the element watches became ready (Click's
+    /// `selected`): see [`InitCtx::add_select`]. Called on the element's
+    /// thread between task runs; while the thread is idle it sleeps until
+    /// one of its descriptors is ready.
+    fn selected(&mut self, fd: RawFd, ready: Readiness, ctx: &mut Ctx<'_>) {
+        let _ = (fd, ready, ctx);
     }
 
     /// The handlers this element adds to Click's defaults.

@@ -20,7 +20,7 @@ use crate::graph::{Graph, Node};
 use crate::packet::{Batch, Packet};
 use crate::ports::Processing;
 use crate::sched::{TaskHandle, ThreadWaker};
-use crate::shard::ShardState;
+use crate::shard::{Selects, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
 use crate::timers::Timers;
@@ -134,7 +134,7 @@ impl Harness {
             handle,
             hotswap: None,
         };
-        let mut state = ShardState::new(2, Timers::new(&[HARNESS_TIMERS, 1]));
+        let mut state = ShardState::new(2, Timers::new(&[HARNESS_TIMERS, 1]), Selects::default());
         state.configs = vec![String::new(); 2];
         let collected = Rc::new(RefCell::new(
             (0..HARNESS_OUTPUTS).map(|_| Vec::new()).collect(),

@@ -11,10 +11,13 @@ use crate::element::Port;
 use crate::graph::Graph;
 use crate::notifier::{NotifierKind, NotifierSignal, Signal};
 use crate::packet::Timestamp;
+use crate::poller::Interest;
 use crate::ports::Processing;
 use crate::sched::TaskHandle;
+use crate::shard::Selects;
 use crate::shared::Shared;
 use crate::timers::Timer;
+use std::os::fd::RawFd;
 
 /// What an element sees while it initializes: its name, its task, and the
 /// graph around it (to find notifiers).
@@ -35,6 +38,9 @@ pub struct InitCtx<'a> {
     pub(crate) timers: &'a mut Vec<Option<Instant>>,
     pub(crate) task_scheduled: &'a mut bool,
     pub(crate) tickets: &'a mut u32,
+    /// The shard's watched descriptors, and this element's local index.
+    pub(crate) selects: &'a mut Selects,
+    pub(crate) local: usize,
 }
 
 impl InitCtx<'_> {
@@ -116,6 +122,18 @@ impl InitCtx<'_> {
     /// Fires the element's main timer `delay` after the router starts.
     pub fn schedule_after(&mut self, delay: Duration) {
         self.set_timer_after(Timer::MAIN, delay);
+    }
+
+    /// Watches file descriptor `fd` for `interest` (Click's `add_select`):
+    /// when it is ready, the element's
+    /// [`selected`](crate::Element::selected) is called on its thread, and
+    /// an idle thread sleeps until then. One element per descriptor; the
+    /// element closes it (after [`PacketCtx::remove_select`] or at
+    /// cleanup).
+    ///
+    /// [`PacketCtx::remove_select`]: crate::PacketCtx::remove_select
+    pub fn add_select(&mut self, fd: RawFd, interest: Interest) -> Result<(), String> {
+        self.selects.add(fd, interest, self.local)
     }
 
     /// Adds a timer to the element's main one (Click elements hold as

@@ -62,6 +62,10 @@ pub struct RunReport {
     /// The router's wall-clock time when it stopped (virtual under
     /// `--simtime`): where a router replacing it in a hot swap goes on.
     pub ended_at: Timestamp,
+    /// Waits on file descriptors the scheduler threads made, each a system
+    /// call: the cost of sleeping, and of looking at idle descriptors while
+    /// busy.
+    pub waits: u64,
 }
 
 /// A checked, configured router, ready to run.
@@ -168,6 +172,7 @@ impl Router {
     ) -> RunReport {
         let mut reads: Vec<Option<Result<String, String>>> = vec![None; opts.final_reads.len()];
         let mut engine_drops = Vec::new();
+        let waits = outcomes.iter().map(|o| o.waits).sum();
         for outcome in outcomes {
             for (i, r) in outcome.reads.into_iter().enumerate() {
                 if r.is_some() && reads[i].is_none() {
@@ -194,6 +199,7 @@ impl Router {
             reads,
             engine_drops,
             ended_at,
+            waits,
         }
     }
 

@@ -3,25 +3,21 @@
 //! Each scheduler thread owns a [`Shard`](crate::shard::Shard): its
 //! elements, their tasks and timers. Tasks are picked by stride scheduling
 //! (Click's tickets: a task with twice the tickets runs twice as often).
-//! When no task is scheduled and no timer is due, the thread parks until the
-//! next timer or until a notifier or control message wakes it, so an idle
-//! router does not burn a core.
+//! When no task is scheduled and no timer is due, the thread sleeps (see
+//! `poller.rs`) until the next timer, a watched file descriptor, or a
+//! notifier or control message wakes it, so an idle router does not burn a
+//! core.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+
+use crate::poller::WakeFd;
 
 /// Click's default number of tickets for a task.
 pub const DEFAULT_TICKETS: u32 = 1024;
 /// Most tickets a task can have (Click's `Task::MAX_TICKETS`).
 pub const MAX_TICKETS: u32 = 1 << 15;
 const STRIDE_ONE: u64 = 1 << 24;
-/// Longest idle park: bounds the latency of noticing a stop request that
-/// arrives without an unpark.
-const MAX_PARK: Duration = Duration::from_millis(50);
-/// How long an idle thread spins before parking.
-const SPIN_BEFORE_PARK: Duration = Duration::from_micros(200);
 
 /// A handle to a task that other elements and threads can wake.
 #[derive(Clone, Debug)]
@@ -85,44 +81,75 @@ impl TaskHandle {
     }
 }
 
-/// Wakes a parked scheduler thread. Wakers exist from the start (tasks
-/// are created before their threads); a wake before the thread attaches is
-/// remembered and makes its first park return at once.
+/// Wakes a sleeping scheduler thread. Wakers exist from the start (tasks
+/// are created before their threads); a wake before the thread sleeps is
+/// remembered and keeps it from sleeping.
+///
+/// A thread about to sleep marks itself sleeping and then looks for a
+/// pending wake; a waker marks the wake pending and then, if the thread is
+/// sleeping, writes its eventfd. Both orders are SeqCst, so either the
+/// thread sees the wake or the waker sees it sleeping: no wake is lost, and
+/// a wake costs a system call only when the thread really sleeps.
 #[derive(Debug, Default)]
 pub struct ThreadWaker {
-    thread: OnceLock<Thread>,
     pending: AtomicBool,
+    sleeping: AtomicBool,
+    /// The eventfd the thread's poller watches (none: the thread never
+    /// sleeps, as in a test harness).
+    fd: Option<WakeFd>,
 }
 
 impl ThreadWaker {
-    pub(crate) fn attach_current(&self) {
-        let _ = self.thread.set(std::thread::current());
+    /// A waker for a thread that sleeps in a poller watching its eventfd.
+    pub(crate) fn new() -> std::io::Result<ThreadWaker> {
+        Ok(ThreadWaker {
+            fd: Some(WakeFd::new()?),
+            ..ThreadWaker::default()
+        })
     }
 
-    /// Wakes the thread if it is parked (or makes its next park return).
+    /// Wakes the thread if it sleeps (or keeps it from sleeping next).
+    #[inline]
     pub fn wake(&self) {
-        self.pending.store(true, Ordering::Release);
-        if let Some(t) = self.thread.get() {
-            t.unpark();
+        self.pending.store(true, Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) {
+            self.signal();
         }
     }
 
-    /// Waits until woken or until `timeout`: first spinning briefly (a
-    /// wake from another thread then costs no system call on either side,
-    /// which matters when a ThreadSafeQueue runs dry between bursts), then
-    /// parking, so an idle thread does not burn its core.
-    pub(crate) fn park(&self, timeout: Duration) {
-        let spin_until = Instant::now() + timeout.min(SPIN_BEFORE_PARK);
-        while Instant::now() < spin_until {
-            if self.pending.swap(false, Ordering::AcqRel) {
-                return;
-            }
-            std::hint::spin_loop();
+    #[cold]
+    fn signal(&self) {
+        if let Some(fd) = &self.fd {
+            fd.signal();
         }
-        if !self.pending.swap(false, Ordering::AcqRel) {
-            std::thread::park_timeout(timeout.min(MAX_PARK));
-            self.pending.store(false, Ordering::Release);
+    }
+
+    /// Takes a pending wake, if there is one.
+    #[inline]
+    pub(crate) fn take_pending(&self) -> bool {
+        self.pending.swap(false, Ordering::AcqRel)
+    }
+
+    /// The thread is about to sleep: returns false (and stays awake) if a
+    /// wake is already pending.
+    pub(crate) fn start_sleeping(&self) -> bool {
+        self.sleeping.store(true, Ordering::SeqCst);
+        if self.pending.swap(false, Ordering::SeqCst) {
+            self.sleeping.store(false, Ordering::SeqCst);
+            return false;
         }
+        true
+    }
+
+    /// The thread woke up.
+    pub(crate) fn stop_sleeping(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+        self.pending.store(false, Ordering::Release);
+    }
+
+    /// The eventfd its thread's poller watches.
+    pub(crate) fn fd(&self) -> Option<&WakeFd> {
+        self.fd.as_ref()
     }
 }
 

@@ -1,6 +1,8 @@
 //! A shard: the elements one scheduler thread owns, their tasks and
 //! timers, and the scheduler loop that runs them.
 
+use std::collections::HashMap;
+use std::os::fd::RawFd;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use crate::element::Element;
 use crate::graph::Graph;
 use crate::handler::{is_private, no_handler, HandlerSite};
 use crate::packet::Batch;
+use crate::poller::{Event, Interest, Poller, WakeFd};
 use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker};
 use crate::shared::Shared;
 use crate::timers::Timers;
@@ -52,13 +55,17 @@ pub(crate) struct ShardState {
     pub cycle_warned: Vec<bool>,
     /// Elements that pushed to an output leading nowhere, already reported.
     pub nowhere_warned: Vec<bool>,
+    /// The file descriptors its elements watch.
+    pub selects: Selects,
+    /// Waits on file descriptors made (each a system call).
+    pub waits: u64,
     /// Where a panic unwound from: the element running and how the
     /// engine entered it (set as the panic leaves the element's context).
     pub panic_site: Option<(usize, Entered)>,
 }
 
 impl ShardState {
-    pub fn new(nelements: usize, timers: Timers) -> Self {
+    pub fn new(nelements: usize, timers: Timers, selects: Selects) -> Self {
         ShardState {
             timers,
             drops: vec![0; nelements],
@@ -69,6 +76,8 @@ impl ShardState {
             cycle_warned: vec![false; nelements],
             nowhere_warned: vec![false; nelements],
             panic_site: None,
+            selects,
+            waits: 0,
         }
     }
 }
@@ -298,13 +307,16 @@ impl Shard {
     }
 
     /// The scheduler loop of one thread: until the router stops, run timers
-    /// that are due and a round of tasks; park when there is nothing to do.
+    /// that are due and a round of tasks; sleep when there is nothing to do.
     pub fn run(&mut self, shared: &Shared) {
         /// Tasks run between two looks at the clock, timers and stop flag.
         const TASKS_PER_ROUND: usize = 64;
-        self.waker.attach_current();
+        /// Busy rounds between two looks at the watched descriptors (a
+        /// system call): Click looks every couple of rounds too.
+        const ROUNDS_PER_POLL: u32 = 8;
         let simulated = shared.clock.simulated();
         let mut clock = 0u64;
+        let mut rounds = 0u32;
         self.run_each_task_once(shared);
         while !shared.stopping() {
             let now = shared.clock.now();
@@ -321,10 +333,18 @@ impl Shard {
                 self.run_task(shared, i, now);
                 ran += 1;
             }
+            rounds += 1;
+            if ran > 0 && rounds >= ROUNDS_PER_POLL && self.state.selects.watching() {
+                rounds = 0;
+                self.poll(shared, Duration::ZERO, now);
+            }
             if simulated {
                 if ran > 0 {
                     shared.clock.advance_by(SIM_TICK);
                 } else if !shared.stopping() && self.inbox.is_empty() {
+                    if self.state.selects.watching() {
+                        self.poll(shared, Duration::ZERO, now);
+                    }
                     // Nothing runnable: once no thread has anything, time
                     // jumps to the next timer, or the run ends when there
                     // is none (nothing could happen again).
@@ -344,10 +364,11 @@ impl Shard {
             if ran == 0 && !shared.stopping() {
                 let wait = match self.state.timers.next_deadline() {
                     Some(at) => shared.clock.real_delay(at),
-                    None => Duration::from_secs(3600),
+                    None => MAX_SLEEP,
                 };
                 if !wait.is_zero() {
-                    self.waker.park(wait);
+                    rounds = 0;
+                    self.sleep(shared, wait, now);
                 }
             }
         }
@@ -355,5 +376,131 @@ impl Shard {
         // posted to this thread's instance (a reset of every replica) and
         // then stopped the router must not be lost.
         self.answer_calls(shared, shared.clock.now());
+    }
+
+    /// Nothing to run: sleep until the next timer (`timeout`), a watched
+    /// descriptor or a wake. With several threads, spin briefly first: a
+    /// wake from another thread then costs no system call on either side,
+    /// which matters when a ThreadSafeQueue runs dry between bursts.
+    fn sleep(&mut self, shared: &Shared, timeout: Duration, now: Instant) {
+        if shared.wakers.len() > 1 {
+            let spin_until = Instant::now() + timeout.min(SPIN_BEFORE_SLEEP);
+            while Instant::now() < spin_until {
+                if self.waker.take_pending() {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        if !self.waker.start_sleeping() {
+            return;
+        }
+        self.poll(shared, timeout.min(MAX_SLEEP), now);
+        self.waker.stop_sleeping();
+    }
+
+    /// Waits up to `timeout` for watched descriptors (zero: just looks),
+    /// then tells each element whose descriptor is ready.
+    fn poll(&mut self, shared: &Shared, timeout: Duration, now: Instant) {
+        let mut events = std::mem::take(&mut self.state.selects.events);
+        self.state.waits += 1;
+        if let Err(e) = self
+            .state
+            .selects
+            .wait(self.waker.fd(), timeout, &mut events)
+        {
+            tracing::error!("waiting on file descriptors failed: {e}");
+            std::thread::sleep(timeout.min(MAX_SLEEP));
+        }
+        for ev in events.drain(..) {
+            // A descriptor dropped by an earlier event of this batch is
+            // skipped.
+            if let Some(e) = self.state.selects.owner(ev.fd) {
+                self.call(shared, e, Entered::Selected, now, |element, ctx| {
+                    element.selected(ev.fd, ev.ready, ctx)
+                });
+            }
+        }
+        self.state.selects.events = events;
+    }
+}
+
+/// Longest sleep: bounds the latency of noticing a stop request that
+/// arrives without a wake.
+const MAX_SLEEP: Duration = Duration::from_millis(50);
+/// How long an idle thread of a router with several threads spins before
+/// it sleeps.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(200);
+
+/// The file descriptors a shard's elements watch (Click's `add_select`),
+/// and the poller the thread sleeps in.
+#[derive(Debug, Default)]
+pub(crate) struct Selects {
+    /// None in a test harness, whose thread never sleeps.
+    poller: Option<Poller>,
+    /// Watched descriptor → local element.
+    owners: HashMap<RawFd, usize>,
+    /// Ready descriptors of the last wait (kept to reuse its storage).
+    events: Vec<Event>,
+}
+
+impl Selects {
+    pub fn new(poller: Poller) -> Selects {
+        Selects {
+            poller: Some(poller),
+            owners: HashMap::new(),
+            events: Vec::with_capacity(64),
+        }
+    }
+
+    /// Local element `e` watches `fd` for `interest`.
+    pub fn add(&mut self, fd: RawFd, interest: Interest, e: usize) -> Result<(), String> {
+        if let Some(&other) = self.owners.get(&fd).filter(|&&o| o != e) {
+            return Err(format!(
+                "file descriptor {fd} is watched by another element ({other})"
+            ));
+        }
+        let poller = self
+            .poller
+            .as_mut()
+            .ok_or("this context cannot watch file descriptors")?;
+        poller
+            .watch(fd, interest)
+            .map_err(|err| format!("cannot watch file descriptor {fd}: {err}"))?;
+        self.owners.insert(fd, e);
+        Ok(())
+    }
+
+    /// Local element `e` stops watching `fd`.
+    pub fn remove(&mut self, fd: RawFd, e: usize) {
+        if self.owners.get(&fd) == Some(&e) {
+            self.owners.remove(&fd);
+            if let Some(p) = self.poller.as_mut() {
+                let _ = p.unwatch(fd);
+            }
+        }
+    }
+
+    fn owner(&self, fd: RawFd) -> Option<usize> {
+        self.owners.get(&fd).copied()
+    }
+
+    fn watching(&self) -> bool {
+        self.poller.as_ref().is_some_and(Poller::watching)
+    }
+
+    fn wait(
+        &self,
+        wake: Option<&WakeFd>,
+        timeout: Duration,
+        events: &mut Vec<Event>,
+    ) -> std::io::Result<()> {
+        match (&self.poller, wake) {
+            (Some(p), Some(wake)) => p.wait(wake, timeout, events).map(drop),
+            _ => {
+                std::thread::sleep(timeout);
+                Ok(())
+            }
+        }
     }
 }

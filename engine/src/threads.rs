@@ -18,9 +18,10 @@ use crate::hotswap::HotSwap;
 use crate::init::InitCtx;
 use crate::packet::Timestamp;
 use crate::placement::{schedule_info, Placement, Side, ThreadPlan};
+use crate::poller::Poller;
 use crate::router::RunOptions;
 use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
-use crate::shard::{Shard, ShardState};
+use crate::shard::{Selects, Shard, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
 use crate::timers::{Timer, Timers};
@@ -56,8 +57,14 @@ pub(crate) fn run(
     } = placement;
     let threads = plans.len();
     let wakers: Vec<Arc<ThreadWaker>> = (0..threads)
-        .map(|_| Arc::new(ThreadWaker::default()))
-        .collect();
+        .map(|_| ThreadWaker::new().map(Arc::new))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            vec![Diagnostic {
+                span: None,
+                message: format!("cannot make a thread's wake-up eventfd: {e}"),
+            }]
+        })?;
     let (mailboxes, inboxes) = Mailboxes::new(wakers.clone(), owner, instances);
     let mailboxes = Arc::new(mailboxes);
     let shared = Shared {
@@ -179,6 +186,8 @@ struct ThreadEnv<'a> {
 pub(crate) struct ThreadOutcome {
     pub reads: Vec<Option<Result<String, String>>>,
     pub drops: Vec<(String, u64)>,
+    /// Waits on file descriptors the thread made.
+    pub waits: u64,
 }
 
 impl ThreadEnv<'_> {
@@ -295,6 +304,16 @@ impl ThreadEnv<'_> {
         let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
         let mut tasks = Vec::new();
         let mut timers: Vec<Vec<Option<std::time::Instant>>> = Vec::with_capacity(slots.len());
+        let wake = waker
+            .fd()
+            .expect("scheduler threads' wakers have an eventfd");
+        let poller = Poller::new(wake).map_err(|e| {
+            vec![Diagnostic {
+                span: None,
+                message: format!("thread {t}: cannot make an epoll instance: {e}"),
+            }]
+        })?;
+        let mut selects = Selects::new(poller);
         for (local, slot) in slots.iter().enumerate() {
             let task = slot
                 .borrow()
@@ -315,6 +334,8 @@ impl ThreadEnv<'_> {
                 timers: &mut element_timers,
                 task_scheduled: &mut scheduled,
                 tickets: &mut tickets,
+                selects: &mut selects,
+                local,
             };
             let node = &graph.nodes[global[local]];
             let _element =
@@ -344,7 +365,7 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         let counts: Vec<usize> = timers.iter().map(Vec::len).collect();
-        let mut state = ShardState::new(slots.len(), Timers::new(&counts));
+        let mut state = ShardState::new(slots.len(), Timers::new(&counts), selects);
         for (local, first) in timers.iter().enumerate() {
             for (i, at) in first.iter().enumerate() {
                 if let Some(at) = *at {
@@ -414,6 +435,10 @@ impl ThreadEnv<'_> {
             .filter(|(_, &d)| d > 0)
             .map(|(l, &d)| (graph.nodes[shard.global[l]].name.clone(), d))
             .collect();
-        ThreadOutcome { reads, drops }
+        ThreadOutcome {
+            reads,
+            drops,
+            waits: shard.state.waits,
+        }
     }
 }
