@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::args::{pop_word, split_args, split_words, unquote};
 use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt};
-use crate::expand::{split_args, split_words, unquote};
 use crate::source::{strip_directives, SourceMap};
 use crate::{Diagnostic, Requirement, Span};
 
@@ -608,21 +608,21 @@ impl Builder {
     }
 
     fn define(&mut self, text: &ast::Word) {
+        // Click's `yvar`: arguments split as `cp_argvec` does, then the first
+        // word (`cp_shift_spacevec`) names the variable and the rest, as
+        // written, is its value.
         for arg in split_args(&self.config_text(text)) {
             if arg.is_empty() {
                 continue;
             }
-            let (var, value) = match arg.find(|c: char| c.is_ascii_whitespace()) {
-                Some(p) => (&arg[..p], arg[p..].trim_start()),
-                None => (arg.as_str(), ""),
-            };
+            let (var, value) = pop_word(&arg);
             let name = var.strip_prefix('$').unwrap_or("");
             if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
                 self.error(&text.at, "bad 'define' declaration: not a variable");
             } else if self.scope.vars.iter().any(|(n, _)| n == name) {
                 self.error(&text.at, format!("parameter '${name}' multiply defined"));
             } else {
-                self.scope.vars.push((name.to_string(), value.to_string()));
+                self.scope.vars.push((name.to_string(), value));
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Variable substitution and the small pieces of Click's argument splitting
 //! the flattener needs (compound arguments, `define`, `require`).
 //!
-//! These follow Click's `cp_expand`, `cp_argvec` and `cp_spacevec`; the full
-//! argument parser for elements lives in [`crate::args`].
+//! These follow Click's `cp_expand` and `cp_assign_arguments`; splitting
+//! (`cp_argvec`, `cp_spacevec`) is [`crate::args`]'s, the same elements use.
 
 /// A stack of variable frames, innermost last (Click's VariableEnvironment).
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,7 @@ fn variable_at(s: &str, i: usize, env: &Env) -> Option<(usize, String)> {
 fn braced_value(inner: &str, env: &Env) -> Option<String> {
     if let Some((name, index)) = inner.strip_suffix(']').and_then(|x| x.split_once('[')) {
         let value = env.lookup(name)?;
-        let words = split_words(value);
+        let words = crate::args::split_words(value);
         let index: usize = index.trim().parse().ok()?;
         return Some(words.get(index).cloned().unwrap_or_default());
     }
@@ -131,98 +131,6 @@ fn skip_comment(b: &[u8], i: usize) -> usize {
             .position(|w| w == b"*/")
             .map_or(b.len(), |p| i + 2 + p + 2)
     }
-}
-
-/// Splits a configuration string at top-level commas, dropping comments
-/// and surrounding space (Click's `cp_argvec`). An empty string has no
-/// arguments.
-pub fn split_args(config: &str) -> Vec<String> {
-    let b = config.as_bytes();
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    let mut i = 0;
-    let mut start = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' | b'\'' => i = skip_quote(b, i),
-            b'/' if matches!(b.get(i + 1), Some(b'/' | b'*')) => {
-                cur.push_str(&config[start..i]);
-                cur.push(' ');
-                i = skip_comment(b, i);
-                start = i;
-                continue;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => {
-                cur.push_str(&config[start..i]);
-                args.push(cur.trim().to_string());
-                cur.clear();
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    cur.push_str(&config[start.min(config.len())..]);
-    let last = cur.trim();
-    if !last.is_empty() || !args.is_empty() {
-        args.push(last.to_string());
-    }
-    args
-}
-
-/// Index of the closing quote of the string opening at `i`.
-fn skip_quote(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() && b[j] != q {
-        if q == b'"' && b[j] == b'\\' {
-            j += 1;
-        }
-        j += 1;
-    }
-    j.min(b.len().saturating_sub(1)).max(i)
-}
-
-/// Splits at white space outside quotes (Click's `cp_spacevec`).
-pub fn split_words(s: &str) -> Vec<String> {
-    let b = s.as_bytes();
-    let mut words = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            if b[i] == b'"' || b[i] == b'\'' {
-                i = skip_quote(b, i);
-            }
-            i += 1;
-        }
-        words.push(s[start..i.min(s.len())].to_string());
-    }
-    words
-}
-
-/// Removes one level of double or single quotes, with backslash escapes in
-/// double quotes.
-pub fn unquote(s: &str) -> String {
-    let mut out = String::new();
-    let mut quote = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => out.extend(chars.next()),
-            (_, c) => out.push(c),
-        }
-    }
-    out
 }
 
 /// Assigns compound arguments to formals (Click's `cp_assign_arguments`).
@@ -282,16 +190,6 @@ mod tests {
         assert_eq!(expand("'$a' $zz ${zz-def}", &e), "'$a' $zz def");
         assert_eq!(expand("\"$q\"", &e), "\"x\\\"y\"");
         assert_eq!(expand("$", &e), "$");
-    }
-
-    #[test]
-    fn splits_arguments() {
-        assert_eq!(
-            split_args(" a, b (c, d) , \"e,f\" // x\n"),
-            vec!["a", "b (c, d)", "\"e,f\""]
-        );
-        assert!(split_args("  ").is_empty());
-        assert_eq!(split_words("a \"b c\" d"), vec!["a", "\"b c\"", "d"]);
     }
 
     #[test]

@@ -9,8 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use crate::args::split_args;
 use crate::build::{ports_phrase, printable, Class, CompoundClass, Kind, Proto, Scope, Tunnel};
-use crate::expand::{assign_arguments, expand, split_args, Env};
+use crate::expand::{assign_arguments, expand, Env};
 use crate::{Diagnostic, FlatConnection, FlatElement};
 
 /// Deeper compound nesting than this is refused (Click has a similar limit).
@@ -75,7 +76,9 @@ impl Flattener {
     }
 
     /// Picks the overload matching the element's arguments and used ports
-    /// (Click's `Compound::resolve`).
+    /// (Click's `Compound::resolve`). The arguments are split as Click's
+    /// `cp_argvec` splits them: an empty last argument (`F(5, )`, or one
+    /// holding only a comment) is no argument.
     fn resolve(&mut self, i: usize, first: &Rc<CompoundClass>) -> Option<(Class, Vec<String>)> {
         let args = split_args(&self.scope.elements[i].config);
         let [nin, nout] = self.scope.nports[i];
