@@ -145,7 +145,7 @@ pub struct Tunnel {
 }
 
 /// The elements and connections of one scope.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scope {
     pub elements: Vec<Proto>,
     /// Name to index. Anonymous elements are keyed `;Name@N` until their

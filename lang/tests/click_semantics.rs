@@ -5,6 +5,17 @@
 
 use click_lang::{load_str, LoadOptions};
 
+fn flatten(src: &str) -> String {
+    flatten_with(src, &LoadOptions::default())
+}
+
+fn flatten_with(src: &str, opts: &LoadOptions) -> String {
+    match load_str(src, "config", opts) {
+        Ok(c) => c.to_click(),
+        Err(d) => panic!("{}", d.render()),
+    }
+}
+
 fn errors(src: &str) -> String {
     match load_str(src, "config", &LoadOptions::default()) {
         Ok(c) => panic!("expected errors, got\n{}", c.to_click()),
@@ -133,4 +144,93 @@ fn only_empty_substitutions_leave_the_text_as_written() {
     assert_eq!(config_of(src, "p"), "$E x");
     assert_eq!(config_of(src, "q"), "x ");
     assert_eq!(config_of(src, "r"), "${E}${E-y}");
+}
+
+// ---- Global defines in the flattened output (click-flatten) ----
+
+#[test]
+fn flattening_keeps_global_defines_symbolic() {
+    // tools/lib/routert.cc, RouterT::remove_compound_elements: without
+    // --expand-vars, each global variable stands for `$NAME` itself; the
+    // define() is printed after the requirements (runparse.cc).
+    let src = "require(package \"p\");\ndefine($LIM 5, $GW $DEV:gw);\ndefine($DEV eth0);\nq :: Queue($LIM);\nIdle -> q -> s :: SetIPAddress($GW) -> Discard;\n";
+    let expected = "require(package \"p\");\n\n\
+                    define($LIM 5, $GW $DEV:gw, $DEV eth0);\n\n\
+                    q :: Queue($LIM);\n\
+                    Idle@2 :: Idle;\n\
+                    s :: SetIPAddress($GW);\n\
+                    Discard@4 :: Discard;\n\n\
+                    Idle@2 -> q\n    -> s\n    -> Discard@4;\n";
+    assert_eq!(flatten(src), expected);
+    // The engine still gets the values.
+    let c = load_str(src, "config", &LoadOptions::default()).unwrap();
+    assert_eq!(c.elements[0].config, "5");
+    assert_eq!(c.elements[2].config, "eth0:gw");
+    assert_eq!(c.defines[0], ("LIM".to_string(), "5".to_string()));
+    // Click's runtime flat configuration (`click -qo-`) substitutes.
+    assert!(c
+        .to_click_expanded()
+        .starts_with("require(package \"p\");\n\nq :: Queue(5);\n"));
+}
+
+#[test]
+fn flattening_substitutes_compound_parameters_but_not_globals() {
+    let src = "define($LIM 5);\n\
+               elementclass Q { $n | define($m $LIM) input -> a :: Queue($n) -> b :: Queue($m) -> output }\n\
+               Idle -> x :: Q($LIM) -> y :: Q(3) -> Discard;\n";
+    let out = flatten(src);
+    for line in [
+        "x/a :: Queue($LIM);",
+        "x/b :: Queue($LIM);",
+        "y/a :: Queue(3);",
+        "y/b :: Queue($LIM);",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+    }
+}
+
+#[test]
+fn flattening_keeps_references_through_every_form() {
+    // `${LIM-7}` keeps `$LIM` (the comment in remove_compound_elements);
+    // the value `$LIM` is quoted in double quotes and has one word.
+    let src = "define($LIM 5);\np :: Print(${LIM-7}, ${NONE-7}, \"$LIM\", ${LIM[0]}, ${LIM[1]}, '$LIM', $NONE);\n";
+    assert_eq!(
+        flatten(src),
+        "define($LIM 5);\n\np :: Print($LIM, 7, \"\\$LIM\", $LIM, , '$LIM', $NONE);\n\n"
+    );
+}
+
+#[test]
+fn command_line_definitions_appear_in_the_define() {
+    // LexerT::finish redefines the command line's NAME=VALUE over the
+    // file's: a file variable keeps its place, new ones come last.
+    let opts = LoadOptions {
+        defines: vec![("N".into(), "7".into()), ("M".into(), "1 2".into())],
+        ..Default::default()
+    };
+    let src = "define($N 5, $S x /* comment */  y);\nq :: Queue($N);\n";
+    assert_eq!(
+        flatten_with(src, &opts),
+        "define($N 7, $S x y, $M 1 2);\n\nq :: Queue($N);\n\n"
+    );
+    let c = load_str(src, "config", &opts).unwrap();
+    assert_eq!(c.elements[0].config, "7");
+    // Without any define, nothing changes.
+    assert_eq!(flatten("q :: Queue(5);"), "q :: Queue(5);\n\n");
+}
+
+#[test]
+fn flattening_that_only_fails_with_symbolic_values_is_reported() {
+    // `$K` stands for itself, which is no `COUNT` keyword: click-flatten
+    // finds no match where click, with the value, does.
+    let src = "define($K COUNT 3);\nelementclass F { COUNT $c | input -> Queue($c) -> output }\nIdle -> F($K) -> Discard;\n";
+    let c = load_str(src, "config", &LoadOptions::default()).unwrap();
+    assert_eq!(c.elements[2].config, "3");
+    let d = c.flatten_errors().expect("click-flatten fails");
+    assert!(
+        d.render_click()
+            .starts_with("config:3: no match for 'F[1 argument, 1 input, 1 output]'"),
+        "{}",
+        d.render_click()
+    );
 }
