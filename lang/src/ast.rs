@@ -88,11 +88,18 @@ pub struct Endpoint {
     pub at: Range<usize>,
 }
 
-/// `[0, 1, 2]`; `[]` or a trailing comma makes the list expandable.
+/// `[0, 1, 2]`, `[0-2]`, `[2,]`: the tokens between the brackets, read by
+/// the builder as Click's `yport` reads them.
 #[derive(Debug, Clone)]
 pub struct Ports {
-    pub ports: Vec<Word>,
-    pub expandable: bool,
+    pub tokens: Vec<PortToken>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PortToken {
+    Number(Word),
+    Comma(Range<usize>),
+    Dash(Range<usize>),
 }
 
 #[derive(Debug, Clone)]
@@ -366,23 +373,16 @@ fn args(p: Pair<Rule>) -> Option<Word> {
 }
 
 fn ports(p: Pair<Rule>) -> Ports {
-    let mut list = Vec::new();
-    let mut expandable = false;
-    for part in p.into_inner() {
-        match part.as_rule() {
-            Rule::port => list.push(word(part)),
-            Rule::trailing => expandable = true,
-            _ => {}
-        }
-    }
-    // `[]` is `[0,]`: every port from 0 on.
-    if list.is_empty() {
-        expandable = true;
-    }
-    Ports {
-        ports: list,
-        expandable,
-    }
+    let tokens = p
+        .into_inner()
+        .filter_map(|part| match part.as_rule() {
+            Rule::port => Some(PortToken::Number(word(part))),
+            Rule::port_comma => Some(PortToken::Comma(range(&part))),
+            Rule::port_dash => Some(PortToken::Dash(range(&part))),
+            _ => None,
+        })
+        .collect();
+    Ports { tokens }
 }
 
 #[cfg(test)]

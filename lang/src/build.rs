@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::args::{pop_word, split_args, split_words, unquote};
-use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt};
+use crate::args::{pop_word, split_args, split_words, unquote, FromArg};
+use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt, Word};
 use crate::source::{strip_directives, SourceMap};
 use crate::{Diagnostic, Requirement, Span};
 
@@ -239,6 +239,10 @@ impl Scope {
         }
     }
 }
+
+/// Port numbers from this on are refused (Click has no limit; this keeps
+/// port tables small whatever the input).
+const MAX_PORT: u32 = 1 << 20;
 
 /// One side's port list in a connection: `[0, 1]`, expandable `[2,]`...
 #[derive(Debug, Clone, Default)]
@@ -799,24 +803,70 @@ impl Builder {
         Some(ep)
     }
 
+    /// Reads a port list as Click's `yport` does: numbers (Click's integer
+    /// syntax) separated by `,` or by `-` for a range (`[0-2]` is
+    /// `[0,1,2]`, `[3-1]` is `[3]`); `]` where a number is expected makes
+    /// the list expandable (`[]`, `[2,]`, `[2-]`).
     fn port_spec(&mut self, p: &ast::Ports) -> PortSpec {
-        let mut ports = Vec::new();
-        for w in &p.ports {
-            match w.text.parse::<usize>() {
-                Ok(n) if n < 1 << 20 => ports.push(n),
-                _ => {
-                    self.error(&w.at, "syntax error: port number should be integer");
-                    ports.push(0);
+        use ast::PortToken;
+        let mut ports: Vec<usize> = Vec::new();
+        let mut expandable = false;
+        let mut last: i64 = -1;
+        let mut dash = false;
+        let mut tokens = p.tokens.iter().peekable();
+        loop {
+            // A number, or `]`.
+            match tokens.next() {
+                None => {
+                    if ports.is_empty() {
+                        ports.push(0);
+                    }
+                    expandable = true;
+                    break;
+                }
+                Some(PortToken::Number(w)) => {
+                    let port = match u32::from_arg(&w.text) {
+                        Ok(n) if n < MAX_PORT => n as usize,
+                        _ => {
+                            self.error(&w.at, "syntax error: port number should be integer");
+                            0
+                        }
+                    };
+                    if dash {
+                        let from = usize::try_from(last + 1).unwrap_or(0);
+                        if ports.len() + port.saturating_sub(from) > MAX_PORT as usize {
+                            self.error(&w.at, "too many ports in one list");
+                            break;
+                        }
+                        ports.extend(from..=port);
+                        last = last.max(port as i64);
+                    } else {
+                        ports.push(port);
+                        last = port as i64;
+                    }
+                }
+                Some(PortToken::Comma(at) | PortToken::Dash(at)) => {
+                    self.error(at, "syntax error: expected port number");
+                    break;
                 }
             }
+            // `]`, `,` or `-`.
+            match tokens.peek() {
+                None => break,
+                Some(PortToken::Dash(_)) if !dash => dash = true,
+                Some(PortToken::Comma(_)) => dash = false,
+                Some(PortToken::Number(Word { at, .. }) | PortToken::Dash(at)) => {
+                    // Click complains and reads the token again as a number.
+                    self.error(at, "syntax error: expected ','");
+                    continue;
+                }
+            }
+            tokens.next();
         }
         if ports.is_empty() {
             ports.push(0);
         }
-        PortSpec {
-            ports,
-            expandable: p.expandable,
-        }
+        PortSpec { ports, expandable }
     }
 
     /// `( ... )`: a group shares the scope but has its own `input`/`output`.

@@ -234,3 +234,55 @@ fn flattening_that_only_fails_with_symbolic_values_is_reported() {
         d.render_click()
     );
 }
+
+// ---- Port ranges (yport in lib/lexer.cc and tools/lib/lexert.cc) ----
+
+#[test]
+fn port_ranges_on_both_sides_of_a_connection() {
+    // doc/click.5: `c [0-2] => Paint(0), Paint(1), Paint(2) -> next`.
+    assert_eq!(
+        flatten("c :: Idle; rr :: Idle; c [0-2] => [3,2,1] rr;"),
+        "c :: Idle;\nrr :: Idle;\n\nc -> [3] rr;\nc [1] -> [2] rr;\nc [2] -> [1] rr;\n"
+    );
+    assert_eq!(
+        flatten("c :: Idle; c [0-2] => Paint(0), Paint(1), Paint(2) -> n :: Idle;"),
+        flatten("c :: Idle; c [0,1,2] => Paint(0), Paint(1), Paint(2) -> n :: Idle;")
+    );
+}
+
+#[test]
+fn port_range_forms() {
+    // A range mixes with commas; numbers use Click's integer syntax; a
+    // range ending below its start adds nothing; `[N-]` is expandable.
+    let out =
+        flatten("a, b :: Idle; a => [1-3] b; a [4-5, 7] => [0-] b; a [8 - 0x9] => [2-1, 0] b;");
+    let expected = "a -> [1] b;\na [1] -> [2] b;\na [2] -> [3] b;\n\
+                    a [4] -> b;\na [5] -> [1] b;\na [7] -> [2] b;\n\
+                    a [8] -> [2] b;\na [9] -> b;\n";
+    assert!(out.ends_with(expected), "{out}");
+}
+
+#[test]
+fn port_ranges_in_compounds_and_groups() {
+    let src = "elementclass F { input [0-1] => a :: Idle, b :: Idle; a, b => [0-1] output }\n\
+               x, y :: Idle; d1, d2 :: Discard;\n\
+               x, y => [0-1] f :: F [0-1] => d1, d2;\n\
+               x [2-3] => (-> c :: Idle), (-> d :: Idle);";
+    let out = flatten(src);
+    assert!(
+        out.ends_with("x -> f/a\n    -> d1;\ny -> f/b\n    -> d2;\nx [2] -> c;\nx [3] -> d;\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn misplaced_port_separators() {
+    let e = errors("a, b :: Idle;\na [0 1] => b, b;\na [0-2-4] => b;\na [,1] -> b;");
+    assert_eq!(
+        e,
+        "config:2: syntax error: expected ','\n\
+         config:3: syntax error: expected ','\n\
+         config:3: syntax error: expected port number\n\
+         config:4: syntax error: expected port number\n"
+    );
+}
