@@ -775,17 +775,17 @@ impl Builder {
     ) -> Option<Ep> {
         let at_start = i == 0;
         if !self.nested() || !(at_start || is_last) {
+            // Click reports the lexeme where an element was expected, on
+            // its own line: the next arrow in `a ->` / `-> b`, or whatever
+            // follows a final arrow.
             let at = match e {
                 Some(e) => e.at.clone(),
                 None if at_start => c.arrows[0].at.clone(),
-                None => c.arrows[i - 1].at.end..c.at.end,
+                None => ast::token_range(&self.map.text, c.arrows[i - 1].at.end),
             };
             let near = match e {
                 Some(_) => "stranded port ignored".to_string(),
-                None => format!(
-                    "syntax error near '{}'",
-                    ast::token_at(&self.map.text, at.start)
-                ),
+                None => format!("syntax error near '{}'", &self.map.text[at.clone()]),
             };
             self.error(&at, near);
             return None;

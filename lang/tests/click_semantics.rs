@@ -286,3 +286,34 @@ fn misplaced_port_separators() {
          config:4: syntax error: expected port number\n"
     );
 }
+
+// ---- Where a dangling arrow is reported ----
+
+#[test]
+fn an_arrow_followed_by_an_arrow_is_reported_at_the_second() {
+    // Click's lexer reports the lexeme where an element was expected, at
+    // the line it has read it on.
+    assert_eq!(
+        errors("a :: Idle ->\n-> b :: Idle;"),
+        "config:2: syntax error near '->'\n"
+    );
+    assert_eq!(
+        errors("a :: Idle -> // note\n\n  -> b :: Idle;"),
+        "config:3: syntax error near '->'\n"
+    );
+    assert_eq!(
+        errors("a :: Idle ->\n/* a\n comment */\n# 20 \"other.click\"\n-> b :: Idle;"),
+        "other.click:20: syntax error near '->'\n"
+    );
+    let e = errors("elementclass F { input -> a :: Idle ->\n -> output }\nIdle -> F -> Discard;");
+    assert!(e.starts_with("config:2: syntax error near '->'\n"), "{e}");
+}
+
+#[test]
+fn a_final_arrow_is_reported_at_what_follows() {
+    assert_eq!(
+        errors("a :: Idle ->\n\n;"),
+        "config:3: syntax error near ';'\n"
+    );
+    assert_eq!(errors("a :: Idle ->\n"), "config:2: syntax error near ''\n");
+}
