@@ -351,6 +351,7 @@ pub fn assign_arguments(args: &[String], formals: &[String]) -> Option<Vec<Strin
     let mut values = vec![String::new(); formals.len()];
     values[..npositional].clone_from_slice(&args[..npositional]);
     let rest = formals.iter().position(|k| k == "__REST__");
+    let mut supplied = vec![false; formals.len()];
     let mut rest_args = Vec::new();
     for arg in &args[npositional..] {
         let (keyword, value) = match arg.find(|c: char| c.is_ascii_whitespace()) {
@@ -361,10 +362,19 @@ pub fn assign_arguments(args: &[String], formals: &[String]) -> Option<Vec<Strin
             .iter()
             .position(|k| k == keyword && k != "__REST__");
         match (slot, rest) {
-            (Some(k), _) => values[npositional + k] = value.to_string(),
+            (Some(k), _) => {
+                values[npositional + k] = value.to_string();
+                supplied[npositional + k] = true;
+            }
             (None, Some(_)) => rest_args.push(arg.as_str()),
             (None, None) => return None,
         }
+    }
+    // Keyword parameters are mandatory (doc/click.5: `{ COUNT $count | ... }
+    // (1)` is an error), as cp_assign_arguments makes them.
+    let missing = (npositional..formals.len()).any(|k| Some(k) != rest && !supplied[k]);
+    if missing {
+        return None;
     }
     if let Some(r) = rest {
         values[r] = rest_args.join(", ");
@@ -424,5 +434,11 @@ mod tests {
             Some(s(&["A", "B", "C"]))
         );
         assert_eq!(assign_arguments(&s(&["A", "X B"]), &s(&["", "TWO"])), None);
+        // A keyword parameter must be given.
+        assert_eq!(assign_arguments(&s(&["A"]), &s(&["", "TWO"])), None);
+        assert_eq!(
+            assign_arguments(&s(&["A"]), &s(&["", "TWO", "__REST__"])),
+            None
+        );
     }
 }

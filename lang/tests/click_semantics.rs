@@ -77,6 +77,20 @@ fn only_the_last_empty_argument_is_ignored() {
 }
 
 #[test]
+fn keyword_parameters_must_be_given() {
+    // doc/click.5: `{ COUNT $count | ... } (1)` is an error; Click's
+    // cp_assign_arguments makes keyword parameters mandatory.
+    let f = "elementclass F { $a, COUNT $c | input -> q :: Queue($c) -> output }\n";
+    let e = errors(&format!("{f}Idle -> F(1) -> Discard;"));
+    assert!(
+        e.starts_with("config:2: no match for 'F[1 argument, 1 input, 1 output]'"),
+        "{e}"
+    );
+    let d = declaration(&format!("{f}Idle -> f :: F(1, COUNT 2) -> Discard;"), "f/q");
+    assert_eq!(d, "f/q :: Queue(2)");
+}
+
+#[test]
 fn comments_between_words_of_an_argument_become_one_space() {
     // partial_uncomment: a comment and the spaces around it become one space.
     let d = declaration("elementclass P { $a | input -> Print($a) -> output }\nIdle -> P(a  /* x */  b) -> Discard;", "P@2/Print@1");
