@@ -207,10 +207,10 @@ fn flattening_substitutes_compound_parameters_but_not_globals() {
 fn flattening_keeps_references_through_every_form() {
     // `${LIM-7}` keeps `$LIM` (the comment in remove_compound_elements);
     // the value `$LIM` is quoted in double quotes and has one word.
-    let src = "define($LIM 5);\np :: Print(${LIM-7}, ${NONE-7}, \"$LIM\", ${LIM[0]}, ${LIM[1]}, '$LIM', $NONE);\n";
+    let src = "define($LIM 5);\np :: Print(${LIM-7}, ${NONE-7}, \"$LIM\", ${LIM[0]}, ${LIM[1]}, '$LIM', $NONE, ${LIM}x);\n";
     assert_eq!(
         flatten(src),
-        "define($LIM 5);\n\np :: Print($LIM, 7, \"\\$LIM\", $LIM, , '$LIM', $NONE);\n\n"
+        "define($LIM 5);\n\np :: Print($LIM, 7, \"\\$LIM\", $LIM, , '$LIM', $NONE, $LIMx);\n\n"
     );
 }
 
