@@ -106,7 +106,9 @@ impl Flattener {
                 ports_phrase(Some(args.len()), nin, nout)
             );
             self.error_at(i, format!("no match for '{call}'"));
-            let span = self.scope.elements[i].span.clone();
+            // Click's ContextErrorHandler prints its context line with the
+            // landmark of the first message under it: the first candidate.
+            let span = first.span.clone();
             self.errors.push(Diagnostic::new(span, "candidates are:"));
             let mut current = Some(Class::Compound(first.clone()));
             while let Some(Class::Compound(c)) = current {
@@ -443,7 +445,7 @@ mod tests {
         let e =
             errors("elementclass F { $a | input -> output || $a, $b | input -> Idle }\nf :: F;");
         assert!(
-            e.starts_with("t:2: no match for 'F[0 inputs, 0 outputs]'\nt:2: candidates are:\n"),
+            e.starts_with("t:2: no match for 'F[0 inputs, 0 outputs]'\nt:1: candidates are:\n"),
             "{e}"
         );
         assert!(e.contains("  F(<arg>, <arg>)[1 input, 0 outputs]"), "{e}");
