@@ -170,7 +170,16 @@ fn real_main(cli: Cli) -> Result<u8, String> {
         add_control_sockets(&cli.ports, &cli.unix_sockets, &mut config);
     }
     match mode {
-        Mode::Flatten => write_output(cli.output.as_deref(), &config.to_click()).map(|()| 0),
+        // `--flatten` is Click's click-flatten (global variables kept
+        // symbolic); `-q -o FILE` is Click's router writing its flat
+        // configuration (everything substituted).
+        Mode::Flatten if cli.flatten => match config.flatten_errors() {
+            Some(errors) => Err(render(&errors)),
+            None => write_output(cli.output.as_deref(), &config.to_click()).map(|()| 0),
+        },
+        Mode::Flatten => {
+            write_output(cli.output.as_deref(), &config.to_click_expanded()).map(|()| 0)
+        }
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()).map(|()| 0),
         Mode::Check => run::build(&config, cli.threads)
             .map(|_| 0)

@@ -206,7 +206,8 @@ impl Router {
     /// Click's global handlers (no element part).
     pub(crate) fn global_read(&self, name: &str) -> Result<String, String> {
         match name {
-            "config" | "flatconfig" => Ok(self.flat.to_click()),
+            // Click's router has substituted every variable (no define()).
+            "config" | "flatconfig" => Ok(self.flat.to_click_expanded()),
             "list" => {
                 let mut s = format!("{}\n", self.graph.nodes.len());
                 for n in &self.graph.nodes {

@@ -88,11 +88,18 @@ pub struct Endpoint {
     pub at: Range<usize>,
 }
 
-/// `[0, 1, 2]`; `[]` or a trailing comma makes the list expandable.
+/// `[0, 1, 2]`, `[0-2]`, `[2,]`: the tokens between the brackets, read by
+/// the builder as Click's `yport` reads them.
 #[derive(Debug, Clone)]
 pub struct Ports {
-    pub ports: Vec<Word>,
-    pub expandable: bool,
+    pub tokens: Vec<PortToken>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PortToken {
+    Number(Word),
+    Comma(Range<usize>),
+    Dash(Range<usize>),
 }
 
 #[derive(Debug, Clone)]
@@ -135,14 +142,14 @@ pub fn parse(map: &SourceMap) -> Result<Vec<Stmt>, Diagnostic> {
         .flatten()
         .find(|p| p.as_rule() == Rule::unclosed)
     {
-        let at = p.as_span().start();
-        let token = token_at(&map.text, at);
+        let at = token_range(&map.text, p.as_span().start());
+        let token = &map.text[at.clone()];
         let message = if token.is_empty() {
             "syntax error: unclosed group, compound or configuration at end of file".to_string()
         } else {
             format!("syntax error near '{token}'")
         };
-        return Err(Diagnostic::new(map.span(at, at + token.len()), message));
+        return Err(Diagnostic::new(map.span(at.start, at.end), message));
     }
     Ok(file.into_inner().filter_map(stmt).collect())
 }
@@ -171,13 +178,41 @@ fn syntax_error(map: &SourceMap, e: &pest::error::Error<Rule>) -> Diagnostic {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((p, _)) => p,
     };
-    let token = token_at(&map.text, pos);
+    let at = token_range(&map.text, pos);
+    let token = &map.text[at.clone()];
     let message = if token.is_empty() {
         "syntax error at end of file".to_string()
     } else {
         format!("syntax error near '{token}'")
     };
-    Diagnostic::new(map.span(pos, pos + token.len()), message)
+    Diagnostic::new(map.span(at.start, at.end), message)
+}
+
+/// Where the lexeme at or after `pos` lies, past white space, comments and
+/// line directives, as Click's lexer cuts it. Click names the line of that
+/// lexeme in its errors, so ours point at it (empty at the end of the file).
+pub fn token_range(text: &str, pos: usize) -> Range<usize> {
+    let b = text.as_bytes();
+    let mut i = pos.min(b.len());
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if b[i] == b'#' || b[i..].starts_with(b"//") {
+            i += b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .unwrap_or(b.len() - i);
+        } else if b[i..].starts_with(b"/*") {
+            i += 2 + b[i + 2..]
+                .windows(2)
+                .position(|w| w == b"*/")
+                .map_or(b.len() - i - 2, |p| p + 2);
+        } else {
+            break;
+        }
+    }
+    let i = if text.is_char_boundary(i) { i } else { pos };
+    i..i + token_at(text, i).len()
 }
 
 /// The lexeme starting at `pos` (after white space), as Click's lexer would
@@ -366,23 +401,16 @@ fn args(p: Pair<Rule>) -> Option<Word> {
 }
 
 fn ports(p: Pair<Rule>) -> Ports {
-    let mut list = Vec::new();
-    let mut expandable = false;
-    for part in p.into_inner() {
-        match part.as_rule() {
-            Rule::port => list.push(word(part)),
-            Rule::trailing => expandable = true,
-            _ => {}
-        }
-    }
-    // `[]` is `[0,]`: every port from 0 on.
-    if list.is_empty() {
-        expandable = true;
-    }
-    Ports {
-        ports: list,
-        expandable,
-    }
+    let tokens = p
+        .into_inner()
+        .filter_map(|part| match part.as_rule() {
+            Rule::port => Some(PortToken::Number(word(part))),
+            Rule::port_comma => Some(PortToken::Comma(range(&part))),
+            Rule::port_dash => Some(PortToken::Dash(range(&part))),
+            _ => None,
+        })
+        .collect();
+    Ports { tokens }
 }
 
 #[cfg(test)]

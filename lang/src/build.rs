@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt};
-use crate::expand::{split_args, split_words, unquote};
+use crate::args::{pop_word, split_args, split_words, unquote, FromArg};
+use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt, Word};
 use crate::source::{strip_directives, SourceMap};
 use crate::{Diagnostic, Requirement, Span};
 
@@ -145,7 +145,7 @@ pub struct Tunnel {
 }
 
 /// The elements and connections of one scope.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scope {
     pub elements: Vec<Proto>,
     /// Name to index. Anonymous elements are keyed `;Name@N` until their
@@ -239,6 +239,10 @@ impl Scope {
         }
     }
 }
+
+/// Port numbers from this on are refused (Click has no limit; this keeps
+/// port tables small whatever the input).
+const MAX_PORT: u32 = 1 << 20;
 
 /// One side's port list in a connection: `[0, 1]`, expandable `[2,]`...
 #[derive(Debug, Clone, Default)]
@@ -608,21 +612,21 @@ impl Builder {
     }
 
     fn define(&mut self, text: &ast::Word) {
+        // Click's `yvar`: arguments split as `cp_argvec` does, then the first
+        // word (`cp_shift_spacevec`) names the variable and the rest, as
+        // written, is its value.
         for arg in split_args(&self.config_text(text)) {
             if arg.is_empty() {
                 continue;
             }
-            let (var, value) = match arg.find(|c: char| c.is_ascii_whitespace()) {
-                Some(p) => (&arg[..p], arg[p..].trim_start()),
-                None => (arg.as_str(), ""),
-            };
+            let (var, value) = pop_word(&arg);
             let name = var.strip_prefix('$').unwrap_or("");
             if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
                 self.error(&text.at, "bad 'define' declaration: not a variable");
             } else if self.scope.vars.iter().any(|(n, _)| n == name) {
                 self.error(&text.at, format!("parameter '${name}' multiply defined"));
             } else {
-                self.scope.vars.push((name.to_string(), value.to_string()));
+                self.scope.vars.push((name.to_string(), value));
             }
         }
     }
@@ -771,17 +775,17 @@ impl Builder {
     ) -> Option<Ep> {
         let at_start = i == 0;
         if !self.nested() || !(at_start || is_last) {
+            // Click reports the lexeme where an element was expected, on
+            // its own line: the next arrow in `a ->` / `-> b`, or whatever
+            // follows a final arrow.
             let at = match e {
                 Some(e) => e.at.clone(),
                 None if at_start => c.arrows[0].at.clone(),
-                None => c.arrows[i - 1].at.end..c.at.end,
+                None => ast::token_range(&self.map.text, c.arrows[i - 1].at.end),
             };
             let near = match e {
                 Some(_) => "stranded port ignored".to_string(),
-                None => format!(
-                    "syntax error near '{}'",
-                    ast::token_at(&self.map.text, at.start)
-                ),
+                None => format!("syntax error near '{}'", &self.map.text[at.clone()]),
             };
             self.error(&at, near);
             return None;
@@ -799,24 +803,70 @@ impl Builder {
         Some(ep)
     }
 
+    /// Reads a port list as Click's `yport` does: numbers (Click's integer
+    /// syntax) separated by `,` or by `-` for a range (`[0-2]` is
+    /// `[0,1,2]`, `[3-1]` is `[3]`); `]` where a number is expected makes
+    /// the list expandable (`[]`, `[2,]`, `[2-]`).
     fn port_spec(&mut self, p: &ast::Ports) -> PortSpec {
-        let mut ports = Vec::new();
-        for w in &p.ports {
-            match w.text.parse::<usize>() {
-                Ok(n) if n < 1 << 20 => ports.push(n),
-                _ => {
-                    self.error(&w.at, "syntax error: port number should be integer");
-                    ports.push(0);
+        use ast::PortToken;
+        let mut ports: Vec<usize> = Vec::new();
+        let mut expandable = false;
+        let mut last: i64 = -1;
+        let mut dash = false;
+        let mut tokens = p.tokens.iter().peekable();
+        loop {
+            // A number, or `]`.
+            match tokens.next() {
+                None => {
+                    if ports.is_empty() {
+                        ports.push(0);
+                    }
+                    expandable = true;
+                    break;
+                }
+                Some(PortToken::Number(w)) => {
+                    let port = match u32::from_arg(&w.text) {
+                        Ok(n) if n < MAX_PORT => n as usize,
+                        _ => {
+                            self.error(&w.at, "syntax error: port number should be integer");
+                            0
+                        }
+                    };
+                    if dash {
+                        let from = usize::try_from(last + 1).unwrap_or(0);
+                        if ports.len() + port.saturating_sub(from) > MAX_PORT as usize {
+                            self.error(&w.at, "too many ports in one list");
+                            break;
+                        }
+                        ports.extend(from..=port);
+                        last = last.max(port as i64);
+                    } else {
+                        ports.push(port);
+                        last = port as i64;
+                    }
+                }
+                Some(PortToken::Comma(at) | PortToken::Dash(at)) => {
+                    self.error(at, "syntax error: expected port number");
+                    break;
                 }
             }
+            // `]`, `,` or `-`.
+            match tokens.peek() {
+                None => break,
+                Some(PortToken::Dash(_)) if !dash => dash = true,
+                Some(PortToken::Comma(_)) => dash = false,
+                Some(PortToken::Number(Word { at, .. }) | PortToken::Dash(at)) => {
+                    // Click complains and reads the token again as a number.
+                    self.error(at, "syntax error: expected ','");
+                    continue;
+                }
+            }
+            tokens.next();
         }
         if ports.is_empty() {
             ports.push(0);
         }
-        PortSpec {
-            ports,
-            expandable: p.expandable,
-        }
+        PortSpec { ports, expandable }
     }
 
     /// `( ... )`: a group shares the scope but has its own `input`/`output`.

@@ -1,8 +1,12 @@
 //! Variable substitution and the small pieces of Click's argument splitting
 //! the flattener needs (compound arguments, `define`, `require`).
 //!
-//! These follow Click's `cp_expand`, `cp_argvec` and `cp_spacevec`; the full
-//! argument parser for elements lives in [`crate::args`].
+//! These follow Click's `cp_expand` (with `VariableEnvironment::expand`) and `cp_assign_arguments`; splitting
+//! (`cp_argvec`, `cp_spacevec`) is [`crate::args`]'s, the same elements use.
+
+use std::cell::Cell;
+
+use crate::args::split;
 
 /// A stack of variable frames, innermost last (Click's VariableEnvironment).
 #[derive(Debug, Clone, Default)]
@@ -27,202 +31,309 @@ impl Env {
     }
 }
 
-/// Substitutes `$x`, `${x}`, `${x-default}` and `${x[i]}` in `config`.
-/// Nothing is substituted inside single quotes; inside double quotes values
-/// are escaped so the quoted string stays intact. Unknown variables are
-/// left as written.
+/// How deep substitutions may nest: Click's `cp_expand` stops expanding
+/// past depth 10 (values are expanded in turn, so `define($A $A)` ends).
+const MAX_DEPTH: usize = 10;
+
+/// Substitutes variables in `config` as Click's `cp_expand` does, with
+/// Click's `VariableEnvironment::expand` for each reference:
+///
+/// * `$x`, `${x}`: x's value, itself expanded (so `define($GW $DEV:gw)`
+///   gives `eth0:gw`); unknown variables are left as written.
+/// * `${x-default}`: x's value, or the (expanded) default if x is unknown.
+/// * `${x[i]}`: the i-th space-separated word of x's value, empty past the
+///   end; `${x[i]-default}` combines both. Inside the braces, spaces around
+///   the name and index are allowed, and anything else after the name is
+///   ignored (`${x.y}` is x). `$` inside the braces is expanded first.
+/// * `$(...)`, `$?`, `$#`, `$$` are Click's Script syntax and name no
+///   variable (but, as in Click, `$(x)` is looked up like `$x`); they are
+///   left as written, with variables inside `$(...)` substituted.
+///
+/// Nothing is substituted inside single quotes or comments; inside double
+/// quotes a value is quoted as Click's `cp_quote` does (`"`, `\`, `$` and
+/// control characters escaped). A `${` or `$(` left open stops substitution
+/// for the rest of the string. And as in Click, if everything substituted
+/// so far is empty when the string ends (`$E` or `$E x` with `$E` empty),
+/// the string is left exactly as written.
 pub fn expand(config: &str, env: &Env) -> String {
+    let budget = Cell::new(BUDGET);
+    expand_at(
+        config,
+        &Ctx {
+            env,
+            budget: &budget,
+        },
+        0,
+    )
+}
+
+/// Values can refer to each other (`define($A $B$B, $B $C$C, ...)`), so
+/// substitution can take time exponential in the depth, as in Click. One
+/// `expand` call does at most this much (bytes substituted, plus one per
+/// reference); past it, references are left as written.
+const BUDGET: usize = 1 << 22;
+
+struct Ctx<'a> {
+    env: &'a Env,
+    budget: &'a Cell<usize>,
+}
+
+fn expand_at(config: &str, ctx: &Ctx, depth: usize) -> String {
     if !config.contains('$') {
         return config.to_string();
     }
     let b = config.as_bytes();
-    let mut out = String::with_capacity(config.len());
+    let mut out = String::new();
     let mut copied = 0;
     let mut quote = 0u8;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'\\' if quote == b'"' => i += 1,
+            b'\\' if quote == b'"' && i + 1 < b.len() => i += 1,
             q @ (b'\'' | b'"') if quote == 0 => quote = q,
             q @ (b'\'' | b'"') if quote == q => quote = 0,
-            b'/' if quote == 0 && matches!(b.get(i + 1), Some(b'/' | b'*')) => {
-                i = skip_comment(b, i) - 1;
-            }
-            b'$' if quote != b'\'' => {
-                if let Some((end, value)) = variable_at(config, i, env) {
-                    out.push_str(&config[copied..i]);
-                    out.push_str(&if quote == b'"' {
-                        escape_in_quotes(&value)
-                    } else {
-                        value
-                    });
-                    copied = end;
-                    i = end;
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out.push_str(&config[copied.min(config.len())..]);
-    out
-}
-
-/// The variable reference starting with `$` at `i`, if it names something:
-/// its end and its value.
-fn variable_at(s: &str, i: usize, env: &Env) -> Option<(usize, String)> {
-    let b = s.as_bytes();
-    if b.get(i + 1) == Some(&b'{') {
-        let close = i + 2 + s[i + 2..].find('}')?;
-        let mut inner = s[i + 2..close].to_string();
-        if inner.contains('$') {
-            inner = expand(&inner, env);
-        }
-        return braced_value(&inner, env).map(|v| (close + 1, v));
-    }
-    let end = i
-        + 1
-        + s[i + 1..]
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
-    if end == i + 1 {
-        return None;
-    }
-    env.lookup(&s[i + 1..end]).map(|v| (end, v.to_string()))
-}
-
-/// `name`, `name-default` or `name[index]` inside `${...}`.
-fn braced_value(inner: &str, env: &Env) -> Option<String> {
-    if let Some((name, index)) = inner.strip_suffix(']').and_then(|x| x.split_once('[')) {
-        let value = env.lookup(name)?;
-        let words = split_words(value);
-        let index: usize = index.trim().parse().ok()?;
-        return Some(words.get(index).cloned().unwrap_or_default());
-    }
-    match inner.split_once('-') {
-        Some((name, default)) => Some(env.lookup(name).unwrap_or(default).to_string()),
-        None => env.lookup(inner).map(str::to_string),
-    }
-}
-
-fn escape_in_quotes(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Index just past the comment starting at `i` (`//` or `/*`).
-fn skip_comment(b: &[u8], i: usize) -> usize {
-    if b.get(i + 1) == Some(&b'/') {
-        b[i..]
-            .iter()
-            .position(|&c| c == b'\n' || c == b'\r')
-            .map_or(b.len(), |p| i + p)
-    } else {
-        b[i + 2..]
-            .windows(2)
-            .position(|w| w == b"*/")
-            .map_or(b.len(), |p| i + 2 + p + 2)
-    }
-}
-
-/// Splits a configuration string at top-level commas, dropping comments
-/// and surrounding space (Click's `cp_argvec`). An empty string has no
-/// arguments.
-pub fn split_args(config: &str) -> Vec<String> {
-    let b = config.as_bytes();
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    let mut i = 0;
-    let mut start = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' | b'\'' => i = skip_quote(b, i),
-            b'/' if matches!(b.get(i + 1), Some(b'/' | b'*')) => {
-                cur.push_str(&config[start..i]);
-                cur.push(' ');
-                i = skip_comment(b, i);
-                start = i;
+            b'/' if quote == 0 && split::comment_at(b, i) => {
+                i = split::skip_comment_space(b, i);
                 continue;
             }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 0 => {
-                cur.push_str(&config[start..i]);
-                args.push(cur.trim().to_string());
-                cur.clear();
-                start = i + 1;
+            b'$' if i + 1 < b.len()
+                && quote != b'\''
+                && depth <= MAX_DEPTH
+                && ctx.budget.get() > 0 =>
+            {
+                let r = match reference_at(config, i) {
+                    Scan::Reference(r) => r,
+                    Scan::NotOne => {
+                        i += 1;
+                        continue;
+                    }
+                    Scan::Unclosed => break,
+                };
+                out.push_str(&config[copied..i]);
+                copied = r.end;
+                let name = if r.nested {
+                    expand_at(r.name, ctx, depth + 1)
+                } else {
+                    r.name.to_string()
+                };
+                let value = lookup(&name, r.form, ctx, depth);
+                let spent = value.as_ref().map_or(0, String::len) + 1;
+                ctx.budget.set(ctx.budget.get().saturating_sub(spent));
+                match value {
+                    Some(value) if quote == b'"' => {
+                        let quoted = crate::args::quote(&value);
+                        out.push_str(&quoted[1..quoted.len() - 1]);
+                    }
+                    Some(value) => out.push_str(&value),
+                    // `${a$n}` with nothing found keeps its expanded name.
+                    None if r.nested => {
+                        out.push_str(&config[i..i + 2]);
+                        out.push_str(&name);
+                        out.push_str(&config[r.end - 1..r.end]);
+                    }
+                    None => copied = i,
+                }
+                i = r.end;
+                continue;
             }
             _ => {}
         }
         i += 1;
     }
-    cur.push_str(&config[start.min(config.len())..]);
-    let last = cur.trim();
-    if !last.is_empty() || !args.is_empty() {
-        args.push(last.to_string());
+    if out.is_empty() {
+        // Click's quirk, kept: nothing but empty substitutions so far means
+        // "nothing substituted".
+        return config.to_string();
     }
-    args
+    out.push_str(&config[copied..]);
+    out
 }
 
-/// Index of the closing quote of the string opening at `i`.
-fn skip_quote(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() && b[j] != q {
-        if q == b'"' && b[j] == b'\\' {
-            j += 1;
-        }
-        j += 1;
-    }
-    j.min(b.len().saturating_sub(1)).max(i)
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `$name`, `$?`, `$#`, `$$`.
+    Plain,
+    /// `${...}`.
+    Braced,
+    /// `$(...)`.
+    Paren,
 }
 
-/// Splits at white space outside quotes (Click's `cp_spacevec`).
-pub fn split_words(s: &str) -> Vec<String> {
+struct Reference<'a> {
+    form: Form,
+    /// The text naming the variable (inside the braces or parentheses).
+    name: &'a str,
+    /// The name holds a `$` and is expanded before the look-up.
+    nested: bool,
+    /// Just past the reference.
+    end: usize,
+}
+
+enum Scan<'a> {
+    Reference(Reference<'a>),
+    /// A `$` starting no reference, like `$ ` or `$-`.
+    NotOne,
+    /// `${` or `$(` without its closer.
+    Unclosed,
+}
+
+/// The reference starting with the `$` at `i` (followed by something).
+fn reference_at(s: &str, i: usize) -> Scan<'_> {
     let b = s.as_bytes();
-    let mut words = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_whitespace() {
-            i += 1;
+    let reference = |form, start: usize, name_end: usize, end: usize| {
+        let name = &s[start..name_end];
+        Scan::Reference(Reference {
+            form,
+            name,
+            nested: form != Form::Plain && name.contains('$'),
+            end,
+        })
+    };
+    match b[i + 1] {
+        b'{' => match s[i + 2..].find('}') {
+            Some(p) => reference(Form::Braced, i + 2, i + 2 + p, i + 3 + p),
+            None => Scan::Unclosed,
+        },
+        b'(' => {
+            // Click's scan: parentheses nest outside quotes; backslashes
+            // escape outside single quotes.
+            let start = i + 2;
+            let (mut j, mut level, mut quote) = (start, 1, 0u8);
+            while j < b.len() && level > 0 {
+                match b[j] {
+                    b'(' if quote == 0 => level += 1,
+                    b')' if quote == 0 => level -= 1,
+                    q @ (b'"' | b'\'') if quote == 0 => quote = q,
+                    q @ (b'"' | b'\'') if quote == q => quote = 0,
+                    b'\\' if j + 1 < b.len() && quote != b'\'' => j += 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j == start || b[j - 1] != b')' {
+                Scan::Unclosed
+            } else {
+                reference(Form::Paren, start, j - 1, j)
+            }
+        }
+        c if c.is_ascii_alphanumeric() || c == b'_' => {
+            let len = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            reference(Form::Plain, i + 1, i + 1 + len, i + 1 + len)
+        }
+        b'?' | b'#' | b'$' => reference(Form::Plain, i + 1, i + 2, i + 2),
+        _ => Scan::NotOne,
+    }
+}
+
+/// The value a reference stands for (Click's `VariableEnvironment::expand`),
+/// or `None` to leave it as written.
+fn lookup(text: &str, form: Form, ctx: &Ctx, depth: usize) -> Option<String> {
+    let mut name = text;
+    let mut index = None;
+    let mut default = None;
+    if form == Form::Braced {
+        let b = text.as_bytes();
+        let mut k = skip_space(b, 0);
+        let start = k;
+        while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
+            k += 1;
+        }
+        name = &text[start..k];
+        k = skip_space(b, k);
+        if b.get(k) == Some(&b'[') {
+            let digits = skip_space(b, k + 1);
+            match int_prefix(b, digits) {
+                Some((end, n)) if end < b.len() && b[end] == b']' => {
+                    index = usize::try_from(n).ok();
+                    k = skip_space(b, end + 1);
+                }
+                Some((end, _)) => k = end,
+                None => k = digits,
+            }
+        }
+        if b.get(k) == Some(&b'-') {
+            default = Some(&text[k + 1..]);
+        }
+    }
+    match ctx.env.lookup(name) {
+        Some(value) => {
+            let value = expand_at(value, ctx, depth + 1);
+            Some(match index {
+                Some(n) => nth_word(value, n),
+                None => value,
+            })
+        }
+        None => default.map(|d| expand_at(d, ctx, depth + 1)),
+    }
+}
+
+/// The `n`-th word of `value` (from 0) as Click's `cp_shift_spacevec`
+/// loop picks it: empty past the end.
+fn nth_word(mut value: String, n: usize) -> String {
+    let mut word = String::new();
+    for _ in 0..=n {
+        if value.is_empty() && word.is_empty() {
+            break;
+        }
+        (word, value) = crate::args::pop_word(&value);
+    }
+    word
+}
+
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && split::is_space(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The integer at the start of `b[i..]` as Click's `cp_integer` (base 0)
+/// reads it: an optional sign, `0x` hex, `0b` binary, leading-`0` octal or
+/// decimal, `_` between digits. Returns where it ends and its value
+/// (saturated), or `None` if no digits start there.
+fn int_prefix(b: &[u8], i: usize) -> Option<(usize, i64)> {
+    let mut s = i;
+    let negative = b.get(s) == Some(&b'-');
+    if matches!(b.get(s), Some(b'-' | b'+')) {
+        s += 1;
+    }
+    let prefixed = |c: u8| s + 2 < b.len() && b[s] == b'0' && b[s + 1].eq_ignore_ascii_case(&c);
+    let (base, first) = if prefixed(b'x') {
+        (16, s + 2)
+    } else if prefixed(b'b') {
+        (2, s + 2)
+    } else if b.get(s) == Some(&b'0') {
+        (8, s)
+    } else {
+        (10, s)
+    };
+    let mut value: i64 = 0;
+    let mut last_digit = None;
+    let mut k = first;
+    while k < b.len() {
+        if b[k] == b'_' && last_digit == Some(k) {
+            k += 1;
             continue;
         }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() {
-            if b[i] == b'"' || b[i] == b'\'' {
-                i = skip_quote(b, i);
+        match (b[k] as char).to_digit(base) {
+            Some(d) => {
+                value = value.saturating_mul(base.into()).saturating_add(d.into());
+                last_digit = Some(k + 1);
             }
-            i += 1;
+            None => break,
         }
-        words.push(s[start..i.min(s.len())].to_string());
+        k += 1;
     }
-    words
-}
-
-/// Removes one level of double or single quotes, with backslash escapes in
-/// double quotes.
-pub fn unquote(s: &str) -> String {
-    let mut out = String::new();
-    let mut quote = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => out.extend(chars.next()),
-            (_, c) => out.push(c),
-        }
+    let value = if negative { -value } else { value };
+    match last_digit {
+        Some(end) => Some((end, value)),
+        // `0x!` reads as the `0` before the `x`.
+        None if first > i + 1 => Some((first - 1, 0)),
+        None => None,
     }
-    out
 }
 
 /// Assigns compound arguments to formals (Click's `cp_assign_arguments`).
@@ -240,6 +351,7 @@ pub fn assign_arguments(args: &[String], formals: &[String]) -> Option<Vec<Strin
     let mut values = vec![String::new(); formals.len()];
     values[..npositional].clone_from_slice(&args[..npositional]);
     let rest = formals.iter().position(|k| k == "__REST__");
+    let mut supplied = vec![false; formals.len()];
     let mut rest_args = Vec::new();
     for arg in &args[npositional..] {
         let (keyword, value) = match arg.find(|c: char| c.is_ascii_whitespace()) {
@@ -250,10 +362,19 @@ pub fn assign_arguments(args: &[String], formals: &[String]) -> Option<Vec<Strin
             .iter()
             .position(|k| k == keyword && k != "__REST__");
         match (slot, rest) {
-            (Some(k), _) => values[npositional + k] = value.to_string(),
+            (Some(k), _) => {
+                values[npositional + k] = value.to_string();
+                supplied[npositional + k] = true;
+            }
             (None, Some(_)) => rest_args.push(arg.as_str()),
             (None, None) => return None,
         }
+    }
+    // Keyword parameters are mandatory (doc/click.5: `{ COUNT $count | ... }
+    // (1)` is an error), as cp_assign_arguments makes them.
+    let missing = (npositional..formals.len()).any(|k| Some(k) != rest && !supplied[k]);
+    if missing {
+        return None;
     }
     if let Some(r) = rest {
         values[r] = rest_args.join(", ");
@@ -285,13 +406,19 @@ mod tests {
     }
 
     #[test]
-    fn splits_arguments() {
+    fn values_referring_to_themselves_end() {
+        // Click stops substituting past depth 10.
+        assert_eq!(expand("$a", &env(&[("a", "$a")])), "$a");
         assert_eq!(
-            split_args(" a, b (c, d) , \"e,f\" // x\n"),
-            vec!["a", "b (c, d)", "\"e,f\""]
+            expand("<$a>", &env(&[("a", "($a)")])),
+            format!("<{}$a{}>", "(".repeat(11), ")".repeat(11))
         );
-        assert!(split_args("  ").is_empty());
-        assert_eq!(split_words("a \"b c\" d"), vec!["a", "\"b c\"", "d"]);
+        // Eight references per level would be 8^11 look-ups: the budget
+        // stops it.
+        let e = env(&[("a", "$a$a$a$a$a$a$a$a")]);
+        let start = std::time::Instant::now();
+        assert!(expand("$a", &e).starts_with("$a$a"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]
@@ -307,5 +434,11 @@ mod tests {
             Some(s(&["A", "B", "C"]))
         );
         assert_eq!(assign_arguments(&s(&["A", "X B"]), &s(&["", "TWO"])), None);
+        // A keyword parameter must be given.
+        assert_eq!(assign_arguments(&s(&["A"]), &s(&["", "TWO"])), None);
+        assert_eq!(
+            assign_arguments(&s(&["A"]), &s(&["", "TWO", "__REST__"])),
+            None
+        );
     }
 }

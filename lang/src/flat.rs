@@ -58,11 +58,51 @@ impl Eq for SourceTexts {}
 /// A whole flattened configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlatConfig {
-    /// Elements in Click's order (order of first declaration).
+    /// Elements in Click's order (order of first declaration), every
+    /// variable substituted: what the router runs.
     pub elements: Vec<FlatElement>,
     /// Connections, deduplicated, in source order.
     pub connections: Vec<FlatConnection>,
     pub requirements: Vec<Requirement>,
+    /// The global variables: the file's `define`s (names without `$`,
+    /// values as written), overridden and then extended by
+    /// [`LoadOptions::defines`](crate::LoadOptions::defines), in Click's
+    /// order.
+    pub defines: Vec<(String, String)>,
+    /// The configuration as Click's `click-flatten` flattens it when there
+    /// are global variables: references to them stay symbolic. `None`
+    /// without global variables, where it is `elements` and `connections`.
+    pub symbolic: Option<Arc<SymbolicFlat>>,
     /// Where the text came from (for diagnostics).
     pub sources: SourceTexts,
+}
+
+/// A configuration flattened as `click-flatten` does (Click's
+/// `RouterT::flatten` without `--expand-vars`): each global variable
+/// stands for itself (`$LIM`), so element configurations keep their
+/// references to it while compound parameters are substituted. This can
+/// change what compound overloads match, so the elements and connections
+/// may differ from [`FlatConfig`]'s, and it can fail where substituting
+/// the values does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolicFlat {
+    pub elements: Vec<FlatElement>,
+    pub connections: Vec<FlatConnection>,
+    /// Errors `click-flatten` would report (the configuration itself has
+    /// none); see [`FlatConfig::flatten_errors`].
+    pub errors: Vec<crate::Diagnostic>,
+}
+
+impl FlatConfig {
+    /// The errors Click's `click-flatten` would report for this
+    /// configuration, which loaded without errors with its variables
+    /// substituted (a global variable given as a compound's keyword
+    /// argument, say). `router --flatten` reports them.
+    pub fn flatten_errors(&self) -> Option<crate::Diagnostics> {
+        let s = self.symbolic.as_ref().filter(|s| !s.errors.is_empty())?;
+        Some(crate::Diagnostics::with_sources(
+            s.errors.clone(),
+            &self.sources,
+        ))
+    }
 }

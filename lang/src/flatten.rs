@@ -9,8 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use crate::args::split_args;
 use crate::build::{ports_phrase, printable, Class, CompoundClass, Kind, Proto, Scope, Tunnel};
-use crate::expand::{assign_arguments, expand, split_args, Env};
+use crate::expand::{assign_arguments, expand, Env};
 use crate::{Diagnostic, FlatConnection, FlatElement};
 
 /// Deeper compound nesting than this is refused (Click has a similar limit).
@@ -75,7 +76,9 @@ impl Flattener {
     }
 
     /// Picks the overload matching the element's arguments and used ports
-    /// (Click's `Compound::resolve`).
+    /// (Click's `Compound::resolve`). The arguments are split as Click's
+    /// `cp_argvec` splits them: an empty last argument (`F(5, )`, or one
+    /// holding only a comment) is no argument.
     fn resolve(&mut self, i: usize, first: &Rc<CompoundClass>) -> Option<(Class, Vec<String>)> {
         let args = split_args(&self.scope.elements[i].config);
         let [nin, nout] = self.scope.nports[i];
@@ -103,7 +106,9 @@ impl Flattener {
                 ports_phrase(Some(args.len()), nin, nout)
             );
             self.error_at(i, format!("no match for '{call}'"));
-            let span = self.scope.elements[i].span.clone();
+            // Click's ContextErrorHandler prints its context line with the
+            // landmark of the first message under it: the first candidate.
+            let span = first.span.clone();
             self.errors.push(Diagnostic::new(span, "candidates are:"));
             let mut current = Some(Class::Compound(first.clone()));
             while let Some(Class::Compound(c)) = current {
@@ -440,7 +445,7 @@ mod tests {
         let e =
             errors("elementclass F { $a | input -> output || $a, $b | input -> Idle }\nf :: F;");
         assert!(
-            e.starts_with("t:2: no match for 'F[0 inputs, 0 outputs]'\nt:2: candidates are:\n"),
+            e.starts_with("t:2: no match for 'F[0 inputs, 0 outputs]'\nt:1: candidates are:\n"),
             "{e}"
         );
         assert!(e.contains("  F(<arg>, <arg>)[1 input, 0 outputs]"), "{e}");

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use diag::{Diagnostic, Diagnostics, Span};
-pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts};
+pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts, SymbolicFlat};
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -71,28 +71,52 @@ pub fn load_str(
     };
     let built = build::Builder::new(map, opts.search_path.clone()).build(&stmts);
     let mut errors = built.errors;
-    let env = top_env(&built.scope.vars, &opts.defines);
+    let defines = global_defines(&built.scope.vars, &opts.defines);
+    // click-flatten's view needs a second expansion; only global variables
+    // make it differ.
+    let for_symbolic = (!defines.is_empty()).then(|| built.scope.clone());
+    let env = expand::Env {
+        frames: vec![defines.clone()],
+    };
     let (elements, connections, more) = flatten::Flattener::new(built.scope).run(&env);
     errors.extend(more);
-    if errors.is_empty() {
-        let sources = built
-            .sources
-            .iter()
-            .map(|m| (m.name.clone(), m.text.clone()))
-            .collect();
-        Ok(FlatConfig {
+    if !errors.is_empty() {
+        return Err(diagnostics(errors, &built.sources));
+    }
+    let symbolic = for_symbolic.map(|scope| {
+        // Click's RouterT::remove_compound_elements: `$NAME` for NAME.
+        let vars = defines.iter().map(|(n, _)| (n.clone(), format!("${n}")));
+        let env = expand::Env {
+            frames: vec![vars.collect()],
+        };
+        let (elements, connections, errors) = flatten::Flattener::new(scope).run(&env);
+        Arc::new(SymbolicFlat {
             elements,
             connections,
-            requirements: built.requirements,
-            sources: SourceTexts(sources),
+            errors,
         })
-    } else {
-        Err(diagnostics(errors, &built.sources))
-    }
+    });
+    let sources = built
+        .sources
+        .iter()
+        .map(|m| (m.name.clone(), m.text.clone()))
+        .collect();
+    Ok(FlatConfig {
+        elements,
+        connections,
+        requirements: built.requirements,
+        defines,
+        symbolic,
+        sources: SourceTexts(sources),
+    })
 }
 
-/// The file's `define`s, overridden by the command line's.
-fn top_env(file: &[(String, String)], overrides: &[(String, String)]) -> expand::Env {
+/// The file's `define`s, overridden by the command line's, which Click
+/// adds at the end when the file does not define them (`LexerT::finish`).
+fn global_defines(
+    file: &[(String, String)],
+    overrides: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut vars = file.to_vec();
     for (name, value) in overrides {
         let name = name.strip_prefix('$').unwrap_or(name);
@@ -101,7 +125,7 @@ fn top_env(file: &[(String, String)], overrides: &[(String, String)]) -> expand:
             None => vars.push((name.to_string(), value.clone())),
         }
     }
-    expand::Env { frames: vec![vars] }
+    vars
 }
 
 fn diagnostics(errors: Vec<Diagnostic>, sources: &[Arc<source::SourceMap>]) -> Diagnostics {

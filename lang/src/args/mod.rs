@@ -51,7 +51,7 @@
 
 mod quote;
 mod reader;
-mod split;
+pub(crate) mod split;
 mod types;
 
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};

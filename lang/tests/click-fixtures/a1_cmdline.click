@@ -1,0 +1,2 @@
+define($N 5, $S x /* comment */  y);
+q :: Queue($N);

@@ -1,0 +1,3 @@
+define($E);
+define($Q "a b");
+p :: Print($E x, $Q);

@@ -1,0 +1,4 @@
+define($E);
+p :: Print($E x);
+q :: Print(x $E);
+r :: Print(${E}${E-y});

@@ -1,0 +1,3 @@
+elementclass F { input -> a :: Idle ->
+ -> output }
+Idle -> F -> Discard;
