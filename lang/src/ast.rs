@@ -212,29 +212,38 @@ pub fn token_range(text: &str, pos: usize) -> Range<usize> {
         }
     }
     let i = if text.is_char_boundary(i) { i } else { pos };
-    i..i + token_at(text, i).len()
+    lexeme(text, i)
 }
 
 /// The lexeme starting at `pos` (after white space), as Click's lexer would
 /// cut it.
 pub fn token_at(text: &str, pos: usize) -> &str {
+    &text[lexeme(text, pos)]
+}
+
+/// Where the lexeme at `pos` (after white space) lies: a word, an operator
+/// or one character; empty at the end of the text or past it.
+fn lexeme(text: &str, pos: usize) -> Range<usize> {
     let Some(rest) = text.get(pos..) else {
-        return "";
+        return text.len()..text.len();
     };
-    let rest = rest.trim_start();
-    let word = rest.len()
-        - rest
+    let trimmed = rest.trim_start();
+    let start = pos + (rest.len() - trimmed.len());
+    let word = trimmed.len()
+        - trimmed
             .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '@')
             .len();
-    if word > 0 {
-        return &rest[..word];
-    }
-    for op in ["...", "->", "=>", "::", "||"] {
-        if rest.starts_with(op) {
-            return &rest[..op.len()];
-        }
-    }
-    rest.chars().next().map_or("", |c| &rest[..c.len_utf8()])
+    let len = if word > 0 {
+        word
+    } else if let Some(op) = ["...", "->", "=>", "::", "||"]
+        .into_iter()
+        .find(|op| trimmed.starts_with(op))
+    {
+        op.len()
+    } else {
+        trimmed.chars().next().map_or(0, char::len_utf8)
+    };
+    start..start + len
 }
 
 fn word(p: Pair<Rule>) -> Word {
