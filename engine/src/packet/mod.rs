@@ -120,7 +120,7 @@ mod tests;
 
 use std::fmt;
 
-pub use anno::{Anno, PacketType, Timestamp, USER_ANNO_SIZE};
+pub use anno::{Anno, AnnoRangeError, PacketType, Timestamp, ANNO_SIZE};
 pub use batch::{Batch, BATCH_CAPACITY};
 pub use pool::{
     register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, Packet, PacketPool, PoolConfig,
