@@ -17,6 +17,7 @@ mod element;
 mod graph;
 mod handler;
 mod hotswap;
+mod info;
 mod init;
 mod notifier;
 mod placement;

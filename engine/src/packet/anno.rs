@@ -613,7 +613,8 @@ mod tests {
         // Every accessor agrees with Click's name table (in lang).
         let at = |name: &str| builtin_annotation(name).unwrap();
         let mut b = Anno::DEFAULT;
-        let probes: &[(&str, &dyn Fn(&mut Anno))] = &[
+        type Setter<'a> = &'a dyn Fn(&mut Anno);
+        let probes: &[(&str, Setter)] = &[
             ("DST_IP", &|a| a.set_dst_ip(Ipv4Addr::BROADCAST)),
             ("DST_IP6", &|a| a.set_dst_ip6(Ipv6Addr::from(u128::MAX))),
             ("PAINT", &|a| a.set_paint(0xff)),

@@ -10,6 +10,7 @@
 //! uses share the area.
 
 use super::context::{ArgContext, NoContext};
+use super::split::{is_word, split_words};
 use super::types::FromArg;
 
 /// The size of a packet's annotation area in bytes (Click's
@@ -192,6 +193,76 @@ impl<const SIZE: usize> FromArg for AnnoArg<SIZE> {
     }
 }
 
+/// One argument of `AnnotationInfo(NAME OFFSET [SIZE], ..., CHECK_OVERLAP
+/// ANNO...)`, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnnotationInfoArg {
+    /// An empty argument, or a comment (`# ...`): allowed, ignored.
+    Skip,
+    /// `CHECK_OVERLAP ANNO...`: the annotations named must not overlap
+    /// (checked once every name is defined).
+    CheckOverlap(Vec<String>),
+    /// `NAME OFFSET [SIZE]`: NAME stands for SIZE bytes at OFFSET (size 0:
+    /// not given).
+    Define {
+        /// The name defined.
+        name: String,
+        /// Where it is.
+        anno: AnnoInfo,
+    },
+}
+
+/// Parses one argument of an `AnnotationInfo` element as Click does.
+/// OFFSET may itself be an annotation (`MY_PAINT PAINT`: offset 16, size
+/// as given, else unknown); a SIZE must agree with a named OFFSET's size,
+/// and the bytes must fit the area. NAME must be a word that is not
+/// already one of Click's names (`bad NAME 'PAINT'`); anything else wrong
+/// is `bad entry for 'NAME'`.
+///
+/// ```
+/// use click_lang::args::{parse_annotation_info, AnnoInfo, AnnotationInfoArg, NoContext};
+/// assert_eq!(
+///     parse_annotation_info("COLOR 5 1", &NoContext),
+///     Ok(AnnotationInfoArg::Define { name: "COLOR".into(), anno: AnnoInfo::new(5, 1) })
+/// );
+/// assert_eq!(parse_annotation_info("PAINT 5 1", &NoContext), Err("bad NAME 'PAINT'".into()));
+/// ```
+pub fn parse_annotation_info(arg: &str, ctx: &dyn ArgContext) -> Result<AnnotationInfoArg, String> {
+    let words = split_words(arg);
+    let Some(name) = words.first() else {
+        return Ok(AnnotationInfoArg::Skip);
+    };
+    if name.starts_with('#') {
+        return Ok(AnnotationInfoArg::Skip);
+    }
+    if name == "CHECK_OVERLAP" {
+        return Ok(AnnotationInfoArg::CheckOverlap(words[1..].to_vec()));
+    }
+    if !is_word(name) || parse_annotation(name, 0, &NoContext).is_ok() {
+        return Err(format!("bad NAME '{name}'"));
+    }
+    let bad = || format!("bad entry for '{name}'");
+    let at = words
+        .get(1)
+        .and_then(|o| parse_annotation(o, 0, ctx).ok())
+        .ok_or_else(bad)?;
+    let size = match words.get(2) {
+        None => 0,
+        Some(s) => usize::from_arg(s).map_err(|_| bad())?,
+    };
+    let fits = at
+        .offset
+        .checked_add(size)
+        .is_some_and(|end| end <= ANNO_SIZE);
+    if !fits || (size != 0 && at.size != 0 && size != at.size) || words.len() > 3 {
+        return Err(bad());
+    }
+    Ok(AnnotationInfoArg::Define {
+        name: name.clone(),
+        anno: AnnoInfo::new(at.offset, size),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +328,50 @@ mod tests {
         assert_eq!(any("WIFI_EXTRA"), Ok((16, 24)));
         assert_eq!(any("47"), Ok((47, 0)));
         assert!(any("48").is_err());
+    }
+
+    #[test]
+    fn annotation_info_arguments() {
+        use AnnotationInfoArg::*;
+        let p = |a: &str| parse_annotation_info(a, &NoContext);
+        let def = |n: &str, o, s| {
+            Ok(Define {
+                name: n.into(),
+                anno: AnnoInfo::new(o, s),
+            })
+        };
+        assert_eq!(p("COLOR 5 1"), def("COLOR", 5, 1));
+        assert_eq!(p("COLOR 5"), def("COLOR", 5, 0));
+        assert_eq!(p("MY_PAINT PAINT"), def("MY_PAINT", 16, 0));
+        assert_eq!(p("MY_PAINT PAINT 1"), def("MY_PAINT", 16, 1));
+        assert_eq!(p("LOW_AGG AGGREGATE 4"), def("LOW_AGG", 20, 4));
+        assert_eq!(p("X 44 4"), def("X", 44, 4));
+        assert_eq!(p("X 0x2f 1"), def("X", 47, 1));
+        assert_eq!(p(""), Ok(Skip));
+        assert_eq!(p("# a comment 1 2 3"), Ok(Skip));
+        assert_eq!(
+            p("CHECK_OVERLAP A B PAINT"),
+            Ok(CheckOverlap(vec!["A".into(), "B".into(), "PAINT".into()]))
+        );
+        for bad_name in ["PAINT 5 1", "DST_IP 0 4", "7 5 1", "'q' 5 1"] {
+            assert!(
+                p(bad_name).unwrap_err().starts_with("bad NAME"),
+                "{bad_name}"
+            );
+        }
+        // A number too big to be an offset is a name, as in Click.
+        assert_eq!(p("100 5 1"), def("100", 5, 1));
+        for bad_entry in [
+            "X",
+            "X 48",
+            "X 45 4",
+            "X PAINT 2",
+            "X 5 -1",
+            "X 5 1 extra",
+            "X nowhere 1",
+        ] {
+            assert_eq!(p(bad_entry), Err("bad entry for 'X'".into()), "{bad_entry}");
+        }
     }
 
     #[test]

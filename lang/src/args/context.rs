@@ -256,11 +256,10 @@ mod tests {
         );
 
         let mut args = Args::with_context("b, FOO nothing", Arc::new(Router { from: "c/x" }));
-        assert_eq!(
-            args.context()
-                .and_then(|c| c.element_name().map(String::from)),
-            Some("c/x".into())
-        );
+        assert_eq!(args.context().element_name(), Some("c/x"));
+        assert!(args.shared_context().is_some());
+        assert_eq!(Args::new("").context().element_name(), None);
+        assert!(Args::new("").shared_context().is_none());
         assert_eq!(args.read_mp::<ElementRef>("E").map(|e| e.index), Ok(1));
         assert_eq!(
             args.read::<ElementRef>("FOO").unwrap_err().to_string(),

@@ -64,8 +64,8 @@ mod types;
 
 pub use address::{parse_address_info, AddressInfoEntry};
 pub use anno::{
-    builtin_annotation, lookup_annotation, parse_annotation, AnnoArg, AnnoInfo, ANNOTATIONS,
-    ANNO_SIZE,
+    builtin_annotation, lookup_annotation, parse_annotation, parse_annotation_info, AnnoArg,
+    AnnoInfo, AnnotationInfoArg, ANNOTATIONS, ANNO_SIZE,
 };
 pub use context::{Address, AddressKind, ArgContext, ElementRef, NetDevice, NoContext};
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};
@@ -142,6 +142,7 @@ mod proptests {
         let _ = AnnoArg::<0>::from_arg(text);
         let _ = ElementRef::from_arg(text);
         let _ = parse_address_info(text, &NoContext);
+        let _ = parse_annotation_info(text, &NoContext);
     }
 
     proptest! {

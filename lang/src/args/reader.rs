@@ -251,20 +251,26 @@ impl Args {
         self.context = Some(context);
     }
 
-    /// The context the arguments are read in, if any. An element that
-    /// parses more values later (a handler write taking an address) keeps
-    /// a clone and parses with [`FromArg::from_arg_in`], or builds its
-    /// `Args` with [`with_context`](Args::with_context).
-    pub fn context(&self) -> Option<&Arc<dyn ArgContext>> {
-        self.context.as_ref()
+    /// The context the arguments are read in ([`NoContext`] if none), for
+    /// parsers that take one (`parse_address_info`, `parse_annotation`).
+    pub fn context(&self) -> &dyn ArgContext {
+        match &self.context {
+            Some(c) => c.as_ref(),
+            None => &NoContext,
+        }
+    }
+
+    /// The context, to keep: an element that parses more values later (a
+    /// handler write taking an address) keeps it and reads them with
+    /// [`with_context`](Args::with_context) or
+    /// [`FromArg::from_arg_in`]. `None` if the arguments have none.
+    pub fn shared_context(&self) -> Option<Arc<dyn ArgContext>> {
+        self.context.clone()
     }
 
     /// Parses `text` as a `T` in this `Args`' context (or none).
     pub fn parse<T: FromArg>(&self, text: &str) -> Result<T, String> {
-        match &self.context {
-            Some(c) => T::from_arg_in(text, c.as_ref()),
-            None => T::from_arg_in(text, &NoContext),
-        }
+        T::from_arg_in(text, self.context())
     }
 
     /// Arguments from the space-separated words of `s` ([`split_words`]),
