@@ -1,4 +1,4 @@
-//! Paint: sets the paint annotation.
+//! Paint: sets the paint annotation (or another one-byte annotation).
 
 use click_engine::args::{AnnoArg, Args};
 use click_engine::packet::Anno;
@@ -21,6 +21,16 @@ impl ByteAnno {
         Ok(anno.map_or(Self::PAINT, |a| ByteAnno(a.offset)))
     }
 
+    /// Reads the mandatory positional ANNO argument.
+    pub(crate) fn read_mp(args: &mut Args) -> Result<Self, String> {
+        Ok(ByteAnno(args.read_mp::<AnnoArg<1>>("ANNO")?.offset))
+    }
+
+    /// The offset into the annotation area.
+    pub(crate) fn offset(self) -> usize {
+        self.0
+    }
+
     #[inline]
     pub(crate) fn get(self, anno: &Anno) -> u8 {
         // The offset was checked against the area when it was parsed.
@@ -36,6 +46,11 @@ impl ByteAnno {
 
 /// `Paint(COLOR [, ANNO])`: sets each packet's paint annotation (or the
 /// byte annotation ANNO) to COLOR, 0 to 255.
+///
+/// ANNO is a one-byte annotation: `PAINT` (the default, byte 16 of the
+/// annotation area), another of Click's names (`ICMP_PARAMPROB`,
+/// `FIX_IP_SRC`, ...), a name an AnnotationInfo element defines, or a byte
+/// offset 0-47 (`Paint(1, 16)` is `Paint(1)`).
 ///
 /// * Ports: 1 input, 1 output, agnostic.
 /// * Handlers: `color` (read/write).

@@ -132,15 +132,17 @@ pub fn parse_annotation(text: &str, size: usize, ctx: &dyn ArgContext) -> Result
     }
     if info.size != 0 && info.size != size {
         return Err(format!(
-            "annotation '{text}' has {} bytes, expected {size}",
+            "annotation '{text}' has size {}, expected {size}",
             info.size
         ));
     }
     if info.offset + size > ANNO_SIZE {
+        let bytes = match size {
+            1 => format!("byte {} is", info.offset),
+            _ => format!("bytes {}-{} are", info.offset, info.offset + size - 1),
+        };
         return Err(format!(
-            "annotation bytes {}-{} are outside the {ANNO_SIZE}-byte annotation area",
-            info.offset,
-            info.offset + size - 1
+            "annotation {bytes} outside the {ANNO_SIZE}-byte annotation area"
         ));
     }
     Ok(AnnoInfo::new(info.offset, size))
@@ -159,7 +161,7 @@ pub fn parse_annotation(text: &str, size: usize, ctx: &dyn ArgContext) -> Result
 /// assert_eq!((color, anno.offset), (1, 16));
 /// assert_eq!(
 ///     Args::new("DST_IP").read_mp::<AnnoArg<1>>("ANNO").unwrap_err().to_string(),
-///     "ANNO: annotation 'DST_IP' has 4 bytes, expected 1"
+///     "ANNO: annotation 'DST_IP' has size 4, expected 1"
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -298,14 +300,14 @@ mod tests {
         assert_eq!(one("47"), Ok(47));
         assert_eq!(
             one("48"),
-            Err("annotation bytes 48-48 are outside the 48-byte annotation area".into())
+            Err("annotation byte 48 is outside the 48-byte annotation area".into())
         );
         assert_eq!(one("paint"), Err("expected annotation".into()));
         assert_eq!(one("-1"), Err("expected annotation".into()));
         assert_eq!(one(""), Err("expected annotation".into()));
         assert_eq!(
             one("VLAN_TCI"),
-            Err("annotation 'VLAN_TCI' has 2 bytes, expected 1".into())
+            Err("annotation 'VLAN_TCI' has size 2, expected 1".into())
         );
         let four = |t: &str| AnnoArg::<4>::from_arg(t).map(|a| a.offset);
         assert_eq!(four("DST_IP"), Ok(0));
