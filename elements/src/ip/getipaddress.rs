@@ -68,3 +68,78 @@ impl PacketElement for GetIPAddress {
         Some(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use click_engine::Processing;
+
+    fn configure(conf: &str) -> Result<GetIPAddress, String> {
+        let ctx = ConfigureCtx {
+            name: "g",
+            inputs: &[Processing::Push],
+            outputs: &[Processing::Push],
+        };
+        let mut args = Args::new(conf);
+        let g = GetIPAddress::configure(&mut args, &ctx)?;
+        args.complete()?;
+        Ok(g)
+    }
+
+    /// An Ethernet header, then an IP header from 10.0.0.1 to 10.0.0.2.
+    fn packet() -> Packet {
+        let mut data = vec![0u8; 14];
+        data.extend_from_slice(&[
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        Packet::from_slice(&data).unwrap()
+    }
+
+    #[test]
+    fn from_the_ip_header() {
+        let mut p = packet();
+        let mut src = configure("IP src").unwrap();
+        let mut dst = configure("IP dst, ANNO MISC_IP").unwrap();
+        // No network header yet: nothing changes.
+        assert_eq!(src.process(&mut p), Some(0));
+        assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::UNSPECIFIED);
+        p.set_network_header(14, 20);
+        src.process(&mut p);
+        dst.process(&mut p);
+        assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(p.anno().misc_ip(), std::net::Ipv4Addr::new(10, 0, 0, 2));
+    }
+
+    #[test]
+    fn from_an_offset() {
+        let mut p = packet();
+        configure("30").unwrap().process(&mut p);
+        assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::new(10, 0, 0, 2));
+        configure("OFFSET 26, ANNO 44").unwrap().process(&mut p);
+        assert_eq!(
+            p.anno().ipv4(44),
+            Some(std::net::Ipv4Addr::new(10, 0, 0, 1))
+        );
+        // Past the end: unchanged, and no panic.
+        configure("31").unwrap().process(&mut p);
+        assert!(configure("18446744073709551615").is_err());
+        assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::new(10, 0, 0, 2));
+    }
+
+    #[test]
+    fn arguments_as_click() {
+        assert_eq!(configure("").unwrap_err(), "set one of OFFSET, IP");
+        assert_eq!(
+            configure("16, IP src").unwrap_err(),
+            "set one of OFFSET, IP"
+        );
+        assert_eq!(configure("IP both").unwrap_err(), "bad IP");
+        assert_eq!(configure("-1, IP dst").map(|g| g.source), Ok(Source::IpDst));
+        assert_eq!(
+            configure("16, PAINT").unwrap_err(),
+            "ANNO: annotation 'PAINT' has size 1, expected 4"
+        );
+        assert!(configure("16, 45").is_err());
+        assert_eq!(configure("16, 44").map(|g| g.anno), Ok(44));
+    }
+}
