@@ -209,6 +209,19 @@ fn annotation_info_names() {
         stderr.contains("ANNO: annotation 'DST_IP' has size 4, expected 1"),
         "{stderr}"
     );
+    // Each argument sees only the names defined before it (Click's
+    // messages, checked against Click).
+    let (status, _, stderr) = router_outcome(&[
+        "--check",
+        "-e",
+        "AnnotationInfo(X 47 2, Y PAINT 2, Z 100 1, 100 5 1); AnnotationInfo(W 100 1)",
+    ]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("bad entry for 'X'; bad entry for 'Y'; bad entry for 'Z'\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("while configuring").count(), 1, "{stderr}");
     let (status, _, stderr) = router_outcome(&[
         "-q",
         "-e",

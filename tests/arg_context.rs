@@ -305,6 +305,35 @@ fn click_tests_fail_only_for_missing_classes() {
 }
 
 #[test]
+fn address_info_reads_in_order() {
+    // An AddressInfo address may be a name defined before it, not after
+    // (Click: "'b' is not a recognizable address").
+    // (Click's LinearIPLookup then replaces route 0 by the equal route 1;
+    // the stand-in keeps both.)
+    let config = "AddressInfo(b 1.0.0.0/8, a b); AddressInfo(c a:ipnet);
+        rt :: LinearIPLookup(a 0, c 1, b:bcast 2);
+        Idle -> rt; rt[0] -> Discard; rt[1] -> Discard; rt[2] -> Discard;";
+    let table = quiet(config, &["rt.table"]).unwrap();
+    assert_eq!(
+        words(&table[0]),
+        words("1.0.0.0/8 - 0\n1.0.0.0/8 - 1\n1.255.255.255/32 - 2\n")
+    );
+    // A name with an address and a prefix passes on its address only.
+    let err = quiet("AddressInfo(b 1.2.3.4/8, a b); AddressInfo(c a:ipnet)", &[]).unwrap_err();
+    assert!(
+        err.contains("'a:ipnet' is not a recognizable address"),
+        "{err}"
+    );
+    let err = quiet("AddressInfo(a b, b 1.2.3.4)", &[]).unwrap_err();
+    assert_eq!(
+        err,
+        "while configuring 'AddressInfo@1 :: AddressInfo': 'b' is not a recognizable address"
+    );
+    let err = quiet("AddressInfo(a b); AddressInfo(b 1.2.3.4)", &[]).unwrap_err();
+    assert!(err.contains("'b' is not a recognizable address"), "{err}");
+}
+
+#[test]
 fn element_references_resolve_from_the_compound() {
     let config = "x :: Idle -> Discard;
         c :: { x :: Idle -> Discard; p :: Pointer(x); q :: Pointer(c/x); };
@@ -354,6 +383,20 @@ fn host_devices_answer_for_names() {
     let config = format!("AddressInfo(lo 10.9.8.7); {config}");
     let table = quiet(&config, &["lo_routes.table"]).unwrap();
     assert_eq!(words(&table[0])[0], "10.9.8.7/32");
+    // An Ethernet device's hardware address, as the kernel shows it.
+    for dev in ["eth0", "eth1", "wlan0"] {
+        let sys = |f: &str| std::fs::read_to_string(format!("/sys/class/net/{dev}/{f}"));
+        let (Ok(mac), Ok(kind)) = (sys("address"), sys("type")) else {
+            continue;
+        };
+        if kind.trim() != "1" {
+            continue;
+        }
+        let config = format!("i :: Idle -> ar :: ARPResponder(1.2.3.4 {dev}:eth) -> i");
+        let table = quiet(&config, &["ar.table"]).unwrap();
+        let want = mac.trim().to_ascii_uppercase().replace(':', "-");
+        assert_eq!(words(&table[0]), ["1.2.3.4/32", want.as_str()], "{dev}");
+    }
     // No Ethernet address for the loopback device.
     let err = quiet("i :: Idle -> ARPResponder(1.2.3.4 lo) -> i", &[]).unwrap_err();
     assert!(err.contains("missing ETH"), "{err}");

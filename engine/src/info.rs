@@ -16,7 +16,11 @@
 //! elements' configurations once per router, in configuration order, each
 //! argument seeing the names defined before it (Click configures these
 //! classes first, in order). Arguments that do not parse are skipped here;
-//! the element's own `configure` reports them.
+//! the element's own `configure` reports them. So that it judges them as
+//! they were read, an `AddressInfo` is answered address names defined
+//! before it (and an `AnnotationInfo` annotation names), and lays its own
+//! in front as it goes (`click_lang::args::Defining`); every other element
+//! sees all of them.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -49,6 +53,18 @@ fn outer(scope: &str) -> Option<&str> {
     Some(inner.rfind('/').map_or("", |i| &inner[..=i]))
 }
 
+/// The definitions of one name in one scope: (defining element, value), in
+/// order.
+type Defs<T> = Vec<(usize, T)>;
+
+/// The last of `defs` made by an element before `before` (any, if `None`).
+fn last_before<T: Copy>(defs: &Defs<T>, before: Option<usize>) -> Option<T> {
+    defs.iter()
+        .rev()
+        .find(|(e, _)| before.is_none_or(|b| *e < b))
+        .map(|(_, v)| *v)
+}
+
 /// What a router's element configurations may name, for the whole router.
 #[derive(Debug, Default)]
 pub(crate) struct RouterInfo {
@@ -56,10 +72,11 @@ pub(crate) struct RouterInfo {
     elements: Vec<(String, String)>,
     /// Element index by full name.
     by_name: HashMap<String, usize>,
-    /// AddressInfo definitions: scope -> (kind, name) -> address.
-    addresses: HashMap<String, HashMap<(AddressKind, String), Address>>,
-    /// AnnotationInfo definitions: scope -> name -> annotation.
-    annotations: HashMap<String, HashMap<String, AnnoInfo>>,
+    /// AddressInfo definitions: scope -> (kind, name) -> the defining
+    /// element and the address, in definition order (the last wins).
+    addresses: HashMap<String, HashMap<(AddressKind, String), Defs<Address>>>,
+    /// AnnotationInfo definitions: scope -> name -> definitions.
+    annotations: HashMap<String, HashMap<String, Defs<AnnoInfo>>>,
     /// The host's network devices, read when first needed.
     devices: OnceLock<HashMap<String, NetDevice>>,
 }
@@ -81,7 +98,7 @@ impl RouterInfo {
             .enumerate()
             .map(|(i, (name, _))| (name.clone(), i))
             .collect();
-        for node in &graph.nodes {
+        for (e, node) in graph.nodes.iter().enumerate() {
             let scope = scope_of(&node.name).to_string();
             let class = node.class.as_str();
             if class != ADDRESS_INFO && class != ANNOTATION_INFO {
@@ -98,13 +115,14 @@ impl RouterInfo {
                     };
                     let names = info.addresses.entry(scope.clone()).or_default();
                     for a in entry.addresses {
-                        names.insert((a.kind(), entry.name.clone()), a);
+                        let key = (a.kind(), entry.name.clone());
+                        names.entry(key).or_default().push((e, a));
                     }
                 } else if let Ok(AnnotationInfoArg::Define { name, anno }) =
                     parse_annotation_info(&arg, &from)
                 {
                     let names = info.annotations.entry(scope.clone()).or_default();
-                    names.insert(name, anno);
+                    names.entry(name).or_default().push((e, anno));
                 }
             }
         }
@@ -119,29 +137,41 @@ impl RouterInfo {
         })
     }
 
-    /// Finds `name` in `from`'s scope, then outwards.
-    fn lookup<'a, K, V: Copy>(
-        map: &'a HashMap<String, HashMap<K, V>>,
+    /// Finds `name` (by `key`) in `from`'s scope, then outwards, among the
+    /// definitions made before element `before` (all, if `None`).
+    fn lookup<K, V: Copy>(
+        map: &HashMap<String, HashMap<K, Defs<V>>>,
         from: &str,
-        key: impl Fn(&'a HashMap<K, V>) -> Option<&'a V>,
+        before: Option<usize>,
+        key: impl Fn(&HashMap<K, Defs<V>>) -> Option<&Defs<V>>,
     ) -> Option<V> {
         let mut scope = Some(scope_of(from));
         while let Some(s) = scope {
-            if let Some(v) = map.get(s).and_then(&key) {
-                return Some(*v);
+            if let Some(v) = map
+                .get(s)
+                .and_then(&key)
+                .and_then(|d| last_before(d, before))
+            {
+                return Some(v);
             }
             scope = outer(s);
         }
         None
     }
 
-    fn address(&self, from: &str, kind: AddressKind, name: &str) -> Option<Address> {
+    fn address(
+        &self,
+        from: &str,
+        before: Option<usize>,
+        kind: AddressKind,
+        name: &str,
+    ) -> Option<Address> {
         let key = (kind, name.to_string());
-        Self::lookup(&self.addresses, from, |m| m.get(&key))
+        Self::lookup(&self.addresses, from, before, |m| m.get(&key))
     }
 
-    fn annotation(&self, from: &str, name: &str) -> Option<AnnoInfo> {
-        Self::lookup(&self.annotations, from, |m| m.get(name))
+    fn annotation(&self, from: &str, before: Option<usize>, name: &str) -> Option<AnnoInfo> {
+        Self::lookup(&self.annotations, from, before, |m| m.get(name))
     }
 
     fn device(&self, name: &str) -> Option<NetDevice> {
@@ -176,7 +206,7 @@ impl ArgContext for Scoped<'_> {
     }
 
     fn address(&self, kind: AddressKind, name: &str) -> Option<Address> {
-        self.info.address(self.from, kind, name)
+        self.info.address(self.from, None, kind, name)
     }
 
     fn device(&self, name: &str) -> Option<NetDevice> {
@@ -184,7 +214,7 @@ impl ArgContext for Scoped<'_> {
     }
 
     fn annotation(&self, name: &str) -> Option<AnnoInfo> {
-        self.info.annotation(self.from, name)
+        self.info.annotation(self.from, None, name)
     }
 
     fn element(&self, name: &str) -> Option<ElementRef> {
@@ -206,6 +236,13 @@ impl ElementArgs {
             .get(self.element)
             .map_or("", |(n, _)| n.as_str())
     }
+
+    /// The definitions of `class`'s names this element sees: an element of
+    /// that class sees those made before it; any other, all of them.
+    fn before(&self, class: &str) -> Option<usize> {
+        let own = self.info.elements.get(self.element)?;
+        (own.1 == class).then_some(self.element)
+    }
 }
 
 impl ArgContext for ElementArgs {
@@ -214,7 +251,8 @@ impl ArgContext for ElementArgs {
     }
 
     fn address(&self, kind: AddressKind, name: &str) -> Option<Address> {
-        self.info.address(self.from(), kind, name)
+        let before = self.before(ADDRESS_INFO);
+        self.info.address(self.from(), before, kind, name)
     }
 
     fn device(&self, name: &str) -> Option<NetDevice> {
@@ -222,7 +260,8 @@ impl ArgContext for ElementArgs {
     }
 
     fn annotation(&self, name: &str) -> Option<AnnoInfo> {
-        self.info.annotation(self.from(), name)
+        let before = self.before(ANNOTATION_INFO);
+        self.info.annotation(self.from(), before, name)
     }
 
     fn element(&self, name: &str) -> Option<ElementRef> {

@@ -1,6 +1,6 @@
 //! AddressInfo: names for addresses.
 
-use click_engine::args::{parse_address_info, Args};
+use click_engine::args::{parse_address_info, Args, Defining};
 use click_engine::{ConfigureCtx, Element, ElementClass};
 
 /// `AddressInfo(NAME ADDRESS [ADDRESS...], ...)`: lets the configuration
@@ -35,12 +35,20 @@ impl ElementClass for AddressInfo {
     const PORT_COUNT: &'static str = "0/0";
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let errors: Vec<String> = args
-            .rest()
-            .iter()
-            .filter_map(|arg| parse_address_info(arg, args.context()))
-            .flat_map(|entry| entry.errors)
-            .collect();
+        let conf = args.rest();
+        // Each argument sees the names defined before it, in this element
+        // and in those before it, as Click reads them.
+        let mut names = Defining::new(args.context());
+        let mut errors = Vec::new();
+        for arg in conf {
+            let Some(entry) = parse_address_info(&arg, &names) else {
+                continue;
+            };
+            for a in entry.addresses {
+                names.define_address(&entry.name, a);
+            }
+            errors.extend(entry.errors);
+        }
         if errors.is_empty() {
             Ok(AddressInfo)
         } else {

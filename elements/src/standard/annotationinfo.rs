@@ -1,7 +1,7 @@
 //! AnnotationInfo: names for packet annotations.
 
 use click_engine::args::{
-    parse_annotation, parse_annotation_info, AnnoInfo, AnnotationInfoArg, Args,
+    parse_annotation, parse_annotation_info, AnnoInfo, AnnotationInfoArg, Args, Defining,
 };
 use click_engine::{ConfigureCtx, Element, ElementClass, InitCtx};
 
@@ -36,26 +36,38 @@ impl ElementClass for AnnotationInfo {
     const PORT_COUNT: &'static str = "0/0";
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let mut errors = Vec::new();
-        let mut checks = Vec::new();
-        for arg in args.rest() {
-            match parse_annotation_info(&arg, args.context()) {
-                Ok(AnnotationInfoArg::CheckOverlap(names)) => checks.push(
-                    names
-                        .into_iter()
-                        .map(|n| {
-                            let anno = parse_annotation(&n, 0, args.context()).ok();
-                            (n, anno)
-                        })
-                        .collect(),
-                ),
-                Ok(_) => {}
+        let (mut errors, mut overlaps) = (Vec::new(), Vec::new());
+        let conf = args.rest();
+        // Each argument sees the names defined before it, in this element
+        // and in those before it, as Click reads them.
+        let mut names = Defining::new(args.context());
+        for arg in conf {
+            match parse_annotation_info(&arg, &names) {
+                Ok(AnnotationInfoArg::Define { name, anno }) => {
+                    names.define_annotation(&name, anno)
+                }
+                Ok(AnnotationInfoArg::CheckOverlap(list)) => overlaps.push(list),
+                Ok(AnnotationInfoArg::Skip) => {}
                 Err(e) => errors.push(e),
             }
         }
         if !errors.is_empty() {
             return Err(errors.join("; "));
         }
+        // CHECK_OVERLAP is checked at initialize, as in Click; its names
+        // are resolved here, among those defined so far (Click resolves
+        // them at initialize, when later AnnotationInfos have run too).
+        let checks = overlaps
+            .into_iter()
+            .map(|list| {
+                list.into_iter()
+                    .map(|n| {
+                        let anno = parse_annotation(&n, 0, &names).ok();
+                        (n, anno)
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(AnnotationInfo { checks })
     }
 }

@@ -17,6 +17,7 @@
 //! all and is what plain [`FromArg::from_arg`](super::FromArg::from_arg)
 //! parses against.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -192,6 +193,67 @@ pub struct NoContext;
 
 impl ArgContext for NoContext {}
 
+/// A context with definitions in front of another's: what an information
+/// element (AddressInfo, AnnotationInfo) has defined so far while it reads
+/// its arguments in order, before what was defined ahead of it. (The
+/// engine answers such an element with the names defined before it, as
+/// Click configures these elements one after the other.)
+pub struct Defining<'a> {
+    base: &'a dyn ArgContext,
+    addresses: HashMap<(AddressKind, String), Address>,
+    annotations: HashMap<String, AnnoInfo>,
+}
+
+impl<'a> Defining<'a> {
+    /// Nothing defined yet in front of `base`.
+    pub fn new(base: &'a dyn ArgContext) -> Self {
+        Defining {
+            base,
+            addresses: HashMap::new(),
+            annotations: HashMap::new(),
+        }
+    }
+
+    /// From now on `name` stands for `address` (of its kind).
+    pub fn define_address(&mut self, name: &str, address: Address) {
+        self.addresses
+            .insert((address.kind(), name.to_string()), address);
+    }
+
+    /// From now on `name` stands for `anno`.
+    pub fn define_annotation(&mut self, name: &str, anno: AnnoInfo) {
+        self.annotations.insert(name.to_string(), anno);
+    }
+}
+
+impl ArgContext for Defining<'_> {
+    fn element_name(&self) -> Option<&str> {
+        self.base.element_name()
+    }
+
+    fn address(&self, kind: AddressKind, name: &str) -> Option<Address> {
+        match self.addresses.get(&(kind, name.to_string())) {
+            Some(a) => Some(*a),
+            None => self.base.address(kind, name),
+        }
+    }
+
+    fn device(&self, name: &str) -> Option<NetDevice> {
+        self.base.device(name)
+    }
+
+    fn annotation(&self, name: &str) -> Option<AnnoInfo> {
+        match self.annotations.get(name) {
+            Some(a) => Some(*a),
+            None => self.base.annotation(name),
+        }
+    }
+
+    fn element(&self, name: &str) -> Option<ElementRef> {
+        self.base.element(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +332,23 @@ mod tests {
         assert_eq!(later.parse::<ElementRef>("c/b").map(|e| e.index), Ok(1));
         assert_eq!(later.read_mp::<ElementRef>("E").map(|e| e.index), Ok(2));
         assert!(format!("{later:?}").contains("\"x\""));
+    }
+
+    #[test]
+    fn definitions_in_front() {
+        let base = Router { from: "c/d/x" };
+        let mut d = Defining::new(&base);
+        assert_eq!(d.element_name(), Some("c/d/x"));
+        assert_eq!(d.address(AddressKind::Ipv4, "a"), None);
+        d.define_address("a", Address::Ipv4(Ipv4Addr::new(1, 2, 3, 4)));
+        d.define_annotation("A", AnnoInfo::new(3, 1));
+        assert_eq!(
+            d.address(AddressKind::Ipv4, "a"),
+            Some(Address::Ipv4(Ipv4Addr::new(1, 2, 3, 4)))
+        );
+        assert_eq!(d.address(AddressKind::Ether, "a"), None);
+        assert_eq!(d.annotation("A"), Some(AnnoInfo::new(3, 1)));
+        assert_eq!(d.element("b").map(|e| e.index), Some(2));
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub use anno::{
     builtin_annotation, lookup_annotation, parse_annotation, parse_annotation_info, AnnoArg,
     AnnoInfo, AnnotationInfoArg, ANNOTATIONS, ANNO_SIZE,
 };
-pub use context::{Address, AddressKind, ArgContext, ElementRef, NetDevice, NoContext};
+pub use context::{Address, AddressKind, ArgContext, Defining, ElementRef, NetDevice, NoContext};
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};
 pub use reader::{split_keyword, ArgError, ArgErrorKind, Args, Flags};
 pub use split::{is_word, join_args, pop_word, skip_comment, split_args, split_words, uncomment};
