@@ -185,3 +185,34 @@ fn a_per_packet_allocation_is_detected() {
         "20,000 more packets through Leaky should cost 20,000 allocations, got {extra}"
     );
 }
+
+/// The annotation elements allocate nothing per packet either, including
+/// PaintSwitch's path for colour 255, which sends packets one by one.
+#[test]
+fn annotation_elements_do_not_allocate() {
+    let config = |packets: u64| {
+        format!(
+            "AddressInfo(net 10.0.0.0/8);
+             src :: InfiniteSource(LENGTH 64, LIMIT {packets}, BURST 32, STOP true)
+               -> c :: Counter -> SetIPAddress(net:bcast, ANNO AGGREGATE) -> SetTimestamp
+               -> SetPacketType(BROADCAST) -> GetIPAddress(0) -> Paint(255)
+               -> pt :: PaintTee(255) -> ps :: PaintSwitch;
+             pt[1] -> Discard;
+             ps[0] -> d0 :: Counter -> Discard;
+             ps[1] -> d1 :: Counter -> Discard;"
+        )
+    };
+    let registry = click_elements::registry();
+    let long = LONG / 5;
+    counted_run_of(&config(SHORT), &registry);
+    let (short, short_counts) = counted_run_of(&config(SHORT), &registry);
+    let (many, long_counts) = counted_run_of(&config(long), &registry);
+    assert_eq!(short_counts, [SHORT; 3]);
+    assert_eq!(long_counts, [long; 3]);
+    let extra = many.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the annotation elements allocate: {many} allocations for {long} packets vs {short} \
+         for {SHORT} ({extra} more)"
+    );
+}

@@ -19,6 +19,7 @@ mod graph;
 mod handler;
 mod harness;
 mod hotswap;
+mod info;
 mod init;
 mod notifier;
 mod panics;
