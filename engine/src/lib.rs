@@ -40,7 +40,7 @@ pub use click_lang::args;
 
 pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
 pub use control::{GlobalHandler, GlobalWrite, RouterHandle};
-pub use counters::SharedCounters;
+pub use counters::{CounterSlot, SharedCounters};
 pub use ctx::{Ctx, PacketCtx};
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port, Threads};
 pub use graph::{unknown_classes, Graph, Node};
