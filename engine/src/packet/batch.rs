@@ -116,9 +116,13 @@ impl Batch {
         BATCH_CAPACITY
     }
 
-    /// Appends a packet. Panics if the batch is full (a bug: producers stop
-    /// at [`is_full`](Self::is_full); use [`try_push`](Self::try_push) when
-    /// overflow is possible).
+    /// Appends a packet. Panics if the batch is full: for producers whose
+    /// count is bounded by their own code (copying from a batch, pulling at
+    /// most `BATCH_CAPACITY - len()` packets, stopping at
+    /// [`is_full`](Self::is_full)), where overflow is a bug in that code.
+    /// A producer whose count depends on packet contents (one packet making
+    /// several: fragments, segments, replies) uses
+    /// [`try_push`](Self::try_push), which gives the packet back instead.
     #[inline]
     pub fn push(&mut self, p: Packet) {
         if self.is_full() {

@@ -8,11 +8,14 @@
 //!
 //! # Quick tour
 //! ```
-//! use click_engine::packet::{Batch, Packet};
+//! use click_engine::packet::{Batch, Packet, PacketError};
 //!
 //! let mut p = Packet::from_slice(&[0x45, 0, 0, 20]).expect("pool has room");
 //! p.push(14).unwrap().copy_from_slice(&[0xff; 14]); // prepend an Ethernet header
-//! p.set_network_header(14, 20.min(p.len() - 14));
+//! // Header marks are checked against the data: a short packet is an error,
+//! // not a panic.
+//! assert_eq!(p.set_network_header(14, 20), Err(PacketError::OutOfBounds));
+//! p.set_network_header(14, 4).unwrap();
 //! let c = p.try_clone().unwrap(); // shares the buffer, copies annotations
 //! assert!(p.is_shared());
 //! p.data_mut().unwrap()[0] = 0; // copy-on-write: `c` is untouched
@@ -129,6 +132,13 @@ pub use pool::{
 };
 pub use ring::PacketRing;
 
+/// The furthest into its buffer a header can be marked: header offsets are
+/// kept in [`Anno`] as 16-bit buffer positions, one value of which means
+/// "not set". Marking a header further is a
+/// [`PacketError::HeaderOutOfRange`]; a header that moves further (data
+/// moved within or between buffers) is unset.
+pub const MAX_HEADER_OFFSET: usize = anno::NO_HEADER as usize - 1;
+
 /// Why a packet operation failed. The packet is left unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PacketError {
@@ -136,17 +146,26 @@ pub enum PacketError {
     PoolExhausted,
     /// The data would not fit in a buffer.
     NoRoom,
-    /// `pull`/`take` of more bytes than the packet has.
+    /// An operation beyond the data: `pull`/`take` of more bytes than the
+    /// packet has, a header marked past its end, an external buffer whose
+    /// data lies outside it.
     OutOfBounds,
+    /// A header marked more than [`MAX_HEADER_OFFSET`] bytes into its
+    /// buffer (header offsets are 16-bit).
+    HeaderOutOfRange,
 }
 
 impl fmt::Display for PacketError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PacketError::PoolExhausted => "packet pool exhausted",
-            PacketError::NoRoom => "packet data would not fit in a buffer",
-            PacketError::OutOfBounds => "packet operation beyond the data",
-        })
+        match self {
+            PacketError::PoolExhausted => f.write_str("packet pool exhausted"),
+            PacketError::NoRoom => f.write_str("packet data would not fit in a buffer"),
+            PacketError::OutOfBounds => f.write_str("packet operation beyond the data"),
+            PacketError::HeaderOutOfRange => write!(
+                f,
+                "packet header more than {MAX_HEADER_OFFSET} bytes into its buffer"
+            ),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::anno::NO_HEADER;
 use super::pool::Packet;
-use super::PacketError;
+use super::{PacketError, MAX_HEADER_OFFSET};
 
 impl Packet {
     /// A packet of `len` zero bytes with the pool's default headroom.
@@ -153,16 +153,28 @@ impl Packet {
         (h != NO_HEADER).then(|| h as isize - self.headroom() as isize)
     }
 
-    fn header_pos(&self, offset: usize) -> u16 {
-        assert!(offset <= self.len(), "header offset beyond packet data");
-        (self.headroom() + offset) as u16
+    /// The buffer position of the header `offset` bytes into the data, as
+    /// the annotations store it.
+    fn header_pos(&self, offset: usize) -> Result<u16, PacketError> {
+        if offset > self.len() {
+            return Err(PacketError::OutOfBounds);
+        }
+        let pos = self.headroom() + offset;
+        if pos > MAX_HEADER_OFFSET {
+            return Err(PacketError::HeaderOutOfRange);
+        }
+        Ok(pos as u16)
     }
 
     /// Marks the MAC header as starting `offset` bytes into the data.
-    /// Panics if `offset > len`.
+    /// Fails with [`PacketError::OutOfBounds`] if `offset > len` (a short
+    /// packet), or [`PacketError::HeaderOutOfRange`] if the header would
+    /// start more than [`MAX_HEADER_OFFSET`] bytes into the buffer; the
+    /// annotations are then unchanged.
     #[inline]
-    pub fn set_mac_header(&mut self, offset: usize) {
-        self.anno_mut().mac_header = self.header_pos(offset);
+    pub fn set_mac_header(&mut self, offset: usize) -> Result<(), PacketError> {
+        self.anno_mut().mac_header = self.header_pos(offset)?;
+        Ok(())
     }
 
     /// From the MAC header to the end of the data, if set (and not trimmed
@@ -181,14 +193,17 @@ impl Packet {
 
     /// Marks the network header at `offset` bytes into the data, `len`
     /// bytes long, and so the transport header at `offset + len` (Click's
-    /// `set_network_header(p, len)`). Panics if beyond the data.
+    /// `set_network_header(p, len)`). Fails as
+    /// [`set_mac_header`](Self::set_mac_header) if either is beyond the
+    /// data or the 16-bit range; the annotations are then unchanged.
     #[inline]
-    pub fn set_network_header(&mut self, offset: usize, len: usize) {
-        let n = self.header_pos(offset);
-        let t = self.header_pos(offset + len);
+    pub fn set_network_header(&mut self, offset: usize, len: usize) -> Result<(), PacketError> {
+        let n = self.header_pos(offset)?;
+        let t = self.header_pos(offset.checked_add(len).ok_or(PacketError::OutOfBounds)?)?;
         let a = self.anno_mut();
         a.network_header = n;
         a.transport_header = t;
+        Ok(())
     }
 
     /// From the network header to the end of the data, if set.
@@ -211,10 +226,12 @@ impl Packet {
             .then(|| a.transport_header.saturating_sub(a.network_header) as usize)
     }
 
-    /// Marks the transport header at `offset` bytes into the data.
+    /// Marks the transport header at `offset` bytes into the data. Fails
+    /// as [`set_mac_header`](Self::set_mac_header).
     #[inline]
-    pub fn set_transport_header(&mut self, offset: usize) {
-        self.anno_mut().transport_header = self.header_pos(offset);
+    pub fn set_transport_header(&mut self, offset: usize) -> Result<(), PacketError> {
+        self.anno_mut().transport_header = self.header_pos(offset)?;
+        Ok(())
     }
 
     /// From the transport header to the end of the data, if set.

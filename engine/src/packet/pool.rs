@@ -992,10 +992,13 @@ impl Packet {
 
     /// Makes a packet whose data lives in an external buffer owned by a
     /// registered [`BufferOwner`] (zero-copy receive). When the last packet
-    /// using the buffer is gone, `owner.release(token)` is called. Returns
-    /// `None` if the pool has no free entry; the buffer then stays the
-    /// caller's. Panics if `head + len > cap`, `cap > MAX_BUF_SIZE`, or
-    /// `owner` was not returned by [`register_buffer_owner`].
+    /// using the buffer is gone, `owner.release(token)` is called. Fails,
+    /// leaving the buffer the caller's, with [`PacketError::PoolExhausted`]
+    /// if the pool has no free entry, [`PacketError::OutOfBounds`] if
+    /// `head + len > cap` (a ring slot's length is the device's word, not
+    /// to be trusted with a panic), or [`PacketError::NoRoom`] if `cap >
+    /// MAX_BUF_SIZE`. Panics if `owner` was not returned by
+    /// [`register_buffer_owner`].
     ///
     /// # Safety
     /// `buf` must point to `cap` initialised bytes, readable and writable,
@@ -1009,13 +1012,18 @@ impl Packet {
         cap: usize,
         head: usize,
         len: usize,
-    ) -> Option<Packet> {
-        assert!(cap <= MAX_BUF_SIZE && head <= cap && len <= cap - head);
+    ) -> Result<Packet, PacketError> {
+        if head > cap || len > cap - head {
+            return Err(PacketError::OutOfBounds);
+        }
+        if cap > MAX_BUF_SIZE {
+            return Err(PacketError::NoRoom);
+        }
         assert!(
             owner.0 >= 1 && OWNERS[owner.0 as usize - 1].get().is_some(),
             "unregistered buffer owner"
         );
-        let e = pop_entry()?;
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
         // SAFETY: popped entry, exclusively ours.
         let en = unsafe { e.as_ref() };
         en.refs.reset(1);
@@ -1026,7 +1034,7 @@ impl Packet {
             init_state(en, e, buf, cap as u32, head as u32, len as u32);
             (*en.state.get()).anno = Anno::DEFAULT;
         }
-        Some(Packet::from_entry(e))
+        Ok(Packet::from_entry(e))
     }
 
     /// The external buffer the data lives in, if any (whether or not it is

@@ -281,7 +281,7 @@ fn push_without_headroom_moves_data() {
     no_leak(|| {
         let mut p = Packet::with_headroom(2, 0).unwrap();
         p.extend_from_slice(b"data").unwrap();
-        p.set_network_header(0, 2);
+        p.set_network_header(0, 2).unwrap();
         let front = p.push(10).unwrap();
         assert_eq!(front.len(), 10);
         front.copy_from_slice(b"0123456789");
@@ -339,8 +339,8 @@ fn headers_survive_pull_push_and_copies() {
         frame[14] = 0x45;
         frame[34] = 0x99;
         let mut p = pkt(&frame);
-        p.set_mac_header(0);
-        p.set_network_header(14, 20);
+        p.set_mac_header(0).unwrap();
+        p.set_network_header(14, 20).unwrap();
         assert_eq!(p.network_header_length(), Some(20));
         p.pull(14).unwrap();
         assert_eq!(p.mac_header_offset(), Some(-14));
@@ -363,16 +363,29 @@ fn headers_survive_pull_push_and_copies() {
         assert_eq!(c.transport_header_offset(), Some(20));
         c.clear_headers();
         assert!(c.mac_header().is_none() && c.network_header_offset().is_none());
-        p.set_transport_header(4);
+        p.set_transport_header(4).unwrap();
         assert_eq!(p.transport_header_offset(), Some(4));
     });
 }
 
 #[test]
-#[should_panic(expected = "header offset beyond packet data")]
-fn header_beyond_data_panics() {
-    let mut p = pkt(b"ab");
-    p.set_network_header(1, 5);
+fn header_beyond_data_is_an_error() {
+    no_leak(|| {
+        let mut p = pkt(b"ab");
+        p.set_mac_header(0).unwrap();
+        let before = *p.anno();
+        assert_eq!(p.set_network_header(1, 5), Err(PacketError::OutOfBounds));
+        assert_eq!(
+            p.set_network_header(1, usize::MAX),
+            Err(PacketError::OutOfBounds)
+        );
+        assert_eq!(p.set_mac_header(3), Err(PacketError::OutOfBounds));
+        assert_eq!(p.set_transport_header(9), Err(PacketError::OutOfBounds));
+        assert_eq!(p.anno(), &before, "a failed mark changes nothing");
+        // The end of the data is a valid (empty) header.
+        p.set_network_header(2, 0).unwrap();
+        assert_eq!(p.network_header(), Some(&b""[..]));
+    });
 }
 
 #[test]
@@ -534,6 +547,27 @@ fn external_buffer_released_after_last_clone() {
         assert!(released(&ring).is_empty());
         drop(c);
         assert_eq!(released(&ring), vec![7]);
+    });
+}
+
+#[test]
+fn external_buffer_bounds_are_checked() {
+    let (ring, id) = fake_ring();
+    no_leak(|| {
+        let buf = ring_buffer(0);
+        for (head, len) in [(0, 513), (512, 1), (513, 0), (8, usize::MAX)] {
+            // SAFETY: a leaked buffer of 512 initialised bytes; the call
+            // fails, so nothing keeps it.
+            let r = unsafe { Packet::from_external(id, 1, buf, 512, head, len) };
+            assert_eq!(r.unwrap_err(), PacketError::OutOfBounds, "{head} {len}");
+        }
+        // SAFETY: as above.
+        let r = unsafe { Packet::from_external(id, 1, buf, MAX_BUF_SIZE + 1, 0, 1) };
+        assert_eq!(r.unwrap_err(), PacketError::NoRoom);
+        assert!(
+            released(&ring).is_empty(),
+            "a refused buffer stays the caller's"
+        );
     });
 }
 
