@@ -34,10 +34,29 @@
 //!   Free entries live in per-thread caches (a 512-entry stack) refilled
 //!   from and flushed to a global list 256 at a time, so allocating and
 //!   freeing is a thread-local pop/push: no atomics read-modify-write, no
-//!   lock, no heap. An exhausted pool makes allocations return `None` (and
-//!   counts them in [`PoolStats::alloc_failures`]); it never panics or
-//!   grows. Entries parked in another thread's cache are not available to
-//!   this one (as in DPDK's mempool); at most 512 per thread.
+//!   lock, no heap. An exhausted pool makes allocations fail with
+//!   [`PacketError::PoolExhausted`] (and counts them in
+//!   [`PoolStats::alloc_failures`]); it never panics or grows. Entries
+//!   parked in another thread's cache are not available to this one (as in
+//!   DPDK's mempool); at most 512 per thread.
+//! * **Packets of every size**: a packet too long for its entry's own
+//!   (small) buffer borrows one of the pool's *large* buffers (default 1024
+//!   × 128 KiB), as it would an external buffer: 9000-byte jumbo frames,
+//!   64 KB GSO frames from veth or tun with offloads on, Click's
+//!   `InfiniteSource(LENGTH 65535)` and `Unstrip(100000)` on a short
+//!   packet. Their memory is mapped on the first large packet, and its
+//!   pages only as packets fill them, so a router that never sees one pays
+//!   nothing; taking one is a mutex and a free-list pop, negligible beside
+//!   copying kilobytes into it. The small-buffer path does not change: a
+//!   large buffer is chosen only where the small one is already known not
+//!   to fit (allocation by size, a `push`/`put` without room, the copy of a
+//!   large packet), and freed on the external buffers' cold path. The
+//!   largest packet is [`PacketPool::max_packet_len`] (the large buffer
+//!   size, headroom included); past it an operation fails with
+//!   [`PacketError::TooLong`], which says the maximum. Header marks stay
+//!   16-bit buffer offsets ([`MAX_HEADER_OFFSET`]): in a large buffer a
+//!   header further in cannot be marked (an error) and one that moves
+//!   there is unset.
 //! * **[`Packet`]**: an 8-byte `!Send` handle (`Option<Packet>` is 8 bytes
 //!   too); dropping it frees the entry.
 //! * **Clones** ([`Packet::try_clone`], Click's `clone()`): a new entry whose
@@ -45,9 +64,10 @@
 //!   entry counts its users (a plain integer until a user crosses threads,
 //!   atomic from then on) and goes back to the pool with the last one. Clones of clones point at the root holder, so a
 //!   clone's own buffer is always unused: [`Packet::make_unique`] of a clone
-//!   copies into it without allocating and cannot fail (for pool buffers).
-//!   Only the holder itself, when clones still use its buffer, has to take
-//!   a fresh entry (and may then fail with [`PacketError::PoolExhausted`]).
+//!   copies into it without allocating and cannot fail (when the data fits
+//!   a small buffer). Only the holder itself, when clones still use its
+//!   buffer, or a clone of a large packet has to take a fresh entry (and
+//!   may then fail with [`PacketError::PoolExhausted`]).
 //!   Unlike Click we keep every entry buffer-sized (a clone does not need
 //!   one): it wastes untouched memory but makes copy-on-write of a clone
 //!   infallible, and it keeps one free list.
@@ -70,10 +90,13 @@
 //!   encapsulation stack seen in practice (VLAN, MPLS, IPv6-in-IPv6, VXLAN,
 //!   GRE) without a copy, and the data starts cache-line aligned; 2048 - 128
 //!   still leaves 1920 bytes for a 1518-byte frame. When `push`/`put` lacks
-//!   room at its end, the data is moved within the same buffer (buffers are
-//!   fixed-size, so reallocating would not gain room); if the buffer is too
-//!   small in total the call fails with [`PacketError::NoRoom`] and leaves
-//!   the packet as it was. The bytes `push`/`put` return are not zeroed
+//!   room at its end, the data is moved within the same buffer; if the
+//!   buffer is too small in total, the packet moves to a bigger one (a
+//!   large buffer, with the default headroom in front), Click's "expensive
+//!   push" (logged once); past [`PacketPool::max_packet_len`] the call
+//!   fails with [`PacketError::TooLong`] and leaves the packet as it was.
+//!   [`Packet::new`] and [`Packet::from_slice`] give less headroom to a
+//!   packet that fits a small buffer only so. The bytes `push`/`put` return are not zeroed
 //!   (as in Click and DPDK): the caller writes them all. [`Packet::new`]
 //!   does zero its data, so stale bytes of earlier packets never leak by
 //!   default.
@@ -128,7 +151,8 @@ pub use batch::{Batch, BATCH_CAPACITY};
 pub use pool::{
     register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, Packet, PacketPool, PoolConfig,
     PoolError, PoolStats, SendPacket, ThreadStats, DEFAULT_BUF_SIZE, DEFAULT_ENTRIES,
-    DEFAULT_HEADROOM, MAX_BUFFER_OWNERS, MAX_BUF_SIZE,
+    DEFAULT_HEADROOM, DEFAULT_LARGE_BUFFERS, DEFAULT_LARGE_BUF_SIZE, MAX_BUFFER_OWNERS,
+    MAX_BUF_SIZE,
 };
 pub use ring::PacketRing;
 
@@ -142,10 +166,19 @@ pub const MAX_HEADER_OFFSET: usize = anno::NO_HEADER as usize - 1;
 /// Why a packet operation failed. The packet is left unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PacketError {
-    /// A copy was needed and the pool has no free entry.
+    /// The pool has no free entry (or no free large buffer) for a new
+    /// packet or a copy.
     PoolExhausted,
-    /// The data would not fit in a buffer.
-    NoRoom,
+    /// The packet would be longer than the largest buffer: `len` bytes
+    /// (with the headroom asked for, if any) where `max` is the most
+    /// ([`PacketPool::max_packet_len`], or [`MAX_BUF_SIZE`] for an external
+    /// buffer).
+    TooLong {
+        /// The length asked for.
+        len: usize,
+        /// The largest possible.
+        max: usize,
+    },
     /// An operation beyond the data: `pull`/`take` of more bytes than the
     /// packet has, a header marked past its end, an external buffer whose
     /// data lies outside it.
@@ -159,7 +192,10 @@ impl fmt::Display for PacketError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PacketError::PoolExhausted => f.write_str("packet pool exhausted"),
-            PacketError::NoRoom => f.write_str("packet data would not fit in a buffer"),
+            PacketError::TooLong { len, max } => write!(
+                f,
+                "packet of {len} bytes is longer than the maximum of {max} bytes"
+            ),
             PacketError::OutOfBounds => f.write_str("packet operation beyond the data"),
             PacketError::HeaderOutOfRange => write!(
                 f,

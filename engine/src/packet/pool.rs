@@ -8,10 +8,13 @@
 //! One process-wide [`Pool`], built once (explicitly by [`PacketPool::init`]
 //! or lazily with the defaults) and never freed: an array of [`Entry`]s (128
 //! bytes each: a descriptor plus an annotation line) and, separately, an
-//! array of fixed-size buffers, entry `i` owning buffer `i`. Buffers come from
-//! `alloc_zeroed`, so every byte of every buffer is always initialised (to
-//! zero or to old packet data) and may be handed out as `&[u8]`; the OS maps
-//! the pages lazily.
+//! array of fixed-size *small* buffers, entry `i` owning buffer `i`; and,
+//! mapped on the first packet that needs one, a region of *large* buffers
+//! ([`LargePool`]) that an entry borrows for a packet too long for its own
+//! buffer, as it would an external buffer (marked with [`LARGE_OWNER`]).
+//! Buffers come from `alloc_zeroed`, so every byte of every buffer is
+//! always initialised (to zero or to old packet data) and may be handed out
+//! as `&[u8]`; the OS maps the pages lazily, as they are first written.
 //!
 //! # Ownership invariants (what the `SAFETY` comments rely on)
 //! 1. A live [`Packet`] is the only handle to its entry `e`. `e.state` (the
@@ -23,7 +26,11 @@
 //!    packet it was cloned from. Clones of clones point at the root holder,
 //!    so an entry's own buffer is used by at most the entries whose holder
 //!    it is, and a clone's own buffer is unused (hence `make_unique` of a
-//!    clone can copy into its own buffer without allocating).
+//!    clone can copy into its own buffer without allocating). A holder's
+//!    buffer is its own, or the external or large buffer its `ext_owner`
+//!    and `ext_token` name (its own is then unused); that buffer goes back
+//!    to its owner (or the large free list) when the holder's `refs`
+//!    reaches 0, before the entry goes back to a free list.
 //! 3. `h.refs` = (1 if `h`'s own handle is alive) + (number of *other* live
 //!    descriptors whose holder is `h`). An entry is on a free list iff its
 //!    `refs` is 0. For a clone entry `e != holder`, `e.refs == 1`.
@@ -55,7 +62,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
 use super::batch::{Batch, Inner, BATCH_CAPACITY};
-use super::PacketError;
+use super::{PacketError, MAX_HEADER_OFFSET};
 
 /// Default number of pool entries (packets that can exist at once).
 pub const DEFAULT_ENTRIES: usize = 65536;
@@ -64,8 +71,23 @@ pub const DEFAULT_ENTRIES: usize = 65536;
 pub const DEFAULT_BUF_SIZE: usize = 2048;
 /// Default headroom of a fresh packet (see the module doc for the choice).
 pub const DEFAULT_HEADROOM: usize = 128;
-/// Largest buffer (pool or external): header offsets are stored as `u16`.
-pub const MAX_BUF_SIZE: usize = u16::MAX as usize - 1;
+/// Default size of a large buffer, and so the largest packet: 128 KiB
+/// holds a 64 KB GSO frame with its headroom, and `Unstrip(100000)` on a
+/// short packet.
+pub const DEFAULT_LARGE_BUF_SIZE: usize = 128 * 1024;
+/// Default number of large buffers (their memory is mapped on first use,
+/// and its pages as they are written: 128 MiB of address space, resident
+/// only as far as packets have filled them).
+pub const DEFAULT_LARGE_BUFFERS: usize = 1024;
+/// Largest buffer of any kind (a large buffer, an external one).
+pub const MAX_BUF_SIZE: usize = 1 << 24;
+/// Largest small buffer: header marks are 16-bit, and every byte of a small
+/// buffer can carry one.
+const MAX_SMALL_BUF_SIZE: usize = MAX_HEADER_OFFSET;
+/// The `ext_owner` of an entry holding one of the pool's large buffers
+/// (`ext_token` is its index). Never a registered owner's id.
+const LARGE_OWNER: u16 = u16::MAX;
+const _: () = assert!(MAX_BUFFER_OWNERS < LARGE_OWNER as usize);
 /// Most buffer owners that can be registered in a process.
 pub const MAX_BUFFER_OWNERS: usize = 64;
 
@@ -208,10 +230,16 @@ unsafe impl Send for FreeEntry {}
 pub struct PoolConfig {
     /// Number of entries (packets and clones alive at once).
     pub entries: usize,
-    /// Size of each buffer in bytes (at most [`MAX_BUF_SIZE`]).
+    /// Size of each entry's own (small) buffer in bytes, 64 to 65534.
     pub buf_size: usize,
     /// Headroom of a packet made by [`Packet::new`](super::Packet::new).
     pub headroom: usize,
+    /// Number of large buffers, for packets that do not fit a small one
+    /// (0: none, and `buf_size` is the largest packet).
+    pub large_buffers: usize,
+    /// Size of a large buffer in bytes, at least `buf_size` and at most
+    /// [`MAX_BUF_SIZE`]: the largest packet, headroom included.
+    pub large_buf_size: usize,
 }
 
 impl Default for PoolConfig {
@@ -220,6 +248,8 @@ impl Default for PoolConfig {
             entries: DEFAULT_ENTRIES,
             buf_size: DEFAULT_BUF_SIZE,
             headroom: DEFAULT_HEADROOM,
+            large_buffers: DEFAULT_LARGE_BUFFERS,
+            large_buf_size: DEFAULT_LARGE_BUF_SIZE,
         }
     }
 }
@@ -253,6 +283,9 @@ impl std::error::Error for PoolError {}
 struct Pool {
     config: PoolConfig,
     free: Mutex<Vec<FreeEntry>>,
+    /// The large buffers, mapped on first use (`None` inside if there are
+    /// none or the mapping failed).
+    large: OnceLock<Option<LargePool>>,
     /// Statistics blocks of the live thread caches.
     caches: Mutex<Vec<Arc<CacheStats>>>,
     /// Counts of caches of threads that exited, and of frees done without a
@@ -262,8 +295,9 @@ struct Pool {
     alloc_failures: AtomicU64,
 }
 
-// SAFETY: the pool's raw memory is reached only through entries, whose
-// sharing rules are invariants 1-5; the free lists are behind a mutex.
+// SAFETY: the pool's raw memory (entries, small and large buffers) is
+// reached only through entries, whose sharing rules are invariants 1-5; the
+// free lists are behind mutexes.
 unsafe impl Sync for Pool {}
 // SAFETY: as above; the pool is never dropped anyway (it is 'static).
 unsafe impl Send for Pool {}
@@ -276,15 +310,25 @@ impl Pool {
             entries: n,
             buf_size,
             headroom,
+            large_buffers,
+            large_buf_size,
         } = config;
         if n == 0 || n > u32::MAX as usize {
             return Err(PoolError::InvalidConfig("entries must be in 1..2^32"));
         }
-        if !(64..=MAX_BUF_SIZE).contains(&buf_size) {
+        if !(64..=MAX_SMALL_BUF_SIZE).contains(&buf_size) {
             return Err(PoolError::InvalidConfig("buf_size must be in 64..=65534"));
         }
         if headroom >= buf_size {
             return Err(PoolError::InvalidConfig("headroom must be below buf_size"));
+        }
+        if large_buffers > u32::MAX as usize {
+            return Err(PoolError::InvalidConfig("large_buffers must be below 2^32"));
+        }
+        if large_buffers > 0 && !(buf_size..=MAX_BUF_SIZE).contains(&large_buf_size) {
+            return Err(PoolError::InvalidConfig(
+                "large_buf_size must be in buf_size..=MAX_BUF_SIZE",
+            ));
         }
         let entries_layout = Layout::array::<Entry>(n).map_err(|_| PoolError::OutOfMemory)?;
         // Buffers are page-aligned, but asked for with the allocator's
@@ -341,11 +385,30 @@ impl Pool {
         Ok(Pool {
             config,
             free: Mutex::new(free),
+            large: OnceLock::new(),
             caches: Mutex::new(Vec::new()),
             retired_allocs: AtomicU64::new(0),
             retired_frees: AtomicU64::new(0),
             alloc_failures: AtomicU64::new(0),
         })
+    }
+
+    /// The large buffers, mapped by the first caller.
+    #[cold]
+    fn large(&self) -> Option<&LargePool> {
+        self.large
+            .get_or_init(|| LargePool::new(self.config.large_buffers, self.config.large_buf_size))
+            .as_ref()
+    }
+
+    /// The largest packet, headroom included: a large buffer, or a small
+    /// one when there are none.
+    fn max_buf(&self) -> usize {
+        if self.config.large_buffers > 0 {
+            self.config.large_buf_size
+        } else {
+            self.config.buf_size
+        }
     }
 
     fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<FreeEntry>> {
@@ -373,6 +436,99 @@ impl Pool {
 #[inline]
 fn pool() -> &'static Pool {
     POOL.get_or_init(|| Pool::new(PoolConfig::default()).expect("default packet pool"))
+}
+
+// ---------------------------------------------------------------------------
+// Large buffers
+
+/// The pool's large buffers: one region of `count` buffers of `size`
+/// bytes, zeroed lazily by the kernel like the small ones, and a free list
+/// of their indexes. An entry whose packet does not fit its own buffer
+/// borrows one (`ext_owner == LARGE_OWNER`, `ext_token` its index) and
+/// gives it back when its `refs` reaches 0, as with an external buffer.
+/// Large packets are rare and each costs a copy of kilobytes, so the free
+/// list is a plain mutex, taken once per buffer taken and once per batch
+/// of buffers given back.
+struct LargePool {
+    bufs: NonNull<u8>,
+    size: usize,
+    free: Mutex<Vec<u32>>,
+}
+
+impl LargePool {
+    fn new(count: usize, size: usize) -> Option<LargePool> {
+        if count == 0 {
+            return None;
+        }
+        let layout = count
+            .checked_mul(size)
+            .and_then(|n| Layout::from_size_align(n, 16).ok())?;
+        let mut free = Vec::new();
+        free.try_reserve_exact(count).ok()?;
+        free.extend((0..count as u32).rev());
+        // SAFETY: the layout's size is not zero (count >= 1, size >= 64).
+        // The memory is never freed: the pool lives for the whole process.
+        let bufs = NonNull::new(unsafe { alloc_zeroed(layout) })?;
+        Some(LargePool {
+            bufs,
+            size,
+            free: Mutex::new(free),
+        })
+    }
+
+    fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent.
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a free large buffer: its index and start.
+    fn pop(&self) -> Option<(u32, NonNull<u8>)> {
+        let i = self.free_list().pop()?;
+        Some((i, self.buf(i)))
+    }
+
+    fn buf(&self, i: u32) -> NonNull<u8> {
+        // SAFETY: indexes on the free list are below `count`, so the offset
+        // is inside the region.
+        unsafe { self.bufs.add(i as usize * self.size) }
+    }
+
+    /// Gives back large buffers whose holders' last user is gone.
+    fn give_back(&self, indexes: impl IntoIterator<Item = u32>) {
+        self.free_list().extend(indexes);
+    }
+
+    fn in_use(&self, count: usize) -> usize {
+        count - self.free_list().len()
+    }
+}
+
+/// Gives the fresh entry `en` (just popped: exclusively the caller's) a
+/// buffer of at least `need` bytes: its own, or a large one that it then
+/// holds (`ext_owner`, `ext_token`). Returns the buffer and its capacity.
+/// On error `en` holds nothing new and the caller frees it.
+fn attach_buffer(en: &Entry, need: usize) -> Result<(NonNull<u8>, u32), PacketError> {
+    if need <= en.own_cap as usize {
+        return Ok((en.own_buf, en.own_cap));
+    }
+    attach_large(en, need)
+}
+
+#[cold]
+#[inline(never)]
+fn attach_large(en: &Entry, need: usize) -> Result<(NonNull<u8>, u32), PacketError> {
+    let p = pool();
+    let max = p.max_buf();
+    if need > max {
+        return Err(PacketError::TooLong { len: need, max });
+    }
+    let Some((i, buf)) = p.large().and_then(LargePool::pop) else {
+        p.alloc_failures.fetch_add(1, Relaxed);
+        return Err(PacketError::PoolExhausted);
+    };
+    en.ext_owner.set(LARGE_OWNER);
+    en.ext_token.set(i as u64);
+    Ok((buf, p.config.large_buf_size as u32))
 }
 
 // ---------------------------------------------------------------------------
@@ -678,22 +834,56 @@ impl Packet {
         unsafe { &mut *self.entry().state.get() }
     }
 
-    /// A fresh packet: its own buffer, `len == 0`, data at `headroom`
-    /// (clamped to the buffer), default annotations. `None` if the pool is
-    /// exhausted.
+    /// A fresh packet whose data window is `len` bytes at `head` (bytes
+    /// left from earlier packets: the caller writes them), in its entry's
+    /// own buffer if they fit, or else in a large one; default annotations.
+    /// Fails if the pool (or the large buffers) are exhausted, or with
+    /// [`PacketError::TooLong`] past the largest buffer.
     #[inline]
-    pub(super) fn alloc_raw(headroom: usize) -> Option<Packet> {
-        let e = pop_entry()?;
+    pub(super) fn alloc_sized(head: usize, len: usize) -> Result<Packet, PacketError> {
+        let need = head.saturating_add(len);
+        if need > pool().config.buf_size {
+            return Self::alloc_large(head, len);
+        }
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
         // SAFETY: a popped entry has refs == 0: no handle or clone uses it,
-        // so we may initialise it (invariant 3 then holds with refs = 1).
+        // so we may initialise it (invariant 3 then holds with refs = 1);
+        // head + len fits its own buffer (checked above: every entry's own
+        // buffer is `buf_size` bytes).
         unsafe {
             let en = e.as_ref();
             en.refs.reset(1);
-            let cap = en.own_cap;
-            init_state(en, e, en.own_buf, cap, (headroom as u32).min(cap), 0);
+            init_state(en, e, en.own_buf, en.own_cap, head as u32, len as u32);
             (*en.state.get()).anno = Anno::DEFAULT;
         }
-        Some(Packet::from_entry(e))
+        Ok(Packet::from_entry(e))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_large(head: usize, len: usize) -> Result<Packet, PacketError> {
+        let need = head.saturating_add(len);
+        let max = pool().max_buf();
+        if need > max {
+            return Err(PacketError::TooLong { len: need, max });
+        }
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
+        // SAFETY: popped, exclusively ours.
+        let en = unsafe { e.as_ref() };
+        let (buf, cap) = match attach_buffer(en, need) {
+            Ok(b) => b,
+            Err(err) => {
+                free_entry(e);
+                return Err(err);
+            }
+        };
+        en.refs.reset(1);
+        // SAFETY: exclusively ours; head + len <= need <= cap.
+        unsafe {
+            init_state(en, e, buf, cap, head as u32, len as u32);
+            (*en.state.get()).anno = Anno::DEFAULT;
+        }
+        Ok(Packet::from_entry(e))
     }
 
     /// Headroom of packets made by `Packet::new` (from the pool config).
@@ -702,10 +892,16 @@ impl Packet {
         pool().config.headroom
     }
 
-    /// Size of a pool buffer (from the pool config).
+    /// Size of an entry's own (small) buffer (from the pool config).
     #[inline]
-    pub(super) fn pool_buf_size() -> usize {
+    pub(super) fn small_buf_size() -> usize {
         pool().config.buf_size
+    }
+
+    /// The largest packet, headroom included.
+    #[inline]
+    pub(super) fn max_buf_size() -> usize {
+        pool().max_buf()
     }
 
     /// Makes a clone of `self` in a free entry: same buffer and bounds,
@@ -846,12 +1042,11 @@ impl Packet {
     /// copying the data only if the buffer is shared, with the headroom
     /// bytes that were data once, as Click keeps the headroom: bytes a
     /// `pull` moved there come back with a `push` after the copy. A clone
-    /// copies into its own buffer and cannot fail unless the data does not
-    /// fit a pool buffer ([`PacketError::NoRoom`], only for large external
-    /// buffers); a packet
-    /// whose buffer others share moves to a fresh entry, which fails with
-    /// [`PacketError::PoolExhausted`] if none is left. On error `self` is
-    /// unchanged.
+    /// whose data fits a small buffer copies into its own and cannot fail;
+    /// a packet whose buffer others share, or a clone of a large packet,
+    /// moves to a fresh entry (with a large buffer if needed), which fails
+    /// with [`PacketError::PoolExhausted`] if none is left. On error `self`
+    /// is unchanged.
     #[inline]
     pub fn make_unique(&mut self) -> Result<(), PacketError> {
         if self.is_shared() {
@@ -888,11 +1083,12 @@ impl Packet {
     #[cold]
     fn uniqueify_slow(&mut self) -> Result<(), PacketError> {
         let (holder, len) = (self.st().holder, self.st().len);
-        if holder != self.e {
-            // A clone: copy into our own (unused, invariant 2) buffer. Our
-            // annotations are already ours; only header offsets move.
-            let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
-            let copied = copy_out(self.st(), own_buf, own_cap)?;
+        let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
+        if holder != self.e && len <= own_cap {
+            // A clone whose data fits its own (unused, invariant 2) buffer:
+            // copy there. Our annotations are already ours; only header
+            // offsets move.
+            let copied = copy_out(self.st(), own_buf, own_cap, None)?;
             let me = self.e;
             let s = self.st_mut();
             s.buf = own_buf;
@@ -904,32 +1100,79 @@ impl Packet {
             drop_holder_ref(holder);
             Ok(())
         } else {
-            // We hold the buffer and clones use it: move to a fresh entry.
-            let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
-            // SAFETY: `f` was just popped: refs == 0, exclusively ours.
-            let fr = unsafe { f.as_ref() };
-            let copied = match copy_out(self.st(), fr.own_buf, fr.own_cap) {
-                Ok(r) => r,
-                Err(err) => {
-                    free_entry(f);
-                    return Err(err);
-                }
-            };
-            let mut anno = self.st().anno;
-            copied.rebase(&mut anno);
-            fr.refs.reset(1);
-            // SAFETY: `f` is exclusively ours (popped, refs was 0).
-            unsafe {
-                init_state(fr, f, fr.own_buf, fr.own_cap, copied.head, len);
-                (*fr.state.get()).keep_from = copied.valid.start as u32;
-                (*fr.state.get()).anno = anno;
-            }
-            // Our old entry stays alive as the holder of the clones' buffer
-            // (unless they all went meanwhile on other threads).
-            let old = std::mem::replace(&mut self.e, f);
-            drop_holder_ref(old);
-            Ok(())
+            // We hold the buffer and clones use it, or the data needs a
+            // large buffer: move to a fresh entry.
+            self.relocate(None, len as usize)
         }
+    }
+
+    /// Moves the data (and the headroom bytes that were data, as far as
+    /// they fit) to a fresh entry with a buffer of at least `need` bytes
+    /// (its own or a large one), at `at` (or at the same offsets when they
+    /// fit, else at the end of the buffer), and lets go of the old entry:
+    /// the packet is then unique. On error the packet is unchanged.
+    #[cold]
+    #[inline(never)]
+    fn relocate(&mut self, at: Option<usize>, need: usize) -> Result<(), PacketError> {
+        let len = self.st().len;
+        let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
+        // SAFETY: `f` was just popped: refs == 0, exclusively ours.
+        let fr = unsafe { f.as_ref() };
+        let (buf, cap) = match attach_buffer(fr, need.max(len as usize)) {
+            Ok(b) => b,
+            Err(err) => {
+                free_entry(f);
+                return Err(err);
+            }
+        };
+        fr.refs.reset(1);
+        let copied = match copy_out(self.st(), buf, cap, at) {
+            Ok(r) => r,
+            Err(err) => {
+                // Give the fresh entry (and the large buffer it may hold)
+                // back the usual way. Not reached: `need` covers `at`.
+                drop(Packet::from_entry(f));
+                return Err(err);
+            }
+        };
+        let mut anno = self.st().anno;
+        copied.rebase(&mut anno);
+        // SAFETY: `f` is exclusively ours (popped, refs was 0).
+        unsafe {
+            init_state(fr, f, buf, cap, copied.head, len);
+            (*fr.state.get()).keep_from = copied.valid.start as u32;
+            (*fr.state.get()).anno = anno;
+        }
+        // The old entry goes as if its handle were dropped: a clone entry
+        // is freed and lets go of its holder; a holder stays alive for the
+        // clones still using its buffer, or is freed with its buffer.
+        let old = std::mem::replace(&mut self.e, f);
+        drop(Packet::from_entry(old));
+        Ok(())
+    }
+
+    /// Moves the data to a fresh buffer with at least `front` bytes of
+    /// headroom and `back` of tailroom, and the default headroom in front
+    /// of those as far as the buffer allows (Click's expensive `push` and
+    /// `put`, when a buffer is too small). Fails with
+    /// [`PacketError::TooLong`] past the largest buffer, or as the pool is
+    /// exhausted; the packet is then unchanged.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn grow(&mut self, front: usize, back: usize) -> Result<(), PacketError> {
+        let p = pool();
+        let max = p.max_buf();
+        let total = self.len().saturating_add(front).saturating_add(back);
+        if total > max {
+            return Err(PacketError::TooLong { len: total, max });
+        }
+        let cap = if total <= p.config.buf_size {
+            p.config.buf_size
+        } else {
+            max
+        };
+        let spare = p.config.headroom.min(cap - total);
+        self.relocate(Some(spare + front), total + spare)
     }
 
     /// The whole buffer, writable, after [`make_unique`](Self::make_unique).
@@ -996,7 +1239,7 @@ impl Packet {
     /// leaving the buffer the caller's, with [`PacketError::PoolExhausted`]
     /// if the pool has no free entry, [`PacketError::OutOfBounds`] if
     /// `head + len > cap` (a ring slot's length is the device's word, not
-    /// to be trusted with a panic), or [`PacketError::NoRoom`] if `cap >
+    /// to be trusted with a panic), or [`PacketError::TooLong`] if `cap >
     /// MAX_BUF_SIZE`. Panics if `owner` was not returned by
     /// [`register_buffer_owner`].
     ///
@@ -1017,7 +1260,10 @@ impl Packet {
             return Err(PacketError::OutOfBounds);
         }
         if cap > MAX_BUF_SIZE {
-            return Err(PacketError::NoRoom);
+            return Err(PacketError::TooLong {
+                len: cap,
+                max: MAX_BUF_SIZE,
+            });
         }
         assert!(
             owner.0 >= 1 && OWNERS[owner.0 as usize - 1].get().is_some(),
@@ -1044,7 +1290,7 @@ impl Packet {
         // SAFETY: holder live while we are; ext_* are Cells.
         let h = unsafe { s.holder.as_ref() };
         match h.ext_owner.get() {
-            0 => None,
+            0 | LARGE_OWNER => None,
             o => Some(ExternalBuffer {
                 owner: OwnerId(o),
                 token: h.ext_token.get(),
@@ -1144,31 +1390,55 @@ fn free_entry(e: NonNull<Entry>) {
 }
 
 /// Copies the data of `src` (plus as much of its headroom from `keep_from`
-/// as fits) into the buffer `dst` of `cap` bytes, keeping the same offsets
-/// when possible. Returns the new head and the annotations with headers
-/// rebased. `dst` must be a buffer no descriptor can see.
-fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
+/// as fits) into the buffer `dst` of `cap` bytes: with the data at `at`
+/// when given, else at the same offsets when they fit, else at the end.
+/// Returns the new head and how header offsets move. `dst` must be a
+/// buffer no descriptor can see.
+fn copy_out(
+    src: &Desc,
+    dst: NonNull<u8>,
+    cap: u32,
+    at: Option<usize>,
+) -> Result<Copied, PacketError> {
     let (head, len, cap) = (src.head as usize, src.len as usize, cap as usize);
-    if len > cap {
-        return Err(PacketError::NoRoom);
-    }
-    // As much of the headroom that was data as fits (see `keep_from`).
-    let keep = (head - src.keep_from as usize).min(cap - len);
-    let start = head - keep;
-    let total = keep + len;
-    let new_start = if start + total <= cap {
-        start
-    } else {
-        cap - total
+    // Headroom bytes that were data (see `keep_from`).
+    let was_data = head - src.keep_from as usize;
+    let (keep, new_start) = match at {
+        None => {
+            if len > cap {
+                return Err(PacketError::TooLong { len, max: cap });
+            }
+            // As much of it as fits.
+            let keep = was_data.min(cap - len);
+            let start = head - keep;
+            let new_start = if start + keep + len <= cap {
+                start
+            } else {
+                cap - keep - len
+            };
+            (keep, new_start)
+        }
+        Some(at) => {
+            if at > cap || len > cap - at {
+                return Err(PacketError::TooLong {
+                    len: at.saturating_add(len),
+                    max: cap,
+                });
+            }
+            // As much of it as fits in front of `at`.
+            let keep = was_data.min(at);
+            (keep, at - keep)
+        }
     };
+    let (start, total) = (head - keep, keep + len);
     // Both buffers have this much from where the copy starts in them.
     let room = (src.cap as usize - start).min(cap - new_start);
     // SAFETY: total <= room, as [start, start + total) is inside the source
-    // buffer (head + len <= src.cap) and [new_start, new_start + total)
-    // inside `dst` (chosen above); every byte of a buffer is initialised
-    // (buffers come zeroed), the two buffers are distinct entries' (never
-    // overlapping), and nobody writes the source while it is shared
-    // (invariant 4).
+    // buffer (it ends at head + len <= src.cap) and [new_start, new_start +
+    // total) inside `dst` (it ends at the new head + len <= cap, chosen
+    // above); every byte of a buffer is initialised (buffers come zeroed),
+    // the two buffers are distinct entries' (never overlapping), and nobody
+    // writes the source while it is shared (invariant 4).
     unsafe {
         let (from, to) = (src.buf.as_ptr().add(start), dst.as_ptr().add(new_start));
         copy_in_lines(from, to, total, room);
@@ -1240,8 +1510,16 @@ struct Copied {
 impl Copied {
     /// Moves `anno`'s header offsets to where the copy put them.
     fn rebase(&self, anno: &mut Anno) {
-        anno.rebase_headers(self.shift, self.valid.clone());
+        rebase_headers(anno, self.shift, self.valid.clone());
     }
+}
+
+/// Moves `anno`'s header offsets by `shift`, unsetting those that land
+/// outside `valid` or beyond what a header offset can hold (in a large
+/// buffer).
+pub(super) fn rebase_headers(anno: &mut Anno, shift: isize, valid: Range<usize>) {
+    let end = valid.end.min(MAX_HEADER_OFFSET);
+    anno.rebase_headers(shift, valid.start..end);
 }
 
 /// Drops one reference to the holder `h`; at 0 the entry goes back to the
@@ -1264,12 +1542,17 @@ fn unref_holder_by(sink: &impl Sink, h: NonNull<Entry>, k: u32) {
     }
 }
 
-/// Gives an external buffer whose last user is gone back to its owner.
+/// Gives an external buffer whose last user is gone back to its owner, or
+/// a large buffer to the pool.
 #[cold]
 #[inline(never)]
 fn release_external(hr: &Entry) {
     let owner = hr.ext_owner.replace(0);
-    if let Some(o) = OWNERS[owner as usize - 1].get() {
+    if owner == LARGE_OWNER {
+        if let Some(large) = pool().large() {
+            large.give_back([hr.ext_token.get() as u32]);
+        }
+    } else if let Some(o) = OWNERS[owner as usize - 1].get() {
         o.release(hr.ext_token.get());
     }
 }
@@ -1458,8 +1741,13 @@ pub struct PoolStats {
     pub total_allocs: u64,
     /// Entries returned since start (published like `total_allocs`).
     pub total_frees: u64,
-    /// Allocations that failed because the pool was exhausted.
+    /// Allocations that failed because the pool (or the large buffers)
+    /// was exhausted.
     pub alloc_failures: u64,
+    /// Number of large buffers.
+    pub large_capacity: usize,
+    /// Large buffers in use (held by packets).
+    pub large_in_use: usize,
 }
 
 /// Counters of the calling thread's cache.
@@ -1472,15 +1760,16 @@ pub struct ThreadStats {
 }
 
 impl PacketPool {
-    /// Creates the pool with `entries` buffers of `buf_size` bytes and the
+    /// Creates the pool with `entries` buffers of `buf_size` bytes, the
     /// default headroom (or less if the buffer is small: at most a quarter
-    /// of it). Fails if the pool already exists (it is created with the
-    /// defaults on first use otherwise).
+    /// of it) and the default large buffers. Fails if the pool already
+    /// exists (it is created with the defaults on first use otherwise).
     pub fn init(entries: usize, buf_size: usize) -> Result<(), PoolError> {
         Self::init_with(PoolConfig {
             entries,
             buf_size,
             headroom: DEFAULT_HEADROOM.min(buf_size / 4),
+            ..PoolConfig::default()
         })
     }
 
@@ -1501,6 +1790,14 @@ impl PacketPool {
     /// The pool configuration (creating the pool with defaults if needed).
     pub fn config() -> PoolConfig {
         pool().config
+    }
+
+    /// The longest packet, in bytes (with no headroom left): the size of a
+    /// large buffer, or of a small one if there are no large buffers. A
+    /// packet operation that would make a longer one fails with
+    /// [`PacketError::TooLong`], which says this maximum.
+    pub fn max_packet_len() -> usize {
+        pool().max_buf()
     }
 
     /// Current counters (creating the pool with defaults if needed).
@@ -1525,6 +1822,11 @@ impl PacketPool {
             total_allocs: allocs,
             total_frees: frees,
             alloc_failures: p.alloc_failures.load(Relaxed),
+            large_capacity: p.config.large_buffers,
+            large_in_use: match p.large.get() {
+                Some(Some(large)) => large.in_use(p.config.large_buffers),
+                _ => 0,
+            },
         }
     }
 

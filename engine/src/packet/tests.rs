@@ -50,16 +50,97 @@ fn new_and_from_slice() {
         assert_eq!(q.data(), b"hello");
         assert_eq!(q.headroom(), DEFAULT_HEADROOM);
 
-        // Too long for the headroom: less headroom; too long at all: None.
+        // Too long for the headroom: less headroom, in a small buffer.
         let big = vec![7u8; DEFAULT_BUF_SIZE - 10];
         let r = Packet::from_slice(&big).unwrap();
         assert_eq!(r.headroom(), 10);
-        assert!(Packet::from_slice(&vec![0; DEFAULT_BUF_SIZE + 1]).is_none());
-        assert!(Packet::new(DEFAULT_BUF_SIZE).is_none());
-        assert!(Packet::with_headroom(0, DEFAULT_BUF_SIZE).is_some());
-        assert!(Packet::with_headroom(DEFAULT_BUF_SIZE + 1, 0).is_none());
+        assert_eq!(r.buffer_capacity(), DEFAULT_BUF_SIZE);
+        let n = Packet::new(DEFAULT_BUF_SIZE).unwrap();
+        assert_eq!((n.headroom(), n.buffer_capacity()), (0, DEFAULT_BUF_SIZE));
         let w = Packet::with_headroom(4, 10).unwrap();
         assert_eq!((w.headroom(), w.len()), (4, 10));
+        drop((r, n, w));
+    });
+}
+
+#[test]
+fn packets_of_every_size() {
+    // Longer than a small buffer: a large one, with the default headroom
+    // (jumbo frames, 64 KB GSO frames, InfiniteSource(LENGTH 65535)).
+    for len in [DEFAULT_BUF_SIZE + 1, 9000, 65535, 65536 + 14] {
+        let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let p = Packet::from_slice(&data).unwrap();
+        assert_eq!(p.data(), &data[..]);
+        assert_eq!(p.headroom(), DEFAULT_HEADROOM);
+        assert_eq!(p.buffer_capacity(), DEFAULT_LARGE_BUF_SIZE);
+        assert!(p.external_buffer().is_none());
+        // Clones share it; a written clone gets a large buffer of its own.
+        let mut c = p.try_clone().unwrap();
+        assert_eq!(c.data().as_ptr(), p.data().as_ptr());
+        c.data_mut().unwrap()[len - 1] ^= 0xff;
+        assert_ne!(c.data().as_ptr(), p.data().as_ptr());
+        assert_eq!(p.data(), &data[..]);
+        assert_eq!(c.data()[..len - 1], data[..len - 1]);
+        // A clone shortened to fit a small buffer copies into its own.
+        let mut s = p.try_clone().unwrap();
+        s.take(len - 100).unwrap();
+        s.data_mut().unwrap()[0] = 1;
+        assert_eq!(s.buffer_capacity(), DEFAULT_BUF_SIZE);
+        assert_eq!(&s.data()[1..], &data[1..100]);
+        let z = Packet::new(len).unwrap();
+        assert!(z.data().iter().all(|&b| b == 0));
+    }
+    let max = PacketPool::max_packet_len();
+    assert_eq!(max, DEFAULT_LARGE_BUF_SIZE);
+    assert_eq!(Packet::new(max).unwrap().headroom(), 0);
+    assert_eq!(
+        Packet::new(max + 1).unwrap_err(),
+        PacketError::TooLong { len: max + 1, max }
+    );
+    assert_eq!(
+        Packet::with_headroom(DEFAULT_HEADROOM, max).unwrap_err(),
+        PacketError::TooLong {
+            len: DEFAULT_HEADROOM + max,
+            max
+        }
+    );
+}
+
+#[test]
+fn unstrip_100000_on_a_short_packet() {
+    // Click's `Unstrip(100000)` on a 10-byte packet: the push moves the
+    // packet to a large buffer (Click's expensive push).
+    no_leak(|| {
+        let mut p = pkt(b"0123456789");
+        p.set_mac_header(0).unwrap();
+        let front = p.push(100_000).unwrap();
+        assert_eq!(front.len(), 100_000);
+        front.fill(0xee);
+        assert_eq!(p.len(), 100_010);
+        assert_eq!(&p.data()[100_000..], b"0123456789");
+        assert_eq!(p.headroom(), DEFAULT_HEADROOM);
+        // The MAC header now lies beyond what a 16-bit offset holds: unset,
+        // and marking one there is an error, not a panic.
+        assert_eq!(p.mac_header_offset(), None);
+        assert_eq!(
+            p.set_mac_header(100_000),
+            Err(PacketError::HeaderOutOfRange)
+        );
+        p.set_mac_header(10).unwrap();
+        assert_eq!(p.mac_header_offset(), Some(10));
+        // And back: pulling it off again leaves the data as it was.
+        p.pull(100_000).unwrap();
+        assert_eq!(p.data(), b"0123456789");
+        // Past the maximum: an error naming it.
+        let err = p.push(PacketPool::max_packet_len()).unwrap_err();
+        assert!(
+            err.to_string().ends_with(&format!(
+                "maximum of {} bytes",
+                PacketPool::max_packet_len()
+            )),
+            "{err}"
+        );
+        assert_eq!(p.data(), b"0123456789");
     });
 }
 
@@ -305,11 +386,18 @@ fn put_without_tailroom_moves_data() {
         assert_eq!(p.len(), cap - 50);
         assert_eq!(p.data()[0], 1);
         assert_eq!(p.data()[cap - 51], 2);
-        // Whole buffer used: no more room either way, packet unchanged.
+        // Whole buffer used: a push or a put moves the packet to a large
+        // buffer, with the default headroom.
         p.push(50).unwrap();
-        assert_eq!(p.push(1).unwrap_err(), PacketError::NoRoom);
-        assert_eq!(p.put(1).unwrap_err(), PacketError::NoRoom);
         assert_eq!((p.headroom(), p.len()), (0, cap));
+        p.push(1).unwrap()[0] = 3;
+        assert_eq!((p.headroom(), p.len()), (DEFAULT_HEADROOM, cap + 1));
+        assert_eq!(p.buffer_capacity(), DEFAULT_LARGE_BUF_SIZE);
+        assert_eq!((p.data()[0], p.data()[51], p.data()[cap]), (3, 1, 2));
+        let mut q = Packet::with_headroom(0, cap).unwrap();
+        q.put(1).unwrap()[0] = 4;
+        assert_eq!((q.headroom(), q.len()), (DEFAULT_HEADROOM, cap + 1));
+        assert_eq!(q.data()[cap], 4);
     });
 }
 
@@ -563,7 +651,13 @@ fn external_buffer_bounds_are_checked() {
         }
         // SAFETY: as above.
         let r = unsafe { Packet::from_external(id, 1, buf, MAX_BUF_SIZE + 1, 0, 1) };
-        assert_eq!(r.unwrap_err(), PacketError::NoRoom);
+        assert_eq!(
+            r.unwrap_err(),
+            PacketError::TooLong {
+                len: MAX_BUF_SIZE + 1,
+                max: MAX_BUF_SIZE
+            }
+        );
         assert!(
             released(&ring).is_empty(),
             "a refused buffer stays the caller's"
@@ -835,21 +929,14 @@ mod model {
                         }
                         Op::Push(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];
-                            if d.len() + k as usize > DEFAULT_BUF_SIZE {
-                                assert_eq!(p.push(k as usize).unwrap_err(), PacketError::NoRoom);
-                            } else {
-                                p.push(k as usize).unwrap().fill(k);
-                                d.splice(0..0, std::iter::repeat_n(k, k as usize));
-                            }
+                            // Past a small buffer it moves to a large one.
+                            p.push(k as usize).unwrap().fill(k);
+                            d.splice(0..0, std::iter::repeat_n(k, k as usize));
                         }
                         Op::Put(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];
-                            if d.len() + k as usize > DEFAULT_BUF_SIZE {
-                                assert_eq!(p.put(k as usize).unwrap_err(), PacketError::NoRoom);
-                            } else {
-                                p.put(k as usize).unwrap().fill(k);
-                                d.extend(std::iter::repeat_n(k, k as usize));
-                            }
+                            p.put(k as usize).unwrap().fill(k);
+                            d.extend(std::iter::repeat_n(k, k as usize));
                         }
                         Op::Pull(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];
