@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use click_engine::packet::{
     register_buffer_owner, Batch, BufferOwner, Packet, PacketError, PacketPool, PoolConfig,
-    PoolError,
+    PoolError, RegionId, RxBuffer, MAX_BUFFER_OWNERS,
 };
 
 const ENTRIES: usize = 64;
@@ -108,6 +108,39 @@ fn large_packets() {
     assert_eq!(in_use(), 0);
 }
 
+/// All the owner slots taken: the next registration fails until one is
+/// freed, which for an owner with buffers out is when the last comes back.
+fn owner_slots() {
+    struct Nobody;
+    impl BufferOwner for Nobody {
+        fn release(&self, _: u64) {}
+    }
+    let register = |i| register_buffer_owner(Box::new(Nobody), RegionId(i));
+    let mut regs: Vec<_> = (0..MAX_BUFFER_OWNERS as u64)
+        .map(|i| register(i).unwrap())
+        .collect();
+    assert_eq!(register(99).unwrap_err(), PoolError::TooManyOwners);
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; 64].into_boxed_slice());
+    let rx = RxBuffer {
+        token: 1,
+        buf: NonNull::new(mem.as_mut_ptr()).unwrap(),
+        cap: 64,
+        head: 0,
+        len: 64,
+    };
+    // SAFETY: a leaked, initialised 64-byte buffer used by nothing else.
+    let p = unsafe { Packet::from_external(&regs[5], rx) }.unwrap();
+    drop(regs.swap_remove(5));
+    assert_eq!(register(99).unwrap_err(), PoolError::TooManyOwners);
+    drop(p);
+    let again = register(99).expect("the slot is free once its buffer is back");
+    regs.clear();
+    drop(again);
+    for i in 0..1000 {
+        drop(register(i).unwrap());
+    }
+}
+
 fn in_use() -> usize {
     let s = PacketPool::stats();
     assert_eq!(s.in_use + s.free, s.capacity);
@@ -193,11 +226,19 @@ fn small_pool_exhaustion_and_accounting() {
     // An external buffer larger than pool buffers: a shared clone copies
     // it into a large buffer, or into its own once short enough.
     let ring = Arc::new(Ring(Mutex::new(Vec::new())));
-    let id = register_buffer_owner(Box::new(ring.clone())).unwrap();
+    let reg = register_buffer_owner(Box::new(ring.clone()), RegionId(1)).unwrap();
     let mem: &'static mut [u8] = Box::leak(vec![0u8; 1024].into_boxed_slice());
     let mem = NonNull::new(mem.as_mut_ptr()).unwrap();
     // SAFETY: a leaked, initialised 1024-byte buffer used by nothing else.
-    let p = unsafe { Packet::from_external(id, 9, mem, 1024, 0, 600) }.unwrap();
+    let rx = RxBuffer {
+        token: 9,
+        buf: mem,
+        cap: 1024,
+        head: 0,
+        len: 600,
+    };
+    // SAFETY: as said above.
+    let p = unsafe { Packet::from_external(&reg, rx) }.unwrap();
     let mut c = p.try_clone().unwrap();
     let mut c2 = p.try_clone().unwrap();
     c.make_unique().unwrap();
@@ -213,6 +254,9 @@ fn small_pool_exhaustion_and_accounting() {
     assert_eq!(*ring.0.lock().unwrap(), vec![9]);
     drop(c2);
     assert_eq!(in_use(), 0);
+
+    drop(reg);
+    owner_slots();
 
     // Packets freed on another thread end in its cache, flushed at exit.
     let sent: Vec<_> = (0..40)

@@ -112,13 +112,26 @@
 //!   frees update the count once per batch). [`SendPacket::into_packet`]
 //!   takes it back. A packet may be freed on any thread (its entry goes to
 //!   that thread's cache).
-//! * **External buffers**: an I/O backend registers a [`BufferOwner`]
-//!   ([`register_buffer_owner`]) and wraps a received ring buffer with
-//!   `unsafe` [`Packet::from_external`]; clones and copy-on-write work as for
-//!   pool buffers; the owner's `release(token)` is called when the last user
-//!   is gone. A transmit path calls [`Packet::into_external`] to get the
-//!   buffer back (owner, token, offset, length) without a release, to swap
-//!   it into a TX slot.
+//! * **External buffers** (zero-copy devices: netmap, AF_XDP, AF_PACKET
+//!   TPACKET_V3). An I/O backend registers a [`BufferOwner`] with the
+//!   [`RegionId`] of the memory its buffers live in
+//!   ([`register_buffer_owner`], which returns an [`OwnerRegistration`]),
+//!   and wraps a burst of received ring buffers ([`RxBuffer`]) into a batch
+//!   in one `unsafe` call ([`Batch::wrap_external`]; one buffer:
+//!   [`Packet::from_external`]), their bounds checked, not trusted. Clones
+//!   and copy-on-write work as for pool buffers. When the last users of
+//!   buffers go, the owner's hook gets their tokens: a batch free calls
+//!   each owner once, with all its tokens
+//!   ([`BufferOwner::release_batch`]; a free of one packet calls
+//!   [`BufferOwner::release`]), on whatever thread freed them. A transmit
+//!   path takes from a batch, in order, the buffers of its own region that
+//!   no clone shares ([`Batch::drain_external`]; one packet:
+//!   [`Packet::into_external`]) without a release, to swap them into TX
+//!   slots, and gets the other packets to copy. Each owner's slot counts
+//!   its buffers out, once per batch; dropping the registration frees the
+//!   slot (and drops the owner object) once the last of them is back, so
+//!   re-registering devices, as a hot swap does, never runs out of the
+//!   [`MAX_BUFFER_OWNERS`] slots.
 //! * **Batches** ([`Batch`], inline `SmallVec` of [`BATCH_CAPACITY`] = 32,
 //!   never on the heap): `push`/`try_push`, iteration, `drain`, `retain`,
 //!   and [`Batch::split_by`] to route packets to output batches in order.
@@ -132,12 +145,15 @@
 //!
 //! # Safety
 //! The `unsafe` code is in `pool.rs`, which states the ownership invariants
-//! its `SAFETY` comments rely on, and in `ring.rs`, which moves handles
-//! between a ring and a batch bitwise; the rest of the module is safe Rust.
+//! its `SAFETY` comments rely on; in `owner.rs`, whose owner slots are
+//! written only while no other thread can reach them (the protocol is in
+//! its module doc); and in `ring.rs`, which moves handles between a ring
+//! and a batch bitwise. The rest of the module is safe Rust.
 
 mod anno;
 mod batch;
 mod ops;
+mod owner;
 mod pool;
 mod ring;
 
@@ -148,11 +164,14 @@ use std::fmt;
 
 pub use anno::{Anno, PacketType, Timestamp, USER_ANNO_SIZE};
 pub use batch::{Batch, BATCH_CAPACITY};
+pub use owner::{
+    register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, OwnerRegistration, RegionId,
+    RxBuffer, MAX_BUFFER_OWNERS,
+};
 pub use pool::{
-    register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, Packet, PacketPool, PoolConfig,
-    PoolError, PoolStats, SendPacket, ThreadStats, DEFAULT_BUF_SIZE, DEFAULT_ENTRIES,
-    DEFAULT_HEADROOM, DEFAULT_LARGE_BUFFERS, DEFAULT_LARGE_BUF_SIZE, MAX_BUFFER_OWNERS,
-    MAX_BUF_SIZE,
+    Packet, PacketPool, PoolConfig, PoolError, PoolStats, SendPacket, ThreadStats,
+    DEFAULT_BUF_SIZE, DEFAULT_ENTRIES, DEFAULT_HEADROOM, DEFAULT_LARGE_BUFFERS,
+    DEFAULT_LARGE_BUF_SIZE, MAX_BUF_SIZE,
 };
 pub use ring::PacketRing;
 

@@ -1,8 +1,10 @@
 //! The preallocated packet pool and the raw `Packet` handle.
 //!
-//! This file holds **all** the `unsafe` code of the packet module. Everything
-//! it exports is safe to call; the rest of the module (`packet.rs`,
-//! `batch.rs`) is written on top of it in safe Rust.
+//! This file holds the `unsafe` code of the packet module that touches
+//! entries and buffers (the owner table's is in `owner.rs`). Everything it
+//! exports is safe to call but the wrapping of external buffers; the rest
+//! of the module (`ops.rs`, `batch.rs`) is written on top of it in safe
+//! Rust.
 //!
 //! # Memory
 //! One process-wide [`Pool`], built once (explicitly by [`PacketPool::init`]
@@ -54,15 +56,17 @@ use std::alloc::{alloc, alloc_zeroed, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{fence, AtomicU16, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
 use super::batch::{Batch, Inner, BATCH_CAPACITY};
-use super::{PacketError, MAX_HEADER_OFFSET};
+use super::owner::{self, ExternalBuffer, OwnerId, OwnerRegistration, RegionId, RxBuffer};
+use super::{PacketError, MAX_BUFFER_OWNERS, MAX_HEADER_OFFSET};
 
 /// Default number of pool entries (packets that can exist at once).
 pub const DEFAULT_ENTRIES: usize = 65536;
@@ -88,8 +92,6 @@ const MAX_SMALL_BUF_SIZE: usize = MAX_HEADER_OFFSET;
 /// (`ext_token` is its index). Never a registered owner's id.
 const LARGE_OWNER: u16 = u16::MAX;
 const _: () = assert!(MAX_BUFFER_OWNERS < LARGE_OWNER as usize);
-/// Most buffer owners that can be registered in a process.
-pub const MAX_BUFFER_OWNERS: usize = 64;
 
 /// Free entries a thread keeps for itself.
 const CACHE_SIZE: usize = 512;
@@ -551,6 +553,8 @@ struct LocalCache {
     allocs: u64,
     frees: u64,
     stats: Arc<CacheStats>,
+    /// Buffers the batch free under way will give back at its end.
+    releases: Releases,
     stack: [NonNull<Entry>; CACHE_SIZE],
 }
 
@@ -576,6 +580,7 @@ impl Cache {
             allocs: 0,
             frees: 0,
             stats,
+            releases: Releases::new(),
             stack: [NonNull::dangling(); CACHE_SIZE],
         }))
     }
@@ -639,6 +644,42 @@ impl Cache {
         c.len = len + src.len();
         c.frees += src.len() as u64;
         c.stats.cached.store(c.len, Relaxed);
+    }
+
+    /// Defers the give-back of the external or large buffer of `hr`, whose
+    /// last user a batch free just dropped, to the free's
+    /// [`finish_releases`](Self::finish_releases) (`hr` holds nothing
+    /// afterwards).
+    #[cold]
+    #[inline(never)]
+    fn defer_release(&self, hr: &Entry) {
+        if self.local().releases.n == RELEASES {
+            self.give_back_releases();
+        }
+        self.local().releases.push(hr);
+    }
+
+    /// Gives back the buffers deferred since the last call, one call per
+    /// owner: at the end of a batch free. A free that deferred nothing
+    /// (every batch of pool packets) pays a test of the count, two
+    /// instructions a batch. (A list on the free's stack cost four, a
+    /// `SmallVec` six, and moving one by value a 520-byte `memcpy`;
+    /// lowering the room `push_many` checks instead, so that its test
+    /// covered both, made the compiler spill the free loop's state.)
+    #[inline(always)]
+    fn finish_releases(&self) {
+        if self.local().releases.n != 0 {
+            self.give_back_releases();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back_releases(&self) {
+        // Out of the cache first: the owners' hooks may free packets.
+        let mut releases = Releases::new();
+        std::mem::swap(&mut releases, &mut self.local().releases);
+        releases.give_back();
     }
 
     /// Returns an entry whose refs just reached 0.
@@ -728,64 +769,84 @@ fn pop_entry() -> Option<NonNull<Entry>> {
 }
 
 // ---------------------------------------------------------------------------
-// Buffer owners (external buffers)
+// External and large buffers given back by batch frees
 
-/// An I/O backend that lends its own buffers (a netmap ring buffer, an
-/// AF_XDP UMEM frame) to packets. See [`Packet::from_external`].
-pub trait BufferOwner: Send + Sync {
-    /// The last packet using the buffer `token` is gone: the owner may reuse
-    /// the buffer. Called on whatever thread dropped that packet, possibly
-    /// not the owner's; it must not block for long. It may drop packets.
-    fn release(&self, token: u64);
+/// Most buffers one batch operation gives back: a batch free frees at most
+/// one holder per packet.
+const RELEASES: usize = BATCH_CAPACITY;
+
+/// The external and large buffers that one batch free freed, given back
+/// together once the entries are free: each owner's hook is called once
+/// with all its tokens, the large buffers go back with one lock.
+///
+/// It lives in the thread's cache ([`Cache::defer_release`]), its arrays
+/// uninitialised, so that a batch free that gives back nothing (every
+/// batch of pool packets) pays only a test of its count
+/// ([`Cache::finish_releases`]).
+struct Releases {
+    n: usize,
+    owners: [MaybeUninit<u16>; RELEASES],
+    tokens: [MaybeUninit<u64>; RELEASES],
 }
 
-impl<T: BufferOwner + ?Sized> BufferOwner for Arc<T> {
-    fn release(&self, token: u64) {
-        (**self).release(token)
+impl Releases {
+    const fn new() -> Releases {
+        Releases {
+            n: 0,
+            owners: [MaybeUninit::uninit(); RELEASES],
+            tokens: [MaybeUninit::uninit(); RELEASES],
+        }
+    }
+
+    /// Takes the external or large buffer of the holder `hr`, whose last
+    /// user is gone; `hr` holds nothing afterwards. The caller makes room.
+    fn push(&mut self, hr: &Entry) {
+        self.owners[self.n].write(hr.ext_owner.replace(0));
+        self.tokens[self.n].write(hr.ext_token.get());
+        self.n += 1;
+    }
+
+    /// Gives back what was deferred, one call per owner.
+    fn give_back(&mut self) {
+        let n = std::mem::take(&mut self.n);
+        // SAFETY: `push` wrote the first `n` of both arrays (and `n` is at
+        // most their length); `MaybeUninit<T>` has `T`'s layout.
+        let (owners, tokens) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.owners.as_mut_ptr().cast::<u16>(), n),
+                std::slice::from_raw_parts(self.tokens.as_ptr().cast::<u64>(), n),
+            )
+        };
+        let mut same = [0u64; RELEASES];
+        for i in 0..n {
+            let owner = owners[i];
+            if owner == 0 {
+                continue; // given back with an earlier one
+            }
+            let mut k = 0;
+            for j in i..n {
+                if owners[j] == owner {
+                    same[k] = tokens[j];
+                    k += 1;
+                    owners[j] = 0;
+                }
+            }
+            give_back(owner, &same[..k]);
+        }
     }
 }
 
-/// Identifies a registered [`BufferOwner`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OwnerId(u16);
-
-impl OwnerId {
-    /// The raw id (1-based).
-    pub fn get(self) -> u16 {
-        self.0
+/// Gives the buffers `tokens` of `owner` (a registered owner, or
+/// [`LARGE_OWNER`]) back: the owner's release hook, once, or the large
+/// free list.
+fn give_back(owner: u16, tokens: &[u64]) {
+    if owner == LARGE_OWNER {
+        if let Some(large) = pool().large() {
+            large.give_back(tokens.iter().map(|&t| t as u32));
+        }
+    } else {
+        owner::give_back(owner, tokens);
     }
-}
-
-static OWNERS: [OnceLock<Box<dyn BufferOwner>>; MAX_BUFFER_OWNERS] =
-    [const { OnceLock::new() }; MAX_BUFFER_OWNERS];
-static NEXT_OWNER: AtomicU16 = AtomicU16::new(0);
-
-/// Registers a buffer owner for the rest of the process (owners are never
-/// unregistered: an owner that shuts down must still accept late releases).
-pub fn register_buffer_owner(owner: Box<dyn BufferOwner>) -> Result<OwnerId, PoolError> {
-    let i = NEXT_OWNER.fetch_add(1, Relaxed) as usize;
-    if i >= MAX_BUFFER_OWNERS {
-        NEXT_OWNER.store(MAX_BUFFER_OWNERS as u16, Relaxed);
-        return Err(PoolError::TooManyOwners);
-    }
-    if OWNERS[i].set(owner).is_err() {
-        unreachable!("owner slot {i} handed out twice");
-    }
-    Ok(OwnerId(i as u16 + 1))
-}
-
-/// An external buffer that a packet gave up with [`Packet::into_external`]
-/// (or describes with [`Packet::external_buffer`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExternalBuffer {
-    /// The buffer's owner.
-    pub owner: OwnerId,
-    /// The owner's token for the buffer (e.g. a netmap buffer index).
-    pub token: u64,
-    /// Offset of the packet data in the buffer.
-    pub offset: usize,
-    /// Length of the packet data.
-    pub len: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -1234,52 +1295,30 @@ impl Packet {
     }
 
     /// Makes a packet whose data lives in an external buffer owned by a
-    /// registered [`BufferOwner`] (zero-copy receive). When the last packet
-    /// using the buffer is gone, `owner.release(token)` is called. Fails,
-    /// leaving the buffer the caller's, with [`PacketError::PoolExhausted`]
-    /// if the pool has no free entry, [`PacketError::OutOfBounds`] if
-    /// `head + len > cap` (a ring slot's length is the device's word, not
-    /// to be trusted with a panic), or [`PacketError::TooLong`] if `cap >
-    /// MAX_BUF_SIZE`. Panics if `owner` was not returned by
-    /// [`register_buffer_owner`].
+    /// registered [`BufferOwner`](super::BufferOwner) (zero-copy receive;
+    /// [`Batch::wrap_external`] wraps a batch of them in one call). When
+    /// the last packet using the buffer is gone, the owner's release hook
+    /// gets `rx.token`. Fails, leaving the buffer the caller's, with
+    /// [`PacketError::PoolExhausted`] if the pool has no free entry, or as
+    /// [`RxBuffer::check`] says the bounds are wrong.
     ///
     /// # Safety
-    /// `buf` must point to `cap` initialised bytes, readable and writable,
-    /// that stay valid and that nothing else reads or writes until the
-    /// owner's `release(token)` is called or the buffer is taken back with
-    /// [`Packet::into_external`].
+    /// `rx.buf` must point to `rx.cap` initialised bytes, readable and
+    /// writable, that stay valid and that nothing else reads or writes
+    /// until the owner's release hook gets `rx.token`, or the buffer is
+    /// taken back with [`Packet::into_external`] or
+    /// [`Batch::drain_external`].
     pub unsafe fn from_external(
-        owner: OwnerId,
-        token: u64,
-        buf: NonNull<u8>,
-        cap: usize,
-        head: usize,
-        len: usize,
+        owner: &OwnerRegistration,
+        rx: RxBuffer,
     ) -> Result<Packet, PacketError> {
-        if head > cap || len > cap - head {
-            return Err(PacketError::OutOfBounds);
-        }
-        if cap > MAX_BUF_SIZE {
-            return Err(PacketError::TooLong {
-                len: cap,
-                max: MAX_BUF_SIZE,
-            });
-        }
-        assert!(
-            owner.0 >= 1 && OWNERS[owner.0 as usize - 1].get().is_some(),
-            "unregistered buffer owner"
-        );
+        rx.check()?;
         let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
-        // SAFETY: popped entry, exclusively ours.
-        let en = unsafe { e.as_ref() };
-        en.refs.reset(1);
-        en.ext_owner.set(owner.0);
-        en.ext_token.set(token);
-        // SAFETY: exclusively ours; `buf` validity is the caller's contract.
-        unsafe {
-            init_state(en, e, buf, cap as u32, head as u32, len as u32);
-            (*en.state.get()).anno = Anno::DEFAULT;
-        }
+        let id = owner.id().get();
+        // SAFETY: a popped entry, exclusively ours; the bounds are checked
+        // and the buffer's validity is the caller's contract.
+        unsafe { init_external(e, id, &rx) };
+        owner::lent(id, 1);
         Ok(Packet::from_entry(e))
     }
 
@@ -1293,6 +1332,7 @@ impl Packet {
             0 | LARGE_OWNER => None,
             o => Some(ExternalBuffer {
                 owner: OwnerId(o),
+                region: owner::region_of(o),
                 token: h.ext_token.get(),
                 offset: s.head as usize,
                 len: s.len as usize,
@@ -1304,7 +1344,8 @@ impl Packet {
     /// owner's release hook (zero-copy transmit: the I/O backend swaps the
     /// buffer into a TX slot), and frees the packet. Fails, returning the
     /// packet, if the data is not in an external buffer or the buffer is
-    /// shared with a clone.
+    /// shared with a clone. [`Batch::drain_external`] does this for a
+    /// batch, for the buffers of one region.
     pub fn into_external(self) -> Result<ExternalBuffer, Packet> {
         if self.is_shared() {
             return Err(self);
@@ -1312,6 +1353,21 @@ impl Packet {
         let Some(ext) = self.external_buffer() else {
             return Err(self);
         };
+        let mut freed = [NonNull::dangling(); 2];
+        let n = self.give_up_buffer(&mut freed);
+        for &e in &freed[..n] {
+            free_entry(e);
+        }
+        owner::returned(ext.owner.get(), 1);
+        Ok(ext)
+    }
+
+    /// The work of `into_external` once checked (the packet is unique and
+    /// its buffer external): clears the holder's external mark, sets the
+    /// entries free (the holder and, for a clone, its own) without calling
+    /// the owner, and writes them to `freed` for the caller to put back
+    /// in the pool. Returns how many.
+    fn give_up_buffer(self, freed: &mut [NonNull<Entry>; 2]) -> usize {
         let me = std::mem::ManuallyDrop::new(self);
         let holder = me.st().holder;
         // SAFETY: not shared: holder.refs == 1 and it is ours (either our
@@ -1320,12 +1376,21 @@ impl Packet {
         let h = unsafe { holder.as_ref() };
         h.ext_owner.set(0);
         h.refs.reset(0);
-        free_entry(holder);
-        if holder != me.e {
-            me.entry().refs.reset(0);
-            free_entry(me.e);
+        freed[0] = holder;
+        if holder == me.e {
+            return 1;
         }
-        Ok(ext)
+        me.entry().refs.reset(0);
+        freed[1] = me.e;
+        2
+    }
+
+    /// This packet's buffer if it is an external buffer of `region` that
+    /// no clone shares (so it can be given up).
+    #[inline]
+    fn swappable_in(&self, region: RegionId) -> Option<ExternalBuffer> {
+        self.external_buffer()
+            .filter(|ext| ext.region == region && !self.is_shared())
     }
 
     /// Makes the packet sendable to another thread. No copy: if clones
@@ -1369,6 +1434,149 @@ unsafe fn init_state(
     st.head = head;
     st.len = len;
     st.keep_from = head;
+}
+
+/// Sets up the fresh entry `e` as the holder of the external buffer `rx`
+/// of the owner `id`, with default annotations.
+///
+/// # Safety
+/// `e` must be exclusively the caller's (just popped, refs was 0), `rx`
+/// must have passed [`RxBuffer::check`], and its buffer must be valid as
+/// [`Packet::from_external`] requires.
+#[inline]
+unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
+    // SAFETY: the caller's contract: `e` is exclusively ours.
+    let en = unsafe { e.as_ref() };
+    en.refs.reset(1);
+    en.ext_owner.set(id);
+    en.ext_token.set(rx.token);
+    // SAFETY: as above; the bounds fit u32 (cap <= MAX_BUF_SIZE, checked).
+    unsafe {
+        init_state(en, e, rx.buf, rx.cap as u32, rx.head as u32, rx.len as u32);
+        (*en.state.get()).anno = Anno::DEFAULT;
+    }
+}
+
+/// Wraps received buffers of the owner `id` into packets appended to
+/// `pkts`: the work of [`Batch::wrap_external`].
+///
+/// # Safety
+/// As [`Packet::from_external`], for every buffer of `bufs`.
+pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> usize {
+    let len = pkts.len();
+    let valid = bufs
+        .iter()
+        .take(BATCH_CAPACITY - len)
+        .take_while(|rx| rx.check().is_ok())
+        .count();
+    let mut entries = [NonNull::dangling(); BATCH_CAPACITY];
+    let made = CACHE
+        .try_with(|c| c.pop_into(&mut entries[..valid]))
+        .unwrap_or(0);
+    assert!(pkts.capacity() >= len + made);
+    let slots = pkts.as_mut_ptr();
+    for (i, (&e, rx)) in entries[..made].iter().zip(bufs).enumerate() {
+        // SAFETY: `e` was just popped (exclusively ours), `rx` passed the
+        // check, and its buffer is valid by the caller's contract; slot
+        // len + i is inside the batch's storage (asserted) and past its
+        // length, so this overwrites no handle.
+        unsafe {
+            init_external(e, id, rx);
+            slots.add(len + i).write(Packet::from_entry(e));
+        }
+    }
+    // SAFETY: the `made` slots after `len` were just initialised.
+    unsafe { pkts.set_len(len + made) };
+    owner::lent(id, made as u64);
+    made
+}
+
+/// Takes out of `pkts`, in order, the packets whose data is in an external
+/// buffer of `region` that no clone shares, giving `f` their buffers
+/// (without a release) and the other packets: the work of
+/// [`Batch::drain_external`]. The entries given up are freed in one go at
+/// the end, and each owner's count is updated once.
+pub(super) fn drain_external(
+    pkts: &mut Inner,
+    region: RegionId,
+    mut f: impl FnMut(Result<ExternalBuffer, Packet>),
+) {
+    let mut taken = Taken::new();
+    for p in pkts.drain(..) {
+        let Some(ext) = p.swappable_in(region) else {
+            f(Err(p));
+            continue;
+        };
+        let mut freed = [NonNull::dangling(); 2];
+        let n = p.give_up_buffer(&mut freed);
+        taken.add(&freed[..n], ext.owner.get());
+        f(Ok(ext));
+    }
+}
+
+/// The entries and owner counts of a [`drain_external`], settled when it
+/// ends (or unwinds).
+struct Taken {
+    entries: [NonNull<Entry>; 2 * BATCH_CAPACITY],
+    n: usize,
+    owners: [(u16, u64); 4],
+    n_owners: usize,
+}
+
+impl Taken {
+    fn new() -> Taken {
+        Taken {
+            entries: [NonNull::dangling(); 2 * BATCH_CAPACITY],
+            n: 0,
+            owners: [(0, 0); 4],
+            n_owners: 0,
+        }
+    }
+
+    fn add(&mut self, freed: &[NonNull<Entry>], owner: u16) {
+        if self.n + freed.len() > self.entries.len() {
+            self.free_entries();
+        }
+        self.entries[self.n..self.n + freed.len()].copy_from_slice(freed);
+        self.n += freed.len();
+        match self.owners[..self.n_owners]
+            .iter_mut()
+            .find(|(o, _)| *o == owner)
+        {
+            Some((_, count)) => *count += 1,
+            None => {
+                if self.n_owners == self.owners.len() {
+                    self.settle_owners();
+                }
+                self.owners[self.n_owners] = (owner, 1);
+                self.n_owners += 1;
+            }
+        }
+    }
+
+    fn free_entries(&mut self) {
+        let entries = &self.entries[..self.n];
+        if CACHE.try_with(|c| c.push_many(entries)).is_err() {
+            for &e in entries {
+                pool().push_global(e);
+            }
+        }
+        self.n = 0;
+    }
+
+    fn settle_owners(&mut self) {
+        for &(owner, count) in &self.owners[..self.n_owners] {
+            owner::returned(owner, count);
+        }
+        self.n_owners = 0;
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        self.free_entries();
+        self.settle_owners();
+    }
 }
 
 /// Drops the reference a copy-on-write held to the holder `h` of the buffer
@@ -1542,19 +1750,27 @@ fn unref_holder_by(sink: &impl Sink, h: NonNull<Entry>, k: u32) {
     }
 }
 
+/// [`unref_holder_by`] for batch frees: an external or large buffer whose
+/// last user this was is given back with the batch's others.
+#[inline(always)]
+fn unref_holder_deferred(c: &Cache, h: NonNull<Entry>, k: u32) {
+    // SAFETY: the caller held references to `h`, so it is live.
+    let hr = unsafe { h.as_ref() };
+    if hr.refs.sub(k) {
+        if hr.ext_owner.get() != 0 {
+            c.defer_release(hr);
+        }
+        c.put(h);
+    }
+}
+
 /// Gives an external buffer whose last user is gone back to its owner, or
 /// a large buffer to the pool.
 #[cold]
 #[inline(never)]
 fn release_external(hr: &Entry) {
     let owner = hr.ext_owner.replace(0);
-    if owner == LARGE_OWNER {
-        if let Some(large) = pool().large() {
-            large.give_back([hr.ext_token.get() as u32]);
-        }
-    } else if let Some(o) = OWNERS[owner as usize - 1].get() {
-        o.release(hr.ext_token.get());
-    }
+    give_back(owner, &[hr.ext_token.get()]);
 }
 
 /// The work of `Drop for Packet`.
@@ -1614,6 +1830,11 @@ pub(super) fn drop_all(pkts: &mut Inner) {
 /// holder: their decrements are added up and applied once. Deferring is
 /// sound because each pending decrement is a reference still counted, so
 /// the holder cannot reach 0 (and be freed) before they are applied.
+///
+/// External and large buffers whose last user was in the batch are given
+/// back at the end, one owner call for all of an owner's buffers
+/// ([`Cache::defer_release`]); the entries are free by then, their
+/// buffers taken out.
 #[inline(always)]
 fn free_all(c: &Cache, pkts: &mut Inner) {
     let n = pkts.len();
@@ -1643,7 +1864,7 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             let en = unsafe { e.as_ref() };
             if en.refs.sub(1) {
                 if en.ext_owner.get() != 0 {
-                    release_external(en);
+                    c.defer_release(en);
                 }
                 freed[n_freed] = e;
                 n_freed += 1;
@@ -1658,15 +1879,16 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             run_refs += 1;
         } else {
             if run_refs > 0 {
-                unref_holder_by(c, run_holder, run_refs);
+                unref_holder_deferred(c, run_holder, run_refs);
             }
             (run_holder, run_refs) = (holder, 1);
         }
     }
     c.push_many(&freed[..n_freed]);
     if run_refs > 0 {
-        unref_holder_by(c, run_holder, run_refs);
+        unref_holder_deferred(c, run_holder, run_refs);
     }
+    c.finish_releases();
 }
 
 impl fmt::Debug for Packet {

@@ -600,12 +600,23 @@ impl BufferOwner for FakeRing {
     }
 }
 
-fn fake_ring() -> (Arc<FakeRing>, OwnerId) {
+fn fake_ring() -> (Arc<FakeRing>, OwnerRegistration) {
     let ring = Arc::new(FakeRing {
         released: Mutex::new(Vec::new()),
     });
-    let id = register_buffer_owner(Box::new(ring.clone())).unwrap();
-    (ring, id)
+    let reg = register_buffer_owner(Box::new(ring.clone()), RegionId(0xfa4e)).unwrap();
+    (ring, reg)
+}
+
+/// A received buffer of 512 bytes at `buf`.
+fn rx(token: u64, buf: NonNull<u8>, head: usize, len: usize) -> RxBuffer {
+    RxBuffer {
+        token,
+        buf,
+        cap: 512,
+        head,
+        len,
+    }
 }
 
 /// A leaked 512-byte "ring buffer" filled with `fill`.
@@ -620,57 +631,71 @@ fn released(ring: &FakeRing) -> Vec<u64> {
 
 #[test]
 fn external_buffer_released_after_last_clone() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         let buf = ring_buffer(0x11);
         // SAFETY: a leaked buffer of 512 initialised bytes, used by nothing else.
-        let p = unsafe { Packet::from_external(id, 7, buf, 512, 16, 64) }.unwrap();
+        let p = unsafe { Packet::from_external(&reg, rx(7, buf, 16, 64)) }.unwrap();
         assert_eq!(p.data().as_ptr(), unsafe { buf.as_ptr().add(16) });
         assert_eq!(p.data(), &[0x11; 64][..]);
         let ext = p.external_buffer().unwrap();
-        assert_eq!((ext.owner, ext.token, ext.offset, ext.len), (id, 7, 16, 64));
+        assert_eq!(
+            (ext.owner, ext.region, ext.token, ext.offset, ext.len),
+            (reg.id(), reg.region(), 7, 16, 64)
+        );
+        assert_eq!(reg.outstanding(), 1);
         let c = p.try_clone().unwrap();
         assert_eq!(c.external_buffer().unwrap().token, 7);
         drop(p);
         assert!(released(&ring).is_empty());
         drop(c);
         assert_eq!(released(&ring), vec![7]);
+        assert_eq!(reg.outstanding(), 0);
     });
 }
 
 #[test]
 fn external_buffer_bounds_are_checked() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         let buf = ring_buffer(0);
         for (head, len) in [(0, 513), (512, 1), (513, 0), (8, usize::MAX)] {
             // SAFETY: a leaked buffer of 512 initialised bytes; the call
             // fails, so nothing keeps it.
-            let r = unsafe { Packet::from_external(id, 1, buf, 512, head, len) };
+            let r = unsafe { Packet::from_external(&reg, rx(1, buf, head, len)) };
             assert_eq!(r.unwrap_err(), PacketError::OutOfBounds, "{head} {len}");
         }
         // SAFETY: as above.
-        let r = unsafe { Packet::from_external(id, 1, buf, MAX_BUF_SIZE + 1, 0, 1) };
-        assert_eq!(
-            r.unwrap_err(),
-            PacketError::TooLong {
-                len: MAX_BUF_SIZE + 1,
-                max: MAX_BUF_SIZE
-            }
-        );
-        assert!(
-            released(&ring).is_empty(),
-            "a refused buffer stays the caller's"
-        );
+        let huge = RxBuffer {
+            cap: MAX_BUF_SIZE + 1,
+            ..rx(1, buf, 0, 1)
+        };
+        let too_long = PacketError::TooLong {
+            len: MAX_BUF_SIZE + 1,
+            max: MAX_BUF_SIZE,
+        };
+        assert_eq!(huge.check(), Err(too_long));
+        // SAFETY: as above.
+        let r = unsafe { Packet::from_external(&reg, huge) };
+        assert_eq!(r.unwrap_err(), too_long);
+        // A batch wraps up to the first bad one.
+        let bufs = [rx(1, buf, 0, 8), rx(2, buf, 0, 600), rx(3, buf, 0, 8)];
+        let mut b = Batch::new();
+        // SAFETY: as above (the one buffer wrapped is used by nothing else).
+        assert_eq!(unsafe { b.wrap_external(&reg, &bufs) }, 1);
+        assert_eq!(reg.outstanding(), 1);
+        drop(b);
+        assert_eq!(released(&ring), vec![1]);
+        assert_eq!(reg.outstanding(), 0);
     });
 }
 
 #[test]
 fn external_buffer_copy_on_write() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: as above.
-        let mut p = unsafe { Packet::from_external(id, 1, ring_buffer(0), 512, 0, 10) }.unwrap();
+        let mut p = unsafe { Packet::from_external(&reg, rx(1, ring_buffer(0), 0, 10)) }.unwrap();
         // Unique: written in place, still external.
         p.data_mut().unwrap()[0] = 5;
         assert!(p.external_buffer().is_some());
@@ -694,10 +719,10 @@ fn external_buffer_copy_on_write() {
 
 #[test]
 fn into_external_hands_buffer_back_without_release() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: as above.
-        let p = unsafe { Packet::from_external(id, 3, ring_buffer(0), 512, 8, 60) }.unwrap();
+        let p = unsafe { Packet::from_external(&reg, rx(3, ring_buffer(0), 8, 60)) }.unwrap();
         let c = p.try_clone().unwrap();
         let p = p
             .into_external()
@@ -705,8 +730,12 @@ fn into_external_hands_buffer_back_without_release() {
         drop(p);
         // The last user is a clone whose holder's handle is gone.
         let ext = c.into_external().unwrap();
-        assert_eq!((ext.owner, ext.token, ext.offset, ext.len), (id, 3, 8, 60));
+        assert_eq!(
+            (ext.owner, ext.token, ext.offset, ext.len),
+            (reg.id(), 3, 8, 60)
+        );
         assert!(released(&ring).is_empty());
+        assert_eq!(reg.outstanding(), 0, "a buffer taken back is not counted");
         // A pool packet has no external buffer.
         let q = pkt(b"pool");
         assert!(q.external_buffer().is_none());
@@ -725,12 +754,12 @@ fn release_hook_may_drop_packets() {
         }
     }
     let owner = Arc::new(Reentrant(Mutex::new(None), Mutex::new(Vec::new())));
-    let id = register_buffer_owner(Box::new(owner.clone())).unwrap();
+    let reg = register_buffer_owner(Box::new(owner.clone()), RegionId(2)).unwrap();
     no_leak(|| {
         // SAFETY: as above.
-        let p1 = unsafe { Packet::from_external(id, 1, ring_buffer(0), 512, 0, 1) }.unwrap();
+        let p1 = unsafe { Packet::from_external(&reg, rx(1, ring_buffer(0), 0, 1)) }.unwrap();
         // SAFETY: as above.
-        let p2 = unsafe { Packet::from_external(id, 2, ring_buffer(0), 512, 0, 1) }.unwrap();
+        let p2 = unsafe { Packet::from_external(&reg, rx(2, ring_buffer(0), 0, 1)) }.unwrap();
         *owner.0.lock().unwrap() = Some(p2.into_send());
         let mut b = Batch::new();
         b.push(p1);
@@ -810,10 +839,10 @@ fn batch_split_keeps_order_and_counts_drops() {
 
 #[test]
 fn batch_drop_mixed_holders() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: a leaked buffer of 512 initialised bytes, used by nothing else.
-        let ext = unsafe { Packet::from_external(id, 11, ring_buffer(1), 512, 0, 4) }.unwrap();
+        let ext = unsafe { Packet::from_external(&reg, rx(11, ring_buffer(1), 0, 4)) }.unwrap();
         let a = pkt(b"a");
         let keep = a.try_clone().unwrap();
         let mut b = Batch::new();
@@ -864,6 +893,205 @@ fn pool_stats_are_coherent() {
     assert_eq!(s.in_use + s.free, s.capacity);
     assert!(PacketPool::init(10, 256).is_err());
     PacketPool::flush_thread_cache();
+}
+
+/// An owner that records each hook call's tokens, and counts its drops.
+struct BatchRing {
+    calls: Mutex<Vec<Vec<u64>>>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl BufferOwner for BatchRing {
+    fn release(&self, token: u64) {
+        self.calls.lock().unwrap().push(vec![token]);
+    }
+
+    fn release_batch(&self, tokens: &[u64]) {
+        self.calls.lock().unwrap().push(tokens.to_vec());
+    }
+}
+
+impl Drop for BatchRing {
+    fn drop(&mut self) {
+        self.dropped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn batch_ring(region: u64) -> (Arc<BatchRing>, OwnerRegistration) {
+    let ring = Arc::new(BatchRing {
+        calls: Mutex::new(Vec::new()),
+        dropped: Arc::default(),
+    });
+    let reg = register_buffer_owner(Box::new(ring.clone()), RegionId(region)).unwrap();
+    (ring, reg)
+}
+
+fn calls(ring: &BatchRing) -> Vec<Vec<u64>> {
+    std::mem::take(&mut *ring.calls.lock().unwrap())
+}
+
+/// `n` received buffers of 512 bytes, tokens from `first` on, each filled
+/// with its token's low byte.
+fn rx_bufs(first: u64, n: usize) -> Vec<RxBuffer> {
+    (0..n as u64)
+        .map(|i| rx(first + i, ring_buffer((first + i) as u8), 4, 60))
+        .collect()
+}
+
+#[test]
+fn wrap_external_fills_a_batch_in_one_call() {
+    let (ring, reg) = batch_ring(10);
+    no_leak(|| {
+        let mut b = Batch::new();
+        b.push(pkt(b"first"));
+        let bufs = rx_bufs(100, 40);
+        // SAFETY: leaked buffers of 512 initialised bytes, used by nothing
+        // else.
+        let n = unsafe { b.wrap_external(&reg, &bufs) };
+        assert_eq!(n, BATCH_CAPACITY - 1, "up to the batch's room");
+        assert_eq!(reg.outstanding(), n as u64);
+        for (p, rx) in b.iter().skip(1).zip(&bufs) {
+            assert_eq!(p.data().as_ptr(), rx.buf.as_ptr().wrapping_add(4));
+            assert_eq!(p.data(), &[rx.token as u8; 60][..]);
+            assert_eq!(p.anno(), &Anno::DEFAULT);
+            assert_eq!(p.external_buffer().unwrap().token, rx.token);
+        }
+        // One hook call for the whole batch, in order.
+        drop(b);
+        assert_eq!(
+            calls(&ring),
+            vec![(100..100 + n as u64).collect::<Vec<_>>()]
+        );
+        assert_eq!(reg.outstanding(), 0);
+    });
+}
+
+#[test]
+fn a_batch_free_calls_each_owner_once() {
+    let (a, reg_a) = batch_ring(20);
+    let (b, reg_b) = batch_ring(21);
+    no_leak(|| {
+        let mut batch = Batch::new();
+        let mut xa = Batch::new();
+        let mut xb = Batch::new();
+        // SAFETY: leaked buffers, used by nothing else.
+        unsafe {
+            assert_eq!(xa.wrap_external(&reg_a, &rx_bufs(1, 4)), 4);
+            assert_eq!(xb.wrap_external(&reg_b, &rx_bufs(50, 3)), 3);
+        }
+        let (mut xa, mut xb) = (xa.into_iter(), xb.into_iter());
+        // Interleaved, with pool packets, a large one, and a run of clones
+        // of an external packet whose holder is freed by the run.
+        let a3 = xa.next_back().unwrap();
+        for (pa, pb) in xa.by_ref().zip(xb.by_ref()) {
+            batch.push(pa);
+            batch.push(pkt(b"pool"));
+            batch.push(pb);
+        }
+        batch.push(Packet::new(5000).unwrap());
+        a3.clone_into(3, &mut batch);
+        drop(a3);
+        assert!(xa.next().is_none() && xb.next().is_none());
+        assert!(calls(&a).is_empty() && calls(&b).is_empty());
+        drop(batch);
+        assert_eq!(calls(&a), vec![vec![1, 2, 3, 4]]);
+        assert_eq!(calls(&b), vec![vec![50, 51, 52]]);
+        assert_eq!((reg_a.outstanding(), reg_b.outstanding()), (0, 0));
+    });
+}
+
+#[test]
+fn drain_external_takes_swappable_buffers_in_order() {
+    // Owners a and b share region 30, c is in region 31.
+    let (a, reg_a) = batch_ring(30);
+    let (b, reg_b) = batch_ring(30);
+    let (c, reg_c) = batch_ring(31);
+    no_leak(|| {
+        let mut x = Batch::new();
+        // SAFETY: leaked buffers, used by nothing else.
+        unsafe {
+            x.wrap_external(&reg_a, &rx_bufs(1, 2));
+            x.wrap_external(&reg_b, &rx_bufs(10, 1));
+            x.wrap_external(&reg_c, &rx_bufs(20, 1));
+        }
+        let mut x = x.into_iter();
+        let (a1, a2, b1, c1) = (
+            x.next().unwrap(),
+            x.next().unwrap(),
+            x.next().unwrap(),
+            x.next().unwrap(),
+        );
+        let keep = a2.try_clone().unwrap(); // a2's buffer is shared
+        let only_clone = b1.try_clone().unwrap();
+        drop(b1); // the clone is b1's buffer's only user now
+        let mut batch = Batch::new();
+        batch.push(a1);
+        batch.push(pkt(b"pool"));
+        batch.push(a2);
+        batch.push(only_clone);
+        batch.push(c1);
+        let mut got = Vec::new();
+        batch.drain_external(RegionId(30), |r| {
+            got.push(match r {
+                Ok(ext) => format!("swap {} ({:?})", ext.token, ext.owner),
+                Err(p) => format!("copy {:?}", &p.data()[..1]),
+            });
+        });
+        assert!(batch.is_empty());
+        assert_eq!(
+            got,
+            [
+                format!("swap 1 ({:?})", reg_a.id()),
+                "copy [112]".to_string(),
+                "copy [2]".to_string(),
+                format!("swap 10 ({:?})", reg_b.id()),
+                "copy [20]".to_string(),
+            ]
+        );
+        // Taken buffers are not released, and no longer counted; the ones
+        // handed over as packets were dropped by the closure.
+        assert!(calls(&b).is_empty());
+        assert_eq!(calls(&c), vec![vec![20]]);
+        assert!(calls(&a).is_empty(), "a2's buffer is still kept");
+        assert_eq!(reg_a.outstanding(), 1);
+        assert_eq!((reg_b.outstanding(), reg_c.outstanding()), (0, 0));
+        drop(keep);
+        assert_eq!(calls(&a), vec![vec![2]]);
+    });
+}
+
+#[test]
+fn owner_registrations_are_freed_and_reused() {
+    // Many more registrations than slots, each dropped; some while one of
+    // their buffers is still out: the owner goes (and its slot frees) when
+    // the last one comes back.
+    let dropped: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let count = || dropped.load(std::sync::atomic::Ordering::SeqCst);
+    no_leak(|| {
+        for i in 0..10 * MAX_BUFFER_OWNERS {
+            let ring = BatchRing {
+                calls: Mutex::new(Vec::new()),
+                dropped: dropped.clone(),
+            };
+            let reg = register_buffer_owner(Box::new(ring), RegionId(i as u64))
+                .expect("slots are reused");
+            assert_eq!(reg.region(), RegionId(i as u64));
+            // SAFETY: a leaked buffer, used by nothing else.
+            let p = unsafe { Packet::from_external(&reg, rx(7, ring_buffer(0), 0, 1)) }.unwrap();
+            assert_eq!(p.external_buffer().unwrap().region, RegionId(i as u64));
+            if i % 2 == 0 {
+                drop(reg);
+                assert_eq!(count(), i, "owner kept while its buffer is out");
+                drop(p);
+            } else {
+                drop(p);
+                assert_eq!(count(), i, "owner kept while registered");
+                drop(reg);
+            }
+            assert_eq!(count(), i + 1, "owner dropped with its slot");
+        }
+    });
 }
 
 mod model {
