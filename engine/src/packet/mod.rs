@@ -131,7 +131,10 @@
 //!   its buffers out, once per batch; dropping the registration frees the
 //!   slot (and drops the owner object) once the last of them is back, so
 //!   re-registering devices, as a hot swap does, never runs out of the
-//!   [`MAX_BUFFER_OWNERS`] slots.
+//!   [`MAX_BUFFER_OWNERS`] slots. For single-producer rings whose buffers
+//!   come back on other threads, [`token_queue`] carries the tokens to the
+//!   ring's thread in bulk, and [`BlockRefs`] tells when a TPACKET_V3
+//!   block's last frame is back (see `recycle.rs` for the pattern).
 //! * **Batches** ([`Batch`], inline `SmallVec` of [`BATCH_CAPACITY`] = 32,
 //!   never on the heap): `push`/`try_push`, iteration, `drain`, `retain`,
 //!   and [`Batch::split_by`] to route packets to output batches in order.
@@ -148,13 +151,15 @@
 //! its `SAFETY` comments rely on; in `owner.rs`, whose owner slots are
 //! written only while no other thread can reach them (the protocol is in
 //! its module doc); and in `ring.rs`, which moves handles between a ring
-//! and a batch bitwise. The rest of the module is safe Rust.
+//! and a batch bitwise. The rest of the module (`recycle.rs` included) is
+//! safe Rust.
 
 mod anno;
 mod batch;
 mod ops;
 mod owner;
 mod pool;
+mod recycle;
 mod ring;
 
 #[cfg(test)]
@@ -173,6 +178,7 @@ pub use pool::{
     DEFAULT_BUF_SIZE, DEFAULT_ENTRIES, DEFAULT_HEADROOM, DEFAULT_LARGE_BUFFERS,
     DEFAULT_LARGE_BUF_SIZE, MAX_BUF_SIZE,
 };
+pub use recycle::{token_queue, BlockRefs, TokenReceiver, TokenSender};
 pub use ring::PacketRing;
 
 /// The furthest into its buffer a header can be marked: header offsets are

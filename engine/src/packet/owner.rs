@@ -42,8 +42,10 @@ pub const MAX_BUFFER_OWNERS: usize = 64;
 ///
 /// The hooks run on whatever thread freed the last packet using a buffer,
 /// possibly not the ring's own, and possibly while that thread is in the
-/// middle of its packet path: they must not block for long. The hooks may
-/// drop packets.
+/// middle of its packet path: they must not block for long. A ring that is
+/// single-producer hands the tokens to its own thread through a
+/// [`token_queue`](super::token_queue), whose sender implements this
+/// trait. The hooks may drop packets.
 pub trait BufferOwner: Send + Sync {
     /// The last packet using the buffer `token` is gone: the owner may
     /// reuse the buffer.

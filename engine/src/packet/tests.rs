@@ -1094,6 +1094,214 @@ fn owner_registrations_are_freed_and_reused() {
     });
 }
 
+#[test]
+fn last_clone_dropped_on_another_thread_recycles_through_a_token_queue() {
+    // A single-producer ring: its thread wraps buffers, sends clones of
+    // the packets to a worker thread and drops its own; the worker drops
+    // the last clones, so the release hook runs there, putting the tokens
+    // in a token queue that the ring thread drains to wrap them again.
+    const BUFFERS: usize = 64;
+    const ROUNDS: usize = 2000;
+    let (tx, mut returned) = token_queue(BUFFERS);
+    let reg = register_buffer_owner(Box::new(tx), RegionId(40)).unwrap();
+    let mem: Vec<NonNull<u8>> = (0..BUFFERS).map(|i| ring_buffer(i as u8)).collect();
+    let (to_worker, from_ring) = std::sync::mpsc::sync_channel::<Vec<SendPacket>>(4);
+    let worker = std::thread::spawn(move || {
+        let mut seen = 0;
+        for batch in from_ring {
+            for s in batch {
+                let p = s.into_packet();
+                let token = p.external_buffer().unwrap().token;
+                assert_eq!(p.data()[0], token as u8, "a buffer wrapped twice");
+                seen += 1;
+            }
+        }
+        seen
+    });
+    let mut free: Vec<u64> = (0..BUFFERS as u64).collect();
+    let mut wrapped_total = 0;
+    for round in 0..ROUNDS {
+        let mut drained = [0u64; BUFFERS];
+        let n = returned.drain(&mut drained);
+        free.extend_from_slice(&drained[..n]);
+        let take = free.len().min(BATCH_CAPACITY);
+        let bufs: Vec<RxBuffer> = free
+            .drain(..take)
+            .map(|t| {
+                let buf = mem[t as usize];
+                // SAFETY: the buffer is the ring's again (free), so writing
+                // it races nothing.
+                unsafe { buf.as_ptr().write(t as u8) };
+                rx(t, buf, 0, 60)
+            })
+            .collect();
+        let mut b = Batch::new();
+        // SAFETY: leaked buffers; each is wrapped only while free.
+        let n = unsafe { b.wrap_external(&reg, &bufs) };
+        assert_eq!(n, bufs.len());
+        wrapped_total += n;
+        let mut clones = Vec::new();
+        for p in &b {
+            clones.push(p.try_clone().unwrap().into_send());
+        }
+        if round % 2 == 0 {
+            drop(b); // the worker's clones are then the last users
+            to_worker.send(clones).unwrap();
+        } else {
+            to_worker.send(clones).unwrap();
+            drop(b); // racing the worker's drops
+        }
+    }
+    drop(to_worker);
+    assert_eq!(worker.join().unwrap(), wrapped_total);
+    let mut drained = [0u64; BUFFERS];
+    let n = returned.drain(&mut drained);
+    free.extend_from_slice(&drained[..n]);
+    free.sort_unstable();
+    assert_eq!(
+        free,
+        (0..BUFFERS as u64).collect::<Vec<_>>(),
+        "every buffer back once"
+    );
+    assert_eq!(returned.lost(), 0);
+    assert_eq!(reg.outstanding(), 0);
+}
+
+#[test]
+fn token_queue_many_producers() {
+    const PRODUCERS: u64 = 4;
+    const EACH: u64 = 50_000;
+    let (tx, mut rx) = token_queue(256);
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while next < EACH {
+                    let k = (next % 7 + 1).min(EACH - next);
+                    let tokens: Vec<u64> = (next..next + k).map(|i| p << 32 | i).collect();
+                    // A full queue refuses the rest: send them again.
+                    let sent = tx.send(&tokens) as u64;
+                    next += sent;
+                    if sent < k {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut expect = [0u64; PRODUCERS as usize];
+    let mut got = 0;
+    let mut out = [0u64; 64];
+    while got < PRODUCERS * EACH {
+        let n = rx.drain(&mut out);
+        for &t in &out[..n] {
+            let (p, i) = ((t >> 32) as usize, t & 0xffff_ffff);
+            assert_eq!(i, expect[p], "producer {p}'s tokens in order, once each");
+            expect[p] += 1;
+        }
+        got += n as u64;
+        if n == 0 {
+            std::thread::yield_now();
+        }
+    }
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert!(rx.is_empty());
+    // Full: the rest is refused and counted.
+    let (tx, rx) = token_queue(4);
+    assert_eq!(tx.send(&[1, 2, 3, 4, 5, 6]), 4);
+    assert_eq!((rx.len(), rx.lost()), (4, 2));
+}
+
+#[test]
+fn tpacket_blocks_go_back_when_their_last_frame_does() {
+    // A TPACKET_V3-like ring of 8 blocks of 16 frames: the ring thread
+    // opens a block, wraps its frames, and closes it; packets die on a
+    // worker thread. The owner counts frames per block and sends a block
+    // whose count reached zero to the ring thread, which may only then
+    // open it again.
+    const BLOCKS: u32 = 8;
+    const FRAMES: u32 = 16;
+    struct Tpacket {
+        blocks: BlockRefs,
+        done: TokenSender,
+    }
+    impl BufferOwner for Tpacket {
+        fn release(&self, token: u64) {
+            self.release_batch(&[token]);
+        }
+        fn release_batch(&self, tokens: &[u64]) {
+            self.blocks.release(tokens, |block| {
+                assert_eq!(self.done.send(&[block as u64]), 1)
+            });
+        }
+    }
+    let (done, mut done_rx) = token_queue(BLOCKS as usize);
+    let owner = Arc::new(Tpacket {
+        blocks: BlockRefs::new(BLOCKS),
+        done,
+    });
+    let reg = register_buffer_owner(Box::new(owner.clone()), RegionId(50)).unwrap();
+    let frames: Vec<NonNull<u8>> = (0..BLOCKS * FRAMES).map(|_| ring_buffer(0)).collect();
+    let (to_worker, from_ring) = std::sync::mpsc::sync_channel::<Vec<SendPacket>>(2);
+    let worker = std::thread::spawn(move || {
+        for batch in from_ring {
+            drop(batch);
+        }
+    });
+    let mut kernel: Vec<u32> = (0..BLOCKS).collect(); // blocks the kernel filled
+    let mut returned = 0;
+    for _ in 0..3000 {
+        if let Some(block) = kernel.pop() {
+            assert!(owner.blocks.open(block), "block {block} reopened too soon");
+            let mut b = Batch::new();
+            let bufs: Vec<RxBuffer> = (0..FRAMES)
+                .map(|f| {
+                    let buf = frames[(block * FRAMES + f) as usize];
+                    rx(BlockRefs::token(block, f), buf, 0, 64)
+                })
+                .collect();
+            // Count the frames before they can come back.
+            owner.blocks.lend(block, FRAMES);
+            // SAFETY: leaked buffers; a block's frames are wrapped only
+            // while the block is the ring's.
+            assert_eq!(unsafe { b.wrap_external(&reg, &bufs) }, FRAMES as usize);
+            to_worker
+                .send(b.drain().map(Packet::into_send).collect())
+                .unwrap();
+            if owner.blocks.close(block) {
+                kernel.push(block);
+                returned += 1;
+            }
+        }
+        let mut back = [0u64; BLOCKS as usize];
+        let n = done_rx.drain(&mut back);
+        for &block in &back[..n] {
+            assert_eq!(owner.blocks.refs(block as u32), 0);
+            kernel.push(block as u32);
+            returned += 1;
+        }
+        if n == 0 && kernel.is_empty() {
+            std::thread::yield_now();
+        }
+    }
+    drop(to_worker);
+    worker.join().unwrap();
+    let mut back = [0u64; BLOCKS as usize];
+    let n = done_rx.drain(&mut back);
+    kernel.extend(back[..n].iter().map(|&b| b as u32));
+    kernel.sort_unstable();
+    assert_eq!(
+        kernel,
+        (0..BLOCKS).collect::<Vec<_>>(),
+        "every block back once"
+    );
+    assert!(returned > 1000);
+    assert_eq!(reg.outstanding(), 0);
+}
+
 mod model {
     //! Random operation sequences checked against a model of each packet's
     //! bytes; every entry taken must come back.
