@@ -14,13 +14,13 @@ static PUSH_WARNED: AtomicBool = AtomicBool::new(false);
 static PUT_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// Logs, the first time, that a `push` or `put` of `wanted` bytes found
-/// only `have` bytes of room and moves the packet to a bigger buffer:
+/// only `have` bytes of room and moved the packet to a bigger buffer:
 /// Click's "expensive Packet::push" warning.
 #[cold]
 #[inline(never)]
 fn expensive(warned: &AtomicBool, op: &str, have: usize, wanted: usize) {
     if !warned.swap(true, Relaxed) {
-        tracing::warn!("expensive Packet::{op}; have {have} wanted {wanted}: the packet moves to a bigger buffer (said once)");
+        tracing::warn!("expensive Packet::{op}; have {have} wanted {wanted}: the packet moved to a bigger buffer (said once)");
     }
 }
 
@@ -118,8 +118,8 @@ impl Packet {
         let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
         if n > head {
             if n > cap - len {
-                expensive(&PUSH_WARNED, "push", head, n);
                 self.grow(n, 0)?;
+                expensive(&PUSH_WARNED, "push", head, n);
             } else {
                 // Leave up to the default headroom in front after the push.
                 let spare = (cap - len - n).min(Self::default_headroom());
@@ -143,8 +143,8 @@ impl Packet {
         let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
         if n > cap - head - len {
             if n > cap - len {
-                expensive(&PUT_WARNED, "put", cap - head - len, n);
                 self.grow(0, n)?;
+                expensive(&PUT_WARNED, "put", cap - head - len, n);
                 head = self.headroom();
             } else {
                 head = cap - len - n;
