@@ -53,7 +53,8 @@ pub trait BufferOwner: Send + Sync {
 
     /// The last packets using these buffers are gone: one call for all the
     /// owner's buffers that one batch free gave back (in the batch's
-    /// order). By default, [`release`](Self::release) each.
+    /// order; perhaps just one). A packet freed alone calls
+    /// [`release`](Self::release) instead. By default, `release` each.
     fn release_batch(&self, tokens: &[u64]) {
         for &token in tokens {
             self.release(token);
@@ -289,19 +290,38 @@ pub(super) fn lent(id: u16, n: u64) {
     }
 }
 
-/// The buffers `tokens` of the owner `id` lost their last user: calls its
-/// release hook once for all of them, then uncounts them.
+/// The buffers `tokens` of the owner `id` lost their last users in one
+/// batch free: calls its `release_batch` once for all of them, then
+/// uncounts them.
 pub(super) fn give_back(id: u16, tokens: &[u64]) {
-    let slot = &SLOTS[id as usize - 1];
-    // SAFETY: the caller held these buffers, still counted in the slot, so
-    // the slot cannot be freed (nor `owner` written) until `returned` below.
-    if let Some(owner) = unsafe { (*slot.owner.get()).as_deref() } {
-        match tokens {
-            [token] => owner.release(*token),
-            _ => owner.release_batch(tokens),
-        }
+    // SAFETY: the caller held these buffers: they are counted until
+    // `returned`, after the last use of `owner`.
+    if let Some(owner) = unsafe { owner_of(id) } {
+        owner.release_batch(tokens);
     }
     returned(id, tokens.len() as u64);
+}
+
+/// The buffer `token` of the owner `id` lost its last user (a packet
+/// freed alone): calls its `release`, then uncounts it.
+pub(super) fn give_back_one(id: u16, token: u64) {
+    // SAFETY: as in `give_back`.
+    if let Some(owner) = unsafe { owner_of(id) } {
+        owner.release(token);
+    }
+    returned(id, 1);
+}
+
+/// The owner in slot `id`.
+///
+/// # Safety
+/// The caller holds buffers of the owner that are still counted, and uses
+/// the reference only until it uncounts them (`returned`): until then the
+/// slot cannot be freed (nor `owner` written); it was written before the
+/// buffers were lent. The `'static` is that long only.
+unsafe fn owner_of(id: u16) -> Option<&'static dyn BufferOwner> {
+    // SAFETY: the caller's contract.
+    unsafe { (*SLOTS[id as usize - 1].owner.get()).as_deref() }
 }
 
 /// `n` buffers of the owner `id` left the packets, given back to the

@@ -1770,7 +1770,11 @@ fn unref_holder_deferred(c: &Cache, h: NonNull<Entry>, k: u32) {
 #[inline(never)]
 fn release_external(hr: &Entry) {
     let owner = hr.ext_owner.replace(0);
-    give_back(owner, &[hr.ext_token.get()]);
+    if owner == LARGE_OWNER {
+        give_back(owner, &[hr.ext_token.get()]);
+    } else {
+        owner::give_back_one(owner, hr.ext_token.get());
+    }
 }
 
 /// The work of `Drop for Packet`.
