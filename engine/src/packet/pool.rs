@@ -663,9 +663,10 @@ impl Cache {
     /// owner: at the end of a batch free. A free that deferred nothing
     /// (every batch of pool packets) pays a test of the count, two
     /// instructions a batch. (A list on the free's stack cost four, a
-    /// `SmallVec` six, and moving one by value a 520-byte `memcpy`;
-    /// lowering the room `push_many` checks instead, so that its test
-    /// covered both, made the compiler spill the free loop's state.)
+    /// `SmallVec` six, and moving one by value a 520-byte `memcpy`.
+    /// Lowering the room that `push_many` checks, so that its test covered
+    /// both, needed the run's last unref moved before it, and that order
+    /// cost the free loop about 100 instructions a batch as compiled.)
     #[inline(always)]
     fn finish_releases(&self) {
         if self.local().releases.n != 0 {
@@ -1186,16 +1187,19 @@ impl Packet {
                 return Err(err);
             }
         };
-        fr.refs.reset(1);
         let copied = match copy_out(self.st(), buf, cap, at) {
             Ok(r) => r,
             Err(err) => {
-                // Give the fresh entry (and the large buffer it may hold)
-                // back the usual way. Not reached: `need` covers `at`.
-                drop(Packet::from_entry(f));
+                // Not reached (`need` covers `at`), but if it were: the
+                // fresh entry and the large buffer it may hold go back.
+                if fr.ext_owner.get() != 0 {
+                    release_external(fr);
+                }
+                free_entry(f);
                 return Err(err);
             }
         };
+        fr.refs.reset(1);
         let mut anno = self.st().anno;
         copied.rebase(&mut anno);
         // SAFETY: `f` is exclusively ours (popped, refs was 0).
