@@ -102,8 +102,7 @@ impl InfiniteSource {
 
 impl Element for InfiniteSource {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.template =
-            Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+        self.template = Some(Packet::from_slice(&self.packet_bytes()).map_err(|e| e.to_string())?);
         if self.pushes {
             self.room = ctx.downstream_full_signal(0);
             if !self.active {
@@ -204,7 +203,7 @@ impl Element for InfiniteSource {
                     self.length = usize::try_from(length).ok();
                 }
                 self.template =
-                    Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+                    Some(Packet::from_slice(&self.packet_bytes()).map_err(|e| e.to_string())?);
             }
             _ => return Err(format!("no write handler '{name}'")),
         }
