@@ -128,7 +128,26 @@ enum Mode {
     Run,
 }
 
+/// A build for x86-64-v3 (the default, see .cargo/config.toml) on a
+/// processor without AVX2 would die of an illegal instruction somewhere:
+/// say so instead, before anything else runs.
+fn processor_check() -> Result<(), String> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return Err(
+            "this build needs a processor with AVX2 (x86-64-v3); rebuild with \
+                    RUSTFLAGS=\"-C llvm-args=-align-loops=64\" for an older one"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    if let Err(message) = processor_check() {
+        eprintln!("router: {message}");
+        return ExitCode::FAILURE;
+    }
     let mut cli = Cli::parse();
     init_logging(cli.verbose, cli.no_warnings);
     // `router NAME=VALUE` with no file: the first word is a definition.
