@@ -190,6 +190,16 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
     };
     let opts = load_options(&cli)?;
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    if config.elements.is_empty() && matches!(mode, Mode::Run | Mode::Check) {
+        // Click's driver: nothing would ever happen, so say so and end.
+        if !cli.no_warnings {
+            eprintln!(
+                "warning: {}: configuration has no elements, exiting",
+                source_name(&cli)
+            );
+        }
+        return Ok(0);
+    }
     if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
         add_control_sockets(&cli.ports, &cli.unix_sockets, &mut config);
     }
@@ -324,6 +334,18 @@ fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
         defines,
         search_path: cli.search_path.clone(),
     })
+}
+
+/// The configuration's name in messages: the file, `config` for `-e`,
+/// `<stdin>`.
+fn source_name(cli: &Cli) -> String {
+    if cli.expr.is_some() {
+        return "config".into();
+    }
+    match cli.file.as_deref().or(cli.config.as_deref()) {
+        Some(path) if path != "-" => path.into(),
+        _ => "<stdin>".into(),
+    }
 }
 
 fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {

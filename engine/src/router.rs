@@ -89,6 +89,7 @@ impl Router {
     /// Checks `flat` against `registry` and configures every element once
     /// (configuration errors are found here, all of them).
     pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
+        check_requirements(flat)?;
         let graph = Graph::build(flat, registry)?;
         let info = Arc::new(RouterInfo::build(&graph));
         let errors: Vec<Diagnostic> = (0..graph.nodes.len())
@@ -242,3 +243,34 @@ impl Router {
 
 /// Click's global read handlers, as [`Router::global_read`] answers them.
 const GLOBAL_READS: &[&str] = &["config", "flatconfig", "list", "classes", "version"];
+
+/// What `require(NAME)` may ask of this router and get: Click's names for
+/// the user-level driver's features.
+const PROVIDED: &[&str] = &["userlevel", "linux", "int64", "smpclick"];
+
+/// Click's `require(package NAME)` loads elements at run time; this router
+/// does not (docs/WRITING-ELEMENTS.md says why), so a requirement that is
+/// not one of its own features is an error that says what to do instead.
+fn check_requirements(flat: &FlatConfig) -> Result<(), Vec<Diagnostic>> {
+    let errors: Vec<Diagnostic> = flat
+        .requirements
+        .iter()
+        .filter_map(|r| {
+            let name = r.text.strip_prefix("package ")?;
+            let name = click_lang::args::unquote(name);
+            (!PROVIDED.contains(&name.as_str())).then(|| Diagnostic {
+                span: Some(r.span.clone()),
+                message: format!(
+                    "requirement '{name}' not available: element packages are not loaded at run \
+                     time; build a router binary with those elements (router::main_with, \
+                     docs/WRITING-ELEMENTS.md)"
+                ),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}

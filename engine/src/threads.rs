@@ -202,8 +202,14 @@ pub(crate) struct ThreadOutcome {
 }
 
 impl ThreadEnv<'_> {
-    fn fail(&self, mut errors: Vec<Diagnostic>) {
+    /// Building or initializing failed: no thread will run.
+    fn fail(&self, errors: Vec<Diagnostic>) {
         self.failed.store(true, Ordering::Release);
+        self.report(errors);
+    }
+
+    /// Errors that end the run with an error, once every thread is done.
+    fn report(&self, mut errors: Vec<Diagnostic>) {
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -281,7 +287,9 @@ impl ThreadEnv<'_> {
             .global
             .get(local)
             .map(|&e| self.graph.nodes[e].span.clone());
-        self.fail(vec![Diagnostic { span, message }]);
+        // Not `fail`: the other threads may not have started running yet,
+        // and must still reach the barrier this one waits at.
+        self.report(vec![Diagnostic { span, message }]);
         self.shared.request_stop();
         shard.refuse_calls("the router is stopping after a panic");
     }
