@@ -1,4 +1,5 @@
 //! Runs a configuration text through the whole stack: parse, flatten,
+#![allow(dead_code)] // each test binary uses its own part
 //! check, run, read handlers.
 
 use click_engine::{Router, RunOptions};
