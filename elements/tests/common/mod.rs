@@ -1,6 +1,7 @@
 //! Runs a configuration text through the whole stack: parse, flatten,
-#![allow(dead_code)] // each test binary uses its own part
 //! check, run, read handlers.
+
+#![allow(dead_code)] // each test binary uses its own part
 
 use click_engine::{Router, RunOptions};
 
