@@ -107,12 +107,13 @@ struct Cli {
     /// Directory searched for `require(library ...)` files (repeatable).
     #[arg(short = 'C', long = "clickpath", value_name = "DIR")]
     search_path: Vec<PathBuf>,
-    /// Serve handlers on TCP port PORT (a ControlSocket, Click's `-p`;
-    /// repeatable).
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    /// Serve handlers on TCP port PORT of 127.0.0.1 (a ControlSocket,
+    /// Click's `-p`; repeatable); ADDR:PORT listens on another address
+    /// (0.0.0.0:PORT: every interface), with a warning.
+    #[arg(short = 'p', long = "port", value_name = "[ADDR:]PORT")]
     ports: Vec<String>,
-    /// Serve handlers on the Unix-domain socket FILE (a ControlSocket,
-    /// Click's `-u`; repeatable).
+    /// Serve handlers on the Unix-domain socket FILE, made usable by its
+    /// owner only (a ControlSocket, Click's `-u`; repeatable).
     #[arg(short = 'u', long = "unix-socket", value_name = "FILE")]
     unix_sockets: Vec<String>,
     /// Allow hot swapping: writing new configuration text to the global
