@@ -62,6 +62,12 @@ struct Cli {
         default_missing_value = "1000000000"
     )]
     simtime: Option<f64>,
+    /// Print each element's statistics when the run ends, on standard
+    /// error: packets in and out by port, drops by reason, and the cycles
+    /// it cost per packet (sampled). The global `stats` handler reads the
+    /// same table while the router runs.
+    #[arg(long)]
+    stats: bool,
     /// Print the run's user and system CPU time and its wall-clock time
     /// (`0.120u 0.004s 0:00.13`, Click's `-t`).
     #[arg(short = 't', long)]
@@ -229,6 +235,7 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
                 time: cli.time,
                 pin: pinning(&cli),
                 simtime: cli.simtime,
+                stats: cli.stats,
             };
             if matches!(mode, Mode::Quiet) {
                 run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))

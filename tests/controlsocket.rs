@@ -443,3 +443,43 @@ fn control_sockets_are_private_by_default() {
     let _ = router.0.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_stats_handler_reads_every_threads_counts_while_running() {
+    let port = free_port();
+    let _router = spawn(&[
+        "-j",
+        "2",
+        "-p",
+        &port.to_string(),
+        "-e",
+        "s0 :: InfiniteSource(LIMIT 50, STOP false) -> c :: Counter -> d :: Discard;
+         s1 :: InfiniteSource(LIMIT 50, STOP false) -> c;
+         StaticThreadSched(s1 1);",
+    ]);
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        assert_eq!(c.ask("READ stats"), "200 Read handler 'stats' OK");
+        let table = c.data();
+        let counted = table
+            .lines()
+            .find(|l| l.starts_with("c :: Counter"))
+            .is_some_and(|l| l.split_whitespace().nth(3) == Some("100"));
+        if counted || Instant::now() > deadline {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("c :: Counter"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[3..5],
+        ["100", "100"],
+        "both threads' instances: {table}"
+    );
+}

@@ -139,3 +139,65 @@ fn packages_are_not_loaded_at_run_time_and_say_so() {
         "the driver's own features are provided: {err}"
     );
 }
+
+#[test]
+fn nothing_is_dropped_in_silence() {
+    // Unstrip past the longest packet: dropped, said once, counted.
+    let (code, out, err, _) = outcome(
+        &[
+            "--stats",
+            "-h",
+            "c.count",
+            "-e",
+            "InfiniteSource(LIMIT 2, LENGTH 10, STOP true) -> u :: Unstrip(200000)
+               -> c :: Counter -> Print -> Discard",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "0\n");
+    let warning = "dropped packets: too long to unstrip";
+    assert_eq!(err.matches(warning).count(), 1, "said once: {err}");
+    let row = err
+        .lines()
+        .find(|l| l.starts_with("u :: Unstrip"))
+        .unwrap_or_else(|| panic!("no stats row: {err}"));
+    let columns: Vec<&str> = row.split_whitespace().collect();
+    // element (3 words), in, out, drops, cycles/pkt, reasons...
+    assert_eq!(columns[3..6], ["2", "0", "2"], "{row}");
+    assert!(
+        row.ends_with("too long to unstrip: past the longest packet: 2"),
+        "{row}"
+    );
+}
+
+#[test]
+fn stats_count_packets_by_port_pushed_and_pulled() {
+    let (code, _, err, _) = outcome(
+        &[
+            "--stats",
+            "-e",
+            "InfiniteSource(LIMIT 100, BURST 8, STOP true) -> t :: Tee(2) -> q :: Queue
+               -> u :: Unqueue -> Discard;
+             t[1] -> d :: Discard;
+             DriverManager(wait_stop, wait 20ms, stop);",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let row = |name: &str| -> Vec<String> {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}: {err}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(row("t :: Tee")[3..6], ["100", "0:100", "1:100"]);
+    assert_eq!(
+        row("q :: Queue")[3..5],
+        ["100", "100"],
+        "pulled out of the queue"
+    );
+    assert_eq!(row("u :: Unqueue")[3..5], ["100", "100"]);
+    assert_eq!(row("d :: Discard")[3..5], ["100", "-"]);
+}

@@ -25,6 +25,7 @@ use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 use crate::shard::{Selects, Shard, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
+use crate::stats::{ElementStats, Stats};
 use crate::timers::{Timer, Timers};
 
 /// What a run needs of the router it runs.
@@ -196,7 +197,8 @@ struct ThreadEnv<'a> {
 #[derive(Default)]
 pub(crate) struct ThreadOutcome {
     pub reads: Vec<Option<Result<String, String>>>,
-    pub drops: Vec<(String, u64)>,
+    /// This thread's instances' statistics, by global element index.
+    pub stats: Vec<(usize, ElementStats)>,
     /// Waits on file descriptors the thread made.
     pub waits: u64,
 }
@@ -384,7 +386,8 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         let counts: Vec<usize> = timers.iter().map(Vec::len).collect();
-        let mut state = ShardState::new(slots.len(), Timers::new(&counts), selects);
+        let stats = Stats::new(slots.len());
+        let mut state = ShardState::new(slots.len(), Timers::new(&counts), selects, stats);
         for (local, first) in timers.iter().enumerate() {
             for (i, at) in first.iter().enumerate() {
                 if let Some(at) = *at {
@@ -427,7 +430,7 @@ impl ThreadEnv<'_> {
     }
 
     /// Reads the final handlers of this shard's elements and collects its
-    /// engine drop counts.
+    /// statistics.
     fn finish(&self, shard: &Shard) -> ThreadOutcome {
         let graph = self.graph;
         let reads = self
@@ -446,17 +449,10 @@ impl ThreadEnv<'_> {
                 Some(shard.handler_site(graph, local).read(handler, false))
             })
             .collect();
-        let drops = shard
-            .state
-            .drops
-            .iter()
-            .enumerate()
-            .filter(|(_, &d)| d > 0)
-            .map(|(l, &d)| (graph.nodes[shard.global[l]].name.clone(), d))
-            .collect();
+        let stats = shard.element_stats(graph);
         ThreadOutcome {
             reads,
-            drops,
+            stats,
             waits: shard.state.waits,
         }
     }
