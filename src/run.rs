@@ -46,9 +46,12 @@ impl RunFlags {
     }
 }
 
-/// Every element class the binary knows: the library's.
+/// Every element class the binary knows: the library's, and the device
+/// elements of netmap-io.
 pub fn registry() -> Registry {
-    click_elements::registry()
+    let mut r = click_elements::registry();
+    netmap_io::register(&mut r);
+    r
 }
 
 /// Builds the router: all checks, all configuration strings.
