@@ -20,6 +20,7 @@ pub mod afpacket;
 mod elements;
 pub mod ring;
 pub mod sys;
+pub mod testnet;
 pub mod xdp;
 
 pub use elements::{FromDevice, PollDevice, ToDevice};

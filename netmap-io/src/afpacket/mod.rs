@@ -9,7 +9,7 @@ pub use tx::{PacketTx, TxMode};
 
 /// Constants of `<linux/if_packet.h>` the libc crate does not export for
 /// every target.
-pub(crate) mod abi {
+pub mod abi {
     pub const PACKET_RX_RING: i32 = 5;
     pub const PACKET_STATISTICS: i32 = 6;
     pub const PACKET_VERSION: i32 = 10;
