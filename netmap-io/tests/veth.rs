@@ -238,8 +238,7 @@ fn errors_say_what_to_do() {
         let r = common::build(config).unwrap_or_else(|e| panic!("{e}"));
         let e = r
             .run(&Default::default())
-            .err()
-            .expect("a missing device fails");
+            .expect_err("a missing device fails");
         let text = e.iter().map(|d| d.message.clone()).collect::<String>();
         assert!(text.contains("no network device 'nosuchdev0'"), "{text}");
         assert!(!text.contains('\n'), "one line: {text}");
