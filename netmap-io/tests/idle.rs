@@ -53,7 +53,10 @@ fn idle(method: &str) {
         used < Duration::from_millis(10),
         "{method}: idle for 1 s, the router used {used:?} of CPU"
     );
-    assert!(woke, "{method}: the frame after the idle second never came out");
+    assert!(
+        woke,
+        "{method}: the frame after the idle second never came out"
+    );
     assert_eq!(reads[0], "101");
     assert_eq!(reads[2], "101");
 }
