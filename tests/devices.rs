@@ -166,7 +166,7 @@ fn syscalls_under_load(method: &str) {
         "fd :: FromDevice(a1, METHOD {method}) -> q :: Queue(10000) -> td :: ToDevice(b1, METHOD {method});
          DriverManager(wait 5s, stop);"
     );
-    let mut fwd = ns
+    let fwd = ns
         .command("strace")
         .args(["-c", "-f", "-o"])
         .arg(&summary)
