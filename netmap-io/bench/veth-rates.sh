@@ -24,6 +24,7 @@ done
 FRAME='\<ffffffffffff 020000000001 88b5 00000000 00000000000000000000000000000000000000000000000000000000000000000000>'
 GEN="InfiniteSource(DATA $FRAME, LIMIT -1, BURST 32) -> Queue(4096) -> ToDevice(a0, METHOD LINUX);"
 
+set +e +o pipefail
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # rate NAME CONFIG [GENERATOR]: runs CONFIG for SECS s (with GENERATOR
@@ -36,7 +37,7 @@ rate() {
             $X "$R" -e "$gen" & gpid=$!
             sleep 0.3
         fi
-        $X "$R" -e "$conf DriverManager(wait ${SECS}s, stop);" -h ac.rate 2>/dev/null | sed -n 2p
+        $X "$R" -e "$conf DriverManager(wait ${SECS}s, stop);" -h ac.rate 2>/dev/null | grep -v ":$" | grep . | head -1
         [ -n "$gpid" ] && { kill -INT $gpid; wait $gpid 2>/dev/null || true; }
     done | median | awk -v n="$name" '{printf "%-44s %6.3f Mpps\n", n, $1/1e6}'
 }
