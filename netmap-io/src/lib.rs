@@ -15,6 +15,18 @@
 //!
 //! See docs/ARCHITECTURE.md ("Devices") for how a buffer travels from a
 //! ring through the elements and back, for each method.
+//!
+//! # Adding the netmap backend
+//! A `netmap` module implements [`RxRing`] and [`TxRing`] for a port's
+//! rings (one `NIOCRXSYNC`/`NIOCTXSYNC` per batch at most; buffers
+//! registered with `register_buffer_owner` under a [`RegionId`] of the
+//! memory region, received slots wrapped with `Batch::wrap_external` and
+//! given spare buffers, TX slots filled from `Batch::drain_external`),
+//! sets [`NETMAP_BUILT`], and takes the `Method::Netmap` arms of
+//! [`open_rx`] and [`open_tx`] (and the default's first choice). The
+//! elements and tests need no change beyond a `METHOD NETMAP` case.
+//!
+//! [`RegionId`]: click_engine::packet::RegionId
 
 pub mod afpacket;
 mod elements;
