@@ -88,6 +88,7 @@ mod discard;
 mod drivermanager;
 mod gaprate;
 mod handlercall;
+pub(crate) use handlercall::HandlerCall;
 mod idle;
 mod infinitesource;
 mod inputswitch;
