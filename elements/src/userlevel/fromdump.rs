@@ -60,6 +60,13 @@ pub struct FromDump {
     sampling_prob: u32,
     rng: u64,
     end_call: Option<HandlerCall>,
+    /// The end action is Click's default for an END time,
+    /// `FromDump.active false`, done directly (a handler write to the
+    /// element itself would wait until its task returns).
+    end_deactivates: bool,
+    /// STOP: the end calls the element's own `stop` (inactive, and the
+    /// router stops).
+    end_stops: bool,
     active: bool,
     /// START / START_AFTER (ns; relative until the first packet).
     first_time: Option<u64>,
@@ -152,15 +159,11 @@ impl ElementClass for FromDump {
             _ => (0, false, false),
         };
         let have_last = ends == 1;
+        let end_deactivates = end_call.is_none() && !stop && have_last;
         let end_call = match end_call {
             Some(_) if stop => return Err("END_CALL and STOP are mutually exclusive".into()),
             Some(Raw(text)) => Some(HandlerCall::parse(&text, "END_CALL")?),
-            None if stop => Some(HandlerCall::stop()),
-            None if have_last => Some(HandlerCall::parse(
-                &format!("{}.active false", ctx.name),
-                "END_CALL",
-            )?),
-            None => None,
+            _ => None,
         };
         Ok(FromDump {
             filename,
@@ -171,6 +174,8 @@ impl ElementClass for FromDump {
             sampling_prob,
             rng: 0x9e37_79b9_7f4a_7c15,
             end_call,
+            end_deactivates,
+            end_stops: stop,
             active,
             first_time,
             first_relative,
@@ -233,6 +238,9 @@ impl FromDump {
             return Read::End;
         };
         let pos = reader.pos();
+        // Click's: the position of the last record tried, the end of the
+        // file once it is read.
+        self.packet_filepos = pos;
         let (ts, wire_len) = match reader.next_record() {
             Ok(Some(rec)) => (rec.ts.as_nanos(), rec.wire_len),
             Ok(None) => {
@@ -245,7 +253,6 @@ impl FromDump {
                 return Read::End;
             }
         };
-        self.packet_filepos = pos;
         if !self.have_any_times {
             self.prepare_times(ts);
         }
@@ -257,9 +264,7 @@ impl FromDump {
         }
         while self.have_last_time && ts >= self.last_time {
             self.have_last_time = false;
-            if let Some(call) = self.end_call.clone() {
-                ctx.lend_self(self, |ctx| call.call(ctx));
-            }
+            self.call_end(ctx);
             if !self.active {
                 return Read::End;
             }
@@ -355,7 +360,9 @@ impl FromDump {
                 continue;
             }
             out.push(p);
-            if !self.active {
+            if !self.active || ctx.stopping() {
+                // The end call stopped the router or this element: the
+                // packet that reached the END time is the last (Click's).
                 break;
             }
         }
@@ -363,6 +370,12 @@ impl FromDump {
     }
 
     fn call_end(&mut self, ctx: &mut Ctx<'_>) {
+        if self.end_deactivates || self.end_stops {
+            self.active = false;
+        }
+        if self.end_stops {
+            ctx.stop_router();
+        }
         if let Some(call) = self.end_call.clone() {
             ctx.lend_self(self, |ctx| call.call(ctx));
         }
@@ -382,8 +395,6 @@ impl FromDump {
 
 fn warn_trace(name: &str, filename: &str, e: &TraceError) {
     tracing::warn!("{name}: {filename}: {e}");
-    // Shown whatever the log level: a trace cut short is worth a line.
-    eprintln!("{name}: {filename}: warning: {e}");
 }
 
 impl Element for FromDump {
@@ -422,7 +433,7 @@ impl Element for FromDump {
     }
 
     fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        if !self.active || !self.room.active() {
+        if !self.active || !self.room.active() || ctx.stopping() {
             ctx.sleep();
             return false;
         }
@@ -541,7 +552,7 @@ impl Element for FromDump {
                     .map_err(|_| "'extend_interval' takes a time interval".to_string())?;
                 let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
                 self.last_time = self.last_time.saturating_add(d);
-                if self.end_call.is_some() {
+                if self.end_call.is_some() || self.end_deactivates || self.end_stops {
                     self.have_last_time = true;
                     self.set_active(true, ctx);
                 }
