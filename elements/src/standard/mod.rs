@@ -144,6 +144,7 @@ pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
 pub use painttee::PaintTee;
 pub use print::Print;
+pub(crate) use print::{push_timestamp, Contents, Output};
 pub use priosched::PrioSched;
 pub use pullswitch::{PullSwitch, SimplePullSwitch};
 pub use queue::Queue;
