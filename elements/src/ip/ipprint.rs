@@ -153,6 +153,11 @@ pub(crate) fn ip_proto_name(p: u8) -> Option<&'static str> {
     })
 }
 
+/// The IP protocol Click calls `name`.
+pub(crate) fn ip_proto_by_name(name: &str) -> Option<u8> {
+    (0..=255u8).find(|&p| ip_proto_name(p) == Some(name))
+}
+
 /// Click's names of ICMP types.
 pub(crate) fn icmp_type_name(t: u8) -> Option<&'static str> {
     Some(match t {

@@ -6,6 +6,7 @@ mod setipaddress;
 
 pub use getipaddress::GetIPAddress;
 pub use ipprint::IPPrint;
+pub(crate) use ipprint::{icmp_code_name, icmp_type_name, ip_proto_by_name};
 pub use setipaddress::SetIPAddress;
 
 use click_engine::Registry;
