@@ -387,10 +387,12 @@ impl FromIPSummaryDump {
         if self.flowid.is_some() {
             b.make_ip(0);
         }
-        let extra = b.finish();
+        b.finish();
         if self.checksum {
             b.set_checksums();
         }
+        // The extra length, after the checksums' padding (Click's order).
+        let extra = b.want_len.saturating_sub(b.buf.len() as u32);
         let ip = b.ip_header();
         let annos = b.annos;
         let nh_len = b.network_header_len();

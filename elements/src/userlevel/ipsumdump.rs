@@ -1472,9 +1472,8 @@ impl<'a> Builder<'a> {
     }
 
     /// Click's end of `read_packet`: sets the IP length (from the wanted
-    /// length, or the bytes there are) and the UDP length. Returns the
-    /// extra length the packet stands for beyond its bytes.
-    pub(crate) fn finish(&mut self) -> u32 {
+    /// length, or the bytes there are) and the UDP length.
+    pub(crate) fn finish(&mut self) {
         if self.ip_header().is_some() {
             self.make_transp();
             let mut ip_len = u32::from(be16(self.buf, 2) as u16);
@@ -1497,7 +1496,6 @@ impl<'a> Builder<'a> {
                 self.buf[t + 4..t + 6].copy_from_slice(&(len as u16).to_be_bytes());
             }
         }
-        self.want_len.saturating_sub(self.buf.len() as u32)
     }
 
     /// The network header's length, once built.
