@@ -123,7 +123,7 @@ impl ElementClass for FromDump {
 
         let mut sampling_prob = 1u32 << SAMPLING_SHIFT;
         if let Some(s) = sample {
-            if !(s >= 0.0) {
+            if s.is_nan() || s < 0.0 {
                 return Err("SAMPLE: expected real number between 0 and 1".into());
             }
             let fixed = (s * f64::from(1u32 << SAMPLING_SHIFT)).round();

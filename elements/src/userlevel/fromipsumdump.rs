@@ -396,7 +396,6 @@ impl FromIPSummaryDump {
         let ip = b.ip_header();
         let annos = b.annos;
         let nh_len = b.network_header_len();
-        drop(b);
         let made = Packet::from_slice(&scratch);
         let mut p = match made {
             Ok(p) => p,

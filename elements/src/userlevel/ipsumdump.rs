@@ -1365,18 +1365,15 @@ impl<'a> Builder<'a> {
                 self.buf[t + 1] = n as u8;
                 self.have_icmp_code = true;
             }
-            F::IcmpFlowid | F::IcmpSeq => {
-                if !self.have_icmp_type || flow_types(self.buf[t]) {
-                    let at = t + if field == F::IcmpFlowid { 4 } else { 6 };
-                    self.buf[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
-                }
+            F::IcmpFlowid | F::IcmpSeq if !self.have_icmp_type || flow_types(self.buf[t]) => {
+                let at = t + if field == F::IcmpFlowid { 4 } else { 6 };
+                self.buf[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
             }
-            F::IcmpNextmtu => {
+            F::IcmpNextmtu
                 if (!self.have_icmp_type || self.buf[t] == 3)
-                    && (!self.have_icmp_code || self.buf[t + 1] == 4)
-                {
-                    self.buf[t + 6..t + 8].copy_from_slice(&(n as u16).to_be_bytes());
-                }
+                    && (!self.have_icmp_code || self.buf[t + 1] == 4) =>
+            {
+                self.buf[t + 6..t + 8].copy_from_slice(&(n as u16).to_be_bytes());
             }
             _ => {}
         }

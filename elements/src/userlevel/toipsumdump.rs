@@ -54,7 +54,7 @@ pub struct ToIPSummaryDump {
     extra_length: bool,
     has_output: bool,
     pulls: bool,
-    shared: Option<Arc<Mutex<Option<BufWriter<Box<dyn Write + Send>>>>>>,
+    shared: Option<Arc<Mutex<Option<Writer>>>>,
     line: String,
     /// A batch's lines, reused.
     out: String,

@@ -187,7 +187,9 @@ pub(crate) struct Record<'a> {
     pub ts: Timestamp,
     /// Its length on the wire (at least `data.len()`).
     pub wire_len: u32,
-    /// The captured bytes.
+    /// The captured bytes (FromDump copies them later, through
+    /// [`TraceReader::last_data`], once it knows it keeps the packet).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub data: &'a [u8],
 }
 
