@@ -33,12 +33,14 @@ const SAMPLING_SHIFT: u32 = 28;
 /// `ip_dst` (`dst`), `ip_tos`, `ip_dscp`, `ip_ecn`, `ip_ttl`, `ip_frag`,
 /// `ip_fragoff`, `ip_id`, `ip_sum`, `ip_proto` (`proto`), `ip_hl`,
 /// `ip_len` (`len`), `ip_capture_len`, `sport`, `dport`, `tcp_seq`,
-/// `tcp_ack`, `tcp_off`, `tcp_flags`, `tcp_window`, `tcp_urp`, `udp_len`,
-/// `icmp_type`, `icmp_code`, `icmp_type_name`, `icmp_code_name`,
-/// `icmp_flowid`, `icmp_seq`, `icmp_nextmtu`, `payload_len`, `payload`;
-/// `-` leaves a field out. Unknown fields are ignored with a warning.
-/// Binary dumps (`!binary`), IP and TCP options and Ethernet fields are
-/// not read.
+/// `tcp_ack`, `tcp_off`, `tcp_flags`, `tcp_window`, `tcp_urp`,
+/// `tcp_opt`, `tcp_ntopt`, `tcp_sack` (`mss1460;sackok;ts1:2;wscale7`),
+/// `ip_opt` (routes `rr{...}`, `ssrr{...}`, `lsrr{...}`, numbered options),
+/// `udp_len`, `icmp_type`, `icmp_code`, `icmp_type_name`,
+/// `icmp_code_name`, `icmp_flowid`, `icmp_seq`, `icmp_nextmtu`,
+/// `payload_len`, `payload`; `-` leaves a field out. Unknown fields are
+/// ignored with a warning. Binary dumps (`!binary`), IP timestamp options
+/// and Ethernet fields are not read.
 ///
 /// STOP stops the router at the end of the file. TIMING keeps the
 /// trace's gaps between packets. CHECKSUM computes the IP and transport

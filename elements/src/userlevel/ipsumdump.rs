@@ -51,6 +51,7 @@ pub(crate) enum Field {
     IpHl,
     IpLen,
     IpCaptureLen,
+    IpOpt,
     Sport,
     Dport,
     TcpSeq,
@@ -59,6 +60,9 @@ pub(crate) enum Field {
     TcpFlags,
     TcpWindow,
     TcpUrp,
+    TcpOpt,
+    TcpNtopt,
+    TcpSack,
     UdpLen,
     IcmpType,
     IcmpCode,
@@ -106,6 +110,7 @@ const NAMES: &[(&str, Field)] = &[
     ("ip_hl", F::IpHl),
     ("ip_len", F::IpLen),
     ("ip_capture_len", F::IpCaptureLen),
+    ("ip_opt", F::IpOpt),
     ("sport", F::Sport),
     ("dport", F::Dport),
     ("tcp_seq", F::TcpSeq),
@@ -114,6 +119,9 @@ const NAMES: &[(&str, Field)] = &[
     ("tcp_flags", F::TcpFlags),
     ("tcp_window", F::TcpWindow),
     ("tcp_urp", F::TcpUrp),
+    ("tcp_opt", F::TcpOpt),
+    ("tcp_ntopt", F::TcpNtopt),
+    ("tcp_sack", F::TcpSack),
     ("udp_len", F::UdpLen),
     ("icmp_type", F::IcmpType),
     ("icmp_code", F::IcmpCode),
@@ -238,8 +246,12 @@ impl Field {
             | F::IpEcn
             | F::IpTtl
             | F::IpId
-            | F::IpProto => ORDER_NET,
+            | F::IpProto
+            | F::IpOpt => ORDER_NET,
             F::TcpOff => ORDER_TRANSP - 1,
+            F::TcpOpt => ORDER_TRANSP + 3,
+            F::TcpNtopt => ORDER_TRANSP + 2,
+            F::TcpSack => ORDER_TRANSP + 1,
             F::IcmpCode | F::IcmpCodeName => ORDER_TRANSP + 1,
             F::IcmpFlowid | F::IcmpSeq | F::IcmpNextmtu => ORDER_TRANSP + 2,
             F::Sport
@@ -611,6 +623,36 @@ impl<'a> Desc<'a> {
                 };
                 Val::N(len.min(allow))
             }
+            F::IpOpt => {
+                let hl = self.iph().first().map_or(5, |b| usize::from(b & 15));
+                if self.ip.is_none() || (hl > 5 && (nl as usize) < hl * 4) {
+                    let l = if self.ip.is_some() { hl as i64 * 4 } else { 20 };
+                    return self.missing(MISSING_IP, l);
+                }
+                let n = self.ip.unwrap_or(0);
+                Val::Opts(n + 20, n + hl.max(5) * 4, OptKind::Ip)
+            }
+            F::TcpOpt | F::TcpNtopt | F::TcpSack => {
+                if !self.tcp || tl < 13 {
+                    return self.missing(6, tl + 1);
+                }
+                let t = self.th.unwrap_or(0);
+                let off = usize::from(self.th_bytes()[12] >> 4);
+                let kind = match field {
+                    F::TcpOpt => OptKind::Tcp,
+                    F::TcpNtopt => OptKind::TcpNoTimestamp,
+                    _ => OptKind::Sack,
+                };
+                let only_ts =
+                    off == 8 && tl >= 24 && self.th_bytes().get(20..24) == Some(&[1, 1, 8, 10][..]);
+                if off <= 5 || (field != F::TcpOpt && only_ts) {
+                    Val::Opts(t, t, kind)
+                } else if tl < off as i64 * 4 {
+                    return self.missing(6, tl + 1);
+                } else {
+                    Val::Opts(t + 20, t + off * 4, kind)
+                }
+            }
             F::Sport | F::Dport => {
                 let dport = field == F::Dport;
                 let need = if dport { 4 } else { 2 };
@@ -831,6 +873,16 @@ impl<'a> Desc<'a> {
             Val::Hex4(v) => {
                 let _ = write!(out, "{v:04X}");
             }
+            Val::Opts(start, end, kind) => {
+                let opts = self.data.get(start..end).unwrap_or(&[]);
+                if opts.is_empty() {
+                    out.push('.');
+                } else if kind == OptKind::Ip {
+                    unparse_ip_opt(out, opts);
+                } else {
+                    unparse_tcp_opt(out, opts, kind);
+                }
+            }
         }
     }
 }
@@ -858,6 +910,492 @@ pub(crate) enum Val {
     /// Six bytes at this offset of the packet's data.
     Ether(usize),
     Hex4(u16),
+    /// Options: a range of the packet's data, and whose.
+    Opts(usize, usize, OptKind),
+}
+
+/// Which options a field shows (Click's option masks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OptKind {
+    /// IP options but padding.
+    Ip,
+    /// TCP options but padding.
+    Tcp,
+    /// TCP options but padding and timestamps.
+    TcpNoTimestamp,
+    /// SACK options only.
+    Sack,
+}
+
+/// Click's `unparse_tcp_opt`: `mss1460;sackok;ts1:2;nop;wscale7`, `?` for
+/// an option that does not parse, `.` for none shown.
+fn unparse_tcp_opt(out: &mut String, opts: &[u8], kind: OptKind) {
+    let start = out.len();
+    let at = |i: usize| opts.get(i).copied().unwrap_or(0);
+    let (mss, wscale, sack, ts, unknown) = match kind {
+        OptKind::Sack => (false, false, true, false, false),
+        OptKind::TcpNoTimestamp => (true, true, true, false, true),
+        _ => (true, true, true, true, true),
+    };
+    let mut sep = "";
+    let mut i = 0;
+    let end = opts.len();
+    macro_rules! bad {
+        () => {{
+            out.truncate(start);
+            out.push('?');
+            return;
+        }};
+    }
+    while i < end {
+        let len = usize::from(at(i + 1));
+        let shown = match opts[i] {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            2 => {
+                if i + len > end || len != 4 {
+                    bad!();
+                }
+                mss.then(|| {
+                    let _ = write!(
+                        out,
+                        "{sep}mss{}",
+                        (u32::from(at(i + 2)) << 8) | u32::from(at(i + 3))
+                    );
+                })
+            }
+            3 => {
+                if i + len > end || len != 3 {
+                    bad!();
+                }
+                wscale.then(|| {
+                    let _ = write!(out, "{sep}wscale{}", at(i + 2));
+                })
+            }
+            4 => {
+                if i + len > end || len != 2 {
+                    bad!();
+                }
+                sack.then(|| {
+                    let _ = write!(out, "{sep}sackok");
+                })
+            }
+            5 => {
+                if i + len > end || len % 8 != 2 {
+                    bad!();
+                }
+                sack.then(|| {
+                    let mut j = i + 2;
+                    let mut s = sep;
+                    while j < i + len {
+                        let _ = write!(out, "{s}sack{}-{}", be32(opts, j), be32(opts, j + 4));
+                        s = ";";
+                        j += 8;
+                    }
+                })
+            }
+            8 => {
+                if i + len > end || len != 10 {
+                    bad!();
+                }
+                ts.then(|| {
+                    let _ = write!(out, "{sep}ts{}:{}", be32(opts, i + 2), be32(opts, i + 6));
+                })
+            }
+            k => {
+                if i + len > end || len < 2 {
+                    bad!();
+                }
+                unknown.then(|| {
+                    let _ = write!(out, "{sep}{k}");
+                    for (n, b) in opts[i + 2..i + len].iter().enumerate() {
+                        let _ = write!(out, "{}{b}", if n == 0 { '=' } else { ':' });
+                    }
+                })
+            }
+        };
+        if shown.is_some() {
+            sep = ";";
+            i += len;
+        } else {
+            // Click skips an option it does not show by its length (128
+            // when that is impossible).
+            i += if len >= 2 { len } else { 128 };
+        }
+    }
+    if out.len() == start {
+        out.push('.');
+    }
+}
+
+/// Click's `unparse_ip_opt` (without padding): `rr{1.2.3.4}+2`,
+/// `ssrr{1.2.3.4,^5.6.7.8}`, `ts.ip{1.2.3.4=5}`, `N=B:B`, `?` when one
+/// does not parse.
+fn unparse_ip_opt(out: &mut String, opts: &[u8]) {
+    let start = out.len();
+    let at = |i: usize| opts.get(i).copied().unwrap_or(0);
+    let end = opts.len();
+    let mut sep = "";
+    let mut i = 0;
+    macro_rules! bad {
+        () => {{
+            out.truncate(start);
+            out.push('?');
+            return;
+        }};
+    }
+    let quad = |out: &mut String, o: usize| {
+        let _ = write!(out, "{}.{}.{}.{}", at(o), at(o + 1), at(o + 2), at(o + 3));
+    };
+    while i < end {
+        let kind = opts[i];
+        let len = usize::from(at(i + 1));
+        match kind {
+            0 => break,
+            1 => {
+                i += 1;
+                continue;
+            }
+            7 | 131 | 137 => {
+                let ptr = usize::from(at(i + 2));
+                if i + len > end || len < 3 || ptr < 4 {
+                    bad!();
+                }
+                out.push_str(sep);
+                out.push_str(match kind {
+                    7 => "rr",
+                    131 => "lsrr",
+                    _ => "ssrr",
+                });
+                let (ol, op) = (i + len, i + ptr - 1);
+                let mut o = i + 3;
+                let mut s = "";
+                out.push('{');
+                while o + 4 <= ol {
+                    if o == op {
+                        if kind == 7 {
+                            break;
+                        }
+                        s = "^";
+                    }
+                    out.push_str(s);
+                    quad(out, o);
+                    s = ",";
+                    o += 4;
+                }
+                if o == ol && o == op && kind != 7 {
+                    out.push('^');
+                }
+                out.push('}');
+                if o + 4 <= ol && o == op && kind == 7 {
+                    let _ = write!(out, "+{}", (ol - o) / 4);
+                }
+                i = ol;
+                sep = ";";
+            }
+            68 => {
+                let ptr = usize::from(at(i + 2));
+                if i + len > end || len < 4 || ptr < 5 {
+                    bad!();
+                }
+                let (ol, op) = (i + len, i + ptr - 1);
+                let flag = at(i + 3) & 15;
+                let size = if (1..=3).contains(&flag) { 8 } else { 4 };
+                out.push_str(sep);
+                out.push_str("ts");
+                match flag {
+                    0 => {}
+                    1 => out.push_str(".ip"),
+                    3 => out.push_str(".preip"),
+                    f => {
+                        let _ = write!(out, ".{f}");
+                    }
+                }
+                out.push('{');
+                let mut s = "";
+                let mut o = i + 4;
+                while o + size <= ol {
+                    if o == op {
+                        if flag != 3 {
+                            break;
+                        }
+                        s = "^";
+                    }
+                    out.push_str(s);
+                    if flag != 0 {
+                        quad(out, o);
+                        out.push('=');
+                        o += 4;
+                    }
+                    if flag == 3 && o > op {
+                        out.pop();
+                    } else {
+                        let v = be32(opts, o);
+                        if v & 0x8000_0000 != 0 {
+                            out.push('!');
+                        }
+                        let _ = write!(out, "{}", v & 0x7fff_ffff);
+                    }
+                    s = ",";
+                    o += 4;
+                }
+                if o == ol && o == op {
+                    out.push('^');
+                }
+                out.push('}');
+                if o + size <= ol && o == op {
+                    let _ = write!(out, "+{}", (ol - o) / size);
+                }
+                if at(i + 3) & 0xf0 != 0 {
+                    let _ = write!(out, "++{}", at(i + 3) >> 4);
+                }
+                i = ol;
+                sep = ";";
+            }
+            k => {
+                if i + len > end || len < 2 {
+                    bad!();
+                }
+                let _ = write!(out, "{sep}{k}");
+                for (n, b) in opts[i + 2..i + len].iter().enumerate() {
+                    let _ = write!(out, "{}{b}", if n == 0 { '=' } else { ':' });
+                }
+                i += len;
+                sep = ";";
+            }
+        }
+    }
+    if out.len() == start {
+        out.push('.');
+    }
+}
+
+/// Click's `cp_integer` on a prefix of `s` (decimal, or base 0 rules):
+/// the value and the bytes used.
+fn prefix_u32(s: &[u8]) -> (Option<u32>, usize) {
+    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    (
+        std::str::from_utf8(&s[..n])
+            .ok()
+            .and_then(|t| t.parse().ok()),
+        n,
+    )
+}
+
+/// Click's `tcp_opt_ina`: the option bytes a text names; `None` if it
+/// does not parse. `.` is no options.
+fn parse_tcp_opt(text: &str, kind: OptKind) -> Option<Vec<u8>> {
+    if text.is_empty() || text == "." {
+        return Some(Vec::new());
+    }
+    let (mss, wscale, ts, unknown, padding) = match kind {
+        OptKind::Sack => (false, false, false, false, false),
+        OptKind::TcpNoTimestamp => (true, true, false, true, false),
+        _ => (true, true, true, true, true),
+    };
+    let s = text.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    loop {
+        let rest = &s[i..];
+        if mss && rest.len() > 3 && rest.starts_with(b"mss") {
+            let (v, n) = prefix_u32(&rest[3..]);
+            let v = v.filter(|&v| v <= 0xffff)?;
+            out.extend([2, 4, (v >> 8) as u8, v as u8]);
+            i += 3 + n;
+        } else if wscale && rest.len() > 6 && rest.starts_with(b"wscale") {
+            let (v, n) = prefix_u32(&rest[6..]);
+            let v = v.filter(|&v| v <= 255)?;
+            out.extend([3, 3, v as u8]);
+            i += 6 + n;
+        } else if rest.starts_with(b"sackok") {
+            out.extend([4, 2]);
+            i += 6;
+        } else if rest.len() > 4 && rest.starts_with(b"sack") {
+            let at = out.len();
+            out.extend([5, 0]);
+            i += 4;
+            loop {
+                let (a, n1) = prefix_u32(&s[i..]);
+                let sepc = *s.get(i + n1)?;
+                if sepc != b':' && sepc != b'-' {
+                    return None;
+                }
+                let (b, n2) = prefix_u32(&s[i + n1 + 1..]);
+                if n1 == 0 || n2 == 0 {
+                    return None;
+                }
+                out.extend(a?.to_be_bytes());
+                out.extend(b?.to_be_bytes());
+                i += n1 + 1 + n2;
+                if s[i..].starts_with(b",sack") && s.len() > i + 5 {
+                    i += 5;
+                } else {
+                    break;
+                }
+            }
+            out[at + 1] = (out.len() - at) as u8;
+        } else if ts && rest.len() > 2 && rest.starts_with(b"ts") {
+            let (a, n1) = prefix_u32(&rest[2..]);
+            if rest.get(2 + n1) != Some(&b':') {
+                return None;
+            }
+            let (b, n2) = prefix_u32(&rest[3 + n1..]);
+            if n1 == 0 || n2 == 0 {
+                return None;
+            }
+            if out.is_empty() {
+                out.extend([1, 1]);
+            }
+            out.extend([8, 10]);
+            out.extend(a?.to_be_bytes());
+            out.extend(b?.to_be_bytes());
+            i += 3 + n1 + n2;
+        } else if unknown && rest.first().is_some_and(u8::is_ascii_digit) {
+            let (v, n) = prefix_u32(rest);
+            out.push(v.filter(|&v| v < 256)? as u8);
+            i += n;
+            if s.get(i) == Some(&b'=') && s.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                let at = out.len();
+                out.push(0);
+                loop {
+                    let (v, n) = prefix_u32(&s[i + 1..]);
+                    out.push(v.filter(|&v| v < 256)? as u8);
+                    i += 1 + n;
+                    if !(s.get(i) == Some(&b':') && s.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+                        break;
+                    }
+                }
+                if out.len() > at + 254 {
+                    return None;
+                }
+                out[at] = (out.len() - at + 1) as u8;
+            }
+        } else if padding && rest.starts_with(b"nop") {
+            out.push(1);
+            i += 3;
+        } else if padding && rest.starts_with(b"eol") && rest.get(3) != Some(&b',') {
+            out.push(0);
+            i += 3;
+        } else {
+            return None;
+        }
+        match s.get(i) {
+            None => break,
+            Some(c) if c.is_ascii_whitespace() => break,
+            Some(b',') | Some(b';') => i += 1,
+            _ => return None,
+        }
+    }
+    while out.len() > 40 && out[0] == 1 {
+        out.remove(0);
+    }
+    (out.len() <= 40).then_some(out)
+}
+
+/// Click's `ip_opt_ina` for routes (`rr{...}`, `lsrr{...}`, `ssrr{...}`,
+/// with `^` at the pointer and `+N` free slots), numbered options
+/// (`N=B:B`), `nop` and `eol`; `None` if it does not parse (timestamps
+/// are not read).
+fn parse_ip_opt(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() || text == "." {
+        return Some(Vec::new());
+    }
+    let s = text.as_bytes();
+    let mut i = 0;
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        let rest = &s[i..];
+        let route = [(&b"rr{"[..], 7u8), (b"ssrr{", 137), (b"lsrr{", 131)]
+            .into_iter()
+            .find(|(p, _)| rest.len() > p.len() && rest.starts_with(p));
+        if let Some((prefix, kind)) = route {
+            out.push(kind);
+            i += prefix.len();
+            let sa_pos = out.len() - 1;
+            let mut pointer: Option<usize> = None;
+            out.extend([0, 0]);
+            loop {
+                if s.get(i) == Some(&b'^') && pointer.is_none() {
+                    pointer = Some(out.len() - sa_pos + 1);
+                    i += 1;
+                }
+                if !s.get(i).is_some_and(u8::is_ascii_digit) {
+                    break;
+                }
+                for k in 0..4 {
+                    let (v, n) = prefix_u32(&s[i..]);
+                    let v = v.filter(|&v| v <= 255)?;
+                    i += n;
+                    if k < 3 {
+                        if s.get(i) != Some(&b'.') {
+                            return None;
+                        }
+                        i += 1;
+                    }
+                    out.push(v as u8);
+                }
+                if s.get(i) == Some(&b',') {
+                    i += 1;
+                }
+            }
+            if s.get(i) != Some(&b'}') {
+                return None;
+            }
+            out[sa_pos + 2] = pointer.unwrap_or(out.len() - sa_pos + 1) as u8;
+            if s.get(i + 1) == Some(&b'+') && s.get(i + 2).is_some_and(u8::is_ascii_digit) {
+                let (v, n) = prefix_u32(&s[i + 2..]);
+                if let Some(v) = v.filter(|&v| v < 64) {
+                    out.extend(std::iter::repeat_n(0, v as usize * 4));
+                }
+                i += 2 + n;
+            } else {
+                i += 1;
+            }
+            if out.len() - sa_pos > 255 {
+                return None;
+            }
+            out[sa_pos + 1] = (out.len() - sa_pos) as u8;
+        } else if rest.first().is_some_and(u8::is_ascii_digit) {
+            let (v, n) = prefix_u32(rest);
+            out.push(v.filter(|&v| v < 256)? as u8);
+            i += n;
+            if s.get(i) == Some(&b'=') && s.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                let at = out.len();
+                out.push(0);
+                loop {
+                    let (v, n) = prefix_u32(&s[i + 1..]);
+                    out.push(v.filter(|&v| v < 256)? as u8);
+                    i += 1 + n;
+                    if !(s.get(i) == Some(&b':') && s.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+                        break;
+                    }
+                }
+                if out.len() > at + 254 {
+                    return None;
+                }
+                out[at] = (out.len() - at + 1) as u8;
+            }
+        } else if rest.starts_with(b"nop") {
+            out.push(1);
+            i += 3;
+        } else if rest.starts_with(b"eol") && rest.get(3) != Some(&b',') {
+            out.push(0);
+            i += 3;
+        } else {
+            return None;
+        }
+        match s.get(i) {
+            None => break,
+            Some(c) if c.is_ascii_whitespace() => break,
+            Some(b',') | Some(b';') => i += 1,
+            _ => return None,
+        }
+    }
+    (out.len() <= 40).then_some(out)
 }
 
 /// A default flow (`!flowid` / FLOWID): addresses and ports for packets
@@ -1187,6 +1725,10 @@ impl<'a> Builder<'a> {
             | F::TcpAck
             | F::UdpLen
             | F::PayloadLen => parse_u32(s).map(In::N),
+            F::TcpOpt => parse_tcp_opt(s, OptKind::Tcp).map(In::Bytes),
+            F::TcpNtopt => parse_tcp_opt(s, OptKind::TcpNoTimestamp).map(In::Bytes),
+            F::TcpSack => parse_tcp_opt(s, OptKind::Sack).map(In::Bytes),
+            F::IpOpt => parse_ip_opt(s).map(In::Bytes),
             F::EthSrc | F::EthDst | F::EthType | F::None => None,
         }
     }
@@ -1268,6 +1810,16 @@ impl<'a> Builder<'a> {
             | F::IcmpSeq
             | F::IcmpNextmtu => self.inject_icmp(field, n),
             F::PayloadLen | F::Payload => self.inject_payload(field, n, v),
+            F::TcpOpt | F::TcpNtopt | F::TcpSack => {
+                if let In::Bytes(opts) = v {
+                    self.inject_tcp_opt(opts);
+                }
+            }
+            F::IpOpt => {
+                if let In::Bytes(opts) = v {
+                    self.inject_ip_opt(opts);
+                }
+            }
             F::EthSrc | F::EthDst | F::EthType | F::None => {}
         }
     }
@@ -1334,6 +1886,49 @@ impl<'a> Builder<'a> {
             F::TcpUrp => self.set(t + 18, &(n as u16).to_be_bytes()),
             _ => {}
         }
+    }
+
+    fn inject_tcp_opt(&mut self, opts: &[u8]) {
+        if !self.make_ip(6) || !self.make_transp() {
+            return;
+        }
+        self.have_tcp_hl = true;
+        if opts.is_empty() {
+            return;
+        }
+        let t = self.nh_len;
+        let th_off = (20 + opts.len() + 3) & !3;
+        if self.tlen() < th_off as i64 {
+            let k = (th_off as i64 - self.tlen()) as usize;
+            self.put(k);
+        }
+        let cur = usize::from(self.buf[t + 12] >> 4) * 4;
+        if th_off > cur {
+            self.buf[t + 12] = (self.buf[t + 12] & 0x0f) | (((th_off >> 2) as u8) << 4);
+        }
+        self.buf[t + 20..t + 20 + opts.len()].copy_from_slice(opts);
+        self.buf[t + 20 + opts.len()..t + th_off].fill(0);
+    }
+
+    fn inject_ip_opt(&mut self, opts: &[u8]) {
+        if !self.make_ip(0) {
+            return;
+        }
+        self.have_ip_hl = true;
+        if opts.is_empty() {
+            return;
+        }
+        let ip_hl = (20 + opts.len() + 3) & !3;
+        if self.buf.len() < ip_hl {
+            let k = ip_hl - self.buf.len();
+            self.put(k);
+        }
+        if ip_hl > usize::from(self.buf[0] & 15) * 4 {
+            self.nh_len = ip_hl;
+            self.buf[0] = (self.buf[0] & 0xf0) | ((ip_hl >> 2) as u8);
+        }
+        self.buf[20..20 + opts.len()].copy_from_slice(opts);
+        self.buf[20 + opts.len()..ip_hl].fill(0);
     }
 
     fn inject_icmp(&mut self, field: Field, n: u32) {
