@@ -73,6 +73,8 @@ pub(crate) enum Field {
     IcmpNextmtu,
     PayloadLen,
     Payload,
+    PayloadMd5,
+    PayloadMd5Hex,
     EthSrc,
     EthDst,
     EthType,
@@ -132,6 +134,8 @@ const NAMES: &[(&str, Field)] = &[
     ("icmp_nextmtu", F::IcmpNextmtu),
     ("payload_len", F::PayloadLen),
     ("payload", F::Payload),
+    ("payload_md5", F::PayloadMd5),
+    ("payload_md5_hex", F::PayloadMd5Hex),
     ("eth_src", F::EthSrc),
     ("eth_dst", F::EthDst),
     ("eth_type", F::EthType),
@@ -265,7 +269,7 @@ impl Field {
             | F::IcmpType
             | F::IcmpTypeName => ORDER_TRANSP,
             F::PayloadLen => ORDER_PAYLOAD + 1,
-            F::Payload => ORDER_PAYLOAD,
+            F::Payload | F::PayloadMd5 | F::PayloadMd5Hex => ORDER_PAYLOAD,
         }
     }
 }
@@ -734,7 +738,7 @@ impl<'a> Desc<'a> {
                 }
                 Val::N(u64::from(be16(t, at)))
             }
-            F::PayloadLen | F::Payload => {
+            F::PayloadLen | F::Payload | F::PayloadMd5 | F::PayloadMd5Hex => {
                 let (off, len) = self.payload_info();
                 if field == F::PayloadLen {
                     let mut v = len;
@@ -748,7 +752,11 @@ impl<'a> Desc<'a> {
                     }
                     let start = (off.max(0) as usize).min(self.data.len());
                     let end = (start + len as usize).min(self.length()).max(start);
-                    Val::Bytes(start, end)
+                    match field {
+                        F::PayloadMd5 => Val::Md5(start, end, false),
+                        F::PayloadMd5Hex => Val::Md5(start, end, true),
+                        _ => Val::Bytes(start, end),
+                    }
                 }
             }
             F::EthSrc | F::EthDst | F::EthType => {
@@ -873,6 +881,17 @@ impl<'a> Desc<'a> {
             Val::Hex4(v) => {
                 let _ = write!(out, "{v:04X}");
             }
+            Val::Md5(start, end, hex) => {
+                use md5::Digest as _;
+                let digest: [u8; 16] = md5::Md5::digest(&self.data[start..end]).into();
+                if hex {
+                    for b in digest {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                } else {
+                    push_md5_text(out, &digest);
+                }
+            }
             Val::Opts(start, end, kind) => {
                 let opts = self.data.get(start..end).unwrap_or(&[]);
                 if opts.is_empty() {
@@ -912,6 +931,25 @@ pub(crate) enum Val {
     Hex4(u16),
     /// Options: a range of the packet's data, and whose.
     Opts(usize, usize, OptKind),
+    /// The MD5 digest of a range of the packet's data, in hex or in
+    /// Click's text digest.
+    Md5(usize, usize, bool),
+}
+
+/// Click's `md5_finish_text` (with `@` allowed): the digest in 22
+/// characters of six bits each, least significant bits first.
+fn push_md5_text(out: &mut String, digest: &[u8; 16]) {
+    const CHARS: &[u8; 64] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@";
+    let mut bit = 0;
+    while bit < 128 {
+        let first = bit / 8;
+        let mut val = u32::from(digest[first]) >> (bit % 8);
+        if bit + 8 > (first + 1) * 8 && first < 15 {
+            val += u32::from(digest[first + 1]) << (8 - (bit % 8));
+        }
+        out.push(CHARS[(val & 0x3f) as usize] as char);
+        bit += 6;
+    }
 }
 
 /// Which options a field shows (Click's option masks).
@@ -1729,7 +1767,7 @@ impl<'a> Builder<'a> {
             F::TcpNtopt => parse_tcp_opt(s, OptKind::TcpNoTimestamp).map(In::Bytes),
             F::TcpSack => parse_tcp_opt(s, OptKind::Sack).map(In::Bytes),
             F::IpOpt => parse_ip_opt(s).map(In::Bytes),
-            F::EthSrc | F::EthDst | F::EthType | F::None => None,
+            F::PayloadMd5 | F::PayloadMd5Hex | F::EthSrc | F::EthDst | F::EthType | F::None => None,
         }
     }
 
@@ -1820,7 +1858,7 @@ impl<'a> Builder<'a> {
                     self.inject_ip_opt(opts);
                 }
             }
-            F::EthSrc | F::EthDst | F::EthType | F::None => {}
+            F::PayloadMd5 | F::PayloadMd5Hex | F::EthSrc | F::EthDst | F::EthType | F::None => {}
         }
     }
 

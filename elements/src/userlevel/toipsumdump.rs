@@ -27,15 +27,15 @@ use super::trace::WRITE_BLOCK;
 /// TCP flags as letters `FSRPAUECN` or `.`, timestamps with six or nine
 /// decimals, `payload` quoted, `eth_src`/`eth_dst` in Click's Ethernet
 /// text, `eth_type` in hex, `ip_opt` and `tcp_opt`, `tcp_ntopt`,
-/// `tcp_sack` as Click names options). BAD_PACKETS writes a `!bad` line
+/// `tcp_sack` as Click names options, `payload_md5` in Click's 22-character
+/// text digest and `payload_md5_hex` in hex). BAD_PACKETS writes a `!bad` line
 /// before a packet whose headers are broken; CAREFUL_TRUNC (default true)
 /// counts a capture shorter than its IP length as broken; EXTRA_LENGTH
 /// (default true) adds the extra length annotation to `ip_len` and
 /// `payload_len`. MULTIPACKET writes a packet standing for several
 /// (`count` above 1) as that many lines, its length and time spread
-/// between them, unless `count` is a field. Binary output and payload
-/// digests are not written (a configuration asking for them is an
-/// error).
+/// between them, unless `count` is a field. Binary output is not written
+/// (a configuration asking for it is an error).
 ///
 /// Lines are gathered in a 256 KiB buffer and written in blocks; the file
 /// is complete when the router stops. Reached from several threads, the
