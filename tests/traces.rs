@@ -11,7 +11,8 @@
 //! * `bad-packets.pcap` goes through every printing element without a
 //!   panic.
 //! * A ToDump file is complete after the router stops on SIGINT, SIGTERM
-//!   or the `stop` handler: a pcap reader (and tshark, which CI installs)
+//!   or the `stop` handler, or after an element panics: a pcap reader (and
+//!   tshark, which CI installs)
 //!   reads every record whole.
 
 use std::fs;
@@ -73,11 +74,32 @@ impl PacketElement for MarkAt {
     }
 }
 
+/// `PanicAt(N)`: passes packets on and panics at the Nth (an element
+/// bug, for the cleanup-after-panic test).
+struct PanicAt(u64);
+
+impl ElementClass for PanicAt {
+    const CLASS: &'static str = "PanicAt";
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(PanicAt(args.read_mp("N")?))
+    }
+}
+
+impl PacketElement for PanicAt {
+    fn process(&mut self, _p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
+        self.0 -= 1;
+        assert!(self.0 > 0, "PanicAt reached its packet");
+        Some(0)
+    }
+}
+
 fn registry() -> click_engine::Registry {
     let mut r = click_elements::registry();
     if r.get("MarkIPHeader").is_none() {
         r.add::<MarkAt>();
     }
+    r.add::<PanicAt>();
     r
 }
 
@@ -478,5 +500,24 @@ fn todump_from_two_threads_writes_one_valid_file() {
     let count: usize = report.reads[0].as_ref().unwrap().trim().parse().unwrap();
     assert_eq!(pcap_records(&file), count);
     assert!(count >= 3000, "{count}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn todump_file_is_complete_after_an_element_panics() {
+    // ToDump writes each batch before pushing it on; the element after it
+    // panics at the 300th packet. The engine stops the router and cleans
+    // up every element: the file holds every packet ToDump took, whole.
+    let dir = scratch("panic");
+    let file = dir.join("p.pcap");
+    let config = format!(
+        "FromDump({}, STOP true) -> td :: ToDump({}) -> PanicAt(300) -> Discard",
+        pcaps().join("tcp-iperf.pcap").display(),
+        file.display()
+    );
+    let _ = run(&config, &[]);
+    let records = pcap_records(&file);
+    assert!((300..=332).contains(&records), "{records} records");
+    tshark_reads_cleanly(&file, records);
     let _ = fs::remove_dir_all(&dir);
 }
