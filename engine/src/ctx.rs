@@ -460,6 +460,13 @@ impl<'a> PacketCtx<'a> {
         self.tables.noutputs(self.cur())
     }
 
+    /// The scheduler thread running the current element (0 to `-j N`
+    /// minus 1): Click's `click_current_cpu_id()` at user level, which
+    /// Print's `CPU` shows.
+    pub fn thread(&self) -> usize {
+        self.thread
+    }
+
     /// The current element's name.
     pub fn name(&self) -> &str {
         &self.shared.graph.nodes[self.global[self.cur()]].name
