@@ -1,0 +1,24 @@
+//! IPv4 route lookup: Click's IPRouteTable elements (RadixIPLookup,
+//! DirectIPLookup, RangeIPLookup, LinearIPLookup, StaticIPLookup) on one
+//! longest-prefix-match structure, DIR-24-8 (see docs/ROUTE-LOOKUP.md).
+//!
+//! * [`Fib`] (`dir24.rs`): the forwarding table lookups read, lock-free,
+//!   from any thread; [`Fib::lookup_batch`] looks up a batch at once.
+//! * [`RouteTable`] (`table.rs`): the routes, the next hops they share,
+//!   and the `Fib` kept in step with them, change by change.
+//! * [`SharedTable`] (`shared.rs`): one table for an element's instances
+//!   on several threads; writes applied once, retired memory reused only
+//!   after every instance has moved on.
+
+mod dir24;
+mod mem;
+mod route;
+mod shared;
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use dir24::{Fib, FibOptions, NextHop, Retired, DEFAULT_MAX_GROUPS, MAX_HOPS};
+pub use route::{prefix_mask, Route, RouteError};
+pub use shared::SharedTable;
+pub use table::{Order, RouteTable, TableError, TableOptions};
