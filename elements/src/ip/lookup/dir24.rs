@@ -78,6 +78,13 @@ impl NextHop {
         NextHop((u64::from(gw) << 32) | u64::from(port.wrapping_add(1)))
     }
 
+    /// No route, but a gateway the `lookup` handler still shows: what
+    /// Click's DirectIPLookup answers once its default route is removed.
+    #[inline]
+    pub fn unrouted(gw: u32) -> NextHop {
+        NextHop(u64::from(gw) << 32)
+    }
+
     /// The output port, `None` if there is no route.
     #[inline(always)]
     pub fn port(self) -> Option<u32> {

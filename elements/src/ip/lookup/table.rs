@@ -337,7 +337,13 @@ impl RouteTable {
         }
         self.routes.remove(&k);
         if found.len == 0 {
-            self.writer.set_hop(&self.fib, 0, NextHop::NONE);
+            // Click's DirectIPLookup only marks its default route's port
+            // as "discard": its `lookup` still shows the gateway.
+            let none = match self.order {
+                Order::Direct => NextHop::unrouted(found.gw),
+                Order::Linear | Order::Radix => NextHop::NONE,
+            };
+            self.writer.set_hop(&self.fib, 0, none);
         } else {
             let cover = self.cover(found.addr, found.len);
             self.writer.delete(&self.fib, found.addr, found.len, cover);
