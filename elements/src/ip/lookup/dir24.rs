@@ -52,6 +52,11 @@ pub const MAX_HOPS: u32 = 1 << 24;
 /// default: 2^17, 128 MiB of address space of which only the groups in
 /// use are committed (1 KiB each).
 pub const DEFAULT_MAX_GROUPS: u32 = 1 << 17;
+/// Routes from which a table asks for huge pages. Below, random routes
+/// touch fewer 4 KiB pages of tbl24 than a TLB maps, and a small table
+/// commits kilobytes; from about here they touch every 2 MiB of it
+/// anyway, and huge pages spare a TLB miss per lookup.
+pub const HUGE_PAGES_FROM: usize = 4096;
 
 #[inline(always)]
 fn entry(depth: u8, hop: u32) -> u32 {
@@ -108,8 +113,9 @@ impl NextHop {
 pub struct FibOptions {
     /// tbl8 groups to reserve address space for.
     pub max_groups: u32,
-    /// Back the arrays with transparent huge pages (faster random lookups
-    /// in a large table; each 2 MiB page touched is committed whole).
+    /// Back the arrays with transparent huge pages once the table holds
+    /// [`HUGE_PAGES_FROM`] routes: faster random lookups in a large table,
+    /// each 2 MiB page touched committed whole.
     pub huge_pages: bool,
 }
 
@@ -203,6 +209,12 @@ impl Fib {
             .as_slice()
             .get(hop as usize)
             .map_or(NextHop::NONE, |x| NextHop(x.load(Relaxed)))
+    }
+
+    /// Turns to huge pages (see [`FibOptions::huge_pages`]).
+    pub(crate) fn use_huge_pages(&self) {
+        self.tbl24.use_huge_pages();
+        self.tbl8.use_huge_pages();
     }
 
     /// The most tbl8 groups this table can hold.

@@ -44,11 +44,11 @@ unsafe impl<T: Zeroed> Send for Region<T> {}
 unsafe impl<T: Zeroed> Sync for Region<T> {}
 
 impl<T: Zeroed> Region<T> {
-    /// Maps `len` zeroed elements. With `huge`, the array starts on a huge
-    /// page boundary and the kernel is asked to back it with transparent
-    /// huge pages (`MADV_HUGEPAGE`): one TLB entry per 2 MiB instead of per
-    /// 4 KiB, which is what keeps random look-ups into a 64 MiB table
-    /// fast. The memory is reserved, not committed (`MAP_NORESERVE`).
+    /// Maps `len` zeroed elements, reserved but not committed
+    /// (`MAP_NORESERVE`): pages are committed as they are written. With
+    /// `huge`, the array starts on a huge page boundary, so that
+    /// [`Region::use_huge_pages`] can back all of it with huge pages
+    /// later.
     pub(crate) fn new(len: usize, huge: bool) -> Result<Self, String> {
         let bytes = len
             .checked_mul(std::mem::size_of::<T>())
@@ -80,9 +80,6 @@ impl<T: Zeroed> Region<T> {
             // SAFETY: `skip < HUGE_PAGE`, and the mapping has `HUGE_PAGE`
             // bytes beyond `bytes`.
             data = unsafe { data.add(skip) };
-            // SAFETY: `data..data+bytes` lies in the mapping, page-aligned.
-            // Failure (no THP in this kernel) only costs speed.
-            unsafe { libc::madvise(data.cast(), bytes, libc::MADV_HUGEPAGE) };
         }
         Ok(Region {
             data: NonNull::new(data.cast::<T>()).ok_or("mmap returned null")?,
@@ -91,6 +88,27 @@ impl<T: Zeroed> Region<T> {
             map_len,
             _owns: PhantomData,
         })
+    }
+
+    /// Asks the kernel to back the array with transparent huge pages
+    /// (`MADV_HUGEPAGE`), and to turn the pages written so far into huge
+    /// pages now (`MADV_COLLAPSE`, Linux 6.1 and later): one TLB entry per
+    /// 2 MiB instead of per 4 KiB, which keeps random lookups into a
+    /// 64 MiB table fast, at the price of committing 2 MiB wherever a page
+    /// was touched. Failures (no THP in this kernel) only cost speed.
+    pub(crate) fn use_huge_pages(&self) {
+        /// Not in every libc's bindings (musl).
+        #[cfg(target_os = "linux")]
+        const MADV_COLLAPSE: libc::c_int = 25;
+        let bytes = self.len * std::mem::size_of::<T>();
+        let start = self.data.as_ptr().cast::<libc::c_void>();
+        // SAFETY: the range is the array, inside our mapping; advice does
+        // not change its contents.
+        unsafe {
+            libc::madvise(start, bytes, libc::MADV_HUGEPAGE);
+            #[cfg(target_os = "linux")]
+            libc::madvise(start, bytes, MADV_COLLAPSE);
+        }
     }
 
     /// The elements.

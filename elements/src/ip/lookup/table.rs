@@ -2,7 +2,7 @@
 //! `remove` looks for), the next hops they share, and the [`Fib`] built
 //! from them, kept in step route by route.
 
-use super::dir24::{Dir24Writer, Fib, FibOptions, NextHop, Retired, MAX_HOPS};
+use super::dir24::{Dir24Writer, Fib, FibOptions, NextHop, Retired, HUGE_PAGES_FROM, MAX_HOPS};
 use super::route::{prefix_mask, Route};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -35,15 +35,21 @@ pub enum TableError {
     NoMemory,
 }
 
-/// Integers hash to themselves times a large odd constant: route keys are
-/// not chosen by an adversary, and the default hasher costs more than the
-/// rest of an insert.
+/// Integer keys mixed by MurmurHash3's 64-bit finalizer: route keys are
+/// not chosen by an adversary, and SipHash costs more than the rest of an
+/// insert. (A bare multiply would leave the low bits, which pick the
+/// bucket, to the key's low bits: a prefix's zero host bits.)
 #[derive(Default)]
 struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -53,7 +59,7 @@ impl Hasher for KeyHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = self.0.rotate_left(29) ^ n;
     }
 }
 
@@ -69,14 +75,20 @@ fn unkey(k: u64) -> (u32, u8) {
 }
 
 /// A stored route: where it goes, its hop slot, its place in the order.
+/// 16 bytes: the route table's maps are most of a large table's memory.
 #[derive(Clone, Copy, Debug)]
 struct Rec {
     gw: u32,
     port: i32,
     hop: u32,
-    /// Slot (Linear, Radix) or age (Direct: larger is newer).
-    order: u64,
+    /// Slot (Linear, Radix) or age (Direct: larger is newer; after 2^32
+    /// routes added, ages wrap and `table`'s order within a hash bucket
+    /// may stray from Click's).
+    order: u32,
 }
+
+/// A free slot in `RouteTable::slots`.
+const FREE: u64 = u64::MAX;
 
 /// Next hops shared by routes: one slot per distinct (gateway, port).
 #[derive(Debug, Default)]
@@ -177,17 +189,22 @@ pub struct RouteTable {
     routes: FastMap<u64, Rec>,
     hops: Hops,
     order: Order,
-    /// Linear, Radix: slots in use (`None`: free). Direct: unused.
-    slots: Vec<Option<u64>>,
+    /// Linear, Radix: the key of the route in each slot ([`FREE`]: none).
+    /// Direct: unused.
+    slots: Vec<u64>,
     /// Radix: free slots, last freed on top. Linear: free slots, lowest
     /// first (a min-heap).
-    free_slots: Vec<u64>,
-    free_lowest: std::collections::BinaryHeap<std::cmp::Reverse<u64>>,
+    free_slots: Vec<u32>,
+    free_lowest: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
     /// Linear: the slot of 0.0.0.0/32, which Click's LinearIPLookup moves
     /// down when a route before it goes.
-    zero_slot: Option<u64>,
-    /// Direct: the next route's age.
-    age: u64,
+    zero_slot: Option<u32>,
+    /// Direct: the last route's age.
+    age: u32,
+    /// Whether to turn to huge pages at [`HUGE_PAGES_FROM`] routes, and
+    /// whether that was done.
+    huge_pages: bool,
+    huge_done: bool,
 }
 
 impl RouteTable {
@@ -204,6 +221,8 @@ impl RouteTable {
             free_lowest: Default::default(),
             zero_slot: None,
             age: 1,
+            huge_pages: opts.fib.huge_pages,
+            huge_done: false,
         })
     }
 
@@ -278,11 +297,15 @@ impl RouteTable {
         let order = match self.order {
             Order::Direct if route.len == 0 => 0,
             Order::Direct => {
-                self.age += 1;
+                self.age = self.age.wrapping_add(1).max(1);
                 self.age
             }
             Order::Linear | Order::Radix => self.take_slot(k),
         };
+        if self.huge_pages && !self.huge_done && self.routes.len() + 1 >= HUGE_PAGES_FROM {
+            self.fib.use_huge_pages();
+            self.huge_done = true;
+        }
         if self.order == Order::Linear && route.addr == 0 && route.len == 32 {
             self.zero_slot = Some(order);
         }
@@ -427,8 +450,12 @@ impl RouteTable {
                 let (addr, len) = unkey(k);
                 let route = Route::new(addr, len, r.gw, r.port);
                 match self.order {
-                    Order::Direct => (u64::from(direct_hash(addr, len)), u64::MAX - r.order, route),
-                    Order::Linear | Order::Radix => (r.order, 0, route),
+                    Order::Direct => (
+                        u64::from(direct_hash(addr, len)),
+                        u64::from(u32::MAX - r.order),
+                        route,
+                    ),
+                    Order::Linear | Order::Radix => (u64::from(r.order), 0, route),
                 }
             })
             .collect();
@@ -448,26 +475,26 @@ impl RouteTable {
 
     /// A slot for route `k`: Linear the lowest free one, Radix the one
     /// freed last, else a new one at the end.
-    fn take_slot(&mut self, k: u64) -> u64 {
+    fn take_slot(&mut self, k: u64) -> u32 {
         let free = match self.order {
             Order::Linear => self.free_lowest.pop().map(|r| r.0),
             _ => self.free_slots.pop(),
         };
         match free {
             Some(s) => {
-                self.slots[s as usize] = Some(k);
+                self.slots[s as usize] = k;
                 s
             }
             None => {
-                self.slots.push(Some(k));
-                (self.slots.len() - 1) as u64
+                self.slots.push(k);
+                (self.slots.len() - 1) as u32
             }
         }
     }
 
-    fn free_slot(&mut self, s: u64) {
+    fn free_slot(&mut self, s: u32) {
         if let Some(slot) = self.slots.get_mut(s as usize) {
-            *slot = None;
+            *slot = FREE;
         }
         match self.order {
             Order::Linear => self.free_lowest.push(std::cmp::Reverse(s)),
