@@ -14,9 +14,10 @@
 //! built (the forwarding table and the route table's maps).
 //!
 //! `-- --sizes 10,10000` picks the table sizes; `-- --config FILE ROUTES
-//! [CLASS]` writes, instead, a Click configuration with ROUTES such routes
-//! in a CLASS (RadixIPLookup) fed by `SetRandIPAddress(0.0.0.0/0)`, for
-//! `router` and Click alike (docs/PERFORMANCE.md, "Route lookup").
+//! [CLASS [PORTS]]` writes, instead, a Click configuration with ROUTES
+//! such routes in a CLASS (RadixIPLookup) with PORTS outputs (8), fed by
+//! `SetRandIPAddress(0.0.0.0/0)`, for `router` and Click alike
+//! (docs/PERFORMANCE.md, "Route lookup").
 
 use click_elements::ip::lookup::{FibOptions, NextHop, Order, Route, RouteTable, TableOptions};
 use std::hint::black_box;
@@ -91,12 +92,9 @@ fn random_routes(n: usize, seed: u64) -> Vec<Route> {
     while routes.len() < n + 1 {
         let len = random_len(&mut rng);
         let addr = 0x0100_0000 + rng.below(0xdf00_0000) as u32;
-        let r = Route::new(
-            addr,
-            len,
-            0x0a00_0000 | rng.below(64) as u32,
-            (rng.below(8)) as i32,
-        );
+        // 64 (gateway, port) pairs: Click's RadixIPLookup holds at most 255.
+        let hop = rng.below(64) as u32;
+        let r = Route::new(addr, len, 0x0a00_0001 + hop, (hop % 8) as i32);
         if seen.insert((r.addr, r.len)) {
             routes.push(r);
         }
@@ -270,9 +268,16 @@ fn bench_table(n: usize) {
 }
 
 /// A Click configuration: `ROUTES` random routes in a `CLASS` fed by
-/// SetRandIPAddress; every output goes to Counter `c`.
-fn write_config(path: &str, n: usize, class: &str) {
-    let routes = random_routes(n, 0x5eed + n as u64);
+/// SetRandIPAddress; every output goes to Counter `c`. With `ports` 1,
+/// every route goes to output 0 (through its own gateway, so the lookup
+/// still has 64 answers): the batch then leaves whole, and the figure is
+/// the lookup's; with 8, consecutive packets rarely share an output, and
+/// the batch leaves in runs of about one packet (order kept, as Click's).
+fn write_config(path: &str, n: usize, class: &str, ports: i32) {
+    let mut routes = random_routes(n, 0x5eed + n as u64);
+    for r in &mut routes {
+        r.port %= ports.max(1);
+    }
     let mut s = String::from(
         "// Route lookup benchmark: InfiniteSource -> SetRandIPAddress -> lookup -> Counter.\n\
          // Made by `cargo bench -p click-elements --bench route_lookup -- --config`.\n\
@@ -290,23 +295,26 @@ fn write_config(path: &str, n: usize, class: &str) {
         ));
     }
     s.push_str(");\nsrc -> SetRandIPAddress(0.0.0.0/0) -> rt;\nc :: Counter -> Discard;\n");
-    for p in 0..8 {
+    for p in 0..ports.max(1) {
         s.push_str(&format!("rt[{p}] -> c;\n"));
     }
     std::fs::write(path, s).expect("write config");
-    println!("wrote {path}: {class} with {n} routes + default");
+    println!("wrote {path}: {class} with {n} routes + default, {ports} outputs");
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--config") {
-        let path = args.get(i + 1).expect("--config FILE ROUTES [CLASS]");
+        let path = args
+            .get(i + 1)
+            .expect("--config FILE ROUTES [CLASS [PORTS]]");
         let n = args
             .get(i + 2)
             .and_then(|s| s.parse().ok())
             .expect("ROUTES");
         let class = args.get(i + 3).map_or("RadixIPLookup", String::as_str);
-        return write_config(path, n, class);
+        let ports = args.get(i + 4).and_then(|s| s.parse().ok()).unwrap_or(8);
+        return write_config(path, n, class, ports);
     }
     let sizes: Vec<usize> = args
         .iter()
