@@ -15,8 +15,9 @@ use super::core::{lookup_element, Flavor, LookupCore};
 /// Click's RadixIPLookup is a radix trie. Here all the lookup elements
 /// share one DIR-24-8 table (see docs/ROUTE-LOOKUP.md): one memory read
 /// per packet for prefixes up to /24, two beyond, with a batch's reads
-/// overlapped; over 100 million lookups per second on one core with a
-/// million routes. Its handlers and the order of `table` are
+/// overlapped: 100 to 300 million lookups per second on one core with a
+/// million routes (docs/PERFORMANCE.md). Its handlers and the order of
+/// `table` are
 /// RadixIPLookup's. Reached from several threads, its instances share one
 /// table: lookups take no lock, and each write changes it once, in place,
 /// for all of them (another thread sees each route change whole, and a
