@@ -19,7 +19,7 @@
 //! `SetRandIPAddress(0.0.0.0/0)`, for `router` and Click alike
 //! (docs/PERFORMANCE.md, "Route lookup").
 
-use click_elements::ip::lookup::{FibOptions, NextHop, Order, Route, RouteTable, TableOptions};
+use click_elements::lookup::{FibOptions, NextHop, Order, Route, RouteTable, TableOptions};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -127,7 +127,7 @@ fn skewed(routes: &[Route], count: usize, rng: &mut Rng) -> Vec<u32> {
             let x = rng.unit() * sum;
             let k = cdf.partition_point(|&c| c < x).min(n - 1);
             let r = routes[order[k]];
-            let host = !click_elements::ip::lookup::prefix_mask(r.len);
+            let host = !click_elements::lookup::prefix_mask(r.len);
             r.addr | (rng.next() as u32 & host)
         })
         .collect()

@@ -4,7 +4,7 @@
 //! [`registry`] returns a [`Registry`] holding every class here; add your
 //! own classes to it before building a router.
 
-pub mod ip;
+mod ip;
 mod standard;
 mod userlevel;
 
@@ -23,7 +23,7 @@ pub fn registry() -> Registry {
 
 /// Adds every element class of this library to `r`.
 pub fn register_all(r: &mut Registry) {
-    ip::register(r);
     standard::register(r);
+    ip::register(r);
     userlevel::register(r);
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::SIM_TICK;
 use crate::control::{Message, Request};
-use crate::ctx::{write_element, Ctx, Entered, PacketCtx};
+use crate::ctx::{write_element, Ctx, Entered, PacketCtx, Position};
 use crate::dispatch::{Slot, Tables};
 use crate::element::Element;
 use crate::graph::Graph;
@@ -98,8 +98,7 @@ impl Shard {
             global: &self.global,
             state: &mut self.state,
             shared,
-            cur,
-            entered,
+            pos: Position::new(cur, entered),
             now,
             lent: std::ptr::null(),
         });
@@ -123,8 +122,7 @@ impl Shard {
         let slots = ctx.slots;
         loop {
             while let Some((e, port, batch)) = ctx.state.deferred.pop_front() {
-                ctx.cur = e as usize;
-                ctx.entered = Entered::Push(port);
+                ctx.pos = Position::new(e as usize, Entered::Push(port));
                 if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                     element.push(port as usize, batch, &mut ctx);
                 }
@@ -132,8 +130,7 @@ impl Shard {
             let Some((e, handler, value)) = ctx.state.deferred_writes.pop_front() else {
                 break;
             };
-            ctx.cur = e as usize;
-            ctx.entered = Entered::Handler;
+            ctx.pos = Position::new(e as usize, Entered::Handler);
             if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                 if let Err(message) = write_element(&mut **element, &handler, &value, &mut ctx) {
                     tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");
@@ -351,11 +348,20 @@ impl Shard {
                     let next = self.state.timers.next_deadline();
                     let ready = || {
                         shared.stopping()
+                            || self.waker.take_pending()
                             || !self.inbox.is_empty()
                             || self.tasks.iter().any(|t| t.handle.is_scheduled())
                             || next.is_some_and(|at| at <= shared.clock.now())
                     };
-                    if shared.idle.wait(self.thread, next, &shared.clock, ready) {
+                    let me = self.thread;
+                    let woken_elsewhere = || {
+                        let others = shared.wakers.iter().enumerate().filter(|&(t, _)| t != me);
+                        others.clone().any(|(_, w)| w.is_pending())
+                    };
+                    if shared
+                        .idle
+                        .wait(me, next, &shared.clock, ready, woken_elsewhere)
+                    {
                         break;
                     }
                 }

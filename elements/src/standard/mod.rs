@@ -76,7 +76,9 @@ macro_rules! forward_element {
     };
 }
 
+mod addressinfo;
 mod alignmentinfo;
+mod annotationinfo;
 mod averagecounter;
 mod bypass;
 mod clickyinfo;
@@ -92,6 +94,7 @@ mod inputswitch;
 mod null;
 mod paint;
 mod paintswitch;
+mod painttee;
 mod portselector;
 mod print;
 mod priosched;
@@ -104,6 +107,9 @@ mod resize;
 mod roundrobinsched;
 mod scheduleinfo;
 mod script;
+mod setannobyte;
+mod setpackettype;
+mod settimestamp;
 mod shaper;
 mod simplequeue;
 mod sourcedata;
@@ -119,7 +125,9 @@ mod tokenbucket;
 mod unqueue;
 mod unstrip;
 
+pub use addressinfo::AddressInfo;
 pub use alignmentinfo::AlignmentInfo;
+pub use annotationinfo::AnnotationInfo;
 pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
 pub use clickyinfo::ClickyInfo;
@@ -128,11 +136,12 @@ pub use counter::Counter;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
 pub use idle::Idle;
-pub use infinitesource::InfiniteSource;
+pub use infinitesource::{InfiniteSource, RandomSource};
 pub use inputswitch::InputSwitch;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
+pub use painttee::PaintTee;
 pub use print::Print;
 pub use priosched::PrioSched;
 pub use pullswitch::{PullSwitch, SimplePullSwitch};
@@ -144,6 +153,9 @@ pub use resize::Resize;
 pub use roundrobinsched::RoundRobinSched;
 pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
+pub use setannobyte::SetAnnoByte;
+pub use setpackettype::SetPacketType;
+pub use settimestamp::SetTimestamp;
 pub use shaper::{BandwidthShaper, Shaper};
 pub use simplequeue::{FrontDropQueue, NotifierQueue, SimpleQueue};
 pub use staticthreadsched::StaticThreadSched;
@@ -176,6 +188,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<Counter>()
         .add::<Discard>()
         .add::<InfiniteSource>()
+        .add::<RandomSource>()
         .add::<Queue>()
         .alias::<Queue>(FULL_NOTE_QUEUE)
         .add::<NotifierQueue>()
@@ -188,7 +201,11 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<InputSwitch>();
     r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
-    r.add::<PaintSwitch>();
+    r.add::<PaintSwitch>().add::<PaintTee>();
+    r.add::<SetAnnoByte>()
+        .add::<SetPacketType>()
+        .add::<SetTimestamp>();
+    r.add::<AddressInfo>().add::<AnnotationInfo>();
     r.add::<Print>();
     r.add::<PrioSched>();
     r.add::<PullTee>();
