@@ -6,7 +6,7 @@ use super::dir24::{FibOptions, NextHop};
 use super::route::{Route, RouteError};
 use super::shared::SharedTable;
 use super::table::{Order, RouteTable, TableError, TableOptions};
-use click_engine::args::{pop_word, uncomment, Args, FromArg};
+use click_engine::args::{pop_word, uncomment, ArgContext, Args, FromArg, NoContext};
 use click_engine::packet::BATCH_CAPACITY;
 use click_engine::{Batch, ConfigureCtx, Ctx, Handler, InitCtx};
 use std::cell::{OnceCell, RefCell};
@@ -83,7 +83,6 @@ type Built = Result<SharedTable, String>;
 
 /// Click's IPRouteTable on a [`SharedTable`]: the state and behaviour of
 /// every lookup element.
-#[derive(Debug)]
 pub(crate) struct LookupCore {
     flavor: Flavor,
     noutputs: usize,
@@ -92,6 +91,19 @@ pub(crate) struct LookupCore {
     /// This instance's index among the element's instances.
     instance: usize,
     table: OnceCell<Arc<Built>>,
+    /// Names (AddressInfo's) for routes and addresses in handler writes
+    /// and reads, as the configuration saw them.
+    names: Option<Arc<dyn ArgContext>>,
+}
+
+impl std::fmt::Debug for LookupCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LookupCore")
+            .field("flavor", &self.flavor)
+            .field("noutputs", &self.noutputs)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The table every lookup element of `order` starts from, holding
@@ -125,8 +137,9 @@ impl LookupCore {
         let mut errors = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut replaced = 0;
+        let names = args.shared_context();
         for (i, text) in args.rest().iter().enumerate() {
-            match Route::parse(text, false) {
+            match Route::parse_in(text, false, args.context()) {
                 Err(RouteError::Syntax) => errors.push(format!(
                     "argument {} should be 'ADDR/MASK [GATEWAY] OUTPUT'",
                     i + 1
@@ -162,6 +175,7 @@ impl LookupCore {
             routes: RefCell::new(routes),
             instance: 0,
             table: OnceCell::new(),
+            names,
         })
     }
 
@@ -256,13 +270,20 @@ impl LookupCore {
     /// `table`, and `lookup ADDR` (Click's `lookup` read handler with a
     /// parameter): `PORT GATEWAY`, `PORT` when the route has no gateway,
     /// `-1` when there is no route.
+    fn names(&self) -> &dyn ArgContext {
+        match &self.names {
+            Some(n) => n.as_ref(),
+            None => &NoContext,
+        }
+    }
+
     pub(crate) fn read_handler(&self, name: &str) -> Option<String> {
         let (handler, param) = pop_word(name);
         let table = self.table().ok()?;
         match handler.as_str() {
             "table" => Some(table.read(|t| t.dump())),
             "lookup" => {
-                let addr = Ipv4Addr::from_arg(param.trim()).ok()?;
+                let addr = Ipv4Addr::from_arg_in(param.trim(), self.names()).ok()?;
                 let hop = table.fib().lookup(u32::from(addr));
                 Some(match (hop.port(), hop.gateway()) {
                     (None, 0) => "-1".to_string(),
@@ -281,13 +302,13 @@ impl LookupCore {
         if !self.handlers().iter().any(|h| h.write && h.name == name) {
             return Err(format!("no write handler '{name}'"));
         }
-        let noutputs = self.noutputs;
+        let (noutputs, names) = (self.noutputs, self.names());
         let table = self.table()?;
         table.write(self.instance, name, value, |t| match name {
-            "add" => command(t, Command::Add, value, noutputs, None),
-            "set" => command(t, Command::Set, value, noutputs, None),
-            "remove" => command(t, Command::Remove, value, noutputs, None),
-            "ctrl" => ctrl(t, value, noutputs),
+            "add" => command(t, Command::Add, value, noutputs, names, None),
+            "set" => command(t, Command::Set, value, noutputs, names, None),
+            "remove" => command(t, Command::Remove, value, noutputs, names, None),
+            "ctrl" => ctrl(t, value, noutputs, names),
             "flush" => {
                 t.flush();
                 Ok(())
@@ -316,10 +337,11 @@ fn command(
     cmd: Command,
     text: &str,
     noutputs: usize,
+    names: &dyn ArgContext,
     undo: Option<&mut Vec<Undo>>,
 ) -> Result<(), String> {
     let remove = cmd == Command::Remove;
-    let route = match Route::parse(text, remove) {
+    let route = match Route::parse_in(text, remove, names) {
         Ok(r) => r,
         Err(RouteError::Syntax) if remove => {
             return Err("expected 'ADDR/MASK [GATEWAY OUTPUT]'".into())
@@ -354,7 +376,12 @@ fn command(
 /// Click's `ctrl` handler: one `add`, `set` or `remove` a line, all or
 /// nothing: on the first failure the changes made are undone, newest
 /// first. (Click loops forever on a blank line; here it is skipped.)
-pub(super) fn ctrl(t: &mut RouteTable, value: &str, noutputs: usize) -> Result<(), String> {
+pub(super) fn ctrl(
+    t: &mut RouteTable,
+    value: &str,
+    noutputs: usize,
+    names: &dyn ArgContext,
+) -> Result<(), String> {
     let text = uncomment(value);
     let mut undo = Vec::new();
     let mut result = Ok(());
@@ -370,7 +397,7 @@ pub(super) fn ctrl(t: &mut RouteTable, value: &str, noutputs: usize) -> Result<(
                 break;
             }
         };
-        if let Err(e) = command(t, cmd, &rest, noutputs, Some(&mut undo)) {
+        if let Err(e) = command(t, cmd, &rest, noutputs, names, Some(&mut undo)) {
             result = Err(e);
             break;
         }

@@ -8,7 +8,8 @@ use super::core::{lookup_element, Flavor, LookupCore};
 /// GATEWAY if it has one; a packet with no route is dropped (counted in
 /// the element's drops; the first five are reported, as Click's
 /// IPRouteTable does). A prefix is written `18.26.4.0/24`, `18.26.4/24`,
-/// `18.26.4.0/255.255.255.0` or as a bare address (a /32); GATEWAY may be
+/// `18.26.4.0/255.255.255.0`, as a bare address (a /32) or with
+/// AddressInfo names (`ext0`, `net:ipnet`, `net:bcast`); GATEWAY may be
 /// `-` or left out. A prefix given twice keeps its first route, with a
 /// warning.
 ///

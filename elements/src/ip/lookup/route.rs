@@ -1,7 +1,7 @@
 //! A route as Click's IPRouteTable elements read and print it:
 //! `ADDR/MASK [GATEWAY] OUTPUT`.
 
-use click_engine::args::{split_words, FromArg, Ipv4Prefix};
+use click_engine::args::{split_words, ArgContext, FromArg, Ipv4Prefix};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -88,16 +88,19 @@ impl Route {
     /// Parses Click's `ADDR/MASK [GATEWAY] OUTPUT` (`cp_ip_route`): the
     /// gateway may be `-` (none) or left out; in a removal request
     /// (`remove`) the output may be left out too, and is then -1. The
-    /// prefix may be a bare address (a /32). `None` when the text is not
-    /// a route; [`RouteError::Mask`] when the mask is not a prefix, which
-    /// these tables do not keep (Click's LinearIPLookup alone accepts
-    /// such masks).
-    pub fn parse(text: &str, remove: bool) -> Result<Route, RouteError> {
+    /// prefix may be a bare address (a /32). Addresses and prefixes may
+    /// be names `ctx` knows (AddressInfo's: `ext0` is its address, a /32,
+    /// `net:ipnet` its prefix, `net:bcast` its broadcast address).
+    /// [`RouteError::Syntax`] when the text is not a route;
+    /// [`RouteError::Mask`] when the mask is not a prefix, which these
+    /// tables do not keep (Click's LinearIPLookup alone accepts such
+    /// masks).
+    pub fn parse_in(text: &str, remove: bool, ctx: &dyn ArgContext) -> Result<Route, RouteError> {
         let words = split_words(text);
         let mut words = words.iter().map(String::as_str);
         let prefix = words
             .next()
-            .and_then(|w| Ipv4Prefix::from_arg(w).ok())
+            .and_then(|w| Ipv4Prefix::from_arg_in(w, ctx).ok())
             .ok_or(RouteError::Syntax)?;
         let len = prefix.prefix_len().ok_or(RouteError::Mask)?;
         let addr = u32::from(prefix.addr);
@@ -106,7 +109,7 @@ impl Route {
         match word {
             Some("-") => word = words.next(),
             Some(w) => {
-                if let Ok(a) = Ipv4Addr::from_arg(w) {
+                if let Ok(a) = Ipv4Addr::from_arg_in(w, ctx) {
                     gw = u32::from(a);
                     word = words.next();
                 }
@@ -122,6 +125,13 @@ impl Route {
             return Err(RouteError::Syntax);
         }
         Ok(Route::new(addr, len, gw, port))
+    }
+}
+
+impl Route {
+    /// [`Route::parse_in`] with no names known.
+    pub fn parse(text: &str, remove: bool) -> Result<Route, RouteError> {
+        Route::parse_in(text, remove, &click_engine::args::NoContext)
     }
 }
 
@@ -190,6 +200,22 @@ mod tests {
             Route::parse("1.0.0.0/255.0.255.0 1", false),
             Err(RouteError::Mask)
         );
+    }
+
+    #[test]
+    fn names_come_from_the_context() {
+        use click_engine::args::{Address, Defining, NoContext};
+        let mut names = Defining::new(&NoContext);
+        names.define_address("gw", Address::Ipv4(Ipv4Addr::new(10, 0, 0, 1)));
+        let net = Ipv4Prefix::from_arg("10.1.2.3/16").unwrap();
+        names.define_address("net", Address::Ipv4Prefix(net));
+        let r = Route::parse_in("gw 1", false, &names).unwrap();
+        assert_eq!(r.to_string(), "10.0.0.1/32 - 1");
+        let r = Route::parse_in("net:ipnet gw 2", false, &names).unwrap();
+        assert_eq!(r.to_string(), "10.1.0.0/16 10.0.0.1 2");
+        let r = Route::parse_in("net:bcast 0", false, &names).unwrap();
+        assert_eq!(r.to_string(), "10.1.255.255/32 - 0");
+        assert_eq!(Route::parse("gw 1", false), Err(RouteError::Syntax));
     }
 
     #[test]

@@ -214,7 +214,7 @@ proptest! {
             .map(|(c, r)| format!("{} {}", ["add", "set", "remove"][*c as usize], r))
             .collect();
         text.insert(bad_at % (text.len() + 1), "bogus 1.2.3.4/32 0".into());
-        let r = ctrl(&mut table, &text.join("\n"), 4);
+        let r = ctrl(&mut table, &text.join("\n"), 4, &click_engine::args::NoContext);
         prop_assert!(r.is_err());
         prop_assert_eq!(table.dump(), snapshot);
     }
@@ -224,9 +224,14 @@ proptest! {
         let mut table = small_table(Order::Linear);
         let _ = Route::parse(&text, false);
         let _ = Route::parse(&text, true);
-        let _ = ctrl(&mut table, &text, noutputs);
-        let _ = ctrl(&mut table, &format!("add {text}\nremove {text}"), noutputs);
-        let _ = ctrl(&mut table, &format!("set {text}"), noutputs);
+        let _ = ctrl(&mut table, &text, noutputs, &click_engine::args::NoContext);
+        let _ = ctrl(
+            &mut table,
+            &format!("add {text}\nremove {text}"),
+            noutputs,
+            &click_engine::args::NoContext,
+        );
+        let _ = ctrl(&mut table, &format!("set {text}"), noutputs, &click_engine::args::NoContext);
     }
 }
 
