@@ -459,3 +459,30 @@ fn trace_elements_do_not_allocate() {
          for {SHORT} ({extra} more)"
     );
 }
+
+/// The route lookup path allocates nothing either: random destinations
+/// through a RadixIPLookup whose batches split across two outputs.
+#[test]
+fn route_lookup_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lookup = |n: u64| {
+        format!(
+            "src :: InfiniteSource(LENGTH 64, LIMIT {n}, BURST 32, STOP true)
+               -> c :: Counter -> SetRandIPAddress(10.0.0.0/8)
+               -> r :: RadixIPLookup(10.0.0.0/9 0, 10.128.0.0/9 10.0.0.1 1, 10.1.2.128/25 1);
+             r[0] -> d0 :: Counter -> Discard;
+             r[1] -> d1 :: Counter -> Discard;"
+        )
+    };
+    let registry = click_elements::registry();
+    counted_run_of(&lookup(SHORT), &registry);
+    let (short, _) = counted_run_of(&lookup(SHORT), &registry);
+    let (long, counts) = counted_run_of(&lookup(2_000_000), &registry);
+    assert_eq!(counts[0], 2_000_000);
+    assert_eq!(counts[1] + counts[2], 2_000_000, "{counts:?}");
+    let extra = long.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the lookup path allocates: {long} allocations vs {short} ({extra} more)"
+    );
+}
