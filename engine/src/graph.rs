@@ -10,6 +10,9 @@
 //! pull input used twice, ports left unused). Every error is reported, not
 //! only the first.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+
 use click_lang::{Diagnostic, FlatConfig, FlatConnection, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -175,6 +178,7 @@ fn check_port_ranges(
         node.outputs = vec![Processing::Agnostic; nout];
     }
     let mut kept = Vec::with_capacity(connections.len());
+    let mut seen = HashSet::with_capacity(connections.len());
     for c in connections {
         let mut ok = true;
         if c.from_port >= nodes[c.from].outputs.len() {
@@ -185,7 +189,7 @@ fn check_port_ranges(
             errors.push(has_no(&nodes[c.to], false, c.to_port));
             ok = false;
         }
-        if ok && !kept.contains(c) {
+        if ok && seen.insert(*c) {
             kept.push(*c);
         }
     }
@@ -204,6 +208,20 @@ fn has_no(node: &Node, output: bool, port: usize) -> Diagnostic {
 /// ports they are connected to, and agnostic inputs and outputs of one
 /// element that are related by its flow code resolve together. Remaining
 /// agnostic ports become push.
+///
+/// Click (`Router::check_push_and_pull`) sweeps the list of links (the
+/// connections, then a fake link inside each agnostic element from each
+/// agnostic output to each agnostic input it flows from) until a sweep
+/// changes nothing; which processing reaches a port first, and so which
+/// link a conflict is reported on, follows that order. A chain of n
+/// agnostic elements takes n sweeps of n links there (a 50,000-element
+/// pull chain took half a minute), so this replays the same sweeps as
+/// events: a link is looked at again only when one of its ends has just
+/// been resolved, at the time (sweep, position) Click's loop would next
+/// reach it. The results and the errors, in their order, are Click's.
+///
+/// Elements of unknown classes take no part: their ports neither carry
+/// processing nor conflict (their class is the error to report).
 fn resolve_processing(
     nodes: &mut [Node],
     connections: &[FlatConnection],
@@ -219,10 +237,15 @@ fn resolve_processing(
             *slot = code.output(p);
         }
     }
+    let known = |e: usize| nodes[e].spec.is_some();
     // Fake connections inside agnostic elements, from output to input, so
     // that one loop spreads processing both through and between elements.
-    let mut links: Vec<(FlatConnection, bool)> = connections.iter().map(|c| (*c, false)).collect();
-    for (e, node) in nodes.iter().enumerate() {
+    let mut links: Vec<(FlatConnection, bool)> = connections
+        .iter()
+        .filter(|c| known(c.from) && known(c.to))
+        .map(|c| (*c, false))
+        .collect();
+    for (e, node) in nodes.iter().enumerate().filter(|(e, _)| known(*e)) {
         for i in 0..node.inputs.len() {
             for o in 0..node.outputs.len() {
                 if node.inputs[i] == Processing::Agnostic
@@ -240,35 +263,31 @@ fn resolve_processing(
             }
         }
     }
-    let mut failed = vec![false; links.len()];
-    loop {
-        let mut changed = false;
-        for (k, (c, internal)) in links.iter().enumerate() {
-            if failed[k] {
-                continue;
-            }
-            let from = nodes[c.from].outputs[c.from_port];
-            let to = nodes[c.to].inputs[c.to_port];
-            match (from, to) {
-                (Processing::Agnostic, Processing::Agnostic) => {}
-                (p, Processing::Agnostic) => {
-                    nodes[c.to].inputs[c.to_port] = p;
-                    changed = true;
-                }
-                (Processing::Agnostic, p) => {
-                    nodes[c.from].outputs[c.from_port] = p;
-                    changed = true;
-                }
-                (a, b) if a != b => {
-                    errors.push(processing_error(nodes, c, *internal, a));
-                    failed[k] = true;
-                }
-                _ => {}
-            }
-        }
-        if !changed {
-            break;
-        }
+    // Ports as one index space: each element's inputs, then its outputs.
+    let mut base = Vec::with_capacity(nodes.len());
+    let mut ports = Vec::new();
+    for node in nodes.iter() {
+        base.push(ports.len());
+        ports.extend(&node.inputs);
+        ports.extend(&node.outputs);
+    }
+    let ids: Vec<(usize, usize)> = links
+        .iter()
+        .map(|(c, _)| {
+            let from = base[c.from] + nodes[c.from].inputs.len() + c.from_port;
+            (from, base[c.to] + c.to_port)
+        })
+        .collect();
+    for k in spread(&mut ports, &ids) {
+        let (c, internal) = &links[k];
+        let from = ports[ids[k].0];
+        errors.push(processing_error(nodes, c, *internal, from));
+    }
+    for (node, &b) in nodes.iter_mut().zip(&base) {
+        let n = node.inputs.len();
+        node.inputs.copy_from_slice(&ports[b..b + n]);
+        let m = node.outputs.len();
+        node.outputs.copy_from_slice(&ports[b + n..b + n + m]);
     }
     for node in nodes.iter_mut() {
         for p in node.inputs.iter_mut().chain(node.outputs.iter_mut()) {
@@ -277,6 +296,61 @@ fn resolve_processing(
             }
         }
     }
+}
+
+/// Spreads processing along `links` (output port, input port), in the
+/// order of Click's sweeps (see [`resolve_processing`]): each link passes
+/// a resolved end's processing to an agnostic other end. Returns the
+/// links whose ends conflict, in the order Click finds them; a link in
+/// conflict is looked at no more.
+fn spread(ports: &mut [Processing], links: &[(usize, usize)]) -> Vec<usize> {
+    let mut at_port: Vec<Vec<usize>> = vec![Vec::new(); ports.len()];
+    for (k, &(from, to)) in links.iter().enumerate() {
+        at_port[from].push(k);
+        at_port[to].push(k);
+    }
+    // Click's first sweep looks at every link; one with neither end
+    // resolved does nothing until an end is.
+    let mut events: BinaryHeap<Reverse<(usize, usize)>> = links
+        .iter()
+        .enumerate()
+        .filter(|(_, &(from, to))| {
+            ports[from] != Processing::Agnostic || ports[to] != Processing::Agnostic
+        })
+        .map(|(k, _)| Reverse((1, k)))
+        .collect();
+    let mut failed = vec![false; links.len()];
+    let mut conflicts = Vec::new();
+    while let Some(Reverse((sweep, k))) = events.pop() {
+        if failed[k] {
+            continue;
+        }
+        let (from, to) = links[k];
+        let resolved = match (ports[from], ports[to]) {
+            (Processing::Agnostic, Processing::Agnostic) => continue,
+            (p, Processing::Agnostic) => {
+                ports[to] = p;
+                to
+            }
+            (Processing::Agnostic, p) => {
+                ports[from] = p;
+                from
+            }
+            (a, b) if a != b => {
+                conflicts.push(k);
+                failed[k] = true;
+                continue;
+            }
+            _ => continue,
+        };
+        // Click's loop reaches a later link in this sweep, an earlier one
+        // in the next.
+        for &j in &at_port[resolved] {
+            let when = if j > k { sweep } else { sweep + 1 };
+            events.push(Reverse((when, j)));
+        }
+    }
+    conflicts
 }
 
 fn processing_error(
@@ -354,5 +428,87 @@ fn check_completeness(
         for (p, _) in used_out[e].iter().enumerate().filter(|(_, u)| !**u) {
             errors.push(port_error(node, true, p, "unused"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Click's loop as written (`Router::check_push_and_pull`): sweep
+    /// every link until a sweep changes nothing.
+    fn spread_by_sweeps(ports: &mut [Processing], links: &[(usize, usize)]) -> Vec<usize> {
+        let mut failed = vec![false; links.len()];
+        let mut conflicts = Vec::new();
+        loop {
+            let mut changed = false;
+            for (k, &(from, to)) in links.iter().enumerate() {
+                if failed[k] {
+                    continue;
+                }
+                match (ports[from], ports[to]) {
+                    (Processing::Agnostic, Processing::Agnostic) => {}
+                    (p, Processing::Agnostic) => {
+                        ports[to] = p;
+                        changed = true;
+                    }
+                    (Processing::Agnostic, p) => {
+                        ports[from] = p;
+                        changed = true;
+                    }
+                    (a, b) if a != b => {
+                        conflicts.push(k);
+                        failed[k] = true;
+                    }
+                    _ => {}
+                }
+            }
+            if !changed {
+                return conflicts;
+            }
+        }
+    }
+
+    fn processing() -> impl Strategy<Value = Processing> {
+        prop_oneof![
+            4 => Just(Processing::Agnostic),
+            1 => Just(Processing::Push),
+            1 => Just(Processing::Pull),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The event order gives Click's results and Click's errors, in
+        /// Click's order.
+        #[test]
+        fn events_replay_clicks_sweeps(
+            ports in proptest::collection::vec(processing(), 1..24),
+            raw in proptest::collection::vec((0usize..64, 0usize..64), 0..48),
+        ) {
+            let n = ports.len();
+            let links: Vec<(usize, usize)> = raw.iter().map(|&(a, b)| (a % n, b % n)).collect();
+            let (mut fast, mut slow) = (ports.clone(), ports);
+            let found = spread(&mut fast, &links);
+            let expected = spread_by_sweeps(&mut slow, &links);
+            prop_assert_eq!(found, expected);
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn a_long_chain_resolves_in_one_pass_of_events() {
+        // A pull end, 100,000 agnostic links in a row, in the order that
+        // made Click's loop take one sweep per link.
+        let n = 100_000;
+        let mut ports = vec![Processing::Agnostic; n + 1];
+        ports[0] = Processing::Pull;
+        let links: Vec<(usize, usize)> = (0..n).rev().map(|i| (i + 1, i)).collect();
+        let start = std::time::Instant::now();
+        assert!(spread(&mut ports, &links).is_empty());
+        assert!(ports.iter().all(|&p| p == Processing::Pull));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }
