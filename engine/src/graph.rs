@@ -144,10 +144,7 @@ pub fn unknown_classes(flat: &FlatConfig, registry: &Registry) -> Vec<Diagnostic
 }
 
 fn diag(span: &Span, message: String) -> Diagnostic {
-    Diagnostic {
-        span: Some(span.clone()),
-        message,
-    }
+    Diagnostic::new(span.clone(), message)
 }
 
 fn port_error(node: &Node, output: bool, port: usize, what: &str) -> Diagnostic {

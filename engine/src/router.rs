@@ -258,13 +258,15 @@ fn check_requirements(flat: &FlatConfig) -> Result<(), Vec<Diagnostic>> {
         .filter_map(|r| {
             let name = r.text.strip_prefix("package ")?;
             let name = click_lang::args::unquote(name);
-            (!PROVIDED.contains(&name.as_str())).then(|| Diagnostic {
-                span: Some(r.span.clone()),
-                message: format!(
-                    "requirement '{name}' not available: element packages are not loaded at run \
-                     time; build a router binary with those elements (router::main_with, \
-                     docs/WRITING-ELEMENTS.md)"
-                ),
+            (!PROVIDED.contains(&name.as_str())).then(|| {
+                Diagnostic::new(
+                    r.span.clone(),
+                    format!(
+                        "requirement '{name}' not available: element packages are not loaded \
+                         at run time; build a router binary with those elements \
+                         (router::main_with, docs/WRITING-ELEMENTS.md)"
+                    ),
+                )
             })
         })
         .collect();

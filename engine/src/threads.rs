@@ -63,10 +63,9 @@ pub(crate) fn run(
         .map(|_| ThreadWaker::new().map(Arc::new))
         .collect::<Result<_, _>>()
         .map_err(|e| {
-            vec![Diagnostic {
-                span: None,
-                message: format!("cannot make a thread's wake-up eventfd: {e}"),
-            }]
+            vec![Diagnostic::without_span(format!(
+                "cannot make a thread's wake-up eventfd: {e}"
+            ))]
         })?;
     let (mailboxes, inboxes) = Mailboxes::new(wakers.clone(), owner, instances);
     let mailboxes = Arc::new(mailboxes);
@@ -170,9 +169,9 @@ pub(crate) fn configure(
     };
     crate::panics::catch(|| spec.create_in(&node.config, &ctx, info.context_for(e)))
         .unwrap_or_else(|panic| Err(format!("panicked: {panic}")))
-        .map_err(|message| Diagnostic {
-            span: Some(node.span.clone()),
-            message: format!("while configuring '{}': {message}", node.declaration()),
+        .map_err(|message| {
+            let message = format!("while configuring '{}': {message}", node.declaration());
+            Diagnostic::new(node.span.clone(), message)
         })
 }
 
@@ -289,7 +288,7 @@ impl ThreadEnv<'_> {
             .map(|&e| self.graph.nodes[e].span.clone());
         // Not `fail`: the other threads may not have started running yet,
         // and must still reach the barrier this one waits at.
-        self.report(vec![Diagnostic { span, message }]);
+        self.report(vec![Diagnostic::at(span, message)]);
         self.shared.request_stop();
         shard.refuse_calls("the router is stopping after a panic");
     }
@@ -327,10 +326,9 @@ impl ThreadEnv<'_> {
             .fd()
             .expect("scheduler threads' wakers have an eventfd");
         let poller = Poller::new(wake).map_err(|e| {
-            vec![Diagnostic {
-                span: None,
-                message: format!("thread {t}: cannot make an epoll instance: {e}"),
-            }]
+            vec![Diagnostic::without_span(format!(
+                "thread {t}: cannot make an epoll instance: {e}"
+            ))]
         })?;
         let mut selects = Selects::new(poller);
         for (local, slot) in slots.iter().enumerate() {
@@ -366,10 +364,8 @@ impl ThreadEnv<'_> {
             }
             if let Err(message) = result {
                 let node = &graph.nodes[global[local]];
-                errors.push(Diagnostic {
-                    span: Some(node.span.clone()),
-                    message: format!("while initializing '{}': {message}", node.declaration()),
-                });
+                let message = format!("while initializing '{}': {message}", node.declaration());
+                errors.push(Diagnostic::new(node.span.clone(), message));
             }
             timers.push(element_timers);
             if let Some(task) = &task {

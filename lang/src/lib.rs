@@ -28,7 +28,7 @@ mod unparse;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use diag::{Diagnostic, Diagnostics, Span};
+pub use diag::{Diagnostic, Diagnostics, Note, Span};
 pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts, SymbolicFlat};
 
 /// How to load a configuration.
