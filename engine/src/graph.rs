@@ -13,7 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
-use click_lang::{Diagnostic, FlatConfig, FlatConnection, Span};
+use click_lang::{ConnectionSpan, Diagnostic, FlatConfig, FlatConnection, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -76,10 +76,12 @@ impl Graph {
             })
             .collect();
 
-        let connections = check_port_ranges(&mut nodes, &flat.connections, &mut errors);
-        resolve_processing(&mut nodes, &connections, &mut errors);
+        let spans = |i: usize| flat.connection_spans.get(i).cloned().unwrap_or_default();
+        let (connections, spans) =
+            check_port_ranges(&mut nodes, &flat.connections, spans, &mut errors);
+        resolve_processing(&mut nodes, &connections, &spans, &mut errors);
         if errors.is_empty() {
-            check_completeness(&nodes, &connections, &mut errors);
+            check_completeness(&nodes, &connections, &spans, &mut errors);
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -156,12 +158,14 @@ fn port_error(node: &Node, output: bool, port: usize, what: &str) -> Diagnostic 
 }
 
 /// Resolves each element's number of ports (Click's `notify_nports`) and
-/// drops the connections that use ports beyond them, reporting each.
+/// drops the connections that use ports beyond them, reporting each. The
+/// connections kept come back with where each is written.
 fn check_port_ranges(
     nodes: &mut [Node],
     connections: &[FlatConnection],
+    spans: impl Fn(usize) -> ConnectionSpan,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<FlatConnection> {
+) -> (Vec<FlatConnection>, Vec<ConnectionSpan>) {
     let mut used = vec![(0usize, 0usize); nodes.len()];
     for c in connections {
         used[c.from].1 = used[c.from].1.max(c.from_port + 1);
@@ -175,30 +179,49 @@ fn check_port_ranges(
         node.outputs = vec![Processing::Agnostic; nout];
     }
     let mut kept = Vec::with_capacity(connections.len());
+    let mut kept_spans = Vec::with_capacity(connections.len());
     let mut seen = HashSet::with_capacity(connections.len());
-    for c in connections {
+    for (i, c) in connections.iter().enumerate() {
+        let at = spans(i);
         let mut ok = true;
         if c.from_port >= nodes[c.from].outputs.len() {
-            errors.push(has_no(&nodes[c.from], true, c.from_port));
+            errors.push(has_no(&nodes[c.from], true, c.from_port, &at.from));
             ok = false;
         }
         if c.to_port >= nodes[c.to].inputs.len() {
-            errors.push(has_no(&nodes[c.to], false, c.to_port));
+            errors.push(has_no(&nodes[c.to], false, c.to_port, &at.to));
             ok = false;
         }
         if ok && seen.insert(*c) {
             kept.push(*c);
+            kept_spans.push(at);
         }
     }
-    kept
+    (kept, kept_spans)
 }
 
-fn has_no(node: &Node, output: bool, port: usize) -> Diagnostic {
-    let side = if output { "output" } else { "input" };
-    diag(
-        &node.span,
-        format!("'{}' has no {side} {port}", node.declaration()),
+/// An error about `node` caused at `at` (a connection's port), reported
+/// there with the declaration as a note; Click's one-line form reports it
+/// at the declaration. Where the connection's place is unknown (an
+/// element a program added), at the declaration.
+fn at_connection(node: &Node, at: &Span, message: String) -> Diagnostic {
+    if at.line == 0 || at.file.is_empty() {
+        return diag(&node.span, message);
+    }
+    let d = Diagnostic::new(at.clone(), message).click_at(node.span.clone());
+    if *at == node.span {
+        return d;
+    }
+    d.with_note(
+        node.span.clone(),
+        format!("'{}' declared here", node.declaration()),
     )
+}
+
+fn has_no(node: &Node, output: bool, port: usize, at: &Span) -> Diagnostic {
+    let side = if output { "output" } else { "input" };
+    let message = format!("'{}' has no {side} {port}", node.declaration());
+    at_connection(node, at, message)
 }
 
 /// Click's push/pull resolution: agnostic ports take the processing of the
@@ -222,6 +245,7 @@ fn has_no(node: &Node, output: bool, port: usize) -> Diagnostic {
 fn resolve_processing(
     nodes: &mut [Node],
     connections: &[FlatConnection],
+    spans: &[ConnectionSpan],
     errors: &mut Vec<Diagnostic>,
 ) {
     let agnostic = ProcessingCode::parse("a").expect("valid");
@@ -237,10 +261,12 @@ fn resolve_processing(
     let known = |e: usize| nodes[e].spec.is_some();
     // Fake connections inside agnostic elements, from output to input, so
     // that one loop spreads processing both through and between elements.
-    let mut links: Vec<(FlatConnection, bool)> = connections
+    // Each link with its connection's index (`None` inside an element).
+    let mut links: Vec<(FlatConnection, Option<usize>)> = connections
         .iter()
-        .filter(|c| known(c.from) && known(c.to))
-        .map(|c| (*c, false))
+        .enumerate()
+        .filter(|(_, c)| known(c.from) && known(c.to))
+        .map(|(i, c)| (*c, Some(i)))
         .collect();
     for (e, node) in nodes.iter().enumerate().filter(|(e, _)| known(*e)) {
         for i in 0..node.inputs.len() {
@@ -255,7 +281,7 @@ fn resolve_processing(
                         to: e,
                         to_port: i,
                     };
-                    links.push((c, true));
+                    links.push((c, None));
                 }
             }
         }
@@ -276,9 +302,10 @@ fn resolve_processing(
         })
         .collect();
     for k in spread(&mut ports, &ids) {
-        let (c, internal) = &links[k];
+        let (c, connection) = &links[k];
         let from = ports[ids[k].0];
-        errors.push(processing_error(nodes, c, *internal, from));
+        let at = connection.and_then(|i| spans.get(i));
+        errors.push(processing_error(nodes, c, at, from));
     }
     for (node, &b) in nodes.iter_mut().zip(&base) {
         let n = node.inputs.len();
@@ -350,10 +377,12 @@ fn spread(ports: &mut [Processing], links: &[(usize, usize)]) -> Vec<usize> {
     conflicts
 }
 
+/// A conflict on link `c`: a connection (written at `at`) or, without
+/// `at`, the inside of an agnostic element.
 fn processing_error(
     nodes: &[Node],
     c: &FlatConnection,
-    internal: bool,
+    at: Option<&ConnectionSpan>,
     from: Processing,
 ) -> Diagnostic {
     let to = if from == Processing::Push {
@@ -362,23 +391,27 @@ fn processing_error(
         Processing::Push
     };
     let (f, t) = (&nodes[c.from], &nodes[c.to]);
-    let message = if internal {
-        format!(
-            "agnostic '{}' in mixed context: {to} input {}, {from} output {}",
-            f.declaration(),
-            c.to_port,
-            c.from_port
-        )
-    } else {
-        format!(
-            "'{}' {from} output {} connected to '{}' {to} input {}",
-            f.declaration(),
-            c.from_port,
-            t.declaration(),
-            c.to_port
-        )
-    };
-    diag(&f.span, message)
+    match at {
+        None => diag(
+            &f.span,
+            format!(
+                "agnostic '{}' in mixed context: {to} input {}, {from} output {}",
+                f.declaration(),
+                c.to_port,
+                c.from_port
+            ),
+        ),
+        Some(at) => {
+            let message = format!(
+                "'{}' {from} output {} connected to '{}' {to} input {}",
+                f.declaration(),
+                c.from_port,
+                t.declaration(),
+                c.to_port
+            );
+            at_connection(f, &at.from, message)
+        }
+    }
 }
 
 /// A push output feeds exactly one input and a pull input drains exactly one
@@ -387,45 +420,64 @@ fn processing_error(
 fn check_completeness(
     nodes: &[Node],
     connections: &[FlatConnection],
+    spans: &[ConnectionSpan],
     errors: &mut Vec<Diagnostic>,
 ) {
-    let mut used_out: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.outputs.len()]).collect();
-    let mut used_in: Vec<Vec<bool>> = nodes.iter().map(|n| vec![false; n.inputs.len()]).collect();
-    for c in connections {
+    // The first connection at each port.
+    let mut used_out: Vec<Vec<Option<usize>>> =
+        nodes.iter().map(|n| vec![None; n.outputs.len()]).collect();
+    let mut used_in: Vec<Vec<Option<usize>>> =
+        nodes.iter().map(|n| vec![None; n.inputs.len()]).collect();
+    let span = |i: usize, from: bool| {
+        spans
+            .get(i)
+            .map(|s| if from { s.from.clone() } else { s.to.clone() })
+            .unwrap_or_default()
+    };
+    for (i, c) in connections.iter().enumerate() {
         let (f, t) = (&nodes[c.from], &nodes[c.to]);
-        if used_out[c.from][c.from_port] && f.outputs[c.from_port] == Processing::Push {
-            errors.push(diag(
-                &f.span,
-                format!(
+        if let Some(first) = used_out[c.from][c.from_port] {
+            if f.outputs[c.from_port] == Processing::Push {
+                let message = format!(
                     "illegal reuse of '{}' push output {}",
                     f.declaration(),
                     c.from_port
-                ),
-            ));
+                );
+                errors.push(reused(f, span(i, true), span(first, true), message));
+            }
         }
-        if used_in[c.to][c.to_port] && t.inputs[c.to_port] == Processing::Pull {
-            errors.push(diag(
-                &t.span,
-                format!(
+        if let Some(first) = used_in[c.to][c.to_port] {
+            if t.inputs[c.to_port] == Processing::Pull {
+                let message = format!(
                     "illegal reuse of '{}' pull input {}",
                     t.declaration(),
                     c.to_port
-                ),
-            ));
+                );
+                errors.push(reused(t, span(i, false), span(first, false), message));
+            }
         }
-        used_out[c.from][c.from_port] = true;
-        used_in[c.to][c.to_port] = true;
+        used_out[c.from][c.from_port].get_or_insert(i);
+        used_in[c.to][c.to_port].get_or_insert(i);
     }
     for (e, node) in nodes.iter().enumerate() {
-        for (p, _) in used_in[e].iter().enumerate().filter(|(_, u)| !**u) {
+        for (p, _) in used_in[e].iter().enumerate().filter(|(_, u)| u.is_none()) {
             errors.push(port_error(node, false, p, "unused"));
         }
     }
     for (e, node) in nodes.iter().enumerate() {
-        for (p, _) in used_out[e].iter().enumerate().filter(|(_, u)| !**u) {
+        for (p, _) in used_out[e].iter().enumerate().filter(|(_, u)| u.is_none()) {
             errors.push(port_error(node, true, p, "unused"));
         }
     }
+}
+
+/// A port used a second time at `at`, first at `first`.
+fn reused(node: &Node, at: Span, first: Span, message: String) -> Diagnostic {
+    let d = at_connection(node, &at, message);
+    if d.span.as_ref() == Some(&at) && first.line > 0 && first != at {
+        return d.with_note(first, "first used here");
+    }
+    d
 }
 
 #[cfg(test)]

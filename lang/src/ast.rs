@@ -93,6 +93,8 @@ pub struct Endpoint {
 #[derive(Debug, Clone)]
 pub struct Ports {
     pub tokens: Vec<PortToken>,
+    /// The list with its brackets.
+    pub at: Range<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -404,6 +406,7 @@ fn args(p: Pair<Rule>) -> Option<Word> {
 }
 
 fn ports(p: Pair<Rule>) -> Ports {
+    let at = range(&p);
     let tokens = p
         .into_inner()
         .filter_map(|part| match part.as_rule() {
@@ -413,7 +416,7 @@ fn ports(p: Pair<Rule>) -> Ports {
             _ => None,
         })
         .collect();
-    Ports { tokens }
+    Ports { tokens, at }
 }
 
 #[cfg(test)]

@@ -29,7 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use diag::{Diagnostic, Diagnostics, Note, Span};
-pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts, SymbolicFlat};
+pub use flat::{
+    ConnectionSpan, ConnectionSpans, FlatConfig, FlatConnection, FlatElement, Requirement,
+    SourceTexts, SymbolicFlat,
+};
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -78,8 +81,8 @@ pub fn load_str(
     let env = expand::Env {
         frames: vec![defines.clone()],
     };
-    let (elements, connections, more) = flatten::Flattener::new(built.scope).run(&env);
-    errors.extend(more);
+    let flat = flatten::Flattener::new(built.scope).run(&env);
+    errors.extend(flat.errors);
     if !errors.is_empty() {
         return Err(diagnostics(errors, &built.sources));
     }
@@ -89,11 +92,11 @@ pub fn load_str(
         let env = expand::Env {
             frames: vec![vars.collect()],
         };
-        let (elements, connections, errors) = flatten::Flattener::new(scope).run(&env);
+        let flat = flatten::Flattener::new(scope).run(&env);
         Arc::new(SymbolicFlat {
-            elements,
-            connections,
-            errors,
+            elements: flat.elements,
+            connections: flat.connections,
+            errors: flat.errors,
         })
     });
     let sources = built
@@ -102,8 +105,9 @@ pub fn load_str(
         .map(|m| (m.name.clone(), m.text.clone()))
         .collect();
     Ok(FlatConfig {
-        elements,
-        connections,
+        elements: flat.elements,
+        connections: flat.connections,
+        connection_spans: ConnectionSpans(flat.spans),
         requirements: built.requirements,
         defines,
         symbolic,
