@@ -403,7 +403,7 @@ impl<'a> PacketCtx<'a> {
 
     /// Fires `timer` of the current element after `delay`.
     pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
-        let at = self.shared.clock.now() + delay;
+        let at = self.shared.clock.after(delay);
         self.set_timer(timer, at);
     }
 

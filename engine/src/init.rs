@@ -150,7 +150,7 @@ impl InitCtx<'_> {
     /// Fires `timer` `delay` after the router starts.
     pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
         if let Some(t) = self.timers.get_mut(timer.index()) {
-            *t = Some(self.shared.clock.now() + delay);
+            *t = Some(self.shared.clock.after(delay));
         }
     }
 
