@@ -245,10 +245,18 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
 /// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
 /// (named as Click names them: `click_driver@@ControlSocket`, then `@1`,
 /// `@2`, ...).
+/// Each comes from its flag: errors about it name the flag (`-p 7777:
+/// ...`), not a place in the configuration.
 fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut FlatConfig) {
-    let sockets = ports.iter().map(|p| format!("tcp, {p}"));
-    let sockets = sockets.chain(unix_sockets.iter().map(|f| format!("unix, {f}")));
-    for (i, socket) in sockets.enumerate() {
+    let sockets = ports
+        .iter()
+        .map(|p| (format!("tcp, {p}"), format!("-p {p}")));
+    let sockets = sockets.chain(
+        unix_sockets
+            .iter()
+            .map(|f| (format!("unix, {f}"), format!("-u {f}"))),
+    );
+    for (i, (socket, flag)) in sockets.enumerate() {
         let suffix = if i == 0 {
             String::new()
         } else {
@@ -258,7 +266,7 @@ fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut F
             name: format!("click_driver@@ControlSocket{suffix}"),
             class: "ControlSocket".into(),
             config: socket,
-            span: Default::default(),
+            span: click_lang::Span::command_line(&flag),
             implicit_class: false,
         });
     }
@@ -319,7 +327,33 @@ fn init_logging(verbose: u8, no_warnings: bool) {
 /// Errors found by the engine (classes, ports, push/pull, arguments),
 /// rendered like the language's own.
 fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
-    render(&Diagnostics::with_sources(errors.to_vec(), &config.sources))
+    let errors = errors.iter().cloned().map(about_flag).collect();
+    render(&Diagnostics::with_sources(errors, &config.sources))
+}
+
+/// An error about an element a flag added (`-p 7777`'s ControlSocket) is
+/// about the flag, which the rendering names: the element's internal name
+/// (`while initializing 'click_driver@@ControlSocket :: ControlSocket'`)
+/// and a repeat of the flag's value are left out.
+fn about_flag(mut d: click_lang::Diagnostic) -> click_lang::Diagnostic {
+    let Some(flag) = d.span.as_ref().filter(|s| s.is_command_line()) else {
+        return d;
+    };
+    let value = flag.file.split_once(' ').map_or("", |(_, v)| v).to_string();
+    let mut message = d.message.as_str();
+    for context in ["while configuring '", "while initializing '"] {
+        if let Some((_, rest)) = message
+            .strip_prefix(context)
+            .and_then(|m| m.split_once("': "))
+        {
+            message = rest;
+        }
+    }
+    for repeat in [format!("{value}: "), format!("port {value}: ")] {
+        message = message.strip_prefix(repeat.as_str()).unwrap_or(message);
+    }
+    d.message = message.to_string();
+    d
 }
 
 fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
