@@ -389,12 +389,12 @@ fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
     match cli.file.as_deref().or(cli.config.as_deref()) {
         Some(path) if path != "-" => click_lang::load_file(path.as_ref(), opts),
         _ => {
-            let mut text = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
                 let d = click_lang::Diagnostic::without_span(format!("<stdin>: {e}"));
                 return Err(Diagnostics::new(vec![d]));
             }
-            click_lang::load_str(&text, "<stdin>", opts)
+            click_lang::load_bytes(&bytes, "<stdin>", opts)
         }
     }
 }

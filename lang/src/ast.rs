@@ -292,7 +292,18 @@ fn syntax_error(map: &SourceMap, e: &pest::error::Error<Rule>) -> Diagnostic {
     } else {
         format!("syntax error near '{token}'")
     };
-    Diagnostic::new(map.span(at.start, at.end), message)
+    let d = Diagnostic::new(map.span(at.start, at.end), message);
+    match map.byte_not_utf8(at.start) {
+        // Click shows the byte as an octal escape.
+        Some(b) => d
+            .with_help(format!(
+                "byte 0x{b:02X} is not UTF-8 (read as the Latin-1 '{}'): such bytes are allowed \
+                 only in comments and strings",
+                char::from(b)
+            ))
+            .click_says(format!("syntax error near '\\{b:03o}'")),
+        None => d,
+    }
 }
 
 /// Where the lexeme at or after `pos` lies, past white space, comments and

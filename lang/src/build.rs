@@ -589,11 +589,11 @@ impl Builder {
             return;
         }
         self.libraries.push(canonical);
-        let text = match std::fs::read_to_string(&path) {
+        let bytes = match std::fs::read(&path) {
             Ok(t) => t,
             Err(e) => return self.error(at, format!("{}: {e}", path.display())),
         };
-        let map = Arc::new(SourceMap::new(&path.to_string_lossy(), &text));
+        let map = Arc::new(SourceMap::from_bytes(&path.to_string_lossy(), &bytes));
         self.sources.push(map.clone());
         self.errors.extend(map.errors.iter().cloned());
         match ast::parse(&map) {

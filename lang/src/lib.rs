@@ -45,10 +45,11 @@ pub struct LoadOptions {
     pub search_path: Vec<PathBuf>,
 }
 
-/// Reads, parses and flattens a configuration file.
+/// Reads, parses and flattens a configuration file (its bytes as
+/// [`load_bytes`] reads them).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&text, &path.to_string_lossy(), opts),
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(&bytes, &path.to_string_lossy(), opts),
         Err(e) => Err(Diagnostics::new(vec![Diagnostic::without_span(format!(
             "{}: {e}",
             path.display()
@@ -63,7 +64,25 @@ pub fn load_str(
     file_name: &str,
     opts: &LoadOptions,
 ) -> Result<FlatConfig, Diagnostics> {
-    let map = Arc::new(source::SourceMap::new(file_name, source));
+    load_map(source::SourceMap::new(file_name, source), opts)
+}
+
+/// Parses and flattens a configuration's bytes, which need not be UTF-8:
+/// as Click, which reads bytes, this accepts any in comments and strings
+/// (a Latin-1 `é` in a comment). Bytes that are not UTF-8 read as the
+/// Latin-1 characters of their values, one character each, so positions
+/// are those of the file; where one is not allowed (outside comments and
+/// strings) the error says which byte it was.
+pub fn load_bytes(
+    source: &[u8],
+    file_name: &str,
+    opts: &LoadOptions,
+) -> Result<FlatConfig, Diagnostics> {
+    load_map(source::SourceMap::from_bytes(file_name, source), opts)
+}
+
+fn load_map(map: source::SourceMap, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
+    let map = Arc::new(map);
     let stmts = match ast::parse(&map) {
         Ok(stmts) => stmts,
         Err(d) => {
