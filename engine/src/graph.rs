@@ -11,7 +11,7 @@
 //! only the first.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use click_lang::{ConnectionSpan, Diagnostic, FlatConfig, FlatConnection, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -123,11 +123,16 @@ impl Graph {
 /// An error for each element of `flat` whose class `registry` does not
 /// know: the first check, which Click's parser makes (its other checks
 /// come when the router initializes).
+///
+/// Each error suggests the nearest known class names, and for a bare word
+/// (`i -> j`, which may be a misspelt element) the nearest element names.
 pub fn unknown_classes(flat: &FlatConfig, registry: &Registry) -> Vec<Diagnostic> {
     let unknown = flat
         .elements
         .iter()
         .filter(|e| registry.get(&e.class).is_none());
+    let classes = registry.class_names();
+    let mut suggested: HashMap<(&str, bool), Option<String>> = HashMap::new();
     unknown
         .map(|e| {
             // A bare word in a connection (`i -> j`) declares an element of
@@ -140,9 +145,90 @@ pub fn unknown_classes(flat: &FlatConfig, registry: &Registry) -> Vec<Diagnostic
             } else {
                 format!("unknown element class '{}'", e.class)
             };
-            diag(&e.span, message)
+            let d = diag(&e.span, message);
+            // Suggestions cost a look at every name: for a few classes only.
+            let few = suggested.len() < 64;
+            let help = suggested
+                .entry((e.class.as_str(), e.implicit_class))
+                .or_insert_with(|| {
+                    few.then(|| suggestion(&e.class, e.implicit_class, &classes, flat))
+                        .flatten()
+                });
+            match help {
+                Some(help) => d.with_help(help.clone()),
+                None => d,
+            }
         })
         .collect()
+}
+
+/// `did you mean 'Classifier'?` for `Clasifier`: the known class names
+/// nearest to `class` by edit distance (ignoring case), if near enough;
+/// for a bare word, also the configuration's element names.
+fn suggestion(class: &str, bare: bool, classes: &[&str], flat: &FlatConfig) -> Option<String> {
+    let quote = |names: &[&str]| {
+        let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+        quoted.join(" or ")
+    };
+    let near_classes = nearest(class, classes.iter().copied());
+    let near_elements = if bare {
+        // Elements made from bare words are not names anyone wrote.
+        let named = flat.elements.iter().filter(|e| !e.name.contains('@'));
+        nearest(class, named.map(|e| e.name.as_str()))
+    } else {
+        Vec::new()
+    };
+    match (near_classes.is_empty(), near_elements.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(format!("did you mean {}?", quote(&near_classes))),
+        (true, false) => Some(format!(
+            "did you mean the element {}?",
+            quote(&near_elements)
+        )),
+        (false, false) => Some(format!(
+            "did you mean {} or the element {}?",
+            quote(&near_classes),
+            quote(&near_elements)
+        )),
+    }
+}
+
+/// The names nearest to `word` (at most three), if near enough: within a
+/// third of its length, at most 3 edits.
+fn nearest<'a>(word: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let mut best: Vec<&str> = Vec::new();
+    let mut best_distance = limit + 1;
+    for name in names {
+        let d = edit_distance(word, name);
+        if d < best_distance {
+            (best, best_distance) = (vec![name], d);
+        } else if d == best_distance && d <= limit && !best.contains(&name) {
+            best.push(name);
+        }
+    }
+    best.truncate(3);
+    best
+}
+
+/// Levenshtein distance between `a` and `b`, ignoring case.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
+    let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
+    if a.len().abs_diff(b.len()) > 3 {
+        return a.len().abs_diff(b.len());
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(previous + 1).min(row[j] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn diag(span: &Span, message: String) -> Diagnostic {
@@ -545,6 +631,23 @@ mod tests {
             prop_assert_eq!(found, expected);
             prop_assert_eq!(fast, slow);
         }
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("Clasifier", "Classifier"), 1);
+        assert_eq!(edit_distance("clasifier", "Classifier"), 1);
+        assert_eq!(edit_distance("Clasifier", "AlignmentInfo"), 4);
+        assert_eq!(edit_distance("Discrad", "Discard"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(
+            nearest(
+                "Clasifier",
+                ["AlignmentInfo", "Classifier", "Counter"].into_iter()
+            ),
+            ["Classifier"]
+        );
+        assert!(nearest("Frob", ["Counter", "Discard"].into_iter()).is_empty());
     }
 
     #[test]
