@@ -189,6 +189,9 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         Mode::Run
     };
     let opts = load_options(&cli)?;
+    if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
+        check_threads_and_cores(&cli, matches!(mode, Mode::Run))?;
+    }
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
     if config.elements.is_empty() && matches!(mode, Mode::Run | Mode::Check) {
         // Click's driver: nothing would ever happen, so say so and end.
@@ -294,6 +297,58 @@ fn hotconfig_builder(cli: &Cli, opts: LoadOptions, registry: Arc<Registry>) -> h
             )),
         }
     })
+}
+
+/// `-j` and `--affinity` against the cores this process may use: `-j 0`
+/// and an OFFSET past the last core are refused (a router needs a thread;
+/// there is no such core), and with `warn` (a run) more threads than
+/// cores is said, since pinned threads then share cores and unpinned ones
+/// take turns.
+fn check_threads_and_cores(cli: &Cli, warn: bool) -> Result<(), String> {
+    if cli.threads == 0 {
+        return Err("error: -j 0: a router needs at least one scheduler thread\n".into());
+    }
+    let Some(cores) = usable_cores() else {
+        return Ok(());
+    };
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    if let Some(offset) = cli.affinity.filter(|_| !cli.no_affinity) {
+        if offset >= cores {
+            return Err(format!(
+                "error: --affinity={offset}: this process may use {}, so OFFSET is at most {}\n",
+                plural(cores, "core"),
+                cores - 1
+            ));
+        }
+    }
+    if warn && !cli.no_warnings && cli.threads > cores {
+        let how = match pinning(cli) {
+            Some(_) => "pinned threads share cores (--no-affinity leaves them to the kernel)",
+            None => "the threads take turns on them",
+        };
+        eprintln!(
+            "warning: -j {}: this process may use {}: {how}",
+            cli.threads,
+            plural(cores, "core")
+        );
+    }
+    Ok(())
+}
+
+/// How many cores this process may run on (its affinity mask), as the
+/// engine counts them when it pins threads.
+fn usable_cores() -> Option<usize> {
+    // SAFETY: sched_getaffinity writes at most `size_of::<cpu_set_t>()`
+    // bytes into the set we own; CPU_COUNT only reads it.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        usize::try_from(libc::CPU_COUNT(&set))
+            .ok()
+            .filter(|&n| n > 0)
+    }
 }
 
 /// Where scheduler threads are pinned: `--affinity[=OFFSET]`, or from core
