@@ -193,6 +193,12 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         check_threads_and_cores(&cli, matches!(mode, Mode::Run))?;
     }
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    tracing::info!(
+        "read {}: {}, {}",
+        source_name(&cli),
+        plural(config.elements.len(), "element"),
+        plural(config.connections.len(), "connection")
+    );
     if config.elements.is_empty() && matches!(mode, Mode::Run | Mode::Check) {
         // Click's driver: nothing would ever happen, so say so and end.
         if !cli.no_warnings {
@@ -311,7 +317,6 @@ fn check_threads_and_cores(cli: &Cli, warn: bool) -> Result<(), String> {
     let Some(cores) = usable_cores() else {
         return Ok(());
     };
-    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     if let Some(offset) = cli.affinity.filter(|_| !cli.no_affinity) {
         if offset >= cores {
             return Err(format!(
@@ -333,6 +338,11 @@ fn check_threads_and_cores(cli: &Cli, warn: bool) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// `1 core`, `2 cores`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// How many cores this process may run on (its affinity mask), as the
@@ -369,10 +379,14 @@ fn init_logging(verbose: u8, no_warnings: bool) {
     } else {
         ["warn", "info", "debug", "trace"][usize::from(verbose.min(3))]
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    // Which module logged a line helps a developer (RUST_LOG, -vv and
+    // more), not someone following a run with -v.
+    let targets = from_env.is_some() || verbose >= 2;
+    let filter = from_env.unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_target(targets)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()

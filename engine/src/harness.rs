@@ -133,6 +133,7 @@ impl Harness {
             signals: RouterSignals::new(stop, wakers),
             handle,
             hotswap: None,
+            stop_reason: Mutex::new(None),
         };
         let mut state = ShardState::new(2, Timers::new(&[HARNESS_TIMERS, 1]), Selects::default());
         state.configs = vec![String::new(); 2];

@@ -91,6 +91,14 @@ impl Router {
     pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
         check_requirements(flat)?;
         let graph = Graph::build(flat, registry)?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for node in &graph.nodes {
+                match node.config.as_str() {
+                    "" => tracing::debug!("{}", node.declaration()),
+                    config => tracing::debug!("{}({config})", node.declaration()),
+                }
+            }
+        }
         let info = Arc::new(RouterInfo::build(&graph));
         let errors: Vec<Diagnostic> = (0..graph.nodes.len())
             .filter_map(|e| configure(&graph, e, &info).err())
