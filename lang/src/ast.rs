@@ -250,9 +250,7 @@ fn unclosed_in_config(text: &str, from: usize) -> Option<(usize, char)> {
             }
             b'(' => parens.push(i),
             b')' => {
-                if parens.pop().is_none() {
-                    return None;
-                }
+                parens.pop()?;
             }
             _ => {}
         }

@@ -71,12 +71,22 @@ pub struct Diagnostic {
     /// Other places that explain it (`note: 'c :: Counter' declared here`),
     /// each shown with its own line of text.
     pub notes: Vec<Note>,
-    /// Where Click's one-line form puts the error, when not at `span`
-    /// (Click reports a bad port at the element's declaration, not at the
-    /// connection that uses it). Click's own tests compare that form.
-    pub click_span: Option<Span>,
-    /// Click's words for the error, when not `message`.
-    pub click_message: Option<String>,
+    /// Click's one-line form, when it is not `span` and `message` (see
+    /// [`ClickLine`]). Boxed: most errors have none.
+    pub click: Option<Box<ClickLine>>,
+}
+
+/// Where and how Click's one-line form reports an error, when that is not
+/// where and how we do: Click reports a bad port at the element's
+/// declaration, not at the connection that uses it, and says `expected
+/// ')'` where we name what is unclosed. Click's own tests compare that
+/// form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClickLine {
+    /// Click's place, if not the diagnostic's.
+    pub span: Option<Span>,
+    /// Click's words, if not the diagnostic's.
+    pub message: Option<String>,
 }
 
 impl Diagnostic {
@@ -124,20 +134,23 @@ impl Diagnostic {
 
     /// Click's one-line form reports this at `span` instead.
     pub fn click_at(mut self, span: Span) -> Diagnostic {
-        self.click_span = Some(span);
+        self.click.get_or_insert_default().span = Some(span);
         self
     }
 
     /// Click's one-line form says `message` instead.
     pub fn click_says(mut self, message: impl Into<String>) -> Diagnostic {
-        self.click_message = Some(message.into());
+        self.click.get_or_insert_default().message = Some(message.into());
         self
     }
 
     /// Click's one-line form: `file:line: message`.
     pub fn click_line(&self) -> String {
-        let message = self.click_message.as_deref().unwrap_or(&self.message);
-        match self.click_span.as_ref().or(self.span.as_ref()) {
+        let click = self.click.as_deref();
+        let message = click
+            .and_then(|c| c.message.as_deref())
+            .unwrap_or(&self.message);
+        match click.and_then(|c| c.span.as_ref()).or(self.span.as_ref()) {
             Some(span) => format!("{}: {message}", span.landmark()),
             None => message.to_string(),
         }

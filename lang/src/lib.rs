@@ -28,7 +28,7 @@ mod unparse;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use diag::{Diagnostic, Diagnostics, Note, Span};
+pub use diag::{ClickLine, Diagnostic, Diagnostics, Note, Span};
 pub use flat::{
     ConnectionSpan, ConnectionSpans, FlatConfig, FlatConnection, FlatElement, Requirement,
     SourceTexts, SymbolicFlat,
