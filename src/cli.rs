@@ -254,6 +254,7 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
 /// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
 /// (named as Click names them: `click_driver@@ControlSocket`, then `@1`,
 /// `@2`, ...).
+///
 /// Each comes from its flag: errors about it name the flag (`-p 7777:
 /// ...`), not a place in the configuration.
 fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut FlatConfig) {

@@ -196,10 +196,15 @@ fn suggestion(class: &str, bare: bool, classes: &[&str], flat: &FlatConfig) -> O
 /// The names nearest to `word` (at most three), if near enough: within a
 /// third of its length, at most 3 edits.
 fn nearest<'a>(word: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let length = word.chars().count();
+    let limit = (length / 3).clamp(1, 3);
     let mut best: Vec<&str> = Vec::new();
     let mut best_distance = limit + 1;
     for name in names {
+        // Too long or short to be near: no need to look closer.
+        if name.chars().count().abs_diff(length) > limit {
+            continue;
+        }
         let d = edit_distance(word, name);
         if d < best_distance {
             (best, best_distance) = (vec![name], d);
