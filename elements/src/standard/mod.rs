@@ -79,6 +79,8 @@ macro_rules! forward_element {
 mod alignmentinfo;
 mod averagecounter;
 mod bypass;
+pub mod classification;
+mod classifier;
 mod clickyinfo;
 mod clipboard;
 mod counter;
@@ -122,6 +124,7 @@ mod unstrip;
 pub use alignmentinfo::AlignmentInfo;
 pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
+pub use classifier::Classifier;
 pub use clickyinfo::ClickyInfo;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
@@ -185,6 +188,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<Idle>();
     r.add::<Clipboard>();
     r.add::<Bypass>();
+    r.add::<Classifier>();
     r.add::<InputSwitch>();
     r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
