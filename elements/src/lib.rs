@@ -4,9 +4,11 @@
 //! [`registry`] returns a [`Registry`] holding every class here; add your
 //! own classes to it before building a router.
 
+mod ip;
 mod standard;
 mod userlevel;
 
+pub use ip::*;
 pub use standard::*;
 pub use userlevel::*;
 
@@ -22,5 +24,6 @@ pub fn registry() -> Registry {
 /// Adds every element class of this library to `r`.
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
+    ip::register(r);
     userlevel::register(r);
 }

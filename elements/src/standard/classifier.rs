@@ -2,7 +2,9 @@
 
 use click_engine::args::Args;
 use click_engine::packet::{Batch, BATCH_CAPACITY};
-use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH};
+use click_engine::{
+    ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
+};
 
 use super::classification::{Arena, ExprId, Program, Region, Rule, View, DROP};
 
@@ -177,12 +179,18 @@ fn parse_pattern(arena: &mut Arena, text: &str) -> Result<ExprId, String> {
             ));
         }
         if value.len() % 2 != 0 {
-            return Err(format!("value has odd number of hex digits {}", at(s, value_at)));
+            return Err(format!(
+                "value has odd number of hex digits {}",
+                at(s, value_at)
+            ));
         }
         if let Some(m) = mask {
             if m.len() != value.len() {
                 let which = if m.len() > value.len() { "many" } else { "few" };
-                return Err(format!("mask has too {which} hex digits {}", at(s, mask_at)));
+                return Err(format!(
+                    "mask has too {which} hex digits {}",
+                    at(s, mask_at)
+                ));
             }
         }
         let clause = clause_expr(arena, offset as i32, value, mask);
@@ -234,6 +242,12 @@ impl Classifier {
     #[inline]
     pub fn classify(&self, p: &Packet) -> u32 {
         self.program.classify(&View::of_data(p.data()))
+    }
+
+    /// The output for `p` by evaluating the patterns one after the other:
+    /// the reference the graph must agree with.
+    pub fn interpret(&self, p: &Packet) -> u32 {
+        self.program.interpret(&View::of_data(p.data()))
     }
 }
 
@@ -354,9 +368,15 @@ mod tests {
         let e = compile_patterns(&["x"]).unwrap_err();
         assert_eq!(e, "pattern 0: expected a digit at 'x', column 1");
         let e = compile_patterns(&["12/080"]).unwrap_err();
-        assert!(e.contains("odd number of hex digits at '080', column 4"), "{e}");
+        assert!(
+            e.contains("odd number of hex digits at '080', column 4"),
+            "{e}"
+        );
         let e = compile_patterns(&["12/0800%ff"]).unwrap_err();
-        assert!(e.contains("mask has too few hex digits at 'ff', column 9"), "{e}");
+        assert!(
+            e.contains("mask has too few hex digits at 'ff', column 9"),
+            "{e}"
+        );
         let e = compile_patterns(&["12 0800"]).unwrap_err();
         assert_eq!(e, "pattern 0: expected '/' at a space, column 3");
         assert!(compile_patterns(&["99999999999/00"]).is_err());

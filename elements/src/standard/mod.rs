@@ -80,7 +80,7 @@ mod alignmentinfo;
 mod averagecounter;
 mod bypass;
 pub mod classification;
-mod classifier;
+pub(crate) mod classifier;
 mod clickyinfo;
 mod clipboard;
 mod counter;

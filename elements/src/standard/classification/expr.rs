@@ -203,7 +203,7 @@ impl Default for Arena {
 fn word_bit(region: Region, offset: i32) -> u64 {
     let h = (offset as u32 as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(region as u64 * 0x632B_E59B_D9B4_E019);
+        .wrapping_add((region as u64).wrapping_mul(0x632B_E59B_D9B4_E019));
     1u64 << (h >> 58)
 }
 
@@ -326,7 +326,14 @@ impl Arena {
     /// A word test. A zero mask tests nothing: it is true. The value is
     /// masked; an offset too large for the byte ranges is an error of the
     /// caller (parsers limit offsets).
-    pub fn atom(&mut self, region: Region, offset: i32, mask: u32, value: u32, short: bool) -> ExprId {
+    pub fn atom(
+        &mut self,
+        region: Region,
+        offset: i32,
+        mask: u32,
+        value: u32,
+        short: bool,
+    ) -> ExprId {
         if mask == 0 {
             return ExprId::TRUE;
         }
@@ -424,7 +431,10 @@ impl Arena {
         }
         let r = match self.node(e).clone() {
             Node::Const(_) => e,
-            Node::Atom(a) => self.atom_of(Atom { short: !a.short, ..a }),
+            Node::Atom(a) => self.atom_of(Atom {
+                short: !a.short,
+                ..a
+            }),
             Node::Not(x) => {
                 let y = self.flip_rec(x, memo);
                 self.not(y)
@@ -460,7 +470,7 @@ impl Arena {
         }
     }
 
-    /// Replaces the tests that `decide` settles by constants.
+    /// Replaces the tests of `word` that `decide` settles by constants.
     /// `memo` caches results for this `decide` (one per branch).
     pub fn substitute(
         &mut self,
@@ -477,10 +487,11 @@ impl Arena {
         }
         let r = match self.node(e).clone() {
             Node::Const(_) => e,
-            Node::Atom(a) => match decide(&a) {
+            Node::Atom(a) if a.word() == word => match decide(&a) {
                 Some(b) => self.constant(b),
                 None => e,
             },
+            Node::Atom(_) => e,
             Node::Not(x) => {
                 let y = self.substitute(x, word, decide, memo);
                 self.not(y)

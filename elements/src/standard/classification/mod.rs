@@ -24,7 +24,9 @@
 mod expr;
 mod program;
 
-pub use expr::{needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, View, MAX_DEPTH, NREGIONS};
+pub use expr::{
+    needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, View, MAX_DEPTH, NREGIONS,
+};
 pub use program::{Program, Rule, DROP};
 
 use click_engine::Packet;

@@ -307,13 +307,14 @@ impl Program {
         let mut order: Vec<u32> = Vec::new();
         let mut number: Vec<u32> = vec![u32::MAX; steps.len()];
         let mut queue = std::collections::VecDeque::new();
-        let mut visit = |t: u32, order: &mut Vec<u32>, queue: &mut std::collections::VecDeque<u32>| {
-            if t & LEAF == 0 && number[t as usize] == u32::MAX {
-                number[t as usize] = order.len() as u32;
-                order.push(t);
-                queue.push_back(t);
-            }
-        };
+        let mut visit =
+            |t: u32, order: &mut Vec<u32>, queue: &mut std::collections::VecDeque<u32>| {
+                if t & LEAF == 0 && number[t as usize] == u32::MAX {
+                    number[t as usize] = order.len() as u32;
+                    order.push(t);
+                    queue.push_back(t);
+                }
+            };
         visit(root, &mut order, &mut queue);
         while let Some(s) = queue.pop_front() {
             let st = &steps[s as usize];
@@ -523,7 +524,12 @@ impl Program {
                     let (rules, fallthrough) = &self.interp[st.value as usize];
                     s.push_str("interpreted:");
                     for r in rules {
-                        let _ = write!(s, "  {}->{}", self.arena.unparse(r.expr), target(LEAF | r.output));
+                        let _ = write!(
+                            s,
+                            "  {}->{}",
+                            self.arena.unparse(r.expr),
+                            target(LEAF | r.output)
+                        );
                     }
                     let _ = write!(s, "  else->{}", target(*fallthrough));
                 }
@@ -575,8 +581,14 @@ mod tests {
         let mut a = Arena::new();
         let ip = data_rule(&mut a, 12, 0xffff_0000, 0x0800_0000);
         let rules = vec![
-            Rule { output: 0, expr: ip },
-            Rule { output: 1, expr: ExprId::TRUE },
+            Rule {
+                output: 0,
+                expr: ip,
+            },
+            Rule {
+                output: 1,
+                expr: ExprId::TRUE,
+            },
         ];
         let p = Program::compile(a, rules);
         assert_eq!(p.nsteps(), 1, "{}", p.unparse());
@@ -594,7 +606,10 @@ mod tests {
         let mut rules = Vec::new();
         for i in 0..100u32 {
             let e = data_rule(&mut a, 0, 0xffff_ffff, 0x0a00_0000 + i);
-            rules.push(Rule { output: i % 3, expr: e });
+            rules.push(Rule {
+                output: i % 3,
+                expr: e,
+            });
         }
         let p = Program::compile(a, rules);
         assert_eq!(p.nsteps(), 1, "{}", p.unparse());
@@ -637,7 +652,10 @@ mod tests {
             let mut pkt = [0xffu8; 8];
             let off = if i % 2 == 0 { 0 } else { 4 };
             pkt[off..off + 4].copy_from_slice(&i.to_be_bytes());
-            assert_eq!(p.classify(&View::of_data(&pkt)), p.interpret(&View::of_data(&pkt)));
+            assert_eq!(
+                p.classify(&View::of_data(&pkt)),
+                p.interpret(&View::of_data(&pkt))
+            );
             assert_eq!(p.classify(&View::of_data(&pkt)), i);
         }
     }
