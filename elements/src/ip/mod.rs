@@ -1,12 +1,56 @@
 //! IP elements: classification by IP patterns, header checks and marks,
 //! and the Ethernet elements around them.
 
+mod checkicmpheader;
+mod checkipheader;
+mod checklength;
+mod checktcpheader;
+mod checkudpheader;
+mod common;
+mod ethermirror;
+mod ethervlanencap;
+mod hostetherfilter;
 mod ipfilter;
+mod markipheader;
+mod setvlananno;
+mod stripethervlanheader;
+mod stripipheader;
+mod striptonetworkheader;
+mod unstripipheader;
 
+pub use checkicmpheader::CheckICMPHeader;
+pub use checkipheader::{CheckIPHeader, CheckIPHeader2};
+pub use checklength::CheckLength;
+pub use checktcpheader::CheckTCPHeader;
+pub use checkudpheader::CheckUDPHeader;
+pub use common::internet_checksum;
+pub use ethermirror::EtherMirror;
+pub use ethervlanencap::EtherVLANEncap;
+pub use hostetherfilter::HostEtherFilter;
 pub use ipfilter::{IPClassifier, IPFilter};
+pub use markipheader::MarkIPHeader;
+pub use setvlananno::SetVLANAnno;
+pub use stripethervlanheader::StripEtherVLANHeader;
+pub use stripipheader::StripIPHeader;
+pub use striptonetworkheader::StripToNetworkHeader;
+pub use unstripipheader::UnstripIPHeader;
 
 use click_engine::Registry;
 
 pub(crate) fn register(r: &mut Registry) {
     r.add::<IPClassifier>().add::<IPFilter>();
+    r.add::<CheckIPHeader>()
+        .add::<CheckIPHeader2>()
+        .add::<MarkIPHeader>();
+    r.add::<CheckTCPHeader>()
+        .add::<CheckUDPHeader>()
+        .add::<CheckICMPHeader>();
+    r.add::<CheckLength>();
+    r.add::<StripIPHeader>()
+        .add::<UnstripIPHeader>()
+        .add::<StripToNetworkHeader>();
+    r.add::<EtherMirror>().add::<HostEtherFilter>();
+    r.add::<EtherVLANEncap>()
+        .add::<StripEtherVLANHeader>()
+        .add::<SetVLANAnno>();
 }
