@@ -12,6 +12,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use click_engine::args::Args;
@@ -29,7 +31,17 @@ thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Counting on every thread, for routers with several scheduler threads
+/// (their threads are the router's own): tests using it run alone.
+static COUNTING_ALL: AtomicBool = AtomicBool::new(false);
+static ALL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+/// Held by every test: one test counting every thread must be alone.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn note_alloc() {
+    if COUNTING_ALL.load(Ordering::Relaxed) {
+        ALL_ALLOCS.fetch_add(1, Ordering::Relaxed);
+    }
     // `try_with`: allocations during thread teardown must not panic.
     if COUNTING.try_with(Cell::get).unwrap_or(false) {
         let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
@@ -94,20 +106,32 @@ fn counted_run(packets: u64) -> (u64, [u64; 3]) {
 }
 
 fn counted_run_of(config: &str, registry: &Registry) -> (u64, [u64; 3]) {
+    counted_run_on(config, registry, 1)
+}
+
+/// As [`counted_run_of`], on `threads` scheduler threads; with several, it
+/// counts the allocations of every thread of the process.
+fn counted_run_on(config: &str, registry: &Registry, threads: usize) -> (u64, [u64; 3]) {
     let flat = click_lang::load_str(config, "zero_alloc", &Default::default())
         .unwrap_or_else(|d| panic!("{}", d.render()));
     let router = Router::new(&flat, registry).unwrap_or_else(|e| panic!("{e:?}"));
     let opts = RunOptions {
-        threads: 1,
+        threads,
         pin: None,
         final_reads: vec!["c.count".into(), "d0.count".into(), "d1.count".into()],
         ..Default::default()
     };
-    let before = ALLOCS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
+    let before = (ALLOCS.with(Cell::get), ALL_ALLOCS.load(Ordering::Relaxed));
+    COUNTING.with(|c| c.set(threads == 1));
+    COUNTING_ALL.store(threads > 1, Ordering::Relaxed);
     let report = router.run(&opts);
     COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.with(Cell::get) - before;
+    COUNTING_ALL.store(false, Ordering::Relaxed);
+    let allocs = if threads == 1 {
+        ALLOCS.with(Cell::get) - before.0
+    } else {
+        ALL_ALLOCS.load(Ordering::Relaxed) - before.1
+    };
     let report = report.unwrap_or_else(|e| panic!("{e:?}"));
     let counts: Vec<u64> = report
         .reads
@@ -124,6 +148,7 @@ fn counted_run_of(config: &str, registry: &Registry) -> (u64, [u64; 3]) {
 
 #[test]
 fn packet_path_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Warm-up: the packet pool is created on first use, thread caches fill.
     let (warm, _) = counted_run(SHORT);
     let (short, short_counts) = counted_run(SHORT);
@@ -172,6 +197,7 @@ impl PacketElement for Leaky {
 /// seen as about one allocation per packet.
 #[test]
 fn a_per_packet_allocation_is_detected() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut registry = click_elements::registry();
     registry.add::<Leaky>();
     let leaky = |n: u64| config(n).replace("-> c :: Counter ->", "-> c :: Counter -> Leaky ->");
@@ -183,5 +209,118 @@ fn a_per_packet_allocation_is_detected() {
     assert!(
         (20_000..=20_000 + SLACK).contains(&extra),
         "20,000 more packets through Leaky should cost 20,000 allocations, got {extra}"
+    );
+}
+
+/// The annotation elements allocate nothing per packet either, including
+/// PaintSwitch's path for colour 255, which sends packets one by one.
+#[test]
+fn annotation_elements_do_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = |packets: u64| {
+        format!(
+            "AddressInfo(net 10.0.0.0/8);
+             src :: InfiniteSource(LENGTH 64, LIMIT {packets}, BURST 32, STOP true)
+               -> c :: Counter -> SetIPAddress(net:bcast, ANNO AGGREGATE) -> SetTimestamp
+               -> SetPacketType(BROADCAST) -> GetIPAddress(0) -> Paint(255)
+               -> pt :: PaintTee(255) -> ps :: PaintSwitch;
+             pt[1] -> Discard;
+             ps[0] -> d0 :: Counter -> Discard;
+             ps[1] -> d1 :: Counter -> Discard;"
+        )
+    };
+    let registry = click_elements::registry();
+    let long = LONG / 5;
+    counted_run_of(&config(SHORT), &registry);
+    let (short, short_counts) = counted_run_of(&config(SHORT), &registry);
+    let (many, long_counts) = counted_run_of(&config(long), &registry);
+    assert_eq!(short_counts, [SHORT; 3]);
+    assert_eq!(long_counts, [long; 3]);
+    let extra = many.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the annotation elements allocate: {many} allocations for {long} packets vs {short} \
+         for {SHORT} ({extra} more)"
+    );
+}
+
+/// `Alternate`: sends packets to outputs 0 and 1 in turn, so every batch is
+/// split into runs of one packet (the costliest split).
+struct Alternate(usize);
+
+impl ElementClass for Alternate {
+    const CLASS: &'static str = "Alternate";
+    const PORT_COUNT: &'static str = "1/2";
+
+    fn configure(_args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        Ok(Alternate(0))
+    }
+}
+
+impl PacketElement for Alternate {
+    fn process(&mut self, _packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
+        self.0 ^= 1;
+        Some(self.0)
+    }
+}
+
+/// Allocations of a long run against a short one, after a warm-up.
+fn extra_allocations(config: impl Fn(u64) -> String, registry: &Registry, threads: usize) -> u64 {
+    let long = LONG / 5;
+    counted_run_on(&config(SHORT), registry, threads);
+    let (short, short_counts) = counted_run_on(&config(SHORT), registry, threads);
+    let (many, long_counts) = counted_run_on(&config(long), registry, threads);
+    assert_eq!(short_counts, [SHORT, SHORT / 2, SHORT / 2]);
+    assert_eq!(long_counts, [long, long / 2, long / 2]);
+    many.saturating_sub(short)
+}
+
+/// A two-output split (runs of one packet each) allocates nothing.
+#[test]
+fn a_two_output_split_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut registry = click_elements::registry();
+    registry.add::<Alternate>();
+    let config = |packets: u64| {
+        format!(
+            "InfiniteSource(LENGTH 64, LIMIT {packets}, BURST 32, STOP true)
+               -> c :: Counter -> a :: Alternate -> d0 :: Counter -> Discard;
+             a[1] -> d1 :: Counter -> Discard;"
+        )
+    };
+    let extra = extra_allocations(config, &registry, 1);
+    assert!(
+        extra <= SLACK,
+        "the split allocates: {extra} more allocations"
+    );
+}
+
+/// Two threads, packets crossing through a ThreadSafeQueue and split on
+/// the far side: nothing allocates per packet on either thread.
+#[test]
+fn a_two_thread_path_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut registry = click_elements::registry();
+    registry.add::<Alternate>();
+    let config = |packets: u64| {
+        format!(
+            "src :: InfiniteSource(LENGTH 64, LIMIT {packets}, BURST 32)
+               -> c :: Counter -> q :: ThreadSafeQueue(1024) -> uq :: Unqueue(BURST 32)
+               -> a :: Alternate -> d0 :: Counter -> Discard;
+             a[1] -> d1 :: Counter -> Discard;
+             StaticThreadSched(src 0, uq 1);
+             // Stop once the far side has counted every packet.
+             Script(TYPE PASSIVE);
+             d1 :: Counter;"
+        )
+        .replace(
+            "Script(TYPE PASSIVE);\n             d1 :: Counter;",
+            &format!("DriverManager(wait_stop, wait 50ms, stop);"),
+        )
+    };
+    let extra = extra_allocations(config, &registry, 2);
+    assert!(
+        extra <= SLACK * 4,
+        "the two-thread path allocates: {extra} more allocations"
     );
 }

@@ -35,10 +35,9 @@ pub struct PacketCtx<'a> {
     pub(crate) global: &'a [usize],
     pub(crate) state: &'a mut ShardState,
     pub(crate) shared: &'a Shared,
-    /// The running element (local index).
-    pub(crate) cur: usize,
-    /// How the engine entered it: what a panic report names.
-    pub(crate) entered: Entered,
+    /// The running element and how the engine entered it (what a panic
+    /// report names): one word, saved and restored around each call.
+    pub(crate) pos: Position,
     pub(crate) now: Instant,
     /// The innermost element lent for reads (null: none).
     pub(crate) lent: *const Lent,
@@ -72,7 +71,49 @@ impl Drop for PacketCtx<'_> {
     /// panicked (its caller's restore never ran): note it for the report.
     fn drop(&mut self) {
         if std::thread::panicking() && self.state.panic_site.is_none() {
-            self.state.panic_site = Some((self.cur, self.entered));
+            self.state.panic_site = Some((self.cur(), self.pos.entered()));
+        }
+    }
+}
+
+/// The running element (local index) and how the engine entered it,
+/// packed in one word: a push into input `p` is `p`, a pull from output
+/// `p` is `p | PULLED`, the top-level calls are the highest values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub(crate) struct Position {
+    pub elem: u32,
+    how: u32,
+}
+
+const PULLED: u32 = 1 << 31;
+
+impl Position {
+    #[inline(always)]
+    pub fn new(elem: usize, how: Entered) -> Position {
+        let how = match how {
+            Entered::Push(p) => p,
+            Entered::Pull(p) => p | PULLED,
+            Entered::Task => u32::MAX,
+            Entered::Timer => u32::MAX - 1,
+            Entered::Handler => u32::MAX - 2,
+            Entered::Selected => u32::MAX - 3,
+        };
+        Position {
+            elem: elem as u32,
+            how,
+        }
+    }
+
+    /// How the element was entered.
+    pub fn entered(self) -> Entered {
+        match self.how {
+            u32::MAX => Entered::Task,
+            h if h == u32::MAX - 1 => Entered::Timer,
+            h if h == u32::MAX - 2 => Entered::Handler,
+            h if h == u32::MAX - 3 => Entered::Selected,
+            h if h & PULLED != 0 => Entered::Pull(h & !PULLED),
+            h => Entered::Push(h),
         }
     }
 }
@@ -115,18 +156,17 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn push(&mut self, port: Port, batch: Batch) {
         let c = &mut self.0;
-        let t = c.tables.output(c.cur, port);
+        let t = c.tables.output(c.cur(), port);
         if t == NOWHERE {
             return c.dropped_nowhere(port, batch);
         }
         let slots = c.slots;
         match slots[t.elem as usize].try_borrow_mut() {
             Ok(mut element) => {
-                let caller = std::mem::replace(&mut self.0.cur, t.elem as usize);
-                let entered = std::mem::replace(&mut self.0.entered, Entered::Push(t.port));
+                let callee = Position::new(t.elem as usize, Entered::Push(t.port));
+                let caller = std::mem::replace(&mut self.0.pos, callee);
                 element.push(t.port as usize, batch, self);
-                self.0.cur = caller;
-                self.0.entered = entered;
+                self.0.pos = caller;
             }
             Err(_) => c.state.deferred.push_back((t.elem, t.port, batch)),
         }
@@ -207,7 +247,7 @@ impl<'a> Ctx<'a> {
     pub fn pull(&mut self, port: Port, max: usize) -> Option<Batch> {
         let max = max.min(crate::packet::BATCH_CAPACITY);
         let c = &mut self.0;
-        let t = c.tables.input(c.cur, port);
+        let t = c.tables.input(c.cur(), port);
         if t == NOWHERE {
             return None;
         }
@@ -216,11 +256,10 @@ impl<'a> Ctx<'a> {
             c.pull_cycle(t.elem as usize);
             return None;
         };
-        let caller = std::mem::replace(&mut self.0.cur, t.elem as usize);
-        let entered = std::mem::replace(&mut self.0.entered, Entered::Pull(t.port));
+        let callee = Position::new(t.elem as usize, Entered::Pull(t.port));
+        let caller = std::mem::replace(&mut self.0.pos, callee);
         let batch = element.pull(t.port as usize, max, self);
-        self.0.cur = caller;
-        self.0.entered = entered;
+        self.0.pos = caller;
         batch
     }
 }
@@ -232,6 +271,12 @@ fn drop_packet(p: Packet) {
 }
 
 impl<'a> PacketCtx<'a> {
+    /// The running element's local index.
+    #[inline(always)]
+    pub(crate) fn cur(&self) -> usize {
+        self.pos.elem as usize
+    }
+
     /// A pull reached an element already on the call stack: it cannot be
     /// entered again, so the pull answers nothing. Said once per element,
     /// since such a configuration usually makes no progress.
@@ -254,11 +299,12 @@ impl<'a> PacketCtx<'a> {
     #[inline(never)]
     fn dropped_nowhere(&mut self, port: Port, batch: Batch) {
         self.count_drops(batch.len());
-        let node = &self.shared.graph.nodes[self.global[self.cur]];
+        let node = &self.shared.graph.nodes[self.global[self.cur()]];
         let Some(processing) = node.outputs.get(port) else {
             return;
         };
-        if !std::mem::replace(&mut self.state.nowhere_warned[self.cur], true) {
+        let cur = self.cur();
+        if !std::mem::replace(&mut self.state.nowhere_warned[cur], true) {
             tracing::warn!(
                 element = %node.declaration(),
                 "packets for output {port} were dropped: it is a {processing} output (counted in its drops)"
@@ -270,7 +316,8 @@ impl<'a> PacketCtx<'a> {
     /// counters (verdict drops, pushes to nowhere).
     #[inline]
     pub fn count_drops(&mut self, n: usize) {
-        self.state.drops[self.cur] += n as u64;
+        let cur = self.cur();
+        self.state.drops[cur] += n as u64;
     }
 
     /// The time at the start of this scheduling round (cheap). Under
@@ -315,12 +362,12 @@ impl<'a> PacketCtx<'a> {
 
     /// The number of output ports of the current element.
     pub fn noutputs(&self) -> usize {
-        self.tables.noutputs(self.cur)
+        self.tables.noutputs(self.cur())
     }
 
     /// The current element's name.
     pub fn name(&self) -> &str {
-        &self.shared.graph.nodes[self.global[self.cur]].name
+        &self.shared.graph.nodes[self.global[self.cur()]].name
     }
 
     /// Fires the current element's main timer at `at` (replacing any
@@ -350,7 +397,7 @@ impl<'a> PacketCtx<'a> {
     /// ([`InitCtx::add_timer`](crate::InitCtx::add_timer)) is an element
     /// bug: it never fires, and a debug build panics.
     pub fn set_timer(&mut self, timer: Timer, at: Instant) {
-        let known = self.state.timers.schedule(self.cur, timer, at);
+        let known = self.state.timers.schedule(self.cur(), timer, at);
         debug_assert!(known, "{}: no timer {}", self.name(), timer.index());
     }
 
@@ -362,23 +409,23 @@ impl<'a> PacketCtx<'a> {
 
     /// Cancels `timer` of the current element.
     pub fn clear_timer(&mut self, timer: Timer) {
-        self.state.timers.cancel(self.cur, timer);
+        self.state.timers.cancel(self.cur(), timer);
     }
 
     /// When `timer` of the current element will fire, if it is scheduled.
     pub fn timer_deadline_of(&self, timer: Timer) -> Option<Instant> {
-        self.state.timers.deadline(self.cur, timer)
+        self.state.timers.deadline(self.cur(), timer)
     }
 
     /// Watches file descriptor `fd` for `interest`, or changes what it is
     /// watched for (see [`InitCtx::add_select`](crate::InitCtx::add_select)).
     pub fn add_select(&mut self, fd: RawFd, interest: Interest) -> Result<(), String> {
-        self.state.selects.add(fd, interest, self.cur)
+        self.state.selects.add(fd, interest, self.cur())
     }
 
     /// Stops watching file descriptor `fd` (before the element closes it).
     pub fn remove_select(&mut self, fd: RawFd) {
-        self.state.selects.remove(fd, self.cur);
+        self.state.selects.remove(fd, self.cur());
     }
 
     /// Takes the current task off the run list until it is woken (by a
@@ -394,7 +441,7 @@ impl<'a> PacketCtx<'a> {
 
     /// Schedules the current element's task (from a timer or a handler).
     pub fn wake_task(&mut self) {
-        if let Some(task) = &self.task_of[self.cur] {
+        if let Some(task) = &self.task_of[self.cur()] {
             task.wake();
         }
     }
@@ -434,7 +481,7 @@ impl<'a> PacketCtx<'a> {
     pub fn catch_signal(&mut self, signal: i32, handler: &str) -> Result<(), String> {
         self.shared.signals.catch(crate::signals::Catch {
             signal,
-            element: self.global[self.cur],
+            element: self.global[self.cur()],
             handler: handler.into(),
         })
     }
@@ -536,7 +583,7 @@ impl Ctx<'_> {
         f: impl FnOnce(&mut Self) -> R,
     ) -> R {
         let frame = Lent {
-            local: self.cur,
+            local: self.cur(),
             element: this,
             outer: self.lent,
         };
@@ -597,9 +644,9 @@ impl Ctx<'_> {
                 .push_back((local as u32, handler.into(), value.into()));
             return Ok(());
         };
-        let caller = std::mem::replace(&mut self.cur, local);
+        let caller = std::mem::replace(&mut self.pos, Position::new(local, Entered::Handler));
         let result = write_element(&mut **e, handler, value, self);
-        self.cur = caller;
+        self.pos = caller;
         drop(e);
         self.tables.after_write(slots, local);
         result
@@ -622,7 +669,7 @@ pub(crate) fn write_element(
     value: &str,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
-    if let (Some(task), "tickets") = (&ctx.task_of[ctx.cur], handler) {
+    if let (Some(task), "tickets") = (&ctx.task_of[ctx.cur()], handler) {
         let tickets: u32 = crate::args::Args::new(value).read_mp("TICKETS")?;
         task.set_tickets(tickets);
         return Ok(());
@@ -634,7 +681,7 @@ pub(crate) fn write_element(
         .find(|h| h.name == handler)
         .and_then(|h| h.reconfigures);
     if let Some(arg) = arg {
-        let cur = ctx.cur;
+        let cur = ctx.cur();
         let config = &mut ctx.state.configs[cur];
         *config = crate::handler::reconfigure(config, arg, value);
     }

@@ -13,7 +13,7 @@ use petgraph::graph::DiGraph;
 
 use crate::clock::{Clock, ClockMode, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
-use crate::ctx::{Ctx, Entered, PacketCtx};
+use crate::ctx::{Ctx, Entered, PacketCtx, Position};
 use crate::dispatch::{Slot, Tables, Target};
 use crate::element::{Element, Port};
 use crate::graph::{Graph, Node};
@@ -166,8 +166,7 @@ impl Harness {
             global: &self.global,
             state: &mut self.state,
             shared: &self.shared,
-            cur: 0,
-            entered: Entered::Handler,
+            pos: Position::new(0, Entered::Handler),
             now: self.shared.clock.now(),
             lent: std::ptr::null(),
         });

@@ -19,6 +19,7 @@ mod graph;
 mod handler;
 mod harness;
 mod hotswap;
+mod info;
 mod init;
 mod notifier;
 mod panics;
@@ -39,7 +40,7 @@ pub use click_lang::args;
 
 pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
 pub use control::{GlobalHandler, GlobalWrite, RouterHandle};
-pub use counters::SharedCounters;
+pub use counters::{CounterSlot, SharedCounters};
 pub use ctx::{Ctx, PacketCtx};
 pub use element::{ConfigureCtx, Element, ElementClass, PacketElement, Port, Threads};
 pub use graph::{unknown_classes, Graph, Node};

@@ -1,12 +1,13 @@
 //! The registry of element classes, by name.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::args::Args;
+use crate::args::{ArgContext, Args};
 use crate::element::{ConfigureCtx, Element, ElementClass, Threads};
 use crate::ports::{FlowCode, PortCount, ProcessingCode};
 
-type Create = fn(&str, &ConfigureCtx) -> Result<Box<dyn Element>, String>;
+type Create = fn(Args, &ConfigureCtx) -> Result<Box<dyn Element>, String>;
 
 /// A registered class: its shape, parsed once, and its constructor.
 #[derive(Clone)]
@@ -22,9 +23,22 @@ pub struct ClassSpec {
 }
 
 impl ClassSpec {
-    /// Builds an element of this class from its configuration string.
+    /// Builds an element of this class from its configuration string,
+    /// with no router around it: names in the arguments (`AddressInfo`
+    /// addresses, elements) do not resolve.
     pub fn create(&self, config: &str, ctx: &ConfigureCtx) -> Result<Box<dyn Element>, String> {
-        (self.create)(config, ctx)
+        (self.create)(Args::new(config), ctx)
+    }
+
+    /// Builds an element of this class from its configuration string,
+    /// read in `args_ctx` (the router's names, as seen from the element).
+    pub fn create_in(
+        &self,
+        config: &str,
+        ctx: &ConfigureCtx,
+        args_ctx: Arc<dyn ArgContext>,
+    ) -> Result<Box<dyn Element>, String> {
+        (self.create)(Args::with_context(config, args_ctx), ctx)
     }
 }
 
@@ -36,8 +50,7 @@ impl std::fmt::Debug for ClassSpec {
     }
 }
 
-fn create<T: ElementClass>(config: &str, ctx: &ConfigureCtx) -> Result<Box<dyn Element>, String> {
-    let mut args = Args::new(config);
+fn create<T: ElementClass>(mut args: Args, ctx: &ConfigureCtx) -> Result<Box<dyn Element>, String> {
     let element = T::configure(&mut args, ctx)?;
     args.complete().map_err(|e| e.to_string())?;
     Ok(Box::new(element))

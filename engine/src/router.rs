@@ -16,6 +16,7 @@ use crate::control::{GlobalWrite, Mailboxes, RouterHandle};
 use crate::graph::Graph;
 use crate::handler::no_handler;
 use crate::hotswap::HotSwap;
+use crate::info::RouterInfo;
 use crate::packet::Timestamp;
 use crate::placement::place;
 use crate::registry::Registry;
@@ -71,6 +72,8 @@ pub struct RunReport {
 /// A checked, configured router, ready to run.
 pub struct Router {
     graph: Arc<Graph>,
+    /// What the elements' arguments may name, read once.
+    info: Arc<RouterInfo>,
     registry: Registry,
     flat: FlatConfig,
     stop: Arc<AtomicBool>,
@@ -87,14 +90,16 @@ impl Router {
     /// (configuration errors are found here, all of them).
     pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
         let graph = Graph::build(flat, registry)?;
+        let info = Arc::new(RouterInfo::build(&graph));
         let errors: Vec<Diagnostic> = (0..graph.nodes.len())
-            .filter_map(|e| configure(&graph, e).err())
+            .filter_map(|e| configure(&graph, e, &info).err())
             .collect();
         if !errors.is_empty() {
             return Err(errors);
         }
         let router = Router {
             graph: Arc::new(graph),
+            info,
             registry: registry.clone(),
             flat: flat.clone(),
             stop: Arc::new(AtomicBool::new(false)),
@@ -156,6 +161,7 @@ impl Router {
         let placement = place(&self.graph, opts.threads.max(1))?;
         let spec = RunSpec {
             graph: &self.graph,
+            info: &self.info,
             stop: &self.stop,
             handle: self.handle(),
             running: &self.running,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::SIM_TICK;
 use crate::control::{Message, Request};
-use crate::ctx::{write_element, Ctx, Entered, PacketCtx};
+use crate::ctx::{write_element, Ctx, Entered, PacketCtx, Position};
 use crate::dispatch::{Slot, Tables};
 use crate::element::Element;
 use crate::graph::Graph;
@@ -98,8 +98,7 @@ impl Shard {
             global: &self.global,
             state: &mut self.state,
             shared,
-            cur,
-            entered,
+            pos: Position::new(cur, entered),
             now,
             lent: std::ptr::null(),
         });
@@ -123,8 +122,7 @@ impl Shard {
         let slots = ctx.slots;
         loop {
             while let Some((e, port, batch)) = ctx.state.deferred.pop_front() {
-                ctx.cur = e as usize;
-                ctx.entered = Entered::Push(port);
+                ctx.pos = Position::new(e as usize, Entered::Push(port));
                 if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                     element.push(port as usize, batch, &mut ctx);
                 }
@@ -132,8 +130,7 @@ impl Shard {
             let Some((e, handler, value)) = ctx.state.deferred_writes.pop_front() else {
                 break;
             };
-            ctx.cur = e as usize;
-            ctx.entered = Entered::Handler;
+            ctx.pos = Position::new(e as usize, Entered::Handler);
             if let Ok(mut element) = slots[e as usize].try_borrow_mut() {
                 if let Err(message) = write_element(&mut **element, &handler, &value, &mut ctx) {
                     tracing::warn!(element = ctx.name(), %handler, %message, "deferred handler write failed");

@@ -15,6 +15,7 @@ use crate::dispatch::{build_tables, Slot};
 use crate::element::ConfigureCtx;
 use crate::graph::Graph;
 use crate::hotswap::HotSwap;
+use crate::info::RouterInfo;
 use crate::init::InitCtx;
 use crate::packet::Timestamp;
 use crate::placement::{schedule_info, Placement, Side, ThreadPlan};
@@ -29,6 +30,8 @@ use crate::timers::{Timer, Timers};
 /// What a run needs of the router it runs.
 pub(crate) struct RunSpec<'a> {
     pub graph: &'a Arc<Graph>,
+    /// What the elements' arguments may name ([`configure`]).
+    pub info: &'a Arc<RouterInfo>,
     /// The router's stop flag (signals and handles set it).
     pub stop: &'a Arc<AtomicBool>,
     /// The handle elements get ([`InitCtx::router_handle`]).
@@ -99,6 +102,7 @@ pub(crate) fn run(
     };
     let env = ThreadEnv {
         graph: spec.graph,
+        info: spec.info,
         shared: &shared,
         ready: &ready,
         stopped: &stopped,
@@ -150,7 +154,13 @@ pub(crate) fn run(
     })
 }
 
-pub(crate) fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Element>, Diagnostic> {
+/// Builds element `e` from its configuration, its arguments read in the
+/// router's context (`AddressInfo` names, elements, ...: see `info.rs`).
+pub(crate) fn configure(
+    graph: &Graph,
+    e: usize,
+    info: &Arc<RouterInfo>,
+) -> Result<Box<dyn crate::Element>, Diagnostic> {
     let node = &graph.nodes[e];
     let spec = node.spec.as_ref().expect("graph checks found every class");
     let ctx = ConfigureCtx {
@@ -158,7 +168,7 @@ pub(crate) fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Elemen
         inputs: &node.inputs,
         outputs: &node.outputs,
     };
-    crate::panics::catch(|| spec.create(&node.config, &ctx))
+    crate::panics::catch(|| spec.create_in(&node.config, &ctx, info.context_for(e)))
         .unwrap_or_else(|panic| Err(format!("panicked: {panic}")))
         .map_err(|message| Diagnostic {
             span: Some(node.span.clone()),
@@ -169,6 +179,7 @@ pub(crate) fn configure(graph: &Graph, e: usize) -> Result<Box<dyn crate::Elemen
 /// What every scheduler thread shares while it builds and runs its shard.
 struct ThreadEnv<'a> {
     graph: &'a Graph,
+    info: &'a Arc<RouterInfo>,
     shared: &'a Shared,
     ready: &'a Barrier,
     /// Every thread has stopped running tasks: the final handler reads
@@ -283,7 +294,7 @@ impl ThreadEnv<'_> {
         let mut slots: Vec<Slot> = Vec::with_capacity(plan.members.len());
         let mut errors = Vec::new();
         for (local, &(e, side)) in plan.members.iter().enumerate() {
-            match configure(graph, e) {
+            match configure(graph, e, self.info) {
                 Ok(element) => slots.push(Slot::new(element)),
                 Err(d) => errors.push(d),
             }

@@ -215,12 +215,6 @@ pub fn token_range(text: &str, pos: usize) -> Range<usize> {
     lexeme(text, i)
 }
 
-/// The lexeme starting at `pos` (after white space), as Click's lexer would
-/// cut it.
-pub fn token_at(text: &str, pos: usize) -> &str {
-    &text[lexeme(text, pos)]
-}
-
 /// Where the lexeme at `pos` (after white space) lies: a word, an operator
 /// or one character; empty at the end of the text or past it.
 fn lexeme(text: &str, pos: usize) -> Range<usize> {

@@ -1,5 +1,6 @@
-//! IP elements: classification by IP patterns, header checks and marks,
-//! and the Ethernet elements around them.
+//! IP elements (Click's `elements/ip`): classification by IP patterns,
+//! header checks and marks, addresses, and the Ethernet elements around
+//! them.
 
 mod checkicmpheader;
 mod checkipheader;
@@ -9,9 +10,11 @@ mod checkudpheader;
 mod common;
 mod ethermirror;
 mod ethervlanencap;
+mod getipaddress;
 mod hostetherfilter;
 mod ipfilter;
 mod markipheader;
+mod setipaddress;
 mod setvlananno;
 mod stripethervlanheader;
 mod stripipheader;
@@ -26,9 +29,11 @@ pub use checkudpheader::CheckUDPHeader;
 pub use common::internet_checksum;
 pub use ethermirror::EtherMirror;
 pub use ethervlanencap::EtherVLANEncap;
+pub use getipaddress::GetIPAddress;
 pub use hostetherfilter::HostEtherFilter;
 pub use ipfilter::{IPClassifier, IPFilter};
 pub use markipheader::MarkIPHeader;
+pub use setipaddress::SetIPAddress;
 pub use setvlananno::SetVLANAnno;
 pub use stripethervlanheader::StripEtherVLANHeader;
 pub use stripipheader::StripIPHeader;
@@ -38,19 +43,12 @@ pub use unstripipheader::UnstripIPHeader;
 use click_engine::Registry;
 
 pub(crate) fn register(r: &mut Registry) {
+    r.add::<GetIPAddress>().add::<SetIPAddress>();
     r.add::<IPClassifier>().add::<IPFilter>();
-    r.add::<CheckIPHeader>()
-        .add::<CheckIPHeader2>()
-        .add::<MarkIPHeader>();
-    r.add::<CheckTCPHeader>()
-        .add::<CheckUDPHeader>()
-        .add::<CheckICMPHeader>();
+    r.add::<CheckIPHeader>().add::<CheckIPHeader2>().add::<MarkIPHeader>();
+    r.add::<CheckTCPHeader>().add::<CheckUDPHeader>().add::<CheckICMPHeader>();
     r.add::<CheckLength>();
-    r.add::<StripIPHeader>()
-        .add::<UnstripIPHeader>()
-        .add::<StripToNetworkHeader>();
+    r.add::<StripIPHeader>().add::<UnstripIPHeader>().add::<StripToNetworkHeader>();
     r.add::<EtherMirror>().add::<HostEtherFilter>();
-    r.add::<EtherVLANEncap>()
-        .add::<StripEtherVLANHeader>()
-        .add::<SetVLANAnno>();
+    r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>().add::<SetVLANAnno>();
 }

@@ -4,7 +4,7 @@ use click_engine::args::{pop_word, Args, Raw};
 
 use super::handlercall::HandlerCall;
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port,
+    Batch, ConfigureCtx, CounterSlot, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port,
     SharedCounters, Threads,
 };
 use std::sync::Arc;
@@ -27,9 +27,9 @@ use std::sync::Arc;
 /// * Handlers: `count`, `byte_count` (read), `reset`, `reset_counts` (write).
 #[derive(Debug)]
 pub struct Counter {
-    /// Packets and bytes, by instance (one per thread that reaches it).
-    counts: Arc<SharedCounters<2>>,
-    instance: usize,
+    /// Packets and bytes, one line per instance (one per thread that
+    /// reaches it); this is this instance's.
+    counts: CounterSlot<2>,
     count_call: Option<CountCall>,
     triggered: bool,
 }
@@ -62,8 +62,7 @@ impl ElementClass for Counter {
             }
         };
         Ok(Counter {
-            counts: Arc::new(SharedCounters::new(1)),
-            instance: 0,
+            counts: CounterSlot::new(Arc::new(SharedCounters::new(1)), 0),
             count_call,
             triggered: false,
         })
@@ -75,7 +74,7 @@ impl Counter {
     /// pending).
     fn before_call(&self) -> Option<u64> {
         let call = self.count_call.as_ref().filter(|_| !self.triggered)?;
-        let count = self.counts.sum(PACKETS);
+        let count = self.counts.counters().sum(PACKETS);
         (call.at > count).then(|| call.at - count - 1)
     }
 
@@ -83,8 +82,8 @@ impl Counter {
     #[inline]
     fn count<'p>(&mut self, packets: impl Iterator<Item = &'p Packet>) {
         let (n, bytes) = packets.fold((0, 0), |(n, b), p| (n + 1, b + p.len() as u64));
-        self.counts.add(self.instance, PACKETS, n);
-        self.counts.add(self.instance, BYTES, bytes);
+        self.counts.add(PACKETS, n);
+        self.counts.add(BYTES, bytes);
     }
 
     fn fire(&mut self, ctx: &mut Ctx<'_>) {
@@ -126,8 +125,8 @@ impl Element for Counter {
 
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         let (instance, instances) = ctx.instance();
-        self.instance = instance;
-        self.counts = ctx.shared_state(|| SharedCounters::new(instances))?;
+        let shared = ctx.shared_state(|| SharedCounters::new(instances))?;
+        self.counts = CounterSlot::new(shared, instance);
         Ok(())
     }
 
@@ -141,7 +140,7 @@ impl Element for Counter {
         };
         let batch = ctx.pull(0, limit)?;
         self.count(batch.iter());
-        let count = self.counts.sum(PACKETS);
+        let count = self.counts.counters().sum(PACKETS);
         if !self.triggered && self.count_call.as_ref().is_some_and(|c| c.at == count) {
             self.fire(ctx);
         }
@@ -160,8 +159,8 @@ impl Element for Counter {
 
     fn read_handler(&self, name: &str) -> Option<String> {
         match name {
-            "count" => Some(self.counts.sum(PACKETS).to_string()),
-            "byte_count" => Some(self.counts.sum(BYTES).to_string()),
+            "count" => Some(self.counts.counters().sum(PACKETS).to_string()),
+            "byte_count" => Some(self.counts.counters().sum(BYTES).to_string()),
             _ => None,
         }
     }
@@ -174,7 +173,7 @@ impl Element for Counter {
     ) -> Result<(), String> {
         match name {
             "reset" | "reset_counts" => {
-                self.counts.reset(self.instance);
+                self.counts.reset();
                 self.triggered = false;
                 Ok(())
             }

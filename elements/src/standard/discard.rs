@@ -2,8 +2,8 @@
 
 use click_engine::args::Args;
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Port,
-    SharedCounters, Threads,
+    Batch, ConfigureCtx, CounterSlot, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal,
+    Port, SharedCounters, Threads,
 };
 use std::sync::Arc;
 
@@ -15,9 +15,9 @@ use std::sync::Arc;
 /// * Handlers: `count` (read), `reset_counts` (write), `active` (read/write).
 #[derive(Debug)]
 pub struct Discard {
-    /// Packets discarded, by instance (one per thread that reaches it).
-    count: Arc<SharedCounters<1>>,
-    instance: usize,
+    /// Packets discarded, one line per instance (one per thread that
+    /// reaches it); this is this instance's.
+    count: CounterSlot<1>,
     burst: usize,
     active: bool,
     pulls: bool,
@@ -36,8 +36,7 @@ impl ElementClass for Discard {
             return Err("BURST must be at least 1".into());
         }
         Ok(Discard {
-            count: Arc::new(SharedCounters::new(1)),
-            instance: 0,
+            count: CounterSlot::new(Arc::new(SharedCounters::new(1)), 0),
             burst,
             active,
             pulls: ctx.input_is_pull(0),
@@ -49,13 +48,13 @@ impl ElementClass for Discard {
 impl Element for Discard {
     #[inline]
     fn push(&mut self, _port: Port, batch: Batch, _ctx: &mut Ctx<'_>) {
-        self.count.add(self.instance, 0, batch.len() as u64);
+        self.count.add(0, batch.len() as u64);
     }
 
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         let (instance, instances) = ctx.instance();
-        self.instance = instance;
-        self.count = ctx.shared_state(|| SharedCounters::new(instances))?;
+        let shared = ctx.shared_state(|| SharedCounters::new(instances))?;
+        self.count = CounterSlot::new(shared, instance);
         if self.pulls {
             self.upstream = ctx.upstream_empty_signal(0);
             if !self.active {
@@ -79,7 +78,7 @@ impl Element for Discard {
             match ctx.pull(0, left) {
                 Some(batch) => {
                     left -= batch.len();
-                    self.count.add(self.instance, 0, batch.len() as u64);
+                    self.count.add(0, batch.len() as u64);
                 }
                 None => break,
             }
@@ -102,7 +101,7 @@ impl Element for Discard {
 
     fn read_handler(&self, name: &str) -> Option<String> {
         match name {
-            "count" => Some(self.count.sum(0).to_string()),
+            "count" => Some(self.count.counters().sum(0).to_string()),
             "active" => Some(self.active.to_string()),
             _ => None,
         }
@@ -110,7 +109,7 @@ impl Element for Discard {
 
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         match name {
-            "reset_counts" => self.count.reset(self.instance),
+            "reset_counts" => self.count.reset(),
             "active" => {
                 self.active = Args::new(value).read_mp("ACTIVE")?;
                 if self.active && self.pulls {

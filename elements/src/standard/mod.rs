@@ -76,7 +76,9 @@ macro_rules! forward_element {
     };
 }
 
+mod addressinfo;
 mod alignmentinfo;
+mod annotationinfo;
 mod averagecounter;
 mod bypass;
 pub mod classification;
@@ -94,6 +96,7 @@ mod inputswitch;
 mod null;
 mod paint;
 mod paintswitch;
+mod painttee;
 mod portselector;
 mod print;
 mod priosched;
@@ -106,6 +109,9 @@ mod resize;
 mod roundrobinsched;
 mod scheduleinfo;
 mod script;
+mod setannobyte;
+mod setpackettype;
+mod settimestamp;
 mod shaper;
 mod simplequeue;
 mod sourcedata;
@@ -121,7 +127,9 @@ mod tokenbucket;
 mod unqueue;
 mod unstrip;
 
+pub use addressinfo::AddressInfo;
 pub use alignmentinfo::AlignmentInfo;
+pub use annotationinfo::AnnotationInfo;
 pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
 pub use classifier::Classifier;
@@ -136,6 +144,7 @@ pub use inputswitch::InputSwitch;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
+pub use painttee::PaintTee;
 pub use print::Print;
 pub use priosched::PrioSched;
 pub use pullswitch::{PullSwitch, SimplePullSwitch};
@@ -147,6 +156,9 @@ pub use resize::Resize;
 pub use roundrobinsched::RoundRobinSched;
 pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
+pub use setannobyte::SetAnnoByte;
+pub use setpackettype::SetPacketType;
+pub use settimestamp::SetTimestamp;
 pub use shaper::{BandwidthShaper, Shaper};
 pub use simplequeue::{FrontDropQueue, NotifierQueue, SimpleQueue};
 pub use staticthreadsched::StaticThreadSched;
@@ -192,7 +204,11 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<InputSwitch>();
     r.add::<Null>().add::<PushNull>().add::<PullNull>();
     r.add::<Paint>();
-    r.add::<PaintSwitch>();
+    r.add::<PaintSwitch>().add::<PaintTee>();
+    r.add::<SetAnnoByte>()
+        .add::<SetPacketType>()
+        .add::<SetTimestamp>();
+    r.add::<AddressInfo>().add::<AnnotationInfo>();
     r.add::<Print>();
     r.add::<PrioSched>();
     r.add::<PullTee>();

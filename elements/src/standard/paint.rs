@@ -1,60 +1,57 @@
-//! Paint: sets the paint annotation.
+//! Paint: sets the paint annotation (or another one-byte annotation).
 
-use click_engine::args::{Args, Flags};
-use click_engine::packet::{Anno, USER_ANNO_SIZE};
-use click_engine::Ctx;
-use click_engine::PacketCtx;
-use click_engine::Threads;
+use click_engine::args::{AnnoArg, Args};
+use click_engine::packet::Anno;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
+use click_engine::{Ctx, PacketCtx, Threads};
 
-/// Which byte annotation Paint and PaintSwitch use: the paint annotation,
-/// or a byte of the user area.
+/// The one-byte annotation Paint, PaintTee, PaintSwitch and SetAnnoByte
+/// use: a byte offset into the annotation area, checked at configure time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ByteAnno {
-    Paint,
-    User(usize),
-}
+pub(crate) struct ByteAnno(usize);
 
 impl ByteAnno {
-    /// Parses Click's ANNO argument: `PAINT` (or `PAINT_ANNO`), or a byte
-    /// offset into the user annotation area.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "PAINT" | "PAINT_ANNO" => Ok(ByteAnno::Paint),
-            _ => match text.parse::<usize>() {
-                Ok(off) if off < USER_ANNO_SIZE => Ok(ByteAnno::User(off)),
-                _ => Err(format!(
-                    "expected PAINT or a user annotation offset below {USER_ANNO_SIZE}"
-                )),
-            },
-        }
+    /// Click's `PAINT` annotation, the default.
+    pub(crate) const PAINT: ByteAnno = ByteAnno(16);
+
+    /// Reads the optional positional ANNO argument (Click's `AnnoArg(1)`:
+    /// `PAINT`, another one-byte annotation name, an `AnnotationInfo`
+    /// name, or an offset 0-47); default PAINT.
+    pub(crate) fn read_p(args: &mut Args) -> Result<Self, String> {
+        let anno = args.read_p::<AnnoArg<1>>("ANNO")?;
+        Ok(anno.map_or(Self::PAINT, |a| ByteAnno(a.offset)))
     }
 
-    /// Reads the optional positional ANNO argument (default: paint).
-    pub(crate) fn read_p(args: &mut Args) -> Result<Self, String> {
-        let anno = args.read_with("ANNO", Flags::POSITIONAL, ByteAnno::parse)?;
-        Ok(anno.unwrap_or(ByteAnno::Paint))
+    /// Reads the mandatory positional ANNO argument.
+    pub(crate) fn read_mp(args: &mut Args) -> Result<Self, String> {
+        Ok(ByteAnno(args.read_mp::<AnnoArg<1>>("ANNO")?.offset))
+    }
+
+    /// The offset into the annotation area.
+    pub(crate) fn offset(self) -> usize {
+        self.0
     }
 
     #[inline]
     pub(crate) fn get(self, anno: &Anno) -> u8 {
-        match self {
-            ByteAnno::Paint => anno.paint(),
-            ByteAnno::User(off) => anno.u8(off),
-        }
+        // The offset was checked against the area when it was parsed.
+        anno.u8(self.0).unwrap_or(0)
     }
 
     #[inline]
     pub(crate) fn set(self, anno: &mut Anno, v: u8) {
-        match self {
-            ByteAnno::Paint => anno.set_paint(v),
-            ByteAnno::User(off) => anno.set_u8(off, v),
-        }
+        // Cannot fail: the offset was checked when it was parsed.
+        let _ = anno.set_u8(self.0, v);
     }
 }
 
 /// `Paint(COLOR [, ANNO])`: sets each packet's paint annotation (or the
 /// byte annotation ANNO) to COLOR, 0 to 255.
+///
+/// ANNO is a one-byte annotation: `PAINT` (the default, byte 16 of the
+/// annotation area), another of Click's names (`ICMP_PARAMPROB`,
+/// `FIX_IP_SRC`, ...), a name an AnnotationInfo element defines, or a byte
+/// offset 0-47 (`Paint(1, 16)` is `Paint(1)`).
 ///
 /// * Ports: 1 input, 1 output, agnostic.
 /// * Handlers: `color` (read/write).

@@ -74,10 +74,12 @@
 //!   (as in Click and DPDK): the caller writes them all. [`Packet::new`]
 //!   does zero its data, so stale bytes of earlier packets never leak by
 //!   default.
-//! * **Annotations** ([`Anno`], 64 bytes, copied by clones): destination IP,
-//!   paint, [`Timestamp`], device index, [`PacketType`], VLAN TCI, a 40-byte
-//!   user area ([`Anno::u32`] etc.), and the MAC/network/transport header
-//!   offsets (buffer-relative, so they survive `pull`/`push`).
+//! * **Annotations** ([`Anno`], 64 bytes, copied by clones): the
+//!   [`Timestamp`], the [`PacketType`], Click's 48-byte annotation area
+//!   with Click's offsets (destination IP, paint, VLAN TCI, ... by name;
+//!   any bytes by offset, [`Anno::u32`] etc.), and the
+//!   MAC/network/transport header offsets (buffer-relative, so they
+//!   survive `pull`/`push`).
 //! * **Threads**: a buffer's count is a plain integer while all its users
 //!   are on one thread. [`Packet::into_send`] gives a [`SendPacket`] for
 //!   inter-thread queues, without a copy: if clones share the buffer, its
@@ -120,7 +122,7 @@ mod tests;
 
 use std::fmt;
 
-pub use anno::{Anno, PacketType, Timestamp, USER_ANNO_SIZE};
+pub use anno::{Anno, AnnoRangeError, PacketType, Timestamp, ANNO_SIZE};
 pub use batch::{Batch, BATCH_CAPACITY};
 pub use pool::{
     register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, Packet, PacketPool, PoolConfig,

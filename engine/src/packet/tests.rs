@@ -381,15 +381,15 @@ fn annotations() {
         let mut p = Packet::new(1).unwrap();
         let a = p.anno_mut();
         a.set_timestamp(Timestamp::from_nanos(42));
-        a.set_device(3);
         a.set_packet_type(PacketType::Broadcast);
         a.set_vlan_tci(100);
-        a.set_u32(8, 0xfeed);
+        a.set_u32(8, 0xfeed).unwrap();
         let c = p.try_clone().unwrap();
         assert_eq!(c.anno(), p.anno());
         assert_eq!(c.anno().timestamp().as_nanos(), 42);
         assert_eq!(c.anno().packet_type(), PacketType::Broadcast);
-        assert_eq!(c.anno().u32(8), 0xfeed);
+        assert_eq!(c.anno().u32(8), Some(0xfeed));
+        assert_eq!(c.anno().vlan_tci(), 100);
         // A fresh packet in a recycled entry starts clean.
         drop((p, c));
         let q = Packet::new(1).unwrap();

@@ -15,7 +15,12 @@
 //! * [`FromArg`]: how a value type parses its text; implemented for `bool`,
 //!   integers, `f64`, `String`, [`Bytes`], [`Raw`], `Vec<T>`,
 //!   [`Duration`](std::time::Duration), [`Bandwidth`], IPv4/IPv6 addresses
-//!   and prefixes, and [`EtherAddr`].
+//!   and prefixes, [`EtherAddr`], annotations ([`AnnoArg`]) and element
+//!   references ([`ElementRef`]).
+//! * [`ArgContext`]: what parsing may ask of the router around the element
+//!   (`AddressInfo` names such as `eth0:ip` or `net:bcast`, `AnnotationInfo`
+//!   names, element names, the host's network devices), lent to [`Args`]
+//!   by whoever builds the router ([`Args::with_context`]).
 //!
 //! A configure function reads like Click's
 //! `Args(conf, this, errh).read_mp(...).read(...).complete()`:
@@ -49,11 +54,20 @@
 
 #![warn(missing_docs)]
 
+mod address;
+mod anno;
+mod context;
 mod quote;
 mod reader;
 pub(crate) mod split;
 mod types;
 
+pub use address::{parse_address_info, AddressInfoEntry};
+pub use anno::{
+    builtin_annotation, lookup_annotation, parse_annotation, parse_annotation_info, AnnoArg,
+    AnnoInfo, AnnotationInfoArg, ANNOTATIONS, ANNO_SIZE,
+};
+pub use context::{Address, AddressKind, ArgContext, Defining, ElementRef, NetDevice, NoContext};
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};
 pub use reader::{split_keyword, ArgError, ArgErrorKind, Args, Flags};
 pub use split::{is_word, join_args, pop_word, skip_comment, split_args, split_words, uncomment};
@@ -124,6 +138,11 @@ mod proptests {
         let _ = Ipv6Addr::from_arg(text);
         let _ = Ipv6Prefix::from_arg(text);
         let _ = EtherAddr::from_arg(text);
+        let _ = AnnoArg::<1>::from_arg(text);
+        let _ = AnnoArg::<0>::from_arg(text);
+        let _ = ElementRef::from_arg(text);
+        let _ = parse_address_info(text, &NoContext);
+        let _ = parse_annotation_info(text, &NoContext);
     }
 
     proptest! {

@@ -1,7 +1,9 @@
 //! [`Args`]: reading an element's arguments by keyword and position.
 
 use std::fmt;
+use std::sync::Arc;
 
+use super::context::{ArgContext, NoContext};
 use super::split::{is_space, split_args, split_words};
 use super::types::FromArg;
 
@@ -190,10 +192,32 @@ impl Slot {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// Arguments that name things elsewhere in the router (an `AddressInfo`
+/// address, an annotation, an element) need its [`ArgContext`]: the engine
+/// builds an element's `Args` with [`Args::with_context`], and every read
+/// then parses with [`FromArg::from_arg_in`].
+#[derive(Clone, Default)]
 pub struct Args {
     args: Vec<String>,
     slots: Vec<Slot>,
+    context: Option<Arc<dyn ArgContext>>,
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Args")
+            .field("args", &self.args)
+            .field("slots", &self.slots)
+            .field(
+                "context",
+                &self
+                    .context
+                    .as_ref()
+                    .map(|c| c.element_name().unwrap_or("")),
+            )
+            .finish()
+    }
 }
 
 impl Args {
@@ -203,10 +227,50 @@ impl Args {
         Self::from_vec(split_args(config))
     }
 
+    /// Arguments from a configuration string, read in `context`: names in
+    /// them (`AddressInfo` addresses, annotations, elements) resolve as
+    /// seen from the element whose configuration it is.
+    pub fn with_context(config: &str, context: Arc<dyn ArgContext>) -> Self {
+        let mut args = Self::new(config);
+        args.context = Some(context);
+        args
+    }
+
     /// Arguments already split (each one uncommented and trimmed).
     pub fn from_vec(args: Vec<String>) -> Self {
         let slots = args.iter().map(|a| Slot::of(a)).collect();
-        Args { args, slots }
+        Args {
+            args,
+            slots,
+            context: None,
+        }
+    }
+
+    /// Reads in `context` from now on (see [`with_context`](Args::with_context)).
+    pub fn set_context(&mut self, context: Arc<dyn ArgContext>) {
+        self.context = Some(context);
+    }
+
+    /// The context the arguments are read in ([`NoContext`] if none), for
+    /// parsers that take one (`parse_address_info`, `parse_annotation`).
+    pub fn context(&self) -> &dyn ArgContext {
+        match &self.context {
+            Some(c) => c.as_ref(),
+            None => &NoContext,
+        }
+    }
+
+    /// The context, to keep: an element that parses more values later (a
+    /// handler write taking an address) keeps it and reads them with
+    /// [`with_context`](Args::with_context) or
+    /// [`FromArg::from_arg_in`]. `None` if the arguments have none.
+    pub fn shared_context(&self) -> Option<Arc<dyn ArgContext>> {
+        self.context.clone()
+    }
+
+    /// Parses `text` as a `T` in this `Args`' context (or none).
+    pub fn parse<T: FromArg>(&self, text: &str) -> Result<T, String> {
+        T::from_arg_in(text, self.context())
     }
 
     /// Arguments from the space-separated words of `s` ([`split_words`]),
@@ -314,13 +378,19 @@ impl Args {
         }
     }
 
-    /// Reads `keyword` with `flags` as a `T`.
+    /// Reads `keyword` with `flags` as a `T` (in this `Args`' context).
     pub fn read_flags<T: FromArg>(
         &mut self,
         keyword: &str,
         flags: Flags,
     ) -> Result<Option<T>, ArgError> {
-        self.read_with(keyword, flags, T::from_arg)
+        match self.find(keyword, flags)? {
+            Some(text) => self
+                .parse(&text)
+                .map(Some)
+                .map_err(|m| ArgError::invalid(keyword, m)),
+            None => Ok(None),
+        }
     }
 
     /// Optional keyword argument (Click's `read`).

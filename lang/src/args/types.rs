@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use super::address;
+use super::context::{ArgContext, NoContext};
 use super::quote::{quote_bytes, unquote, unquote_bytes};
 use super::split::{skip_word, split_words};
 
@@ -14,12 +16,26 @@ use super::split::{skip_word, split_words};
 /// either the value or a short message such as `expected unsigned integer`
 /// or `out of range, bound 255`; [`Args`](super::Args) prefixes the
 /// keyword.
+///
+/// A type whose values may name things defined elsewhere (an address
+/// named by `AddressInfo`, an annotation, another element) also
+/// implements [`from_arg_in`](FromArg::from_arg_in), which gets the
+/// router's [`ArgContext`]; [`Args`](super::Args) calls that one. Its
+/// default ignores the context, so a plain type implements `from_arg`
+/// alone.
 pub trait FromArg: Sized {
     /// What a valid value looks like, for messages: `expected {EXPECTED}`.
     const EXPECTED: &'static str;
 
-    /// Parses `text`, the whole argument value.
+    /// Parses `text`, the whole argument value, on its own.
     fn from_arg(text: &str) -> Result<Self, String>;
+
+    /// Parses `text` as seen from the element whose argument it is:
+    /// `ctx` resolves names. Defaults to [`from_arg`](FromArg::from_arg).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        let _ = ctx;
+        Self::from_arg(text)
+    }
 }
 
 /// The standard message for text that is not a `T`.
@@ -209,6 +225,13 @@ impl<T: FromArg> FromArg for Vec<T> {
     /// A space-separated list (Click's `cp_spacevec`), each word a `T`.
     fn from_arg(text: &str) -> Result<Self, String> {
         split_words(text).iter().map(|w| T::from_arg(w)).collect()
+    }
+
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        split_words(text)
+            .iter()
+            .map(|w| T::from_arg_in(w, ctx))
+            .collect()
     }
 }
 
@@ -479,7 +502,17 @@ impl FromArg for Ipv4Addr {
 
     /// A dotted quad of decimal bytes, `18.26.4.9`.
     fn from_arg(text: &str) -> Result<Self, String> {
-        parse_ipv4(text).ok_or_else(expected::<Ipv4Addr>)
+        Self::from_arg_in(text, &NoContext)
+    }
+
+    /// A dotted quad, or a name in context (Click's `IPAddressArg`):
+    /// `NAME` or `NAME:ip` (an `AddressInfo` address, else the address of
+    /// the host's device NAME), `NAME:bcast` (the broadcast address of
+    /// NAME's prefix), `NAME:gw` (NAME's gateway).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        parse_ipv4(text)
+            .or_else(|| address::query_ip(text, ctx))
+            .ok_or_else(expected::<Ipv4Addr>)
     }
 }
 
@@ -538,27 +571,54 @@ impl FromArg for Ipv4Prefix {
     const EXPECTED: &'static str = "IP address prefix";
 
     fn from_arg(text: &str) -> Result<Self, String> {
-        parse_ipv4_prefix(text).ok_or_else(expected::<Ipv4Prefix>)
+        Self::from_arg_in(text, &NoContext)
+    }
+
+    /// As [`from_arg`](FromArg::from_arg), with names in context (Click's
+    /// `IPPrefixArg`): the address part of `ADDR/LEN` or `ADDR/MASK` and
+    /// the mask may be names; a bare name is its address if it has one
+    /// (`/32`), else its prefix (`NAME:ipnet` asks for the prefix).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        parse_ipv4_prefix(text, ctx, true).ok_or_else(expected::<Ipv4Prefix>)
     }
 }
 
-fn parse_ipv4_prefix(text: &str) -> Option<Ipv4Prefix> {
-    let Some(slash) = text.rfind('/') else {
-        return parse_ipv4(text).map(|addr| Ipv4Prefix::new(addr, 32));
-    };
-    let (ip_part, mask_part) = (&text[..slash], &text[slash + 1..]);
-    let (good_bytes, value) = ipv4_portion(ip_part);
-    if good_bytes == 0 || mask_part.is_empty() {
-        return None;
-    }
-    let addr = Ipv4Addr::from(value);
-    if good_bytes == 4 {
-        if let Some(mask) = parse_ipv4(mask_part) {
-            return Some(Ipv4Prefix { addr, mask });
+/// Click's `IPPrefixArg(allow_bare_address).parse`.
+pub(crate) fn parse_ipv4_prefix(
+    text: &str,
+    ctx: &dyn ArgContext,
+    allow_bare: bool,
+) -> Option<Ipv4Prefix> {
+    if let Some(slash) = text.rfind('/').filter(|&i| i > 0 && i + 1 < text.len()) {
+        if let Some(p) = ipv4_prefix_with_slash(&text[..slash], &text[slash + 1..], ctx) {
+            return Some(p);
         }
     }
-    let len = u8::from_arg(mask_part).ok().filter(|&n| n <= 32)?;
-    (good_bytes >= usize::from(len).div_ceil(8)).then(|| Ipv4Prefix::new(addr, len))
+    if allow_bare {
+        if let Ok(addr) = Ipv4Addr::from_arg_in(text, ctx) {
+            return Some(Ipv4Prefix::new(addr, 32));
+        }
+    }
+    address::query_ip_prefix(text, ctx)
+}
+
+fn ipv4_prefix_with_slash(
+    ip_part: &str,
+    mask_part: &str,
+    ctx: &dyn ArgContext,
+) -> Option<Ipv4Prefix> {
+    let (nbytes, addr) = match ipv4_portion(ip_part) {
+        (0, _) => (4, address::query_ip(ip_part, ctx)?),
+        (n, value) => (n, Ipv4Addr::from(value)),
+    };
+    let mask = match u8::from_arg(mask_part) {
+        Ok(len) if len <= 32 => Ipv4Prefix::new(addr, len).mask,
+        Ok(_) => return None,
+        Err(_) => Ipv4Addr::from_arg_in(mask_part, ctx).ok()?,
+    };
+    // A mask longer than the bytes written is an error (`18.26/24`).
+    let given = Ipv4Prefix::new(addr, (nbytes * 8) as u8).mask;
+    (u32::from(mask) & u32::from(given) == u32::from(mask)).then_some(Ipv4Prefix { addr, mask })
 }
 
 impl fmt::Display for Ipv4Prefix {
@@ -624,7 +684,15 @@ impl FromArg for Ipv6Addr {
     const EXPECTED: &'static str = "IPv6 address";
 
     fn from_arg(text: &str) -> Result<Self, String> {
-        parse_ipv6(text).ok_or_else(expected::<Ipv6Addr>)
+        Self::from_arg_in(text, &NoContext)
+    }
+
+    /// An IPv6 address, or in context `NAME` / `NAME:ip6`, an
+    /// `AddressInfo` IPv6 address (Click's `IP6AddressArg`).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        parse_ipv6(text)
+            .or_else(|| address::query_ip6(text, ctx))
+            .ok_or_else(expected::<Ipv6Addr>)
     }
 }
 
@@ -662,21 +730,43 @@ impl FromArg for Ipv6Prefix {
     const EXPECTED: &'static str = "IPv6 address prefix";
 
     fn from_arg(text: &str) -> Result<Self, String> {
-        parse_ipv6_prefix(text).ok_or_else(expected::<Ipv6Prefix>)
+        Self::from_arg_in(text, &NoContext)
+    }
+
+    /// As [`from_arg`](FromArg::from_arg), with names in context (Click's
+    /// `IP6PrefixArg`): the address and mask parts may be names; a bare
+    /// name is its IPv6 address (`/128`), else its prefix
+    /// (`NAME:ip6net`).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        parse_ipv6_prefix(text, ctx, true).ok_or_else(expected::<Ipv6Prefix>)
     }
 }
 
-fn parse_ipv6_prefix(text: &str) -> Option<Ipv6Prefix> {
-    let Some(slash) = text.rfind('/') else {
-        return parse_ipv6(text).map(|addr| Ipv6Prefix { addr, len: 128 });
-    };
-    let addr = parse_ipv6(&text[..slash])?;
-    let mask_part = &text[slash + 1..];
-    let len = match parse_ipv6(mask_part) {
-        Some(mask) => mask_len(mask.into(), 128)? as u8,
-        None => u8::from_arg(mask_part).ok().filter(|&n| n <= 128)?,
-    };
-    Some(Ipv6Prefix { addr, len })
+/// Click's `IP6PrefixArg(allow_bare_address).parse`.
+pub(crate) fn parse_ipv6_prefix(
+    text: &str,
+    ctx: &dyn ArgContext,
+    allow_bare: bool,
+) -> Option<Ipv6Prefix> {
+    if let Some(slash) = text.rfind('/').filter(|&i| i > 0 && i + 1 < text.len()) {
+        if let Ok(addr) = Ipv6Addr::from_arg_in(&text[..slash], ctx) {
+            let mask_part = &text[slash + 1..];
+            let len = match u8::from_arg(mask_part) {
+                Ok(len) => (len <= 128).then_some(len)?,
+                Err(_) => {
+                    let mask = Ipv6Addr::from_arg_in(mask_part, ctx).ok()?;
+                    mask_len(mask.into(), 128)? as u8
+                }
+            };
+            return Some(Ipv6Prefix { addr, len });
+        }
+    }
+    if allow_bare {
+        if let Ok(addr) = Ipv6Addr::from_arg_in(text, ctx) {
+            return Some(Ipv6Prefix { addr, len: 128 });
+        }
+    }
+    address::query_ip6_prefix(text, ctx)
 }
 
 impl fmt::Display for Ipv6Prefix {
@@ -708,7 +798,16 @@ impl FromArg for EtherAddr {
     const EXPECTED: &'static str = "Ethernet address";
 
     fn from_arg(text: &str) -> Result<Self, String> {
-        parse_ether(text).ok_or_else(expected::<EtherAddr>)
+        Self::from_arg_in(text, &NoContext)
+    }
+
+    /// An Ethernet address, or in context `NAME` / `NAME:eth` (also
+    /// `:ether`, `:ethernet`): an `AddressInfo` Ethernet address, else the
+    /// address of the host's device NAME (Click's `EtherAddressArg`).
+    fn from_arg_in(text: &str, ctx: &dyn ArgContext) -> Result<Self, String> {
+        parse_ether(text)
+            .or_else(|| address::query_ethernet(text, ctx))
+            .ok_or_else(expected::<EtherAddr>)
     }
 }
 
@@ -967,10 +1066,17 @@ mod tests {
             "1.2.3.4/",
             "1.2.3.4/33",
             "1.2.3.4/x",
-            "1.2.3/255.255.255.0",
+            "1.2.3/255.255.255.128",
+            "1.2/255.255.255.0",
         ] {
             assert!(Ipv4Prefix::from_arg(bad).is_err(), "{bad:?}");
         }
+        // As in Click, a mask may follow a short address if it covers no
+        // more than the bytes written.
+        assert_eq!(
+            ok::<Ipv4Prefix>("1.2.3/255.255.255.0").to_string(),
+            "1.2.3.0/24"
+        );
     }
 
     #[test]
