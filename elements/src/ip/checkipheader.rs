@@ -146,7 +146,7 @@ impl Checker {
 /// unless its destination is in GOODDST. `INTERFACES 18.26.4.9/24
 /// 18.32.9.44/28` stands for BADSRC `18.26.4.255 18.32.9.47 0.0.0.0
 /// 255.255.255.255` and GOODDST `18.26.4.9 18.32.9.44`. Addresses are
-/// space-separated lists (AddressInfo names are not known yet).
+/// space-separated lists, of addresses or AddressInfo names.
 ///
 /// Bad packets leave on output 1 if it exists, and are dropped otherwise.
 /// The first one (every one with `VERBOSE true`) is reported on standard

@@ -45,10 +45,18 @@ use click_engine::Registry;
 pub(crate) fn register(r: &mut Registry) {
     r.add::<GetIPAddress>().add::<SetIPAddress>();
     r.add::<IPClassifier>().add::<IPFilter>();
-    r.add::<CheckIPHeader>().add::<CheckIPHeader2>().add::<MarkIPHeader>();
-    r.add::<CheckTCPHeader>().add::<CheckUDPHeader>().add::<CheckICMPHeader>();
+    r.add::<CheckIPHeader>()
+        .add::<CheckIPHeader2>()
+        .add::<MarkIPHeader>();
+    r.add::<CheckTCPHeader>()
+        .add::<CheckUDPHeader>()
+        .add::<CheckICMPHeader>();
     r.add::<CheckLength>();
-    r.add::<StripIPHeader>().add::<UnstripIPHeader>().add::<StripToNetworkHeader>();
+    r.add::<StripIPHeader>()
+        .add::<UnstripIPHeader>()
+        .add::<StripToNetworkHeader>();
     r.add::<EtherMirror>().add::<HostEtherFilter>();
-    r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>().add::<SetVLANAnno>();
+    r.add::<EtherVLANEncap>()
+        .add::<StripEtherVLANHeader>()
+        .add::<SetVLANAnno>();
 }

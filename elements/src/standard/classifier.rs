@@ -178,7 +178,7 @@ fn parse_pattern(arena: &mut Arena, text: &str) -> Result<ExprId, String> {
                 at(s, value_at)
             ));
         }
-        if value.len() % 2 != 0 {
+        if !value.len().is_multiple_of(2) {
             return Err(format!(
                 "value has odd number of hex digits {}",
                 at(s, value_at)

@@ -4,7 +4,7 @@
 mod names;
 mod parse;
 
-use click_engine::args::Args;
+use click_engine::args::{ArgContext, Args};
 use click_engine::packet::Batch;
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
@@ -22,8 +22,13 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new<S: AsRef<str>>(patterns: &[S], slots: Slots, name: &str) -> Result<Compiled, String> {
-        let parsed = parse_patterns(patterns, slots)?;
+    fn new<S: AsRef<str>>(
+        patterns: &[S],
+        slots: Slots,
+        name: &str,
+        ctx: &dyn ArgContext,
+    ) -> Result<Compiled, String> {
+        let parsed = parse_patterns(patterns, slots, ctx)?;
         for w in &parsed.warnings {
             tracing::warn!("{name}: {w}");
         }
@@ -78,7 +83,7 @@ impl ElementClass for IPFilter {
             noutputs: ctx.noutputs(),
         };
         Ok(IPFilter {
-            compiled: Compiled::new(&patterns, slots, ctx.name)?,
+            compiled: Compiled::new(&patterns, slots, ctx.name, args.context())?,
         })
     }
 }
@@ -109,9 +114,11 @@ impl ElementClass for IPFilter {
 ///
 /// As in Click, a packet too short for a test fails it (so `not` of that
 /// test succeeds), while `!=` and the other relations fail on short
-/// packets. Differences: AddressInfo names are not known yet (addresses
-/// must be written out), `/etc/services` names are not read, and `ip
-/// proto transp` matches every packet (Click's matches none).
+/// packets. Addresses may be AddressInfo names. Differences: names from
+/// `/etc/services` and `/etc/protocols` are not read, `ip proto transp`
+/// matches every packet (Click's matches none), and masked relations
+/// compare as the arithmetic says (Click's `ip[12] & 190 > 135` matches
+/// everything).
 ///
 /// * Ports: 1 push input, N push outputs (one per pattern).
 /// * Handlers: `program` (read): the compiled graph (see
@@ -135,7 +142,7 @@ impl ElementClass for IPClassifier {
                 ctx.noutputs()
             ));
         }
-        let compiled = Compiled::new(&patterns, Slots::Positional, ctx.name)?;
+        let compiled = Compiled::new(&patterns, Slots::Positional, ctx.name, args.context())?;
         warn_unreachable(ctx.name, &compiled.program, ctx.noutputs());
         Ok(IPClassifier { compiled })
     }

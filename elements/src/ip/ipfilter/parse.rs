@@ -16,7 +16,7 @@
 //! Errors name the word and its column in the pattern; parsing goes on
 //! after an error, as in Click, so one pattern may report several.
 
-use click_engine::args::{EtherAddr, FromArg, Ipv4Prefix};
+use click_engine::args::{Address, AddressKind, ArgContext, EtherAddr, FromArg, Ipv4Prefix};
 use std::net::Ipv4Addr;
 
 use super::names::{self, *};
@@ -738,12 +738,10 @@ impl Primitive {
         region: Region,
         offset: i32,
         shift: u32,
-        u: u32,
-        mask: u32,
         op_negate: bool,
     ) -> ExprId {
-        let mut mask = mask;
-        let mut u = u & mask;
+        let mut mask = self.mask;
+        let mut u = self.u & mask;
         let negate = self.op_negated && op_negate;
         if self.op == Op::Eq {
             let e = arena.atom(region, offset, mask << shift, u << shift, false);
@@ -830,10 +828,8 @@ impl Primitive {
         let want_dst = matches!(self.srcdst, SD_DST | SD_AND | SD_OR);
         match ty {
             TYPE_HOST => {
-                let src = want_src
-                    .then(|| self.comparison(arena, Region::Net, 12, 0, self.u, self.mask, false));
-                let dst = want_dst
-                    .then(|| self.comparison(arena, Region::Net, 16, 0, self.u, self.mask, false));
+                let src = want_src.then(|| self.comparison(arena, Region::Net, 12, 0, false));
+                let dst = want_dst.then(|| self.comparison(arena, Region::Net, 16, 0, false));
                 parts.push(srcdst(arena, src, dst, self));
             }
             TYPE_ETHER => {
@@ -875,10 +871,8 @@ impl Primitive {
                 });
                 parts.push(srcdst(arena, src, dst, self));
             }
-            TYPE_PROTO => {
-                if self.transp_proto < 256 {
-                    parts.push(self.comparison(arena, Region::Net, 8, 16, self.u, self.mask, true));
-                }
+            TYPE_PROTO if self.transp_proto < 256 => {
+                parts.push(self.comparison(arena, Region::Net, 8, 16, true));
             }
             TYPE_IPFRAG => {
                 let unfrag = arena.atom(Region::Net, 4, 0x0000_3FFF, 0, false);
@@ -889,12 +883,8 @@ impl Primitive {
                 });
             }
             TYPE_PORT => {
-                let src = want_src.then(|| {
-                    self.comparison(arena, Region::Transp, 0, 16, self.u, self.mask, false)
-                });
-                let dst = want_dst.then(|| {
-                    self.comparison(arena, Region::Transp, 0, 0, self.u, self.mask, false)
-                });
+                let src = want_src.then(|| self.comparison(arena, Region::Transp, 0, 16, false));
+                let dst = want_dst.then(|| self.comparison(arena, Region::Transp, 0, 0, false));
                 parts.push(srcdst(arena, src, dst, self));
             }
             TYPE_TCPOPT => {
@@ -911,7 +901,7 @@ impl Primitive {
                     Region::Net
                 };
                 let shift = (32 - (bit_offset + bits)) as u32;
-                parts.push(self.comparison(arena, region, word, shift, self.u, self.mask, true));
+                parts.push(self.comparison(arena, region, word, shift, true));
             }
             _ => {}
         }
@@ -971,6 +961,8 @@ enum State {
 
 struct Parser<'a> {
     words: &'a [Word],
+    /// Where names (AddressInfo addresses) resolve.
+    ctx: &'a dyn ArgContext,
     arena: &'a mut Arena,
     /// Click's subtree levels: the children of each open level.
     frames: Vec<Vec<ExprId>>,
@@ -1333,11 +1325,11 @@ impl<'a> Parser<'a> {
                 mask.kind = MaskKind::Int;
                 mask.u = v;
                 pos += 2;
-            } else if let (true, Ok(ip)) = (header != b'e', Ipv4Addr::from_arg(&m)) {
+            } else if let (true, Ok(ip)) = (header != b'e', Ipv4Addr::from_arg_in(&m, self.ctx)) {
                 mask.kind = MaskKind::Host;
                 mask.u = u32::from(ip);
                 pos += 2;
-            } else if let (true, Ok(e)) = (header != b'i', EtherAddr::from_arg(&m)) {
+            } else if let (true, Ok(e)) = (header != b'i', EtherAddr::from_arg_in(&m, self.ctx)) {
                 mask.kind = MaskKind::Ether;
                 mask.ether = e.0;
                 pos += 2;
@@ -1386,11 +1378,13 @@ impl<'a> Parser<'a> {
                     if let Ok(v) = i32::from_arg(&wd) {
                         prim.data = TYPE_INT;
                         prim.u = v as u32;
-                    } else if let (true, Ok(ip)) = (header != b'e', Ipv4Addr::from_arg(&wd)) {
+                    } else if let (true, Ok(ip)) =
+                        (header != b'e', Ipv4Addr::from_arg_in(&wd, self.ctx))
+                    {
                         prim.u = u32::from(ip);
                         let mask_word = pos + 1 < n && self.word(pos) == "mask";
                         let mask_ip = if mask_word {
-                            Ipv4Addr::from_arg(self.word(pos + 1)).ok()
+                            Ipv4Addr::from_arg_in(self.word(pos + 1), self.ctx).ok()
                         } else {
                             None
                         };
@@ -1398,14 +1392,21 @@ impl<'a> Parser<'a> {
                             pos += 2;
                             prim.mask = u32::from(m);
                             prim.data = TYPE_NET;
+                        } else if let (TYPE_NET, Some(p)) = (prim.ty, parse_prefix(&wd, self.ctx)) {
+                            // `net NAME`: NAME's prefix rather than its address
+                            prim.u = u32::from(p.addr);
+                            prim.mask = u32::from(p.mask);
+                            prim.data = TYPE_NET;
                         } else {
                             prim.data = TYPE_HOST;
                         }
-                    } else if let (true, Some(p)) = (header != b'e', parse_prefix(&wd)) {
+                    } else if let (true, Some(p)) = (header != b'e', parse_prefix(&wd, self.ctx)) {
                         prim.u = u32::from(p.addr);
                         prim.mask = u32::from(p.mask);
                         prim.data = TYPE_NET;
-                    } else if let (true, Ok(e)) = (header != b'i', EtherAddr::from_arg(&wd)) {
+                    } else if let (true, Ok(e)) =
+                        (header != b'i', EtherAddr::from_arg_in(&wd, self.ctx))
+                    {
                         prim.ether = e.0;
                         prim.data = TYPE_ETHER;
                     } else {
@@ -1445,13 +1446,17 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// An address prefix (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`); a bare address
-/// is not one here (Click's `IPPrefixArg` without bare addresses).
-fn parse_prefix(word: &str) -> Option<Ipv4Prefix> {
-    if !word.contains('/') {
-        return None;
+/// An address prefix (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`, or a name
+/// standing for one); a bare address is not one here (Click's
+/// `IPPrefixArg` without bare addresses).
+fn parse_prefix(word: &str, ctx: &dyn ArgContext) -> Option<Ipv4Prefix> {
+    if word.contains('/') || Ipv4Addr::from_arg_in(word, ctx).is_err() {
+        return Ipv4Prefix::from_arg_in(word, ctx).ok();
     }
-    Ipv4Prefix::from_arg(word).ok()
+    match ctx.address(AddressKind::Ipv4Prefix, word) {
+        Some(Address::Ipv4Prefix(p)) => Some(p),
+        _ => None,
+    }
 }
 
 /// `c0 ? c1 : c2 ? c3 : c4 ...` from a ternary level's children (Click's
@@ -1489,7 +1494,11 @@ pub enum Slots {
 /// Parses IPFilter (`Slots::Actions`) or IPClassifier
 /// (`Slots::Positional`) patterns. Errors (all of them, one a line) are
 /// prefixed with `pattern N: `.
-pub fn parse_patterns<S: AsRef<str>>(patterns: &[S], slots: Slots) -> Result<Parsed, String> {
+pub fn parse_patterns<S: AsRef<str>>(
+    patterns: &[S],
+    slots: Slots,
+    ctx: &dyn ArgContext,
+) -> Result<Parsed, String> {
     let mut arena = Arena::new();
     let mut rules = Vec::new();
     let mut errors = Vec::new();
@@ -1547,6 +1556,7 @@ pub fn parse_patterns<S: AsRef<str>>(patterns: &[S], slots: Slots) -> Result<Par
         } else {
             let mut p = Parser {
                 words: &words,
+                ctx,
                 arena: &mut arena,
                 frames: vec![Vec::new()],
                 prev: Primitive::default(),
@@ -1586,6 +1596,7 @@ pub fn parse_patterns<S: AsRef<str>>(patterns: &[S], slots: Slots) -> Result<Par
 #[cfg(test)]
 mod tests {
     use super::*;
+    use click_engine::args::NoContext;
 
     #[test]
     fn words_and_columns() {
@@ -1606,7 +1617,7 @@ mod tests {
     }
 
     fn errors(p: &str) -> String {
-        match parse_patterns(&[p], Slots::Positional) {
+        match parse_patterns(&[p], Slots::Positional, &NoContext) {
             Ok(_) => String::new(),
             Err(e) => e,
         }
@@ -1645,20 +1656,23 @@ mod tests {
     #[test]
     fn filter_actions() {
         let a = Slots::Actions { noutputs: 2 };
-        let p = parse_patterns(&["allow tcp", "1 udp", "deny all", "drop -"], a).unwrap();
+        let p =
+            parse_patterns(&["allow tcp", "1 udp", "deny all", "drop -"], a, &NoContext).unwrap();
         let outs: Vec<u32> = p.rules.iter().map(|r| r.output).collect();
         assert_eq!(outs, [0, 1, DROP, DROP]);
-        assert!(parse_patterns(&["2 tcp"], a)
+        assert!(parse_patterns(&["2 tcp"], a, &NoContext)
             .unwrap_err()
             .contains("slot '2' out of range"));
-        assert!(parse_patterns(&["permit tcp"], a)
+        assert!(parse_patterns(&["permit tcp"], a, &NoContext)
             .unwrap_err()
             .contains("unknown slot ID 'permit'"));
-        assert!(parse_patterns(&[""], a)
+        assert!(parse_patterns(&[""], a, &NoContext)
             .unwrap_err()
             .contains("empty pattern 0"));
-        assert!(parse_patterns(&["allow"], Slots::Actions { noutputs: 0 })
-            .unwrap_err()
-            .contains("'allow' is meaningless"));
+        assert!(
+            parse_patterns(&["allow"], Slots::Actions { noutputs: 0 }, &NoContext)
+                .unwrap_err()
+                .contains("'allow' is meaningless")
+        );
     }
 }
