@@ -7,7 +7,7 @@ use click_engine::{
     ConfigureCtx, ElementClass, Handler, InitCtx, Packet, PacketCtx, PacketElement, Port, Threads,
 };
 
-use super::common::{checksum_ok, mark_network_header, Drops};
+use super::common::{checksum_ok, fold, mark_network_header, Drops};
 
 const REASONS: &[&str] = &[
     "tiny packet",
@@ -91,34 +91,45 @@ impl Checker {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn process(&mut self, p: &mut Packet) -> Option<Port> {
         let data = p.data();
         let off = self.offset;
-        if data.len() < off + 20 {
+        let Some(ip) = data.get(off..).and_then(|d| d.first_chunk::<20>()) else {
             return self.drops.bad(TINY);
-        }
+        };
         let plen = data.len() - off;
-        let ip = &data[off..];
-        if ip[0] >> 4 != 4 {
+        let word = |i: usize| u32::from_be_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]);
+        let w0 = word(0);
+        if w0 >> 28 != 4 {
             return self.drops.bad(BAD_VERSION);
         }
-        let hlen = usize::from(ip[0] & 0x0f) * 4;
+        let hlen = ((w0 >> 24) & 0x0f) as usize * 4;
         if hlen < 20 {
             return self.drops.bad(BAD_HLEN);
         }
-        let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        let len = (w0 & 0xffff) as usize;
         if len > plen || len < hlen {
             return self.drops.bad(BAD_LEN);
         }
-        if self.checksum && !checksum_ok(&ip[..hlen], 0) {
-            return self.drops.bad(BAD_CHECKSUM);
+        if self.checksum {
+            let ok = if hlen == 20 {
+                // the common header, summed as five words
+                let sum = [w0, word(4), word(8), word(12), word(16)]
+                    .iter()
+                    .fold(0u64, |s, &w| s + u64::from(w));
+                fold(sum) == 0xffff
+            } else {
+                checksum_ok(&data[off..off + hlen], 0)
+            };
+            if !ok {
+                return self.drops.bad(BAD_CHECKSUM);
+            }
         }
-        let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
-        let dst = [ip[16], ip[17], ip[18], ip[19]];
+        let dst = word(16);
         if !self.bad_src.is_empty()
-            && self.bad_src.contains(&src)
-            && !self.good_dst.contains(&u32::from_be_bytes(dst))
+            && self.bad_src.contains(&word(12))
+            && !self.good_dst.contains(&dst)
         {
             return self.drops.bad(BAD_SADDR);
         }
@@ -203,7 +214,7 @@ impl ElementClass for CheckIPHeader2 {
 macro_rules! checker_element {
     ($t:ty) => {
         impl PacketElement for $t {
-            #[inline]
+            #[inline(always)]
             fn process(&mut self, p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
                 self.checker.process(p)
             }

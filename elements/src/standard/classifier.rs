@@ -6,7 +6,7 @@ use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
 
-use super::classification::{Arena, ExprId, Program, Region, Rule, View, DROP};
+use super::classification::{Arena, DataRegions, ExprId, Program, Region, Rule, View, DROP};
 
 /// `Classifier(PATTERN_1, ..., PATTERN_N)`: sends each packet to the
 /// output of the first pattern it matches; a packet that matches none is
@@ -241,7 +241,7 @@ impl Classifier {
     /// none), through the compiled graph.
     #[inline]
     pub fn classify(&self, p: &Packet) -> u32 {
-        self.program.classify(&View::of_data(p.data()))
+        self.program.classify_in(&DataRegions(p.data()))
     }
 
     /// The output for `p` by evaluating the patterns one after the other:
@@ -254,7 +254,7 @@ impl Classifier {
 /// The verdict of a batch slot for an output ([`DROP`] becomes a drop).
 const DROP_VERDICT: u16 = u16::MAX;
 
-#[inline]
+#[inline(always)]
 fn verdict(out: u32) -> u16 {
     if out >= u32::from(DROP_VERDICT) {
         DROP_VERDICT
@@ -265,14 +265,11 @@ fn verdict(out: u32) -> u16 {
 
 /// Pushes a classified batch: whole when every packet goes one way,
 /// else split by verdict keeping the packets' order.
-#[inline]
-pub(crate) fn push_verdicts(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
+#[inline(always)]
+fn push_verdicts(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
     let n = batch.len();
-    if n == 0 {
-        return;
-    }
     let first = v[0];
-    if v[..n].iter().all(|&x| x == first) {
+    if v[..n].iter().fold(0, |d, &x| d | (x ^ first)) == 0 {
         if first == DROP_VERDICT {
             ctx.count_drops(n);
         } else {
@@ -293,9 +290,13 @@ pub(crate) fn push_all(out: u32, batch: Batch, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Classifies a batch with `f` and pushes it by verdict.
+/// Classifies a batch with `f`, then pushes it whole or by verdict: the
+/// batch loop of the classifiers.
 #[inline(always)]
 pub(crate) fn classify_batch(batch: Batch, ctx: &mut Ctx<'_>, f: impl Fn(&Packet) -> u32) {
+    if batch.is_empty() {
+        return;
+    }
     let mut v = [0u16; BATCH_CAPACITY];
     for (p, slot) in batch.iter().zip(v.iter_mut()) {
         *slot = verdict(f(p));
@@ -310,7 +311,7 @@ impl Element for Classifier {
             return push_all(out, batch, ctx);
         }
         let program = &self.program;
-        classify_batch(batch, ctx, |p| program.classify(&View::of_data(p.data())));
+        classify_batch(batch, ctx, |p| program.classify_in(&DataRegions(p.data())));
     }
 
     fn handlers(&self) -> &'static [Handler] {

@@ -10,7 +10,7 @@ use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
 
-use crate::standard::classification::{Program, View};
+use crate::standard::classification::{IpRegions, Program, View};
 use crate::standard::classifier::{classify_batch, push_all, warn_unreachable};
 
 pub use parse::{parse_patterns, Slots};
@@ -43,7 +43,7 @@ impl Compiled {
             return push_all(out, batch, ctx);
         }
         let program = &self.program;
-        classify_batch(batch, ctx, |p| program.classify(&View::of_ip_packet(p)));
+        classify_batch(batch, ctx, |p| program.classify_in(&IpRegions::of(p)));
     }
 }
 
@@ -159,7 +159,7 @@ macro_rules! classifier_element {
             /// The output for `p` through the compiled graph
             /// ([`DROP`](crate::classification::DROP) if none).
             pub fn classify(&self, p: &Packet) -> u32 {
-                self.compiled.program.classify(&View::of_ip_packet(p))
+                self.compiled.program.classify_in(&IpRegions::of(p))
             }
 
             /// The output for `p` by evaluating the patterns one after the

@@ -605,38 +605,69 @@ impl<'a> View<'a> {
         if lo < 0 || hi > len {
             return a.short;
         }
-        self.load(base, a.offset) & a.mask == a.value
+        load(self.buf, base, a.offset) & a.mask == a.value
     }
 
-    /// The 4-byte big-endian word at `offset` of the region starting at
-    /// `base`; bytes outside the buffer read as zero (the caller checked
-    /// that the bytes its mask selects are present).
+    /// A view with every region of `r` looked up.
+    pub fn of_regions<R: Regions>(r: &'a R) -> View<'a> {
+        View {
+            buf: r.buf(),
+            regions: [r.region(0), r.region(1), r.region(2), r.region(3)],
+        }
+    }
+}
+
+/// Where a packet's bytes are, as the matcher asks for them: the buffer,
+/// and each region's start in it and length (zero or less: absent),
+/// looked up on demand.
+pub trait Regions {
+    /// The bytes the regions lie in.
+    fn buf(&self) -> &[u8];
+    /// `(start in buf, bytes available)` of region `r` (a [`Region`] as
+    /// `u8`).
+    fn region(&self, r: u8) -> (i32, i32);
+}
+
+impl Regions for View<'_> {
     #[inline(always)]
-    pub fn load(&self, base: i32, offset: i32) -> u32 {
-        let pos = base as i64 + offset as i64;
-        if pos >= 0 {
-            if let Some(b) = self.buf.get(pos as usize..pos as usize + 4) {
-                return u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-        self.load_slow(pos)
+    fn buf(&self) -> &[u8] {
+        self.buf
     }
 
-    #[cold]
-    #[inline(never)]
-    fn load_slow(&self, pos: i64) -> u32 {
-        let mut w = 0u32;
-        for i in 0..4 {
-            let p = pos + i;
-            let byte = if p >= 0 {
-                self.buf.get(p as usize).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            w = (w << 8) | u32::from(byte);
-        }
-        w
+    #[inline(always)]
+    fn region(&self, r: u8) -> (i32, i32) {
+        self.regions[(r & 3) as usize]
     }
+}
+
+/// The 4-byte big-endian word at `offset` of the region starting at
+/// `base` in `buf`; bytes outside `buf` read as zero (the caller checked
+/// that the bytes its mask selects are present).
+#[inline(always)]
+pub fn load(buf: &[u8], base: i32, offset: i32) -> u32 {
+    let pos = base as i64 + offset as i64;
+    if pos >= 0 {
+        if let Some(b) = buf.get(pos as usize..pos as usize + 4) {
+            return u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        }
+    }
+    load_slow(buf, pos)
+}
+
+#[cold]
+#[inline(never)]
+fn load_slow(buf: &[u8], pos: i64) -> u32 {
+    let mut w = 0u32;
+    for i in 0..4 {
+        let p = pos + i;
+        let byte = if p >= 0 {
+            buf.get(p as usize).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        w = (w << 8) | u32::from(byte);
+    }
+    w
 }
 
 #[cfg(test)]

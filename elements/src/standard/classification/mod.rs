@@ -25,38 +25,86 @@ mod expr;
 mod program;
 
 pub use expr::{
-    needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, View, MAX_DEPTH, NREGIONS,
+    load, needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, Regions, View, MAX_DEPTH,
+    NREGIONS,
 };
 pub use program::{Program, Rule, DROP};
 
 use click_engine::Packet;
 
-impl<'a> View<'a> {
-    /// A view of an IP packet for IPFilter's tests: the MAC, network and
-    /// transport regions start at the packet's header annotations (which
-    /// may lie in the headroom) and end with its data. An unset header
-    /// leaves its region empty, so tests on it fail as on a short packet.
-    #[inline]
-    pub fn of_ip_packet(p: &'a Packet) -> View<'a> {
+/// A packet's data as the only region (Classifier).
+#[derive(Clone, Copy, Debug)]
+pub struct DataRegions<'a>(pub &'a [u8]);
+
+impl Regions for DataRegions<'_> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        self.0
+    }
+
+    #[inline(always)]
+    fn region(&self, _r: u8) -> (i32, i32) {
+        (0, self.0.len() as i32)
+    }
+}
+
+/// An IP packet's regions for IPFilter's tests: the MAC, network and
+/// transport regions start at the packet's header annotations (which may
+/// lie in the headroom) and end with its data. An unset header leaves its
+/// region empty, so tests on it fail as on a short packet.
+#[derive(Clone, Copy)]
+pub struct IpRegions<'a> {
+    packet: &'a Packet,
+    buf: &'a [u8],
+    head: i64,
+    end: i64,
+}
+
+impl<'a> IpRegions<'a> {
+    /// The regions of `p`.
+    #[inline(always)]
+    pub fn of(p: &'a Packet) -> IpRegions<'a> {
         let head = p.headroom() as i64;
-        let end = head + p.len() as i64;
-        let region = |off: Option<isize>| -> (i32, i32) {
-            match off {
-                Some(o) => {
-                    let start = head + o as i64;
-                    (start as i32, (end - start) as i32)
-                }
-                None => (0, -1),
-            }
-        };
-        View {
+        IpRegions {
+            packet: p,
             buf: p.buffer(),
-            regions: [
-                (head as i32, p.len() as i32),
-                region(p.mac_header_offset()),
-                region(p.network_header_offset()),
-                region(p.transport_header_offset()),
-            ],
+            head,
+            end: head + p.len() as i64,
+        }
+    }
+}
+
+impl Regions for IpRegions<'_> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        self.buf
+    }
+
+    #[inline(always)]
+    fn region(&self, r: u8) -> (i32, i32) {
+        let off = match r {
+            1 => self.packet.mac_header_offset(),
+            2 => self.packet.network_header_offset(),
+            3 => self.packet.transport_header_offset(),
+            _ => Some(0),
+        };
+        match off {
+            Some(o) => {
+                let start = self.head + o as i64;
+                (start as i32, (self.end - start) as i32)
+            }
+            None => (0, -1),
+        }
+    }
+}
+
+impl<'a> View<'a> {
+    /// The view of an IP packet's regions (see [`IpRegions`]).
+    pub fn of_ip_packet(p: &'a Packet) -> View<'a> {
+        let r = IpRegions::of(p);
+        View {
+            buf: r.buf,
+            regions: [r.region(0), r.region(1), r.region(2), r.region(3)],
         }
     }
 }
