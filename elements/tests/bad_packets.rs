@@ -66,8 +66,19 @@ fn make<T: ElementClass>(config: &str, noutputs: usize) -> T {
     T::configure(&mut Args::new(config), &ctx).unwrap_or_else(|e| panic!("{config}: {e}"))
 }
 
-fn run<T: PacketElement>(h: &mut Harness, e: &mut T, p: &mut Packet) -> Option<usize> {
-    h.with(|ctx| e.process(p, ctx))
+/// Pushes `p` alone through `e`; returns the output it left on (and puts
+/// it back in `p`), or `None` if `e` dropped it.
+fn run<T: Element>(h: &mut Harness, e: &mut T, p: &mut Packet) -> Option<usize> {
+    let mut batch = Batch::new();
+    batch.push(std::mem::replace(p, Packet::from_slice(&[]).unwrap()));
+    h.with(|ctx| e.push(0, batch, ctx));
+    for port in 0..8 {
+        if let Some(q) = h.take_output(port).pop() {
+            *p = q;
+            return Some(port);
+        }
+    }
+    None
 }
 
 /// Click's `Strip(14) -> CheckIPHeader` on each frame: `ok`/`bad` and

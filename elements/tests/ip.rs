@@ -32,9 +32,20 @@ fn try_make<T: ElementClass>(config: &str, noutputs: usize) -> Result<T, String>
     T::configure(&mut Args::new(config), &ctx)
 }
 
-/// Runs `process` of `e` on `p` in a harness.
-fn run<T: PacketElement>(e: &mut T, p: &mut Packet) -> Option<usize> {
-    Harness::new("e").with(|ctx| e.process(p, ctx))
+/// Pushes `p` alone through `e` in a harness; returns the output it left
+/// on (and puts it back in `p`), or `None` if `e` dropped it.
+fn run<T: Element>(e: &mut T, p: &mut Packet) -> Option<usize> {
+    let mut h = Harness::new("e");
+    let mut batch = Batch::new();
+    batch.push(std::mem::replace(p, Packet::from_slice(&[]).unwrap()));
+    h.with(|ctx| e.push(0, batch, ctx));
+    for port in 0..8 {
+        if let Some(q) = h.take_output(port).pop() {
+            *p = q;
+            return Some(port);
+        }
+    }
+    None
 }
 
 /// The b-classify frame: Ethernet, IPv4 (valid checksum), UDP.
@@ -497,4 +508,16 @@ fn pattern_errors_reach_the_router_with_word_and_column() {
         err.contains("pattern 0: expected a hex digit at 'x0', column 6"),
         "{err}"
     );
+}
+
+#[test]
+fn checkipheader_pulled_pushes_bad_packets_out_of_output_one() {
+    let config = "
+        src :: InfiniteSource(DATA \\<4500>, LIMIT 10, STOP false);
+        src -> q :: Queue -> chk :: CheckIPHeader -> Unqueue -> ok :: Counter -> Discard;
+        chk[1] -> bad :: Counter -> Discard;
+        DriverManager(wait 200ms, stop);
+    ";
+    let out = common::run(config, 1, &["ok.count", "bad.count", "chk.drops"]).unwrap();
+    assert_eq!(out, ["0\n", "10\n", "10\n"]);
 }

@@ -3,11 +3,10 @@
 use std::net::Ipv4Addr;
 
 use click_engine::args::{Args, Ipv4Prefix};
-use click_engine::{
-    ConfigureCtx, ElementClass, Handler, InitCtx, Packet, PacketCtx, PacketElement, Port, Threads,
-};
+use click_engine::packet::{Batch, BATCH_CAPACITY};
+use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port, Threads};
 
-use super::common::{checksum_ok, fold, mark_network_header, Drops};
+use super::common::{checksum_ok, mark_network_header, Drops};
 
 const REASONS: &[&str] = &[
     "tiny packet",
@@ -114,11 +113,14 @@ impl Checker {
         }
         if self.checksum {
             let ok = if hlen == 20 {
-                // the common header, summed as five words
-                let sum = [w0, word(4), word(8), word(12), word(16)]
-                    .iter()
-                    .fold(0u64, |s, &w| s + u64::from(w));
-                fold(sum) == 0xffff
+                // The common header, summed as five words. Its ones'
+                // complement sum is all ones exactly when the plain sum
+                // is a nonzero multiple of 0xffff (2^16 = 1 modulo
+                // 0xffff), in either byte order, so the words are read
+                // as they lie in memory and no carries are folded.
+                let ne = |i: usize| u64::from(u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]));
+                let sum = ne(0) + ne(4) + ne(8) + ne(12) + ne(16);
+                sum != 0 && sum % 0xffff == 0
             } else {
                 checksum_ok(&data[off..off + hlen], 0)
             };
@@ -126,13 +128,14 @@ impl Checker {
                 return self.drops.bad(BAD_CHECKSUM);
             }
         }
-        let dst = word(16);
+        let dst = [ip[16], ip[17], ip[18], ip[19]];
         if !self.bad_src.is_empty()
             && self.bad_src.contains(&word(12))
-            && !self.good_dst.contains(&dst)
+            && !self.good_dst.contains(&u32::from_be_bytes(dst))
         {
             return self.drops.bad(BAD_SADDR);
         }
+        // off + hlen <= off + len <= the data: in bounds
         mark_network_header(p, off, hlen);
         // Trim link-layer padding: the packet ends with the IP datagram.
         if plen > len {
@@ -211,12 +214,53 @@ impl ElementClass for CheckIPHeader2 {
     }
 }
 
+/// A batch verdict meaning "drop".
+const DROP: u16 = u16::MAX;
+
+impl Checker {
+    /// Checks every packet of `batch`, writing the verdicts of the bad
+    /// ones into `v` (good ones keep 0); whether all were good.
+    #[inline(always)]
+    fn check_batch(&mut self, batch: &mut Batch, v: &mut [u16; BATCH_CAPACITY]) -> bool {
+        let mut all_good = true;
+        for (p, slot) in batch.iter_mut().zip(v.iter_mut()) {
+            match self.process(p) {
+                Some(0) => {}
+                r => {
+                    all_good = false;
+                    *slot = r.map_or(DROP, |port| port as u16);
+                }
+            }
+        }
+        all_good
+    }
+}
+
 macro_rules! checker_element {
     ($t:ty) => {
-        impl PacketElement for $t {
-            #[inline(always)]
-            fn process(&mut self, p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
-                self.checker.process(p)
+        impl Element for $t {
+            #[inline]
+            fn push(&mut self, _port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
+                let mut v = [0u16; BATCH_CAPACITY];
+                if self.checker.check_batch(&mut batch, &mut v) {
+                    ctx.push(0, batch);
+                } else {
+                    let n = batch.len();
+                    ctx.push_by_verdict(batch, &v[..n], DROP);
+                }
+            }
+
+            #[inline]
+            fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+                let mut batch = ctx.pull(0, max)?;
+                let mut v = [0u16; BATCH_CAPACITY];
+                if self.checker.check_batch(&mut batch, &mut v) && port == 0 {
+                    return Some(batch);
+                }
+                let n = batch.len();
+                // bad packets leave on output 1 (push) as the good ones are
+                // pulled (Click's a/ah)
+                ctx.split_pulled(batch, &v[..n], DROP, port)
             }
 
             fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
@@ -229,6 +273,15 @@ macro_rules! checker_element {
 
             fn read_handler(&self, name: &str) -> Option<String> {
                 self.checker.drops.read_handler(name)
+            }
+        }
+
+        impl $t {
+            /// Checks one packet as the element does: `Some(0)` if good
+            /// (then annotated and trimmed), else where it goes (`Some(1)`,
+            /// or `None`: dropped), counted in `drops`.
+            pub fn check(&mut self, p: &mut Packet) -> Option<Port> {
+                self.checker.process(p)
             }
         }
     };

@@ -21,12 +21,13 @@ pub(crate) fn ones_sum(data: &[u8], initial: u64) -> u64 {
 }
 
 /// Folds a sum to 16 bits (end-around carry).
-#[inline]
-pub(crate) fn fold(mut sum: u64) -> u16 {
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+#[inline(always)]
+pub(crate) fn fold(sum: u64) -> u16 {
+    // 64 -> 33 -> 17 -> 16 bits, then the last carry
+    let s = (sum & 0xffff_ffff) + (sum >> 32);
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    ((s & 0xffff) + (s >> 16)) as u16
 }
 
 /// Whether `data` (a header with its checksum field) sums to all ones:
@@ -51,10 +52,14 @@ pub(crate) fn pseudo_header_sum(ip: &[u8], proto: u8, len: usize) -> u64 {
 
 /// Marks the network header at `offset`, `len` bytes long, both clamped to
 /// the packet's data (the one place that calls the packet API for it).
-#[inline]
+#[inline(always)]
 pub(crate) fn mark_network_header(p: &mut Packet, offset: usize, len: usize) {
-    let offset = offset.min(p.len());
-    let len = len.min(p.len() - offset);
+    let (offset, len) = if offset + len <= p.len() {
+        (offset, len)
+    } else {
+        let offset = offset.min(p.len());
+        (offset, len.min(p.len() - offset))
+    };
     #[allow(clippy::let_unit_value)]
     let _ = p.set_network_header(offset, len);
 }

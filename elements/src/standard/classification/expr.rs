@@ -574,13 +574,17 @@ impl Arena {
     }
 }
 
+/// A region the packet does not have.
+pub const ABSENT: (i32, i32) = (i32::MIN, -1);
+
 /// The bytes of a packet as the tests see them: one buffer and, per
 /// region, where the region starts in it and how many bytes it has up to
 /// the end of the packet data (negative or zero: none).
 #[derive(Clone, Copy, Debug)]
 pub struct View<'a> {
-    /// The bytes (the packet data for Classifier, the whole buffer for
-    /// IPFilter, whose headers may lie in the headroom).
+    /// The bytes (the packet data for Classifier; for IPFilter the buffer
+    /// from its start, since headers may lie in the headroom, to the end
+    /// of the data). Every region ends where `buf` ends.
     pub buf: &'a [u8],
     /// `(start in buf, bytes available)` per region.
     pub regions: [(i32, i32); NREGIONS],
@@ -593,7 +597,7 @@ impl<'a> View<'a> {
         let len = data.len().min(i32::MAX as usize) as i32;
         View {
             buf: data,
-            regions: [(0, len), (0, 0), (0, 0), (0, 0)],
+            regions: [(0, len), ABSENT, ABSENT, ABSENT],
         }
     }
 
@@ -619,7 +623,9 @@ impl<'a> View<'a> {
 
 /// Where a packet's bytes are, as the matcher asks for them: the buffer,
 /// and each region's start in it and length (zero or less: absent),
-/// looked up on demand.
+/// looked up on demand. Every region ends where the buffer ends (at the
+/// end of the packet data), which lets the matcher check a whole word
+/// with one bounds check.
 pub trait Regions {
     /// The bytes the regions lie in.
     fn buf(&self) -> &[u8];

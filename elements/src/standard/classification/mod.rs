@@ -25,8 +25,8 @@ mod expr;
 mod program;
 
 pub use expr::{
-    load, needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, Regions, View, MAX_DEPTH,
-    NREGIONS,
+    load, needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, Regions, View, ABSENT,
+    MAX_DEPTH, NREGIONS,
 };
 pub use program::{Program, Rule, DROP};
 
@@ -51,7 +51,8 @@ impl Regions for DataRegions<'_> {
 /// An IP packet's regions for IPFilter's tests: the MAC, network and
 /// transport regions start at the packet's header annotations (which may
 /// lie in the headroom) and end with its data. An unset header leaves its
-/// region empty, so tests on it fail as on a short packet.
+/// region absent (start `i32::MIN`, length -1), so tests on it fail as on
+/// a short packet.
 #[derive(Clone, Copy)]
 pub struct IpRegions<'a> {
     packet: &'a Packet,
@@ -64,12 +65,14 @@ impl<'a> IpRegions<'a> {
     /// The regions of `p`.
     #[inline(always)]
     pub fn of(p: &'a Packet) -> IpRegions<'a> {
-        let head = p.headroom() as i64;
+        let head = p.headroom();
+        let end = head + p.len();
         IpRegions {
             packet: p,
-            buf: p.buffer(),
-            head,
-            end: head + p.len() as i64,
+            // up to the end of the data: every region ends there
+            buf: &p.buffer()[..end],
+            head: head as i64,
+            end: end as i64,
         }
     }
 }
@@ -93,7 +96,8 @@ impl Regions for IpRegions<'_> {
                 let start = self.head + o as i64;
                 (start as i32, (self.end - start) as i32)
             }
-            None => (0, -1),
+            // absent: no byte of it, and no whole word either
+            None => ABSENT,
         }
     }
 }

@@ -274,6 +274,33 @@ impl Builder {
     }
 }
 
+/// The masked word step `s` reads, or `None` when the packet lacks a
+/// byte the mask selects. The common case, a whole word inside the region,
+/// is one bounds check: every region ends where the buffer ends.
+#[inline(always)]
+fn read<R: Regions>(r: &R, s: &Step) -> Option<u32> {
+    let (start, len) = r.region(s.region);
+    if s.offset >= 0 && start >= 0 {
+        let pos = start as usize + s.offset as usize;
+        if let Some(b) = r.buf().get(pos..pos + 4) {
+            return Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask);
+        }
+    }
+    read_partial(r.buf(), s, start, len)
+}
+
+/// [`read`] when the word is not wholly inside the region: the bytes the
+/// mask selects may still be.
+#[cold]
+#[inline(never)]
+fn read_partial(buf: &[u8], s: &Step, start: i32, len: i32) -> Option<u32> {
+    if s.lo < 0 || s.hi > len {
+        None
+    } else {
+        Some(load(buf, start, s.offset) & s.mask)
+    }
+}
+
 impl Program {
     /// Compiles `rules` (expressions in `arena`), first match wins;
     /// packets no rule takes are dropped.
@@ -400,34 +427,26 @@ impl Program {
     #[inline(always)]
     pub fn classify_in<R: Regions>(&self, r: &R) -> u32 {
         if let Some(s) = &self.single {
-            let (base, len) = r.region(s.region);
-            let t = if s.lo < 0 || s.hi > len {
-                s.short
-            } else if load(r.buf(), base, s.offset) & s.mask == s.value {
-                s.yes
-            } else {
-                s.no
+            let t = match read(r, s) {
+                None => s.short,
+                Some(w) if w == s.value => s.yes,
+                Some(_) => s.no,
             };
             return t & !LEAF;
         }
         let mut t = self.root;
         while t & LEAF == 0 {
             let s = &self.steps[t as usize];
-            let (base, len) = r.region(s.region);
-            if s.lo < 0 || s.hi > len {
-                t = s.short;
-                continue;
-            }
-            let w = load(r.buf(), base, s.offset) & s.mask;
-            t = match s.kind {
-                KIND_TEST => {
+            t = match (read(r, s), s.kind) {
+                (None, _) => s.short,
+                (Some(w), KIND_TEST) => {
                     if w == s.value {
                         s.yes
                     } else {
                         s.no
                     }
                 }
-                KIND_SWITCH => self.switch(s, w),
+                (Some(w), KIND_SWITCH) => self.switch(s, w),
                 _ => self.interpret_step(s.value as usize, &View::of_regions(r)),
             };
         }
