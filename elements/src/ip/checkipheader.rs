@@ -4,7 +4,9 @@ use std::net::Ipv4Addr;
 
 use click_engine::args::{Args, Ipv4Prefix};
 use click_engine::packet::{Batch, BATCH_CAPACITY};
-use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port, Threads};
+use click_engine::{
+    ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port, Threads,
+};
 
 use super::common::{checksum_ok, mark_network_header, Drops};
 
@@ -118,7 +120,9 @@ impl Checker {
                 // is a nonzero multiple of 0xffff (2^16 = 1 modulo
                 // 0xffff), in either byte order, so the words are read
                 // as they lie in memory and no carries are folded.
-                let ne = |i: usize| u64::from(u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]));
+                let ne = |i: usize| {
+                    u64::from(u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]))
+                };
                 let sum = ne(0) + ne(4) + ne(8) + ne(12) + ne(16);
                 sum != 0 && sum % 0xffff == 0
             } else {

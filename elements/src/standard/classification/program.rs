@@ -5,9 +5,9 @@
 //! A *state* is the ordered list of rules not yet decided, each rule's
 //! expression simplified by what the path to the state has learnt. If the
 //! first rule's expression is `true`, the state is a leaf: that rule's
-//! output. Otherwise the compiler picks the first test of the first rule
-//! (a word, its mask `M`: the test the packet must go through anyway, in
-//! the order the rule was written) and branches on the value of
+//! output. Otherwise the compiler picks one of the first rule's tests (a
+//! word and its mask `M`: the packet must go through it anyway), the one
+//! whose word the most remaining rules test, and branches on the value of
 //! `word & M`, *many ways at once*: one branch per value that any
 //! remaining rule compares that word with (under mask `M`, or a finer mask
 //! that contains `M`), a default branch for every other value, and a short
@@ -115,10 +115,15 @@ struct Builder {
     steps: Vec<BStep>,
     interp: Vec<(Vec<Rule>, u32)>,
     memo: FxMap<Box<[Rule]>, u32>,
+    /// The substitution memo, reused (cleared) from branch to branch.
+    memo_subst: FxMap<ExprId, ExprId>,
     step_limit: usize,
     work: usize,
     work_limit: usize,
 }
+
+/// Rule entries one attempt may process before its rule list is split.
+const WORK_LIMIT: usize = 1_000_000;
 
 /// Deepest path an attempt may build (a deeper one splits the rules).
 const MAX_BUILD_DEPTH: u32 = 400;
@@ -145,50 +150,116 @@ impl Builder {
             return Err(TooBig);
         }
 
-        // The first test of the first rule decides the word and the mask.
-        let atom_id = self.arena.atoms(first.expr)[0];
-        let a = *self.arena.atom_at(atom_id).expect("atoms lists atom nodes");
+        // One of the first rule's tests decides the word and the mask (so
+        // that every step decides something of the first rule): the one
+        // whose word the most rules test, so that one step sorts out as
+        // many rules as it can and the branches replicate little; the
+        // first in the rule's order among equals.
+        let first_atoms = self.arena.atoms(first.expr);
+        let mut best = (0usize, first_atoms[0]);
+        if first_atoms.len() > 1 && rules.len() > 1 {
+            for &id in first_atoms {
+                let b = self.arena.atom_at(id).expect("atoms lists atom nodes");
+                let n = rules
+                    .iter()
+                    .filter(|r| self.arena.may_test(r.expr, b.region, b.offset))
+                    .count();
+                if n > best.0 {
+                    best = (n, id);
+                }
+            }
+        }
+        let a = *self.arena.atom_at(best.1).expect("atoms lists atom nodes");
         let word = a.word();
         let m = a.mask;
         let (lo, hi) = a.needed();
 
         // Every value some rule compares that word with under M (or a finer
-        // mask containing M, for tests that cannot be short-true).
+        // mask containing M, for tests that cannot be short-true); and, per
+        // rule, how its tests of the word depend on the value: rules that
+        // test the word only under M (the common case) change in a value's
+        // branch only if they compare with that value.
         let mut values: Vec<u32> = Vec::new();
-        for r in &rules {
+        let mut by_value: Vec<(u32, usize)> = Vec::new();
+        let mut involved: Vec<usize> = Vec::new();
+        let mut complex: Vec<usize> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
             if !self.arena.may_test(r.expr, word.0, word.1) {
                 continue;
             }
+            let mut tests = false;
+            let mut exact_only = true;
             for &id in self.arena.atoms(r.expr) {
                 let b = self.arena.atom_at(id).expect("atom");
-                if b.word() == word && (b.mask == m || (b.mask & m == m && !b.short)) {
+                if b.word() != word {
+                    continue;
+                }
+                tests = true;
+                if b.mask == m || (b.mask & m == m && !b.short) {
                     values.push(b.value & m);
+                }
+                if b.mask == m {
+                    by_value.push((b.value, i));
+                } else {
+                    exact_only = false;
+                }
+            }
+            if tests {
+                involved.push(i);
+                if !exact_only {
+                    complex.push(i);
                 }
             }
         }
         values.sort_unstable();
         values.dedup();
+        by_value.sort_unstable();
 
         // The short branch: M's bytes are missing.
-        let short = self.branch(&rules, word, fallthrough, depth, &|b: &Atom| {
+        let short_rules = self.substituted(&rules, &involved, word, &|b: &Atom| {
             let (blo, bhi) = b.needed();
             (b.mask == m || (blo <= lo && bhi >= hi)).then_some(b.short)
-        })?;
+        });
+        let short = self.branch(short_rules, fallthrough, depth)?;
         // The default branch: M's bytes are present, the word is none of
         // `values`.
-        let default = self.branch(&rules, word, fallthrough, depth, &|b: &Atom| {
+        let default_rules = self.substituted(&rules, &involved, word, &|b: &Atom| {
             (b.mask == m || (b.mask & m == m && !b.short)).then_some(false)
-        })?;
+        });
+        let default = self.branch(default_rules.clone(), fallthrough, depth)?;
+        // A value's branch: the default branch's rules, but for those that
+        // compare the word with that value (or test it otherwise).
         let mut keys = Vec::with_capacity(values.len());
+        let mut redo: Vec<usize> = Vec::new();
+        let mut at = 0;
         for &v in &values {
-            let t = self.branch(&rules, word, fallthrough, depth, &|b: &Atom| {
+            redo.clear();
+            while at < by_value.len() && by_value[at].0 < v {
+                at += 1;
+            }
+            while at < by_value.len() && by_value[at].0 == v {
+                redo.push(by_value[at].1);
+                at += 1;
+            }
+            redo.extend_from_slice(&complex);
+            redo.sort_unstable();
+            redo.dedup();
+            let mut next = default_rules.clone();
+            let decide = |b: &Atom| {
                 if b.mask & !m == 0 {
                     Some(v & b.mask == b.value)
                 } else {
                     let common = b.mask & m;
                     (!b.short && b.value & common != v & common).then_some(false)
                 }
-            })?;
+            };
+            self.memo_subst.clear();
+            for &i in &redo {
+                next[i].expr =
+                    self.arena
+                        .substitute(rules[i].expr, word, &decide, &mut self.memo_subst);
+            }
+            let t = self.branch(next, fallthrough, depth)?;
             if t != default {
                 keys.push((v, t));
             }
@@ -210,27 +281,32 @@ impl Builder {
         Ok(t)
     }
 
-    /// The target of `rules` after `decide` settled the tests it can.
-    fn branch(
+    /// `rules` with the tests of `word` that `decide` settles replaced by
+    /// constants, in the rules listed in `involved` (the others do not
+    /// test the word).
+    fn substituted(
         &mut self,
         rules: &[Rule],
+        involved: &[usize],
         word: (Region, i32),
-        fallthrough: u32,
-        depth: u32,
         decide: &impl Fn(&Atom) -> Option<bool>,
-    ) -> Result<u32, TooBig> {
-        self.work += rules.len();
+    ) -> Vec<Rule> {
+        let mut next = rules.to_vec();
+        self.memo_subst.clear();
+        for &i in involved {
+            next[i].expr = self
+                .arena
+                .substitute(rules[i].expr, word, decide, &mut self.memo_subst);
+        }
+        next
+    }
+
+    /// The target of the state `next`, counting the work.
+    fn branch(&mut self, next: Vec<Rule>, fallthrough: u32, depth: u32) -> Result<u32, TooBig> {
+        self.work += next.len();
         if self.work > self.work_limit {
             return Err(TooBig);
         }
-        let mut memo = FxMap::default();
-        let next: Vec<Rule> = rules
-            .iter()
-            .map(|r| Rule {
-                output: r.output,
-                expr: self.arena.substitute(r.expr, word, decide, &mut memo),
-            })
-            .collect();
         self.build(next, fallthrough, depth + 1)
     }
 
@@ -241,8 +317,11 @@ impl Builder {
         let atoms: usize = rules.iter().map(|r| self.arena.atoms(r.expr).len()).sum();
         self.memo.clear();
         self.work = 0;
-        self.step_limit = mark + 4096 + 64 * atoms;
-        self.work_limit = 64 * (4096 + 64 * atoms) + 16 * rules.len() * rules.len();
+        self.step_limit = mark + 4096 + 16 * atoms;
+        // Rule entries the attempt may process (each a copy, perhaps a
+        // substitution, a hash): about a second's worth, so that a rule
+        // list whose graph would replicate too much is split early.
+        self.work_limit = WORK_LIMIT;
         match self.build(rules.to_vec(), fallthrough, 0) {
             Ok(t) => t,
             Err(TooBig) => {
@@ -310,6 +389,7 @@ impl Program {
             steps: Vec::new(),
             interp: Vec::new(),
             memo: FxMap::default(),
+            memo_subst: FxMap::default(),
             step_limit: 0,
             work: 0,
             work_limit: 0,
@@ -681,6 +761,36 @@ mod tests {
             }],
         );
         assert_eq!(p.classify(&View::of_data(&[])), 0);
+    }
+
+    #[test]
+    fn rule_lists_too_big_for_one_graph_are_split() {
+        // Three words, rules cycling through them: every branch of one
+        // word's switch keeps the rules of the others, so one graph for
+        // them all would replicate far beyond the budget.
+        let mut a = Arena::new();
+        let mut rules = Vec::new();
+        for i in 0..3000u32 {
+            let off = 4 * (i % 3) as i32;
+            let e = data_rule(&mut a, off, 0xffff_ffff, i);
+            rules.push(Rule {
+                output: i % 7,
+                expr: e,
+            });
+        }
+        let started = std::time::Instant::now();
+        let p = Program::compile(a, rules);
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        for i in (0..3000u32).step_by(7) {
+            let mut pkt = [0xffu8; 12];
+            let off = 4 * (i % 3) as usize;
+            pkt[off..off + 4].copy_from_slice(&i.to_be_bytes());
+            assert_eq!(p.classify(&View::of_data(&pkt)), i % 7);
+            assert_eq!(
+                p.classify(&View::of_data(&pkt)),
+                p.interpret(&View::of_data(&pkt))
+            );
+        }
     }
 
     #[test]
