@@ -13,9 +13,7 @@ use click_elements::{
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketPool};
-use click_engine::{
-    ConfigureCtx, Element, ElementClass, Harness, Packet, PacketElement, Processing,
-};
+use click_engine::{ConfigureCtx, Element, ElementClass, Harness, Packet, Processing};
 
 const PCAP: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -13,9 +13,7 @@ use click_elements::{
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketType};
-use click_engine::{
-    ConfigureCtx, Element, ElementClass, Harness, Packet, PacketElement, Processing,
-};
+use click_engine::{ConfigureCtx, Element, ElementClass, Harness, Packet, Processing};
 
 /// Configures a `T` from `config` with `noutputs` push outputs.
 fn make<T: ElementClass>(config: &str, noutputs: usize) -> T {
