@@ -46,14 +46,13 @@ impl RunFlags {
     }
 }
 
-/// Every element class the binary knows: the library's.
-pub fn registry() -> Registry {
-    click_elements::registry()
-}
-
 /// Builds the router: all checks, all configuration strings.
-pub fn build(config: &FlatConfig, threads: usize) -> Result<Router, Vec<Diagnostic>> {
-    let router = Router::new(config, &registry())?;
+pub fn build(
+    config: &FlatConfig,
+    registry: &Registry,
+    threads: usize,
+) -> Result<Router, Vec<Diagnostic>> {
+    let router = Router::new(config, registry)?;
     router.check_threads(threads.max(1))?;
     Ok(router)
 }

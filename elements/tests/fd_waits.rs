@@ -87,7 +87,7 @@ impl Element for PipeSource {
         }
         let mut batch = Batch::new();
         for chunk in buf[..n as usize].chunks(64) {
-            if let Some(p) = Packet::from_slice(chunk) {
+            if let Ok(p) = Packet::from_slice(chunk) {
                 let _ = batch.try_push(p);
             }
         }

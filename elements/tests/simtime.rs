@@ -220,3 +220,22 @@ fn bandwidthshaper_paces_bytes() {
     .unwrap();
     assert_eq!(reads, ["200", "20000", "10000"]);
 }
+
+/// Simulated time with two threads: a thread that wakes a task on the
+/// other just before it goes idle itself must not let time jump past that
+/// task (the packets crossing were lost 8 times in 10 before).
+#[test]
+fn time_does_not_jump_past_a_task_woken_on_another_thread() {
+    for run in 0..20 {
+        let out = run_sim(
+            "s0 :: InfiniteSource(LENGTH 80, LIMIT 7, STOP true) -> q :: ThreadSafeQueue;
+             q -> u :: Unqueue -> c :: Counter -> Discard;
+             StaticThreadSched(u 1);
+             DriverManager(wait_stop, wait 1s, stop);",
+            2,
+            &["c.count"],
+        )
+        .unwrap();
+        assert_eq!(out, ["7"], "run {run}");
+    }
+}

@@ -595,3 +595,19 @@ fn an_inline_bypass_stays_on_the_path() {
     .unwrap();
     assert_eq!(out, ["8\n", "8\n"]);
 }
+
+#[test]
+fn random_source_makes_fresh_packets_of_random_bytes() {
+    let out = run(
+        "RandomSource(64, 40, 8, STOP true) -> c :: Counter -> r :: Record -> Discard;",
+        1,
+        &["c.count", "c.byte_count", "r.last"],
+    )
+    .unwrap();
+    assert_eq!(out[..2], ["40\n", "2560\n"]);
+    let last = out[2].trim();
+    assert_eq!(last.len(), 128, "64 bytes of hex: {last}");
+    assert_ne!(&last[..16], &last[16..32], "random, not repeated: {last}");
+    let err = run("RandomSource(65536) -> Discard;", 1, &[]).unwrap_err();
+    assert!(err.contains("bad length 65536"), "{err}");
+}

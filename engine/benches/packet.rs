@@ -7,7 +7,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use click_engine::packet::{Batch, Packet, BATCH_CAPACITY};
+use std::ptr::NonNull;
+
+use click_engine::packet::{
+    register_buffer_owner, token_queue, Batch, Packet, RegionId, RxBuffer, BATCH_CAPACITY,
+};
 
 const ITERS: u64 = 30_000_000;
 
@@ -114,5 +118,40 @@ fn main() {
     bench("into_send+into_packet (unique)", 1, || {
         let q = slot.take().unwrap().into_send();
         slot = Some(black_box(q).into_packet());
+    });
+
+    // Zero-copy receive: 32 ring buffers wrapped in one call, the batch
+    // dropped (one release_batch into a token queue), the tokens drained
+    // back as a ring thread would.
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; 2048 * BATCH_CAPACITY].into_boxed_slice());
+    let base = NonNull::new(mem.as_mut_ptr()).unwrap();
+    let bufs: Vec<RxBuffer> = (0..BATCH_CAPACITY)
+        .map(|i| RxBuffer {
+            token: i as u64,
+            buf: NonNull::new(base.as_ptr().wrapping_add(i * 2048)).unwrap(),
+            cap: 2048,
+            head: 64,
+            len: 64,
+        })
+        .collect();
+    let (tx, mut rx) = token_queue(BATCH_CAPACITY);
+    let owner = register_buffer_owner(Box::new(tx), RegionId(1)).unwrap();
+    let mut back = [0u64; BATCH_CAPACITY];
+    bench(
+        "external: wrap 32, drop batch, drain tokens",
+        BATCH_CAPACITY as u64,
+        || {
+            let mut b = Batch::new();
+            // SAFETY: a leaked buffer per token, each wrapped only after
+            // its token came back.
+            let n = unsafe { b.wrap_external(&owner, &bufs) };
+            drop(black_box(b));
+            assert_eq!(rx.drain(&mut back), n);
+        },
+    );
+    drop(owner);
+
+    bench("large: alloc+drop (Packet::new(9000))", 1, || {
+        drop(black_box(Packet::new(black_box(9000))));
     });
 }

@@ -236,7 +236,8 @@ impl IdleThreads {
 
     /// Thread `t` has nothing to run, and its next timer is due at `next`.
     /// The last thread to go idle moves `clock` to the earliest timer of
-    /// all; with none left the run is over. Others wait until that happens
+    /// all, unless `woken_elsewhere` says an idle thread has a wake
+    /// pending; with no timer left the run is over. Others wait until that happens
     /// or until `ready` says they have work again (a wake from another
     /// thread, a handler call, a timer that time has reached), checked
     /// every 100 µs. Returns whether the run is over.
@@ -246,6 +247,7 @@ impl IdleThreads {
         next: Option<Instant>,
         clock: &Clock,
         mut ready: impl FnMut() -> bool,
+        woken_elsewhere: impl Fn() -> bool,
     ) -> bool {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.over {
@@ -253,6 +255,13 @@ impl IdleThreads {
         }
         s.next[t] = next;
         s.idle += 1;
+        if s.idle == s.next.len() && woken_elsewhere() {
+            // Another thread counted idle has been given work (this one
+            // woke its task just before going idle): time must not jump
+            // before it runs.
+            s.idle -= 1;
+            return false;
+        }
         if s.idle == s.next.len() {
             match s.next.iter().flatten().min() {
                 Some(&at) => clock.advance_to(at),

@@ -284,9 +284,10 @@ pub trait PacketElement: 'static {
 /// Verdict of one packet inside a batch: an output port or a drop.
 const DROP: u16 = u16::MAX;
 
-/// Runs `process` over `batch`, one verdict per packet on the stack (a
-/// batch never exceeds BATCH_CAPACITY: VPP's `nexts[]`); returns the
-/// verdict every packet got, if they all got the same one.
+/// Runs `process` over `batch`; returns the verdict every packet got if
+/// they all got the same one (the common case: nothing is written but the
+/// one verdict), or else `None` with one verdict per packet in `out` (on
+/// the stack: a batch never exceeds BATCH_CAPACITY; VPP's `nexts[]`).
 #[inline(always)]
 fn verdicts<T: PacketElement + ?Sized>(
     element: &mut T,
@@ -294,17 +295,28 @@ fn verdicts<T: PacketElement + ?Sized>(
     ctx: &mut PacketCtx<'_>,
     out: &mut [u16; crate::packet::BATCH_CAPACITY],
 ) -> Option<u16> {
-    for (p, v) in batch.iter_mut().zip(out.iter_mut()) {
-        *v = match element.process(p, ctx) {
-            Some(port) => port.min(DROP as usize - 1) as u16,
-            None => DROP,
-        };
+    let mut verdict = |p: &mut Packet| match element.process(p, ctx) {
+        Some(port) => port.min(DROP as usize - 1) as u16,
+        None => DROP,
+    };
+    let packets = batch.as_mut_slice();
+    let Some((head, rest)) = packets.split_first_mut() else {
+        return Some(0);
+    };
+    let first = verdict(head);
+    for (i, p) in rest.iter_mut().enumerate() {
+        let v = verdict(p);
+        if v != first {
+            // From here on, one verdict per packet.
+            out[..=i].fill(first);
+            out[i + 1] = v;
+            for (o, p) in out[i + 2..].iter_mut().zip(&mut rest[i + 1..]) {
+                *o = verdict(p);
+            }
+            return None;
+        }
     }
-    let first = out[0];
-    out[..batch.len()]
-        .iter()
-        .all(|&v| v == first)
-        .then_some(first)
+    Some(first)
 }
 
 impl<T: PacketElement> Element for T {

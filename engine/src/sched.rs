@@ -124,6 +124,12 @@ impl ThreadWaker {
         }
     }
 
+    /// Whether a wake is pending (not yet taken by the thread).
+    #[inline]
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::SeqCst)
+    }
+
     /// Takes a pending wake, if there is one.
     #[inline]
     pub(crate) fn take_pending(&self) -> bool {

@@ -348,11 +348,20 @@ impl Shard {
                     let next = self.state.timers.next_deadline();
                     let ready = || {
                         shared.stopping()
+                            || self.waker.take_pending()
                             || !self.inbox.is_empty()
                             || self.tasks.iter().any(|t| t.handle.is_scheduled())
                             || next.is_some_and(|at| at <= shared.clock.now())
                     };
-                    if shared.idle.wait(self.thread, next, &shared.clock, ready) {
+                    let me = self.thread;
+                    let woken_elsewhere = || {
+                        let others = shared.wakers.iter().enumerate().filter(|&(t, _)| t != me);
+                        others.clone().any(|(_, w)| w.is_pending())
+                    };
+                    if shared
+                        .idle
+                        .wait(me, next, &shared.clock, ready, woken_elsewhere)
+                    {
                         break;
                     }
                 }

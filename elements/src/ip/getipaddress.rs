@@ -111,7 +111,7 @@ mod tests {
         // No network header yet: nothing changes.
         assert_eq!(run(&mut src, &mut p), Some(0));
         assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::UNSPECIFIED);
-        p.set_network_header(14, 20);
+        p.set_network_header(14, 20).unwrap();
         run(&mut src, &mut p);
         run(&mut dst, &mut p);
         assert_eq!(p.anno().dst_ip(), std::net::Ipv4Addr::new(10, 0, 0, 1));

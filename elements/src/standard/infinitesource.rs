@@ -39,6 +39,9 @@ pub struct InfiniteSource {
     /// Pull mode: the empty notifier, down once the source is spent or
     /// inactive, so that the task pulling from it sleeps.
     nonempty: Signal,
+    /// RandomSource: fresh packets of random bytes instead of clones; the
+    /// generator's state.
+    random: Option<u64>,
 }
 
 impl ElementClass for InfiniteSource {
@@ -47,6 +50,17 @@ impl ElementClass for InfiniteSource {
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
         let data: Option<Bytes> = args.read_p("DATA")?;
+        InfiniteSource::configure_after_data(args, ctx, data)
+    }
+}
+
+impl InfiniteSource {
+    /// The arguments after DATA (RandomSource has LENGTH in its place).
+    fn configure_after_data(
+        args: &mut Args,
+        ctx: &ConfigureCtx,
+        data: Option<Bytes>,
+    ) -> Result<Self, String> {
         let limit: i64 = args.read_p("LIMIT")?.unwrap_or(-1);
         let burst: u64 = args.read_p("BURST")?.unwrap_or(1);
         let active = args.read_p("ACTIVE")?.unwrap_or(true);
@@ -74,11 +88,10 @@ impl ElementClass for InfiniteSource {
             pushes: ctx.output_is_push(0),
             room: NotifierSignal::always(),
             nonempty: Signal::new(active),
+            random: None,
         })
     }
-}
 
-impl InfiniteSource {
     /// The packet's bytes: DATA, repeated or cut to LENGTH if given.
     fn packet_bytes(&self) -> Vec<u8> {
         packet_data(Some(&self.data), self.length)
@@ -94,7 +107,10 @@ impl InfiniteSource {
 
     fn clones(&mut self, n: usize, ctx: &Ctx<'_>) -> Batch {
         let stamp = self.timestamp.then(|| ctx.timestamp());
-        let batch = stamped_clones(self.template.as_ref(), n, stamp);
+        let batch = match &mut self.random {
+            None => stamped_clones(self.template.as_ref(), n, stamp),
+            Some(state) => random_packets(state, self.length.unwrap_or(0), n, stamp),
+        };
         self.count += batch.len() as u64;
         batch
     }
@@ -102,8 +118,7 @@ impl InfiniteSource {
 
 impl Element for InfiniteSource {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.template =
-            Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+        self.template = Some(Packet::from_slice(&self.packet_bytes()).map_err(|e| e.to_string())?);
         if self.pushes {
             self.room = ctx.downstream_full_signal(0);
             if !self.active {
@@ -204,7 +219,7 @@ impl Element for InfiniteSource {
                     self.length = usize::try_from(length).ok();
                 }
                 self.template =
-                    Some(Packet::from_slice(&self.packet_bytes()).ok_or("packet pool exhausted")?);
+                    Some(Packet::from_slice(&self.packet_bytes()).map_err(|e| e.to_string())?);
             }
             _ => return Err(format!("no write handler '{name}'")),
         }
@@ -218,5 +233,98 @@ impl Element for InfiniteSource {
             }
         }
         Ok(())
+    }
+}
+
+/// `n` fresh packets of `len` random bytes (a xorshift64* generator: eight
+/// bytes per step), stamped if `stamp`. Fewer if the pool runs out.
+fn random_packets(
+    state: &mut u64,
+    len: usize,
+    n: usize,
+    stamp: Option<click_engine::packet::Timestamp>,
+) -> Batch {
+    let mut batch = Batch::new();
+    for _ in 0..n {
+        let Ok(mut p) = Packet::new(len) else {
+            break;
+        };
+        if let Ok(data) = p.data_mut() {
+            for chunk in data.chunks_mut(8) {
+                *state ^= *state >> 12;
+                *state ^= *state << 25;
+                *state ^= *state >> 27;
+                let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_ne_bytes();
+                chunk.copy_from_slice(&word[..chunk.len()]);
+            }
+        }
+        if let Some(t) = stamp {
+            p.anno_mut().set_timestamp(t);
+        }
+        let _ = batch.try_push(p);
+    }
+    batch
+}
+
+/// `RandomSource(LENGTH [, LIMIT, BURST, ACTIVE, *keywords* STOP, END_CALL,
+/// TIMESTAMP])`: as InfiniteSource, but every packet is a fresh one of
+/// LENGTH random bytes, not a clone of one packet.
+///
+/// * Ports: no inputs, 1 output, agnostic.
+/// * Handlers: as InfiniteSource's.
+pub struct RandomSource(InfiniteSource);
+
+impl ElementClass for RandomSource {
+    const CLASS: &'static str = "RandomSource";
+    const PORT_COUNT: &'static str = "0/1";
+
+    fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
+        let length: usize = args.read_mp("LENGTH")?;
+        if length >= 64 * 1024 {
+            return Err(format!("bad length {length}"));
+        }
+        let mut source = InfiniteSource::configure_after_data(args, ctx, None)?;
+        source.length = Some(length);
+        source.data = vec![0; length];
+        // A seed from the element's name: runs are repeatable.
+        let seed = ctx.name.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        source.random = Some(seed | 1);
+        Ok(RandomSource(source))
+    }
+}
+
+impl Element for RandomSource {
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.0.initialize(ctx)
+    }
+
+    fn has_task(&self) -> bool {
+        self.0.has_task()
+    }
+
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        self.0.run_task(ctx)
+    }
+
+    fn pull(&mut self, port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        self.0.pull(port, max, ctx)
+    }
+
+    fn notifier(&self, kind: NotifierKind) -> Option<Signal> {
+        self.0.notifier(kind)
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        self.0.handlers()
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        self.0.read_handler(name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.0.write_handler(name, value, ctx)
     }
 }

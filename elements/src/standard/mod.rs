@@ -139,7 +139,7 @@ pub use counter::Counter;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
 pub use idle::Idle;
-pub use infinitesource::InfiniteSource;
+pub use infinitesource::{InfiniteSource, RandomSource};
 pub use inputswitch::InputSwitch;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
@@ -191,6 +191,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<Counter>()
         .add::<Discard>()
         .add::<InfiniteSource>()
+        .add::<RandomSource>()
         .add::<Queue>()
         .alias::<Queue>(FULL_NOTE_QUEUE)
         .add::<NotifierQueue>()

@@ -118,7 +118,7 @@ impl RatedSource {
 
 impl Element for RatedSource {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.template = Some(Packet::from_slice(&self.data).ok_or("packet pool exhausted")?);
+        self.template = Some(Packet::from_slice(&self.data).map_err(|e| e.to_string())?);
         if self.pushes {
             self.room = ctx.downstream_full_signal(0);
             if !self.active {

@@ -9,8 +9,10 @@ use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port};
 /// Click's Resize: a positive HEAD adds that many bytes in front (their
 /// contents undefined, as Click's), a negative one removes them; TAIL the
 /// same at the end. Removing more than the packet has empties it. A packet
-/// that cannot grow (no room in a buffer, or no buffer to copy a shared one
-/// into) is dropped and counted.
+/// whose buffer is too small moves to a bigger one (Click's expensive
+/// push and put); one that cannot grow (past the longest packet,
+/// `PacketPool::max_packet_len`, or no buffer to copy into) is dropped and
+/// counted.
 ///
 /// * Ports: 1 input, 1 output, agnostic.
 /// * Handlers: none beyond the defaults.

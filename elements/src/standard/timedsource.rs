@@ -54,7 +54,7 @@ impl ElementClass for TimedSource {
 
 impl Element for TimedSource {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.template = Some(Packet::from_slice(&self.data).ok_or("packet pool exhausted")?);
+        self.template = Some(Packet::from_slice(&self.data).map_err(|e| e.to_string())?);
         ctx.schedule_after(self.interval);
         Ok(())
     }

@@ -12,9 +12,11 @@ const RESTORE_MAX: usize = 512;
 /// `Unstrip(LENGTH)`: extends each packet by LENGTH bytes at the front,
 /// exposing the bytes that were there (what an earlier
 /// [`Strip`](crate::Strip) removed), as Click's `nonunique_push`. If the
-/// headroom is too small the data is moved and the new bytes read as
-/// zeros; a packet that cannot grow (buffer too small, or pool exhausted
-/// for a copy) is dropped.
+/// headroom is too small the data is moved, to a bigger buffer if its own
+/// is too small (Click's expensive push), and the new bytes read as
+/// zeros; a packet that cannot grow (past the longest packet,
+/// `PacketPool::max_packet_len`, or pool exhausted for a copy) is
+/// dropped.
 ///
 /// * Ports: 1 input, 1 output, agnostic.
 /// * Handlers: `length` (read).

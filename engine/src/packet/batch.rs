@@ -7,7 +7,8 @@ use std::ops::{Deref, DerefMut};
 
 use smallvec::SmallVec;
 
-use super::pool::{drop_all, Packet};
+use super::owner::{ExternalBuffer, OwnerRegistration, RegionId, RxBuffer};
+use super::pool::{self, drop_all, Packet};
 
 pub(super) type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
 
@@ -116,9 +117,13 @@ impl Batch {
         BATCH_CAPACITY
     }
 
-    /// Appends a packet. Panics if the batch is full (a bug: producers stop
-    /// at [`is_full`](Self::is_full); use [`try_push`](Self::try_push) when
-    /// overflow is possible).
+    /// Appends a packet. Panics if the batch is full: for producers whose
+    /// count is bounded by their own code (copying from a batch, pulling at
+    /// most `BATCH_CAPACITY - len()` packets, stopping at
+    /// [`is_full`](Self::is_full)), where overflow is a bug in that code.
+    /// A producer whose count depends on packet contents (one packet making
+    /// several: fragments, segments, replies) uses
+    /// [`try_push`](Self::try_push), which gives the packet back instead.
     #[inline]
     pub fn push(&mut self, p: Packet) {
         if self.is_full() {
@@ -136,6 +141,39 @@ impl Batch {
             self.pkts.push(p);
             Ok(())
         }
+    }
+
+    /// Wraps received ring buffers of `owner` into packets appended to the
+    /// batch, in order, in one call: one thread-local access for all the
+    /// entries and one update of the owner's count (zero-copy receive).
+    /// Stops at the first buffer it cannot wrap: the batch is full, the
+    /// pool is exhausted (counted in
+    /// [`PoolStats::alloc_failures`](super::PoolStats::alloc_failures)), or
+    /// its bounds are wrong ([`RxBuffer::check`]). Returns how many it
+    /// wrapped: `bufs[..n]` are the packets' now; the rest stay the
+    /// caller's.
+    ///
+    /// # Safety
+    /// As [`Packet::from_external`], for each buffer wrapped.
+    pub unsafe fn wrap_external(&mut self, owner: &OwnerRegistration, bufs: &[RxBuffer]) -> usize {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { pool::wrap_into(owner.id().get(), bufs, &mut self.pkts) }
+    }
+
+    /// Zero-copy transmit: goes through the packets in order, giving `f`
+    /// either the buffer of a packet whose data is in an external buffer of
+    /// `region` that no clone shares (`Ok`: taken from the packet as
+    /// [`Packet::into_external`] does, without a release, to be swapped
+    /// into a TX slot of that region), or the packet itself (`Err`: to be
+    /// copied into a TX buffer, or dropped). The batch is left empty. The
+    /// entries given up go back to the pool in one go, and each owner's
+    /// count is updated once for the batch.
+    pub fn drain_external(
+        &mut self,
+        region: RegionId,
+        f: impl FnMut(Result<ExternalBuffer, Packet>),
+    ) {
+        pool::drain_external(&mut self.pkts, region, f)
     }
 
     /// The packet storage itself, for the bulk moves of this module

@@ -2,44 +2,65 @@
 //! room operations and header offsets, all written on top of the few
 //! primitives of `pool.rs`.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
 use super::anno::NO_HEADER;
-use super::pool::Packet;
-use super::PacketError;
+use super::pool::{rebase_headers, Packet};
+use super::{PacketError, MAX_HEADER_OFFSET};
+
+/// Whether an expensive `push` or `put` was logged yet (once each, as the
+/// costs are the same every time and a flood of them says nothing more).
+static PUSH_WARNED: AtomicBool = AtomicBool::new(false);
+static PUT_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Logs, the first time, that a `push` or `put` of `wanted` bytes found
+/// only `have` bytes of room and moved the packet to a bigger buffer:
+/// Click's "expensive Packet::push" warning.
+#[cold]
+#[inline(never)]
+fn expensive(warned: &AtomicBool, op: &str, have: usize, wanted: usize) {
+    if !warned.swap(true, Relaxed) {
+        tracing::warn!("expensive Packet::{op}; have {have} wanted {wanted}: the packet moved to a bigger buffer (said once)");
+    }
+}
 
 impl Packet {
-    /// A packet of `len` zero bytes with the pool's default headroom.
-    /// `None` if the pool is exhausted or `len` does not fit a buffer after
-    /// the headroom.
+    /// A packet of `len` zero bytes with the pool's default headroom (less
+    /// if that keeps it in a small buffer or within the largest). Fails if
+    /// the pool is exhausted, or with [`PacketError::TooLong`] past
+    /// [`PacketPool::max_packet_len`](super::PacketPool::max_packet_len).
     #[inline]
-    pub fn new(len: usize) -> Option<Packet> {
-        Self::with_headroom(Self::default_headroom(), len)
+    pub fn new(len: usize) -> Result<Packet, PacketError> {
+        Self::with_headroom(Self::headroom_for(len), len)
     }
 
     /// A packet of `len` zero bytes starting `headroom` bytes into its
-    /// buffer. `None` if the pool is exhausted or they do not fit a buffer.
-    pub fn with_headroom(headroom: usize, len: usize) -> Option<Packet> {
-        let mut p = Self::alloc_raw(headroom)?;
-        if headroom > p.buffer_capacity() || len > p.buffer_capacity() - headroom {
-            return None;
-        }
-        p.set_window(headroom, len);
+    /// buffer (a small buffer if they fit one, else a large one). Fails as
+    /// [`new`](Self::new).
+    pub fn with_headroom(headroom: usize, len: usize) -> Result<Packet, PacketError> {
+        let mut p = Self::alloc_sized(headroom, len)?;
         p.data_mut_unchecked().fill(0);
-        Some(p)
+        Ok(p)
     }
 
-    /// A packet holding a copy of `data`, with the default headroom (less if
-    /// `data` would not fit otherwise). `None` if the pool is exhausted or
-    /// `data` is longer than a buffer.
-    pub fn from_slice(data: &[u8]) -> Option<Packet> {
-        let cap = Self::pool_buf_size();
-        if data.len() > cap {
-            return None;
-        }
-        let head = Self::default_headroom().min(cap - data.len());
-        let mut p = Self::alloc_raw(head)?;
-        p.set_window(head, data.len());
+    /// A packet holding a copy of `data`, with the headroom of
+    /// [`new`](Self::new). Fails as `new`.
+    pub fn from_slice(data: &[u8]) -> Result<Packet, PacketError> {
+        let mut p = Self::alloc_sized(Self::headroom_for(data.len()), data.len())?;
         p.data_mut_unchecked().copy_from_slice(data);
-        Some(p)
+        Ok(p)
+    }
+
+    /// The headroom of a new packet of `len` bytes: the default, or less
+    /// when that keeps it in a small buffer (a frame just too long for one
+    /// with the default headroom) or within the largest.
+    fn headroom_for(len: usize) -> usize {
+        let headroom = Self::default_headroom();
+        let small = Self::small_buf_size();
+        if len <= small {
+            return headroom.min(small - len);
+        }
+        headroom.min(Self::max_buf_size().saturating_sub(len))
     }
 
     /// Data of a packet known to be unique (fresh).
@@ -81,42 +102,54 @@ impl Packet {
     }
 
     /// Prepends `n` bytes (Click's `push`) and returns them to be filled
-    /// in: they hold stale bytes of the buffer, so write all of them. Makes the buffer unique first. Uses the headroom if there
-    /// is enough; otherwise moves the data towards the end of its buffer
-    /// (a `memmove`, no allocation). Fails with [`PacketError::NoRoom`] if
-    /// `len + n` exceeds the buffer, or as [`make_unique`](Self::make_unique).
-    /// On error the packet is unchanged (except perhaps unshared).
+    /// in: they hold stale bytes of the buffer, so write all of them. Makes
+    /// the buffer unique first. Uses the headroom if there is enough;
+    /// otherwise moves the data towards the end of its buffer (a
+    /// `memmove`), and if the buffer is too small in total, moves it to a
+    /// bigger one (a large buffer), leaving the default headroom in front:
+    /// Click's "expensive push", logged once. Fails with
+    /// [`PacketError::TooLong`] past
+    /// [`PacketPool::max_packet_len`](super::PacketPool::max_packet_len),
+    /// or as [`make_unique`](Self::make_unique). On error the packet is
+    /// unchanged (except perhaps unshared).
     #[inline]
     pub fn push(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
         self.make_unique()?;
         let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
         if n > head {
             if n > cap - len {
-                return Err(PacketError::NoRoom);
+                self.grow(n, 0)?;
+                expensive(&PUSH_WARNED, "push", head, n);
+            } else {
+                // Leave up to the default headroom in front after the push.
+                let spare = (cap - len - n).min(Self::default_headroom());
+                self.move_data(n + spare);
             }
-            // Leave up to the default headroom in front after the push.
-            let spare = (cap - len - n).min(Self::default_headroom());
-            self.move_data(n + spare);
-            head = n + spare;
+            head = self.headroom();
         }
         self.set_window(head - n, len + n);
         Ok(&mut self.data_mut()?[..n])
     }
 
     /// Appends `n` bytes (Click's `put`) and returns them to be filled in:
-    /// they hold stale bytes of the buffer, so write all of them. Makes the buffer unique first. Uses the tailroom if there is
-    /// enough; otherwise moves the data towards the start of its buffer.
-    /// Errors as [`push`](Self::push).
+    /// they hold stale bytes of the buffer, so write all of them. Makes the
+    /// buffer unique first. Uses the tailroom if there is enough; otherwise
+    /// moves the data towards the start of its buffer, or to a bigger
+    /// buffer (Click's "expensive put", logged once). Errors as
+    /// [`push`](Self::push).
     #[inline]
     pub fn put(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
         self.make_unique()?;
         let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
         if n > cap - head - len {
             if n > cap - len {
-                return Err(PacketError::NoRoom);
+                self.grow(0, n)?;
+                expensive(&PUT_WARNED, "put", cap - head - len, n);
+                head = self.headroom();
+            } else {
+                head = cap - len - n;
+                self.move_data(head);
             }
-            head = cap - len - n;
-            self.move_data(head);
         }
         self.set_window(head, len + n);
         Ok(&mut self.data_mut()?[len..])
@@ -137,8 +170,11 @@ impl Packet {
             .expect("caller made the buffer unique")
             .copy_within(head..head + len, new_head);
         self.set_window(new_head, len);
-        self.anno_mut()
-            .rebase_headers(new_head as isize - head as isize, new_head..cap);
+        rebase_headers(
+            self.anno_mut(),
+            new_head as isize - head as isize,
+            new_head..cap,
+        );
     }
 
     // -- Header offsets (Click's mac_header / network_header / transport_header)
@@ -153,16 +189,28 @@ impl Packet {
         (h != NO_HEADER).then(|| h as isize - self.headroom() as isize)
     }
 
-    fn header_pos(&self, offset: usize) -> u16 {
-        assert!(offset <= self.len(), "header offset beyond packet data");
-        (self.headroom() + offset) as u16
+    /// The buffer position of the header `offset` bytes into the data, as
+    /// the annotations store it.
+    fn header_pos(&self, offset: usize) -> Result<u16, PacketError> {
+        if offset > self.len() {
+            return Err(PacketError::OutOfBounds);
+        }
+        let pos = self.headroom() + offset;
+        if pos > MAX_HEADER_OFFSET {
+            return Err(PacketError::HeaderOutOfRange);
+        }
+        Ok(pos as u16)
     }
 
     /// Marks the MAC header as starting `offset` bytes into the data.
-    /// Panics if `offset > len`.
+    /// Fails with [`PacketError::OutOfBounds`] if `offset > len` (a short
+    /// packet), or [`PacketError::HeaderOutOfRange`] if the header would
+    /// start more than [`MAX_HEADER_OFFSET`] bytes into the buffer; the
+    /// annotations are then unchanged.
     #[inline]
-    pub fn set_mac_header(&mut self, offset: usize) {
-        self.anno_mut().mac_header = self.header_pos(offset);
+    pub fn set_mac_header(&mut self, offset: usize) -> Result<(), PacketError> {
+        self.anno_mut().mac_header = self.header_pos(offset)?;
+        Ok(())
     }
 
     /// From the MAC header to the end of the data, if set (and not trimmed
@@ -181,14 +229,17 @@ impl Packet {
 
     /// Marks the network header at `offset` bytes into the data, `len`
     /// bytes long, and so the transport header at `offset + len` (Click's
-    /// `set_network_header(p, len)`). Panics if beyond the data.
+    /// `set_network_header(p, len)`). Fails as
+    /// [`set_mac_header`](Self::set_mac_header) if either is beyond the
+    /// data or the 16-bit range; the annotations are then unchanged.
     #[inline]
-    pub fn set_network_header(&mut self, offset: usize, len: usize) {
-        let n = self.header_pos(offset);
-        let t = self.header_pos(offset + len);
+    pub fn set_network_header(&mut self, offset: usize, len: usize) -> Result<(), PacketError> {
+        let n = self.header_pos(offset)?;
+        let t = self.header_pos(offset.checked_add(len).ok_or(PacketError::OutOfBounds)?)?;
         let a = self.anno_mut();
         a.network_header = n;
         a.transport_header = t;
+        Ok(())
     }
 
     /// From the network header to the end of the data, if set.
@@ -211,10 +262,12 @@ impl Packet {
             .then(|| a.transport_header.saturating_sub(a.network_header) as usize)
     }
 
-    /// Marks the transport header at `offset` bytes into the data.
+    /// Marks the transport header at `offset` bytes into the data. Fails
+    /// as [`set_mac_header`](Self::set_mac_header).
     #[inline]
-    pub fn set_transport_header(&mut self, offset: usize) {
-        self.anno_mut().transport_header = self.header_pos(offset);
+    pub fn set_transport_header(&mut self, offset: usize) -> Result<(), PacketError> {
+        self.anno_mut().transport_header = self.header_pos(offset)?;
+        Ok(())
     }
 
     /// From the transport header to the end of the data, if set.

@@ -1,17 +1,22 @@
 //! The preallocated packet pool and the raw `Packet` handle.
 //!
-//! This file holds **all** the `unsafe` code of the packet module. Everything
-//! it exports is safe to call; the rest of the module (`packet.rs`,
-//! `batch.rs`) is written on top of it in safe Rust.
+//! This file holds the `unsafe` code of the packet module that touches
+//! entries and buffers (the owner table's is in `owner.rs`). Everything it
+//! exports is safe to call but the wrapping of external buffers; the rest
+//! of the module (`ops.rs`, `batch.rs`) is written on top of it in safe
+//! Rust.
 //!
 //! # Memory
 //! One process-wide [`Pool`], built once (explicitly by [`PacketPool::init`]
 //! or lazily with the defaults) and never freed: an array of [`Entry`]s (128
 //! bytes each: a descriptor plus an annotation line) and, separately, an
-//! array of fixed-size buffers, entry `i` owning buffer `i`. Buffers come from
-//! `alloc_zeroed`, so every byte of every buffer is always initialised (to
-//! zero or to old packet data) and may be handed out as `&[u8]`; the OS maps
-//! the pages lazily.
+//! array of fixed-size *small* buffers, entry `i` owning buffer `i`; and,
+//! mapped on the first packet that needs one, a region of *large* buffers
+//! ([`LargePool`]) that an entry borrows for a packet too long for its own
+//! buffer, as it would an external buffer (marked with [`LARGE_OWNER`]).
+//! Buffers come from `alloc_zeroed`, so every byte of every buffer is
+//! always initialised (to zero or to old packet data) and may be handed out
+//! as `&[u8]`; the OS maps the pages lazily, as they are first written.
 //!
 //! # Ownership invariants (what the `SAFETY` comments rely on)
 //! 1. A live [`Packet`] is the only handle to its entry `e`. `e.state` (the
@@ -23,7 +28,11 @@
 //!    packet it was cloned from. Clones of clones point at the root holder,
 //!    so an entry's own buffer is used by at most the entries whose holder
 //!    it is, and a clone's own buffer is unused (hence `make_unique` of a
-//!    clone can copy into its own buffer without allocating).
+//!    clone can copy into its own buffer without allocating). A holder's
+//!    buffer is its own, or the external or large buffer its `ext_owner`
+//!    and `ext_token` name (its own is then unused); that buffer goes back
+//!    to its owner (or the large free list) when the holder's `refs`
+//!    reaches 0, before the entry goes back to a free list.
 //! 3. `h.refs` = (1 if `h`'s own handle is alive) + (number of *other* live
 //!    descriptors whose holder is `h`). An entry is on a free list iff its
 //!    `refs` is 0. For a clone entry `e != holder`, `e.refs == 1`.
@@ -47,15 +56,17 @@ use std::alloc::{alloc, alloc_zeroed, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{fence, AtomicU16, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::anno::Anno;
 use super::batch::{Batch, Inner, BATCH_CAPACITY};
-use super::PacketError;
+use super::owner::{self, ExternalBuffer, OwnerId, OwnerRegistration, RegionId, RxBuffer};
+use super::{PacketError, MAX_BUFFER_OWNERS, MAX_HEADER_OFFSET};
 
 /// Default number of pool entries (packets that can exist at once).
 pub const DEFAULT_ENTRIES: usize = 65536;
@@ -64,10 +75,23 @@ pub const DEFAULT_ENTRIES: usize = 65536;
 pub const DEFAULT_BUF_SIZE: usize = 2048;
 /// Default headroom of a fresh packet (see the module doc for the choice).
 pub const DEFAULT_HEADROOM: usize = 128;
-/// Largest buffer (pool or external): header offsets are stored as `u16`.
-pub const MAX_BUF_SIZE: usize = u16::MAX as usize - 1;
-/// Most buffer owners that can be registered in a process.
-pub const MAX_BUFFER_OWNERS: usize = 64;
+/// Default size of a large buffer, and so the largest packet: 128 KiB
+/// holds a 64 KB GSO frame with its headroom, and `Unstrip(100000)` on a
+/// short packet.
+pub const DEFAULT_LARGE_BUF_SIZE: usize = 128 * 1024;
+/// Default number of large buffers (their memory is mapped on first use,
+/// and its pages as they are written: 128 MiB of address space, resident
+/// only as far as packets have filled them).
+pub const DEFAULT_LARGE_BUFFERS: usize = 1024;
+/// Largest buffer of any kind (a large buffer, an external one).
+pub const MAX_BUF_SIZE: usize = 1 << 24;
+/// Largest small buffer: header marks are 16-bit, and every byte of a small
+/// buffer can carry one.
+const MAX_SMALL_BUF_SIZE: usize = MAX_HEADER_OFFSET;
+/// The `ext_owner` of an entry holding one of the pool's large buffers
+/// (`ext_token` is its index). Never a registered owner's id.
+const LARGE_OWNER: u16 = u16::MAX;
+const _: () = assert!(MAX_BUFFER_OWNERS < LARGE_OWNER as usize);
 
 /// Free entries a thread keeps for itself.
 const CACHE_SIZE: usize = 512;
@@ -208,10 +232,16 @@ unsafe impl Send for FreeEntry {}
 pub struct PoolConfig {
     /// Number of entries (packets and clones alive at once).
     pub entries: usize,
-    /// Size of each buffer in bytes (at most [`MAX_BUF_SIZE`]).
+    /// Size of each entry's own (small) buffer in bytes, 64 to 65534.
     pub buf_size: usize,
     /// Headroom of a packet made by [`Packet::new`](super::Packet::new).
     pub headroom: usize,
+    /// Number of large buffers, for packets that do not fit a small one
+    /// (0: none, and `buf_size` is the largest packet).
+    pub large_buffers: usize,
+    /// Size of a large buffer in bytes, at least `buf_size` and at most
+    /// [`MAX_BUF_SIZE`]: the largest packet, headroom included.
+    pub large_buf_size: usize,
 }
 
 impl Default for PoolConfig {
@@ -220,6 +250,8 @@ impl Default for PoolConfig {
             entries: DEFAULT_ENTRIES,
             buf_size: DEFAULT_BUF_SIZE,
             headroom: DEFAULT_HEADROOM,
+            large_buffers: DEFAULT_LARGE_BUFFERS,
+            large_buf_size: DEFAULT_LARGE_BUF_SIZE,
         }
     }
 }
@@ -253,6 +285,9 @@ impl std::error::Error for PoolError {}
 struct Pool {
     config: PoolConfig,
     free: Mutex<Vec<FreeEntry>>,
+    /// The large buffers, mapped on first use (`None` inside if there are
+    /// none or the mapping failed).
+    large: OnceLock<Option<LargePool>>,
     /// Statistics blocks of the live thread caches.
     caches: Mutex<Vec<Arc<CacheStats>>>,
     /// Counts of caches of threads that exited, and of frees done without a
@@ -262,8 +297,9 @@ struct Pool {
     alloc_failures: AtomicU64,
 }
 
-// SAFETY: the pool's raw memory is reached only through entries, whose
-// sharing rules are invariants 1-5; the free lists are behind a mutex.
+// SAFETY: the pool's raw memory (entries, small and large buffers) is
+// reached only through entries, whose sharing rules are invariants 1-5; the
+// free lists are behind mutexes.
 unsafe impl Sync for Pool {}
 // SAFETY: as above; the pool is never dropped anyway (it is 'static).
 unsafe impl Send for Pool {}
@@ -276,15 +312,25 @@ impl Pool {
             entries: n,
             buf_size,
             headroom,
+            large_buffers,
+            large_buf_size,
         } = config;
         if n == 0 || n > u32::MAX as usize {
             return Err(PoolError::InvalidConfig("entries must be in 1..2^32"));
         }
-        if !(64..=MAX_BUF_SIZE).contains(&buf_size) {
+        if !(64..=MAX_SMALL_BUF_SIZE).contains(&buf_size) {
             return Err(PoolError::InvalidConfig("buf_size must be in 64..=65534"));
         }
         if headroom >= buf_size {
             return Err(PoolError::InvalidConfig("headroom must be below buf_size"));
+        }
+        if large_buffers > u32::MAX as usize {
+            return Err(PoolError::InvalidConfig("large_buffers must be below 2^32"));
+        }
+        if large_buffers > 0 && !(buf_size..=MAX_BUF_SIZE).contains(&large_buf_size) {
+            return Err(PoolError::InvalidConfig(
+                "large_buf_size must be in buf_size..=MAX_BUF_SIZE",
+            ));
         }
         let entries_layout = Layout::array::<Entry>(n).map_err(|_| PoolError::OutOfMemory)?;
         // Buffers are page-aligned, but asked for with the allocator's
@@ -341,11 +387,30 @@ impl Pool {
         Ok(Pool {
             config,
             free: Mutex::new(free),
+            large: OnceLock::new(),
             caches: Mutex::new(Vec::new()),
             retired_allocs: AtomicU64::new(0),
             retired_frees: AtomicU64::new(0),
             alloc_failures: AtomicU64::new(0),
         })
+    }
+
+    /// The large buffers, mapped by the first caller.
+    #[cold]
+    fn large(&self) -> Option<&LargePool> {
+        self.large
+            .get_or_init(|| LargePool::new(self.config.large_buffers, self.config.large_buf_size))
+            .as_ref()
+    }
+
+    /// The largest packet, headroom included: a large buffer, or a small
+    /// one when there are none.
+    fn max_buf(&self) -> usize {
+        if self.config.large_buffers > 0 {
+            self.config.large_buf_size
+        } else {
+            self.config.buf_size
+        }
     }
 
     fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<FreeEntry>> {
@@ -376,6 +441,99 @@ fn pool() -> &'static Pool {
 }
 
 // ---------------------------------------------------------------------------
+// Large buffers
+
+/// The pool's large buffers: one region of `count` buffers of `size`
+/// bytes, zeroed lazily by the kernel like the small ones, and a free list
+/// of their indexes. An entry whose packet does not fit its own buffer
+/// borrows one (`ext_owner == LARGE_OWNER`, `ext_token` its index) and
+/// gives it back when its `refs` reaches 0, as with an external buffer.
+/// Large packets are rare and each costs a copy of kilobytes, so the free
+/// list is a plain mutex, taken once per buffer taken and once per batch
+/// of buffers given back.
+struct LargePool {
+    bufs: NonNull<u8>,
+    size: usize,
+    free: Mutex<Vec<u32>>,
+}
+
+impl LargePool {
+    fn new(count: usize, size: usize) -> Option<LargePool> {
+        if count == 0 {
+            return None;
+        }
+        let layout = count
+            .checked_mul(size)
+            .and_then(|n| Layout::from_size_align(n, 16).ok())?;
+        let mut free = Vec::new();
+        free.try_reserve_exact(count).ok()?;
+        free.extend((0..count as u32).rev());
+        // SAFETY: the layout's size is not zero (count >= 1, size >= 64).
+        // The memory is never freed: the pool lives for the whole process.
+        let bufs = NonNull::new(unsafe { alloc_zeroed(layout) })?;
+        Some(LargePool {
+            bufs,
+            size,
+            free: Mutex::new(free),
+        })
+    }
+
+    fn free_list(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent.
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a free large buffer: its index and start.
+    fn pop(&self) -> Option<(u32, NonNull<u8>)> {
+        let i = self.free_list().pop()?;
+        Some((i, self.buf(i)))
+    }
+
+    fn buf(&self, i: u32) -> NonNull<u8> {
+        // SAFETY: indexes on the free list are below `count`, so the offset
+        // is inside the region.
+        unsafe { self.bufs.add(i as usize * self.size) }
+    }
+
+    /// Gives back large buffers whose holders' last user is gone.
+    fn give_back(&self, indexes: impl IntoIterator<Item = u32>) {
+        self.free_list().extend(indexes);
+    }
+
+    fn in_use(&self, count: usize) -> usize {
+        count - self.free_list().len()
+    }
+}
+
+/// Gives the fresh entry `en` (just popped: exclusively the caller's) a
+/// buffer of at least `need` bytes: its own, or a large one that it then
+/// holds (`ext_owner`, `ext_token`). Returns the buffer and its capacity.
+/// On error `en` holds nothing new and the caller frees it.
+fn attach_buffer(en: &Entry, need: usize) -> Result<(NonNull<u8>, u32), PacketError> {
+    if need <= en.own_cap as usize {
+        return Ok((en.own_buf, en.own_cap));
+    }
+    attach_large(en, need)
+}
+
+#[cold]
+#[inline(never)]
+fn attach_large(en: &Entry, need: usize) -> Result<(NonNull<u8>, u32), PacketError> {
+    let p = pool();
+    let max = p.max_buf();
+    if need > max {
+        return Err(PacketError::TooLong { len: need, max });
+    }
+    let Some((i, buf)) = p.large().and_then(LargePool::pop) else {
+        p.alloc_failures.fetch_add(1, Relaxed);
+        return Err(PacketError::PoolExhausted);
+    };
+    en.ext_owner.set(LARGE_OWNER);
+    en.ext_token.set(i as u64);
+    Ok((buf, p.config.large_buf_size as u32))
+}
+
+// ---------------------------------------------------------------------------
 // Per-thread caches
 
 /// Counters of one thread cache, readable by [`PacketPool::stats`]. Written
@@ -395,6 +553,8 @@ struct LocalCache {
     allocs: u64,
     frees: u64,
     stats: Arc<CacheStats>,
+    /// Buffers the batch free under way will give back at its end.
+    releases: Releases,
     stack: [NonNull<Entry>; CACHE_SIZE],
 }
 
@@ -420,6 +580,7 @@ impl Cache {
             allocs: 0,
             frees: 0,
             stats,
+            releases: Releases::new(),
             stack: [NonNull::dangling(); CACHE_SIZE],
         }))
     }
@@ -483,6 +644,43 @@ impl Cache {
         c.len = len + src.len();
         c.frees += src.len() as u64;
         c.stats.cached.store(c.len, Relaxed);
+    }
+
+    /// Defers the give-back of the external or large buffer of `hr`, whose
+    /// last user a batch free just dropped, to the free's
+    /// [`finish_releases`](Self::finish_releases) (`hr` holds nothing
+    /// afterwards).
+    #[cold]
+    #[inline(never)]
+    fn defer_release(&self, hr: &Entry) {
+        if self.local().releases.n == RELEASES {
+            self.give_back_releases();
+        }
+        self.local().releases.push(hr);
+    }
+
+    /// Gives back the buffers deferred since the last call, one call per
+    /// owner: at the end of a batch free. A free that deferred nothing
+    /// (every batch of pool packets) pays a test of the count, two
+    /// instructions a batch. (A list on the free's stack cost four, a
+    /// `SmallVec` six, and moving one by value a 520-byte `memcpy`.
+    /// Lowering the room that `push_many` checks, so that its test covered
+    /// both, needed the run's last unref moved before it, and that order
+    /// cost the free loop about 100 instructions a batch as compiled.)
+    #[inline(always)]
+    fn finish_releases(&self) {
+        if self.local().releases.n != 0 {
+            self.give_back_releases();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back_releases(&self) {
+        // Out of the cache first: the owners' hooks may free packets.
+        let mut releases = Releases::new();
+        std::mem::swap(&mut releases, &mut self.local().releases);
+        releases.give_back();
     }
 
     /// Returns an entry whose refs just reached 0.
@@ -572,64 +770,84 @@ fn pop_entry() -> Option<NonNull<Entry>> {
 }
 
 // ---------------------------------------------------------------------------
-// Buffer owners (external buffers)
+// External and large buffers given back by batch frees
 
-/// An I/O backend that lends its own buffers (a netmap ring buffer, an
-/// AF_XDP UMEM frame) to packets. See [`Packet::from_external`].
-pub trait BufferOwner: Send + Sync {
-    /// The last packet using the buffer `token` is gone: the owner may reuse
-    /// the buffer. Called on whatever thread dropped that packet, possibly
-    /// not the owner's; it must not block for long. It may drop packets.
-    fn release(&self, token: u64);
+/// Most buffers one batch operation gives back: a batch free frees at most
+/// one holder per packet.
+const RELEASES: usize = BATCH_CAPACITY;
+
+/// The external and large buffers that one batch free freed, given back
+/// together once the entries are free: each owner's hook is called once
+/// with all its tokens, the large buffers go back with one lock.
+///
+/// It lives in the thread's cache ([`Cache::defer_release`]), its arrays
+/// uninitialised, so that a batch free that gives back nothing (every
+/// batch of pool packets) pays only a test of its count
+/// ([`Cache::finish_releases`]).
+struct Releases {
+    n: usize,
+    owners: [MaybeUninit<u16>; RELEASES],
+    tokens: [MaybeUninit<u64>; RELEASES],
 }
 
-impl<T: BufferOwner + ?Sized> BufferOwner for Arc<T> {
-    fn release(&self, token: u64) {
-        (**self).release(token)
+impl Releases {
+    const fn new() -> Releases {
+        Releases {
+            n: 0,
+            owners: [MaybeUninit::uninit(); RELEASES],
+            tokens: [MaybeUninit::uninit(); RELEASES],
+        }
+    }
+
+    /// Takes the external or large buffer of the holder `hr`, whose last
+    /// user is gone; `hr` holds nothing afterwards. The caller makes room.
+    fn push(&mut self, hr: &Entry) {
+        self.owners[self.n].write(hr.ext_owner.replace(0));
+        self.tokens[self.n].write(hr.ext_token.get());
+        self.n += 1;
+    }
+
+    /// Gives back what was deferred, one call per owner.
+    fn give_back(&mut self) {
+        let n = std::mem::take(&mut self.n);
+        // SAFETY: `push` wrote the first `n` of both arrays (and `n` is at
+        // most their length); `MaybeUninit<T>` has `T`'s layout.
+        let (owners, tokens) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.owners.as_mut_ptr().cast::<u16>(), n),
+                std::slice::from_raw_parts(self.tokens.as_ptr().cast::<u64>(), n),
+            )
+        };
+        let mut same = [0u64; RELEASES];
+        for i in 0..n {
+            let owner = owners[i];
+            if owner == 0 {
+                continue; // given back with an earlier one
+            }
+            let mut k = 0;
+            for j in i..n {
+                if owners[j] == owner {
+                    same[k] = tokens[j];
+                    k += 1;
+                    owners[j] = 0;
+                }
+            }
+            give_back(owner, &same[..k]);
+        }
     }
 }
 
-/// Identifies a registered [`BufferOwner`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct OwnerId(u16);
-
-impl OwnerId {
-    /// The raw id (1-based).
-    pub fn get(self) -> u16 {
-        self.0
+/// Gives the buffers `tokens` of `owner` (a registered owner, or
+/// [`LARGE_OWNER`]) back: the owner's release hook, once, or the large
+/// free list.
+fn give_back(owner: u16, tokens: &[u64]) {
+    if owner == LARGE_OWNER {
+        if let Some(large) = pool().large() {
+            large.give_back(tokens.iter().map(|&t| t as u32));
+        }
+    } else {
+        owner::give_back(owner, tokens);
     }
-}
-
-static OWNERS: [OnceLock<Box<dyn BufferOwner>>; MAX_BUFFER_OWNERS] =
-    [const { OnceLock::new() }; MAX_BUFFER_OWNERS];
-static NEXT_OWNER: AtomicU16 = AtomicU16::new(0);
-
-/// Registers a buffer owner for the rest of the process (owners are never
-/// unregistered: an owner that shuts down must still accept late releases).
-pub fn register_buffer_owner(owner: Box<dyn BufferOwner>) -> Result<OwnerId, PoolError> {
-    let i = NEXT_OWNER.fetch_add(1, Relaxed) as usize;
-    if i >= MAX_BUFFER_OWNERS {
-        NEXT_OWNER.store(MAX_BUFFER_OWNERS as u16, Relaxed);
-        return Err(PoolError::TooManyOwners);
-    }
-    if OWNERS[i].set(owner).is_err() {
-        unreachable!("owner slot {i} handed out twice");
-    }
-    Ok(OwnerId(i as u16 + 1))
-}
-
-/// An external buffer that a packet gave up with [`Packet::into_external`]
-/// (or describes with [`Packet::external_buffer`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExternalBuffer {
-    /// The buffer's owner.
-    pub owner: OwnerId,
-    /// The owner's token for the buffer (e.g. a netmap buffer index).
-    pub token: u64,
-    /// Offset of the packet data in the buffer.
-    pub offset: usize,
-    /// Length of the packet data.
-    pub len: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -678,22 +896,56 @@ impl Packet {
         unsafe { &mut *self.entry().state.get() }
     }
 
-    /// A fresh packet: its own buffer, `len == 0`, data at `headroom`
-    /// (clamped to the buffer), default annotations. `None` if the pool is
-    /// exhausted.
+    /// A fresh packet whose data window is `len` bytes at `head` (bytes
+    /// left from earlier packets: the caller writes them), in its entry's
+    /// own buffer if they fit, or else in a large one; default annotations.
+    /// Fails if the pool (or the large buffers) are exhausted, or with
+    /// [`PacketError::TooLong`] past the largest buffer.
     #[inline]
-    pub(super) fn alloc_raw(headroom: usize) -> Option<Packet> {
-        let e = pop_entry()?;
+    pub(super) fn alloc_sized(head: usize, len: usize) -> Result<Packet, PacketError> {
+        let need = head.saturating_add(len);
+        if need > pool().config.buf_size {
+            return Self::alloc_large(head, len);
+        }
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
         // SAFETY: a popped entry has refs == 0: no handle or clone uses it,
-        // so we may initialise it (invariant 3 then holds with refs = 1).
+        // so we may initialise it (invariant 3 then holds with refs = 1);
+        // head + len fits its own buffer (checked above: every entry's own
+        // buffer is `buf_size` bytes).
         unsafe {
             let en = e.as_ref();
             en.refs.reset(1);
-            let cap = en.own_cap;
-            init_state(en, e, en.own_buf, cap, (headroom as u32).min(cap), 0);
+            init_state(en, e, en.own_buf, en.own_cap, head as u32, len as u32);
             (*en.state.get()).anno = Anno::DEFAULT;
         }
-        Some(Packet::from_entry(e))
+        Ok(Packet::from_entry(e))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_large(head: usize, len: usize) -> Result<Packet, PacketError> {
+        let need = head.saturating_add(len);
+        let max = pool().max_buf();
+        if need > max {
+            return Err(PacketError::TooLong { len: need, max });
+        }
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
+        // SAFETY: popped, exclusively ours.
+        let en = unsafe { e.as_ref() };
+        let (buf, cap) = match attach_buffer(en, need) {
+            Ok(b) => b,
+            Err(err) => {
+                free_entry(e);
+                return Err(err);
+            }
+        };
+        en.refs.reset(1);
+        // SAFETY: exclusively ours; head + len <= need <= cap.
+        unsafe {
+            init_state(en, e, buf, cap, head as u32, len as u32);
+            (*en.state.get()).anno = Anno::DEFAULT;
+        }
+        Ok(Packet::from_entry(e))
     }
 
     /// Headroom of packets made by `Packet::new` (from the pool config).
@@ -702,10 +954,16 @@ impl Packet {
         pool().config.headroom
     }
 
-    /// Size of a pool buffer (from the pool config).
+    /// Size of an entry's own (small) buffer (from the pool config).
     #[inline]
-    pub(super) fn pool_buf_size() -> usize {
+    pub(super) fn small_buf_size() -> usize {
         pool().config.buf_size
+    }
+
+    /// The largest packet, headroom included.
+    #[inline]
+    pub(super) fn max_buf_size() -> usize {
+        pool().max_buf()
     }
 
     /// Makes a clone of `self` in a free entry: same buffer and bounds,
@@ -846,12 +1104,11 @@ impl Packet {
     /// copying the data only if the buffer is shared, with the headroom
     /// bytes that were data once, as Click keeps the headroom: bytes a
     /// `pull` moved there come back with a `push` after the copy. A clone
-    /// copies into its own buffer and cannot fail unless the data does not
-    /// fit a pool buffer ([`PacketError::NoRoom`], only for large external
-    /// buffers); a packet
-    /// whose buffer others share moves to a fresh entry, which fails with
-    /// [`PacketError::PoolExhausted`] if none is left. On error `self` is
-    /// unchanged.
+    /// whose data fits a small buffer copies into its own and cannot fail;
+    /// a packet whose buffer others share, or a clone of a large packet,
+    /// moves to a fresh entry (with a large buffer if needed), which fails
+    /// with [`PacketError::PoolExhausted`] if none is left. On error `self`
+    /// is unchanged.
     #[inline]
     pub fn make_unique(&mut self) -> Result<(), PacketError> {
         if self.is_shared() {
@@ -888,11 +1145,12 @@ impl Packet {
     #[cold]
     fn uniqueify_slow(&mut self) -> Result<(), PacketError> {
         let (holder, len) = (self.st().holder, self.st().len);
-        if holder != self.e {
-            // A clone: copy into our own (unused, invariant 2) buffer. Our
-            // annotations are already ours; only header offsets move.
-            let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
-            let copied = copy_out(self.st(), own_buf, own_cap)?;
+        let (own_buf, own_cap) = (self.entry().own_buf, self.entry().own_cap);
+        if holder != self.e && len <= own_cap {
+            // A clone whose data fits its own (unused, invariant 2) buffer:
+            // copy there. Our annotations are already ours; only header
+            // offsets move.
+            let copied = copy_out(self.st(), own_buf, own_cap, None)?;
             let me = self.e;
             let s = self.st_mut();
             s.buf = own_buf;
@@ -904,32 +1162,82 @@ impl Packet {
             drop_holder_ref(holder);
             Ok(())
         } else {
-            // We hold the buffer and clones use it: move to a fresh entry.
-            let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
-            // SAFETY: `f` was just popped: refs == 0, exclusively ours.
-            let fr = unsafe { f.as_ref() };
-            let copied = match copy_out(self.st(), fr.own_buf, fr.own_cap) {
-                Ok(r) => r,
-                Err(err) => {
-                    free_entry(f);
-                    return Err(err);
-                }
-            };
-            let mut anno = self.st().anno;
-            copied.rebase(&mut anno);
-            fr.refs.reset(1);
-            // SAFETY: `f` is exclusively ours (popped, refs was 0).
-            unsafe {
-                init_state(fr, f, fr.own_buf, fr.own_cap, copied.head, len);
-                (*fr.state.get()).keep_from = copied.valid.start as u32;
-                (*fr.state.get()).anno = anno;
-            }
-            // Our old entry stays alive as the holder of the clones' buffer
-            // (unless they all went meanwhile on other threads).
-            let old = std::mem::replace(&mut self.e, f);
-            drop_holder_ref(old);
-            Ok(())
+            // We hold the buffer and clones use it, or the data needs a
+            // large buffer: move to a fresh entry.
+            self.relocate(None, len as usize)
         }
+    }
+
+    /// Moves the data (and the headroom bytes that were data, as far as
+    /// they fit) to a fresh entry with a buffer of at least `need` bytes
+    /// (its own or a large one), at `at` (or at the same offsets when they
+    /// fit, else at the end of the buffer), and lets go of the old entry:
+    /// the packet is then unique. On error the packet is unchanged.
+    #[cold]
+    #[inline(never)]
+    fn relocate(&mut self, at: Option<usize>, need: usize) -> Result<(), PacketError> {
+        let len = self.st().len;
+        let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
+        // SAFETY: `f` was just popped: refs == 0, exclusively ours.
+        let fr = unsafe { f.as_ref() };
+        let (buf, cap) = match attach_buffer(fr, need.max(len as usize)) {
+            Ok(b) => b,
+            Err(err) => {
+                free_entry(f);
+                return Err(err);
+            }
+        };
+        let copied = match copy_out(self.st(), buf, cap, at) {
+            Ok(r) => r,
+            Err(err) => {
+                // Not reached (`need` covers `at`), but if it were: the
+                // fresh entry and the large buffer it may hold go back.
+                if fr.ext_owner.get() != 0 {
+                    release_external(fr);
+                }
+                free_entry(f);
+                return Err(err);
+            }
+        };
+        fr.refs.reset(1);
+        let mut anno = self.st().anno;
+        copied.rebase(&mut anno);
+        // SAFETY: `f` is exclusively ours (popped, refs was 0).
+        unsafe {
+            init_state(fr, f, buf, cap, copied.head, len);
+            (*fr.state.get()).keep_from = copied.valid.start as u32;
+            (*fr.state.get()).anno = anno;
+        }
+        // The old entry goes as if its handle were dropped: a clone entry
+        // is freed and lets go of its holder; a holder stays alive for the
+        // clones still using its buffer, or is freed with its buffer.
+        let old = std::mem::replace(&mut self.e, f);
+        drop(Packet::from_entry(old));
+        Ok(())
+    }
+
+    /// Moves the data to a fresh buffer with at least `front` bytes of
+    /// headroom and `back` of tailroom, and the default headroom in front
+    /// of those as far as the buffer allows (Click's expensive `push` and
+    /// `put`, when a buffer is too small). Fails with
+    /// [`PacketError::TooLong`] past the largest buffer, or as the pool is
+    /// exhausted; the packet is then unchanged.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn grow(&mut self, front: usize, back: usize) -> Result<(), PacketError> {
+        let p = pool();
+        let max = p.max_buf();
+        let total = self.len().saturating_add(front).saturating_add(back);
+        if total > max {
+            return Err(PacketError::TooLong { len: total, max });
+        }
+        let cap = if total <= p.config.buf_size {
+            p.config.buf_size
+        } else {
+            max
+        };
+        let spare = p.config.headroom.min(cap - total);
+        self.relocate(Some(spare + front), total + spare)
     }
 
     /// The whole buffer, writable, after [`make_unique`](Self::make_unique).
@@ -991,42 +1299,31 @@ impl Packet {
     }
 
     /// Makes a packet whose data lives in an external buffer owned by a
-    /// registered [`BufferOwner`] (zero-copy receive). When the last packet
-    /// using the buffer is gone, `owner.release(token)` is called. Returns
-    /// `None` if the pool has no free entry; the buffer then stays the
-    /// caller's. Panics if `head + len > cap`, `cap > MAX_BUF_SIZE`, or
-    /// `owner` was not returned by [`register_buffer_owner`].
+    /// registered [`BufferOwner`](super::BufferOwner) (zero-copy receive;
+    /// [`Batch::wrap_external`] wraps a batch of them in one call). When
+    /// the last packet using the buffer is gone, the owner's release hook
+    /// gets `rx.token`. Fails, leaving the buffer the caller's, with
+    /// [`PacketError::PoolExhausted`] if the pool has no free entry, or as
+    /// [`RxBuffer::check`] says the bounds are wrong.
     ///
     /// # Safety
-    /// `buf` must point to `cap` initialised bytes, readable and writable,
-    /// that stay valid and that nothing else reads or writes until the
-    /// owner's `release(token)` is called or the buffer is taken back with
-    /// [`Packet::into_external`].
+    /// `rx.buf` must point to `rx.cap` initialised bytes, readable and
+    /// writable, that stay valid and that nothing else reads or writes
+    /// until the owner's release hook gets `rx.token`, or the buffer is
+    /// taken back with [`Packet::into_external`] or
+    /// [`Batch::drain_external`].
     pub unsafe fn from_external(
-        owner: OwnerId,
-        token: u64,
-        buf: NonNull<u8>,
-        cap: usize,
-        head: usize,
-        len: usize,
-    ) -> Option<Packet> {
-        assert!(cap <= MAX_BUF_SIZE && head <= cap && len <= cap - head);
-        assert!(
-            owner.0 >= 1 && OWNERS[owner.0 as usize - 1].get().is_some(),
-            "unregistered buffer owner"
-        );
-        let e = pop_entry()?;
-        // SAFETY: popped entry, exclusively ours.
-        let en = unsafe { e.as_ref() };
-        en.refs.reset(1);
-        en.ext_owner.set(owner.0);
-        en.ext_token.set(token);
-        // SAFETY: exclusively ours; `buf` validity is the caller's contract.
-        unsafe {
-            init_state(en, e, buf, cap as u32, head as u32, len as u32);
-            (*en.state.get()).anno = Anno::DEFAULT;
-        }
-        Some(Packet::from_entry(e))
+        owner: &OwnerRegistration,
+        rx: RxBuffer,
+    ) -> Result<Packet, PacketError> {
+        rx.check()?;
+        let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
+        let id = owner.id().get();
+        // SAFETY: a popped entry, exclusively ours; the bounds are checked
+        // and the buffer's validity is the caller's contract.
+        unsafe { init_external(e, id, &rx) };
+        owner::lent(id, 1);
+        Ok(Packet::from_entry(e))
     }
 
     /// The external buffer the data lives in, if any (whether or not it is
@@ -1036,9 +1333,10 @@ impl Packet {
         // SAFETY: holder live while we are; ext_* are Cells.
         let h = unsafe { s.holder.as_ref() };
         match h.ext_owner.get() {
-            0 => None,
+            0 | LARGE_OWNER => None,
             o => Some(ExternalBuffer {
                 owner: OwnerId(o),
+                region: owner::region_of(o),
                 token: h.ext_token.get(),
                 offset: s.head as usize,
                 len: s.len as usize,
@@ -1050,7 +1348,8 @@ impl Packet {
     /// owner's release hook (zero-copy transmit: the I/O backend swaps the
     /// buffer into a TX slot), and frees the packet. Fails, returning the
     /// packet, if the data is not in an external buffer or the buffer is
-    /// shared with a clone.
+    /// shared with a clone. [`Batch::drain_external`] does this for a
+    /// batch, for the buffers of one region.
     pub fn into_external(self) -> Result<ExternalBuffer, Packet> {
         if self.is_shared() {
             return Err(self);
@@ -1058,6 +1357,21 @@ impl Packet {
         let Some(ext) = self.external_buffer() else {
             return Err(self);
         };
+        let mut freed = [NonNull::dangling(); 2];
+        let n = self.give_up_buffer(&mut freed);
+        for &e in &freed[..n] {
+            free_entry(e);
+        }
+        owner::returned(ext.owner.get(), 1);
+        Ok(ext)
+    }
+
+    /// The work of `into_external` once checked (the packet is unique and
+    /// its buffer external): clears the holder's external mark, sets the
+    /// entries free (the holder and, for a clone, its own) without calling
+    /// the owner, and writes them to `freed` for the caller to put back
+    /// in the pool. Returns how many.
+    fn give_up_buffer(self, freed: &mut [NonNull<Entry>; 2]) -> usize {
         let me = std::mem::ManuallyDrop::new(self);
         let holder = me.st().holder;
         // SAFETY: not shared: holder.refs == 1 and it is ours (either our
@@ -1066,12 +1380,21 @@ impl Packet {
         let h = unsafe { holder.as_ref() };
         h.ext_owner.set(0);
         h.refs.reset(0);
-        free_entry(holder);
-        if holder != me.e {
-            me.entry().refs.reset(0);
-            free_entry(me.e);
+        freed[0] = holder;
+        if holder == me.e {
+            return 1;
         }
-        Ok(ext)
+        me.entry().refs.reset(0);
+        freed[1] = me.e;
+        2
+    }
+
+    /// This packet's buffer if it is an external buffer of `region` that
+    /// no clone shares (so it can be given up).
+    #[inline]
+    fn swappable_in(&self, region: RegionId) -> Option<ExternalBuffer> {
+        self.external_buffer()
+            .filter(|ext| ext.region == region && !self.is_shared())
     }
 
     /// Makes the packet sendable to another thread. No copy: if clones
@@ -1117,6 +1440,149 @@ unsafe fn init_state(
     st.keep_from = head;
 }
 
+/// Sets up the fresh entry `e` as the holder of the external buffer `rx`
+/// of the owner `id`, with default annotations.
+///
+/// # Safety
+/// `e` must be exclusively the caller's (just popped, refs was 0), `rx`
+/// must have passed [`RxBuffer::check`], and its buffer must be valid as
+/// [`Packet::from_external`] requires.
+#[inline]
+unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
+    // SAFETY: the caller's contract: `e` is exclusively ours.
+    let en = unsafe { e.as_ref() };
+    en.refs.reset(1);
+    en.ext_owner.set(id);
+    en.ext_token.set(rx.token);
+    // SAFETY: as above; the bounds fit u32 (cap <= MAX_BUF_SIZE, checked).
+    unsafe {
+        init_state(en, e, rx.buf, rx.cap as u32, rx.head as u32, rx.len as u32);
+        (*en.state.get()).anno = Anno::DEFAULT;
+    }
+}
+
+/// Wraps received buffers of the owner `id` into packets appended to
+/// `pkts`: the work of [`Batch::wrap_external`].
+///
+/// # Safety
+/// As [`Packet::from_external`], for every buffer of `bufs`.
+pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> usize {
+    let len = pkts.len();
+    let valid = bufs
+        .iter()
+        .take(BATCH_CAPACITY - len)
+        .take_while(|rx| rx.check().is_ok())
+        .count();
+    let mut entries = [NonNull::dangling(); BATCH_CAPACITY];
+    let made = CACHE
+        .try_with(|c| c.pop_into(&mut entries[..valid]))
+        .unwrap_or(0);
+    assert!(pkts.capacity() >= len + made);
+    let slots = pkts.as_mut_ptr();
+    for (i, (&e, rx)) in entries[..made].iter().zip(bufs).enumerate() {
+        // SAFETY: `e` was just popped (exclusively ours), `rx` passed the
+        // check, and its buffer is valid by the caller's contract; slot
+        // len + i is inside the batch's storage (asserted) and past its
+        // length, so this overwrites no handle.
+        unsafe {
+            init_external(e, id, rx);
+            slots.add(len + i).write(Packet::from_entry(e));
+        }
+    }
+    // SAFETY: the `made` slots after `len` were just initialised.
+    unsafe { pkts.set_len(len + made) };
+    owner::lent(id, made as u64);
+    made
+}
+
+/// Takes out of `pkts`, in order, the packets whose data is in an external
+/// buffer of `region` that no clone shares, giving `f` their buffers
+/// (without a release) and the other packets: the work of
+/// [`Batch::drain_external`]. The entries given up are freed in one go at
+/// the end, and each owner's count is updated once.
+pub(super) fn drain_external(
+    pkts: &mut Inner,
+    region: RegionId,
+    mut f: impl FnMut(Result<ExternalBuffer, Packet>),
+) {
+    let mut taken = Taken::new();
+    for p in pkts.drain(..) {
+        let Some(ext) = p.swappable_in(region) else {
+            f(Err(p));
+            continue;
+        };
+        let mut freed = [NonNull::dangling(); 2];
+        let n = p.give_up_buffer(&mut freed);
+        taken.add(&freed[..n], ext.owner.get());
+        f(Ok(ext));
+    }
+}
+
+/// The entries and owner counts of a [`drain_external`], settled when it
+/// ends (or unwinds).
+struct Taken {
+    entries: [NonNull<Entry>; 2 * BATCH_CAPACITY],
+    n: usize,
+    owners: [(u16, u64); 4],
+    n_owners: usize,
+}
+
+impl Taken {
+    fn new() -> Taken {
+        Taken {
+            entries: [NonNull::dangling(); 2 * BATCH_CAPACITY],
+            n: 0,
+            owners: [(0, 0); 4],
+            n_owners: 0,
+        }
+    }
+
+    fn add(&mut self, freed: &[NonNull<Entry>], owner: u16) {
+        if self.n + freed.len() > self.entries.len() {
+            self.free_entries();
+        }
+        self.entries[self.n..self.n + freed.len()].copy_from_slice(freed);
+        self.n += freed.len();
+        match self.owners[..self.n_owners]
+            .iter_mut()
+            .find(|(o, _)| *o == owner)
+        {
+            Some((_, count)) => *count += 1,
+            None => {
+                if self.n_owners == self.owners.len() {
+                    self.settle_owners();
+                }
+                self.owners[self.n_owners] = (owner, 1);
+                self.n_owners += 1;
+            }
+        }
+    }
+
+    fn free_entries(&mut self) {
+        let entries = &self.entries[..self.n];
+        if CACHE.try_with(|c| c.push_many(entries)).is_err() {
+            for &e in entries {
+                pool().push_global(e);
+            }
+        }
+        self.n = 0;
+    }
+
+    fn settle_owners(&mut self) {
+        for &(owner, count) in &self.owners[..self.n_owners] {
+            owner::returned(owner, count);
+        }
+        self.n_owners = 0;
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        self.free_entries();
+        self.settle_owners();
+    }
+}
+
 /// Drops the reference a copy-on-write held to the holder `h` of the buffer
 /// it copied. It was shared then, but with clones on other threads
 /// (counting atomically) the others may all have gone since, so this may
@@ -1136,31 +1602,55 @@ fn free_entry(e: NonNull<Entry>) {
 }
 
 /// Copies the data of `src` (plus as much of its headroom from `keep_from`
-/// as fits) into the buffer `dst` of `cap` bytes, keeping the same offsets
-/// when possible. Returns the new head and the annotations with headers
-/// rebased. `dst` must be a buffer no descriptor can see.
-fn copy_out(src: &Desc, dst: NonNull<u8>, cap: u32) -> Result<Copied, PacketError> {
+/// as fits) into the buffer `dst` of `cap` bytes: with the data at `at`
+/// when given, else at the same offsets when they fit, else at the end.
+/// Returns the new head and how header offsets move. `dst` must be a
+/// buffer no descriptor can see.
+fn copy_out(
+    src: &Desc,
+    dst: NonNull<u8>,
+    cap: u32,
+    at: Option<usize>,
+) -> Result<Copied, PacketError> {
     let (head, len, cap) = (src.head as usize, src.len as usize, cap as usize);
-    if len > cap {
-        return Err(PacketError::NoRoom);
-    }
-    // As much of the headroom that was data as fits (see `keep_from`).
-    let keep = (head - src.keep_from as usize).min(cap - len);
-    let start = head - keep;
-    let total = keep + len;
-    let new_start = if start + total <= cap {
-        start
-    } else {
-        cap - total
+    // Headroom bytes that were data (see `keep_from`).
+    let was_data = head - src.keep_from as usize;
+    let (keep, new_start) = match at {
+        None => {
+            if len > cap {
+                return Err(PacketError::TooLong { len, max: cap });
+            }
+            // As much of it as fits.
+            let keep = was_data.min(cap - len);
+            let start = head - keep;
+            let new_start = if start + keep + len <= cap {
+                start
+            } else {
+                cap - keep - len
+            };
+            (keep, new_start)
+        }
+        Some(at) => {
+            if at > cap || len > cap - at {
+                return Err(PacketError::TooLong {
+                    len: at.saturating_add(len),
+                    max: cap,
+                });
+            }
+            // As much of it as fits in front of `at`.
+            let keep = was_data.min(at);
+            (keep, at - keep)
+        }
     };
+    let (start, total) = (head - keep, keep + len);
     // Both buffers have this much from where the copy starts in them.
     let room = (src.cap as usize - start).min(cap - new_start);
     // SAFETY: total <= room, as [start, start + total) is inside the source
-    // buffer (head + len <= src.cap) and [new_start, new_start + total)
-    // inside `dst` (chosen above); every byte of a buffer is initialised
-    // (buffers come zeroed), the two buffers are distinct entries' (never
-    // overlapping), and nobody writes the source while it is shared
-    // (invariant 4).
+    // buffer (it ends at head + len <= src.cap) and [new_start, new_start +
+    // total) inside `dst` (it ends at the new head + len <= cap, chosen
+    // above); every byte of a buffer is initialised (buffers come zeroed),
+    // the two buffers are distinct entries' (never overlapping), and nobody
+    // writes the source while it is shared (invariant 4).
     unsafe {
         let (from, to) = (src.buf.as_ptr().add(start), dst.as_ptr().add(new_start));
         copy_in_lines(from, to, total, room);
@@ -1232,8 +1722,16 @@ struct Copied {
 impl Copied {
     /// Moves `anno`'s header offsets to where the copy put them.
     fn rebase(&self, anno: &mut Anno) {
-        anno.rebase_headers(self.shift, self.valid.clone());
+        rebase_headers(anno, self.shift, self.valid.clone());
     }
+}
+
+/// Moves `anno`'s header offsets by `shift`, unsetting those that land
+/// outside `valid` or beyond what a header offset can hold (in a large
+/// buffer).
+pub(super) fn rebase_headers(anno: &mut Anno, shift: isize, valid: Range<usize>) {
+    let end = valid.end.min(MAX_HEADER_OFFSET);
+    anno.rebase_headers(shift, valid.start..end);
 }
 
 /// Drops one reference to the holder `h`; at 0 the entry goes back to the
@@ -1256,13 +1754,30 @@ fn unref_holder_by(sink: &impl Sink, h: NonNull<Entry>, k: u32) {
     }
 }
 
-/// Gives an external buffer whose last user is gone back to its owner.
+/// [`unref_holder_by`] for batch frees: an external or large buffer whose
+/// last user this was is given back with the batch's others.
+#[inline(always)]
+fn unref_holder_deferred(c: &Cache, h: NonNull<Entry>, k: u32) {
+    // SAFETY: the caller held references to `h`, so it is live.
+    let hr = unsafe { h.as_ref() };
+    if hr.refs.sub(k) {
+        if hr.ext_owner.get() != 0 {
+            c.defer_release(hr);
+        }
+        c.put(h);
+    }
+}
+
+/// Gives an external buffer whose last user is gone back to its owner, or
+/// a large buffer to the pool.
 #[cold]
 #[inline(never)]
 fn release_external(hr: &Entry) {
     let owner = hr.ext_owner.replace(0);
-    if let Some(o) = OWNERS[owner as usize - 1].get() {
-        o.release(hr.ext_token.get());
+    if owner == LARGE_OWNER {
+        give_back(owner, &[hr.ext_token.get()]);
+    } else {
+        owner::give_back_one(owner, hr.ext_token.get());
     }
 }
 
@@ -1323,6 +1838,11 @@ pub(super) fn drop_all(pkts: &mut Inner) {
 /// holder: their decrements are added up and applied once. Deferring is
 /// sound because each pending decrement is a reference still counted, so
 /// the holder cannot reach 0 (and be freed) before they are applied.
+///
+/// External and large buffers whose last user was in the batch are given
+/// back at the end, one owner call for all of an owner's buffers
+/// ([`Cache::defer_release`]); the entries are free by then, their
+/// buffers taken out.
 #[inline(always)]
 fn free_all(c: &Cache, pkts: &mut Inner) {
     let n = pkts.len();
@@ -1352,7 +1872,7 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             let en = unsafe { e.as_ref() };
             if en.refs.sub(1) {
                 if en.ext_owner.get() != 0 {
-                    release_external(en);
+                    c.defer_release(en);
                 }
                 freed[n_freed] = e;
                 n_freed += 1;
@@ -1367,15 +1887,16 @@ fn free_all(c: &Cache, pkts: &mut Inner) {
             run_refs += 1;
         } else {
             if run_refs > 0 {
-                unref_holder_by(c, run_holder, run_refs);
+                unref_holder_deferred(c, run_holder, run_refs);
             }
             (run_holder, run_refs) = (holder, 1);
         }
     }
     c.push_many(&freed[..n_freed]);
     if run_refs > 0 {
-        unref_holder_by(c, run_holder, run_refs);
+        unref_holder_deferred(c, run_holder, run_refs);
     }
+    c.finish_releases();
 }
 
 impl fmt::Debug for Packet {
@@ -1450,8 +1971,13 @@ pub struct PoolStats {
     pub total_allocs: u64,
     /// Entries returned since start (published like `total_allocs`).
     pub total_frees: u64,
-    /// Allocations that failed because the pool was exhausted.
+    /// Allocations that failed because the pool (or the large buffers)
+    /// was exhausted.
     pub alloc_failures: u64,
+    /// Number of large buffers.
+    pub large_capacity: usize,
+    /// Large buffers in use (held by packets).
+    pub large_in_use: usize,
 }
 
 /// Counters of the calling thread's cache.
@@ -1464,15 +1990,16 @@ pub struct ThreadStats {
 }
 
 impl PacketPool {
-    /// Creates the pool with `entries` buffers of `buf_size` bytes and the
+    /// Creates the pool with `entries` buffers of `buf_size` bytes, the
     /// default headroom (or less if the buffer is small: at most a quarter
-    /// of it). Fails if the pool already exists (it is created with the
-    /// defaults on first use otherwise).
+    /// of it) and the default large buffers. Fails if the pool already
+    /// exists (it is created with the defaults on first use otherwise).
     pub fn init(entries: usize, buf_size: usize) -> Result<(), PoolError> {
         Self::init_with(PoolConfig {
             entries,
             buf_size,
             headroom: DEFAULT_HEADROOM.min(buf_size / 4),
+            ..PoolConfig::default()
         })
     }
 
@@ -1493,6 +2020,14 @@ impl PacketPool {
     /// The pool configuration (creating the pool with defaults if needed).
     pub fn config() -> PoolConfig {
         pool().config
+    }
+
+    /// The longest packet, in bytes (with no headroom left): the size of a
+    /// large buffer, or of a small one if there are no large buffers. A
+    /// packet operation that would make a longer one fails with
+    /// [`PacketError::TooLong`], which says this maximum.
+    pub fn max_packet_len() -> usize {
+        pool().max_buf()
     }
 
     /// Current counters (creating the pool with defaults if needed).
@@ -1517,6 +2052,11 @@ impl PacketPool {
             total_allocs: allocs,
             total_frees: frees,
             alloc_failures: p.alloc_failures.load(Relaxed),
+            large_capacity: p.config.large_buffers,
+            large_in_use: match p.large.get() {
+                Some(Some(large)) => large.in_use(p.config.large_buffers),
+                _ => 0,
+            },
         }
     }
 

@@ -50,16 +50,97 @@ fn new_and_from_slice() {
         assert_eq!(q.data(), b"hello");
         assert_eq!(q.headroom(), DEFAULT_HEADROOM);
 
-        // Too long for the headroom: less headroom; too long at all: None.
+        // Too long for the headroom: less headroom, in a small buffer.
         let big = vec![7u8; DEFAULT_BUF_SIZE - 10];
         let r = Packet::from_slice(&big).unwrap();
         assert_eq!(r.headroom(), 10);
-        assert!(Packet::from_slice(&vec![0; DEFAULT_BUF_SIZE + 1]).is_none());
-        assert!(Packet::new(DEFAULT_BUF_SIZE).is_none());
-        assert!(Packet::with_headroom(0, DEFAULT_BUF_SIZE).is_some());
-        assert!(Packet::with_headroom(DEFAULT_BUF_SIZE + 1, 0).is_none());
+        assert_eq!(r.buffer_capacity(), DEFAULT_BUF_SIZE);
+        let n = Packet::new(DEFAULT_BUF_SIZE).unwrap();
+        assert_eq!((n.headroom(), n.buffer_capacity()), (0, DEFAULT_BUF_SIZE));
         let w = Packet::with_headroom(4, 10).unwrap();
         assert_eq!((w.headroom(), w.len()), (4, 10));
+        drop((r, n, w));
+    });
+}
+
+#[test]
+fn packets_of_every_size() {
+    // Longer than a small buffer: a large one, with the default headroom
+    // (jumbo frames, 64 KB GSO frames, InfiniteSource(LENGTH 65535)).
+    for len in [DEFAULT_BUF_SIZE + 1, 9000, 65535, 65536 + 14] {
+        let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let p = Packet::from_slice(&data).unwrap();
+        assert_eq!(p.data(), &data[..]);
+        assert_eq!(p.headroom(), DEFAULT_HEADROOM);
+        assert_eq!(p.buffer_capacity(), DEFAULT_LARGE_BUF_SIZE);
+        assert!(p.external_buffer().is_none());
+        // Clones share it; a written clone gets a large buffer of its own.
+        let mut c = p.try_clone().unwrap();
+        assert_eq!(c.data().as_ptr(), p.data().as_ptr());
+        c.data_mut().unwrap()[len - 1] ^= 0xff;
+        assert_ne!(c.data().as_ptr(), p.data().as_ptr());
+        assert_eq!(p.data(), &data[..]);
+        assert_eq!(c.data()[..len - 1], data[..len - 1]);
+        // A clone shortened to fit a small buffer copies into its own.
+        let mut s = p.try_clone().unwrap();
+        s.take(len - 100).unwrap();
+        s.data_mut().unwrap()[0] = 1;
+        assert_eq!(s.buffer_capacity(), DEFAULT_BUF_SIZE);
+        assert_eq!(&s.data()[1..], &data[1..100]);
+        let z = Packet::new(len).unwrap();
+        assert!(z.data().iter().all(|&b| b == 0));
+    }
+    let max = PacketPool::max_packet_len();
+    assert_eq!(max, DEFAULT_LARGE_BUF_SIZE);
+    assert_eq!(Packet::new(max).unwrap().headroom(), 0);
+    assert_eq!(
+        Packet::new(max + 1).unwrap_err(),
+        PacketError::TooLong { len: max + 1, max }
+    );
+    assert_eq!(
+        Packet::with_headroom(DEFAULT_HEADROOM, max).unwrap_err(),
+        PacketError::TooLong {
+            len: DEFAULT_HEADROOM + max,
+            max
+        }
+    );
+}
+
+#[test]
+fn unstrip_100000_on_a_short_packet() {
+    // Click's `Unstrip(100000)` on a 10-byte packet: the push moves the
+    // packet to a large buffer (Click's expensive push).
+    no_leak(|| {
+        let mut p = pkt(b"0123456789");
+        p.set_mac_header(0).unwrap();
+        let front = p.push(100_000).unwrap();
+        assert_eq!(front.len(), 100_000);
+        front.fill(0xee);
+        assert_eq!(p.len(), 100_010);
+        assert_eq!(&p.data()[100_000..], b"0123456789");
+        assert_eq!(p.headroom(), DEFAULT_HEADROOM);
+        // The MAC header now lies beyond what a 16-bit offset holds: unset,
+        // and marking one there is an error, not a panic.
+        assert_eq!(p.mac_header_offset(), None);
+        assert_eq!(
+            p.set_mac_header(100_000),
+            Err(PacketError::HeaderOutOfRange)
+        );
+        p.set_mac_header(10).unwrap();
+        assert_eq!(p.mac_header_offset(), Some(10));
+        // And back: pulling it off again leaves the data as it was.
+        p.pull(100_000).unwrap();
+        assert_eq!(p.data(), b"0123456789");
+        // Past the maximum: an error naming it.
+        let err = p.push(PacketPool::max_packet_len()).unwrap_err();
+        assert!(
+            err.to_string().ends_with(&format!(
+                "maximum of {} bytes",
+                PacketPool::max_packet_len()
+            )),
+            "{err}"
+        );
+        assert_eq!(p.data(), b"0123456789");
     });
 }
 
@@ -281,7 +362,7 @@ fn push_without_headroom_moves_data() {
     no_leak(|| {
         let mut p = Packet::with_headroom(2, 0).unwrap();
         p.extend_from_slice(b"data").unwrap();
-        p.set_network_header(0, 2);
+        p.set_network_header(0, 2).unwrap();
         let front = p.push(10).unwrap();
         assert_eq!(front.len(), 10);
         front.copy_from_slice(b"0123456789");
@@ -305,11 +386,18 @@ fn put_without_tailroom_moves_data() {
         assert_eq!(p.len(), cap - 50);
         assert_eq!(p.data()[0], 1);
         assert_eq!(p.data()[cap - 51], 2);
-        // Whole buffer used: no more room either way, packet unchanged.
+        // Whole buffer used: a push or a put moves the packet to a large
+        // buffer, with the default headroom.
         p.push(50).unwrap();
-        assert_eq!(p.push(1).unwrap_err(), PacketError::NoRoom);
-        assert_eq!(p.put(1).unwrap_err(), PacketError::NoRoom);
         assert_eq!((p.headroom(), p.len()), (0, cap));
+        p.push(1).unwrap()[0] = 3;
+        assert_eq!((p.headroom(), p.len()), (DEFAULT_HEADROOM, cap + 1));
+        assert_eq!(p.buffer_capacity(), DEFAULT_LARGE_BUF_SIZE);
+        assert_eq!((p.data()[0], p.data()[51], p.data()[cap]), (3, 1, 2));
+        let mut q = Packet::with_headroom(0, cap).unwrap();
+        q.put(1).unwrap()[0] = 4;
+        assert_eq!((q.headroom(), q.len()), (DEFAULT_HEADROOM, cap + 1));
+        assert_eq!(q.data()[cap], 4);
     });
 }
 
@@ -339,8 +427,8 @@ fn headers_survive_pull_push_and_copies() {
         frame[14] = 0x45;
         frame[34] = 0x99;
         let mut p = pkt(&frame);
-        p.set_mac_header(0);
-        p.set_network_header(14, 20);
+        p.set_mac_header(0).unwrap();
+        p.set_network_header(14, 20).unwrap();
         assert_eq!(p.network_header_length(), Some(20));
         p.pull(14).unwrap();
         assert_eq!(p.mac_header_offset(), Some(-14));
@@ -363,16 +451,29 @@ fn headers_survive_pull_push_and_copies() {
         assert_eq!(c.transport_header_offset(), Some(20));
         c.clear_headers();
         assert!(c.mac_header().is_none() && c.network_header_offset().is_none());
-        p.set_transport_header(4);
+        p.set_transport_header(4).unwrap();
         assert_eq!(p.transport_header_offset(), Some(4));
     });
 }
 
 #[test]
-#[should_panic(expected = "header offset beyond packet data")]
-fn header_beyond_data_panics() {
-    let mut p = pkt(b"ab");
-    p.set_network_header(1, 5);
+fn header_beyond_data_is_an_error() {
+    no_leak(|| {
+        let mut p = pkt(b"ab");
+        p.set_mac_header(0).unwrap();
+        let before = *p.anno();
+        assert_eq!(p.set_network_header(1, 5), Err(PacketError::OutOfBounds));
+        assert_eq!(
+            p.set_network_header(1, usize::MAX),
+            Err(PacketError::OutOfBounds)
+        );
+        assert_eq!(p.set_mac_header(3), Err(PacketError::OutOfBounds));
+        assert_eq!(p.set_transport_header(9), Err(PacketError::OutOfBounds));
+        assert_eq!(p.anno(), &before, "a failed mark changes nothing");
+        // The end of the data is a valid (empty) header.
+        p.set_network_header(2, 0).unwrap();
+        assert_eq!(p.network_header(), Some(&b""[..]));
+    });
 }
 
 #[test]
@@ -499,12 +600,23 @@ impl BufferOwner for FakeRing {
     }
 }
 
-fn fake_ring() -> (Arc<FakeRing>, OwnerId) {
+fn fake_ring() -> (Arc<FakeRing>, OwnerRegistration) {
     let ring = Arc::new(FakeRing {
         released: Mutex::new(Vec::new()),
     });
-    let id = register_buffer_owner(Box::new(ring.clone())).unwrap();
-    (ring, id)
+    let reg = register_buffer_owner(Box::new(ring.clone()), RegionId(0xfa4e)).unwrap();
+    (ring, reg)
+}
+
+/// A received buffer of 512 bytes at `buf`.
+fn rx(token: u64, buf: NonNull<u8>, head: usize, len: usize) -> RxBuffer {
+    RxBuffer {
+        token,
+        buf,
+        cap: 512,
+        head,
+        len,
+    }
 }
 
 /// A leaked 512-byte "ring buffer" filled with `fill`.
@@ -519,30 +631,71 @@ fn released(ring: &FakeRing) -> Vec<u64> {
 
 #[test]
 fn external_buffer_released_after_last_clone() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         let buf = ring_buffer(0x11);
         // SAFETY: a leaked buffer of 512 initialised bytes, used by nothing else.
-        let p = unsafe { Packet::from_external(id, 7, buf, 512, 16, 64) }.unwrap();
+        let p = unsafe { Packet::from_external(&reg, rx(7, buf, 16, 64)) }.unwrap();
         assert_eq!(p.data().as_ptr(), unsafe { buf.as_ptr().add(16) });
         assert_eq!(p.data(), &[0x11; 64][..]);
         let ext = p.external_buffer().unwrap();
-        assert_eq!((ext.owner, ext.token, ext.offset, ext.len), (id, 7, 16, 64));
+        assert_eq!(
+            (ext.owner, ext.region, ext.token, ext.offset, ext.len),
+            (reg.id(), reg.region(), 7, 16, 64)
+        );
+        assert_eq!(reg.outstanding(), 1);
         let c = p.try_clone().unwrap();
         assert_eq!(c.external_buffer().unwrap().token, 7);
         drop(p);
         assert!(released(&ring).is_empty());
         drop(c);
         assert_eq!(released(&ring), vec![7]);
+        assert_eq!(reg.outstanding(), 0);
+    });
+}
+
+#[test]
+fn external_buffer_bounds_are_checked() {
+    let (ring, reg) = fake_ring();
+    no_leak(|| {
+        let buf = ring_buffer(0);
+        for (head, len) in [(0, 513), (512, 1), (513, 0), (8, usize::MAX)] {
+            // SAFETY: a leaked buffer of 512 initialised bytes; the call
+            // fails, so nothing keeps it.
+            let r = unsafe { Packet::from_external(&reg, rx(1, buf, head, len)) };
+            assert_eq!(r.unwrap_err(), PacketError::OutOfBounds, "{head} {len}");
+        }
+        // SAFETY: as above.
+        let huge = RxBuffer {
+            cap: MAX_BUF_SIZE + 1,
+            ..rx(1, buf, 0, 1)
+        };
+        let too_long = PacketError::TooLong {
+            len: MAX_BUF_SIZE + 1,
+            max: MAX_BUF_SIZE,
+        };
+        assert_eq!(huge.check(), Err(too_long));
+        // SAFETY: as above.
+        let r = unsafe { Packet::from_external(&reg, huge) };
+        assert_eq!(r.unwrap_err(), too_long);
+        // A batch wraps up to the first bad one.
+        let bufs = [rx(1, buf, 0, 8), rx(2, buf, 0, 600), rx(3, buf, 0, 8)];
+        let mut b = Batch::new();
+        // SAFETY: as above (the one buffer wrapped is used by nothing else).
+        assert_eq!(unsafe { b.wrap_external(&reg, &bufs) }, 1);
+        assert_eq!(reg.outstanding(), 1);
+        drop(b);
+        assert_eq!(released(&ring), vec![1]);
+        assert_eq!(reg.outstanding(), 0);
     });
 }
 
 #[test]
 fn external_buffer_copy_on_write() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: as above.
-        let mut p = unsafe { Packet::from_external(id, 1, ring_buffer(0), 512, 0, 10) }.unwrap();
+        let mut p = unsafe { Packet::from_external(&reg, rx(1, ring_buffer(0), 0, 10)) }.unwrap();
         // Unique: written in place, still external.
         p.data_mut().unwrap()[0] = 5;
         assert!(p.external_buffer().is_some());
@@ -566,10 +719,10 @@ fn external_buffer_copy_on_write() {
 
 #[test]
 fn into_external_hands_buffer_back_without_release() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: as above.
-        let p = unsafe { Packet::from_external(id, 3, ring_buffer(0), 512, 8, 60) }.unwrap();
+        let p = unsafe { Packet::from_external(&reg, rx(3, ring_buffer(0), 8, 60)) }.unwrap();
         let c = p.try_clone().unwrap();
         let p = p
             .into_external()
@@ -577,8 +730,12 @@ fn into_external_hands_buffer_back_without_release() {
         drop(p);
         // The last user is a clone whose holder's handle is gone.
         let ext = c.into_external().unwrap();
-        assert_eq!((ext.owner, ext.token, ext.offset, ext.len), (id, 3, 8, 60));
+        assert_eq!(
+            (ext.owner, ext.token, ext.offset, ext.len),
+            (reg.id(), 3, 8, 60)
+        );
         assert!(released(&ring).is_empty());
+        assert_eq!(reg.outstanding(), 0, "a buffer taken back is not counted");
         // A pool packet has no external buffer.
         let q = pkt(b"pool");
         assert!(q.external_buffer().is_none());
@@ -597,12 +754,12 @@ fn release_hook_may_drop_packets() {
         }
     }
     let owner = Arc::new(Reentrant(Mutex::new(None), Mutex::new(Vec::new())));
-    let id = register_buffer_owner(Box::new(owner.clone())).unwrap();
+    let reg = register_buffer_owner(Box::new(owner.clone()), RegionId(2)).unwrap();
     no_leak(|| {
         // SAFETY: as above.
-        let p1 = unsafe { Packet::from_external(id, 1, ring_buffer(0), 512, 0, 1) }.unwrap();
+        let p1 = unsafe { Packet::from_external(&reg, rx(1, ring_buffer(0), 0, 1)) }.unwrap();
         // SAFETY: as above.
-        let p2 = unsafe { Packet::from_external(id, 2, ring_buffer(0), 512, 0, 1) }.unwrap();
+        let p2 = unsafe { Packet::from_external(&reg, rx(2, ring_buffer(0), 0, 1)) }.unwrap();
         *owner.0.lock().unwrap() = Some(p2.into_send());
         let mut b = Batch::new();
         b.push(p1);
@@ -682,10 +839,10 @@ fn batch_split_keeps_order_and_counts_drops() {
 
 #[test]
 fn batch_drop_mixed_holders() {
-    let (ring, id) = fake_ring();
+    let (ring, reg) = fake_ring();
     no_leak(|| {
         // SAFETY: a leaked buffer of 512 initialised bytes, used by nothing else.
-        let ext = unsafe { Packet::from_external(id, 11, ring_buffer(1), 512, 0, 4) }.unwrap();
+        let ext = unsafe { Packet::from_external(&reg, rx(11, ring_buffer(1), 0, 4)) }.unwrap();
         let a = pkt(b"a");
         let keep = a.try_clone().unwrap();
         let mut b = Batch::new();
@@ -736,6 +893,413 @@ fn pool_stats_are_coherent() {
     assert_eq!(s.in_use + s.free, s.capacity);
     assert!(PacketPool::init(10, 256).is_err());
     PacketPool::flush_thread_cache();
+}
+
+/// An owner that records each hook call's tokens, and counts its drops.
+struct BatchRing {
+    calls: Mutex<Vec<Vec<u64>>>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl BufferOwner for BatchRing {
+    fn release(&self, token: u64) {
+        self.calls.lock().unwrap().push(vec![token]);
+    }
+
+    fn release_batch(&self, tokens: &[u64]) {
+        self.calls.lock().unwrap().push(tokens.to_vec());
+    }
+}
+
+impl Drop for BatchRing {
+    fn drop(&mut self) {
+        self.dropped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn batch_ring(region: u64) -> (Arc<BatchRing>, OwnerRegistration) {
+    let ring = Arc::new(BatchRing {
+        calls: Mutex::new(Vec::new()),
+        dropped: Arc::default(),
+    });
+    let reg = register_buffer_owner(Box::new(ring.clone()), RegionId(region)).unwrap();
+    (ring, reg)
+}
+
+fn calls(ring: &BatchRing) -> Vec<Vec<u64>> {
+    std::mem::take(&mut *ring.calls.lock().unwrap())
+}
+
+/// `n` received buffers of 512 bytes, tokens from `first` on, each filled
+/// with its token's low byte.
+fn rx_bufs(first: u64, n: usize) -> Vec<RxBuffer> {
+    (0..n as u64)
+        .map(|i| rx(first + i, ring_buffer((first + i) as u8), 4, 60))
+        .collect()
+}
+
+#[test]
+fn wrap_external_fills_a_batch_in_one_call() {
+    let (ring, reg) = batch_ring(10);
+    no_leak(|| {
+        let mut b = Batch::new();
+        b.push(pkt(b"first"));
+        let bufs = rx_bufs(100, 40);
+        // SAFETY: leaked buffers of 512 initialised bytes, used by nothing
+        // else.
+        let n = unsafe { b.wrap_external(&reg, &bufs) };
+        assert_eq!(n, BATCH_CAPACITY - 1, "up to the batch's room");
+        assert_eq!(reg.outstanding(), n as u64);
+        for (p, rx) in b.iter().skip(1).zip(&bufs) {
+            assert_eq!(p.data().as_ptr(), rx.buf.as_ptr().wrapping_add(4));
+            assert_eq!(p.data(), &[rx.token as u8; 60][..]);
+            assert_eq!(p.anno(), &Anno::DEFAULT);
+            assert_eq!(p.external_buffer().unwrap().token, rx.token);
+        }
+        // One hook call for the whole batch, in order.
+        drop(b);
+        assert_eq!(
+            calls(&ring),
+            vec![(100..100 + n as u64).collect::<Vec<_>>()]
+        );
+        assert_eq!(reg.outstanding(), 0);
+    });
+}
+
+#[test]
+fn a_batch_free_calls_each_owner_once() {
+    let (a, reg_a) = batch_ring(20);
+    let (b, reg_b) = batch_ring(21);
+    no_leak(|| {
+        let mut batch = Batch::new();
+        let mut xa = Batch::new();
+        let mut xb = Batch::new();
+        // SAFETY: leaked buffers, used by nothing else.
+        unsafe {
+            assert_eq!(xa.wrap_external(&reg_a, &rx_bufs(1, 4)), 4);
+            assert_eq!(xb.wrap_external(&reg_b, &rx_bufs(50, 3)), 3);
+        }
+        let (mut xa, mut xb) = (xa.into_iter(), xb.into_iter());
+        // Interleaved, with pool packets, a large one, and a run of clones
+        // of an external packet whose holder is freed by the run.
+        let a3 = xa.next_back().unwrap();
+        for (pa, pb) in xa.by_ref().zip(xb.by_ref()) {
+            batch.push(pa);
+            batch.push(pkt(b"pool"));
+            batch.push(pb);
+        }
+        batch.push(Packet::new(5000).unwrap());
+        a3.clone_into(3, &mut batch);
+        drop(a3);
+        assert!(xa.next().is_none() && xb.next().is_none());
+        assert!(calls(&a).is_empty() && calls(&b).is_empty());
+        drop(batch);
+        assert_eq!(calls(&a), vec![vec![1, 2, 3, 4]]);
+        assert_eq!(calls(&b), vec![vec![50, 51, 52]]);
+        assert_eq!((reg_a.outstanding(), reg_b.outstanding()), (0, 0));
+    });
+}
+
+#[test]
+fn drain_external_takes_swappable_buffers_in_order() {
+    // Owners a and b share region 30, c is in region 31.
+    let (a, reg_a) = batch_ring(30);
+    let (b, reg_b) = batch_ring(30);
+    let (c, reg_c) = batch_ring(31);
+    no_leak(|| {
+        let mut x = Batch::new();
+        // SAFETY: leaked buffers, used by nothing else.
+        unsafe {
+            x.wrap_external(&reg_a, &rx_bufs(1, 2));
+            x.wrap_external(&reg_b, &rx_bufs(10, 1));
+            x.wrap_external(&reg_c, &rx_bufs(20, 1));
+        }
+        let mut x = x.into_iter();
+        let (a1, a2, b1, c1) = (
+            x.next().unwrap(),
+            x.next().unwrap(),
+            x.next().unwrap(),
+            x.next().unwrap(),
+        );
+        let keep = a2.try_clone().unwrap(); // a2's buffer is shared
+        let only_clone = b1.try_clone().unwrap();
+        drop(b1); // the clone is b1's buffer's only user now
+        let mut batch = Batch::new();
+        batch.push(a1);
+        batch.push(pkt(b"pool"));
+        batch.push(a2);
+        batch.push(only_clone);
+        batch.push(c1);
+        let mut got = Vec::new();
+        batch.drain_external(RegionId(30), |r| {
+            got.push(match r {
+                Ok(ext) => format!("swap {} ({:?})", ext.token, ext.owner),
+                Err(p) => format!("copy {:?}", &p.data()[..1]),
+            });
+        });
+        assert!(batch.is_empty());
+        assert_eq!(
+            got,
+            [
+                format!("swap 1 ({:?})", reg_a.id()),
+                "copy [112]".to_string(),
+                "copy [2]".to_string(),
+                format!("swap 10 ({:?})", reg_b.id()),
+                "copy [20]".to_string(),
+            ]
+        );
+        // Taken buffers are not released, and no longer counted; the ones
+        // handed over as packets were dropped by the closure.
+        assert!(calls(&b).is_empty());
+        assert_eq!(calls(&c), vec![vec![20]]);
+        assert!(calls(&a).is_empty(), "a2's buffer is still kept");
+        assert_eq!(reg_a.outstanding(), 1);
+        assert_eq!((reg_b.outstanding(), reg_c.outstanding()), (0, 0));
+        drop(keep);
+        assert_eq!(calls(&a), vec![vec![2]]);
+    });
+}
+
+#[test]
+fn owner_registrations_are_freed_and_reused() {
+    // Many more registrations than slots, each dropped; some while one of
+    // their buffers is still out: the owner goes (and its slot frees) when
+    // the last one comes back.
+    let dropped: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let count = || dropped.load(std::sync::atomic::Ordering::SeqCst);
+    no_leak(|| {
+        for i in 0..10 * MAX_BUFFER_OWNERS {
+            let ring = BatchRing {
+                calls: Mutex::new(Vec::new()),
+                dropped: dropped.clone(),
+            };
+            let reg = register_buffer_owner(Box::new(ring), RegionId(i as u64))
+                .expect("slots are reused");
+            assert_eq!(reg.region(), RegionId(i as u64));
+            // SAFETY: a leaked buffer, used by nothing else.
+            let p = unsafe { Packet::from_external(&reg, rx(7, ring_buffer(0), 0, 1)) }.unwrap();
+            assert_eq!(p.external_buffer().unwrap().region, RegionId(i as u64));
+            if i % 2 == 0 {
+                drop(reg);
+                assert_eq!(count(), i, "owner kept while its buffer is out");
+                drop(p);
+            } else {
+                drop(p);
+                assert_eq!(count(), i, "owner kept while registered");
+                drop(reg);
+            }
+            assert_eq!(count(), i + 1, "owner dropped with its slot");
+        }
+    });
+}
+
+#[test]
+fn last_clone_dropped_on_another_thread_recycles_through_a_token_queue() {
+    // A single-producer ring: its thread wraps buffers, sends clones of
+    // the packets to a worker thread and drops its own; the worker drops
+    // the last clones, so the release hook runs there, putting the tokens
+    // in a token queue that the ring thread drains to wrap them again.
+    const BUFFERS: usize = 64;
+    const ROUNDS: usize = 2000;
+    let (tx, mut returned) = token_queue(BUFFERS);
+    let reg = register_buffer_owner(Box::new(tx), RegionId(40)).unwrap();
+    let mem: Vec<NonNull<u8>> = (0..BUFFERS).map(|i| ring_buffer(i as u8)).collect();
+    let (to_worker, from_ring) = std::sync::mpsc::sync_channel::<Vec<SendPacket>>(4);
+    let worker = std::thread::spawn(move || {
+        let mut seen = 0;
+        for batch in from_ring {
+            for s in batch {
+                let p = s.into_packet();
+                let token = p.external_buffer().unwrap().token;
+                assert_eq!(p.data()[0], token as u8, "a buffer wrapped twice");
+                seen += 1;
+            }
+        }
+        seen
+    });
+    let mut free: Vec<u64> = (0..BUFFERS as u64).collect();
+    let mut wrapped_total = 0;
+    for round in 0..ROUNDS {
+        let mut drained = [0u64; BUFFERS];
+        let n = returned.drain(&mut drained);
+        free.extend_from_slice(&drained[..n]);
+        let take = free.len().min(BATCH_CAPACITY);
+        let bufs: Vec<RxBuffer> = free
+            .drain(..take)
+            .map(|t| {
+                let buf = mem[t as usize];
+                // SAFETY: the buffer is the ring's again (free), so writing
+                // it races nothing.
+                unsafe { buf.as_ptr().write(t as u8) };
+                rx(t, buf, 0, 60)
+            })
+            .collect();
+        let mut b = Batch::new();
+        // SAFETY: leaked buffers; each is wrapped only while free.
+        let n = unsafe { b.wrap_external(&reg, &bufs) };
+        assert_eq!(n, bufs.len());
+        wrapped_total += n;
+        let mut clones = Vec::new();
+        for p in &b {
+            clones.push(p.try_clone().unwrap().into_send());
+        }
+        if round % 2 == 0 {
+            drop(b); // the worker's clones are then the last users
+            to_worker.send(clones).unwrap();
+        } else {
+            to_worker.send(clones).unwrap();
+            drop(b); // racing the worker's drops
+        }
+    }
+    drop(to_worker);
+    assert_eq!(worker.join().unwrap(), wrapped_total);
+    let mut drained = [0u64; BUFFERS];
+    let n = returned.drain(&mut drained);
+    free.extend_from_slice(&drained[..n]);
+    free.sort_unstable();
+    assert_eq!(
+        free,
+        (0..BUFFERS as u64).collect::<Vec<_>>(),
+        "every buffer back once"
+    );
+    assert_eq!(returned.lost(), 0);
+    assert_eq!(reg.outstanding(), 0);
+}
+
+#[test]
+fn token_queue_many_producers() {
+    const PRODUCERS: u64 = 4;
+    const EACH: u64 = 50_000;
+    let (tx, mut rx) = token_queue(256);
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while next < EACH {
+                    let k = (next % 7 + 1).min(EACH - next);
+                    let tokens: Vec<u64> = (next..next + k).map(|i| p << 32 | i).collect();
+                    // A full queue refuses the rest: send them again.
+                    let sent = tx.send(&tokens) as u64;
+                    next += sent;
+                    if sent < k {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut expect = [0u64; PRODUCERS as usize];
+    let mut got = 0;
+    let mut out = [0u64; 64];
+    while got < PRODUCERS * EACH {
+        let n = rx.drain(&mut out);
+        for &t in &out[..n] {
+            let (p, i) = ((t >> 32) as usize, t & 0xffff_ffff);
+            assert_eq!(i, expect[p], "producer {p}'s tokens in order, once each");
+            expect[p] += 1;
+        }
+        got += n as u64;
+        if n == 0 {
+            std::thread::yield_now();
+        }
+    }
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert!(rx.is_empty());
+    // Full: the rest is refused and counted.
+    let (tx, rx) = token_queue(4);
+    assert_eq!(tx.send(&[1, 2, 3, 4, 5, 6]), 4);
+    assert_eq!((rx.len(), rx.lost()), (4, 2));
+}
+
+#[test]
+fn tpacket_blocks_go_back_when_their_last_frame_does() {
+    // A TPACKET_V3-like ring of 8 blocks of 16 frames: the ring thread
+    // opens a block, wraps its frames, and closes it; packets die on a
+    // worker thread. The owner counts frames per block and sends a block
+    // whose count reached zero to the ring thread, which may only then
+    // open it again.
+    const BLOCKS: u32 = 8;
+    const FRAMES: u32 = 16;
+    struct Tpacket {
+        blocks: BlockRefs,
+        done: TokenSender,
+    }
+    impl BufferOwner for Tpacket {
+        fn release(&self, token: u64) {
+            self.release_batch(&[token]);
+        }
+        fn release_batch(&self, tokens: &[u64]) {
+            self.blocks.release(tokens, |block| {
+                assert_eq!(self.done.send(&[block as u64]), 1)
+            });
+        }
+    }
+    let (done, mut done_rx) = token_queue(BLOCKS as usize);
+    let owner = Arc::new(Tpacket {
+        blocks: BlockRefs::new(BLOCKS),
+        done,
+    });
+    let reg = register_buffer_owner(Box::new(owner.clone()), RegionId(50)).unwrap();
+    let frames: Vec<NonNull<u8>> = (0..BLOCKS * FRAMES).map(|_| ring_buffer(0)).collect();
+    let (to_worker, from_ring) = std::sync::mpsc::sync_channel::<Vec<SendPacket>>(2);
+    let worker = std::thread::spawn(move || {
+        for batch in from_ring {
+            drop(batch);
+        }
+    });
+    let mut kernel: Vec<u32> = (0..BLOCKS).collect(); // blocks the kernel filled
+    let mut returned = 0;
+    for _ in 0..3000 {
+        if let Some(block) = kernel.pop() {
+            assert!(owner.blocks.open(block), "block {block} reopened too soon");
+            let mut b = Batch::new();
+            let bufs: Vec<RxBuffer> = (0..FRAMES)
+                .map(|f| {
+                    let buf = frames[(block * FRAMES + f) as usize];
+                    rx(BlockRefs::token(block, f), buf, 0, 64)
+                })
+                .collect();
+            // Count the frames before they can come back.
+            owner.blocks.lend(block, FRAMES);
+            // SAFETY: leaked buffers; a block's frames are wrapped only
+            // while the block is the ring's.
+            assert_eq!(unsafe { b.wrap_external(&reg, &bufs) }, FRAMES as usize);
+            to_worker
+                .send(b.drain().map(Packet::into_send).collect())
+                .unwrap();
+            if owner.blocks.close(block) {
+                kernel.push(block);
+                returned += 1;
+            }
+        }
+        let mut back = [0u64; BLOCKS as usize];
+        let n = done_rx.drain(&mut back);
+        for &block in &back[..n] {
+            assert_eq!(owner.blocks.refs(block as u32), 0);
+            kernel.push(block as u32);
+            returned += 1;
+        }
+        if n == 0 && kernel.is_empty() {
+            std::thread::yield_now();
+        }
+    }
+    drop(to_worker);
+    worker.join().unwrap();
+    let mut back = [0u64; BLOCKS as usize];
+    let n = done_rx.drain(&mut back);
+    kernel.extend(back[..n].iter().map(|&b| b as u32));
+    kernel.sort_unstable();
+    assert_eq!(
+        kernel,
+        (0..BLOCKS).collect::<Vec<_>>(),
+        "every block back once"
+    );
+    assert!(returned > 1000);
+    assert_eq!(reg.outstanding(), 0);
 }
 
 mod model {
@@ -801,21 +1365,14 @@ mod model {
                         }
                         Op::Push(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];
-                            if d.len() + k as usize > DEFAULT_BUF_SIZE {
-                                assert_eq!(p.push(k as usize).unwrap_err(), PacketError::NoRoom);
-                            } else {
-                                p.push(k as usize).unwrap().fill(k);
-                                d.splice(0..0, std::iter::repeat_n(k, k as usize));
-                            }
+                            // Past a small buffer it moves to a large one.
+                            p.push(k as usize).unwrap().fill(k);
+                            d.splice(0..0, std::iter::repeat_n(k, k as usize));
                         }
                         Op::Put(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];
-                            if d.len() + k as usize > DEFAULT_BUF_SIZE {
-                                assert_eq!(p.put(k as usize).unwrap_err(), PacketError::NoRoom);
-                            } else {
-                                p.put(k as usize).unwrap().fill(k);
-                                d.extend(std::iter::repeat_n(k, k as usize));
-                            }
+                            p.put(k as usize).unwrap().fill(k);
+                            d.extend(std::iter::repeat_n(k, k as usize));
                         }
                         Op::Pull(i, k) if n > 0 => {
                             let (p, d) = &mut live[i % n];

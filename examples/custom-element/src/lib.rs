@@ -8,9 +8,10 @@
 //! * [`RateMeter`]: a batch-native element ([`click_engine::Element`]) with a
 //!   timer, reporting packets per second through a handler.
 //!
-//! [`registry`] returns the library's registry plus these classes; the
-//! `custom-router` binary (`src/main.rs`) runs a configuration with it. See
-//! `docs/WRITING-ELEMENTS.md` for the guide these examples illustrate.
+//! [`registry`] returns the `router` binary's classes plus these; the
+//! `custom-router` binary (`src/main.rs`, three lines) is the whole
+//! `router` command line with them. See `docs/WRITING-ELEMENTS.md` for the
+//! guide these examples illustrate.
 
 mod length_filter;
 mod rate_meter;
@@ -22,9 +23,9 @@ pub use set_dscp::{update_checksum, SetDSCP};
 
 use click_engine::{Registry, Router, RunOptions};
 
-/// The element library's registry plus this crate's classes.
+/// Every class of the `router` binary plus this crate's.
 pub fn registry() -> Registry {
-    let mut r = click_elements::registry();
+    let mut r = router::registry();
     r.add::<LengthFilter>().add::<RateMeter>().add::<SetDSCP>();
     r
 }

@@ -1,0 +1,365 @@
+//! The command line: load a Click configuration and run it, or print,
+//! check or draw it (`--flatten`, `--check`, `--dot`). Flags follow Click's
+//! `click` driver where they make sense (`-e`, `-f`, `-h`, `-j`, `-o`,
+//! `-q`).
+
+use crate::{hotswap, run};
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use std::sync::Arc;
+
+use clap::Parser;
+use click_engine::Registry;
+use click_lang::{Diagnostics, FlatConfig, LoadOptions};
+
+/// The Click modular router, rebuilt in Rust.
+#[derive(Parser, Debug)]
+#[command(name = "router", version, disable_help_flag = true)]
+struct Cli {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Read handler ELEMENT.HANDLER after the run and print its value
+    /// (repeatable; Click's `-h`).
+    #[arg(short = 'h', long = "handler", value_name = "ELEMENT.HANDLER")]
+    handlers: Vec<String>,
+    /// Read handler ELEMENT.HANDLER after the run and exit with its value:
+    /// an integer, or a boolean (true 0, false 1) (Click's `-x`).
+    #[arg(short = 'x', long = "exit-handler", value_name = "ELEMENT.HANDLER")]
+    exit_handler: Option<String>,
+    /// Scheduler threads, one per core.
+    #[arg(short = 'j', long = "threads", value_name = "N", default_value_t = 1)]
+    threads: usize,
+    /// Pin scheduler thread T to core OFFSET+T, counting the cores this
+    /// process may use (Click's `--affinity`; OFFSET defaults to 0). With
+    /// `-j N` for N > 1 threads are pinned from the first core unless
+    /// `--no-affinity`; one thread is not pinned by default.
+    #[arg(
+        short = 'a',
+        long = "affinity",
+        value_name = "OFFSET",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "0"
+    )]
+    affinity: Option<usize>,
+    /// Do not pin scheduler threads to cores.
+    #[arg(long = "no-affinity", conflicts_with = "affinity")]
+    no_affinity: bool,
+    /// Simulated time (Click's `--simtime`): the clock is virtual and
+    /// jumps to the next timer whenever no task is runnable; optionally
+    /// the start time in seconds since the epoch (default 1000000000).
+    /// With `-j N`, time jumps only when no thread has a task to run.
+    #[arg(
+        long = "simtime",
+        alias = "simulation-time",
+        value_name = "START",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1000000000"
+    )]
+    simtime: Option<f64>,
+    /// Print the run's user and system CPU time and its wall-clock time
+    /// (`0.120u 0.004s 0:00.13`, Click's `-t`).
+    #[arg(short = 't', long)]
+    time: bool,
+    /// More logging (repeatable); `RUST_LOG` sets it finely.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Do not print warnings, only errors (Click's `-w`).
+    #[arg(short = 'w', long = "no-warnings", conflicts_with = "verbose")]
+    no_warnings: bool,
+    /// Configuration file (`-` or absent: standard input).
+    config: Option<String>,
+    /// `NAME=VALUE` definitions, overriding the configuration's `define`s.
+    #[arg(value_name = "NAME=VALUE")]
+    defines: Vec<String>,
+    /// Configuration file (same as the positional CONFIG).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "expr"
+    )]
+    file: Option<String>,
+    /// Read the configuration from this argument (named `config` in errors).
+    #[arg(short = 'e', long = "expression", value_name = "EXPR")]
+    expr: Option<String>,
+    /// Print the flattened configuration and exit.
+    #[arg(long)]
+    flatten: bool,
+    /// Check the configuration without running it.
+    #[arg(long)]
+    check: bool,
+    /// Print the configuration graph in Graphviz dot format and exit.
+    #[arg(long)]
+    dot: bool,
+    /// Write output here instead of standard output (`-`: standard output).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<String>,
+    /// Quiet: do not run the router (Click's `-q`); with `-o`, print the
+    /// flattened configuration.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Directory searched for `require(library ...)` files (repeatable).
+    #[arg(short = 'C', long = "clickpath", value_name = "DIR")]
+    search_path: Vec<PathBuf>,
+    /// Serve handlers on TCP port PORT (a ControlSocket, Click's `-p`;
+    /// repeatable).
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    ports: Vec<String>,
+    /// Serve handlers on the Unix-domain socket FILE (a ControlSocket,
+    /// Click's `-u`; repeatable).
+    #[arg(short = 'u', long = "unix-socket", value_name = "FILE")]
+    unix_sockets: Vec<String>,
+    /// Allow hot swapping: writing new configuration text to the global
+    /// `hotconfig` handler replaces the running router (Click's `-R`).
+    #[arg(short = 'R', long = "allow-reconfigure")]
+    allow_reconfigure: bool,
+}
+
+enum Mode {
+    Flatten,
+    Dot,
+    Check,
+    /// Click's `-q`: configure and initialize, run nothing, then read the
+    /// `-h` handlers.
+    Quiet,
+    Run,
+}
+
+/// A build for x86-64-v3 (the default, see .cargo/config.toml) on a
+/// processor without AVX2 would die of an illegal instruction somewhere:
+/// say so instead, before anything else runs.
+fn processor_check() -> Result<(), String> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return Err(
+            "this build needs a processor with AVX2 (x86-64-v3); rebuild with \
+                    RUSTFLAGS=\"-C llvm-args=-align-loops=64\" for an older one"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Runs the command line of this process with the element classes of
+/// `registry`.
+pub fn main_with(registry: Registry) -> ExitCode {
+    if let Err(message) = processor_check() {
+        eprintln!("router: {message}");
+        return ExitCode::FAILURE;
+    }
+    let mut cli = Cli::parse();
+    init_logging(cli.verbose, cli.no_warnings);
+    // `router NAME=VALUE` with no file: the first word is a definition.
+    if cli
+        .config
+        .as_deref()
+        .is_some_and(|c| c.contains('=') && !std::path::Path::new(c).exists())
+    {
+        let first = cli.config.take().unwrap_or_default();
+        cli.defines.insert(0, first);
+    }
+    match real_main(cli, Arc::new(registry)) {
+        Ok(status) => ExitCode::from(status),
+        Err(message) => {
+            if !message.is_empty() {
+                eprint!("{message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs what the command line asks; the exit status on success.
+fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
+    let mode = if cli.dot {
+        Mode::Dot
+    } else if cli.flatten || (cli.quiet && cli.output.is_some()) {
+        Mode::Flatten
+    } else if cli.check {
+        Mode::Check
+    } else if cli.quiet {
+        Mode::Quiet
+    } else {
+        Mode::Run
+    };
+    let opts = load_options(&cli)?;
+    let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
+        add_control_sockets(&cli.ports, &cli.unix_sockets, &mut config);
+    }
+    match mode {
+        // `--flatten` is Click's click-flatten (global variables kept
+        // symbolic); `-q -o FILE` is Click's router writing its flat
+        // configuration (everything substituted).
+        Mode::Flatten if cli.flatten => match config.flatten_errors() {
+            Some(errors) => Err(render(&errors)),
+            None => write_output(cli.output.as_deref(), &config.to_click()).map(|()| 0),
+        },
+        Mode::Flatten => {
+            write_output(cli.output.as_deref(), &config.to_click_expanded()).map(|()| 0)
+        }
+        Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()).map(|()| 0),
+        Mode::Check => run::build(&config, &registry, cli.threads)
+            .map(|_| 0)
+            .map_err(|e| render_engine(&config, &e)),
+        Mode::Quiet | Mode::Run => {
+            let router = run::build(&config, &registry, cli.threads)
+                .map_err(|e| render_engine(&config, &e))?;
+            let flags = run::RunFlags {
+                handlers: cli.handlers.clone(),
+                exit_handler: cli.exit_handler.clone(),
+                threads: cli.threads,
+                time: cli.time,
+                pin: pinning(&cli),
+                simtime: cli.simtime,
+            };
+            if matches!(mode, Mode::Quiet) {
+                run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))
+            } else {
+                let reconfigure = cli
+                    .allow_reconfigure
+                    .then(|| hotswap::Reconfigure::new(hotconfig_builder(&cli, opts, registry)));
+                let loaded = hotswap::Loaded { router, config };
+                run::run(loaded, &flags, reconfigure, render_engine)
+            }
+        }
+    }
+}
+
+/// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
+/// (named as Click names them: `click_driver@@ControlSocket`, then `@1`,
+/// `@2`, ...).
+fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut FlatConfig) {
+    let sockets = ports.iter().map(|p| format!("tcp, {p}"));
+    let sockets = sockets.chain(unix_sockets.iter().map(|f| format!("unix, {f}")));
+    for (i, socket) in sockets.enumerate() {
+        let suffix = if i == 0 {
+            String::new()
+        } else {
+            format!("@{i}")
+        };
+        config.elements.push(click_lang::FlatElement {
+            name: format!("click_driver@@ControlSocket{suffix}"),
+            class: "ControlSocket".into(),
+            config: socket,
+            span: Default::default(),
+            implicit_class: false,
+        });
+    }
+}
+
+/// How `-R`'s `hotconfig` handler builds a router from new text: as the
+/// command line built the first (definitions, library path, control
+/// sockets, threads). Errors are Click's one-line messages, as a
+/// ControlSocket client gets them.
+fn hotconfig_builder(cli: &Cli, opts: LoadOptions, registry: Arc<Registry>) -> hotswap::Build {
+    let (ports, unix_sockets, threads) = (cli.ports.clone(), cli.unix_sockets.clone(), cli.threads);
+    Box::new(move |text| {
+        let mut config =
+            click_lang::load_str(text, "hotconfig", &opts).map_err(|d| d.render_click())?;
+        add_control_sockets(&ports, &unix_sockets, &mut config);
+        let unknown = click_engine::unknown_classes(&config, &registry);
+        if !unknown.is_empty() {
+            return Err(Diagnostics::with_sources(unknown, &config.sources).render_click());
+        }
+        match run::build(&config, &registry, threads) {
+            Ok(router) => Ok(hotswap::Loaded { router, config }),
+            Err(errors) => Err(format!(
+                "{}Router could not be initialized!",
+                Diagnostics::with_sources(errors, &config.sources).render_click()
+            )),
+        }
+    })
+}
+
+/// Where scheduler threads are pinned: `--affinity[=OFFSET]`, or from core
+/// 0 when there are several threads, unless `--no-affinity`.
+fn pinning(cli: &Cli) -> Option<usize> {
+    match (cli.affinity, cli.no_affinity) {
+        (_, true) => None,
+        (Some(offset), false) => Some(offset),
+        (None, false) => (cli.threads > 1).then_some(0),
+    }
+}
+
+/// Logs go to standard error through tracing: warnings by default (only
+/// errors with `-w`), more with each `-v`, or as `RUST_LOG` says.
+fn init_logging(verbose: u8, no_warnings: bool) {
+    let default = if no_warnings {
+        "error"
+    } else {
+        ["warn", "info", "debug", "trace"][usize::from(verbose.min(3))]
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .init();
+}
+
+/// Errors found by the engine (classes, ports, push/pull, arguments),
+/// rendered like the language's own.
+fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
+    render(&Diagnostics::with_sources(errors.to_vec(), &config.sources))
+}
+
+fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
+    let mut defines = Vec::new();
+    for d in &cli.defines {
+        let (name, value) = d
+            .split_once('=')
+            .ok_or_else(|| format!("'{d}': expected NAME=VALUE\n"))?;
+        defines.push((name.to_string(), value.to_string()));
+    }
+    Ok(LoadOptions {
+        defines,
+        search_path: cli.search_path.clone(),
+    })
+}
+
+fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
+    if let Some(expr) = &cli.expr {
+        return click_lang::load_str(expr, "config", opts);
+    }
+    match cli.file.as_deref().or(cli.config.as_deref()) {
+        Some(path) if path != "-" => click_lang::load_file(path.as_ref(), opts),
+        _ => {
+            let mut text = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+                let d = click_lang::Diagnostic::without_span(format!("<stdin>: {e}"));
+                return Err(Diagnostics::new(vec![d]));
+            }
+            click_lang::load_str(&text, "<stdin>", opts)
+        }
+    }
+}
+
+/// Errors as `error: message`, ` --> file:line:column` and the source line
+/// with the text underlined; or, with `ROUTER_ERRORS=click` (set by the
+/// testie shims), Click's one-line `file:line: message`, which Click's own
+/// tests compare.
+fn render(d: &Diagnostics) -> String {
+    if std::env::var_os("ROUTER_ERRORS").is_some_and(|v| v == "click") {
+        d.render_click()
+    } else {
+        d.render()
+    }
+}
+
+fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {
+    match path {
+        None | Some("-") => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("stdout: {e}\n")),
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("{path}: {e}\n")),
+    }
+}
