@@ -236,11 +236,11 @@ fn frame() -> impl Strategy<Value = Frame> {
 fn packet(f: &Frame) -> Packet {
     let mut p = Packet::from_slice(&f.bytes).expect("pool");
     if f.mac {
-        p.set_mac_header(0);
+        p.set_mac_header(0).unwrap();
     }
     if f.mark && p.len() >= 14 {
         let hl = (f.ihl_words * 4).min(p.len() - 14);
-        p.set_network_header(14, hl);
+        p.set_network_header(14, hl).unwrap();
     }
     p
 }

@@ -104,7 +104,8 @@ impl PacketElement for EtherVLANEncap {
             h[14..16].copy_from_slice(&tci.to_be_bytes());
             h[16..18].copy_from_slice(&self.ethertype.to_be_bytes());
         }
-        p.set_mac_header(0);
+        // offset 0 is inside the data: cannot fail
+        let _ = p.set_mac_header(0);
         Some(0)
     }
 

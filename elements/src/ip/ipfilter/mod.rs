@@ -223,8 +223,8 @@ mod tests {
             b[34 + i] = v;
         }
         let mut p = Packet::from_slice(&b).unwrap();
-        p.set_mac_header(0);
-        p.set_network_header(14, 20);
+        p.set_mac_header(0).unwrap();
+        p.set_network_header(14, 20).unwrap();
         p
     }
 
@@ -366,13 +366,13 @@ mod tests {
             d[..6].copy_from_slice(&[1; 6]);
             d[6..12].copy_from_slice(&[2; 6]);
         }
-        p.set_mac_header(0);
+        p.set_mac_header(0).unwrap();
         assert_eq!(c.classify(&p), 0);
         p.data_mut().unwrap()[6] = 3;
         assert_eq!(c.classify(&p), 1);
         // no MAC header annotation: the ether tests fail
         let mut q = Packet::from_slice(&p.data()[14..]).unwrap();
-        q.set_network_header(0, 20);
+        q.set_network_header(0, 20).unwrap();
         assert_eq!(c.classify(&q), 2);
     }
 
