@@ -123,7 +123,7 @@ struct Builder {
 }
 
 /// Rule entries one attempt may process before its rule list is split.
-const WORK_LIMIT: usize = 1_000_000;
+const WORK_LIMIT: usize = 4_000_000;
 
 /// Deepest path an attempt may build (a deeper one splits the rules).
 const MAX_BUILD_DEPTH: u32 = 400;
