@@ -633,6 +633,17 @@ pub trait Regions {
     /// `u8`).
     fn region(&self, r: u8) -> (i32, i32);
 
+    /// The 4 bytes at `off` of region `r`, if the region has them all.
+    #[inline(always)]
+    fn word(&self, r: u8, off: usize) -> Option<&[u8]> {
+        let (start, _) = self.region(r);
+        if start < 0 {
+            return None;
+        }
+        let pos = start as usize + off;
+        self.buf().get(pos..pos + 4)
+    }
+
     /// Every region whose bit is set in `used` ([`ABSENT`] for the
     /// others), looked up at once.
     #[inline(always)]

@@ -363,15 +363,15 @@ impl Builder {
 }
 
 /// Regions looked up once for a walk of several steps.
-struct Looked<'a, R> {
-    r: &'a R,
+struct Looked<'a> {
+    buf: &'a [u8],
     regs: &'a [(i32, i32); NREGIONS],
 }
 
-impl<R: Regions> Regions for Looked<'_, R> {
+impl Regions for Looked<'_> {
     #[inline(always)]
     fn buf(&self) -> &[u8] {
-        self.r.buf()
+        self.buf
     }
 
     #[inline(always)]
@@ -382,16 +382,16 @@ impl<R: Regions> Regions for Looked<'_, R> {
 
 /// The masked word step `s` reads, or `None` when the packet lacks a
 /// byte the mask selects. The common case, a whole word inside the region,
-/// is one bounds check: every region ends where the buffer ends.
+/// is one bounds check.
 #[inline(always)]
 fn read<R: Regions>(r: &R, s: &Step) -> Option<u32> {
-    let (start, len) = r.region(s.region);
-    if s.offset >= 0 && start >= 0 {
-        let pos = start as usize + s.offset as usize;
-        if let Some(b) = r.buf().get(pos..pos + 4) {
+    if s.offset >= 0 {
+        let off = s.offset as usize;
+        if let Some(b) = r.word(s.region, off) {
             return Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask);
         }
     }
+    let (start, len) = r.region(s.region);
     read_partial(r.buf(), s, start, len)
 }
 
@@ -548,7 +548,10 @@ impl Program {
         if self.eager {
             // A graph of many steps: look the regions it reads up once.
             let regs = r.regions(self.regions_used);
-            return self.walk(&Looked { r, regs: &regs });
+            return self.walk(&Looked {
+                buf: r.buf(),
+                regs: &regs,
+            });
         }
         self.walk(r)
     }
