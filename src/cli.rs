@@ -62,6 +62,12 @@ struct Cli {
         default_missing_value = "1000000000"
     )]
     simtime: Option<f64>,
+    /// Print each element's statistics when the run ends, on standard
+    /// error: packets in and out by port, drops by reason, and the cycles
+    /// it cost per packet (sampled). The global `stats` handler reads the
+    /// same table while the router runs.
+    #[arg(long)]
+    stats: bool,
     /// Print the run's user and system CPU time and its wall-clock time
     /// (`0.120u 0.004s 0:00.13`, Click's `-t`).
     #[arg(short = 't', long)]
@@ -107,12 +113,13 @@ struct Cli {
     /// Directory searched for `require(library ...)` files (repeatable).
     #[arg(short = 'C', long = "clickpath", value_name = "DIR")]
     search_path: Vec<PathBuf>,
-    /// Serve handlers on TCP port PORT (a ControlSocket, Click's `-p`;
-    /// repeatable).
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    /// Serve handlers on TCP port PORT of 127.0.0.1 (a ControlSocket,
+    /// Click's `-p`; repeatable); ADDR:PORT listens on another address
+    /// (0.0.0.0:PORT: every interface), with a warning.
+    #[arg(short = 'p', long = "port", value_name = "[ADDR:]PORT")]
     ports: Vec<String>,
-    /// Serve handlers on the Unix-domain socket FILE (a ControlSocket,
-    /// Click's `-u`; repeatable).
+    /// Serve handlers on the Unix-domain socket FILE, made usable by its
+    /// owner only (a ControlSocket, Click's `-u`; repeatable).
     #[arg(short = 'u', long = "unix-socket", value_name = "FILE")]
     unix_sockets: Vec<String>,
     /// Allow hot swapping: writing new configuration text to the global
@@ -190,6 +197,16 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
     };
     let opts = load_options(&cli)?;
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    if config.elements.is_empty() && matches!(mode, Mode::Run | Mode::Check) {
+        // Click's driver: nothing would ever happen, so say so and end.
+        if !cli.no_warnings {
+            eprintln!(
+                "warning: {}: configuration has no elements, exiting",
+                source_name(&cli)
+            );
+        }
+        return Ok(0);
+    }
     if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
         add_control_sockets(&cli.ports, &cli.unix_sockets, &mut config);
     }
@@ -218,6 +235,7 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
                 time: cli.time,
                 pin: pinning(&cli),
                 simtime: cli.simtime,
+                stats: cli.stats,
             };
             if matches!(mode, Mode::Quiet) {
                 run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))
@@ -324,6 +342,18 @@ fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
         defines,
         search_path: cli.search_path.clone(),
     })
+}
+
+/// The configuration's name in messages: the file, `config` for `-e`,
+/// `<stdin>`.
+fn source_name(cli: &Cli) -> String {
+    if cli.expr.is_some() {
+        return "config".into();
+    }
+    match cli.file.as_deref().or(cli.config.as_deref()) {
+        Some(path) if path != "-" => path.into(),
+        _ => "<stdin>".into(),
+    }
 }
 
 fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {

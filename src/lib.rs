@@ -18,7 +18,10 @@ mod run;
 
 pub use cli::main_with;
 
-/// Every element class the `router` binary knows.
+/// Every element class the `router` binary knows: the element library's,
+/// and the device elements of netmap-io.
 pub fn registry() -> click_engine::Registry {
-    click_elements::registry()
+    let mut r = click_elements::registry();
+    netmap_io::register(&mut r);
+    r
 }

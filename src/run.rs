@@ -26,6 +26,8 @@ pub struct RunFlags {
     pub pin: Option<usize>,
     /// `--simtime[=START]`: simulated time from START seconds.
     pub simtime: Option<f64>,
+    /// `--stats`: print each element's statistics when the run ends.
+    pub stats: bool,
 }
 
 impl RunFlags {
@@ -101,8 +103,8 @@ pub fn run(
     if flags.time {
         print_time(cpu_times().since(cpu), start.elapsed());
     }
-    for (name, drops) in &report.engine_drops {
-        tracing::debug!(element = %name, drops, "packets dropped by the engine");
+    if flags.stats {
+        eprint!("{}", click_engine::render_table(&report.stats));
     }
     finish(flags, report.reads).map_err(|e| render(&loaded.config, &e))
 }

@@ -2,11 +2,12 @@
 //! resolved from inside an element's compound, through the engine's API.
 //!
 //! Click's tests `ip/AddressInfo-bcast-01`, `ip/iplookups-02` and
-//! `ethernet/ARPResponder-01` use AddressInfo names in elements this
-//! router does not have yet (LinearIPLookup, RadixIPLookup, ARPResponder).
+//! `ethernet/ARPResponder-01` use AddressInfo names in LinearIPLookup,
+//! RadixIPLookup and ARPResponder (the last not in this router yet).
 //! Here small stand-ins under those names parse their arguments as Click's
 //! do, with the library's address types, so the names are checked to
-//! resolve to what Click's expected output shows.
+//! resolve to what Click's expected output shows, whatever the elements
+//! do. (The library's route lookups pass the first two files themselves.)
 
 mod common;
 
@@ -272,14 +273,11 @@ fn arp_responder_01_names_resolve() {
 fn click_tests_fail_only_for_missing_classes() {
     // With the library alone, `router --check` reports the classes these
     // files need and nothing about their AddressInfo arguments.
-    for (test, section, missing) in [
-        ("ip/iplookups-02.clicktest", "SCRIPT", "RadixIPLookup"),
-        (
-            "ethernet/ARPResponder-01.clicktest",
-            "CONFIG",
-            "ARPResponder",
-        ),
-    ] {
+    for (test, section, missing) in [(
+        "ethernet/ARPResponder-01.clicktest",
+        "CONFIG",
+        "ARPResponder",
+    )] {
         let config = click_test_file(test, section);
         if config.is_empty() {
             continue;
@@ -293,15 +291,20 @@ fn click_tests_fail_only_for_missing_classes() {
             "{test}"
         );
     }
+    // The library's route lookups take the names (iplookups-02's routes,
+    // AddressInfo-bcast-01's).
+    let config = click_test_file("ip/iplookups-02.clicktest", "SCRIPT");
+    if !config.is_empty() {
+        let (status, _, stderr) = router_outcome(&["--check", "-e", &config]);
+        assert!(status.success(), "{stderr}");
+    }
     let (status, _, stderr) = router_outcome(&[
         "--check",
         "-e",
         "AddressInfo(foo 1.2.3.4/20); rt::LinearIPLookup(foo 0, foo:ipnet 1, foo:bcast 2); \
          Idle -> rt; rt[0] -> Discard; rt[1] -> Discard; rt[2] -> Discard;",
     ]);
-    assert!(!status.success());
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(errors, ["error: unknown element class 'LinearIPLookup'"]);
+    assert!(status.success(), "{stderr}");
 }
 
 #[test]

@@ -360,3 +360,126 @@ fn a_remote_stop_goes_through_the_driver_manager() {
     assert_eq!(out, "stop seen at 5\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A TCP port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The local addresses listening on TCP port `port`, from /proc/net/tcp.
+fn listening_addresses(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (addr, p) = fields.get(1)?.split_once(':')?;
+            (u16::from_str_radix(p, 16).ok()? == port && fields.get(3)? == &"0A")
+                .then(|| addr.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn control_sockets_are_private_by_default() {
+    // -p PORT: loopback only.
+    let port = free_port();
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-p", &port.to_string(), "-e", "Idle -> Discard"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run router"),
+    );
+    connect(|| TcpStream::connect(("127.0.0.1", port)));
+    assert_eq!(listening_addresses(port), ["0100007F"], "127.0.0.1 only");
+    router.0.kill().unwrap();
+    let _ = router.0.wait();
+
+    // -p 0.0.0.0:PORT: every interface, and a warning says so.
+    let port = free_port();
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-p", &format!("0.0.0.0:{port}"), "-e", "Idle -> Discard"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run router"),
+    );
+    connect(|| TcpStream::connect(("127.0.0.1", port)));
+    assert_eq!(listening_addresses(port), ["00000000"]);
+    router.0.kill().unwrap();
+    let _ = router.0.wait();
+    let mut out = String::new();
+    router
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        out.contains("listening on 0.0.0.0") && out.contains("anyone who can reach this host"),
+        "{out}"
+    );
+
+    // -u FILE: mode 0600.
+    let (dir, path) = socket_in_temp_dir("private");
+    let mut router = Running(
+        Command::new(env!("CARGO_BIN_EXE_router"))
+            .args(["-u", path.to_str().unwrap(), "-e", "Idle -> Discard"])
+            .spawn()
+            .expect("run router"),
+    );
+    connect(|| UnixStream::connect(&path));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the socket is its owner's only");
+    router.0.kill().unwrap();
+    let _ = router.0.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_stats_handler_reads_every_threads_counts_while_running() {
+    let port = free_port();
+    let _router = spawn(&[
+        "-j",
+        "2",
+        "-p",
+        &port.to_string(),
+        "-e",
+        "s0 :: InfiniteSource(LIMIT 50, STOP false) -> c :: Counter -> d :: Discard;
+         s1 :: InfiniteSource(LIMIT 50, STOP false) -> c;
+         StaticThreadSched(s1 1);",
+    ]);
+    let mut c = Client::new(connect(|| TcpStream::connect(("127.0.0.1", port))));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        assert_eq!(c.ask("READ stats"), "200 Read handler 'stats' OK");
+        let table = c.data();
+        let counted = table
+            .lines()
+            .find(|l| l.starts_with("c :: Counter"))
+            .is_some_and(|l| l.split_whitespace().nth(3) == Some("100"));
+        if counted || Instant::now() > deadline {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("c :: Counter"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[3..5],
+        ["100", "100"],
+        "both threads' instances: {table}"
+    );
+}

@@ -1,5 +1,6 @@
 //! docs/ELEMENTS.md, the element reference, is made from the doc comments
-//! of the element structs in elements/src/standard, so it cannot drift
+//! of the element structs in elements/src and netmap-io/src (the device
+//! elements), so it cannot drift
 //! from the code: this test regenerates it and fails if the file differs.
 //! After changing an element's doc comment, run
 //!
@@ -75,10 +76,16 @@ fn unlink(line: &str) -> String {
 }
 
 fn generate(root: &Path) -> String {
-    let mut classes = click_elements::registry().class_names();
+    let mut registry = click_elements::registry();
+    netmap_io::register(&mut registry);
+    let mut classes = registry.class_names();
     classes.sort();
     let mut docs = std::collections::BTreeMap::new();
-    for file in sources(&root.join("elements/src")) {
+    let files = [root.join("elements/src"), root.join("netmap-io/src")]
+        .iter()
+        .flat_map(|dir| sources(dir))
+        .collect::<Vec<_>>();
+    for file in files {
         let text = std::fs::read_to_string(&file).expect("read element source");
         let rel = file
             .strip_prefix(root)

@@ -36,7 +36,16 @@ use testie::runner::{Env, Outcome};
 /// (the user-level driver), `int64` and `umultithread` (`-j N`). We do
 /// not provide `linuxmodule` or Click's test-only elements (`NotifierTest`,
 /// ...).
-const PROVIDES: &[&str] = &["userlevel", "int64", "umultithread"];
+const PROVIDES: &[&str] = &[
+    "userlevel",
+    "int64",
+    "umultithread",
+    // Element classes some files ask for by name.
+    "FromDump",
+    "ToDump",
+    "FromIPSummaryDump",
+    "ToIPSummaryDump",
+];
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(concat!(

@@ -65,7 +65,7 @@ fn two_threads_push_into_one_queue() {
     // Click's ThreadSafeQueue takes pushes from several threads: one ring
     // per pushing thread, drained in turn by the puller (here on one of
     // the pushing threads itself).
-    const EACH: u64 = 1_000_000;
+    const EACH: u64 = 200_000;
     let config = format!(
         "s0 :: InfiniteSource(LENGTH 64, LIMIT {EACH}, STOP true) -> a :: Counter -> q :: ThreadSafeQueue(256);
          s1 :: InfiniteSource(LENGTH 64, LIMIT {EACH}, STOP true) -> b :: Counter -> q;

@@ -395,3 +395,94 @@ fn device_and_large_packet_paths_do_not_allocate() {
         "the device paths allocate: {long} allocations for 20000 rounds vs {short} for 1000"
     );
 }
+
+/// A pcap file of `n` Ethernet/IPv4/UDP frames of 60 bytes.
+fn udp_trace(path: &std::path::Path, n: u64) {
+    let mut f = Vec::with_capacity(24 + n as usize * 76);
+    f.extend(0xa1b2_c3d4u32.to_le_bytes());
+    f.extend(2u16.to_le_bytes());
+    f.extend(4u16.to_le_bytes());
+    f.extend([0u8; 8]);
+    f.extend(65535u32.to_le_bytes());
+    f.extend(1u32.to_le_bytes());
+    let mut frame = vec![0u8; 60];
+    frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    frame[14..34].copy_from_slice(&[
+        0x45, 0, 0, 46, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    frame[34..42].copy_from_slice(&[0x30, 0x39, 0, 53, 0, 26, 0, 0]);
+    for i in 0..n {
+        f.extend((1_700_000_000 + (i / 1000) as u32).to_le_bytes());
+        f.extend(((i % 1000) as u32 * 1000).to_le_bytes());
+        f.extend(60u32.to_le_bytes());
+        f.extend(60u32.to_le_bytes());
+        f.extend(&frame);
+    }
+    std::fs::write(path, f).unwrap();
+}
+
+/// FromDump reading its blocks, the printers and both trace writers
+/// allocate nothing per packet.
+#[test]
+fn trace_elements_do_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("zero-alloc-traces-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let long = 300_000;
+    let config = |packets: u64| {
+        let file = dir.join(format!("{packets}.pcap"));
+        if !file.exists() {
+            udp_trace(&file, packets);
+        }
+        format!(
+            "FromDump({}, STOP true, FORCE_IP true) -> c :: Counter
+               -> IPPrint(x, CONTENTS HEX, MAXLENGTH 32, OUTFILE /dev/null)
+               -> Print(TIMESTAMP true, OUTFILE /dev/null)
+               -> ToIPSummaryDump(/dev/null, FIELDS timestamp src dst sport dport proto len payload_len)
+               -> ToDump(/dev/null, SNAPLEN 40) -> t :: Tee(2);
+             t[0] -> d0 :: Counter -> Discard;
+             t[1] -> d1 :: Counter -> Discard;",
+            file.display()
+        )
+    };
+    let registry = click_elements::registry();
+    counted_run_of(&config(SHORT), &registry);
+    let (short, short_counts) = counted_run_of(&config(SHORT), &registry);
+    let (many, long_counts) = counted_run_of(&config(long), &registry);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(short_counts, [SHORT; 3]);
+    assert_eq!(long_counts, [long; 3]);
+    let extra = many.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the trace elements allocate: {many} allocations for {long} packets vs {short} \
+         for {SHORT} ({extra} more)"
+    );
+}
+
+/// The route lookup path allocates nothing either: random destinations
+/// through a RadixIPLookup whose batches split across two outputs.
+#[test]
+fn route_lookup_does_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lookup = |n: u64| {
+        format!(
+            "src :: InfiniteSource(LENGTH 64, LIMIT {n}, BURST 32, STOP true)
+               -> c :: Counter -> SetRandIPAddress(10.0.0.0/8)
+               -> r :: RadixIPLookup(10.0.0.0/9 0, 10.128.0.0/9 10.0.0.1 1, 10.1.2.128/25 1);
+             r[0] -> d0 :: Counter -> Discard;
+             r[1] -> d1 :: Counter -> Discard;"
+        )
+    };
+    let registry = click_elements::registry();
+    counted_run_of(&lookup(SHORT), &registry);
+    let (short, _) = counted_run_of(&lookup(SHORT), &registry);
+    let (long, counts) = counted_run_of(&lookup(2_000_000), &registry);
+    assert_eq!(counts[0], 2_000_000);
+    assert_eq!(counts[1] + counts[2], 2_000_000, "{counts:?}");
+    let extra = long.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the lookup path allocates: {long} allocations vs {short} ({extra} more)"
+    );
+}

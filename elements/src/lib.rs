@@ -4,10 +4,12 @@
 //! [`registry`] returns a [`Registry`] holding every class here; add your
 //! own classes to it before building a router.
 
+mod ethernet;
 mod ip;
 mod standard;
 mod userlevel;
 
+pub use ethernet::*;
 pub use ip::*;
 pub use standard::*;
 pub use userlevel::*;
@@ -25,5 +27,6 @@ pub fn registry() -> Registry {
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
     ip::register(r);
+    ethernet::register(r);
     userlevel::register(r);
 }

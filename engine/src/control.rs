@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::graph::Graph;
 use crate::sched::ThreadWaker;
+use crate::stats::ElementStats;
 
 /// How long a handler call waits for another thread's answer. Two threads
 /// that call each other's handlers at the same moment would otherwise wait
@@ -33,6 +34,9 @@ pub(crate) enum Request {
         value: String,
         remote: bool,
     },
+    /// The thread's elements' statistics, left in [`Mailboxes::stats`]
+    /// for the caller to sum up (the live `stats` handler).
+    PublishStats,
     /// Click's global `stop` write: the run count goes down by `n` (a
     /// driver element such as `DriverManager(wait_stop, ...)` then decides;
     /// without one the router stops). Answered by thread 0.
@@ -44,7 +48,7 @@ impl Request {
     pub(crate) fn element(&self) -> Option<usize> {
         match self {
             Request::Read { element, .. } | Request::Write { element, .. } => Some(*element),
-            Request::Stop { .. } => None,
+            Request::Stop { .. } | Request::PublishStats => None,
         }
     }
 }
@@ -66,6 +70,9 @@ pub(crate) struct Mailboxes {
     owner: Vec<usize>,
     /// Global element index → the threads whose instances take its writes.
     instances: Vec<Vec<usize>>,
+    /// Statistics each thread last published (by thread), for the `stats`
+    /// handler.
+    pub(crate) stats: Mutex<Vec<Vec<(usize, ElementStats)>>>,
 }
 
 impl Mailboxes {
@@ -75,6 +82,7 @@ impl Mailboxes {
         owner: Vec<usize>,
         instances: Vec<Vec<usize>>,
     ) -> (Self, Vec<Receiver<Message>>) {
+        let senders_len = wakers.len();
         let (senders, receivers) = wakers
             .iter()
             .map(|_| crossbeam_channel::unbounded())
@@ -83,6 +91,7 @@ impl Mailboxes {
             Mailboxes {
                 senders,
                 wakers,
+                stats: Mutex::new(vec![Vec::new(); senders_len]),
                 owner,
                 instances,
             },
@@ -261,7 +270,13 @@ impl RouterHandle {
         let reads = self
             .globals
             .iter()
-            .map(|(name, _)| (name.to_string(), true));
+            .map(|(name, _)| name.to_string())
+            .chain(
+                crate::router::LIVE_GLOBAL_READS
+                    .iter()
+                    .map(|n| n.to_string()),
+            )
+            .map(|name| (name, true));
         let writes = std::iter::once("stop".to_string())
             .chain(self.global_writes.iter().map(|(name, _)| name.clone()))
             .map(|name| (name, false));
@@ -314,6 +329,9 @@ impl RouterHandle {
     }
 
     fn global(&self, name: &str) -> Result<String, String> {
+        if name == "stats" {
+            return self.stats();
+        }
         let (_, value) = self
             .globals
             .iter()
@@ -325,6 +343,31 @@ impl RouterHandle {
             Some(v) if self.remote && !v.contains('\n') => v.to_string(),
             _ => value.clone(),
         })
+    }
+
+    /// The live `stats` handler: every thread publishes its elements'
+    /// statistics between two rounds; their sum, as `router --stats`
+    /// prints it.
+    fn stats(&self) -> Result<String, String> {
+        let mailboxes = self.mailboxes()?;
+        let threads = mailboxes.senders.len();
+        for t in 0..threads {
+            mailboxes.call_on(t, Request::PublishStats)?;
+        }
+        let mut sum: Vec<ElementStats> = self
+            .graph
+            .nodes
+            .iter()
+            .map(|n| ElementStats {
+                declaration: n.declaration(),
+                ..ElementStats::default()
+            })
+            .collect();
+        let published = mailboxes.stats.lock().unwrap_or_else(|e| e.into_inner());
+        for (e, s) in published.iter().flatten() {
+            sum[*e].add(s);
+        }
+        Ok(crate::stats::render_table(&sum))
     }
 
     fn split(&self, name: &str) -> Result<(usize, String), String> {

@@ -20,6 +20,7 @@ use crate::poller::Interest;
 use crate::sched::TaskHandle;
 use crate::shard::ShardState;
 use crate::shared::Shared;
+use crate::stats::{now_cycles, read_cost, DropReason, DROPPED_BY_ELEMENT, NO_SUCH_OUTPUT};
 use crate::timers::Timer;
 use std::os::fd::RawFd;
 
@@ -38,6 +39,13 @@ pub struct PacketCtx<'a> {
     /// The running element and how the engine entered it (what a panic
     /// report names): one word, saved and restored around each call.
     pub(crate) pos: Position,
+    /// The reason a per-packet element gave for the drop it is about to
+    /// return ([`PacketCtx::drop_because`]).
+    pub(crate) drop_reason: Option<DropReason>,
+    /// Whether this call is one whose cycles are sampled (see stats.rs),
+    /// and the time stamp of the last element boundary.
+    pub(crate) timed: bool,
+    pub(crate) mark: u64,
     pub(crate) now: Instant,
     /// The innermost element lent for reads (null: none).
     pub(crate) lent: *const Lent,
@@ -156,17 +164,27 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn push(&mut self, port: Port, batch: Batch) {
         let c = &mut self.0;
-        let t = c.tables.output(c.cur(), port);
+        let Some(link) = c.tables.output(c.cur(), port) else {
+            return c.dropped_nowhere(port, batch);
+        };
+        let t = link.target.get();
         if t == NOWHERE {
             return c.dropped_nowhere(port, batch);
         }
+        link.carried(batch.len());
         let slots = c.slots;
         match slots[t.elem as usize].try_borrow_mut() {
             Ok(mut element) => {
                 let callee = Position::new(t.elem as usize, Entered::Push(t.port));
+                if c.timed {
+                    c.time_call(callee.elem as usize, batch.len());
+                }
                 let caller = std::mem::replace(&mut self.0.pos, callee);
                 element.push(t.port as usize, batch, self);
                 self.0.pos = caller;
+                if self.0.timed {
+                    self.0.time_return(callee.elem as usize);
+                }
             }
             Err(_) => c.state.deferred.push_back((t.elem, t.port, batch)),
         }
@@ -184,8 +202,8 @@ impl<'a> Ctx<'a> {
         let mut run_port = drop;
         let mut dropped = 0;
         for (p, &v) in batch.drain().zip(verdicts) {
-            if v == drop {
-                dropped += 1;
+            if v == drop || v == GONE {
+                dropped += usize::from(v == drop);
                 drop_packet(p);
                 continue;
             }
@@ -220,8 +238,8 @@ impl<'a> Ctx<'a> {
         let mut run_port = drop;
         let mut dropped = 0;
         for (p, &v) in batch.drain().zip(verdicts) {
-            if v == drop {
-                dropped += 1;
+            if v == drop || v == GONE {
+                dropped += usize::from(v == drop);
                 drop_packet(p);
             } else if v as usize == pulled {
                 let _ = kept.try_push(p);
@@ -247,7 +265,8 @@ impl<'a> Ctx<'a> {
     pub fn pull(&mut self, port: Port, max: usize) -> Option<Batch> {
         let max = max.min(crate::packet::BATCH_CAPACITY);
         let c = &mut self.0;
-        let t = c.tables.input(c.cur(), port);
+        let link = c.tables.input(c.cur(), port)?;
+        let t = link.target.get();
         if t == NOWHERE {
             return None;
         }
@@ -257,12 +276,28 @@ impl<'a> Ctx<'a> {
             return None;
         };
         let callee = Position::new(t.elem as usize, Entered::Pull(t.port));
+        if c.timed {
+            c.time_call(callee.elem as usize, 0);
+        }
         let caller = std::mem::replace(&mut self.0.pos, callee);
         let batch = element.pull(t.port as usize, max, self);
         self.0.pos = caller;
+        let n = batch.as_ref().map_or(0, Batch::len);
+        link.carried(n);
+        if self.0.timed {
+            let stats = &mut self.0.state.stats;
+            stats.sampled_out[callee.elem as usize] += n as u64;
+            stats.sampled_in[caller.elem as usize] += n as u64;
+            self.0.time_return(callee.elem as usize);
+        }
         batch
     }
 }
+
+/// The verdict of a packet already dropped and counted (a per-packet
+/// element's drop with a reason): freed, not counted again. Ports at or
+/// above it do not exist.
+pub(crate) const GONE: u16 = u16::MAX - 1;
 
 /// Frees one packet (out of line: drops are the cold path).
 #[inline(never)]
@@ -292,32 +327,92 @@ impl<'a> PacketCtx<'a> {
     /// Packets pushed out of an output that leads nowhere: a port the
     /// element does not have (Click's `checked_output_push` to an optional
     /// output left out, as a splitter with one output does: counted against
-    /// the element), or one that is not a push output (a verdict the
-    /// configuration cannot carry: counted, and said once per element, never
-    /// a silent loss).
+    /// the element, as Click drops them), or one that is not a push output
+    /// (a verdict the configuration cannot carry: counted, and said once
+    /// per element, never a silent loss).
     #[cold]
     #[inline(never)]
     fn dropped_nowhere(&mut self, port: Port, batch: Batch) {
-        self.count_drops(batch.len());
         let node = &self.shared.graph.nodes[self.global[self.cur()]];
-        let Some(processing) = node.outputs.get(port) else {
+        match node.outputs.get(port) {
+            None => self.count_drops_for(batch.len(), NO_SUCH_OUTPUT),
+            Some(_) => self.count_drops_for(batch.len(), "sent to a pull output"),
+        }
+    }
+
+    /// Counts `n` packets the current element dropped, for no stated
+    /// reason (filtering: its job; a per-packet element's `None`).
+    #[inline]
+    pub fn count_drops(&mut self, n: usize) {
+        if n > 0 {
+            let cur = self.cur();
+            self.state.stats.drop(cur, DROPPED_BY_ELEMENT, n as u64);
+        }
+    }
+
+    /// A per-packet element is about to drop a packet (return `None` from
+    /// `process`) for `reason` (a short phrase: "packet too long"): the
+    /// drop is counted under it, and said once at the default log level.
+    /// Without it, a `None` is counted as [`DROPPED_BY_ELEMENT`], quietly:
+    /// filtering is an element's job.
+    #[inline]
+    pub fn drop_because(&mut self, reason: DropReason) {
+        self.drop_reason = Some(reason);
+    }
+
+    /// Counts the drop [`drop_because`](Self::drop_because) explained;
+    /// the packet's verdict is then [`GONE`].
+    #[cold]
+    pub(crate) fn counted_drop(&mut self) -> u16 {
+        if let Some(reason) = self.drop_reason.take() {
+            self.count_drops_for(1, reason);
+        }
+        GONE
+    }
+
+    /// Counts `n` packets the current element dropped for `reason` (a
+    /// short phrase: "packet too long", "pool exhausted"). The first time
+    /// an element drops for a reason it is said at the default log level
+    /// (but for [`NO_SUCH_OUTPUT`], Click's way of dropping what an
+    /// optional output left out would get); `router --stats` lists every
+    /// drop by element and reason.
+    #[cold]
+    pub fn count_drops_for(&mut self, n: usize, reason: DropReason) {
+        if n == 0 {
             return;
-        };
+        }
         let cur = self.cur();
-        if !std::mem::replace(&mut self.state.nowhere_warned[cur], true) {
+        if self.state.stats.drop(cur, reason, n as u64) && reason != NO_SUCH_OUTPUT {
+            let node = &self.shared.graph.nodes[self.global[cur]];
             tracing::warn!(
                 element = %node.declaration(),
-                "packets for output {port} were dropped: it is a {processing} output (counted in its drops)"
+                "dropped packets: {reason} (said once; router --stats counts them)"
             );
         }
     }
 
-    /// Counts `n` packets dropped by the current element outside its own
-    /// counters (verdict drops, pushes to nowhere).
-    #[inline]
-    pub fn count_drops(&mut self, n: usize) {
+    /// A timed call enters element `callee` with `packets` packets: the
+    /// cycles so far are the caller's.
+    #[cold]
+    #[inline(never)]
+    fn time_call(&mut self, callee: usize, packets: usize) {
+        let now = now_cycles();
         let cur = self.cur();
-        self.state.drops[cur] += n as u64;
+        let stats = &mut self.state.stats;
+        stats.cycles[cur] += now.saturating_sub(self.mark + read_cost());
+        stats.sampled_out[cur] += packets as u64;
+        stats.sampled_in[callee] += packets as u64;
+        self.mark = now;
+    }
+
+    /// A timed call returns from element `callee`: the cycles since the
+    /// last boundary are its own.
+    #[cold]
+    #[inline(never)]
+    fn time_return(&mut self, callee: usize) {
+        let now = now_cycles();
+        self.state.stats.cycles[callee] += now.saturating_sub(self.mark + read_cost());
+        self.mark = now;
     }
 
     /// The time at the start of this scheduling round (cheap). Under
@@ -363,6 +458,13 @@ impl<'a> PacketCtx<'a> {
     /// The number of output ports of the current element.
     pub fn noutputs(&self) -> usize {
         self.tables.noutputs(self.cur())
+    }
+
+    /// The scheduler thread running the current element (0 to `-j N`
+    /// minus 1): Click's `click_current_cpu_id()` at user level, which
+    /// Print's `CPU` shows.
+    pub fn thread(&self) -> usize {
+        self.thread
     }
 
     /// The current element's name.

@@ -32,10 +32,10 @@ pub(crate) struct Tables {
     pub out_base: Vec<u32>,
     /// Where each push output goes: `direct_outs`, routed past elements
     /// that forward (Cells: re-routing happens during a run).
-    pub outs: Vec<Cell<Target>>,
+    pub outs: Vec<Link>,
     pub in_base: Vec<u32>,
     /// Where each pull input comes from, routed likewise.
-    pub ins: Vec<Cell<Target>>,
+    pub ins: Vec<Link>,
     /// The connections as configured.
     pub direct_outs: Vec<Target>,
     pub direct_ins: Vec<Target>,
@@ -43,28 +43,46 @@ pub(crate) struct Tables {
     pub forwarders: Vec<bool>,
 }
 
+/// One connection as a shard runs it: where it leads now (routed past
+/// forwarders), and the packets it carried, counted beside it so that the
+/// count costs no extra look-up on the packet path.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub target: Cell<Target>,
+    pub packets: Cell<u64>,
+}
+
+impl Link {
+    pub fn new(target: Target) -> Link {
+        Link {
+            target: Cell::new(target),
+            packets: Cell::new(0),
+        }
+    }
+
+    /// Counts `n` packets through the link.
+    #[inline(always)]
+    pub fn carried(&self, n: usize) {
+        self.packets.set(self.packets.get() + n as u64);
+    }
+}
+
 /// Most forwarding elements in a row that one connection skips.
 const MAX_FORWARD_HOPS: usize = 64;
 
 impl Tables {
     #[inline]
-    pub fn output(&self, e: usize, port: Port) -> Target {
+    /// The link of output `port` of element `e`, if it has that port.
+    pub fn output(&self, e: usize, port: Port) -> Option<&Link> {
         let (base, end) = (self.out_base[e] as usize, self.out_base[e + 1] as usize);
-        if base + port < end {
-            self.outs[base + port].get()
-        } else {
-            NOWHERE
-        }
+        self.outs[..end].get(base + port)
     }
 
     #[inline]
-    pub fn input(&self, e: usize, port: Port) -> Target {
+    /// The link of input `port` of element `e`, if it has that port.
+    pub fn input(&self, e: usize, port: Port) -> Option<&Link> {
         let (base, end) = (self.in_base[e] as usize, self.in_base[e + 1] as usize);
-        if base + port < end {
-            self.ins[base + port].get()
-        } else {
-            NOWHERE
-        }
+        self.ins[..end].get(base + port)
     }
 
     /// Routes every connection past the elements that now forward it
@@ -74,11 +92,11 @@ impl Tables {
         if !self.forwarders.contains(&true) {
             return;
         }
-        for (cell, &t) in self.outs.iter().zip(&self.direct_outs) {
-            cell.set(self.follow(slots, t, true));
+        for (link, &t) in self.outs.iter().zip(&self.direct_outs) {
+            link.target.set(self.follow(slots, t, true));
         }
-        for (cell, &t) in self.ins.iter().zip(&self.direct_ins) {
-            cell.set(self.follow(slots, t, false));
+        for (link, &t) in self.ins.iter().zip(&self.direct_ins) {
+            link.target.set(self.follow(slots, t, false));
         }
     }
 
@@ -167,7 +185,7 @@ pub(crate) fn build_tables(
     }
     tables.out_base.push(tables.direct_outs.len() as u32);
     tables.in_base.push(tables.direct_ins.len() as u32);
-    tables.outs = tables.direct_outs.iter().map(|&t| Cell::new(t)).collect();
-    tables.ins = tables.direct_ins.iter().map(|&t| Cell::new(t)).collect();
+    tables.outs = tables.direct_outs.iter().map(|&t| Link::new(t)).collect();
+    tables.ins = tables.direct_ins.iter().map(|&t| Link::new(t)).collect();
     tables
 }

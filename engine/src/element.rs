@@ -10,7 +10,7 @@
 //! the element from its configuration string.
 
 use crate::args::Args;
-use crate::ctx::{Ctx, PacketCtx};
+use crate::ctx::{Ctx, PacketCtx, GONE};
 use crate::handler::Handler;
 use crate::init::InitCtx;
 use crate::notifier::NotifierKind;
@@ -296,7 +296,9 @@ fn verdicts<T: PacketElement + ?Sized>(
     out: &mut [u16; crate::packet::BATCH_CAPACITY],
 ) -> Option<u16> {
     let mut verdict = |p: &mut Packet| match element.process(p, ctx) {
-        Some(port) => port.min(DROP as usize - 1) as u16,
+        Some(port) => port.min(GONE as usize - 1) as u16,
+        // A drop with a reason is counted now, under it.
+        None if ctx.drop_reason.is_some() => ctx.counted_drop(),
         None => DROP,
     };
     let packets = batch.as_mut_slice();
@@ -328,6 +330,7 @@ impl<T: PacketElement> Element for T {
                 ctx.count_drops(batch.len());
                 drop(batch);
             }
+            Some(GONE) => drop(batch),
             Some(port) => ctx.push(port as usize, batch),
             None => ctx.push_by_verdict(batch, &v, DROP),
         }

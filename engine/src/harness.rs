@@ -2,7 +2,7 @@
 //! context it would have in a running router, so a test can call its
 //! methods (`process`, `push`, handlers, timers) directly.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI32};
@@ -14,7 +14,7 @@ use petgraph::graph::DiGraph;
 use crate::clock::{Clock, ClockMode, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
 use crate::ctx::{Ctx, Entered, PacketCtx, Position};
-use crate::dispatch::{Slot, Tables, Target};
+use crate::dispatch::{Link, Slot, Tables, Target};
 use crate::element::{Element, Port};
 use crate::graph::{Graph, Node};
 use crate::packet::{Batch, Packet};
@@ -23,6 +23,7 @@ use crate::sched::{TaskHandle, ThreadWaker};
 use crate::shard::{Selects, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
+use crate::stats::Stats;
 use crate::timers::Timers;
 
 /// The context of one element outside any router, for unit tests.
@@ -134,7 +135,13 @@ impl Harness {
             handle,
             hotswap: None,
         };
-        let mut state = ShardState::new(2, Timers::new(&[HARNESS_TIMERS, 1]), Selects::default());
+        let stats = Stats::new(2);
+        let mut state = ShardState::new(
+            2,
+            Timers::new(&[HARNESS_TIMERS, 1]),
+            Selects::default(),
+            stats,
+        );
         state.configs = vec![String::new(); 2];
         let collected = Rc::new(RefCell::new(
             (0..HARNESS_OUTPUTS).map(|_| Vec::new()).collect(),
@@ -167,6 +174,9 @@ impl Harness {
             state: &mut self.state,
             shared: &self.shared,
             pos: Position::new(0, Entered::Handler),
+            drop_reason: None,
+            timed: false,
+            mark: 0,
             now: self.shared.clock.now(),
             lent: std::ptr::null(),
         });
@@ -186,7 +196,7 @@ impl Harness {
     /// Packets the engine dropped on the element's behalf (verdict drops,
     /// pushes beyond its outputs).
     pub fn drops(&self) -> u64 {
-        self.state.drops[0]
+        self.state.stats.total_drops(0)
     }
 
     /// When `timer` of the element is due, if it is set.
@@ -204,7 +214,7 @@ fn collecting_tables() -> Tables {
     let n = direct_outs.len() as u32;
     Tables {
         out_base: vec![0, n, n],
-        outs: direct_outs.iter().map(|&t| Cell::new(t)).collect(),
+        outs: direct_outs.iter().map(|&t| Link::new(t)).collect(),
         in_base: vec![0, 0, 0],
         ins: Vec::new(),
         direct_outs,

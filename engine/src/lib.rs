@@ -32,6 +32,7 @@ mod sched;
 mod shard;
 mod shared;
 pub mod signals;
+mod stats;
 mod threads;
 mod timers;
 
@@ -55,4 +56,5 @@ pub use ports::{Processing, AGNOSTIC, COMPLETE_FLOW, PULL, PULL_TO_PUSH, PUSH, P
 pub use registry::{ClassSpec, Registry};
 pub use router::{Router, RunOptions, RunReport};
 pub use sched::{TaskHandle, DEFAULT_TICKETS, MAX_TICKETS};
+pub use stats::{render_table, DropReason, ElementStats, DROPPED_BY_ELEMENT, NO_SUCH_OUTPUT};
 pub use timers::Timer;

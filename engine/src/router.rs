@@ -20,6 +20,7 @@ use crate::info::RouterInfo;
 use crate::packet::Timestamp;
 use crate::placement::place;
 use crate::registry::Registry;
+use crate::stats::ElementStats;
 use crate::threads::{configure, RunSpec, ThreadOutcome};
 
 /// How to run a router.
@@ -57,8 +58,7 @@ impl Default for RunOptions {
 pub struct RunReport {
     /// One result per `RunOptions::final_reads` entry, in order.
     pub reads: Vec<Result<String, String>>,
-    /// Packets the engine dropped on behalf of elements, by element name
-    /// (verdict drops of per-packet elements, pushes to nowhere).
+    /// Packets dropped, by element name (the sums of `stats`' drops).
     pub engine_drops: Vec<(String, u64)>,
     /// The router's wall-clock time when it stopped (virtual under
     /// `--simtime`): where a router replacing it in a hot swap goes on.
@@ -67,6 +67,9 @@ pub struct RunReport {
     /// call: the cost of sleeping, and of looking at idle descriptors while
     /// busy.
     pub waits: u64,
+    /// Each element's statistics, in configuration order: packets in and
+    /// out by port, drops by reason, sampled cycles (`router --stats`).
+    pub stats: Vec<ElementStats>,
 }
 
 /// A checked, configured router, ready to run.
@@ -89,6 +92,7 @@ impl Router {
     /// Checks `flat` against `registry` and configures every element once
     /// (configuration errors are found here, all of them).
     pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
+        check_requirements(flat)?;
         let graph = Graph::build(flat, registry)?;
         let info = Arc::new(RouterInfo::build(&graph));
         let errors: Vec<Diagnostic> = (0..graph.nodes.len())
@@ -177,7 +181,15 @@ impl Router {
         ended_at: Timestamp,
     ) -> RunReport {
         let mut reads: Vec<Option<Result<String, String>>> = vec![None; opts.final_reads.len()];
-        let mut engine_drops = Vec::new();
+        let mut stats: Vec<ElementStats> = self
+            .graph
+            .nodes
+            .iter()
+            .map(|n| ElementStats {
+                declaration: n.declaration(),
+                ..ElementStats::default()
+            })
+            .collect();
         let waits = outcomes.iter().map(|o| o.waits).sum();
         for outcome in outcomes {
             for (i, r) in outcome.reads.into_iter().enumerate() {
@@ -185,27 +197,31 @@ impl Router {
                     reads[i] = r;
                 }
             }
-            engine_drops.extend(outcome.drops);
+            // An element on several threads: its instances add up.
+            for (e, s) in outcome.stats {
+                stats[e].add(&s);
+            }
         }
         let reads = reads
             .into_iter()
             .zip(&opts.final_reads)
-            .map(|(r, name)| r.unwrap_or_else(|| self.global_read(name)))
+            .map(|(r, name)| match name.as_str() {
+                "stats" => Ok(crate::stats::render_table(&stats)),
+                _ => r.unwrap_or_else(|| self.global_read(name)),
+            })
             .collect();
-        // A replicated element's instances drop apart: one sum each.
-        engine_drops.sort();
-        engine_drops.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 += later.1;
-            }
-            same
-        });
+        let engine_drops = stats
+            .iter()
+            .zip(&self.graph.nodes)
+            .map(|(s, n)| (n.name.clone(), s.drops.iter().map(|(_, c)| c).sum::<u64>()))
+            .filter(|&(_, d)| d > 0)
+            .collect();
         RunReport {
             reads,
             engine_drops,
             ended_at,
             waits,
+            stats,
         }
     }
 
@@ -242,3 +258,38 @@ impl Router {
 
 /// Click's global read handlers, as [`Router::global_read`] answers them.
 const GLOBAL_READS: &[&str] = &["config", "flatconfig", "list", "classes", "version"];
+
+/// Global read handlers whose value changes while the router runs (not
+/// among the values [`RouterHandle`] keeps).
+pub(crate) const LIVE_GLOBAL_READS: &[&str] = &["stats"];
+
+/// What `require(NAME)` may ask of this router and get: Click's names for
+/// the user-level driver's features.
+const PROVIDED: &[&str] = &["userlevel", "linux", "int64", "smpclick"];
+
+/// Click's `require(package NAME)` loads elements at run time; this router
+/// does not (docs/WRITING-ELEMENTS.md says why), so a requirement that is
+/// not one of its own features is an error that says what to do instead.
+fn check_requirements(flat: &FlatConfig) -> Result<(), Vec<Diagnostic>> {
+    let errors: Vec<Diagnostic> = flat
+        .requirements
+        .iter()
+        .filter_map(|r| {
+            let name = r.text.strip_prefix("package ")?;
+            let name = click_lang::args::unquote(name);
+            (!PROVIDED.contains(&name.as_str())).then(|| Diagnostic {
+                span: Some(r.span.clone()),
+                message: format!(
+                    "requirement '{name}' not available: element packages are not loaded at run \
+                     time; build a router binary with those elements (router::main_with, \
+                     docs/WRITING-ELEMENTS.md)"
+                ),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}

@@ -18,6 +18,7 @@ use crate::packet::Batch;
 use crate::poller::{Event, Interest, Poller, WakeFd};
 use crate::sched::{pick_task, TaskEntry, TaskHandle, ThreadWaker};
 use crate::shared::Shared;
+use crate::stats::{now_cycles, read_cost, ElementStats, Stats};
 use crate::timers::Timers;
 
 /// The elements one scheduler thread owns, and what it needs to run them.
@@ -39,8 +40,8 @@ pub(crate) struct Shard {
 /// The mutable part of a shard that elements reach through [`Ctx`].
 pub(crate) struct ShardState {
     pub timers: Timers,
-    /// Packets the engine dropped on behalf of each element.
-    pub drops: Vec<u64>,
+    /// Packets in and out, drops by reason, sampled cycles.
+    pub stats: Stats,
     /// Pushes into elements that were on the call stack, first in, first
     /// out: run when the current top-level call returns.
     pub deferred: std::collections::VecDeque<(u32, u32, Batch)>,
@@ -53,8 +54,6 @@ pub(crate) struct ShardState {
     pub slept: bool,
     /// Elements a pull cycle reached, already reported.
     pub cycle_warned: Vec<bool>,
-    /// Elements that pushed to an output leading nowhere, already reported.
-    pub nowhere_warned: Vec<bool>,
     /// The file descriptors its elements watch.
     pub selects: Selects,
     /// Waits on file descriptors made (each a system call).
@@ -65,16 +64,15 @@ pub(crate) struct ShardState {
 }
 
 impl ShardState {
-    pub fn new(nelements: usize, timers: Timers, selects: Selects) -> Self {
+    pub fn new(nelements: usize, timers: Timers, selects: Selects, stats: Stats) -> Self {
         ShardState {
             timers,
-            drops: vec![0; nelements],
+            stats,
             deferred: std::collections::VecDeque::with_capacity(64),
             deferred_writes: std::collections::VecDeque::new(),
             configs: Vec::new(),
             slept: false,
             cycle_warned: vec![false; nelements],
-            nowhere_warned: vec![false; nelements],
             panic_site: None,
             selects,
             waits: 0,
@@ -99,6 +97,9 @@ impl Shard {
             state: &mut self.state,
             shared,
             pos: Position::new(cur, entered),
+            drop_reason: None,
+            timed: false,
+            mark: 0,
             now,
             lent: std::ptr::null(),
         });
@@ -116,8 +117,16 @@ impl Shard {
         f: impl FnOnce(&mut dyn Element, &mut Ctx),
     ) {
         let (mut ctx, slot) = self.ctx(shared, e, entered, now);
+        if ctx.state.stats.sample_next() {
+            ctx.timed = true;
+            ctx.mark = now_cycles();
+        }
         if let Ok(mut element) = slot.try_borrow_mut() {
             f(&mut **element, &mut ctx);
+        }
+        if ctx.timed {
+            let cur = ctx.cur();
+            ctx.state.stats.cycles[cur] += now_cycles().saturating_sub(ctx.mark + read_cost());
         }
         let slots = ctx.slots;
         loop {
@@ -230,6 +239,16 @@ impl Shard {
                 shared.adjust_runcount(-n);
                 Ok(String::new())
             }
+            Request::PublishStats => {
+                let stats = self.element_stats(&shared.graph);
+                let mut published = shared
+                    .mailboxes
+                    .stats
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                published[self.thread] = stats;
+                Ok(String::new())
+            }
             Request::Read {
                 element,
                 handler,
@@ -263,6 +282,58 @@ impl Shard {
                 result
             }
         }
+    }
+
+    /// This shard's elements' statistics, by global element index: packets
+    /// in and out of each port (a push counted at both ends, a pull too),
+    /// drops by reason, sampled cycles.
+    pub fn element_stats(&self, graph: &Graph) -> Vec<(usize, ElementStats)> {
+        let t = &self.tables;
+        let s = &self.state.stats;
+        let mut out: Vec<ElementStats> = (0..self.slots.len())
+            .map(|l| {
+                let node = &graph.nodes[self.global[l]];
+                ElementStats {
+                    declaration: node.declaration(),
+                    inputs: vec![0; node.inputs.len()],
+                    outputs: vec![0; node.outputs.len()],
+                    drops: s.drops[l]
+                        .iter()
+                        .map(|d| (d.reason.to_string(), d.count))
+                        .collect(),
+                    cycles: s.cycles[l],
+                    sampled_packets: s.sampled_packets(l),
+                }
+            })
+            .collect();
+        for l in 0..self.slots.len() {
+            for slot in t.out_base[l] as usize..t.out_base[l + 1] as usize {
+                let n = t.outs[slot].packets.get();
+                out[l].outputs[slot - t.out_base[l] as usize] += n;
+                let to = t.outs[slot].target.get();
+                if let Some(input) = out
+                    .get_mut(to.elem as usize)
+                    .and_then(|e| e.inputs.get_mut(to.port as usize))
+                {
+                    *input += n;
+                }
+            }
+            for slot in t.in_base[l] as usize..t.in_base[l + 1] as usize {
+                let n = t.ins[slot].packets.get();
+                out[l].inputs[slot - t.in_base[l] as usize] += n;
+                let from = t.ins[slot].target.get();
+                if let Some(output) = out
+                    .get_mut(from.elem as usize)
+                    .and_then(|e| e.outputs.get_mut(from.port as usize))
+                {
+                    *output += n;
+                }
+            }
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(l, stats)| (self.global[l], stats))
+            .collect()
     }
 
     /// Local element `local`, for reading its handlers (not lent: a read

@@ -25,6 +25,7 @@ use crate::sched::{TaskEntry, TaskHandle, ThreadWaker, DEFAULT_TICKETS};
 use crate::shard::{Selects, Shard, ShardState};
 use crate::shared::Shared;
 use crate::signals::RouterSignals;
+use crate::stats::{ElementStats, Stats};
 use crate::timers::{Timer, Timers};
 
 /// What a run needs of the router it runs.
@@ -196,14 +197,21 @@ struct ThreadEnv<'a> {
 #[derive(Default)]
 pub(crate) struct ThreadOutcome {
     pub reads: Vec<Option<Result<String, String>>>,
-    pub drops: Vec<(String, u64)>,
+    /// This thread's instances' statistics, by global element index.
+    pub stats: Vec<(usize, ElementStats)>,
     /// Waits on file descriptors the thread made.
     pub waits: u64,
 }
 
 impl ThreadEnv<'_> {
-    fn fail(&self, mut errors: Vec<Diagnostic>) {
+    /// Building or initializing failed: no thread will run.
+    fn fail(&self, errors: Vec<Diagnostic>) {
         self.failed.store(true, Ordering::Release);
+        self.report(errors);
+    }
+
+    /// Errors that end the run with an error, once every thread is done.
+    fn report(&self, mut errors: Vec<Diagnostic>) {
         self.errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -281,7 +289,9 @@ impl ThreadEnv<'_> {
             .global
             .get(local)
             .map(|&e| self.graph.nodes[e].span.clone());
-        self.fail(vec![Diagnostic { span, message }]);
+        // Not `fail`: the other threads may not have started running yet,
+        // and must still reach the barrier this one waits at.
+        self.report(vec![Diagnostic { span, message }]);
         self.shared.request_stop();
         shard.refuse_calls("the router is stopping after a panic");
     }
@@ -376,7 +386,8 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         let counts: Vec<usize> = timers.iter().map(Vec::len).collect();
-        let mut state = ShardState::new(slots.len(), Timers::new(&counts), selects);
+        let stats = Stats::new(slots.len());
+        let mut state = ShardState::new(slots.len(), Timers::new(&counts), selects, stats);
         for (local, first) in timers.iter().enumerate() {
             for (i, at) in first.iter().enumerate() {
                 if let Some(at) = *at {
@@ -419,7 +430,7 @@ impl ThreadEnv<'_> {
     }
 
     /// Reads the final handlers of this shard's elements and collects its
-    /// engine drop counts.
+    /// statistics.
     fn finish(&self, shard: &Shard) -> ThreadOutcome {
         let graph = self.graph;
         let reads = self
@@ -438,17 +449,10 @@ impl ThreadEnv<'_> {
                 Some(shard.handler_site(graph, local).read(handler, false))
             })
             .collect();
-        let drops = shard
-            .state
-            .drops
-            .iter()
-            .enumerate()
-            .filter(|(_, &d)| d > 0)
-            .map(|(l, &d)| (graph.nodes[shard.global[l]].name.clone(), d))
-            .collect();
+        let stats = shard.element_stats(graph);
         ThreadOutcome {
             reads,
-            drops,
+            stats,
             waits: shard.state.waits,
         }
     }

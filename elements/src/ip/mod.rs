@@ -1,6 +1,6 @@
 //! IP elements (Click's `elements/ip`): classification by IP patterns,
-//! header checks and marks, addresses, and the Ethernet elements around
-//! them.
+//! header checks and marks, route lookup, addresses, printing, and the
+//! Ethernet elements around them.
 
 mod checkicmpheader;
 mod checkipheader;
@@ -13,6 +13,8 @@ mod ethervlanencap;
 mod getipaddress;
 mod hostetherfilter;
 mod ipfilter;
+mod ipprint;
+pub mod lookup;
 mod markipheader;
 mod setipaddress;
 mod setvlananno;
@@ -32,6 +34,11 @@ pub use ethervlanencap::EtherVLANEncap;
 pub use getipaddress::GetIPAddress;
 pub use hostetherfilter::HostEtherFilter;
 pub use ipfilter::{IPClassifier, IPFilter};
+pub use ipprint::IPPrint;
+pub(crate) use ipprint::{icmp_code_name, icmp_type_name, ip_proto_by_name};
+pub use lookup::{
+    DirectIPLookup, LinearIPLookup, RadixIPLookup, RangeIPLookup, SetRandIPAddress, StaticIPLookup,
+};
 pub use markipheader::MarkIPHeader;
 pub use setipaddress::SetIPAddress;
 pub use setvlananno::SetVLANAnno;
@@ -44,6 +51,8 @@ use click_engine::Registry;
 
 pub(crate) fn register(r: &mut Registry) {
     r.add::<GetIPAddress>().add::<SetIPAddress>();
+    r.add::<IPPrint>();
+    lookup::register(r);
     r.add::<IPClassifier>().add::<IPFilter>();
     r.add::<CheckIPHeader>()
         .add::<CheckIPHeader2>()

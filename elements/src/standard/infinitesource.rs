@@ -72,6 +72,12 @@ impl InfiniteSource {
             None => stop.then(HandlerCall::stop),
         };
         let timestamp = args.read("TIMESTAMP")?.unwrap_or(true);
+        let longest = click_engine::packet::PacketPool::max_packet_len();
+        if let Some(n) = length.filter(|&n| n > longest) {
+            return Err(format!(
+                "LENGTH {n} is longer than the longest packet, {longest} bytes"
+            ));
+        }
         if burst == 0 {
             return Err("BURST must be at least 1".into());
         }

@@ -36,7 +36,10 @@ pub(crate) const SLEEPINESS_TRIGGER: u32 = 9;
 /// one's packets, in order, as many as fit; the rest are freed with a
 /// warning, as in Click.
 pub struct Queue {
+    /// Allocated in `initialize`, once: push and pull never allocate.
     packets: PacketRing,
+    /// CAPACITY, until `initialize` makes the ring.
+    capacity: usize,
     highwater: usize,
     drops: u64,
     nonempty: Signal,
@@ -59,8 +62,8 @@ impl ElementClass for Queue {
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let capacity: usize = args.read_p("CAPACITY")?.unwrap_or(DEFAULT_CAPACITY);
         Ok(Queue {
-            // Allocated once here: push and pull never allocate.
-            packets: PacketRing::with_capacity(capacity),
+            packets: PacketRing::with_capacity(0),
+            capacity,
             highwater: 0,
             drops: 0,
             nonempty: Signal::new(false),
@@ -150,6 +153,8 @@ impl HandedPackets {
 
 impl Element for Queue {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.packets = PacketRing::try_with_capacity(self.capacity)
+            .map_err(|e| format!("CAPACITY {}: {e}", self.capacity))?;
         if let Some(HandedPackets(old)) = ctx.take_state() {
             self.take_packets(old, ctx.name());
         }
@@ -240,7 +245,10 @@ impl Element for Queue {
         match name {
             "capacity" => {
                 let capacity: usize = Args::new(value).read_mp("CAPACITY")?;
-                self.packets.set_capacity(capacity);
+                self.packets
+                    .set_capacity(capacity)
+                    .map_err(|e| format!("CAPACITY {capacity}: {e}"))?;
+                self.capacity = capacity;
                 if self.packets.is_empty() {
                     self.nonempty.deactivate();
                 }

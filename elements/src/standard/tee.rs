@@ -22,9 +22,11 @@ fn clone_batch(batch: &Batch) -> (Batch, usize) {
 fn check_n(args: &mut Args, ctx: &ConfigureCtx) -> Result<(), String> {
     if let Some(n) = args.read_p::<usize>("N")? {
         if n != ctx.noutputs() {
+            let connected = ctx.noutputs();
+            let plural = if connected == 1 { "" } else { "s" };
             return Err(format!(
-                "N is {n}, but the element has {} outputs",
-                ctx.noutputs()
+                "N is {n}, but {connected} output{plural} connected: N must be the number of \
+                 outputs in use (Click: {connected} outputs implies {connected} arms)"
             ));
         }
     }

@@ -4,7 +4,7 @@ use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use click_engine::args::Args;
-use click_engine::packet::{Packet, SendPacket, BATCH_CAPACITY};
+use click_engine::packet::{Packet, PacketPool, SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
     Threads, PUSH_TO_PULL,
@@ -158,15 +158,17 @@ impl Shared {
     /// A new lane for a pushing instance whose full signal is `nonfull`;
     /// returns it with the ring's producer end.
     fn open_lane(&self, nonfull: Signal) -> (Arc<Lane>, Producer<SendPacket>) {
-        let (producer, consumer) = RingBuffer::new(self.capacity);
+        // No lane needs room for more packets than can exist.
+        let capacity = self.capacity.min(PacketPool::max_packets());
+        let (producer, consumer) = RingBuffer::new(capacity);
         let lane = Arc::new(Lane {
             outlet: Mutex::new(Some(consumer)),
             input: Padded::default(),
             dequeued: Padded::default(),
             full_at: Padded(AtomicU64::new(NOT_FULL)),
             nonfull,
-            capacity: self.capacity,
-            room_for: self.capacity.min(BATCH_CAPACITY),
+            capacity,
+            room_for: capacity.min(BATCH_CAPACITY),
         });
         self.lanes
             .lock()

@@ -1,6 +1,7 @@
 //! Unstrip: puts bytes back on the front of packets.
 
 use click_engine::args::Args;
+use click_engine::packet::PacketError;
 use click_engine::PacketCtx;
 use click_engine::Threads;
 use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
@@ -38,7 +39,7 @@ impl ElementClass for Unstrip {
 
 impl PacketElement for Unstrip {
     #[inline]
-    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
+    fn process(&mut self, packet: &mut Packet, ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let n = self.length;
         let head = packet.headroom();
         // Save the headroom bytes first: `push` may copy a shared buffer
@@ -55,7 +56,14 @@ impl PacketElement for Unstrip {
                 }
                 Some(0)
             }
-            Err(_) => None,
+            Err(PacketError::TooLong { .. }) => {
+                ctx.drop_because("too long to unstrip: past the longest packet");
+                None
+            }
+            Err(_) => {
+                ctx.drop_because("packet pool exhausted");
+                None
+            }
         }
     }
 

@@ -48,9 +48,16 @@ const SWAP_WAIT: Duration = Duration::from_secs(5);
 /// global handler: `version`, `list`, `classes`, `config`, `flatconfig` to
 /// read, `stop` (and `hotconfig` under `router -R`) to write. Values are
 /// the handler's own, with no newline added; private handlers (Script's
-/// `cat`, `kill`) do not exist here. READONLY refuses writes; LOCALHOST listens on 127.0.0.1
-/// only; VERBOSE logs connections. `router -p PORT` and `router -u FILE`
-/// add one, as Click's driver does.
+/// `cat`, `kill`) do not exist here. READONLY refuses writes; VERBOSE
+/// logs connections. `router -p PORT` and `router -u FILE` add one, as
+/// Click's driver does.
+///
+/// Safe by default, unlike Click's: a TCP socket listens on 127.0.0.1
+/// only, unless PORT names an address (`0.0.0.0:7777`) or `LOCALHOST
+/// false` is given, and then a warning says who can reach it; a Unix
+/// socket is created readable and writable by its owner only (mode 0600).
+/// Anyone who can connect can read and write every handler, stop the
+/// router, and under `router -R` replace it.
 ///
 /// In a hot swap (`router -R`), the new router's ControlSocket of the same
 /// name and endpoint takes over the socket and its open connections, so
@@ -70,9 +77,11 @@ pub struct ControlSocket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
     Tcp {
+        /// Where to listen: 127.0.0.1 unless the configuration names a
+        /// wider address.
+        addr: Ipv4Addr,
         port: u16,
         try_next: bool,
-        localhost: bool,
     },
     Unix(PathBuf),
 }
@@ -85,7 +94,7 @@ impl ElementClass for ControlSocket {
         let Raw(kind) = args.read_mp("TYPE")?;
         let Raw(place) = args.read_mp("PORT")?;
         let read_only = args.read("READONLY")?.unwrap_or(false);
-        let localhost = args.read("LOCALHOST")?.unwrap_or(false);
+        let localhost = args.read("LOCALHOST")?;
         let verbose = args.read("VERBOSE")?.unwrap_or(false);
         for ignored in ["PROXY", "RETRIES", "RETRY_WARNINGS"] {
             if args.read::<Raw>(ignored)?.is_some() {
@@ -94,17 +103,34 @@ impl ElementClass for ControlSocket {
         }
         let endpoint = match kind.to_ascii_uppercase().as_str() {
             "TCP" => {
-                let (digits, try_next) = match place.strip_suffix('+') {
+                // PORT, or ADDRESS:PORT to listen on another address.
+                let (addr, port_text) = match place.rsplit_once(':') {
+                    Some((a, p)) => {
+                        let addr: Ipv4Addr = a
+                            .parse()
+                            .map_err(|_| format!("bad address '{a}' in '{place}'"))?;
+                        (Some(addr), p)
+                    }
+                    None => (None, place.as_str()),
+                };
+                let (digits, try_next) = match port_text.strip_suffix('+') {
                     Some(d) => (d, true),
-                    None => (place.as_str(), false),
+                    None => (port_text, false),
                 };
                 let port = digits
                     .parse()
-                    .map_err(|_| format!("bad port number '{place}'"))?;
+                    .map_err(|_| format!("bad port number '{place}' (expected 0 to 65535)"))?;
+                // Safe by default: loopback only, unless an address or
+                // LOCALHOST false says otherwise.
+                let addr = match (addr, localhost) {
+                    (Some(addr), _) => addr,
+                    (None, Some(false)) => Ipv4Addr::UNSPECIFIED,
+                    (None, _) => Ipv4Addr::LOCALHOST,
+                };
                 Endpoint::Tcp {
+                    addr,
                     port,
                     try_next,
-                    localhost,
                 }
             }
             "UNIX" => Endpoint::Unix(PathBuf::from(click_engine::args::unquote(&place))),
@@ -148,19 +174,24 @@ impl Element for ControlSocket {
         };
         let listener = match &self.endpoint {
             Endpoint::Tcp {
+                addr,
                 port,
                 try_next,
-                localhost,
             } => {
-                let (listener, bound) = bind_tcp(*port, *try_next, *localhost)?;
+                let (listener, bound) = bind_tcp(*addr, *port, *try_next)?;
+                if !addr.is_loopback() {
+                    tracing::warn!(
+                        "{}: listening on {addr}:{bound}: anyone who can reach this host may \
+                         read and write handlers, and stop or replace the router",
+                        ctx.name()
+                    );
+                }
                 self.port = Some(bound);
                 Listener::Tcp(listener)
             }
             Endpoint::Unix(path) => {
                 let _ = std::fs::remove_file(path);
-                let listener =
-                    UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                Listener::Unix(listener)
+                Listener::Unix(bind_unix_private(path)?)
             }
         };
         listener
@@ -203,12 +234,46 @@ impl Element for ControlSocket {
     }
 }
 
-fn bind_tcp(port: u16, try_next: bool, localhost: bool) -> Result<(TcpListener, u16), String> {
-    let addr = if localhost {
-        Ipv4Addr::LOCALHOST
-    } else {
-        Ipv4Addr::UNSPECIFIED
-    };
+/// A Unix-domain socket at `path` that only its owner may use: bound,
+/// made mode 0600, and only then listening, so no other user can connect
+/// in between.
+fn bind_unix_private(path: &std::path::Path) -> Result<UnixListener, String> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain old data; zeroed is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(format!("{}: path too long for a socket", path.display()));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &b) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = b as libc::c_char;
+    }
+    // SAFETY: socket takes no pointers; a non-negative result is a new
+    // descriptor that `fd` then owns.
+    let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    // SAFETY: `raw` was just returned by socket(2) and is owned by nobody.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `addr` is a live, initialized sockaddr_un of `len` bytes.
+    if unsafe { libc::bind(raw, (&addr as *const libc::sockaddr_un).cast(), len) } < 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    // SAFETY: `raw` is our bound socket.
+    if unsafe { libc::listen(raw, 128) } < 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    Ok(UnixListener::from(fd))
+}
+
+fn bind_tcp(addr: Ipv4Addr, port: u16, try_next: bool) -> Result<(TcpListener, u16), String> {
     let tries = if try_next { PORT_TRIES } else { 1 };
     let mut last = None;
     for p in (port..=u16::MAX).take(tries.into()) {
@@ -218,7 +283,7 @@ fn bind_tcp(port: u16, try_next: bool, localhost: bool) -> Result<(TcpListener, 
         }
     }
     Err(format!(
-        "port {port}: {}",
+        "{addr}:{port}: {}",
         last.map_or("no port to try".into(), |e| e.to_string())
     ))
 }

@@ -1,6 +1,8 @@
 //! Runs a configuration text through the whole stack: parse, flatten,
 //! check, run, read handlers.
 
+#![allow(dead_code)] // each test binary uses its own part
+
 use click_engine::{Router, RunOptions};
 
 pub mod probes;

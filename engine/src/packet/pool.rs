@@ -2022,12 +2022,33 @@ impl PacketPool {
         pool().config
     }
 
+    /// Most packets that can exist at once (each takes a pool entry): a
+    /// queue never needs room for more. Does not create the pool.
+    pub fn max_packets() -> usize {
+        let configured = if Self::is_initialized() {
+            Self::config().entries
+        } else {
+            0
+        };
+        configured.max(DEFAULT_ENTRIES)
+    }
+
     /// The longest packet, in bytes (with no headroom left): the size of a
     /// large buffer, or of a small one if there are no large buffers. A
     /// packet operation that would make a longer one fails with
     /// [`PacketError::TooLong`], which says this maximum.
     pub fn max_packet_len() -> usize {
-        pool().max_buf()
+        if Self::is_initialized() {
+            pool().max_buf()
+        } else {
+            // Without creating the pool: what it will be, by default.
+            let c = PoolConfig::default();
+            if c.large_buffers > 0 {
+                c.large_buf_size
+            } else {
+                c.buf_size
+            }
+        }
     }
 
     /// Current counters (creating the pool with defaults if needed).

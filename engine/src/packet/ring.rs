@@ -11,6 +11,7 @@ use std::ptr;
 
 use super::batch::{Batch, BATCH_CAPACITY};
 use super::Packet;
+use super::PacketPool;
 
 /// A FIFO of up to `capacity` packets.
 ///
@@ -34,20 +35,45 @@ pub struct PacketRing {
     slots: Box<[MaybeUninit<Packet>]>,
     head: usize,
     len: usize,
+    /// The capacity asked for (what `capacity()` says).
     capacity: usize,
+    /// Most packets the ring takes: `capacity`, or the slots if fewer.
+    limit: usize,
 }
 
 impl PacketRing {
     /// An empty ring that holds up to `capacity` packets. Its storage is
-    /// allocated here, once.
+    /// allocated here, once: slots for `capacity` packets, or for as many
+    /// as the pool can ever hold if that is fewer (a `Queue(4000000000)`
+    /// then takes every packet there is, as Click's would, in a megabyte
+    /// of slots). Panics only if that allocation fails; see
+    /// [`try_with_capacity`](Self::try_with_capacity).
     pub fn with_capacity(capacity: usize) -> PacketRing {
-        let slots = capacity.max(1).next_power_of_two();
-        PacketRing {
-            slots: (0..slots).map(|_| MaybeUninit::uninit()).collect(),
+        Self::try_with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`with_capacity`](Self::with_capacity), but a failed allocation
+    /// is an error, for elements that allocate in `initialize`.
+    pub fn try_with_capacity(capacity: usize) -> Result<PacketRing, String> {
+        let slots = capacity
+            .min(PacketPool::max_packets())
+            .max(1)
+            .next_power_of_two();
+        let mut storage = Vec::new();
+        storage.try_reserve_exact(slots).map_err(|_| {
+            format!(
+                "cannot allocate {} bytes for {slots} packet slots",
+                slots * std::mem::size_of::<Packet>()
+            )
+        })?;
+        storage.resize_with(slots, MaybeUninit::uninit);
+        Ok(PacketRing {
+            slots: storage.into_boxed_slice(),
             head: 0,
             len: 0,
             capacity,
-        }
+            limit: capacity.min(slots),
+        })
     }
 
     /// Packets held.
@@ -65,7 +91,7 @@ impl PacketRing {
     /// Whether the ring holds `capacity` packets.
     #[inline]
     pub fn is_full(&self) -> bool {
-        self.len >= self.capacity
+        self.len >= self.limit
     }
 
     /// Most packets held at once.
@@ -85,7 +111,7 @@ impl PacketRing {
     #[inline]
     pub fn push_batch(&mut self, batch: &mut Batch) -> usize {
         let pkts = batch.inner_mut();
-        let n = pkts.len().min(self.capacity.saturating_sub(self.len));
+        let n = pkts.len().min(self.limit.saturating_sub(self.len));
         let rest = pkts.len() - n;
         if n == 0 {
             return rest;
@@ -93,7 +119,7 @@ impl PacketRing {
         let tail = (self.head + self.len) & self.mask();
         let first = n.min(self.slots.len() - tail);
         // SAFETY: the slots [tail, tail + first) and [0, n - first) are
-        // outside the live region (len + n <= capacity <= slots.len()), so
+        // outside the live region (len + n <= limit <= slots.len()), so
         // writing there overwrites no handle. The n handles are moved
         // bitwise from the batch to the ring and the `rest` after them to
         // the batch's front (`ptr::copy`: the ranges may overlap); then
@@ -145,16 +171,17 @@ impl PacketRing {
     }
 
     /// Changes the capacity, keeping the oldest packets that fit and
-    /// dropping the others; returns how many were dropped.
-    pub fn set_capacity(&mut self, capacity: usize) -> usize {
-        let mut resized = PacketRing::with_capacity(capacity);
+    /// dropping the others; returns how many were dropped, or an error
+    /// (and no change) if the new storage cannot be allocated.
+    pub fn set_capacity(&mut self, capacity: usize) -> Result<usize, String> {
+        let mut resized = PacketRing::try_with_capacity(capacity)?;
         let mut dropped = 0;
         while !self.is_empty() {
             let mut batch = self.pop_batch(BATCH_CAPACITY);
             dropped += resized.push_batch(&mut batch);
         }
         *self = resized;
-        dropped
+        Ok(dropped)
     }
 }
 
@@ -222,10 +249,19 @@ mod tests {
     fn set_capacity_keeps_the_oldest() {
         let mut ring = PacketRing::with_capacity(10);
         assert_eq!(ring.push_batch(&mut batch_of(0..6)), 0);
-        assert_eq!(ring.set_capacity(4), 2);
+        assert_eq!(ring.set_capacity(4), Ok(2));
         assert_eq!(values(&ring.pop_batch(32)), [0, 1, 2, 3]);
         assert!(ring.is_empty());
         assert_eq!(ring.capacity(), 4);
+    }
+
+    #[test]
+    fn a_huge_capacity_needs_only_the_slots_packets_can_fill() {
+        let mut ring = PacketRing::try_with_capacity(4_000_000_000).unwrap();
+        assert_eq!(ring.capacity(), 4_000_000_000);
+        assert!(ring.slots.len() <= PacketPool::max_packets().next_power_of_two());
+        assert_eq!(ring.push_batch(&mut batch_of(0..3)), 0);
+        assert_eq!(values(&ring.pop_batch(32)), [0, 1, 2]);
     }
 
     #[test]

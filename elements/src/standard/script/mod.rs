@@ -524,6 +524,25 @@ impl Program {
         eprintln!("{}: {msg}", self.decl);
     }
 
+    /// A failed `write`: an error of the handler itself comes, as in
+    /// Click, under a `While calling 'CALL':` line, indented; one finding
+    /// the handler (no such element or write handler) as other errors.
+    fn report_write(&self, st: &mut State, call: &str, msg: &str) {
+        let (hname, _) = pop_word(call);
+        let handler = hname.rsplit_once('.').map_or(hname.as_str(), |(_, h)| h);
+        if msg.starts_with("no element named") || msg == format!("no write handler '{handler}'") {
+            return self.report(st, msg);
+        }
+        st.errors += 1;
+        let mut out = format!("While calling '{call}':\n");
+        for line in msg.lines() {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        eprint!("{out}");
+    }
+
     /// Click's `cp_expand` with this script's variables and handlers.
     fn expand(&self, st: &mut State, text: &str, env: &mut dyn Env) -> String {
         expand::expand(text, 0, false, &mut |name, kind| {
@@ -958,7 +977,7 @@ impl Program {
                     st.write_status = match self.call_write(st, &call, *unq, env) {
                         Ok(()) => 0,
                         Err(e) => {
-                            self.report(st, &e);
+                            self.report_write(st, &call, &e);
                             -1
                         }
                     };

@@ -1,0 +1,202 @@
+//! Packet rings behind one small per-batch interface, and Click's device
+//! elements on them.
+//!
+//! * [`ring`]: the interface: [`RxRing::recv`] a batch, [`TxRing::send`]
+//!   a batch, the descriptor to wait on, the limits. Zero copy wherever the
+//!   ring's memory allows it.
+//! * [`afpacket`]: AF_PACKET, a TPACKET_V3 receive ring and batched
+//!   transmit (`sendmmsg` or PACKET_TX_RING, qdisc bypassed), PACKET_FANOUT
+//!   for several rings on one device: works on every Linux device.
+//! * [`xdp`]: AF_XDP, UMEM frames as packets, the four rings, the XDP
+//!   program loaded with bpf(2).
+//! * netmap: next, in `src/netmap/`, against the same interface
+//!   ([`Method::Netmap`] says it is not in this build until then).
+//! * The elements FromDevice, PollDevice and ToDevice ([`register`]).
+//!
+//! See docs/ARCHITECTURE.md ("Devices") for how a buffer travels from a
+//! ring through the elements and back, for each method.
+//!
+//! # Adding the netmap backend
+//! A `netmap` module implements [`RxRing`] and [`TxRing`] for a port's
+//! rings (one `NIOCRXSYNC`/`NIOCTXSYNC` per batch at most; buffers
+//! registered with `register_buffer_owner` under a [`RegionId`] of the
+//! memory region, received slots wrapped with `Batch::wrap_external` and
+//! given spare buffers, TX slots filled from `Batch::drain_external`),
+//! sets [`NETMAP_BUILT`], and takes the `Method::Netmap` arms of
+//! [`open_rx`] and [`open_tx`] (and the default's first choice). The
+//! elements and tests need no change beyond a `METHOD NETMAP` case.
+//!
+//! [`RegionId`]: click_engine::packet::RegionId
+
+pub mod afpacket;
+mod elements;
+pub mod ring;
+pub mod sys;
+pub mod testnet;
+pub mod xdp;
+
+pub use elements::{FromDevice, PollDevice, ToDevice};
+pub use ring::{Limits, RingStats, RxRing, TxRing};
+
+use click_engine::Registry;
+
+/// Adds FromDevice, PollDevice and ToDevice to `r`.
+pub fn register(r: &mut Registry) {
+    r.add::<FromDevice>().add::<PollDevice>().add::<ToDevice>();
+}
+
+/// How a device element reaches the device (Click's METHOD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// netmap rings (`/dev/netmap`).
+    Netmap,
+    /// AF_XDP sockets with an XDP program.
+    Xdp,
+    /// AF_PACKET sockets (Click's `LINUX`; `PCAP` means this too here).
+    Linux,
+}
+
+impl Method {
+    /// Parses Click's METHOD word (`LINUX`, `PCAP`, `NETMAP`) or ours
+    /// (`XDP`, `AF_XDP`, `AF_PACKET`); `None` for an empty word (the
+    /// default). NETMAP is refused while this build has no netmap backend.
+    pub fn parse(word: &str) -> Result<Option<Method>, String> {
+        Ok(Some(match word.to_ascii_uppercase().as_str() {
+            "" => return Ok(None),
+            "LINUX" | "PCAP" | "AF_PACKET" | "PACKET" => Method::Linux,
+            "XDP" | "AF_XDP" => Method::Xdp,
+            "NETMAP" => {
+                if !NETMAP_BUILT {
+                    return Err(
+                        "METHOD NETMAP: netmap is not available in this build; use METHOD XDP or LINUX"
+                            .into(),
+                    );
+                }
+                Method::Netmap
+            }
+            _ => return Err(format!("bad METHOD '{word}' (LINUX, PCAP, XDP or NETMAP)")),
+        }))
+    }
+
+    /// Click's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Netmap => "NETMAP",
+            Method::Xdp => "XDP",
+            Method::Linux => "LINUX",
+        }
+    }
+}
+
+/// Whether this build has the netmap backend.
+pub const NETMAP_BUILT: bool = false;
+
+/// How to open a receive ring.
+#[derive(Clone, Debug)]
+pub struct RxConfig {
+    /// The device's name.
+    pub device: String,
+    /// The queue (AF_XDP, netmap: the hardware queue; AF_PACKET: this
+    /// ring's place in the fanout group).
+    pub queue: u32,
+    /// How many rings share the device: with more than one, AF_PACKET
+    /// rings join a fanout group, and the kernel spreads flows over them.
+    pub n_queues: u32,
+    /// Put the device in promiscuous mode.
+    pub promisc: bool,
+    /// Also receive the frames this host sends.
+    pub outbound: bool,
+    /// Only this link-level protocol (0: all). AF_PACKET only.
+    pub protocol: u16,
+    /// Headroom before each packet's data.
+    pub headroom: usize,
+    /// Longest data kept of a frame; the rest is counted in the packet's
+    /// extra-length annotation.
+    pub snaplen: usize,
+    /// Stamp packets with the time they were received.
+    pub timestamp: bool,
+}
+
+impl RxConfig {
+    /// Defaults for `device`, as Click's FromDevice has them.
+    pub fn new(device: &str) -> RxConfig {
+        RxConfig {
+            device: device.to_string(),
+            queue: 0,
+            n_queues: 1,
+            promisc: false,
+            outbound: false,
+            protocol: 0,
+            headroom: click_engine::packet::DEFAULT_HEADROOM,
+            snaplen: 2046,
+            timestamp: true,
+        }
+    }
+}
+
+/// Opens a receive ring with `method`, or with the default: XDP where it
+/// works and the element may take frames from the kernel (`steal`: not a
+/// sniffer), else AF_PACKET. Returns the ring and the method it uses.
+pub fn open_rx(
+    cfg: &RxConfig,
+    method: Option<Method>,
+    steal: bool,
+) -> Result<(Box<dyn RxRing>, Method), String> {
+    match method {
+        Some(Method::Netmap) => Err(netmap_unavailable()),
+        Some(Method::Xdp) => {
+            if cfg.protocol != 0 {
+                return Err("PROTOCOL needs METHOD LINUX".into());
+            }
+            let r = xdp::XskRx::open(&cfg.device, cfg.queue, cfg.timestamp)?;
+            Ok((Box::new(r), Method::Xdp))
+        }
+        Some(Method::Linux) => Ok((Box::new(afpacket::PacketRx::open(cfg)?), Method::Linux)),
+        None => {
+            if steal && cfg.protocol == 0 && !cfg.outbound {
+                match xdp::XskRx::open(&cfg.device, cfg.queue, cfg.timestamp) {
+                    Ok(r) => return Ok((Box::new(r), Method::Xdp)),
+                    Err(e) => tracing::info!("{}: XDP not usable ({e}); using LINUX", cfg.device),
+                }
+            }
+            Ok((Box::new(afpacket::PacketRx::open(cfg)?), Method::Linux))
+        }
+    }
+}
+
+/// The AF_PACKET transmit mode used by default: the faster here
+/// (docs/PERFORMANCE.md).
+pub const DEFAULT_TX_MODE: afpacket::TxMode = afpacket::TxMode::Sendmmsg;
+
+/// Opens a transmit ring on `device` (queue `queue` where the method has
+/// queues) with `method`, or with the default: XDP where it works, else
+/// AF_PACKET.
+pub fn open_tx(
+    device: &str,
+    queue: u32,
+    method: Option<Method>,
+    mode: afpacket::TxMode,
+) -> Result<(Box<dyn TxRing>, Method), String> {
+    match method {
+        Some(Method::Netmap) => Err(netmap_unavailable()),
+        Some(Method::Xdp) => Ok((Box::new(xdp::XskTx::open(device, queue)?), Method::Xdp)),
+        Some(Method::Linux) => Ok((
+            Box::new(afpacket::PacketTx::open(device, mode)?),
+            Method::Linux,
+        )),
+        None => match xdp::XskTx::open(device, queue) {
+            Ok(t) => Ok((Box::new(t), Method::Xdp)),
+            Err(e) => {
+                tracing::info!("{device}: XDP not usable ({e}); using LINUX");
+                Ok((
+                    Box::new(afpacket::PacketTx::open(device, mode)?),
+                    Method::Linux,
+                ))
+            }
+        },
+    }
+}
+
+fn netmap_unavailable() -> String {
+    "METHOD NETMAP: netmap is not available in this build; use METHOD XDP or LINUX".into()
+}

@@ -1,0 +1,806 @@
+//! The XSK socket, its UMEM and its four rings, and the two halves that
+//! FromDevice and ToDevice drive.
+//!
+//! One socket per (namespace, device, queue) in the process, shared by
+//! the receiving half (fill and RX rings) and the transmitting half (TX
+//! and completion rings), each half driven by one thread: every ring is
+//! single-producer single-consumer between that thread and the kernel, as
+//! xdp-tools' `xsk.c` uses them (cached indices; a shared index is read
+//! only when the cached view runs out, written once per batch).
+//!
+//! The UMEM's frames are split in two homes: the first half belongs to
+//! the receiving half (in the fill ring, or lent to packets), the second
+//! to the transmitting half (free for copies, or in the TX ring). A frame
+//! received and sent on the same socket goes to the TX ring as it is
+//! (zero copy); when the kernel completes it, the transmitting half sends
+//! it back to the receiving half through a token queue, as a packet freed
+//! on any thread does.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use click_engine::packet::{
+    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, Packet, RegionId,
+    RxBuffer, Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+};
+use click_engine::Interest;
+
+use super::bpf::{Attached, XdpMode, MAX_QUEUES};
+use crate::ring::{rejoin, split_off, Limits, RingStats, RxRing, TxRing};
+use crate::sys::{self, Mmap};
+
+const FRAME: usize = 2048;
+/// Frames of each home, and the size of each ring.
+const HOME_FRAMES: u32 = 2048;
+const RING: u32 = 2048;
+/// Where the kernel puts received data in a frame (XDP_PACKET_HEADROOM);
+/// transmitted copies start there too.
+const DATA_OFFSET: usize = 256;
+
+/// One ring's mapping and its shared words.
+struct RingMap {
+    map: Mmap,
+    producer: *const AtomicU32,
+    consumer: *const AtomicU32,
+    flags: *const AtomicU32,
+    descs: *mut u8,
+}
+
+// SAFETY: the pointers point into `map`, which lives as long; who uses
+// which word is the ring protocol (one producer, one consumer).
+unsafe impl Send for RingMap {}
+// SAFETY: as above.
+unsafe impl Sync for RingMap {}
+
+impl RingMap {
+    fn new(fd: RawFd, off: &libc::xdp_ring_offset, desc: usize, pgoff: u64) -> io::Result<RingMap> {
+        let len = off.desc as usize + RING as usize * desc;
+        let map = Mmap::of_fd(fd, len, pgoff)?;
+        let at = |o: u64| map.at(o as usize);
+        Ok(RingMap {
+            producer: at(off.producer).cast(),
+            consumer: at(off.consumer).cast(),
+            flags: at(off.flags).cast(),
+            descs: at(off.desc),
+            map,
+        })
+    }
+
+    fn producer(&self) -> &AtomicU32 {
+        // SAFETY: an aligned u32 inside the live mapping.
+        unsafe { &*self.producer }
+    }
+
+    fn consumer(&self) -> &AtomicU32 {
+        // SAFETY: as above.
+        unsafe { &*self.consumer }
+    }
+
+    fn needs_wakeup(&self) -> bool {
+        // SAFETY: as above.
+        unsafe { (*self.flags).load(Ordering::Relaxed) & libc::XDP_RING_NEED_WAKEUP != 0 }
+    }
+
+    /// The address slot `i` (of 8-byte fill/completion entries).
+    fn addr(&self, i: u32) -> *mut u64 {
+        let _ = &self.map;
+        // SAFETY: masked into the ring's descriptors.
+        unsafe { self.descs.cast::<u64>().add((i & (RING - 1)) as usize) }
+    }
+
+    /// The descriptor slot `i` (of 16-byte RX/TX entries).
+    fn desc(&self, i: u32) -> *mut libc::xdp_desc {
+        // SAFETY: masked into the ring's descriptors.
+        unsafe {
+            self.descs
+                .cast::<libc::xdp_desc>()
+                .add((i & (RING - 1)) as usize)
+        }
+    }
+}
+
+/// Our end of a ring we produce into (fill, TX).
+struct Producer {
+    cached_prod: u32,
+    cached_cons: u32,
+}
+
+impl Producer {
+    fn new() -> Producer {
+        Producer {
+            cached_prod: 0,
+            cached_cons: RING,
+        }
+    }
+
+    /// Free entries, at least `want` if the ring has them (reads the
+    /// consumer's index only when the cached view has fewer).
+    fn free(&mut self, ring: &RingMap, want: u32) -> u32 {
+        let free = self.cached_cons.wrapping_sub(self.cached_prod);
+        if free >= want {
+            return free;
+        }
+        self.cached_cons = ring.consumer().load(Ordering::Acquire).wrapping_add(RING);
+        self.cached_cons.wrapping_sub(self.cached_prod)
+    }
+
+    fn submit(&self, ring: &RingMap) {
+        ring.producer().store(self.cached_prod, Ordering::Release);
+    }
+}
+
+/// Our end of a ring we consume from (RX, completion).
+struct Consumer {
+    cached_prod: u32,
+    cached_cons: u32,
+}
+
+impl Consumer {
+    fn new() -> Consumer {
+        Consumer {
+            cached_prod: 0,
+            cached_cons: 0,
+        }
+    }
+
+    fn available(&mut self, ring: &RingMap, want: u32) -> u32 {
+        let mut n = self.cached_prod.wrapping_sub(self.cached_cons);
+        if n == 0 {
+            self.cached_prod = ring.producer().load(Ordering::Acquire);
+            n = self.cached_prod.wrapping_sub(self.cached_cons);
+        }
+        n.min(want)
+    }
+
+    fn release(&self, ring: &RingMap) {
+        ring.consumer().store(self.cached_cons, Ordering::Release);
+    }
+}
+
+/// A bound XSK socket and its memory, shared by its two halves.
+struct Socket {
+    // Drop order: the socket, then the rings, then the UMEM.
+    fd: OwnedFd,
+    fill: RingMap,
+    comp: RingMap,
+    rx: RingMap,
+    tx: RingMap,
+    umem: Mmap,
+    device: String,
+    ifindex: u32,
+    queue: u32,
+    zero_copy: bool,
+    rx_claimed: AtomicBool,
+    tx_claimed: AtomicBool,
+    /// Frames of the receiving half's home coming back (from packets freed
+    /// on any thread, or from the transmitting half's completions).
+    rx_home: TokenSender,
+    rx_home_receiver: Mutex<Option<TokenReceiver>>,
+}
+
+type Key = (u64, u32, u32);
+
+static SOCKETS: Mutex<Vec<(Key, Weak<Socket>)>> = Mutex::new(Vec::new());
+/// (namespace, device index) → the program attached to it.
+type Programs = Vec<((u64, u32), Weak<Attached>)>;
+static PROGRAMS: Mutex<Programs> = Mutex::new(Vec::new());
+
+impl Socket {
+    /// The socket of (`device`, `queue`) in this process, opened if there
+    /// is none yet.
+    fn get(device: &str, queue: u32) -> Result<Arc<Socket>, String> {
+        let ifindex = sys::ifindex(device)?;
+        if queue >= MAX_QUEUES {
+            return Err(format!(
+                "{device}: QUEUE {queue} is past the {MAX_QUEUES} queues AF_XDP is set up for"
+            ));
+        }
+        let queues = sys::rx_queues(device);
+        if queue as usize >= queues {
+            return Err(format!(
+                "{device}: QUEUE {queue}, but the device has {queues} receive queue(s) (`ethtool -L {device} combined N` adds some)"
+            ));
+        }
+        let key = (sys::netns_id(), ifindex, queue);
+        let mut all = SOCKETS.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(s) = all
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Ok(s);
+        }
+        let s = Arc::new(Socket::open(device, ifindex, queue)?);
+        all.push((key, Arc::downgrade(&s)));
+        Ok(s)
+    }
+
+    fn open(device: &str, ifindex: u32, queue: u32) -> Result<Socket, String> {
+        let err = |what: &str, e: io::Error| sys::os_error(device, what, e);
+        let fd =
+            sys::socket(libc::AF_XDP, libc::SOCK_RAW, 0).map_err(|e| err("AF_XDP socket", e))?;
+        let raw = fd.as_raw_fd();
+        let umem = Mmap::anonymous(FRAME * 2 * HOME_FRAMES as usize).map_err(|e| err("UMEM", e))?;
+        // SAFETY: plain C struct, zero is valid.
+        let mut reg: libc::xdp_umem_reg = unsafe { std::mem::zeroed() };
+        reg.addr = umem.ptr().as_ptr() as u64;
+        reg.len = umem.len() as u64;
+        reg.chunk_size = FRAME as u32;
+        sys::setsockopt(raw, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg)
+            .map_err(|e| err("XDP_UMEM_REG", e))?;
+        for opt in [
+            libc::XDP_UMEM_FILL_RING,
+            libc::XDP_UMEM_COMPLETION_RING,
+            libc::XDP_RX_RING,
+            libc::XDP_TX_RING,
+        ] {
+            sys::setsockopt(raw, libc::SOL_XDP, opt, &RING).map_err(|e| err("AF_XDP ring", e))?;
+        }
+        // SAFETY: xdp_mmap_offsets is plain u64s.
+        let (off, _) = unsafe {
+            sys::getsockopt::<libc::xdp_mmap_offsets>(raw, libc::SOL_XDP, libc::XDP_MMAP_OFFSETS)
+        }
+        .map_err(|e| err("XDP_MMAP_OFFSETS", e))?;
+        let desc = std::mem::size_of::<libc::xdp_desc>();
+        let ring = |o: &libc::xdp_ring_offset, size: usize, pg: u64| {
+            RingMap::new(raw, o, size, pg).map_err(|e| err("mapping an AF_XDP ring", e))
+        };
+        let fill = ring(&off.fr, 8, libc::XDP_UMEM_PGOFF_FILL_RING)?;
+        let comp = ring(&off.cr, 8, libc::XDP_UMEM_PGOFF_COMPLETION_RING)?;
+        let rx = ring(&off.rx, desc, libc::XDP_PGOFF_RX_RING as u64)?;
+        let tx = ring(&off.tx, desc, libc::XDP_PGOFF_TX_RING as u64)?;
+        // SAFETY: plain C struct, zero is valid.
+        let mut sa: libc::sockaddr_xdp = unsafe { std::mem::zeroed() };
+        sa.sxdp_family = libc::AF_XDP as u16;
+        sa.sxdp_flags = libc::XDP_USE_NEED_WAKEUP;
+        sa.sxdp_ifindex = ifindex;
+        sa.sxdp_queue_id = queue;
+        // SAFETY: `sa` is a live sockaddr_xdp of the size passed.
+        let r = unsafe {
+            libc::bind(
+                raw,
+                (&sa as *const libc::sockaddr_xdp).cast(),
+                std::mem::size_of::<libc::sockaddr_xdp>() as u32,
+            )
+        };
+        if r < 0 {
+            return Err(err("binding the AF_XDP socket", io::Error::last_os_error()));
+        }
+        // SAFETY: xdp_options is one u32.
+        let zero_copy =
+            unsafe { sys::getsockopt::<libc::xdp_options>(raw, libc::SOL_XDP, libc::XDP_OPTIONS) }
+                .map(|(o, _)| o.flags & libc::XDP_OPTIONS_ZEROCOPY != 0)
+                .unwrap_or(false);
+        let (rx_home, receiver) = token_queue(HOME_FRAMES as usize);
+        Ok(Socket {
+            fd,
+            fill,
+            comp,
+            rx,
+            tx,
+            umem,
+            device: device.to_string(),
+            ifindex,
+            queue,
+            zero_copy,
+            rx_claimed: AtomicBool::new(false),
+            tx_claimed: AtomicBool::new(false),
+            rx_home,
+            rx_home_receiver: Mutex::new(Some(receiver)),
+        })
+    }
+
+    fn region(&self) -> RegionId {
+        RegionId(self.umem.ptr().as_ptr() as u64)
+    }
+
+    fn frame(&self, addr: u64) -> *mut u8 {
+        self.umem.at(addr as usize)
+    }
+
+    fn is_rx_home(addr: u64) -> bool {
+        addr < HOME_FRAMES as u64 * FRAME as u64
+    }
+
+    fn stats(&self) -> Option<libc::xdp_statistics> {
+        // SAFETY: xdp_statistics is plain u64s.
+        unsafe {
+            sys::getsockopt::<libc::xdp_statistics>(
+                self.fd.as_raw_fd(),
+                libc::SOL_XDP,
+                libc::XDP_STATISTICS,
+            )
+        }
+        .ok()
+        .map(|(s, _)| s)
+    }
+
+    /// Wakes the kernel's side of the socket (a need-wakeup kick).
+    fn kick(&self, tx: bool) -> io::Result<()> {
+        // SAFETY: no buffer; the call only wakes the socket.
+        let r = unsafe {
+            if tx {
+                libc::sendto(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null(),
+                    0,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null(),
+                    0,
+                )
+            } else {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    0,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            }
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EAGAIN) | Some(libc::EBUSY) | Some(libc::ENOBUFS) | Some(libc::EINTR)
+            ) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The XDP program attached to the device of `sock`, shared by its queues.
+fn attached(sock: &Socket) -> Result<Arc<Attached>, String> {
+    let key = (sys::netns_id(), sock.ifindex);
+    let mut all = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
+    all.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(a) = all
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+    {
+        return Ok(a);
+    }
+    let a = Arc::new(Attached::new(&sock.device, sock.ifindex)?);
+    all.push((key, Arc::downgrade(&a)));
+    Ok(a)
+}
+
+/// The buffer owner of received frames: freed packets' frames go back to
+/// the receiving half, whatever thread frees them. It keeps the socket
+/// (and so the UMEM) alive while packets hold frames.
+struct RxOwner {
+    home: TokenSender,
+    _socket: Arc<Socket>,
+}
+
+impl BufferOwner for RxOwner {
+    fn release(&self, token: u64) {
+        self.home.send(&[token]);
+    }
+
+    fn release_batch(&self, tokens: &[u64]) {
+        self.home.send(tokens);
+    }
+}
+
+/// The receiving half: fill and RX rings.
+pub struct XskRx {
+    reg: OwnerRegistration,
+    program: Arc<Attached>,
+    sock: Arc<Socket>,
+    fill: Producer,
+    rx: Consumer,
+    /// Home frames neither in the fill ring nor lent.
+    free: Vec<u64>,
+    returned: TokenReceiver,
+    timestamp: bool,
+    stats: RingStats,
+}
+
+impl XskRx {
+    /// Opens queue `queue` of `device` for receiving: the frames the
+    /// queue receives go to this ring, not to the kernel's stack.
+    pub fn open(device: &str, queue: u32, timestamp: bool) -> Result<XskRx, String> {
+        let sock = Socket::get(device, queue)?;
+        if sock.rx_claimed.swap(true, Ordering::AcqRel) {
+            return Err(format!(
+                "{device}: queue {queue} is already received from by another element"
+            ));
+        }
+        let returned = sock
+            .rx_home_receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| format!("{device}: queue {queue}: receive side taken"))?;
+        let reg = register_buffer_owner(
+            Box::new(RxOwner {
+                home: sock.rx_home.clone(),
+                _socket: sock.clone(),
+            }),
+            sock.region(),
+        )
+        .map_err(|e| format!("{device}: {e}"))?;
+        let mut me = XskRx {
+            reg,
+            program: attached(&sock)?,
+            free: (0..HOME_FRAMES as u64)
+                .rev()
+                .map(|i| i * FRAME as u64)
+                .collect(),
+            sock,
+            fill: Producer::new(),
+            rx: Consumer::new(),
+            returned,
+            timestamp,
+            stats: RingStats::default(),
+        };
+        me.refill();
+        me.program
+            .set(queue, me.sock.fd.as_raw_fd())
+            .map_err(|e| sys::os_error(device, "adding the socket to the XSKMAP", e))?;
+        Ok(me)
+    }
+
+    /// Gives the fill ring every free frame it has room for.
+    fn refill(&mut self) {
+        let mut back = [0u64; 256];
+        loop {
+            let n = self.returned.drain(&mut back);
+            self.free.extend_from_slice(&back[..n]);
+            if n < back.len() {
+                break;
+            }
+        }
+        if self.free.is_empty() {
+            return;
+        }
+        let room = self.fill.free(&self.sock.fill, self.free.len() as u32);
+        let n = room.min(self.free.len() as u32);
+        for i in 0..n {
+            let addr = self.free.pop().expect("counted");
+            // SAFETY: a slot of the fill ring we own (free by the count).
+            unsafe { *self.sock.fill.addr(self.fill.cached_prod.wrapping_add(i)) = addr };
+        }
+        if n > 0 {
+            self.fill.cached_prod = self.fill.cached_prod.wrapping_add(n);
+            self.fill.submit(&self.sock.fill);
+        }
+    }
+
+    /// Where the program attached: native or skb mode.
+    pub fn mode(&self) -> XdpMode {
+        self.program.mode
+    }
+}
+
+impl RxRing for XskRx {
+    fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
+        let want = max.min(BATCH_CAPACITY - batch.len()) as u32;
+        let n = self.rx.available(&self.sock.rx, want);
+        if n == 0 {
+            self.refill();
+            if self.sock.fill.needs_wakeup() {
+                self.stats.syscalls += 1;
+                self.sock.kick(false)?;
+            }
+            return Ok(0);
+        }
+        let mut bufs = [RxBuffer {
+            token: 0,
+            buf: NonNull::dangling(),
+            cap: 0,
+            head: 0,
+            len: 0,
+        }; BATCH_CAPACITY];
+        for (i, b) in bufs.iter_mut().enumerate().take(n as usize) {
+            // SAFETY: slots the kernel produced (counted by `available`).
+            let d = unsafe {
+                *self
+                    .sock
+                    .rx
+                    .desc(self.rx.cached_cons.wrapping_add(i as u32))
+            };
+            let chunk = d.addr & !(FRAME as u64 - 1);
+            *b = RxBuffer {
+                token: chunk,
+                buf: NonNull::new(self.sock.frame(chunk)).expect("UMEM is not null"),
+                cap: FRAME,
+                head: (d.addr - chunk) as usize,
+                len: d.len as usize,
+            };
+        }
+        self.rx.cached_cons = self.rx.cached_cons.wrapping_add(n);
+        self.rx.release(&self.sock.rx);
+        let start = batch.len();
+        // SAFETY: each frame is a UMEM chunk the kernel handed us on the RX
+        // ring; we do not put it in the fill ring until its packet's owner
+        // hook gives it back, and the owner keeps the UMEM mapped.
+        let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n as usize]) };
+        // Frames not wrapped (pool exhausted) go straight back.
+        for b in &bufs[made..n as usize] {
+            self.free.push(b.token);
+        }
+        self.stats.drops += (n as usize - made) as u64;
+        let ts = if self.timestamp {
+            Timestamp::now()
+        } else {
+            Timestamp::ZERO
+        };
+        for p in &mut batch.as_mut_slice()[start..] {
+            self.stats.bytes += p.len() as u64;
+            p.anno_mut().set_timestamp(ts);
+            let _ = p.set_mac_header(0);
+            set_packet_type(p);
+        }
+        self.stats.packets += made as u64;
+        self.stats.zero_copy += made as u64;
+        self.refill();
+        Ok(made)
+    }
+
+    fn fd(&self) -> RawFd {
+        self.sock.fd.as_raw_fd()
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_batch: BATCH_CAPACITY,
+            slots: RING as usize,
+            max_frame: FRAME - DATA_OFFSET,
+        }
+    }
+
+    fn stats(&self) -> RingStats {
+        self.stats
+    }
+
+    fn kernel_drops(&self) -> Option<u64> {
+        let s = self.sock.stats()?;
+        Some(s.rx_dropped + s.rx_ring_full + s.rx_fill_ring_empty_descs)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "AF_XDP queue {}, {} XDP, {} mode",
+            self.sock.queue,
+            match self.program.mode {
+                XdpMode::Native => "native",
+                XdpMode::Skb => "skb (generic)",
+            },
+            if self.sock.zero_copy {
+                "zero-copy"
+            } else {
+                "copy"
+            }
+        )
+    }
+}
+
+/// Click's packet type from the destination address (the kernel does not
+/// tell AF_XDP).
+fn set_packet_type(p: &mut Packet) {
+    use click_engine::packet::PacketType;
+    let t = match p.data().first() {
+        Some(b) if b & 1 != 0 => {
+            if p.data().get(..6) == Some(&[0xff; 6]) {
+                PacketType::Broadcast
+            } else {
+                PacketType::Multicast
+            }
+        }
+        _ => return,
+    };
+    p.anno_mut().set_packet_type(t);
+}
+
+impl Drop for XskRx {
+    fn drop(&mut self) {
+        self.sock.rx_claimed.store(false, Ordering::Release);
+    }
+}
+
+/// The transmitting half: TX and completion rings.
+pub struct XskTx {
+    sock: Arc<Socket>,
+    tx: Producer,
+    comp: Consumer,
+    /// Home frames free for copies.
+    free: Vec<u64>,
+    in_flight: u32,
+    stats: RingStats,
+}
+
+impl XskTx {
+    /// Opens queue `queue` of `device` for transmitting.
+    pub fn open(device: &str, queue: u32) -> Result<XskTx, String> {
+        let sock = Socket::get(device, queue)?;
+        if sock.tx_claimed.swap(true, Ordering::AcqRel) {
+            return Err(format!(
+                "{device}: queue {queue} is already sent to by another element"
+            ));
+        }
+        let free = (HOME_FRAMES as u64..2 * HOME_FRAMES as u64)
+            .rev()
+            .map(|i| i * FRAME as u64)
+            .collect();
+        Ok(XskTx {
+            sock,
+            tx: Producer::new(),
+            comp: Consumer::new(),
+            free,
+            in_flight: 0,
+            stats: RingStats::default(),
+        })
+    }
+
+    /// Takes completed frames back: ours to the free list, the receiving
+    /// half's home to it.
+    fn reclaim(&mut self) {
+        let n = self.comp.available(&self.sock.comp, RING);
+        if n == 0 {
+            return;
+        }
+        let mut home = [0u64; 64];
+        let mut h = 0;
+        for i in 0..n {
+            // SAFETY: completion slots the kernel produced.
+            let addr = unsafe { *self.sock.comp.addr(self.comp.cached_cons.wrapping_add(i)) };
+            let chunk = addr & !(FRAME as u64 - 1);
+            if Socket::is_rx_home(chunk) {
+                home[h] = chunk;
+                h += 1;
+                if h == home.len() {
+                    self.sock.rx_home.send(&home);
+                    h = 0;
+                }
+            } else {
+                self.free.push(chunk);
+            }
+        }
+        self.sock.rx_home.send(&home[..h]);
+        self.comp.cached_cons = self.comp.cached_cons.wrapping_add(n);
+        self.comp.release(&self.sock.comp);
+        self.in_flight -= n;
+    }
+}
+
+impl TxRing for XskTx {
+    fn send(&mut self, batch: &mut Batch) -> io::Result<usize> {
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        self.reclaim();
+        let region = self.sock.region();
+        // How many fit: a TX slot each, and a free frame for each copy.
+        let slots = self.tx.free(&self.sock.tx, batch.len() as u32) as usize;
+        let mut frames = self.free.len();
+        let mut keep = 0;
+        for p in batch.iter() {
+            if keep == slots {
+                break;
+            }
+            let swappable =
+                !p.is_shared() && p.external_buffer().is_some_and(|e| e.region == region);
+            if !swappable {
+                if frames == 0 {
+                    break;
+                }
+                frames -= 1;
+            }
+            keep += 1;
+        }
+        if keep == 0 {
+            if self.in_flight > 0 && self.sock.tx.needs_wakeup() {
+                self.stats.syscalls += 1;
+                self.sock.kick(true)?;
+            }
+            return Ok(0);
+        }
+        let rest = split_off(batch, keep);
+        let mut i = 0u32;
+        let (mut copies, mut swaps, mut bytes, mut drops) = (0u64, 0u64, 0u64, 0u64);
+        let base = self.tx.cached_prod;
+        let sock = &self.sock;
+        let free = &mut self.free;
+        batch.drain_external(region, |r| {
+            let (addr, len) = match r {
+                Ok(ext) => {
+                    swaps += 1;
+                    (ext.token + ext.offset as u64, ext.len)
+                }
+                Err(p) => {
+                    let d = p.data();
+                    if d.len() > FRAME - DATA_OFFSET {
+                        drops += 1;
+                        return;
+                    }
+                    let frame = free.pop().expect("counted above");
+                    // SAFETY: a free frame of our home, inside the UMEM; the
+                    // data fits (checked).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            d.as_ptr(),
+                            sock.frame(frame).add(DATA_OFFSET),
+                            d.len(),
+                        );
+                    }
+                    copies += 1;
+                    (frame + DATA_OFFSET as u64, d.len())
+                }
+            };
+            // SAFETY: a TX slot we own (free by the count).
+            unsafe {
+                *sock.tx.desc(base.wrapping_add(i)) = libc::xdp_desc {
+                    addr,
+                    len: len as u32,
+                    options: 0,
+                };
+            }
+            bytes += len as u64;
+            i += 1;
+        });
+        rejoin(batch, rest);
+        self.tx.cached_prod = self.tx.cached_prod.wrapping_add(i);
+        self.tx.submit(&self.sock.tx);
+        self.in_flight += i;
+        // Copy mode sends only when kicked; zero-copy drivers say when.
+        if !self.sock.zero_copy || self.sock.tx.needs_wakeup() {
+            self.stats.syscalls += 1;
+            self.sock.kick(true)?;
+        }
+        self.stats.packets += i as u64;
+        self.stats.bytes += bytes;
+        self.stats.copies += copies;
+        self.stats.zero_copy += swaps;
+        self.stats.drops += drops;
+        Ok(keep)
+    }
+
+    fn fd(&self) -> RawFd {
+        self.sock.fd.as_raw_fd()
+    }
+
+    fn wait_interest(&self) -> Option<Interest> {
+        // EPOLLOUT says the TX ring has room, not that frames came back.
+        None
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_batch: BATCH_CAPACITY,
+            slots: RING as usize,
+            max_frame: FRAME - DATA_OFFSET,
+        }
+    }
+
+    fn stats(&self) -> RingStats {
+        self.stats
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "AF_XDP queue {}, {} mode",
+            self.sock.queue,
+            if self.sock.zero_copy {
+                "zero-copy"
+            } else {
+                "copy"
+            }
+        )
+    }
+}
+
+impl Drop for XskTx {
+    fn drop(&mut self) {
+        self.sock.tx_claimed.store(false, Ordering::Release);
+    }
+}
