@@ -1,0 +1,373 @@
+//! configs/ip-router.click (make-ip-conf.py's two-device router) between
+//! two hosts in network namespaces, on each method (AF_PACKET and
+//! AF_XDP), checked with real clients: ping, arping, iperf3, tcpdump and
+//! tshark. The harness (tests/common/netns.rs) builds
+//!
+//! ```text
+//!   host-a a0 10.1.1.2 ── r0 10.1.1.1 [router] 10.1.2.1 r1 ── b0 10.1.2.2 host-b
+//! ```
+//!
+//! and tears it down, also when a check fails. Needs root and the
+//! clients (`.ci/run` installs them); fails, never skips, without them.
+
+mod common;
+
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::netns::*;
+
+fn router_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_router")
+}
+
+fn conf() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/ip-router.click")
+}
+
+/// A network and the router running in its middle. Fields drop in order:
+/// the router stops before the namespaces go.
+struct Setup {
+    router: Option<Router>,
+    net: Net,
+}
+
+impl Setup {
+    /// The router's log so far.
+    fn log(&self) -> String {
+        self.router.as_ref().map(Router::log).unwrap_or_default()
+    }
+
+    /// Stops the router: the `-h` handlers' values and its log.
+    fn stop(&mut self) -> (String, String) {
+        self.router.take().expect("router running").stop()
+    }
+}
+
+/// Builds the network, starts configs/ip-router.click on `method` in the
+/// middle with `extra` settings and `-h` handlers, and waits until
+/// host-a reaches the router.
+fn setup(tag: &str, method: &str, opts: NetOpts, extra: &[&str]) -> Setup {
+    require(&["ip", "ethtool", "ping"]);
+    let net = Net::new(tag, opts);
+    let conf = conf();
+    let mut args: Vec<String> = vec![conf.to_str().unwrap().into()];
+    for (k, v) in [
+        ("DEV0", "r0"),
+        ("DEV1", "r1"),
+        ("MAC0", R0_MAC),
+        ("MAC1", R1_MAC),
+        ("METHOD", method),
+    ] {
+        args.push(format!("{k}={v}"));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut router = net.start_router(router_bin(), &args);
+    net.wait_reachable(&net.a, R0_IP, &mut router, Duration::from_secs(20));
+    Setup {
+        router: Some(router),
+        net,
+    }
+}
+
+/// Pings `to` from `from` `count` times; ping's output.
+fn ping(from: &Ns, to: &str, extra: &[&str]) -> String {
+    let mut argv = vec!["ping", "-n", "-W", "2"];
+    argv.extend_from_slice(extra);
+    argv.push(to);
+    let out = from.exec(&argv);
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Asserts that `count` pings from `from` to `to` all come back.
+fn ping_all(s: &Setup, from: &Ns, to: &str, extra: &[&str]) {
+    let mut argv = vec!["-c", "10", "-i", "0.05"];
+    argv.extend_from_slice(extra);
+    let out = ping(from, to, &argv);
+    assert!(
+        out.contains(" 0% packet loss"),
+        "ping {to} from {}: {out}\nrouter log:\n{}",
+        from.name(),
+        s.log()
+    );
+}
+
+/// Each test on each method: `mod NAME { fn packet, fn xdp }`.
+macro_rules! on_each_method {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn packet() {
+                super::$name("PACKET");
+            }
+            #[test]
+            fn xdp() {
+                super::$name("XDP");
+            }
+        }
+    )*};
+}
+
+on_each_method!(pings, icmp_errors, arp, tcp_and_udp, fragments, captures);
+
+/// The router's two addresses answer from both sides, and it forwards
+/// both ways: no ping lost.
+fn pings(method: &str) {
+    let s = setup("ping", method, NetOpts::default(), &[]);
+    let n = &s.net;
+    for (from, to) in [
+        (&n.a, R0_IP),
+        (&n.a, R1_IP),
+        (&n.b, R1_IP),
+        (&n.b, R0_IP),
+        (&n.a, B_IP),
+        (&n.b, A_IP),
+    ] {
+        ping_all(&s, from, to, &[]);
+    }
+}
+
+/// A TTL-1 ping through the router gets time-exceeded from the router's
+/// address on the sender's side; a destination no route covers gets net
+/// unreachable; a packet too big with DF set gets needfrag.
+fn icmp_errors(method: &str) {
+    let s = setup("icmp", method, NetOpts::default(), &[]);
+    let n = &s.net;
+    let out = ping(&n.a, B_IP, &["-c", "1", "-t", "1"]);
+    assert!(
+        out.contains(&format!("From {R0_IP} icmp_seq=1 Time to live exceeded")),
+        "TTL 1 ping: {out}"
+    );
+    let out = ping(&n.b, A_IP, &["-c", "1", "-t", "1"]);
+    assert!(
+        out.contains(&format!("From {R1_IP} icmp_seq=1 Time to live exceeded")),
+        "TTL 1 ping from host-b: {out}"
+    );
+    // TTL 2 is enough: the router decrements it once.
+    ping_all(&s, &n.a, B_IP, &["-t", "2"]);
+    let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
+    assert!(
+        out.contains(&format!("From {R0_IP} icmp_seq=1 Destination Net Unreachable")),
+        "ping to an unrouted address: {out}"
+    );
+}
+
+/// ARP both ways: each host learns the router's address, the router
+/// learns each host's; a neighbour that changes its MAC (and says so
+/// with a gratuitous ARP reply) is learnt again.
+fn arp(method: &str) {
+    require(&["arping"]);
+    let mut s = setup(
+        "arp",
+        method,
+        NetOpts::default(),
+        &["-h", "arpq0.table", "-h", "arpq1.table"],
+    );
+    let n = &s.net;
+    ping_all(&s, &n.a, B_IP, &[]);
+    let neigh_a = n.a.ok(&["ip", "neigh", "show", R0_IP, "dev", "a0"]);
+    assert!(neigh_a.contains(R0_MAC), "host-a's neighbour table: {neigh_a}");
+    let neigh_b = n.b.ok(&["ip", "neigh", "show", R1_IP, "dev", "b0"]);
+    assert!(neigh_b.contains(R1_MAC), "host-b's neighbour table: {neigh_b}");
+
+    // host-b takes a new MAC. The router still sends to the old one,
+    // which host-b's stack now ignores: pings from host-a go unanswered.
+    let new_mac = "02:00:00:00:02:99";
+    n.b.ok(&["ip", "link", "set", "b0", "address", new_mac]);
+    let out = ping(&n.a, B_IP, &["-c", "2", "-i", "0.2"]);
+    assert!(
+        out.contains("100% packet loss"),
+        "the router should still use host-b's old MAC: {out}"
+    );
+    // An unsolicited ARP reply teaches the router the new MAC.
+    n.b.ok(&["arping", "-q", "-A", "-c", "2", "-I", "b0", B_IP]);
+    ping_all(&s, &n.a, B_IP, &[]);
+
+    let (out, log) = s.stop();
+    let out = out.to_ascii_lowercase().replace('-', ":");
+    assert!(
+        out.contains(A_IP) && out.contains(A_MAC),
+        "router's table for r0 lacks host-a: {out}\n{log}"
+    );
+    assert!(
+        out.contains(B_IP) && out.contains(new_mac),
+        "router's table for r1 lacks host-b's new MAC: {out}\n{log}"
+    );
+}
+
+/// The value of the last `"key": N` in iperf3's JSON output.
+fn json_last(json: &str, key: &str) -> Option<f64> {
+    let pat = format!("\"{key}\":");
+    let at = json.rfind(&pat)? + pat.len();
+    let rest = json[at..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' || c == '+'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Runs an iperf3 client in host-a against a one-off server in host-b:
+/// the client's JSON output.
+fn iperf(s: &Setup, args: &[&str]) -> String {
+    let n = &s.net;
+    let server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut argv = vec!["iperf3", "-c", B_IP, "-J"];
+    argv.extend_from_slice(args);
+    let out = n.a.exec(&argv);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && !json.contains("\"error\""),
+        "iperf3 {args:?}: {json}{}\nrouter log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
+    );
+    let _ = server.wait(Duration::from_secs(10));
+    json
+}
+
+/// An iperf3 TCP transfer completes both ways; UDP at a fixed rate
+/// arrives with no loss, both ways.
+fn tcp_and_udp(method: &str) {
+    require(&["iperf3"]);
+    let s = setup("iperf", method, NetOpts::default(), &[]);
+    ping_all(&s, &s.net.a, B_IP, &[]);
+    for dir in [&[][..], &["-R"][..]] {
+        let mut args = vec!["-t", "2"];
+        args.extend_from_slice(dir);
+        let json = iperf(&s, &args);
+        let bytes = json_last(&json, "bytes").unwrap_or(0.0);
+        assert!(bytes > 1e6, "TCP {dir:?}: {bytes} bytes received\n{json}");
+        let mut args = vec!["-u", "-b", "8M", "-l", "1000", "-t", "2"];
+        args.extend_from_slice(dir);
+        let json = iperf(&s, &args);
+        let end = &json[json.rfind("\"end\"").expect("end section")..];
+        let lost = json_last(end, "lost_packets").expect("lost_packets");
+        let packets = json_last(end, "packets").expect("packets");
+        assert!(packets >= 1000.0, "UDP {dir:?}: {packets} packets\n{json}");
+        assert_eq!(lost, 0.0, "UDP {dir:?}: {lost} of {packets} lost\n{json}");
+    }
+}
+
+/// host-b's link has an MTU of 1000: pings of 1400 bytes are fragmented
+/// by the router on the way in and by host-b on the way back, and
+/// answered; with DF set the router says what MTU to use.
+fn fragments(method: &str) {
+    let s = setup(
+        "frag",
+        method,
+        NetOpts {
+            mtu_b: Some(1000),
+            ..NetOpts::default()
+        },
+        &["MTU1=1000"],
+    );
+    let n = &s.net;
+    ping_all(&s, &n.a, B_IP, &["-s", "1400", "-M", "dont"]);
+    ping_all(&s, &n.b, A_IP, &["-s", "1400", "-M", "dont"]);
+    ping_all(&s, &n.a, B_IP, &["-s", "3000", "-M", "dont"]);
+    let out = ping(&n.a, B_IP, &["-c", "1", "-s", "1400", "-M", "do"]);
+    assert!(
+        out.contains(&format!("From {R0_IP} icmp_seq=1 Frag needed and DF set (mtu = 1000)")),
+        "DF ping over the small MTU: {out}"
+    );
+}
+
+/// One line per captured frame: source and destination MAC, TTL, IP and
+/// ICMP checksum status, ICMP type.
+fn read_capture(ns: &Ns, file: &str) -> Vec<Vec<String>> {
+    let out = ns.ok(&[
+        "tshark",
+        "-n",
+        "-r",
+        file,
+        "-o",
+        "ip.check_checksum:TRUE",
+        "-T",
+        "fields",
+        "-E",
+        "separator=,",
+        "-e",
+        "eth.src",
+        "-e",
+        "eth.dst",
+        "-e",
+        "ip.ttl",
+        "-e",
+        "ip.checksum.status",
+        "-e",
+        "icmp.checksum.status",
+        "-e",
+        "icmp.type",
+        "-e",
+        "ip.src",
+    ]);
+    out.lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// tcpdump on each host sees the router's work: requests from host-a
+/// reach host-b with TTL 63, from the router's MAC to host-b's, and
+/// replies the other way alike; IP and ICMP checksums good.
+fn captures(method: &str) {
+    require(&["tcpdump", "tshark"]);
+    let s = setup("cap", method, NetOpts::default(), &[]);
+    let n = &s.net;
+    ping_all(&s, &n.a, B_IP, &["-c", "2"]);
+    let fa = n.file("a.pcap");
+    let fb = n.file("b.pcap");
+    let fa = fa.to_str().unwrap();
+    let fb = fb.to_str().unwrap();
+    let ta = n.a.spawn(&["tcpdump", "-n", "-U", "-i", "a0", "-w", fa, "icmp"]);
+    let tb = n.b.spawn(&["tcpdump", "-n", "-U", "-i", "b0", "-w", fb, "icmp"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    ping_all(&s, &n.a, B_IP, &["-c", "5", "-t", "64"]);
+    std::thread::sleep(Duration::from_millis(300));
+    ta.signal(libc::SIGINT);
+    tb.signal(libc::SIGINT);
+
+    // On host-b's wire: requests (type 8) from the router to host-b,
+    // TTL 64 - 1; its replies (type 0) leave with 64.
+    let b = read_capture(&n.b, fb);
+    let req: Vec<_> = b.iter().filter(|f| f[5] == "8").collect();
+    assert_eq!(req.len(), 5, "requests seen by host-b: {b:?}");
+    for f in &req {
+        assert_eq!((f[0].as_str(), f[1].as_str()), (R1_MAC, B_MAC), "{f:?}");
+        assert_eq!(f[2], "63", "TTL decremented once: {f:?}");
+        assert_eq!(f[3], "1", "IP checksum good: {f:?}");
+        assert_eq!(f[4], "1", "ICMP checksum good: {f:?}");
+        assert_eq!(f[6], A_IP, "{f:?}");
+    }
+    // On host-a's wire: replies from the router to host-a, TTL 63.
+    let a = read_capture(&n.a, fa);
+    let rep: Vec<_> = a.iter().filter(|f| f[5] == "0").collect();
+    assert_eq!(rep.len(), 5, "replies seen by host-a: {a:?}");
+    for f in &rep {
+        assert_eq!((f[0].as_str(), f[1].as_str()), (R0_MAC, A_MAC), "{f:?}");
+        assert_eq!(f[2], "63", "TTL decremented once: {f:?}");
+        assert_eq!(f[3], "1", "IP checksum good: {f:?}");
+        assert_eq!(f[4], "1", "ICMP checksum good: {f:?}");
+        assert_eq!(f[6], B_IP, "{f:?}");
+    }
+}
+
+/// configs/ip-router.click is what make-ip-conf.py writes for it, so the
+/// script and the shipped router do not drift apart.
+#[test]
+fn shipped_config_is_the_scripts_output() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(root.join("configs/make-ip-conf.py"))
+        .args([
+            "eth0:10.1.1.1/24:02:00:00:00:01:01",
+            "eth1:10.1.2.1/24:02:00:00:00:02:01",
+        ])
+        .output()
+        .expect("python3 configs/make-ip-conf.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shipped = std::fs::read_to_string(root.join("configs/ip-router.click")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), shipped);
+}
