@@ -29,7 +29,7 @@ arpt :: Tee(2);
 
 // Input and output paths for eth0
 c0 :: Classifier(12/0806 20/0001, 12/0806 20/0002, 12/0800, -);
-FromDevice($DEV0, METHOD $METHOD, SNIFFER false) -> c0;
+fromdevice0 :: FromDevice($DEV0, METHOD $METHOD, SNIFFER false) -> c0;
 out0 :: Queue($QUEUE) -> todevice0 :: ToDevice($DEV0, METHOD $METHOD);
 c0[0] -> ar0 :: ARPResponder($IP0 $MAC0) -> out0;
 arpq0 :: ARPQuerier($IP0, $MAC0) -> out0;
@@ -40,7 +40,7 @@ c0[3] -> Discard;
 
 // Input and output paths for eth1
 c1 :: Classifier(12/0806 20/0001, 12/0806 20/0002, 12/0800, -);
-FromDevice($DEV1, METHOD $METHOD, SNIFFER false) -> c1;
+fromdevice1 :: FromDevice($DEV1, METHOD $METHOD, SNIFFER false) -> c1;
 out1 :: Queue($QUEUE) -> todevice1 :: ToDevice($DEV1, METHOD $METHOD);
 c1[0] -> ar1 :: ARPResponder($IP1 $MAC1) -> out1;
 arpq1 :: ARPQuerier($IP1, $MAC1) -> out1;

@@ -104,7 +104,7 @@ def generate(method, queue, ifaces, routes, default_gw, argv):
     for i, (dev, _, _) in enumerate(ifaces):
         w(f"// Input and output paths for {dev}")
         w(f"c{i} :: Classifier(12/0806 20/0001, 12/0806 20/0002, 12/0800, -);")
-        w(f"FromDevice($DEV{i}, METHOD $METHOD, SNIFFER false) -> c{i};")
+        w(f"fromdevice{i} :: FromDevice($DEV{i}, METHOD $METHOD, SNIFFER false) -> c{i};")
         w(f"out{i} :: Queue($QUEUE) -> todevice{i} :: ToDevice($DEV{i}, METHOD $METHOD);")
         w(f"c{i}[0] -> ar{i} :: ARPResponder($IP{i} $MAC{i}) -> out{i};")
         w(f"arpq{i} :: ARPQuerier($IP{i}, $MAC{i}) -> out{i};")

@@ -113,9 +113,25 @@ macro_rules! on_each_method {
 on_each_method!(pings, icmp_errors, arp, tcp_and_udp, fragments, captures);
 
 /// The router's two addresses answer from both sides, and it forwards
-/// both ways: no ping lost.
+/// both ways: no ping lost. The devices ran on the method asked for.
 fn pings(method: &str) {
-    let s = setup("ping", method, NetOpts::default(), &[]);
+    let mut s = setup(
+        "ping",
+        method,
+        NetOpts::default(),
+        &[
+            "-h",
+            "fromdevice0.method",
+            "-h",
+            "fromdevice1.method",
+            "-h",
+            "todevice0.method",
+            "-h",
+            "todevice1.method",
+            "-h",
+            "todevice1.count",
+        ],
+    );
     let n = &s.net;
     for (from, to) in [
         (&n.a, R0_IP),
@@ -127,6 +143,18 @@ fn pings(method: &str) {
     ] {
         ping_all(&s, from, to, &[]);
     }
+    let (out, log) = s.stop();
+    // `-h` prints each handler as `NAME:`, its value, a blank line.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.is_empty() && !l.ends_with(':'))
+        .collect();
+    let name = if method == "PACKET" { "LINUX" } else { method };
+    assert_eq!(lines[..4], [name; 4], "methods used: {out}\n{log}");
+    // host-b got 10 requests from host-a, 10 replies to its own, 20
+    // replies from the router, plus ARP.
+    let sent: u64 = lines[4].parse().expect("todevice1.count");
+    assert!(sent >= 40, "todevice1 sent {sent}\n{log}");
 }
 
 /// A TTL-1 ping through the router gets time-exceeded from the router's
