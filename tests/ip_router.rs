@@ -63,6 +63,12 @@ fn setup(tag: &str, method: &str, opts: NetOpts, extra: &[&str]) -> Setup {
         args.push(format!("{k}={v}"));
     }
     args.extend(extra.iter().map(|s| s.to_string()));
+    start(net, &args)
+}
+
+/// Starts the router in `net` with `args` and waits until host-a
+/// reaches it.
+fn start(net: Net, args: &[String]) -> Setup {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut router = net.start_router(router_bin(), &args);
     net.wait_reachable(&net.a, R0_IP, &mut router, Duration::from_secs(20));
@@ -70,6 +76,26 @@ fn setup(tag: &str, method: &str, opts: NetOpts, extra: &[&str]) -> Setup {
         router: Some(router),
         net,
     }
+}
+
+/// make-ip-conf.py's configuration for this network's router, with
+/// `args` before the devices: its text.
+fn make_ip_conf(args: &[&str]) -> String {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/make-ip-conf.py");
+    let r0 = format!("r0:{R0_IP}/24:{R0_MAC}");
+    let r1 = format!("r1:{R1_IP}/24:{R1_MAC}");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .args([&r0, &r1])
+        .output()
+        .expect("python3 configs/make-ip-conf.py");
+    assert!(
+        out.status.success(),
+        "make-ip-conf.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Pings `to` from `from` `count` times; ping's output.
@@ -110,7 +136,16 @@ macro_rules! on_each_method {
     )*};
 }
 
-on_each_method!(pings, icmp_errors, arp, tcp_and_udp, fragments, captures);
+on_each_method!(
+    pings,
+    icmp_errors,
+    arp,
+    tcp_and_udp,
+    fragments,
+    captures,
+    two_threads,
+    hot_swap
+);
 
 /// The router's two addresses answer from both sides, and it forwards
 /// both ways: no ping lost. The devices ran on the method asked for.
@@ -398,4 +433,157 @@ fn shipped_config_is_the_scripts_output() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let shipped = std::fs::read_to_string(root.join("configs/ip-router.click")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), shipped);
+}
+
+/// The handler values of a `-h` output (`NAME:`, value, blank line).
+fn handler_values(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| !l.is_empty() && !l.ends_with(':'))
+        .collect()
+}
+
+/// `router -j 2` on veths with two queues: one FromDevice per receive
+/// queue and thread (an AF_XDP socket per queue, or a PACKET_FANOUT
+/// group), the route and ARP tables shared by the threads' instances.
+/// The same checks: pings both ways, ICMP errors, TCP and UDP both ways;
+/// and both queues of each device carried packets.
+fn two_threads(method: &str) {
+    require(&["iperf3"]);
+    let net = Net::new(
+        "mq",
+        NetOpts {
+            queues: 2,
+            ..NetOpts::default()
+        },
+    );
+    let conf = net.file("ip-router-2.click");
+    std::fs::write(&conf, make_ip_conf(&["--threads", "2", "--method", method])).unwrap();
+    let mut args: Vec<String> = ["-j", "2", conf.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for h in [
+        "fromdevice0_0.count",
+        "fromdevice0_1.count",
+        "fromdevice1_0.count",
+        "fromdevice1_1.count",
+        "fromdevice0_1.method",
+        "todevice1.method",
+        "fromdevice0_0.kernel_drops",
+        "fromdevice0_1.kernel_drops",
+        "fromdevice1_0.kernel_drops",
+        "fromdevice1_1.kernel_drops",
+        "out0.drops",
+        "out1.drops",
+        "todevice0.drops",
+        "todevice1.drops",
+    ] {
+        args.push("-h".into());
+        args.push(h.into());
+    }
+    let mut s = start(net, &args);
+    let n = &s.net;
+    for (from, to) in [
+        (&n.a, R0_IP),
+        (&n.b, R0_IP),
+        (&n.a, B_IP),
+        (&n.b, A_IP),
+    ] {
+        ping_all(&s, from, to, &[]);
+    }
+    let out = ping(&n.a, B_IP, &["-c", "1", "-t", "1"]);
+    assert!(
+        out.contains(&format!("From {R0_IP} icmp_seq=1 Time to live exceeded")),
+        "TTL 1 ping: {out}"
+    );
+    let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
+    assert!(
+        out.contains(&format!("From {R0_IP} icmp_seq=1 Destination Net Unreachable")),
+        "ping to an unrouted address: {out}"
+    );
+    let mut lost = Vec::new();
+    // Eight connections each way: their hashes spread them over the
+    // queues (all on one queue of a device: 2 in 2^16).
+    for dir in [&[][..], &["-R"][..]] {
+        let mut args = vec!["-t", "2", "-P", "8"];
+        args.extend_from_slice(dir);
+        let json = iperf(&s, &args);
+        let bytes = json_last(&json, "bytes").unwrap_or(0.0);
+        assert!(bytes > 1e6, "TCP {dir:?}: {bytes} bytes received\n{json}");
+        let mut args = vec!["-u", "-b", "8M", "-l", "1000", "-t", "2"];
+        args.extend_from_slice(dir);
+        let json = iperf(&s, &args);
+        let end = &json[json.rfind("\"end\"").expect("end section")..];
+        lost.push(json_last(end, "lost_packets").expect("lost_packets"));
+    }
+    let (out, log) = s.stop();
+    let v = handler_values(&out);
+    // Drops (kernel, queues, devices) are handlers 7 to 14.
+    assert_eq!(
+        lost,
+        [0.0, 0.0],
+        "UDP packets lost each way; drops (kernel r0 q0, q1, r1 q0, q1; out0, out1; todevice0, 1): {:?}\n{log}",
+        &v[6..]
+    );
+    for (i, count) in v[..4].iter().enumerate() {
+        let c: u64 = count.parse().expect("count");
+        assert!(c > 0, "queue {} of r{} received nothing: {out}\n{log}", i % 2, i / 2);
+    }
+    let name = if method == "PACKET" { "LINUX" } else { method };
+    assert_eq!(v[4..6], [name; 2], "{out}");
+}
+
+/// A `hotconfig` write that adds a route while an iperf3 TCP transfer
+/// runs: the new route works at once, and the transfer ends normally (no
+/// reset, no error).
+fn hot_swap(method: &str) {
+    require(&["iperf3"]);
+    let net = Net::new("swap", NetOpts::default());
+    let conf = net.file("ip-router.click");
+    std::fs::write(&conf, make_ip_conf(&["--method", method])).unwrap();
+    let routed = make_ip_conf(&["--method", method, "--route", "10.9.0.0/16", B_IP]);
+    let sock = net.file("control");
+    let args: Vec<String> = ["-R", "-u", sock.to_str().unwrap(), conf.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let s = start(net, &args);
+    let n = &s.net;
+    // host-b has 10.9.9.9 too; the router has no route to it yet.
+    n.b.ok(&["ip", "addr", "add", "10.9.9.9/32", "dev", "lo"]);
+    let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
+    assert!(out.contains("Destination Net Unreachable"), "before the swap: {out}");
+
+    let server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP]);
+    std::thread::sleep(Duration::from_millis(500));
+    let client = n.a.spawn(&["iperf3", "-c", B_IP, "-J", "-t", "4"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let reply = control(&sock, &format!("WRITEDATA hotconfig {}\r\n{routed}", routed.len()));
+    assert!(reply.contains("200"), "hotconfig write: {reply}\n{}", s.log());
+    let out = ping(&n.a, "10.9.9.9", &["-c", "3", "-i", "0.2"]);
+    assert!(out.contains(" 0% packet loss"), "after the swap: {out}\n{}", s.log());
+
+    let out = client.wait(Duration::from_secs(20));
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !json.contains("\"error\""),
+        "iperf3 across the swap: {json}\n{}",
+        s.log()
+    );
+    let bytes = json_last(&json, "bytes").unwrap_or(0.0);
+    assert!(bytes > 1e6, "{bytes} bytes received\n{json}");
+    let _ = server.wait(Duration::from_secs(10));
+}
+
+/// Sends `request` to the router's control socket at `path`; what it
+/// answered (the greeting and the reply).
+fn control(path: &std::path::Path, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(path).expect("control socket");
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(request.as_bytes()).unwrap();
+    c.write_all(b"QUIT\r\n").unwrap();
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out
 }
