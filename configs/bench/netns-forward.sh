@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# IP forwarding between network namespaces, side by side in one run on
+# the same namespaces (docs/PERFORMANCE.md, "Forwarding real traffic"):
+#
+#   host-a a0 10.1.1.2 ── r0 [router ns] r1 ── b0 10.1.2.2 host-b
+#
+# through (1) configs/ip-router.click on our router, METHOD PACKET and
+# XDP, one core (router -j 1, pinned to core 1); (2) the Linux kernel
+# (addresses on r0/r1, ip_forward=1); (3) the original Click, user level,
+# on the same configuration (METHOD LINUX), if $CLICK exists (default
+# /tmp/baselines/click). For each: iperf3 TCP throughput a→b, and a
+# 64-byte-frame UDP flood (iperf3 -u -b 0 -l 22) in packets per second
+# delivered to host-b, with the router's CPU time per delivered packet
+# (its process's user+system time; for the kernel, the softirq time of
+# all CPUs). Then, for our router, `strace -c` attached to each of its
+# threads (`-p TID` per thread: what `strace -c -f -p PID` means to do) during a
+# flood: system calls per delivered packet.
+#
+#   configs/bench/netns-forward.sh [SECONDS] [RUNS]   (as root, from the repository root)
+#
+# The generators (iperf3 client and server) are pinned to core 0, the
+# user-level routers to core 1. Needs ip, ethtool, iperf3, strace.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-5}
+runs=${2:-1}
+bin=${ROUTER:-${CARGO_TARGET_DIR:-target}/release/router}
+click=${CLICK:-/tmp/baselines/click}
+conf=configs/ip-router.click
+[ "$(id -u)" = 0 ] || { echo "netns-forward: run as root" >&2; exit 1; }
+for t in ip ethtool iperf3 strace taskset; do
+    command -v $t >/dev/null || { echo "netns-forward: needs $t" >&2; exit 1; }
+done
+[ -x "$bin" ] || cargo build --release -q --bin router
+
+tag=nf-$$
+A=rt-$tag-a R=rt-$tag-r B=rt-$tag-b
+dir=$(mktemp -d)
+cleanup() {
+    for ns in $A $R $B; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+inA() { ip netns exec "$A" "$@"; }
+inR() { ip netns exec "$R" "$@"; }
+inB() { ip netns exec "$B" "$@"; }
+
+for ns in $A $R $B; do
+    ip netns add "$ns"
+    ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6'
+    ip -n "$ns" link set lo up
+done
+ip -n "$R" link add r0 type veth peer name a0 netns "$A"
+ip -n "$R" link add r1 type veth peer name b0 netns "$B"
+prep() { # ns dev mac
+    ip -n "$1" link set "$2" address "$3"
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null
+    ip -n "$1" link set "$2" up
+}
+prep "$R" r0 02:00:00:00:01:01; prep "$R" r1 02:00:00:00:02:01
+prep "$A" a0 02:00:00:00:01:02; prep "$B" b0 02:00:00:00:02:02
+ip -n "$A" addr add 10.1.1.2/24 dev a0; ip -n "$A" route add default via 10.1.1.1
+ip -n "$B" addr add 10.1.2.2/24 dev b0; ip -n "$B" route add default via 10.1.2.1
+inR sysctl -qw net.ipv4.ip_forward=0
+
+defs=(DEV0=r0 DEV1=r1 MAC0=02:00:00:00:01:01 MAC1=02:00:00:00:02:01)
+
+# CPU ticks (user+system) of process $1.
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Softirq ticks of all CPUs.
+softirq_ticks() { awk '/^cpu /{print $8}' /proc/stat; }
+hz=$(getconf CLK_TCK)
+
+# The value of the last "key": N in a JSON text on stdin.
+json_last() { grep -o "\"$1\":[[:space:]]*[0-9.e+-]*" | tail -1 | sed 's/.*:[[:space:]]*//'; }
+
+wait_reachable() {
+    for _ in $(seq 100); do
+        inA ping -c1 -W1 -q 10.1.2.2 >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "netns-forward: 10.1.2.2 unreachable through $1" >&2
+    return 1
+}
+
+# Starts a one-off iperf3 server in host-b; its pid in $srv.
+iperf_server() {
+    ip netns exec "$B" taskset -c 0 iperf3 -s -1 -B 10.1.2.2 >/dev/null 2>&1 &
+    srv=$!
+    sleep 0.5
+}
+
+# tcp: Gbit/s received by host-b.
+tcp() {
+    iperf_server
+    inA taskset -c 0 iperf3 -c 10.1.2.2 -t "$secs" -J > "$dir/tcp.json"
+    wait $srv
+    awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" 'BEGIN{printf "%.2f", b/1e9}'
+}
+
+# Frames host-b's device has received.
+b_rx() { inB cat /sys/class/net/b0/statistics/rx_packets; }
+
+# udp PID: kpps delivered to host-b's device (its rx_packets; iperf3's
+# own receiver, on the generator's core, takes fewer), and CPU ns per
+# delivered packet (process PID's, or softirq time when PID is "kernel").
+udp() {
+    iperf_server
+    local t0 r0 t1 r1
+    if [ "$1" = kernel ]; then t0=$(softirq_ticks); else t0=$(proc_ticks "$1"); fi
+    r0=$(b_rx)
+    inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 22 -t "$secs" -J > "$dir/udp.json"
+    sleep 0.2
+    r1=$(b_rx)
+    if [ "$1" = kernel ]; then t1=$(softirq_ticks); else t1=$(proc_ticks "$1"); fi
+    wait $srv
+    awk -v d=$((r1 - r0)) -v s="$secs" -v t=$((t1 - t0)) -v hz="$hz" \
+        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f", d/s/1000, t/hz*1e9/d}'
+}
+
+# syscalls PID: system calls per delivered packet, strace attached to
+# every thread of PID during a flood.
+syscalls() {
+    iperf_server
+    local tids=() t r0 r1 st calls
+    for t in /proc/"$1"/task/*; do tids+=(-p "${t##*/}"); done
+    strace -c -q "${tids[@]}" -o "$dir/strace.txt" &
+    st=$!
+    sleep 0.5
+    r0=$(b_rx)
+    inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 22 -t "$secs" -J > "$dir/udp.json"
+    sleep 0.2
+    r1=$(b_rx)
+    kill -INT $st; wait $st 2>/dev/null || true
+    wait $srv
+    calls=$(awk '$NF=="total"{print $4}' "$dir/strace.txt")
+    awk -v c="${calls:-0}" -v d=$((r1 - r0)) 'BEGIN{if (d<=0) d=1; printf "%.3f (%d calls, %d packets)", c/d, c, d}'
+}
+
+# row NAME PID: one line of results.
+row() {
+    local t u
+    t=$(tcp)
+    u=$(udp "$2")
+    printf '%-22s TCP %6s Gbit/s   UDP-64 %6s kpps   %6s ns CPU/packet\n' "$1" "$t" ${u% *} ${u#* }
+}
+
+echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $secs s per measure, $runs run(s); router on core 1, iperf3 client and server on core 0"
+for run in $(seq "$runs"); do
+    echo "-- run $run"
+    inR ip addr add 10.1.1.1/24 dev r0; inR ip addr add 10.1.2.1/24 dev r1
+    inR sysctl -qw net.ipv4.ip_forward=1
+    wait_reachable kernel
+    row "linux ip_forward" kernel
+    inR sysctl -qw net.ipv4.ip_forward=0
+    inR ip addr flush dev r0; inR ip addr flush dev r1
+    inA ip neigh flush dev a0; inB ip neigh flush dev b0
+
+    for m in PACKET XDP; do
+        ip netns exec "$R" taskset -c 1 "$bin" -j 1 --no-affinity "$conf" "${defs[@]}" METHOD=$m 2>"$dir/router.log" &
+        pid=$!
+        wait_reachable "router $m" || { cat "$dir/router.log" >&2; exit 1; }
+        row "router $m" "$pid"
+        if [ "$run" = 1 ]; then
+            echo "   router $m: $(syscalls "$pid") system calls per packet under strace -c"
+        fi
+        kill -INT "$pid"; wait "$pid" || true
+        inA ip neigh flush dev a0; inB ip neigh flush dev b0
+    done
+
+    if [ -x "$click" ]; then
+        ip netns exec "$R" taskset -c 1 "$click" "$conf" "${defs[@]}" METHOD=LINUX 2>"$dir/click.log" &
+        pid=$!
+        if wait_reachable "click"; then
+            row "click (user level)" "$pid"
+        else
+            echo "click: not reachable; its log:"; cat "$dir/click.log"
+        fi
+        kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+        inA ip neigh flush dev a0; inB ip neigh flush dev b0
+    fi
+done
