@@ -12,7 +12,6 @@
 
 mod common;
 
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -212,7 +211,9 @@ fn icmp_errors(method: &str) {
     ping_all(&s, &n.a, B_IP, &["-t", "2"]);
     let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
     assert!(
-        out.contains(&format!("From {R0_IP} icmp_seq=1 Destination Net Unreachable")),
+        out.contains(&format!(
+            "From {R0_IP} icmp_seq=1 Destination Net Unreachable"
+        )),
         "ping to an unrouted address: {out}"
     );
 }
@@ -231,9 +232,15 @@ fn arp(method: &str) {
     let n = &s.net;
     ping_all(&s, &n.a, B_IP, &[]);
     let neigh_a = n.a.ok(&["ip", "neigh", "show", R0_IP, "dev", "a0"]);
-    assert!(neigh_a.contains(R0_MAC), "host-a's neighbour table: {neigh_a}");
+    assert!(
+        neigh_a.contains(R0_MAC),
+        "host-a's neighbour table: {neigh_a}"
+    );
     let neigh_b = n.b.ok(&["ip", "neigh", "show", R1_IP, "dev", "b0"]);
-    assert!(neigh_b.contains(R1_MAC), "host-b's neighbour table: {neigh_b}");
+    assert!(
+        neigh_b.contains(R1_MAC),
+        "host-b's neighbour table: {neigh_b}"
+    );
 
     // host-b takes a new MAC. The router still sends to the old one,
     // which host-b's stack now ignores: pings from host-a go unanswered.
@@ -333,7 +340,9 @@ fn fragments(method: &str) {
     ping_all(&s, &n.a, B_IP, &["-s", "3000", "-M", "dont"]);
     let out = ping(&n.a, B_IP, &["-c", "1", "-s", "1400", "-M", "do"]);
     assert!(
-        out.contains(&format!("From {R0_IP} icmp_seq=1 Frag needed and DF set (mtu = 1000)")),
+        out.contains(&format!(
+            "From {R0_IP} icmp_seq=1 Frag needed and DF set (mtu = 1000)"
+        )),
         "DF ping over the small MTU: {out}"
     );
 }
@@ -384,8 +393,10 @@ fn captures(method: &str) {
     let fb = n.file("b.pcap");
     let fa = fa.to_str().unwrap();
     let fb = fb.to_str().unwrap();
-    let ta = n.a.spawn(&["tcpdump", "-n", "-U", "-i", "a0", "-w", fa, "icmp"]);
-    let tb = n.b.spawn(&["tcpdump", "-n", "-U", "-i", "b0", "-w", fb, "icmp"]);
+    let ta =
+        n.a.spawn(&["tcpdump", "-n", "-U", "-i", "a0", "-w", fa, "icmp"]);
+    let tb =
+        n.b.spawn(&["tcpdump", "-n", "-U", "-i", "b0", "-w", fb, "icmp"]);
     std::thread::sleep(Duration::from_millis(1500));
     ping_all(&s, &n.a, B_IP, &["-c", "5", "-t", "64"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -430,7 +441,11 @@ fn shipped_config_is_the_scripts_output() {
         ])
         .output()
         .expect("python3 configs/make-ip-conf.py");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shipped = std::fs::read_to_string(root.join("configs/ip-router.click")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), shipped);
 }
@@ -483,12 +498,7 @@ fn two_threads(method: &str) {
     }
     let mut s = start(net, &args);
     let n = &s.net;
-    for (from, to) in [
-        (&n.a, R0_IP),
-        (&n.b, R0_IP),
-        (&n.a, B_IP),
-        (&n.b, A_IP),
-    ] {
+    for (from, to) in [(&n.a, R0_IP), (&n.b, R0_IP), (&n.a, B_IP), (&n.b, A_IP)] {
         ping_all(&s, from, to, &[]);
     }
     let out = ping(&n.a, B_IP, &["-c", "1", "-t", "1"]);
@@ -498,7 +508,9 @@ fn two_threads(method: &str) {
     );
     let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
     assert!(
-        out.contains(&format!("From {R0_IP} icmp_seq=1 Destination Net Unreachable")),
+        out.contains(&format!(
+            "From {R0_IP} icmp_seq=1 Destination Net Unreachable"
+        )),
         "ping to an unrouted address: {out}"
     );
     let mut lost = Vec::new();
@@ -527,7 +539,12 @@ fn two_threads(method: &str) {
     );
     for (i, count) in v[..4].iter().enumerate() {
         let c: u64 = count.parse().expect("count");
-        assert!(c > 0, "queue {} of r{} received nothing: {out}\n{log}", i % 2, i / 2);
+        assert!(
+            c > 0,
+            "queue {} of r{} received nothing: {out}\n{log}",
+            i % 2,
+            i / 2
+        );
     }
     let name = if method == "PACKET" { "LINUX" } else { method };
     assert_eq!(v[4..6], [name; 2], "{out}");
@@ -552,16 +569,30 @@ fn hot_swap(method: &str) {
     // host-b has 10.9.9.9 too; the router has no route to it yet.
     n.b.ok(&["ip", "addr", "add", "10.9.9.9/32", "dev", "lo"]);
     let out = ping(&n.a, "10.9.9.9", &["-c", "1"]);
-    assert!(out.contains("Destination Net Unreachable"), "before the swap: {out}");
+    assert!(
+        out.contains("Destination Net Unreachable"),
+        "before the swap: {out}"
+    );
 
     let server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP]);
     std::thread::sleep(Duration::from_millis(500));
     let client = n.a.spawn(&["iperf3", "-c", B_IP, "-J", "-t", "4"]);
     std::thread::sleep(Duration::from_millis(1500));
-    let reply = control(&sock, &format!("WRITEDATA hotconfig {}\r\n{routed}", routed.len()));
-    assert!(reply.contains("200"), "hotconfig write: {reply}\n{}", s.log());
+    let reply = control(
+        &sock,
+        &format!("WRITEDATA hotconfig {}\r\n{routed}", routed.len()),
+    );
+    assert!(
+        reply.contains("200"),
+        "hotconfig write: {reply}\n{}",
+        s.log()
+    );
     let out = ping(&n.a, "10.9.9.9", &["-c", "3", "-i", "0.2"]);
-    assert!(out.contains(" 0% packet loss"), "after the swap: {out}\n{}", s.log());
+    assert!(
+        out.contains(" 0% packet loss"),
+        "after the swap: {out}\n{}",
+        s.log()
+    );
 
     let out = client.wait(Duration::from_secs(20));
     let json = String::from_utf8_lossy(&out.stdout);

@@ -320,8 +320,10 @@ impl Net {
             net.r.set_mtu("r1", mtu);
             net.b.set_mtu("b0", mtu);
         }
-        net.a.ok(&["ip", "addr", "add", &format!("{A_IP}/24"), "dev", "a0"]);
-        net.b.ok(&["ip", "addr", "add", &format!("{B_IP}/24"), "dev", "b0"]);
+        net.a
+            .ok(&["ip", "addr", "add", &format!("{A_IP}/24"), "dev", "a0"]);
+        net.b
+            .ok(&["ip", "addr", "add", &format!("{B_IP}/24"), "dev", "b0"]);
         net.a.ok(&["ip", "route", "add", "default", "via", R0_IP]);
         net.b.ok(&["ip", "route", "add", "default", "via", R1_IP]);
         net
