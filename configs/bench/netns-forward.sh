@@ -9,8 +9,8 @@
 # (addresses on r0/r1, ip_forward=1); (3) the original Click, user level,
 # on the same configuration (METHOD LINUX), if $CLICK exists (default
 # /tmp/baselines/click). For each: iperf3 TCP throughput a→b, and a
-# 64-byte-frame UDP flood (iperf3 -u -b 0 -l 22) in packets per second
-# delivered to host-b, with the router's CPU time per delivered packet
+# flood of minimum-size UDP frames (trafgen) in packets per second
+# delivered to host-b's device, with the router's CPU time per delivered packet
 # (its process's user+system time; for the kernel, the softirq time of
 # all CPUs). Then, for our router, `strace -c` attached to each of its
 # threads (`-p TID` per thread: what `strace -c -f -p PID` means to do) during a
@@ -19,7 +19,8 @@
 #   configs/bench/netns-forward.sh [SECONDS] [RUNS]   (as root, from the repository root)
 #
 # The generators (iperf3 client and server) are pinned to core 0, the
-# user-level routers to core 1. Needs ip, ethtool, iperf3, strace.
+# user-level routers to core 1. Needs ip, ethtool, iperf3, strace,
+# and trafgen (netsniff-ng) for the flood (else iperf3, slower).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5}
@@ -105,38 +106,60 @@ tcp() {
 # Frames host-b's device has received.
 b_rx() { inB cat /sys/class/net/b0/statistics/rx_packets; }
 
-# udp PID: kpps delivered to host-b's device (its rx_packets; iperf3's
-# own receiver, on the generator's core, takes fewer), and CPU ns per
-# delivered packet (process PID's, or softirq time when PID is "kernel").
+# Frames host-a's device has sent.
+a_tx() { inA cat /sys/class/net/a0/statistics/tx_packets; }
+
+# The flood: minimum-size frames (60 bytes, 64 on a wire with its FCS),
+# UDP 10.1.1.2:9 -> 10.1.2.2:9, to the router's MAC, for $secs seconds on
+# core 0, by trafgen (AF_PACKET TX ring, ~0.6 Mpps here), else by iperf3
+# (-u -b 0 -l 18: its own headers make it slower).
+cat > "$dir/udp64.trafgen" <<'TG'
+{
+  0x02, 0x00, 0x00, 0x00, 0x01, 0x01,  0x02, 0x00, 0x00, 0x00, 0x01, 0x02,  0x08, 0x00,
+  0x45, 0x00, const16(46), const16(0), 0x40, 0x00, 64, 17, csumip(14, 33),
+  10, 1, 1, 2,  10, 1, 2, 2,
+  const16(9), const16(9), const16(26), const16(0),
+  fill(0x00, 18),
+}
+TG
+flood() {
+    if command -v trafgen >/dev/null; then
+        inA timeout -s INT "$secs" taskset -c 0 trafgen --dev a0 --conf "$dir/udp64.trafgen" --cpus 1 >/dev/null 2>&1 || true
+    else
+        iperf_server
+        inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 18 -t "$secs" >/dev/null || true
+        wait $srv
+    fi
+}
+
+# udp PID: kpps sent by host-a and delivered to host-b's device (its
+# rx_packets), and CPU ns per delivered packet (process PID's, or softirq
+# time when PID is "kernel").
 udp() {
-    iperf_server
-    local t0 r0 t1 r1
+    local t0 r0 s0 t1 r1 s1
     if [ "$1" = kernel ]; then t0=$(softirq_ticks); else t0=$(proc_ticks "$1"); fi
-    r0=$(b_rx)
-    inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 22 -t "$secs" -J > "$dir/udp.json"
+    r0=$(b_rx); s0=$(a_tx)
+    flood
     sleep 0.2
-    r1=$(b_rx)
+    r1=$(b_rx); s1=$(a_tx)
     if [ "$1" = kernel ]; then t1=$(softirq_ticks); else t1=$(proc_ticks "$1"); fi
-    wait $srv
-    awk -v d=$((r1 - r0)) -v s="$secs" -v t=$((t1 - t0)) -v hz="$hz" \
-        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f", d/s/1000, t/hz*1e9/d}'
+    awk -v d=$((r1 - r0)) -v o=$((s1 - s0)) -v s="$secs" -v t=$((t1 - t0)) -v hz="$hz" \
+        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f %.0f", o/s/1000, d/s/1000, t/hz*1e9/d}'
 }
 
 # syscalls PID: system calls per delivered packet, strace attached to
 # every thread of PID during a flood.
 syscalls() {
-    iperf_server
     local tids=() t r0 r1 st calls
     for t in /proc/"$1"/task/*; do tids+=(-p "${t##*/}"); done
     strace -c -q "${tids[@]}" -o "$dir/strace.txt" &
     st=$!
     sleep 0.5
     r0=$(b_rx)
-    inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 22 -t "$secs" -J > "$dir/udp.json"
+    flood
     sleep 0.2
     r1=$(b_rx)
     kill -INT $st; wait $st 2>/dev/null || true
-    wait $srv
     calls=$(awk '$NF=="total"{print $4}' "$dir/strace.txt")
     awk -v c="${calls:-0}" -v d=$((r1 - r0)) 'BEGIN{if (d<=0) d=1; printf "%.3f (%d calls, %d packets)", c/d, c, d}'
 }
@@ -145,8 +168,9 @@ syscalls() {
 row() {
     local t u
     t=$(tcp)
-    u=$(udp "$2")
-    printf '%-22s TCP %6s Gbit/s   UDP-64 %6s kpps   %6s ns CPU/packet\n' "$1" "$t" ${u% *} ${u#* }
+    read -r sent got cpu <<< "$(udp "$2")"
+    printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet\n' \
+        "$1" "$t" "$sent" "$got" "$cpu"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
