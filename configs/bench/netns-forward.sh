@@ -123,6 +123,14 @@ cat > "$dir/udp64.trafgen" <<'TG'
 }
 TG
 flood() {
+    # A socket bound to the flood's port that is never read: host-b
+    # drops the frames when its buffer is full rather than answering each
+    # with an ICMP port unreachable, work that veth would run on the
+    # router's core (its transmit runs host-b's receive).
+    ip netns exec "$B" python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.2.2", 9)); time.sleep(3600)' >/dev/null 2>&1 &
+    local sink=$!
+    sleep 0.3
     if command -v trafgen >/dev/null; then
         inA timeout -s INT "$secs" taskset -c 0 trafgen --dev a0 --conf "$dir/udp64.trafgen" --cpus 1 >/dev/null 2>&1 || true
     else
@@ -130,6 +138,7 @@ flood() {
         inA taskset -c 0 iperf3 -c 10.1.2.2 -u -b 0 -l 18 -t "$secs" >/dev/null || true
         wait $srv
     fi
+    kill $sink 2>/dev/null || true; wait $sink 2>/dev/null || true
 }
 
 # udp PID: kpps sent by host-a and delivered to host-b's device (its
@@ -161,7 +170,10 @@ syscalls() {
     r1=$(b_rx)
     kill -INT $st; wait $st 2>/dev/null || true
     calls=$(awk '$NF=="total"{print $4}' "$dir/strace.txt")
-    awk -v c="${calls:-0}" -v d=$((r1 - r0)) 'BEGIN{if (d<=0) d=1; printf "%.3f (%d calls, %d packets)", c/d, c, d}'
+    local top
+    top=$(awk '$1 ~ /^[0-9.]+$/ && $NF != "total" {print $NF " " $4}' "$dir/strace.txt" | sort -k2 -nr | head -4 | paste -sd, -)
+    awk -v c="${calls:-0}" -v d=$((r1 - r0)) -v top="$top" \
+        'BEGIN{if (d<=0) d=1; printf "%.3f (%d calls: %s; %d packets)", c/d, c, top, d}'
 }
 
 # row NAME PID: one line of results.
