@@ -22,7 +22,6 @@ pub(crate) const IP_PROTO_TCP: u8 = 6;
 pub(crate) const IP_PROTO_UDP: u8 = 17;
 
 /// Fragment bits of the (host-order) `ip_off` field.
-pub(crate) const IP_RF: u16 = 0x8000;
 pub(crate) const IP_DF: u16 = 0x4000;
 pub(crate) const IP_MF: u16 = 0x2000;
 pub(crate) const IP_OFFMASK: u16 = 0x1fff;
@@ -267,11 +266,6 @@ impl<const N: usize> Counts<N> {
     /// Counter `i` over every instance.
     pub(crate) fn sum(&self, i: usize) -> u64 {
         self.0.counters().sum(i)
-    }
-
-    /// Clears this instance's counters.
-    pub(crate) fn reset(&self) {
-        self.0.reset();
     }
 }
 

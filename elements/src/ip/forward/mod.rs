@@ -6,6 +6,7 @@
 mod decipttl;
 mod dropbroadcasts;
 mod fixipsrc;
+mod ipcombo;
 pub(crate) mod hdr;
 mod ipencap;
 mod ipfragmenter;
@@ -18,7 +19,9 @@ mod storeipaddress;
 
 pub use decipttl::DecIPTTL;
 pub use dropbroadcasts::DropBroadcasts;
+pub(crate) use dropbroadcasts::link_broadcast;
 pub use fixipsrc::FixIPSrc;
+pub use ipcombo::{IPInputCombo, IPOutputCombo};
 pub use ipencap::IPEncap;
 pub use ipfragmenter::IPFragmenter;
 pub use ipgwoptions::IPGWOptions;
@@ -42,4 +45,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<SetIPDSCP>()
         .add::<MarkIPCE>()
         .add::<StoreIPAddress>();
+    r.add::<IPInputCombo>().add::<IPOutputCombo>();
 }
