@@ -57,7 +57,9 @@ impl Encap {
         }
         p.anno_mut().set_dst_ip(self.dst);
         let _ = p.set_network_header(0, 20);
-        self.seq = self.seq.wrapping_add(if self.seq == 0xffff { 2 } else { 1 });
+        self.seq = self
+            .seq
+            .wrapping_add(if self.seq == 0xffff { 2 } else { 1 });
         true
     }
 

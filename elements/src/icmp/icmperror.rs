@@ -112,9 +112,8 @@ impl ElementClass for ICMPError {
         if !is_error_type(ty) {
             return Err(format!("ICMP type {ty} is not an error type"));
         }
-        let code = parse_icmp_code(ty, code.as_deref().unwrap_or("0")).ok_or_else(|| {
-            "argument 2 takes ICMP code (integer between 0 and 255)".to_string()
-        })?;
+        let code = parse_icmp_code(ty, code.as_deref().unwrap_or("0"))
+            .ok_or_else(|| "argument 2 takes ICMP code (integer between 0 and 255)".to_string())?;
         Ok(ICMPError {
             src: src.octets(),
             ty,
@@ -201,7 +200,11 @@ impl ICMPError {
         // the reversed route: the option's type, length ptr-1, pointer 4,
         // the addresses visited so far last first, EOL
         let olen = route.map_or(0, |r| usize::from(ip[r + 2]) - 1);
-        let nhl = if route.is_some() { (20 + olen + 3) & !3 } else { 20 };
+        let nhl = if route.is_some() {
+            (20 + olen + 3) & !3
+        } else {
+            20
+        };
         let len = self.mtu.max(nhl + 8);
         let mut q = Packet::new(len).ok()?;
         let quoted = (len - nhl - 8).min(data.len() - off);

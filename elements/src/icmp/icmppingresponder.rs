@@ -63,11 +63,11 @@ impl PacketElement for ICMPPingResponder {
         let old = be16(icmp, 0);
         icmp[0] = 0;
         icmp[1] = 0;
-        let mut sum = update_cksum(be16(icmp, 2), old, 0);
-        if sum == 0 && icmp.iter().all(|&b| b == 0) {
-            sum = 0xffff;
-        }
+        let sum = update_cksum(be16(icmp, 2), old, 0);
         put16(icmp, 2, sum);
+        if sum == 0 && icmp.iter().all(|&b| b == 0) {
+            put16(icmp, 2, 0xffff);
+        }
         let a = p.anno_mut();
         a.set_dst_ip(std::net::Ipv4Addr::from(src));
         a.set_timestamp(ctx.timestamp());

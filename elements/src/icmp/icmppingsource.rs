@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use click_engine::args::Args;
 use click_engine::packet::{Batch, Timestamp};
-use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port, Timer};
+use click_engine::{
+    ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Packet, Port, Timer,
+};
 
 use crate::ip::forward::hdr::{be16, cksum, ip_at, put16, IP_PROTO_ICMP};
 
@@ -37,7 +39,10 @@ impl Receiver {
 
     fn reset(&mut self) {
         let sent = std::mem::take(&mut self.sent);
-        *self = Receiver { sent, ..Receiver::new_empty() };
+        *self = Receiver {
+            sent,
+            ..Receiver::new_empty()
+        };
         self.sent.fill(0);
     }
 
@@ -131,7 +136,10 @@ impl ElementClass for ICMPPingSource {
             tracing::warn!(element = ctx.name, "INTERVAL so small that it is zero");
         }
         if !push && interval.is_some() {
-            tracing::warn!(element = ctx.name, "element is pull, INTERVAL parameter will be ignored");
+            tracing::warn!(
+                element = ctx.name,
+                "element is pull, INTERVAL parameter will be ignored"
+            );
         }
         if !push && mirror {
             return Err("MIRROR invalid on pull element".into());
@@ -469,7 +477,8 @@ impl Element for ICMPPingSource {
                 let d: Duration = Args::new(v)
                     .read_mp("INTERVAL")
                     .map_err(|_| "'interval' should be an interval".to_string())?;
-                self.interval = Duration::from_millis(((d.as_nanos() + 500_000) / 1_000_000) as u64);
+                self.interval =
+                    Duration::from_millis(((d.as_nanos() + 500_000) / 1_000_000) as u64);
             }
             "reset_counts" => {
                 self.count = 0;

@@ -1,9 +1,7 @@
 //! SetTCPChecksum and SetUDPChecksum: compute transport checksums.
 
 use click_engine::args::Args;
-use click_engine::{
-    ConfigureCtx, ElementClass, Packet, PacketCtx, PacketElement, Port, Threads,
-};
+use click_engine::{ConfigureCtx, ElementClass, Packet, PacketCtx, PacketElement, Port, Threads};
 
 use crate::ip::forward::hdr::{be16, put16, transport_cksum, IP_MF, IP_OFFMASK};
 

@@ -93,7 +93,10 @@ impl IPInputCombo {
         if hlen < 20 || len > d.len() || len < hlen || cksum(&d[..hlen]) != 0 {
             return false;
         }
-        let (src, dst) = ([ip[12], ip[13], ip[14], ip[15]], [ip[16], ip[17], ip[18], ip[19]]);
+        let (src, dst) = (
+            [ip[12], ip[13], ip[14], ip[15]],
+            [ip[16], ip[17], ip[18], ip[19]],
+        );
         if self.bad_src.contains(&src) && !self.good_dst.contains(&dst) {
             return false;
         }

@@ -169,7 +169,10 @@ impl PacketElement for IPEncap {
     }
 
     fn handlers(&self) -> &'static [Handler] {
-        const HANDLERS: &[Handler] = &[Handler::keyword("src", "SRC"), Handler::keyword("dst", "DST")];
+        const HANDLERS: &[Handler] = &[
+            Handler::keyword("src", "SRC"),
+            Handler::keyword("dst", "DST"),
+        ];
         HANDLERS
     }
 

@@ -69,10 +69,9 @@ impl ElementClass for IPFragmenter {
         if mtu < 8 {
             return Err("MTU must be at least 8".into());
         }
-        let seed = ctx
-            .name
-            .bytes()
-            .fold(0x243f_6a88_85a3_08d3u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let seed = ctx.name.bytes().fold(0x243f_6a88_85a3_08d3u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         Ok(IPFragmenter {
             mtu: mtu as usize,
             honor_df,
@@ -170,7 +169,15 @@ impl IPFragmenter {
             if self.verbose || self.counts.sum(0) < 5 {
                 eprintln!(
                     "IPFragmenter({}) DF {}.{}.{}.{} {}.{}.{}.{} len={}",
-                    self.mtu, ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19],
+                    self.mtu,
+                    ip[12],
+                    ip[13],
+                    ip[14],
+                    ip[15],
+                    ip[16],
+                    ip[17],
+                    ip[18],
+                    ip[19],
                     data.len()
                 );
             }

@@ -172,7 +172,9 @@ impl Out<'_> {
 
 impl IPReassembler {
     fn entry(&self, i: u32) -> &Entry {
-        self.entries[i as usize].as_ref().expect("linked entries exist")
+        self.entries[i as usize]
+            .as_ref()
+            .expect("linked entries exist")
     }
 
     fn entry_mut(&mut self, i: u32) -> &mut Entry {
@@ -184,7 +186,9 @@ impl IPReassembler {
     /// Takes entry `i` out of its slot (the caller has unlinked it).
     fn release(&mut self, i: u32) -> Entry {
         self.free.push(i);
-        self.entries[i as usize].take().expect("linked entries exist")
+        self.entries[i as usize]
+            .take()
+            .expect("linked entries exist")
     }
 
     /// Gives up a datagram: its packet, with what arrived, to output 1.
@@ -328,7 +332,9 @@ impl IPReassembler {
             self.make_queue(p, off, th, p_off, p_last, key, bucket, ctx);
             return;
         }
-        let e = self.entries[i as usize].as_mut().expect("linked entries exist");
+        let e = self.entries[i as usize]
+            .as_mut()
+            .expect("linked entries exist");
         let nl = p.len() - off;
         if let Some(a) = self.mtu_anno {
             if e.q.anno().u16(a).is_some_and(|m| usize::from(m) < nl) {
@@ -389,8 +395,8 @@ impl IPReassembler {
                 put16(&mut qd[q_ipoff..], 6, o);
             }
         }
-        let done = be16(&e.q.data()[q_ipoff..], 6) & IP_MF == 0
-            && e.chunks[0] == (0, e.tlen as u16);
+        let done =
+            be16(&e.q.data()[q_ipoff..], 6) & IP_MF == 0 && e.chunks[0] == (0, e.tlen as u16);
         if !done {
             return;
         }

@@ -6,8 +6,8 @@
 mod decipttl;
 mod dropbroadcasts;
 mod fixipsrc;
-mod ipcombo;
 pub(crate) mod hdr;
+mod ipcombo;
 mod ipencap;
 mod ipfragmenter;
 mod ipgwoptions;
@@ -18,8 +18,8 @@ mod setipdscp;
 mod storeipaddress;
 
 pub use decipttl::DecIPTTL;
-pub use dropbroadcasts::DropBroadcasts;
 pub(crate) use dropbroadcasts::link_broadcast;
+pub use dropbroadcasts::DropBroadcasts;
 pub use fixipsrc::FixIPSrc;
 pub use ipcombo::{IPInputCombo, IPOutputCombo};
 pub use ipencap::IPEncap;

@@ -85,7 +85,9 @@ impl PacketElement for StoreIPAddress {
                 if p.network_header_length().unwrap_or(0) < 20 {
                     return Some(1);
                 }
-                let th = p.transport_header_offset().and_then(|t| usize::try_from(t).ok());
+                let th = p
+                    .transport_header_offset()
+                    .and_then(|t| usize::try_from(t).ok());
                 p.data_mut().map(|d| store_in_header(d, off, th, field, ip))
             }
         };
