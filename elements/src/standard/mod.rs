@@ -185,6 +185,7 @@ const FULL_NOTE_QUEUE: &str = "FullNoteQueue";
 pub const ALIASES: &[(&str, &str)] = &[
     (FULL_NOTE_QUEUE, "Queue"),
     (AVERAGE_COUNTER_MP, "AverageCounter"),
+    ("ICMPSendPings", "ICMPPingSource"),
 ];
 
 const AVERAGE_COUNTER_MP: &str = "AverageCounterMP";
