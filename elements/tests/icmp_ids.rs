@@ -32,7 +32,8 @@ fn all_icmperrors_share_one_id_counter_from_1() {
     let mut b = make("10.0.0.1, timeexceeded");
     let mut h = Harness::new("e");
     let mut ids = Vec::new();
-    for e in [&mut a, &mut b, &mut a, &mut a, &mut b] {
+    for which in [0, 1, 0, 0, 1] {
+        let e = if which == 0 { &mut a } else { &mut b };
         let mut batch = Batch::new();
         batch.push(udp());
         h.with(|ctx| e.push(0, batch, ctx));
