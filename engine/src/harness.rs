@@ -220,5 +220,6 @@ fn collecting_tables() -> Tables {
         direct_outs,
         direct_ins: Vec::new(),
         forwarders: vec![false, false],
+        outputs_meet: vec![false, false],
     }
 }

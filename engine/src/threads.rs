@@ -11,7 +11,7 @@ use click_lang::Diagnostic;
 
 use crate::clock::{Clock, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
-use crate::dispatch::{build_tables, Slot};
+use crate::dispatch::{build_tables, outputs_meet, Slot};
 use crate::element::ConfigureCtx;
 use crate::graph::Graph;
 use crate::hotswap::HotSwap;
@@ -112,6 +112,7 @@ pub(crate) fn run(
         opts,
         inboxes: &inboxes,
         shares: &schedule_info(spec.graph),
+        outputs_meet: &outputs_meet(spec.graph),
     };
 
     let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
@@ -192,6 +193,9 @@ struct ThreadEnv<'a> {
     inboxes: &'a [crossbeam_channel::Receiver<Message>],
     /// ScheduleInfo's tickets, by element name.
     shares: &'a HashMap<String, u32>,
+    /// Which elements' outputs meet again downstream (see
+    /// [`outputs_meet`](crate::dispatch::outputs_meet)).
+    outputs_meet: &'a [bool],
 }
 
 #[derive(Default)]
@@ -319,7 +323,13 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         let global: Vec<usize> = plan.members.iter().map(|&(e, _)| e).collect();
-        let tables = build_tables(graph, &plan.members, &input_side, &output_side);
+        let tables = build_tables(
+            graph,
+            &plan.members,
+            &input_side,
+            &output_side,
+            self.outputs_meet,
+        );
         let waker = self.shared.wakers[t].clone();
 
         let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());

@@ -174,6 +174,9 @@ struct State {
     /// that led here returns (see `Program::run_steps`).
     suspended: bool,
     errors: u64,
+    /// A driver step took its stop event (raised the run count again); a
+    /// driver whose step did not (it stopped or ended) stops the router.
+    took_stop: bool,
 }
 
 /// How a step was requested (Click's step types).
@@ -1056,6 +1059,7 @@ impl Program {
         }
         if ty == StepType::Router {
             env.adjust_runcount(1);
+            st.took_stop = true;
         }
         njumps + 1
     }
@@ -1282,9 +1286,14 @@ impl Element for Script {
                 env.0.force_stop();
                 break;
             }
+            // Whether this step took its stop event, not the run count
+            // now: another thread may lower it again meanwhile (a second
+            // source stopping), and that stop is the next round's.
+            st.took_stop = false;
             prog.run_steps(st, 1, StepType::Router, &mut env);
-            if env.0.runcount() <= 0 {
+            if !st.took_stop {
                 env.0.force_stop();
+                break;
             }
         }
         true
