@@ -84,7 +84,8 @@ fn decipttl_decrements_and_sends_expired_packets_to_output_1() {
 
     // ACTIVE false, through the handler
     let mut h = Harness::new("d");
-    h.with(|ctx| d.write_handler("active", "false", ctx)).unwrap();
+    h.with(|ctx| d.write_handler("active", "false", ctx))
+        .unwrap();
     let out = push(&mut d, vec![udp(10)]);
     assert_eq!(out[0][0].data()[8], 64);
     assert_eq!(d.read_handler("active").as_deref(), Some("false"));
@@ -132,7 +133,9 @@ fn ipfragmenter_576_carries_552_bytes_per_fragment() {
     assert_eq!(out[0].len(), 2);
     let ids: Vec<&[u8]> = out[0].iter().map(|q| &q.data()[4..6]).collect();
     assert_eq!(ids[0], ids[1]);
-    assert!(out[0].iter().all(|q| q.data()[6] & 0x40 == 0 && header_ok(q)));
+    assert!(out[0]
+        .iter()
+        .all(|q| q.data()[6] & 0x40 == 0 && header_ok(q)));
 
     assert_eq!(
         try_make::<IPFragmenter>("7", 1).unwrap_err(),
@@ -168,7 +171,10 @@ fn ipreassembler_reassembles_in_any_order_and_gives_up_after_30_seconds() {
     assert_eq!(whole.len(), 68);
     assert!(header_ok(whole));
     assert_eq!(&whole.data()[6..8], &[0, 0]);
-    assert!(whole.data()[20..].iter().enumerate().all(|(i, &b)| b == i as u8));
+    assert!(whole.data()[20..]
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == i as u8));
     assert_eq!(whole.anno().timestamp().as_nanos(), 101_000_000_000);
 
     // a datagram missing a piece is given up (to output 1) once a fragment
@@ -180,7 +186,10 @@ fn ipreassembler_reassembles_in_any_order_and_gives_up_after_30_seconds() {
     let out = push(&mut r, vec![frag(4, 0, 16, true, 231)]);
     assert_eq!(out[1].len(), 1);
     assert_eq!(&out[1][0].data()[4..6], &[0, 2]);
-    assert!(r.read_handler("dump").unwrap().contains("good reassemblies:   1"));
+    assert!(r
+        .read_handler("dump")
+        .unwrap()
+        .contains("good reassemblies:   1"));
 }
 
 #[test]
@@ -199,7 +208,10 @@ fn ipreassembler_memory_stays_bounded_under_a_fragment_flood() {
     }
     // 12800 datagrams of 1240 bytes against 64 KiB: nearly all given up
     assert!(given_up > 12_700, "{given_up}");
-    assert!(r.read_handler("dump").unwrap().contains("failed reassemblies: "));
+    assert!(r
+        .read_handler("dump")
+        .unwrap()
+        .contains("failed reassemblies: "));
 }
 
 #[test]
@@ -215,7 +227,15 @@ fn ipreassembler_drops_bad_fragments() {
 fn icmperror_refuses_what_rfc_1812_forbids() {
     let mut e: ICMPError = make("10.0.0.1, unreachable, host", 1);
     let ok = udp(100);
-    let mut icmp_err = ip([10, 0, 1, 2], [10, 0, 2, 2], 1, 64, 0, 1, &[3, 1, 0, 0, 0, 0, 0, 0]);
+    let mut icmp_err = ip(
+        [10, 0, 1, 2],
+        [10, 0, 2, 2],
+        1,
+        64,
+        0,
+        1,
+        &[3, 1, 0, 0, 0, 0, 0, 0],
+    );
     icmp_err.set_network_header(0, 20).unwrap();
     let frag = ip([10, 0, 1, 2], [10, 0, 2, 2], 17, 64, 5, 1, &[0; 16]);
     let bcast = ip([10, 0, 1, 2], [255, 255, 255, 255], 17, 64, 0, 1, &[0; 16]);
@@ -227,7 +247,11 @@ fn icmperror_refuses_what_rfc_1812_forbids() {
     assert_eq!(out[0].len(), 1);
     let q = &out[0][0];
     let d = q.data();
-    assert_eq!(d.len(), 20 + 8 + 128, "the whole offending datagram is quoted");
+    assert_eq!(
+        d.len(),
+        20 + 8 + 128,
+        "the whole offending datagram is quoted"
+    );
     assert_eq!((d[8], d[6] & 0x40), (200, 0), "TTL 200, DF clear");
     assert_eq!((d[20], d[21]), (3, 1));
     assert_eq!(&d[12..16], &[10, 0, 0, 1]);
@@ -265,7 +289,10 @@ fn icmppingresponder_answers_with_ttl_255_and_the_requests_id() {
     let d = rep.data();
     assert_eq!(&d[4..6], &[0x42, 0x42]);
     assert_eq!((d[8], &d[6..8]), (255, &[0u8, 0][..]));
-    assert_eq!((&d[12..16], &d[16..20]), (&[10, 0, 1, 1][..], &[10, 0, 1, 2][..]));
+    assert_eq!(
+        (&d[12..16], &d[16..20]),
+        (&[10, 0, 1, 1][..], &[10, 0, 1, 2][..])
+    );
     assert_eq!(d[20], 0);
     assert!(header_ok(rep));
     assert_eq!(internet_checksum(&d[20..]), 0);
@@ -278,7 +305,9 @@ fn udpipencap_sends_ttl_250_and_ids_from_0() {
     let mut u: UDPIPEncap = make("1.0.0.1, 2, 3.0.0.3, www", 1);
     let out = push(
         &mut u,
-        (0..3).map(|_| Packet::from_slice(b"hello").unwrap()).collect(),
+        (0..3)
+            .map(|_| Packet::from_slice(b"hello").unwrap())
+            .collect(),
     );
     for (i, p) in out[0].iter().enumerate() {
         let d = p.data();
