@@ -565,7 +565,7 @@ impl<'a> PacketCtx<'a> {
 
     /// Fires `timer` of the current element after `delay`.
     pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
-        let at = self.shared.clock.now() + delay;
+        let at = self.shared.clock.after(delay);
         self.set_timer(timer, at);
     }
 
@@ -611,12 +611,24 @@ impl<'a> PacketCtx<'a> {
     /// Click's `please_stop_driver`: lowers the run count; at zero the
     /// router stops.
     pub fn stop_router(&mut self) {
-        self.shared.adjust_runcount(-1);
+        let who = self.declaration();
+        self.shared
+            .adjust_runcount(-1, || format!("'{who}' asked the router to stop"));
     }
 
     /// Adjusts the router's run count (DriverManager, Script).
     pub fn adjust_runcount(&mut self, delta: i32) {
-        self.shared.adjust_runcount(delta);
+        let who = self.declaration();
+        self.shared.adjust_runcount(delta, || match delta {
+            -1 => format!("'{who}' asked the router to stop"),
+            d if d < 0 => format!("'{who}' asked the router to stop ({} times)", -d),
+            d => format!("'{who}' raised the run count by {d}"),
+        });
+    }
+
+    /// `name :: Class` of the current element, for the log.
+    fn declaration(&self) -> String {
+        self.shared.graph.nodes[self.global[self.cur()]].declaration()
     }
 
     /// The router's run count: it starts at 1; each stop request lowers
@@ -629,7 +641,9 @@ impl<'a> PacketCtx<'a> {
     /// Stops the router now, whatever the run count (the driver's final
     /// word).
     pub fn force_stop(&mut self) {
-        self.shared.request_stop();
+        let who = self.declaration();
+        self.shared
+            .stop_because(|| format!("'{who}' stopped the router"));
     }
 
     /// Whether a stop was requested.
@@ -831,6 +845,7 @@ pub(crate) fn write_element(
     value: &str,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
+    tracing::debug!(element = ctx.name(), handler, value, "handler write");
     if let (Some(task), "tickets") = (&ctx.task_of[ctx.cur()], handler) {
         let tickets: u32 = crate::args::Args::new(value).read_mp("TICKETS")?;
         task.set_tickets(tickets);

@@ -134,6 +134,7 @@ impl Harness {
             signals: RouterSignals::new(stop, wakers),
             handle,
             hotswap: None,
+            stop_reason: Mutex::new(None),
         };
         let stats = Stats::new(2);
         let mut state = ShardState::new(

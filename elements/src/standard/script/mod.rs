@@ -413,6 +413,9 @@ impl Program {
     }
 
     /// Compiles one instruction; `gotos` collects jumps to resolve.
+    ///
+    /// Click says `syntax error at 'wait'` for a bad time; the time is
+    /// what is wrong, so it is named instead (see [`wait_time`]).
     fn compile(&mut self, arg: &str, gotos: &mut Vec<(usize, String)>) -> Result<(), String> {
         let (word, rest) = pop_word(arg);
         let syntax = || format!("syntax error at '{word}'");
@@ -429,7 +432,7 @@ impl Program {
             }
             "wait" | "wait_time" | "wait_for" => {
                 if !rest.contains('$') {
-                    Duration::from_arg(&rest).map_err(|_| syntax())?;
+                    wait_time(&word, &rest)?;
                 }
                 self.add(Insn::WaitTime(rest));
             }
@@ -927,12 +930,12 @@ impl Program {
                     if st.step_count == nsteps {
                         let t = self.expand(st, text, env);
                         unless_suspended!();
-                        match Duration::from_arg(t.trim()) {
+                        match wait_time("wait", t.trim()) {
                             Ok(d) => {
                                 env.schedule_after(d);
                                 st.pos -= 1;
                             }
-                            Err(_) => self.report(st, "syntax error at 'wait'"),
+                            Err(e) => self.report(st, &e),
                         }
                         break;
                     }
@@ -1240,7 +1243,7 @@ impl Element for Script {
             }
             (kind, Some(Insn::WaitTime(text))) => {
                 let t = prog.expand(st, text, &mut NoEnv);
-                let d = Duration::from_arg(t.trim()).map_err(|_| "syntax error at 'wait'")?;
+                let d = wait_time("wait", t.trim())?;
                 ctx.schedule_after(d);
                 if kind == Kind::Driver {
                     ctx.start_unscheduled();
@@ -1356,6 +1359,26 @@ impl Element for Script {
         }
         result.map(|_| ())
     }
+}
+
+/// The time of a `wait` (`wait_time`, `wait_for`) instruction, or why it
+/// is not one: a negative time, one too long to count, or not a time.
+fn wait_time(word: &str, text: &str) -> Result<Duration, String> {
+    Duration::from_arg(text).map_err(|e| {
+        let why = if text.is_empty() {
+            "a time is missing".to_string()
+        } else if text.starts_with('-') {
+            format!("the time '{text}' is negative")
+        } else if e.contains("out of range") {
+            format!(
+                "the time '{text}' is too long (at most {} seconds)",
+                u64::MAX
+            )
+        } else {
+            format!("'{text}' is not a time (like 1.5s, 20ms or 2min)")
+        };
+        format!("{word}: {why}")
+    })
 }
 
 #[cfg(test)]
