@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per packet of each forwarding and ICMP element (callgrind,
 # exact and repeatable on a shared machine), as recorded in
-# docs/PERFORMANCE.md:
+# docs/PERFORMANCE.md ("Forwarding and ICMP elements"):
 #   configs/bench/fwd-elements.sh [N]       (from the repository root)
 # Each element is measured in the same path: clones of one 64-byte
 # Ethernet/IPv4/UDP frame (d-iproute's) -> Strip(14) -> CheckIPHeader ->
