@@ -486,3 +486,41 @@ fn route_lookup_does_not_allocate() {
         "the lookup path allocates: {long} allocations vs {short} ({extra} more)"
     );
 }
+
+/// The forwarding and ICMP elements allocate nothing per packet: options,
+/// TTL, DSCP and ECN, addresses and checksums rewritten, every packet
+/// fragmented and reassembled, answered with an ICMP error, encapsulated
+/// four times and answered as a ping.
+#[test]
+fn forwarding_and_icmp_elements_do_not_allocate() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = |n: u64| {
+        format!(
+            "InfiniteSource(DATA \\<00112233445566778899aabb08004500003200000000401164b70a0000010a01020304d2162e001e000000000000000000000000000000000000000000000000>,
+                            LIMIT {n}, BURST 32, STOP true)
+               -> c :: Counter -> Strip(14) -> CheckIPHeader -> IPGWOptions(10.0.0.9)
+               -> FixIPSrc(10.0.0.9) -> DecIPTTL -> SetIPDSCP(5) -> MarkIPCE(true)
+               -> StoreIPAddress(10.1.1.1, src) -> SetIPChecksum -> SetUDPChecksum
+               -> fr :: IPFragmenter(40) -> IPReassembler -> t :: Tee(2);
+             fr[1] -> Discard;
+             t[0] -> ICMPError(10.0.0.1, unreachable, port) -> FixIPSrc(10.9.9.9)
+               -> d0 :: Counter -> Discard;
+             t[1] -> UDPIPEncap(1.1.1.1, 1, 2.2.2.2, 2) -> IPEncap(4, 1.1.1.1, 2.2.2.2)
+               -> ICMPPingEncap(1.1.1.1, 2.2.2.2) -> ICMPIPEncap(1.1.1.1, 2.2.2.2, echo)
+               -> CheckIPHeader -> ICMPPingResponder -> d1 :: Counter -> Discard;"
+        )
+    };
+    let registry = click_elements::registry();
+    let long = 300_000;
+    counted_run_of(&config(SHORT), &registry);
+    let (short, short_counts) = counted_run_of(&config(SHORT), &registry);
+    let (many, long_counts) = counted_run_of(&config(long), &registry);
+    assert_eq!(short_counts, [SHORT; 3]);
+    assert_eq!(long_counts, [long; 3]);
+    let extra = many.saturating_sub(short);
+    assert!(
+        extra <= SLACK,
+        "the forwarding elements allocate: {many} allocations for {long} packets vs {short} \
+         for {SHORT} ({extra} more)"
+    );
+}

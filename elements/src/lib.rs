@@ -5,13 +5,17 @@
 //! own classes to it before building a router.
 
 mod ethernet;
+mod icmp;
 mod ip;
 mod standard;
+mod tcpudp;
 mod userlevel;
 
 pub use ethernet::*;
+pub use icmp::*;
 pub use ip::*;
 pub use standard::*;
+pub use tcpudp::*;
 pub use userlevel::*;
 
 use click_engine::Registry;
@@ -27,6 +31,8 @@ pub fn registry() -> Registry {
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
     ip::register(r);
+    tcpudp::register(r);
+    icmp::register(r);
     ethernet::register(r);
     userlevel::register(r);
 }

@@ -12,7 +12,7 @@ use click_elements::{
     SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, UnstripIPHeader,
 };
 use click_engine::args::Args;
-use click_engine::packet::{Batch, PacketPool};
+use click_engine::packet::{Batch, PacketPool, PacketType};
 use click_engine::{ConfigureCtx, Element, ElementClass, Harness, Packet, Processing};
 
 const PCAP: &str = concat!(
@@ -261,4 +261,113 @@ fn every_element_takes_every_frame() {
         &all,
     );
     every_frame("SetVLANAnno", make::<SetVLANAnno>("7", 1), &all);
+}
+
+/// As `every_frame`, with the header marks the forwarding elements see
+/// (also Strip(14) + MarkIPHeader, unchecked) and annotations they act on
+/// (fix-IP-source, parameter problem pointer, destination, link
+/// broadcasts) set on some frames; every output is kept and dropped.
+fn every_frame_forward<T: Element>(name: &str, mut e: T, frames: &[Vec<u8>]) {
+    let mut h = Harness::new(name);
+    let mut mark: MarkIPHeader = make("14", 1);
+    let mut mark0: MarkIPHeader = make("", 1);
+    let mut strip: click_elements::Strip = make("14", 1);
+    let mut chk: CheckIPHeader = make("", 2);
+    let annotate = |p: &mut Packet, i: usize| {
+        let a = p.anno_mut();
+        a.set_fix_ip_src((i % 2) as u8);
+        a.set_icmp_paramprob((i * 7 % 70) as u8);
+        a.set_dst_ip(std::net::Ipv4Addr::new(10, 0, (i % 3) as u8, 1));
+        a.set_packet_type(match i % 5 {
+            0 => PacketType::Broadcast,
+            1 => PacketType::Multicast,
+            _ => PacketType::Host,
+        });
+    };
+    let mut batch = Batch::new();
+    for (i, f) in frames.iter().enumerate() {
+        for mode in 0..4 {
+            let mut p = Packet::from_slice(f).unwrap();
+            annotate(&mut p, i + mode);
+            match mode {
+                0 => {}
+                1 => {
+                    run(&mut h, &mut mark, &mut p);
+                }
+                2 => {
+                    run(&mut h, &mut strip, &mut p);
+                    run(&mut h, &mut mark0, &mut p);
+                }
+                _ => {
+                    run(&mut h, &mut strip, &mut p);
+                    if run(&mut h, &mut chk, &mut p) != Some(0) {
+                        continue;
+                    }
+                }
+            }
+            batch.push(p);
+            if batch.is_full() {
+                h.with(|ctx| e.push(0, std::mem::take(&mut batch), ctx));
+            }
+        }
+        for port in 0..8 {
+            drop(h.take_output(port));
+        }
+    }
+    h.with(|ctx| e.push(0, batch, ctx));
+    for port in 0..8 {
+        drop(h.take_output(port));
+    }
+}
+
+#[test]
+fn forwarding_and_icmp_elements_take_every_frame() {
+    use click_elements::*;
+    init_pool();
+    let frames = read_pcap(PCAP);
+    let mut all = frames.clone();
+    all.push(Vec::new());
+    for f in frames.iter().take(50) {
+        for n in (0..f.len().min(80)).step_by(5) {
+            all.push(f[..n].to_vec());
+        }
+    }
+    macro_rules! each {
+        ($($t:ty: $conf:expr, $outs:expr;)*) => {
+            $(every_frame_forward(stringify!($t), make::<$t>($conf, $outs), &all);)*
+        };
+    }
+    each! {
+        DecIPTTL: "", 2;
+        DecIPTTL: "MULTICAST false", 1;
+        IPGWOptions: "10.0.0.1, 10.0.0.2 10.0.0.3", 2;
+        FixIPSrc: "10.9.9.9", 1;
+        DropBroadcasts: "", 2;
+        IPFragmenter: "28", 2;
+        IPFragmenter: "68, HONOR_DF false, HEADROOM 0", 1;
+        IPFragmenter: "1500", 2;
+        IPReassembler: "", 2;
+        IPReassembler: "HIMEM 200, MAX_MTU_ANNO 20", 1;
+        IPEncap: "4, 1.1.1.1, DST_ANNO, DF true", 1;
+        UDPIPEncap: "1.1.1.1, 1, 2.2.2.2, 2", 1;
+        SetIPChecksum: "", 1;
+        SetUDPChecksum: "", 2;
+        SetTCPChecksum: "FIXOFF true", 1;
+        StoreIPAddress: "src", 2;
+        StoreIPAddress: "1.2.3.4, dst", 1;
+        StoreIPAddress: "1.2.3.4, 40", 2;
+        SetIPDSCP: "63", 1;
+        MarkIPCE: "", 1;
+        MarkIPCE: "true", 1;
+        IPInputCombo: "1, INTERFACES 10.0.1.1/24", 1;
+        IPOutputCombo: "0, 10.0.0.1, 60", 5;
+        ICMPError: "10.0.0.1, unreachable, needfrag, PMTU 500", 1;
+        ICMPError: "10.0.0.1, parameterproblem, 0, MTU 40", 1;
+        ICMPError: "10.0.0.1, redirect, host, 10.0.1.255", 1;
+        ICMPError: "10.0.0.1, timeexceeded, MTU 0", 1;
+        ICMPPingResponder: "", 2;
+        ICMPPingEncap: "1.1.1.1, 2.2.2.2", 1;
+        ICMPIPEncap: "1.1.1.1, 2.2.2.2, timestamp", 1;
+        ICMPPingSource: "1.1.1.1, 2.2.2.2, MIRROR true", 1;
+    }
 }

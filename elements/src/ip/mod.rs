@@ -10,6 +10,7 @@ mod checkudpheader;
 mod common;
 mod ethermirror;
 mod ethervlanencap;
+pub(crate) mod forward;
 mod getipaddress;
 mod hostetherfilter;
 mod ipfilter;
@@ -31,6 +32,7 @@ pub use checkudpheader::CheckUDPHeader;
 pub use common::internet_checksum;
 pub use ethermirror::EtherMirror;
 pub use ethervlanencap::EtherVLANEncap;
+pub use forward::*;
 pub use getipaddress::GetIPAddress;
 pub use hostetherfilter::HostEtherFilter;
 pub use ipfilter::{IPClassifier, IPFilter};
@@ -53,6 +55,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<GetIPAddress>().add::<SetIPAddress>();
     r.add::<IPPrint>();
     lookup::register(r);
+    forward::register(r);
     r.add::<IPClassifier>().add::<IPFilter>();
     r.add::<CheckIPHeader>()
         .add::<CheckIPHeader2>()

@@ -108,6 +108,7 @@ mod ratedsplitter;
 mod ratedunqueue;
 mod resize;
 mod roundrobinsched;
+mod roundrobinswitch;
 mod scheduleinfo;
 mod script;
 mod setannobyte;
@@ -156,6 +157,7 @@ pub use ratedsplitter::{BandwidthRatedSplitter, RatedSplitter};
 pub use ratedunqueue::{BandwidthRatedUnqueue, RatedUnqueue};
 pub use resize::Resize;
 pub use roundrobinsched::RoundRobinSched;
+pub use roundrobinswitch::RoundRobinSwitch;
 pub use scheduleinfo::ScheduleInfo;
 pub use script::Script;
 pub use setannobyte::SetAnnoByte;
@@ -183,6 +185,7 @@ const FULL_NOTE_QUEUE: &str = "FullNoteQueue";
 pub const ALIASES: &[(&str, &str)] = &[
     (FULL_NOTE_QUEUE, "Queue"),
     (AVERAGE_COUNTER_MP, "AverageCounter"),
+    ("ICMPSendPings", "ICMPPingSource"),
 ];
 
 const AVERAGE_COUNTER_MP: &str = "AverageCounterMP";
@@ -214,6 +217,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<AddressInfo>().add::<AnnotationInfo>();
     r.add::<Print>();
     r.add::<PrioSched>();
+    r.add::<RoundRobinSwitch>();
     r.add::<PullTee>();
     r.add::<PullSwitch>().add::<SimplePullSwitch>();
     r.add::<RatedSource>();

@@ -1,7 +1,7 @@
 //! IPFilter and IPClassifier: IP packets classified by tcpdump-like
 //! patterns, compiled into one decision graph.
 
-mod names;
+pub(crate) mod names;
 mod parse;
 
 use click_engine::args::{ArgContext, Args};
