@@ -97,7 +97,8 @@ fn make_ip_conf(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Pings `to` from `from` `count` times; ping's output.
+/// Pings `to` from `from` with `extra` arguments (`-c N` at least):
+/// ping's output, standard output and error.
 fn ping(from: &Ns, to: &str, extra: &[&str]) -> String {
     let mut argv = vec!["ping", "-n", "-W", "2"];
     argv.extend_from_slice(extra);
@@ -106,7 +107,8 @@ fn ping(from: &Ns, to: &str, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Asserts that `count` pings from `from` to `to` all come back.
+/// Asserts that ten pings from `from` to `to`, 50 ms apart, all come
+/// back (`extra` may change the count: ping takes the last `-c`).
 fn ping_all(s: &Setup, from: &Ns, to: &str, extra: &[&str]) {
     let mut argv = vec!["-c", "10", "-i", "0.05"];
     argv.extend_from_slice(extra);
