@@ -30,6 +30,7 @@
 
 pub mod afpacket;
 mod elements;
+pub mod netmap;
 pub mod ring;
 pub mod sys;
 pub mod testnet;
