@@ -107,10 +107,16 @@ fn receiving_wraps_the_ring_without_copies() {
     });
     assert_eq!(got, frames);
     let s = r.stats();
-    assert_eq!((s.packets, s.zero_copy, s.copies, s.drops), (1000, 1000, 0, 0));
+    assert_eq!(
+        (s.packets, s.zero_copy, s.copies, s.drops),
+        (1000, 1000, 0, 0)
+    );
     // A ring of 64 holds 63: about one sync per 63 frames, never one per
     // batch.
-    assert!(s.syscalls >= 1000 / 63 && s.syscalls <= 1000 / 63 + 4, "{s:?}");
+    assert!(
+        s.syscalls >= 1000 / 63 && s.syscalls <= 1000 / 63 + 4,
+        "{s:?}"
+    );
     drop(r);
     drop(wire);
     assert_clean(&k, 1);
@@ -222,7 +228,10 @@ fn transmitting_copies_pool_packets_in_order() {
     let sent: Vec<Vec<u8>> = wire.take_sent(0).into_iter().map(|s| s.data).collect();
     assert_eq!(sent, frames);
     let s = t.stats();
-    assert_eq!((s.packets, s.copies, s.zero_copy, s.drops), (500, 500, 0, 0));
+    assert_eq!(
+        (s.packets, s.copies, s.zero_copy, s.drops),
+        (500, 500, 0, 0)
+    );
     // One sync per half ring (32 slots) or flush, not one per packet.
     assert!(s.syscalls <= 500 / 32 + 3, "{s:?}");
     drop(t);
@@ -306,7 +315,10 @@ fn forward(
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut refused = 0;
     while next_recv < n {
-        assert!(Instant::now() < deadline, "{next_recv} of {n} frames arrived");
+        assert!(
+            Instant::now() < deadline,
+            "{next_recv} of {n} frames arrived"
+        );
         if next_send < n {
             let want = (n - next_send) as usize;
             let mut s = next_send;
@@ -359,10 +371,22 @@ fn forward(
 fn forwarding_between_pipes_of_one_region_swaps_buffers() {
     let k = small();
     let n = 5000;
-    let (same, rs, ts) = forward(&k, "netmap:x{1", "netmap:x}1", "netmap:x{2", "netmap:x}2", n, None);
+    let (same, rs, ts) = forward(
+        &k,
+        "netmap:x{1",
+        "netmap:x}1",
+        "netmap:x{2",
+        "netmap:x}2",
+        n,
+        None,
+    );
     // Every frame reached the receiver in the buffer the sender wrote:
     // pipes move buffers by index, and so did the forwarder.
-    assert!(same.iter().all(|&s| s), "copied somewhere: {:?}", same.iter().position(|&s| !s));
+    assert!(
+        same.iter().all(|&s| s),
+        "copied somewhere: {:?}",
+        same.iter().position(|&s| !s)
+    );
     assert_eq!((rs.zero_copy, rs.copies), (n as u64, 0));
     assert_eq!((ts.zero_copy, ts.copies, ts.drops), (n as u64, 0, 0));
     assert_clean(&k, 1);
@@ -381,7 +405,15 @@ fn forwarding_between_regions_copies_and_counts() {
         )
         .unwrap();
     let n = 2000;
-    let (same, rs, ts) = forward(&k, "netmap:x{1", "netmap:x}1", "netmap:y{1", "netmap:y}1", n, None);
+    let (same, rs, ts) = forward(
+        &k,
+        "netmap:x{1",
+        "netmap:x}1",
+        "netmap:y{1",
+        "netmap:y}1",
+        n,
+        None,
+    );
     assert!(same.iter().all(|&s| !s), "a buffer crossed regions");
     assert_eq!(rs.zero_copy, n as u64);
     assert_eq!((ts.zero_copy, ts.copies), (0, n as u64));
@@ -422,7 +454,11 @@ fn a_swap_into_a_nic_sends_the_received_buffer() {
     }
     let mut tokens = Vec::new();
     recv_all(&mut r, 100, |mut batch| {
-        tokens.extend(batch.iter().map(|p| p.external_buffer().unwrap().token as u32));
+        tokens.extend(
+            batch
+                .iter()
+                .map(|p| p.external_buffer().unwrap().token as u32),
+        );
         while !batch.is_empty() {
             t.send(&mut batch).unwrap();
         }
@@ -593,10 +629,16 @@ fn the_kernel_side_refuses_what_the_real_one_refuses() {
     // netmap_sys's NETMAP_API (11): refused.
     let mut req = regif_request("eth8", NR_REG_ALL_NIC, 0, 0, 0, 0).unwrap();
     req.nr_version = netmap_sys_api();
-    assert_eq!(k.register(&mut req).err().and_then(|e| e.raw_os_error()), Some(libc::EINVAL));
+    assert_eq!(
+        k.register(&mut req).err().and_then(|e| e.raw_os_error()),
+        Some(libc::EINVAL)
+    );
     // The name with libnetmap's prefix: no such port.
     let mut req = regif_request("netmap:eth8", NR_REG_ALL_NIC, 0, 0, 0, 0).unwrap();
-    assert_eq!(k.register(&mut req).err().and_then(|e| e.raw_os_error()), Some(libc::ENXIO));
+    assert_eq!(
+        k.register(&mut req).err().and_then(|e| e.raw_os_error()),
+        Some(libc::ENXIO)
+    );
     // Exclusive use.
     let a = RawPort::open(&k, "netmap:eth8/x", Dir::Rx, 0).unwrap();
     assert!(RawPort::open(&k, "netmap:eth8", Dir::Rx, 0).is_err());

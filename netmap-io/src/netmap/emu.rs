@@ -49,7 +49,7 @@ use click_engine::packet::RegionId;
 use click_engine::Interest;
 
 use super::abi::{
-    netmap_slot, nmreq, ring_add, ring_between, ring_prev, ring_space, request_name, Buffers, If,
+    netmap_slot, nmreq, request_name, ring_add, ring_between, ring_prev, ring_space, Buffers, If,
     Ring, API, FIRST_BUFFER, IF_RING_OFS, NETMAP_RING_MASK, NR_EXCLUSIVE, NR_REG_ALL_NIC,
     NR_REG_DEFAULT, NR_REG_MASK, NR_REG_NIC_SW, NR_REG_NULL, NR_REG_ONE_NIC, NR_REG_ONE_SW,
     NR_REG_PIPE_MASTER, NR_REG_PIPE_SLAVE, NR_REG_SW, NR_RX_RINGS_ONLY, NR_TX_RINGS_ONLY,
@@ -363,9 +363,16 @@ impl State {
                 let ring = r.ring(off);
                 // SAFETY: a fresh ring object inside the region.
                 unsafe {
-                    let h = ring.ptr().as_ptr().cast::<netmap_sys::netmap::netmap_ring>();
+                    let h = ring
+                        .ptr()
+                        .as_ptr()
+                        .cast::<netmap_sys::netmap::netmap_ring>();
                     std::ptr::write_bytes(h.cast::<u8>(), 0, RING_HEADER);
-                    (*h).buf_ofs = (r.bufs.addr(FIRST_BUFFER).expect("region has buffers").as_ptr() as i64
+                    (*h).buf_ofs = (r
+                        .bufs
+                        .addr(FIRST_BUFFER)
+                        .expect("region has buffers")
+                        .as_ptr() as i64
                         - FIRST_BUFFER as i64 * r.bufs.size() as i64)
                         - ring.ptr().as_ptr() as i64;
                     (*h).num_slots = nic.slots;
@@ -446,7 +453,8 @@ impl State {
                 for (t, prx) in p.tx.iter().zip(&q.rx) {
                     let (tr, rr) = (r.ring(t.ring_off), r.ring(prx.ring_off));
                     for k in 0..t.n {
-                        let in_rx = ring_space(prx.hwcur, k, t.n) < ring_space(prx.hwcur, t.hwcur, t.n);
+                        let in_rx =
+                            ring_space(prx.hwcur, k, t.n) < ring_space(prx.hwcur, t.hwcur, t.n);
                         let ring = if in_rx { rr } else { tr };
                         // SAFETY: a slot of a live ring.
                         out.push(unsafe { (*ring.slot(k)).buf_idx });
@@ -632,7 +640,14 @@ impl Kernel for EmuKernel {
                             .position(|r| r.mem_id == req.nr_arg2)
                             .ok_or_else(einval)?
                     } else {
-                        let id = st.regions.iter().map(|r| r.mem_id).max().unwrap_or(1).max(1) + 1;
+                        let id = st
+                            .regions
+                            .iter()
+                            .map(|r| r.mem_id)
+                            .max()
+                            .unwrap_or(1)
+                            .max(1)
+                            + 1;
                         st.region(&cfg, id, true).map_err(io::Error::other)?
                     };
                     let shape = Nic {
@@ -672,8 +687,14 @@ impl Kernel for EmuKernel {
                     return Err(einval());
                 }
                 (
-                    (ring < hw_tx).then_some(ring as usize).into_iter().collect(),
-                    (ring < hw_rx).then_some(ring as usize).into_iter().collect(),
+                    (ring < hw_tx)
+                        .then_some(ring as usize)
+                        .into_iter()
+                        .collect(),
+                    (ring < hw_rx)
+                        .then_some(ring as usize)
+                        .into_iter()
+                        .collect(),
                 )
             }
             NR_REG_ONE_SW => {
@@ -947,7 +968,8 @@ impl State {
                     if reg.check_slot(s, &format!("{name} TX")) {
                         let b = reg.bufs.addr(s.buf_idx).expect("checked");
                         // SAFETY: the slot's buffer, `len` bytes (checked).
-                        let data = unsafe { std::slice::from_raw_parts(b.as_ptr(), s.len as usize) };
+                        let data =
+                            unsafe { std::slice::from_raw_parts(b.as_ptr(), s.len as usize) };
                         frames.push(Sent {
                             ring: i as u32,
                             buf_idx: s.buf_idx,
@@ -1000,7 +1022,8 @@ impl State {
                 // SAFETY: a slot the kernel owns (from hwtail).
                 let s = unsafe { &mut *ring.slot(k.hwtail) };
                 let Some(b) = reg.bufs.addr(s.buf_idx) else {
-                    reg.errors.push(format!("VALE RX slot with buffer {}", s.buf_idx));
+                    reg.errors
+                        .push(format!("VALE RX slot with buffer {}", s.buf_idx));
                     continue;
                 };
                 let len = f.data.len().min(reg.bufs.size() as usize);
@@ -1104,7 +1127,11 @@ impl State {
                                 }
                             }
                             s.len = chunk.len() as u16;
-                            s.flags = if (c as u32) + 1 < need { NS_MOREFRAG } else { 0 };
+                            s.flags = if (c as u32) + 1 < need {
+                                NS_MOREFRAG
+                            } else {
+                                0
+                            };
                             k.hwtail = ring_add(k.hwtail, 1, k.n);
                         }
                         if f.is_empty() {
@@ -1263,7 +1290,8 @@ impl Wire {
                         .filter_map(|s| {
                             let b = reg.bufs.addr(s.buf_idx)?;
                             // SAFETY: the slot's buffer.
-                            let d = unsafe { std::slice::from_raw_parts(b.as_ptr(), s.len as usize) };
+                            let d =
+                                unsafe { std::slice::from_raw_parts(b.as_ptr(), s.len as usize) };
                             Some(Sent {
                                 ring: i as u32,
                                 buf_idx: s.buf_idx,

@@ -81,7 +81,9 @@ impl Kernel for DevNetmap {
         }
         let len = req.nr_memsize as usize;
         if len == 0 {
-            return Err(io::Error::other("the kernel reported an empty memory region"));
+            return Err(io::Error::other(
+                "the kernel reported an empty memory region",
+            ));
         }
         // SAFETY: a fresh shared mapping of the descriptor's memory; no
         // existing memory is touched. Not populated: a region is hundreds

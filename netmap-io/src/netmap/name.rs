@@ -224,7 +224,10 @@ mod tests {
             ("eth0", NR_REG_ALL_NIC, 0)
         );
         let b = p("netmap:eth0-2");
-        assert_eq!((b.kernel_name.as_str(), b.mode, b.ringid), ("eth0", NR_REG_ONE_NIC, 2));
+        assert_eq!(
+            (b.kernel_name.as_str(), b.mode, b.ringid),
+            ("eth0", NR_REG_ONE_NIC, 2)
+        );
         let c = p("netmap:eth0^");
         assert_eq!((c.kernel_name.as_str(), c.mode), ("eth0", NR_REG_SW));
         let c1 = p("netmap:eth0^1");
@@ -232,7 +235,10 @@ mod tests {
         let d = p("netmap:eth0*");
         assert_eq!(d.mode, NR_REG_NIC_SW);
         let v = p("vale0:p");
-        assert_eq!((v.kernel_name.as_str(), v.mode), ("vale0:p", NR_REG_ALL_NIC));
+        assert_eq!(
+            (v.kernel_name.as_str(), v.mode),
+            ("vale0:p", NR_REG_ALL_NIC)
+        );
         assert!(v.is_vale() && !v.is_pipe());
         let v1 = p("vale:p@1");
         assert_eq!((v1.kernel_name.as_str(), v1.mem_id), ("vale:p", 1));
@@ -243,9 +249,15 @@ mod tests {
         assert_eq!(s.kernel_name, "x}1");
         assert_eq!(s.spec, "netmap:x}1");
         let e = p("eth1");
-        assert_eq!((e.spec.as_str(), e.kernel_name.as_str()), ("netmap:eth1", "eth1"));
+        assert_eq!(
+            (e.spec.as_str(), e.kernel_name.as_str()),
+            ("netmap:eth1", "eth1")
+        );
         let x = p("netmap:eth0-1/x@3");
-        assert_eq!((x.mode, x.ringid, x.flags, x.mem_id), (NR_REG_ONE_NIC, 1, NR_EXCLUSIVE, 3));
+        assert_eq!(
+            (x.mode, x.ringid, x.flags, x.mem_id),
+            (NR_REG_ONE_NIC, 1, NR_EXCLUSIVE, 3)
+        );
         assert!(has_netmap_prefix("netmap:x") && has_netmap_prefix("vale1:a"));
         assert!(!has_netmap_prefix("eth0") && !has_netmap_prefix("valeport"));
     }

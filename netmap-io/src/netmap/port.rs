@@ -9,8 +9,7 @@ use std::sync::Mutex;
 use click_engine::packet::{RegionId, TokenReceiver};
 
 use super::abi::{
-    regif_request, Buffers, If, Ring, IF_RING_OFS, NR_RX_RINGS_ONLY, NR_TX_RINGS_ONLY,
-    RING_HEADER,
+    regif_request, Buffers, If, Ring, IF_RING_OFS, NR_RX_RINGS_ONLY, NR_TX_RINGS_ONLY, RING_HEADER,
 };
 use super::kernel::{Dir, Handle, Kernel};
 use super::name::PortName;
@@ -110,7 +109,10 @@ impl Port {
         };
         let bufs = Buffers::new(mem, len, first.buffers_base(), first.buf_size())
             .ok_or_else(|| bad("buffers outside its memory"))?;
-        if rings.iter().any(|r| r.buffers_base() != first.buffers_base()) {
+        if rings
+            .iter()
+            .any(|r| r.buffers_base() != first.buffers_base())
+        {
             return Err(bad("rings whose buffers do not line up"));
         }
         // The extra buffers are ours now; what we put back in the list

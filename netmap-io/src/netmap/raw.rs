@@ -86,7 +86,12 @@ impl RawPort {
     /// Fills up to `max` free slots of TX ring `r`: `f(buffer index,
     /// buffer)` writes a frame and returns its length. Moves `head` and
     /// `cur` past them (the next sync sends them); returns how many.
-    pub fn fill(&mut self, r: usize, max: usize, mut f: impl FnMut(u32, &mut [u8]) -> usize) -> usize {
+    pub fn fill(
+        &mut self,
+        r: usize,
+        max: usize,
+        mut f: impl FnMut(u32, &mut [u8]) -> usize,
+    ) -> usize {
         let ring = self.port.rings[r];
         let n = ring.num_slots();
         let take = (ring.space() as usize).min(max);
@@ -96,7 +101,10 @@ impl RawPort {
             let slot = ring.slot(k);
             // SAFETY: a slot between head and tail: ours.
             let idx = unsafe { (*slot).buf_idx };
-            let buf = self.port.buf(idx).expect("the kernel gave a bad buffer index");
+            let buf = self
+                .port
+                .buf(idx)
+                .expect("the kernel gave a bad buffer index");
             // SAFETY: the slot's buffer, ours while the slot is.
             let b = unsafe { std::slice::from_raw_parts_mut(buf.as_ptr(), size) };
             let len = f(idx, b).min(size);
@@ -126,7 +134,9 @@ impl RawPort {
                 Some(buf) => {
                     let len = (s.len as usize).min(self.buf_size());
                     // SAFETY: the slot's buffer, `len` bytes.
-                    f(s.buf_idx, unsafe { std::slice::from_raw_parts(buf.as_ptr(), len) });
+                    f(s.buf_idx, unsafe {
+                        std::slice::from_raw_parts(buf.as_ptr(), len)
+                    });
                 }
                 None => f(s.buf_idx, &[]),
             }

@@ -129,15 +129,12 @@ impl NetmapRx {
             port.region,
         )
         .map_err(|e| format!("{name}: {e}"))?;
-        HOMES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Home {
-                owner: reg.id().get(),
-                region: port.region,
-                sender: home,
-                _port: port.clone(),
-            });
+        HOMES.lock().unwrap_or_else(|e| e.into_inner()).push(Home {
+            owner: reg.id().get(),
+            region: port.region,
+            sender: home,
+            _port: port.clone(),
+        });
         HOMES_GEN.fetch_add(1, Ordering::AcqRel);
         Ok(NetmapRx {
             reg,
@@ -182,8 +179,7 @@ impl NetmapRx {
         let mut back = [0u64; 256];
         loop {
             let n = r.drain(&mut back);
-            self.spares
-                .extend(back[..n].iter().map(|&t| t as u32));
+            self.spares.extend(back[..n].iter().map(|&t| t as u32));
             if n < back.len() {
                 break;
             }
@@ -254,7 +250,10 @@ impl RxRing for NetmapRx {
             let frag = s.flags & NS_MOREFRAG != 0;
             let skip = std::mem::replace(&mut self.in_frag, frag) || frag;
             let len = s.len as usize;
-            let Some(buf) = self.port.buf(s.buf_idx).filter(|_| !skip && len <= buf_size)
+            let Some(buf) = self
+                .port
+                .buf(s.buf_idx)
+                .filter(|_| !skip && len <= buf_size)
             else {
                 self.stats.drops += 1;
                 continue;
@@ -319,7 +318,9 @@ impl RxRing for NetmapRx {
                     };
                     if let Ok(d) = p.data_mut() {
                         // SAFETY: `keep` bytes of the slot's buffer, ours.
-                        d.copy_from_slice(unsafe { std::slice::from_raw_parts(src.as_ptr(), keep) });
+                        d.copy_from_slice(unsafe {
+                            std::slice::from_raw_parts(src.as_ptr(), keep)
+                        });
                     }
                     batch.push(p);
                     full[n_full] = len as u32;
@@ -336,7 +337,10 @@ impl RxRing for NetmapRx {
         } else {
             Timestamp::ZERO
         };
-        for (p, &full) in batch.as_mut_slice()[start..].iter_mut().zip(&full[..n_full]) {
+        for (p, &full) in batch.as_mut_slice()[start..]
+            .iter_mut()
+            .zip(&full[..n_full])
+        {
             self.stats.bytes += p.len() as u64;
             let extra = full.saturating_sub(p.len() as u32);
             let a = p.anno_mut();

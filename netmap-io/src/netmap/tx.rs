@@ -130,8 +130,7 @@ impl NetmapTx {
                 .find(|h| h.owner == owner)
                 .map(|h| &h.sender);
             let sent = sender.map_or(0, |s| s.send(&run[..n]));
-            self.orphans
-                .extend(run[sent..n].iter().map(|&t| t as u32));
+            self.orphans.extend(run[sent..n].iter().map(|&t| t as u32));
         }
     }
 }
@@ -151,7 +150,8 @@ impl TxRing for NetmapTx {
         let port = &self.port;
         let buf_size = port.bufs.size() as usize;
         let mut freed = [(0u16, 0u32); BATCH_CAPACITY];
-        let (mut n_freed, mut swaps, mut copies, mut drops, mut bytes) = (0, 0u64, 0u64, 0u64, 0u64);
+        let (mut n_freed, mut swaps, mut copies, mut drops, mut bytes) =
+            (0, 0u64, 0u64, 0u64, 0u64);
         batch.drain_external(port.region, |r| {
             let slot = ring.slot(k);
             match r {
@@ -167,7 +167,9 @@ impl TxRing for NetmapTx {
                         // start, so move the data there.
                         // SAFETY: both ranges inside the buffer, which the
                         // packet gave up to us.
-                        unsafe { std::ptr::copy(buf.as_ptr().add(ext.offset), buf.as_ptr(), ext.len) };
+                        unsafe {
+                            std::ptr::copy(buf.as_ptr().add(ext.offset), buf.as_ptr(), ext.len)
+                        };
                         copies += 1;
                     } else {
                         swaps += 1;

@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use click_engine::packet::{
-    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, RegionId,
-    RxBuffer, Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, RegionId, RxBuffer,
+    Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
 use click_engine::Interest;
 
