@@ -78,6 +78,25 @@ impl NetmapTx {
         self.port.mem_id
     }
 
+    /// The buffer indices of the last `k` slots filled in the ring filled
+    /// last, oldest first: for test programs that check that a packet's
+    /// own buffer went out (a swap), not a copy. The slots may be the
+    /// kernel's by now; the kernel keeps a TX slot's index until the slot
+    /// comes back.
+    pub fn recent_buffers(&self, k: usize) -> Vec<u32> {
+        let ring = self.port.rings[self.next];
+        let n = ring.num_slots();
+        let k = k.min(n as usize) as u32;
+        let head = ring.head();
+        (0..k)
+            .map(|i| {
+                let at = ring_add(head, n - k + i, n);
+                // SAFETY: a slot of the live ring; a plain read of its index.
+                unsafe { (*ring.slot(at)).buf_idx }
+            })
+            .collect()
+    }
+
     /// Slots filled but not yet handed to the kernel.
     pub fn pending(&self) -> u32 {
         self.pending

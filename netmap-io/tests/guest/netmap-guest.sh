@@ -1,0 +1,114 @@
+#!/bin/sh
+# Runs inside the netmap test guest (busybox sh), from /prog, with
+# ./router, ./netmap_guest and ./*.click beside it; netmap.ko and veth.ko
+# are loaded. See run.sh beside this file. Every check fails the run with
+# a line starting "FAIL:"; rates are printed as "RATE name pps".
+#   netmap-guest.sh [N] [SECONDS]   frames per check run, seconds per rate run
+N=${1:-20000}
+D=${2:-4}
+cd /prog || exit 2
+PATH=/prog:/opt/iproute2:$PATH
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+hval() { sed -n "/^$1:\$/{n;p;}" "$2" | head -1; }
+need() { [ "$(hval "$1" "$3")" = "$2" ] || fail "$4: $1 is '$(hval "$1" "$3")', not '$2'"; }
+
+echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null
+echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null
+# iproute2's ip by its full path: busybox's runs first otherwise, and
+# ignores the peer's name.
+/opt/iproute2/ip link add v0 type veth peer name v1 || fail "veth v0/v1"
+/opt/iproute2/ip link add v2 type veth peer name v3 || fail "veth v2/v3"
+for d in v0 v1 v2 v3; do ip link set "$d" up; done
+
+# --- The library: sender -> forwarder (NetmapRx -> NetmapTx) -> receiver.
+echo "=== library, pipes: every frame in its sender's buffer, every TX slot a swap"
+./netmap_guest forward 'netmap:x}1' 'netmap:x{2' "$N" --swap --same-buffer --name lib-pipes \
+  || fail "library forwarding over pipes"
+echo "=== library, VALE: vale0:s -> vale0:r1@1 -> (swap) -> vale1:r2@1 -> vale1:d"
+./netmap_guest forward 'vale0:r1@1' 'vale1:r2@1' "$N" --swap --from vale0:s --to vale1:d --name lib-vale \
+  || fail "library forwarding over VALE"
+echo "=== library, veth (emulated mode): v0 -> v1 -> (swap) -> v2 -> v3"
+./netmap_guest forward netmap:v1 netmap:v2 "$N" --swap --pps 5000 --from netmap:v0 --to netmap:v3 --name lib-veth \
+  || fail "library forwarding over veth"
+dmesg | grep -iE 'generic|emulated' | tail -2
+
+# --- The router's own configurations, FromDevice/PollDevice -> ToDevice.
+# route NAME CONFIG FROM TO RECV-OPTS HANDLERS...: runs the router, a
+# checking receiver on TO, a sender on FROM; the router's handlers end up
+# in /tmp/NAME.h.
+route() {
+  name=$1 conf=$2 from=$3 to=$4 ropts=$5; shift 5
+  hs=""; for h in "$@"; do hs="$hs -h $h"; done
+  ./router -v $hs "$conf" > "/tmp/$name.h" 2> "/tmp/$name.log" & rpid=$!
+  sleep 1
+  kill -0 $rpid 2>/dev/null || { cat "/tmp/$name.log"; fail "$name: the router did not start"; return; }
+  ./netmap_guest recv "$to" "$N" $ropts --name "$name" & cpid=$!
+  sleep 1
+  ./netmap_guest send "$from" "$N" ${PPS:+--pps $PPS} || fail "$name: sender"
+  wait $cpid || fail "$name: receiver"
+  kill -INT $rpid; wait $rpid || fail "$name: the router exited with $?"
+  grep -E 'METHOD|error|ERROR' "/tmp/$name.log" | head -4
+  show "/tmp/$name.h"
+}
+show() { awk 'NF { if (k) { print "  " k " " $0; k = "" } else k = $0 }' "$1"; }
+
+echo "=== router, pipes: FromDevice(netmap:a}1) -> Queue -> ToDevice(\"netmap:a{2\")"
+route router-pipes pipes.click 'netmap:a{1' 'netmap:a}2' --same-buffer \
+  fd.count fd.zero_copy fd.copies td.count td.zero_copy td.copies td.drops q.drops fd.method
+need td.zero_copy "$N" /tmp/router-pipes.h router-pipes
+need td.copies 0 /tmp/router-pipes.h router-pipes
+need fd.copies 0 /tmp/router-pipes.h router-pipes
+need fd.method NETMAP /tmp/router-pipes.h router-pipes
+
+echo "=== router, VALE: vale2:s -> FromDevice(vale2:r1@1) -> ToDevice(vale3:r2@1) -> vale3:d"
+# A VALE switch drops what a full ring has no room for: the sender paces.
+PPS=5000
+route router-vale vale.click vale2:s vale3:d "" \
+  fd.count fd.zero_copy td.count td.zero_copy td.copies td.drops q.drops
+PPS=
+need td.zero_copy "$N" /tmp/router-vale.h router-vale
+need td.copies 0 /tmp/router-vale.h router-vale
+
+echo "=== router, veth (emulated), default METHOD: PollDevice(v1) -> ToDevice(v2)"
+PPS=5000
+route router-veth veth.click netmap:v0 netmap:v3 "" \
+  pd.count pd.zero_copy pd.method td.count td.zero_copy td.copies td.method q.drops
+PPS=
+need pd.method NETMAP /tmp/router-veth.h router-veth
+need td.method NETMAP /tmp/router-veth.h router-veth
+need td.zero_copy "$N" /tmp/router-veth.h router-veth
+grep -q 'netmap is there: METHOD NETMAP' /tmp/router-veth.log \
+  || fail "router-veth: the default choice of netmap was not logged"
+
+# --- Rates: pkt-gen alone, then pkt-gen through the router, same guest.
+# rate NAME TXPORT RXPORT: pkt-gen for D seconds; frames received over
+# the sender's time.
+rate() {
+  pkt-gen -i "$3" -f rx -w 1 > /tmp/rx.log 2>&1 & rx=$!
+  sleep 1
+  pkt-gen -i "$2" -f tx -w 1 > /tmp/tx.log 2>&1 & tx=$!
+  sleep "$D"; kill -INT $tx; wait $tx; sleep 1; kill -INT $rx; wait $rx
+  sent=$(sed -n 's/^Sent \([0-9]*\) packets.* in \([0-9.]*\) seconds.*/\1 \2/p' /tmp/tx.log)
+  got=$(sed -n 's/^Received \([0-9]*\) packets.*/\1/p' /tmp/rx.log)
+  echo "$sent $got" | awk -v n="$1" '$2 > 0 && $3 > 0 { printf "RATE %s %.0f pps (sent %d in %.2f s, received %d)\n", n, $3 / $2, $1, $2, $3 }'
+  [ -n "$got" ] && [ "$got" -gt 0 ] || fail "$1: pkt-gen received nothing"
+}
+# rate_router NAME CONFIG TXPORT RXPORT
+rate_router() {
+  ./router -h fd.count -h td.zero_copy -h td.copies "$2" > "/tmp/$1.h" 2> "/tmp/$1.log" & rpid=$!
+  sleep 1
+  rate "$1" "$3" "$4"
+  kill -INT $rpid; wait $rpid
+  show "/tmp/$1.h"
+}
+echo "=== rates (TCG: they prove function, not speed)"
+rate pktgen-pipe 'netmap:p{1' 'netmap:p}1'
+rate_router router-pipe rate-pipes.click 'netmap:r{1' 'netmap:r}2'
+rate pktgen-vale vale4:a vale4:b
+rate_router router-vale rate-vale.click vale5:s vale6:d
+rate pktgen-veth netmap:v0 netmap:v1
+rate_router router-veth rate-veth.click netmap:v0 netmap:v3
+
+echo "guest checks failed: $fails"
+[ "$fails" = 0 ]
