@@ -683,3 +683,180 @@ fn vale_ports_copy_between_their_regions() {
     drop((a, b, c));
     assert!(k.errors().is_empty());
 }
+
+/// Several TX rings: a ring that fills spills into the next; with the
+/// wire stalled every ring holds `slots - 1` and the rest is refused;
+/// restarted, and then completing only a few slots per txsync (a partial
+/// sync), each ring sends its frames in order, each frame once.
+#[test]
+fn transmitting_spills_over_several_rings_and_survives_partial_syncs() {
+    let k = EmuKernel::new();
+    let w = k
+        .add_nic(
+            "eth7",
+            Nic {
+                tx_rings: 4,
+                rx_rings: 1,
+                host_rings: 1,
+                slots: 16,
+                mem_id: 0,
+            },
+        )
+        .unwrap();
+    w.stall_tx(true);
+    let mut t = tx(&k, "netmap:eth7");
+    let frames: Vec<Vec<u8>> = (0..64).map(|i| frame(i, 60 + i as usize)).collect();
+    let mut b = Batch::new();
+    for f in &frames[..32] {
+        b.push(Packet::from_slice(f).unwrap());
+    }
+    assert_eq!(t.send(&mut b).unwrap(), 15, "ring 0 holds 15 of 16 slots");
+    assert_eq!(t.send(&mut b).unwrap(), 15, "ring 1 takes the next 15");
+    assert_eq!(t.send(&mut b).unwrap(), 2);
+    for f in &frames[32..] {
+        b.push(Packet::from_slice(f).unwrap());
+    }
+    assert_eq!(t.send(&mut b).unwrap(), 13, "ring 2 full");
+    assert_eq!(t.send(&mut b).unwrap(), 15, "ring 3 full");
+    assert_eq!(t.send(&mut b).unwrap(), 0, "every ring full: nothing taken");
+    assert_eq!(b.len(), 4);
+    for ring in 0..4 {
+        assert!(w.take_sent(ring).is_empty(), "a stalled wire sent");
+    }
+    w.stall_tx(false);
+    let per_ring: Vec<Vec<u32>> = (0..4)
+        .map(|r| {
+            w.take_sent(r)
+                .iter()
+                .map(|s| seq_of(&s.data).unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(per_ring[0], (0..15).collect::<Vec<_>>());
+    assert_eq!(per_ring[1], (15..30).collect::<Vec<_>>());
+    assert_eq!(per_ring[2], (30..45).collect::<Vec<_>>());
+    assert_eq!(per_ring[3], (45..60).collect::<Vec<_>>());
+    drop(b);
+    // Partial syncs: the hardware completes 3 slots per txsync, so the
+    // rings stay nearly full and sending goes on as slots come back.
+    w.set_tx_per_sync(Some(3));
+    let more: Vec<Vec<u8>> = (100..400).map(|i| frame(i, 64)).collect();
+    send_all(&mut t, &more);
+    let mut seen: Vec<Vec<u32>> = vec![Vec::new(); 4];
+    let mut take = |seen: &mut Vec<Vec<u32>>| {
+        for (r, s) in seen.iter_mut().enumerate() {
+            s.extend(
+                w.take_sent(r as u32)
+                    .iter()
+                    .map(|s| seq_of(&s.data).unwrap()),
+            );
+        }
+    };
+    take(&mut seen);
+    let early: usize = seen.iter().map(Vec::len).sum();
+    assert!(early >= 300 - 4 * 15 && early < 300, "{early} sent so far");
+    // Full completions again: the next sync sends what waits.
+    w.set_tx_per_sync(None);
+    send_all(&mut t, &[frame(400, 64)]);
+    take(&mut seen);
+    for s in &seen {
+        assert!(s.windows(2).all(|p| p[0] < p[1]), "a ring reordered: {s:?}");
+    }
+    let mut all: Vec<u32> = seen.concat();
+    all.sort();
+    assert_eq!(all, (100..401).collect::<Vec<_>>(), "each frame once");
+    let s = t.stats();
+    assert_eq!((s.packets, s.copies, s.drops), (361, 361, 0));
+    drop(t);
+    drop(w);
+    assert_clean(&k, 1);
+}
+
+/// Several RX rings filled at once, each through a ring of 8 slots (so
+/// every ring wraps many times), with a NIC FIFO that overflows: what the
+/// NIC dropped is counted there, and of the rest each ring's frames come
+/// in that ring's order, each once, every one in its own netmap buffer.
+#[test]
+fn receiving_from_several_full_rings_keeps_each_rings_order() {
+    let k = EmuKernel::with_config(Config {
+        fifo: 50,
+        ..Config::default()
+    });
+    let w = k
+        .add_nic(
+            "eth8",
+            Nic {
+                tx_rings: 1,
+                rx_rings: 3,
+                host_rings: 1,
+                slots: 8,
+                mem_id: 0,
+            },
+        )
+        .unwrap();
+    for n in 0..60u32 {
+        for ring in 0..3u32 {
+            let accepted = w.inject(ring, &frame(ring << 16 | n, 64 + n as usize));
+            assert_eq!(accepted, n < 50, "ring {ring} frame {n}");
+        }
+    }
+    assert_eq!(w.drops(), 30);
+    let mut r = rx(&k, "netmap:eth8");
+    let mut per_ring: Vec<Vec<u32>> = vec![Vec::new(); 3];
+    recv_all(&mut r, 150, |b| {
+        for p in b.iter() {
+            assert!(p.external_buffer().is_some(), "copied");
+            let tag = seq_of(p.data()).unwrap();
+            assert_eq!(p.len(), 64 + (tag & 0xffff) as usize);
+            per_ring[(tag >> 16) as usize].push(tag & 0xffff);
+        }
+    });
+    for (ring, got) in per_ring.iter().enumerate() {
+        assert_eq!(got, &(0..50).collect::<Vec<_>>(), "ring {ring}");
+    }
+    let s = r.stats();
+    assert_eq!(
+        (s.packets, s.zero_copy, s.copies, s.drops),
+        (150, 150, 0, 0)
+    );
+    let mut b = Batch::new();
+    assert_eq!(r.recv(&mut b, 32).unwrap(), 0, "nothing more");
+    drop(r);
+    drop(w);
+    assert_clean(&k, 1);
+}
+
+/// A buffer swapped into a NIC's slot must carry NS_BUF_CHANGED (the
+/// driver reloads the slot's DMA mapping only then): the emulated kernel
+/// refuses a changed index without it, as the backend's own tests rely on.
+#[test]
+fn a_swap_without_ns_buf_changed_is_a_fault() {
+    let k = EmuKernel::new();
+    let w = k.add_nic("eth9", Nic::default()).unwrap();
+    let mut raw = RawPort::open(&k, "netmap:eth9", Dir::Tx, 2).unwrap();
+    let spare = raw.spares().pop().unwrap();
+    let (head, _, _) = raw.pointers(0);
+    // With the flag: sent from the new buffer.
+    let old = raw.swap(0, head, spare);
+    raw.fill(0, 1, |_, b| {
+        let f = frame(1, 64);
+        b[..f.len()].copy_from_slice(&f);
+        f.len()
+    });
+    raw.sync().unwrap();
+    let sent = w.take_sent(0);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].buf_idx, spare);
+    assert!(k.errors().is_empty(), "{:?}", k.errors());
+    // Without: a fault.
+    let (head, _, _) = raw.pointers(0);
+    raw.swap(0, head, old);
+    raw.set_flags(0, head, 0);
+    raw.fill(0, 1, |_, _| 60);
+    assert!(raw.sync().is_err());
+    let e = k.errors();
+    assert!(
+        e.iter().any(|e| e.contains("without NS_BUF_CHANGED")),
+        "{e:?}"
+    );
+}

@@ -193,6 +193,10 @@ struct Kring {
     stalled: bool,
     per_sync: Option<u32>,
     drops: u64,
+    /// NIC and VALE rings: the buffer each slot held when the kernel last
+    /// had it. A user that puts another buffer in a slot must say so with
+    /// NS_BUF_CHANGED (a NIC's driver reloads its DMA mapping only then).
+    known: Vec<u32>,
 }
 
 struct Reg {
@@ -393,6 +397,7 @@ impl State {
                     } else {
                         r.alloc().ok_or("emulated region out of buffers")?
                     };
+                    k.known.push(idx);
                     // SAFETY: a slot of the fresh ring.
                     unsafe {
                         *ring.slot(s) = netmap_slot {
@@ -548,6 +553,20 @@ impl Region {
         ));
         false
     }
+}
+
+/// A slot the user hands back to a NIC or VALE ring: a buffer other than
+/// the one the kernel left there must come with NS_BUF_CHANGED.
+fn check_changed(reg: &mut Region, k: &mut Kring, j: u32, s: &netmap_slot, what: &str) -> bool {
+    let was = std::mem::replace(&mut k.known[j as usize], s.buf_idx);
+    if was == s.buf_idx || s.flags & NS_BUF_CHANGED != 0 {
+        return true;
+    }
+    reg.errors.push(format!(
+        "{what} slot {j}: buffer {was} became {} without NS_BUF_CHANGED",
+        s.buf_idx
+    ));
+    false
 }
 
 fn notify(waiters: &[RawFd]) {
@@ -947,7 +966,15 @@ impl State {
                 }
             }
             Kind::Nic | Kind::Vale => {
-                let k = &mut self.port_mut(pi).tx[i];
+                let reg = &mut self.regions[region];
+                let k = &mut self.ports[pi].as_mut().expect("live").tx[i];
+                let mut j = k.hwcur;
+                while j != head {
+                    // SAFETY: a slot the user hands over.
+                    let s = unsafe { &*ring.slot(j) };
+                    ok &= check_changed(reg, k, j, s, &format!("{name} TX"));
+                    j = ring_add(j, 1, k.n);
+                }
                 k.hwcur = head;
                 let n = k.n;
                 let limit = k.per_sync.unwrap_or(u32::MAX);
@@ -1088,6 +1115,7 @@ impl State {
                     // SAFETY: a released slot.
                     let s = unsafe { &mut *ring.slot(j) };
                     ok &= reg.check_slot(s, &format!("{name} RX release"));
+                    ok &= check_changed(reg, k, j, s, &format!("{name} RX release"));
                     s.flags &= !NS_BUF_CHANGED;
                     j = ring_add(j, 1, k.n);
                 }

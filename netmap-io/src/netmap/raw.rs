@@ -111,7 +111,8 @@ impl RawPort {
             // SAFETY: as above.
             unsafe {
                 (*slot).len = len as u16;
-                (*slot).flags = 0;
+                // A buffer put there by `swap` stays flagged as changed.
+                (*slot).flags &= NS_BUF_CHANGED;
             }
             k = ring_add(k, 1, n);
         }
@@ -157,6 +158,15 @@ impl RawPort {
             (*slot).flags |= NS_BUF_CHANGED;
             old
         }
+    }
+
+    /// Sets the flags of slot `i` of ring `r` (the user owns the slot):
+    /// for tests of what the kernel side makes of them.
+    pub fn set_flags(&mut self, r: usize, i: u32, flags: u16) {
+        let slot = self.port.rings[r].slot(i);
+        // SAFETY: the caller owns the slot (between head and tail); a
+        // plain store to its flags.
+        unsafe { (*slot).flags = flags };
     }
 
     /// Waits up to `ms` milliseconds for the descriptor to be ready (to
