@@ -19,6 +19,11 @@
 //!     TX slots hold the received packets' own buffers, and that nothing
 //!     was copied. IN and OUT are the forwarder's ports; the sender and
 //!     receiver use the other ends of pipes, or --from/--to.
+//! netmap_guest pair FROM TO N [--same-buffer] [--name NAME]
+//!     a sender on FROM and a checking receiver on TO, two threads of
+//!     this process, the sender at most 512 frames ahead of the receiver
+//!     (so nothing overflows a ring, even where a VALE switch or netmap's
+//!     emulated mode would drop): around a router running beside it.
 //! netmap_guest relay IN OUT SECONDS
 //!     the forwarder alone, for rates with pkt-gen at both ends.
 //! ```
@@ -372,6 +377,21 @@ fn main() {
                 "netmap_guest: forwarded {packets} packets, {swaps} by buffer swap, {checked} swaps seen in the TX slots"
             );
         }
+        Some("pair") if args.len() >= 4 => {
+            let (from, to, n) = (args[1].clone(), args[2].clone(), num(args.get(3)));
+            let o = Arc::new(opts(&args[4..]));
+            let received = Arc::new(AtomicU32::new(0));
+            let rcv = {
+                let (o, received) = (o.clone(), received.clone());
+                std::thread::spawn(move || recv(&to, n, &o, Some(&received)))
+            };
+            // The receiver registers first: frames sent before it would
+            // be lost on a switch, or make a pipe's pair before it.
+            std::thread::sleep(Duration::from_millis(300));
+            send(&from, n, &o, Some((&received, 512)));
+            rcv.join()
+                .unwrap_or_else(|_| fail("receiver panicked".into()));
+        }
         Some("relay") if args.len() >= 4 => {
             // The forwarder alone for SECONDS (pkt-gen at both ends): the
             // library's rate without the router around it.
@@ -397,6 +417,7 @@ fn main() {
             eprintln!(
                 "       netmap_guest forward IN OUT N [--swap] [--same-buffer] [--from P] [--to P]"
             );
+            eprintln!("       netmap_guest pair FROM TO N [--same-buffer] [--name NAME]");
             eprintln!("       netmap_guest relay IN OUT SECONDS");
             exit(2);
         }
