@@ -14,14 +14,14 @@
 //! netmap_guest forward IN OUT N [--swap] [--same-buffer] [--pps R]
 //!                     [--from PORT] [--to PORT] [--name NAME]
 //!     sender -> IN -> (NetmapRx, NetmapTx) -> OUT -> receiver on three
-//!     threads of this process, the sender at most 512 frames ahead of
+//!     threads of this process, the sender at most 256 frames ahead of
 //!     the receiver; --swap: the forwarder checks after each send that the
 //!     TX slots hold the received packets' own buffers, and that nothing
 //!     was copied. IN and OUT are the forwarder's ports; the sender and
 //!     receiver use the other ends of pipes, or --from/--to.
 //! netmap_guest pair FROM TO N [--same-buffer] [--name NAME]
 //!     a sender on FROM and a checking receiver on TO, two threads of
-//!     this process, the sender at most 512 frames ahead of the receiver
+//!     this process, the sender at most 256 frames ahead of the receiver
 //!     (so nothing overflows a ring, even where a VALE switch or netmap's
 //!     emulated mode would drop): around a router running beside it.
 //! netmap_guest relay IN OUT SECONDS
@@ -40,6 +40,12 @@ use netmap_io::netmap::{DevNetmap, Dir, NetmapRx, NetmapTx, PortName, RawPort};
 use netmap_io::ring::{RxRing, TxRing};
 use netmap_io::testnet::{frame, seq_of};
 use netmap_io::RxConfig;
+
+/// Frames the sender may be ahead of the receiver: a quarter of a
+/// 1024-slot ring, so that a ring stays short of full even while the
+/// forwarder between them holds slots it has read but not yet handed back
+/// (it does at its next rxsync).
+const WINDOW: u32 = 256;
 
 fn fail(msg: String) -> ! {
     eprintln!("netmap_guest: FAIL: {msg}");
@@ -182,10 +188,9 @@ fn recv(port: &str, n: u32, o: &Opts, received: Option<&AtomicU32>) -> f64 {
             ));
         }
         if rx.space(0) == 0 {
+            // poll(2) on a netmap descriptor makes the rxsync itself.
             rx.wait(100)
                 .unwrap_or_else(|e| fail(format!("{port}: poll: {e}")));
-            rx.sync()
-                .unwrap_or_else(|e| fail(format!("{port}: rxsync: {e}")));
         }
         let mut err = None;
         let took = rx.take(0, 1024, |idx, f| {
@@ -223,6 +228,12 @@ fn recv(port: &str, n: u32, o: &Opts, received: Option<&AtomicU32>) -> f64 {
         if took > 0 {
             first.get_or_insert_with(Instant::now);
             last_progress = Instant::now();
+            // Hand the slots back before counting the frames received:
+            // the sender's window must count what still fills this ring
+            // (a VALE switch or netmap's emulated mode drops past a full
+            // ring).
+            rx.sync()
+                .unwrap_or_else(|e| fail(format!("{port}: rxsync: {e}")));
             if let Some(r) = received {
                 r.store(got, Ordering::Release);
             }
@@ -366,7 +377,7 @@ fn main() {
                 std::thread::spawn(move || recv(&to, n, &o, Some(&received)))
             };
             std::thread::sleep(Duration::from_millis(100));
-            send(&from, n, &o, Some((&received, 512)));
+            send(&from, n, &o, Some((&received, WINDOW)));
             rcv.join()
                 .unwrap_or_else(|_| fail("receiver panicked".into()));
             stop.store(true, Ordering::Release);
@@ -388,7 +399,7 @@ fn main() {
             // The receiver registers first: frames sent before it would
             // be lost on a switch, or make a pipe's pair before it.
             std::thread::sleep(Duration::from_millis(300));
-            send(&from, n, &o, Some((&received, 512)));
+            send(&from, n, &o, Some((&received, WINDOW)));
             rcv.join()
                 .unwrap_or_else(|_| fail("receiver panicked".into()));
         }

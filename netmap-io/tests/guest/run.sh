@@ -66,8 +66,17 @@ if [ "$rc" != 0 ]; then
   die "the guest's checks failed (exit $rc; the log: $LOG)"
 fi
 # The forwarding target: the router pipe to pipe at half pkt-gen's own
-# pipe-to-pipe rate or better (reported; TCG's timing is too noisy to fail on).
-awk '$2 == "pktgen-pipe" { p = $3 } $2 == "router-pipe" { r = $3 }
-     END { if (p > 0) printf "netmap guest test: router pipe-to-pipe at %.0f%% of pkt-gen'"'"'s rate\n", 100 * r / p }' \
-  "$RIG/rates.txt"
+# pipe-to-pipe rate or better, medians of interleaved runs (reported, not
+# failed on: TCG's speed follows the host's load).
+awk '{ v[$2] = v[$2] " " $3 }
+     function median(s,   a, n, i, j, t) {
+       n = split(s, a, " ")
+       for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+       return a[int((n + 1) / 2)]
+     }
+     END {
+       for (k in v) printf "netmap guest test: %s median %d pps over%s\n", k, median(v[k]), v[k]
+       p = median(v["pktgen-pipe"]); r = median(v["router-pipe"])
+       if (p > 0) printf "netmap guest test: router pipe-to-pipe at %.0f%% of pkt-gen'"'"'s rate (target: 50%%)\n", 100 * r / p
+     }' "$RIG/rates.txt" | sort
 echo "netmap guest test: passed"
