@@ -126,7 +126,30 @@ fn open(port: &str, dir: Dir) -> RawPort {
 
 /// The sender: N frames, paced to `pps` if not 0, flow-controlled by
 /// `window` (frames ahead of `received`) when given.
+/// Pins the calling thread to `cpu`. A veth in netmap's emulated mode
+/// transmits in the txsync caller's context, and the frame enters the
+/// peer through the backlog of the CPU it was sent from: a sender that
+/// moves between CPUs has its frames delivered out of order (seen in the
+/// guest). Every thread that transmits on a veth stays on one CPU.
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+    // inside it (cpu < CPU_SETSIZE); sched_setaffinity(0) reads it for the
+    // calling thread.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    if !ok {
+        fail(format!(
+            "pinning a thread to CPU {cpu}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
 fn send(port: &str, n: u32, o: &Opts, window: Option<(&AtomicU32, u32)>) {
+    pin(0);
     let mut tx = open(port, Dir::Tx);
     let start = Instant::now();
     let mut sent = 0u32;
@@ -201,12 +224,16 @@ fn recv(port: &str, n: u32, o: &Opts, received: Option<&AtomicU32>) -> f64 {
                 foreign += 1;
                 return;
             };
+            let want = tagged(seq, tag_of(f), len_for(seq, o.len));
+            let intact = f == &want[..];
             if seq != got {
-                err = Some(format!("{port}: frame {seq} where {got} was due"));
+                err = Some(format!(
+                    "{port}: frame {seq} where {got} was due (frame {seq} {})",
+                    if intact { "intact" } else { "damaged" }
+                ));
                 return;
             }
-            let want = tagged(seq, tag_of(f), len_for(seq, o.len));
-            if f != &want[..] {
+            if !intact {
                 err = Some(format!("{port}: frame {seq} damaged ({} bytes)", f.len()));
                 return;
             }
@@ -251,6 +278,7 @@ fn recv(port: &str, n: u32, o: &Opts, received: Option<&AtomicU32>) -> f64 {
 /// The forwarder from the library: NetmapRx on `inp`, NetmapTx on `out`,
 /// checking that each packet's buffer is what its TX slot got.
 fn forwarder(inp: &str, out: &str, stop: &AtomicBool, same: bool) -> (u64, u64, u64) {
+    pin(1);
     let cfg = RxConfig::new(inp);
     let name_in = PortName::parse(inp).unwrap_or_else(|e| fail(e));
     let name_out = PortName::parse(out).unwrap_or_else(|e| fail(e));

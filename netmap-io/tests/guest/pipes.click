@@ -3,5 +3,5 @@
 // into its TX slot (td.zero_copy), nothing is copied. The '{' end needs
 // quotes: unquoted, '{' opens a group in Click's arguments.
 fd :: FromDevice(netmap:a}1, BURST 256)
-  -> q :: Queue(4096)
+  -> q :: Queue(1024)
   -> td :: ToDevice("netmap:a{2", BURST 256);

@@ -33,6 +33,7 @@ if [ -z "$kv" ] || [ ! -f "$RIG/kroot/boot/vmlinuz-$kv" ] || [ ! -f "$RIG/base.c
   RIG_DIR=$RIG "$SHARED/setup.sh" || die "setup.sh failed"
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing after setup.sh"
+command -v strip >/dev/null || die "strip (binutils) is missing"
 
 # Static binaries for the guest. The guest's CPU (QEMU's default model
 # under TCG) has no AVX2, which the project's x86-64-v3 build needs, so
