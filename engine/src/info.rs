@@ -4,7 +4,8 @@
 //! * `AddressInfo` names (`AddressInfo(eth0 10.0.0.1 00:01:02:03:04:05)`),
 //!   and `AnnotationInfo` names, each visible in the compound of the
 //!   element that defines it and inside it, as Click's name databases
-//!   are: a lookup starts in the asking element's compound and goes
+//!   are; and `PortInfo` names for TCP and UDP ports, scoped alike: a
+//!   lookup starts in the asking element's compound and goes
 //!   outwards to the top level.
 //! * Element names, resolved as Click's `Router::find` resolves them from
 //!   inside a compound.
@@ -27,8 +28,8 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, OnceLock};
 
 use click_lang::args::{
-    parse_address_info, parse_annotation_info, split_args, Address, AddressKind, AnnoInfo,
-    AnnotationInfoArg, ArgContext, ElementRef, NetDevice,
+    parse_address_info, parse_annotation_info, parse_port_info, split_args, Address, AddressKind,
+    AnnoInfo, AnnotationInfoArg, ArgContext, ElementRef, NetDevice,
 };
 
 use crate::graph::Graph;
@@ -37,6 +38,8 @@ use crate::graph::Graph;
 const ADDRESS_INFO: &str = "AddressInfo";
 /// The class whose arguments define annotation names.
 const ANNOTATION_INFO: &str = "AnnotationInfo";
+/// The class whose arguments define port names.
+const PORT_INFO: &str = "PortInfo";
 
 /// The compound an element named `name` is in, as a name prefix: `c/d/`
 /// for `c/d/x`, empty at the top level.
@@ -77,6 +80,8 @@ pub(crate) struct RouterInfo {
     addresses: HashMap<String, HashMap<(AddressKind, String), Defs<Address>>>,
     /// AnnotationInfo definitions: scope -> name -> definitions.
     annotations: HashMap<String, HashMap<String, Defs<AnnoInfo>>>,
+    /// PortInfo definitions: scope -> (IP protocol, name) -> definitions.
+    ports: HashMap<String, HashMap<(u8, String), Defs<u16>>>,
     /// The host's network devices, read when first needed.
     devices: OnceLock<HashMap<String, NetDevice>>,
 }
@@ -101,6 +106,10 @@ impl RouterInfo {
         for (e, node) in graph.nodes.iter().enumerate() {
             let scope = scope_of(&node.name).to_string();
             let class = node.class.as_str();
+            if class == PORT_INFO {
+                info.define_ports(e, &scope, &node.config);
+                continue;
+            }
             if class != ADDRESS_INFO && class != ANNOTATION_INFO {
                 continue;
             }
@@ -127,6 +136,23 @@ impl RouterInfo {
             }
         }
         info
+    }
+
+    /// Reads PortInfo element `e`'s names. (PortInfo names cannot refer to
+    /// other names, so order within the router does not matter to them.)
+    fn define_ports(&mut self, e: usize, scope: &str, config: &str) {
+        for arg in split_args(config) {
+            let Ok(Some(entry)) = parse_port_info(&arg) else {
+                continue;
+            };
+            let names = self.ports.entry(scope.to_string()).or_default();
+            for name in &entry.names {
+                for &protocol in &entry.protocols {
+                    let key = (protocol, name.clone());
+                    names.entry(key).or_default().push((e, entry.port));
+                }
+            }
+        }
     }
 
     /// The context for the arguments of element `e`.
@@ -172,6 +198,11 @@ impl RouterInfo {
 
     fn annotation(&self, from: &str, before: Option<usize>, name: &str) -> Option<AnnoInfo> {
         Self::lookup(&self.annotations, from, before, |m| m.get(name))
+    }
+
+    fn port(&self, from: &str, protocol: u8, name: &str) -> Option<u16> {
+        let key = (protocol, name.to_string());
+        Self::lookup(&self.ports, from, None, |m| m.get(&key))
     }
 
     fn device(&self, name: &str) -> Option<NetDevice> {
@@ -220,6 +251,10 @@ impl ArgContext for Scoped<'_> {
     fn element(&self, name: &str) -> Option<ElementRef> {
         self.info.element(self.from, name)
     }
+
+    fn port(&self, protocol: u8, name: &str) -> Option<u16> {
+        self.info.port(self.from, protocol, name)
+    }
 }
 
 /// The context of element `element`'s arguments: what `Args` carries, and
@@ -266,6 +301,10 @@ impl ArgContext for ElementArgs {
 
     fn element(&self, name: &str) -> Option<ElementRef> {
         self.info.element(self.from(), name)
+    }
+
+    fn port(&self, protocol: u8, name: &str) -> Option<u16> {
+        self.info.port(self.from(), protocol, name)
     }
 }
 

@@ -9,27 +9,30 @@
 //!   for several rings on one device: works on every Linux device.
 //! * [`xdp`]: AF_XDP, UMEM frames as packets, the four rings, the XDP
 //!   program loaded with bpf(2).
-//! * netmap: next, in `src/netmap/`, against the same interface
-//!   ([`Method::Netmap`] says it is not in this build until then).
+//! * [`netmap`]: netmap rings (`/dev/netmap`, through netmap_sys with our
+//!   own fixes), zero copy on receive and by buffer swap on transmit, and
+//!   an emulation of netmap's kernel side for tests anywhere.
 //! * The elements FromDevice, PollDevice and ToDevice ([`register`]).
 //!
 //! See docs/ARCHITECTURE.md ("Devices") for how a buffer travels from a
 //! ring through the elements and back, for each method.
 //!
-//! # Adding the netmap backend
-//! A `netmap` module implements [`RxRing`] and [`TxRing`] for a port's
-//! rings (one `NIOCRXSYNC`/`NIOCTXSYNC` per batch at most; buffers
-//! registered with `register_buffer_owner` under a [`RegionId`] of the
-//! memory region, received slots wrapped with `Batch::wrap_external` and
-//! given spare buffers, TX slots filled from `Batch::drain_external`),
-//! sets [`NETMAP_BUILT`], and takes the `Method::Netmap` arms of
-//! [`open_rx`] and [`open_tx`] (and the default's first choice). The
-//! elements and tests need no change beyond a `METHOD NETMAP` case.
+//! # The netmap backend
+//! [`netmap::NetmapRx`] and [`netmap::NetmapTx`] implement [`RxRing`] and
+//! [`TxRing`] for a port's rings (one `NIOCRXSYNC` per emptied ring, one
+//! `NIOCTXSYNC` per half ring or [`TxRing::flush`]; buffers registered with
+//! `register_buffer_owner` under the [`RegionId`] of the memory region,
+//! received slots wrapped with `Batch::wrap_external` and given spare
+//! buffers, TX slots filled from `Batch::drain_external` by swapping
+//! buffer indices). A device name with `netmap:` or `valeX:` in front, or
+//! METHOD NETMAP, selects it; with no METHOD it is the first choice where
+//! `/dev/netmap` exists.
 //!
 //! [`RegionId`]: click_engine::packet::RegionId
 
 pub mod afpacket;
 mod elements;
+pub mod netmap;
 pub mod ring;
 pub mod sys;
 pub mod testnet;
@@ -59,21 +62,13 @@ pub enum Method {
 impl Method {
     /// Parses Click's METHOD word (`LINUX`, `PCAP`, `NETMAP`) or ours
     /// (`XDP`, `AF_XDP`, `AF_PACKET`); `None` for an empty word (the
-    /// default). NETMAP is refused while this build has no netmap backend.
+    /// default).
     pub fn parse(word: &str) -> Result<Option<Method>, String> {
         Ok(Some(match word.to_ascii_uppercase().as_str() {
             "" => return Ok(None),
             "LINUX" | "PCAP" | "AF_PACKET" | "PACKET" => Method::Linux,
             "XDP" | "AF_XDP" => Method::Xdp,
-            "NETMAP" => {
-                if !NETMAP_BUILT {
-                    return Err(
-                        "METHOD NETMAP: netmap is not available in this build; use METHOD XDP or LINUX"
-                            .into(),
-                    );
-                }
-                Method::Netmap
-            }
+            "NETMAP" => Method::Netmap,
             _ => return Err(format!("bad METHOD '{word}' (LINUX, PCAP, XDP or NETMAP)")),
         }))
     }
@@ -89,7 +84,7 @@ impl Method {
 }
 
 /// Whether this build has the netmap backend.
-pub const NETMAP_BUILT: bool = false;
+pub const NETMAP_BUILT: bool = true;
 
 /// How to open a receive ring.
 #[derive(Clone, Debug)]
@@ -134,16 +129,31 @@ impl RxConfig {
     }
 }
 
-/// Opens a receive ring with `method`, or with the default: XDP where it
-/// works and the element may take frames from the kernel (`steal`: not a
-/// sniffer), else AF_PACKET. Returns the ring and the method it uses.
+/// Opens a receive ring with `method`, or with the default: netmap for a
+/// netmap port name (`netmap:eth0`, `vale0:p`); else, where the element may
+/// take frames from the kernel (`steal`: not a sniffer), netmap where
+/// `/dev/netmap` exists, then XDP where it works; else AF_PACKET. Returns
+/// the ring and the method it uses.
 pub fn open_rx(
     cfg: &RxConfig,
     method: Option<Method>,
     steal: bool,
 ) -> Result<(Box<dyn RxRing>, Method), String> {
+    let method = method_for(&cfg.device, method)?;
     match method {
-        Some(Method::Netmap) => Err(netmap_unavailable()),
+        Some(Method::Netmap) => {
+            if cfg.protocol != 0 {
+                return Err("PROTOCOL needs METHOD LINUX".into());
+            }
+            if cfg.outbound {
+                return Err(
+                    "OUTBOUND needs METHOD LINUX (with netmap, the host rings `netmap:DEV^` carry what the host sends)"
+                        .into(),
+                );
+            }
+            let r = netmap::NetmapRx::open(cfg)?;
+            Ok((Box::new(r), Method::Netmap))
+        }
         Some(Method::Xdp) => {
             if cfg.protocol != 0 {
                 return Err("PROTOCOL needs METHOD LINUX".into());
@@ -153,6 +163,19 @@ pub fn open_rx(
         }
         Some(Method::Linux) => Ok((Box::new(afpacket::PacketRx::open(cfg)?), Method::Linux)),
         None => {
+            if steal && cfg.protocol == 0 && !cfg.outbound && netmap::available() {
+                match netmap::NetmapRx::open(cfg) {
+                    Ok(r) => {
+                        tracing::info!(
+                            "{}: /dev/netmap is there: METHOD NETMAP (netmap:{})",
+                            cfg.device,
+                            cfg.device
+                        );
+                        return Ok((Box::new(r), Method::Netmap));
+                    }
+                    Err(e) => tracing::info!("{}: netmap not usable ({e})", cfg.device),
+                }
+            }
             if steal && cfg.protocol == 0 && !cfg.outbound {
                 match xdp::XskRx::open(&cfg.device, cfg.queue, cfg.timestamp) {
                     Ok(r) => return Ok((Box::new(r), Method::Xdp)),
@@ -169,7 +192,8 @@ pub fn open_rx(
 pub const DEFAULT_TX_MODE: afpacket::TxMode = afpacket::TxMode::Sendmmsg;
 
 /// Opens a transmit ring on `device` (queue `queue` where the method has
-/// queues) with `method`, or with the default: XDP where it works, else
+/// queues) with `method`, or with the default: netmap for a netmap port
+/// name, or where `/dev/netmap` exists; else XDP where it works, else
 /// AF_PACKET.
 pub fn open_tx(
     device: &str,
@@ -177,26 +201,60 @@ pub fn open_tx(
     method: Option<Method>,
     mode: afpacket::TxMode,
 ) -> Result<(Box<dyn TxRing>, Method), String> {
+    let method = method_for(device, method)?;
     match method {
-        Some(Method::Netmap) => Err(netmap_unavailable()),
+        Some(Method::Netmap) => Ok((
+            Box::new(netmap::NetmapTx::open(device, queue)?),
+            Method::Netmap,
+        )),
         Some(Method::Xdp) => Ok((Box::new(xdp::XskTx::open(device, queue)?), Method::Xdp)),
         Some(Method::Linux) => Ok((
             Box::new(afpacket::PacketTx::open(device, mode)?),
             Method::Linux,
         )),
-        None => match xdp::XskTx::open(device, queue) {
-            Ok(t) => Ok((Box::new(t), Method::Xdp)),
+        None if netmap::available() => match netmap::NetmapTx::open(device, queue) {
+            Ok(t) => {
+                tracing::info!("{device}: /dev/netmap is there: METHOD NETMAP (netmap:{device})");
+                Ok((Box::new(t), Method::Netmap))
+            }
             Err(e) => {
-                tracing::info!("{device}: XDP not usable ({e}); using LINUX");
-                Ok((
-                    Box::new(afpacket::PacketTx::open(device, mode)?),
-                    Method::Linux,
-                ))
+                tracing::info!("{device}: netmap not usable ({e})");
+                open_tx_kernel(device, queue, mode)
             }
         },
+        None => open_tx_kernel(device, queue, mode),
     }
 }
 
-fn netmap_unavailable() -> String {
-    "METHOD NETMAP: netmap is not available in this build; use METHOD XDP or LINUX".into()
+/// The default without netmap: XDP where it works, else AF_PACKET.
+fn open_tx_kernel(
+    device: &str,
+    queue: u32,
+    mode: afpacket::TxMode,
+) -> Result<(Box<dyn TxRing>, Method), String> {
+    match xdp::XskTx::open(device, queue) {
+        Ok(t) => Ok((Box::new(t), Method::Xdp)),
+        Err(e) => {
+            tracing::info!("{device}: XDP not usable ({e}); using LINUX");
+            Ok((
+                Box::new(afpacket::PacketTx::open(device, mode)?),
+                Method::Linux,
+            ))
+        }
+    }
+}
+
+/// The method a device name implies: a netmap port name (`netmap:...`,
+/// `valeX:...`) means NETMAP, and no other method takes one.
+fn method_for(device: &str, method: Option<Method>) -> Result<Option<Method>, String> {
+    if netmap::has_netmap_prefix(device) {
+        return match method {
+            None | Some(Method::Netmap) => Ok(Some(Method::Netmap)),
+            Some(m) => Err(format!(
+                "'{device}' is a netmap port name, but METHOD is {}",
+                m.name()
+            )),
+        };
+    }
+    Ok(method)
 }

@@ -33,7 +33,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use click_engine::packet::{Batch, BATCH_CAPACITY};
+use click_engine::packet::{Batch, Packet, PacketType, BATCH_CAPACITY};
 use click_engine::Interest;
 
 /// What a ring can do, for the elements to size their bursts.
@@ -125,6 +125,14 @@ pub trait TxRing {
     /// The ring's counts.
     fn stats(&self) -> RingStats;
 
+    /// Hands the kernel what earlier `send`s left in the ring without a
+    /// system call (a ring that syncs once per several batches: netmap).
+    /// ToDevice calls it when a run's burst is done and before it waits.
+    /// At most one system call.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// As [`RxRing::describe`].
     fn describe(&self) -> String;
 }
@@ -147,4 +155,20 @@ pub fn rejoin(batch: &mut Batch, rest: Batch) {
     for p in rest {
         batch.push(p);
     }
+}
+
+/// Click's packet type from the destination address, for rings whose
+/// kernel does not tell it (AF_XDP, netmap).
+pub(crate) fn set_packet_type(p: &mut Packet) {
+    let t = match p.data().first() {
+        Some(b) if b & 1 != 0 => {
+            if p.data().get(..6) == Some(&[0xff; 6]) {
+                PacketType::Broadcast
+            } else {
+                PacketType::Multicast
+            }
+        }
+        _ => return,
+    };
+    p.anno_mut().set_packet_type(t);
 }

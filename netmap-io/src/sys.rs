@@ -138,6 +138,12 @@ impl Mmap {
         )
     }
 
+    /// Maps `len` bytes of anonymous memory, faulted in as it is used
+    /// (an emulated netmap memory region).
+    pub fn anonymous_lazy(len: usize) -> io::Result<Mmap> {
+        Self::map(-1, len, 0, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS)
+    }
+
     fn map(fd: RawFd, len: usize, offset: u64, flags: i32) -> io::Result<Mmap> {
         // SAFETY: a fresh mapping chosen by the kernel; no existing memory
         // is touched.

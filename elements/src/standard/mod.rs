@@ -90,6 +90,7 @@ mod discard;
 mod drivermanager;
 mod gaprate;
 mod handlercall;
+mod portinfo;
 pub(crate) use handlercall::HandlerCall;
 mod idle;
 mod infinitesource;
@@ -147,6 +148,7 @@ pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
 pub use painttee::PaintTee;
+pub use portinfo::PortInfo;
 pub use print::Print;
 pub(crate) use print::{push_timestamp, Contents, Output};
 pub use priosched::PrioSched;
@@ -214,7 +216,9 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<SetAnnoByte>()
         .add::<SetPacketType>()
         .add::<SetTimestamp>();
-    r.add::<AddressInfo>().add::<AnnotationInfo>();
+    r.add::<AddressInfo>()
+        .add::<AnnotationInfo>()
+        .add::<PortInfo>();
     r.add::<Print>();
     r.add::<PrioSched>();
     r.add::<RoundRobinSwitch>();

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use click_engine::args::{ArgContext, Args, FromArg, NoContext};
+use click_engine::args::{ArgContext, Args, FromArg, NoContext, IP_PROTO_UDP};
 use click_engine::{
     ConfigureCtx, Ctx, ElementClass, Handler, InitCtx, Packet, PacketCtx, PacketElement, Port,
     Threads,
@@ -13,8 +13,8 @@ use crate::ip::forward::hdr::{cksum, parse_port, put16, quad, transport_cksum, I
 
 /// `UDPIPEncap(SRC, SPORT, DST, DPORT [, CHECKSUM])`: puts UDP and IP
 /// headers in front of each packet: source SRC port SPORT, destination DST
-/// port DPORT (ports are numbers or Click's names: `www`, `dns`, ...),
-/// IP ID counting up from 0 (one sequence for the element, on any number
+/// port DPORT (ports are numbers, PortInfo names, or Click's names:
+/// `www`, `dns`, ...), IP ID counting up from 0 (one sequence for the element, on any number
 /// of threads), TTL 250, no TOS or fragment bits, the IP checksum, and
 /// the UDP checksum unless CHECKSUM is false (then 0), exactly as Click
 /// sends them. Sets the IP header annotation, and the destination IP
@@ -68,8 +68,8 @@ impl ElementClass for UDPIPEncap {
         Ok(UDPIPEncap {
             src: src.octets(),
             dst: dst.octets(),
-            sport: parse_port(&sport, "SPORT")?,
-            dport: parse_port(&dport, "DPORT")?,
+            sport: parse_port(&sport, "SPORT", IP_PROTO_UDP, args.context())?,
+            dport: parse_port(&dport, "DPORT", IP_PROTO_UDP, args.context())?,
             dst_anno,
             checksum,
             id: IdCounter::new(0),
@@ -161,7 +161,7 @@ impl PacketElement for UDPIPEncap {
         };
         match name {
             "src" => self.src = addr("SRC")?,
-            "sport" => self.sport = parse_port(v, "SPORT")?,
+            "sport" => self.sport = parse_port(v, "SPORT", IP_PROTO_UDP, ctx)?,
             "dst" if v.starts_with("DST_ANNO") => {
                 self.dst = [0; 4];
                 self.dst_anno = true;
@@ -170,7 +170,7 @@ impl PacketElement for UDPIPEncap {
                 self.dst = addr("DST")?;
                 self.dst_anno = false;
             }
-            "dport" => self.dport = parse_port(v, "DPORT")?,
+            "dport" => self.dport = parse_port(v, "DPORT", IP_PROTO_UDP, ctx)?,
             _ => return Err(format!("no write handler '{name}'")),
         }
         Ok(())

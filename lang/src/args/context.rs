@@ -184,6 +184,13 @@ pub trait ArgContext: Send + Sync {
         let _ = name;
         None
     }
+
+    /// The port a `PortInfo` element in scope gives `name` for IP
+    /// protocol `protocol` (6 for TCP, 17 for UDP).
+    fn port(&self, protocol: u8, name: &str) -> Option<u16> {
+        let _ = (protocol, name);
+        None
+    }
 }
 
 /// A context that knows nothing: arguments parse as they would with no
@@ -251,6 +258,10 @@ impl ArgContext for Defining<'_> {
 
     fn element(&self, name: &str) -> Option<ElementRef> {
         self.base.element(name)
+    }
+
+    fn port(&self, protocol: u8, name: &str) -> Option<u16> {
+        self.base.port(protocol, name)
     }
 }
 

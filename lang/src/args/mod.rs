@@ -57,6 +57,7 @@
 mod address;
 mod anno;
 mod context;
+mod port;
 mod quote;
 mod reader;
 pub(crate) mod split;
@@ -68,6 +69,7 @@ pub use anno::{
     AnnoInfo, AnnotationInfoArg, ANNOTATIONS, ANNO_SIZE,
 };
 pub use context::{Address, AddressKind, ArgContext, Defining, ElementRef, NetDevice, NoContext};
+pub use port::{parse_port_info, PortInfoEntry, IP_PROTO_TCP, IP_PROTO_UDP};
 pub use quote::{quote, quote_bytes, unquote, unquote_bytes};
 pub use reader::{split_keyword, ArgError, ArgErrorKind, Args, Flags};
 pub use split::{is_word, join_args, pop_word, skip_comment, split_args, split_words, uncomment};

@@ -19,10 +19,15 @@ use crate::RxConfig;
 /// (AF_XDP: UMEM frames as packets, an XDP program steering the queue's
 /// frames) takes the frames from the kernel; with `SNIFFER false` it is
 /// the default where it works (else LINUX; `router -v` logs the choice).
-/// METHOD PCAP means LINUX here; METHOD NETMAP is refused until this build
-/// has a netmap backend. A missing device, missing privileges or a kernel
-/// without the method is a one-line configuration error saying what to
-/// do.
+/// METHOD NETMAP (or a netmap port name as DEVNAME: `netmap:eth0`,
+/// `netmap:eth0-2`, `netmap:eth0^` for the host rings, `vale0:p`,
+/// `netmap:x}1` or, in quotes, `"netmap:x{1"` for a pipe end) receives
+/// from netmap rings: each slot's
+/// buffer becomes the packet, a spare buffer takes its place; with
+/// `SNIFFER false` it is the first choice where `/dev/netmap` exists.
+/// METHOD PCAP means LINUX here. A missing device, missing privileges or a
+/// kernel without the method is a one-line configuration error saying
+/// what to do.
 ///
 /// Its task pushes up to BURST packets (default 32, a batch, where
 /// Click has 1) per run while the ring has frames, and sleeps on the device's

@@ -10,9 +10,10 @@ use crate::RxConfig;
 /// N_QUEUES, HEADROOM, TIMESTAMP, SNIFFER, ALLOW_NONEXISTENT, QUIET,
 /// LENGTH])`: Click's kernel-module PollDevice at user level: like
 /// FromDevice, but the frames are the router's, not the kernel's stack's
-/// (SNIFFER false by default), so METHOD defaults to XDP where it works
-/// (an XDP program redirects the queue's frames to an AF_XDP socket whose
-/// UMEM frames become the packets), else LINUX (an AF_PACKET TPACKET_V3
+/// (SNIFFER false by default), so METHOD defaults to NETMAP where
+/// `/dev/netmap` exists (the slots' buffers become the packets), then XDP
+/// where it works (an XDP program redirects the queue's frames to an
+/// AF_XDP socket whose UMEM frames become the packets), else LINUX (an AF_PACKET TPACKET_V3
 /// ring: the kernel's stack then still sees the frames; Click would add
 /// a KernelFilter). `router -v` logs which. Its task pushes up to BURST
 /// packets (default 32) per run while frames wait, and sleeps on the

@@ -159,7 +159,10 @@ impl Source {
     }
 
     pub fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        if self.allow_nonexistent && crate::sys::ifindex(&self.cfg.device).is_err() {
+        if self.allow_nonexistent
+            && !crate::netmap::has_netmap_prefix(&self.cfg.device)
+            && crate::sys::ifindex(&self.cfg.device).is_err()
+        {
             tracing::warn!(
                 "{}: no device '{}': {} stays idle",
                 ctx.name(),

@@ -21,13 +21,20 @@ const MAX_BACKOFF_US: u64 = 256;
 /// TX_RING])`: pulls packets and sends them out of device DEVNAME; they
 /// must carry their link-level header. Each task run pulls up to BURST
 /// packets (default 32, a batch; Click's is 1) and hands them to the ring
-/// with at most one system call per batch. METHOD (LINUX or PCAP:
-/// AF_PACKET, qdisc bypassed; XDP: an AF_XDP socket's TX ring, on QUEUE;
-/// NETMAP: refused until this build has a netmap backend) defaults to XDP
-/// where it works, else LINUX (`router -v` logs which). A packet whose
-/// buffer is a frame of the same AF_XDP socket's UMEM (received by a
-/// FromDevice on the same device and queue) is sent without a copy; the
-/// others are copied into the ring, as the `copies` handler counts. With
+/// with at most one system call per batch (netmap: one per run, or per
+/// half ring). METHOD (LINUX or PCAP: AF_PACKET, qdisc bypassed; XDP: an
+/// AF_XDP socket's TX ring, on QUEUE; NETMAP: the port's netmap TX rings,
+/// QUEUE choosing one) defaults to NETMAP for a netmap port name
+/// (`netmap:eth0`, `netmap:eth0-1`, `vale0:p`, or a pipe end in quotes,
+/// `"netmap:x{1"`: unquoted, `{` opens a group in Click's arguments) or where
+/// `/dev/netmap` exists (the device then leaves the kernel's stack while
+/// the router runs: METHOD LINUX keeps it there), else XDP where it works,
+/// else LINUX (`router -v` logs which). A packet whose buffer is a frame of
+/// the same AF_XDP socket's UMEM (received by a FromDevice on the same
+/// device and queue), or a netmap buffer of the same memory region
+/// (received from any netmap port of the region: swapped into the TX
+/// slot, as netmap's bridge does), is sent without a copy; the others are
+/// copied into the ring, as the `copies` handler counts. With
 /// LINUX, TX_RING true uses a PACKET_TX_RING instead of `sendmmsg` (see
 /// docs/PERFORMANCE.md).
 ///
@@ -91,7 +98,10 @@ impl ElementClass for ToDevice {
             return Err("bad BURST".into());
         }
         let method = Method::parse(method.as_deref().unwrap_or(""))?;
-        if tx_ring.is_some() && method == Some(Method::Xdp) {
+        let netmap_name = crate::netmap::has_netmap_prefix(&device);
+        if tx_ring.is_some()
+            && (netmap_name || matches!(method, Some(Method::Xdp) | Some(Method::Netmap)))
+        {
             return Err("TX_RING needs METHOD LINUX".into());
         }
         let mode = match tx_ring {
@@ -192,6 +202,20 @@ impl ToDevice {
         (!batch.is_empty()).then_some(batch)
     }
 
+    /// Hands the ring's waiting slots to the kernel (netmap syncs once per
+    /// burst, not per batch).
+    fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(ring) = self.ring.as_mut() else {
+            return;
+        };
+        if let Err(e) = ring.flush() {
+            if self.errors_logged < 5 {
+                self.errors_logged += 1;
+                tracing::error!("{}: {}: {e}", ctx.name(), self.device);
+            }
+        }
+    }
+
     /// Packets longer than the device takes: out of output 1, or dropped.
     fn reject_long(&mut self, batch: &mut Batch, ctx: &mut Ctx<'_>) {
         let max = self.max_frame;
@@ -268,6 +292,7 @@ impl Element for ToDevice {
             match self.send(batch, ctx) {
                 Some(rest) => {
                     worked |= rest.len() < n;
+                    self.flush(ctx);
                     self.hold(rest, ctx);
                     return worked;
                 }
@@ -278,6 +303,9 @@ impl Element for ToDevice {
                 }
             }
         }
+        if worked {
+            self.flush(ctx);
+        }
         if pulled_nothing && !worked && !self.upstream.active() {
             ctx.sleep();
         }
@@ -285,7 +313,9 @@ impl Element for ToDevice {
     }
 
     fn selected(&mut self, fd: RawFd, ready: Readiness, ctx: &mut Ctx<'_>) {
-        if ready.writable || ready.error {
+        // Whichever the ring asked for: room is WRITE on a socket or on
+        // /dev/netmap, READ on the emulated netmap kernel's eventfd.
+        if ready.writable || ready.readable || ready.error {
             ctx.remove_select(fd);
             self.watching = false;
             ctx.wake_task();

@@ -23,13 +23,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use click_engine::packet::{
-    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, Packet, RegionId,
-    RxBuffer, Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, RegionId, RxBuffer,
+    Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
 use click_engine::Interest;
 
 use super::bpf::{Attached, XdpMode, MAX_QUEUES};
-use crate::ring::{rejoin, split_off, Limits, RingStats, RxRing, TxRing};
+use crate::ring::{rejoin, set_packet_type, split_off, Limits, RingStats, RxRing, TxRing};
 use crate::sys::{self, Mmap};
 
 const FRAME: usize = 2048;
@@ -583,23 +583,6 @@ impl RxRing for XskRx {
             }
         )
     }
-}
-
-/// Click's packet type from the destination address (the kernel does not
-/// tell AF_XDP).
-fn set_packet_type(p: &mut Packet) {
-    use click_engine::packet::PacketType;
-    let t = match p.data().first() {
-        Some(b) if b & 1 != 0 => {
-            if p.data().get(..6) == Some(&[0xff; 6]) {
-                PacketType::Broadcast
-            } else {
-                PacketType::Multicast
-            }
-        }
-        _ => return,
-    };
-    p.anno_mut().set_packet_type(t);
 }
 
 impl Drop for XskRx {

@@ -165,15 +165,24 @@ pub(crate) fn copy_annotations(from: &Packet, to: &mut Packet) {
     a.set_packet_type(ty);
 }
 
-/// A TCP or UDP port: a number, or one of Click's port names (`www`,
-/// `ssh`, ... the table IPFilter knows).
-pub(crate) fn parse_port(text: &str, what: &str) -> Result<u16, String> {
+/// A port of IP protocol `protocol` (TCP or UDP): a number, a name a
+/// PortInfo in scope defines, or one of Click's well-known port names
+/// (`www`, `ssh`, ... the table IPFilter knows), in that order.
+pub(crate) fn parse_port(
+    text: &str,
+    what: &str,
+    protocol: u8,
+    names: &dyn click_engine::args::ArgContext,
+) -> Result<u16, String> {
     let t = text.trim();
     if let Ok(n) = click_engine::args::Args::new(t).read_mp::<u16>(what) {
         return Ok(n);
     }
-    crate::ip::ipfilter::names::find(crate::ip::ipfilter::names::PORTS, t)
-        .map(|p| p as u16)
+    names
+        .port(protocol, t)
+        .or_else(|| {
+            crate::ip::ipfilter::names::find(crate::ip::ipfilter::names::PORTS, t).map(|p| p as u16)
+        })
         .ok_or_else(|| format!("{what}: expected port number"))
 }
 

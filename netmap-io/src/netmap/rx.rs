@@ -1,0 +1,406 @@
+//! The receiving half: a port's RX rings, whose buffers become the
+//! packets.
+//!
+//! `recv` takes the slots from `head` to `tail` of a ring (one
+//! `NIOCRXSYNC` first only when there are none), wraps each slot's buffer
+//! into a packet ([`Batch::wrap_external`], token = buffer index) and puts
+//! a spare buffer in the slot (`NS_BUF_CHANGED`), so that the ring moves
+//! on while the packet lives. The spares are netmap's extra buffers, asked
+//! for at registration; a buffer comes back to them when its packet is
+//! freed (the owner's release hook, on any thread, through a token queue),
+//! or, when the packet went out of a TX ring of the same memory region by a
+//! swap, the buffer the TX slot held comes back instead (the homes table
+//! below tells the transmitting half where to send it). When the spares
+//! run out (packets held for long), slots are copied into pool packets,
+//! and counted.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use click_engine::packet::{
+    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, Packet, RegionId,
+    RxBuffer, Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+};
+
+use super::abi::{ring_add, Ring, NS_BUF_CHANGED, NS_MOREFRAG};
+use super::kernel::{Dir, Kernel};
+use super::name::PortName;
+use super::port::Port;
+use crate::ring::{set_packet_type, Limits, RingStats, RxRing};
+use crate::RxConfig;
+
+/// Spare buffers asked for per receiving port: enough for a ring of 1024
+/// slots and a few thousand packets held downstream (a Queue) before
+/// receiving falls back to copies.
+pub const SPARE_BUFFERS: u32 = 4096;
+
+/// Where a receiving port's buffers go home: the transmitting half sends
+/// the buffers its swaps free to the home of the packet's owner.
+#[derive(Clone)]
+pub(crate) struct Home {
+    pub owner: u16,
+    pub region: RegionId,
+    pub sender: TokenSender,
+    /// Keeps the port (so its descriptor, so its buffers) while a
+    /// transmitting half may still send buffers home.
+    pub _port: Arc<Port>,
+}
+
+static HOMES: Mutex<Vec<Home>> = Mutex::new(Vec::new());
+static HOMES_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// Changes whenever a home comes or goes.
+pub(crate) fn homes_generation() -> u64 {
+    HOMES_GEN.load(Ordering::Acquire)
+}
+
+/// The homes of region `region` now.
+pub(crate) fn homes_of(region: RegionId) -> Vec<Home> {
+    HOMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|h| h.region == region)
+        .cloned()
+        .collect()
+}
+
+/// Released buffers go home through the token queue.
+struct RxOwner {
+    home: TokenSender,
+    _port: Arc<Port>,
+}
+
+impl BufferOwner for RxOwner {
+    fn release(&self, token: u64) {
+        self.home.send(&[token]);
+    }
+
+    fn release_batch(&self, tokens: &[u64]) {
+        self.home.send(tokens);
+    }
+}
+
+/// The receiving half of a netmap port.
+pub struct NetmapRx {
+    reg: OwnerRegistration,
+    port: Arc<Port>,
+    /// The ring to look at first.
+    next: usize,
+    spares: Vec<u32>,
+    /// How many buffers this half owns (spares, lent, in flight).
+    population: usize,
+    returned: Option<TokenReceiver>,
+    /// Inside a frame split over several slots (NS_MOREFRAG): dropped.
+    in_frag: bool,
+    snaplen: usize,
+    headroom: usize,
+    timestamp: bool,
+    stats: RingStats,
+}
+
+impl NetmapRx {
+    /// Opens the receive rings of `cfg.device` (a netmap port name) on the
+    /// process's netmap kernel ([`kernel`](super::kernel)).
+    pub fn open(cfg: &RxConfig) -> Result<NetmapRx, String> {
+        let name = PortName::parse(&cfg.device)?.for_queue(cfg.queue, cfg.n_queues)?;
+        NetmapRx::open_with(&*super::kernel(), &name, cfg)
+    }
+
+    /// Opens the receive rings of `name` on `kernel` (the real one or an
+    /// emulation).
+    pub fn open_with(
+        kernel: &dyn Kernel,
+        name: &PortName,
+        cfg: &RxConfig,
+    ) -> Result<NetmapRx, String> {
+        let (port, spares) = Port::open(kernel, name, Dir::Rx, SPARE_BUFFERS)?;
+        let port = Arc::new(port);
+        let population = spares.len();
+        let (home, returned) = token_queue(population.max(64));
+        let reg = register_buffer_owner(
+            Box::new(RxOwner {
+                home: home.clone(),
+                _port: port.clone(),
+            }),
+            port.region,
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        HOMES.lock().unwrap_or_else(|e| e.into_inner()).push(Home {
+            owner: reg.id().get(),
+            region: port.region,
+            sender: home,
+            _port: port.clone(),
+        });
+        HOMES_GEN.fetch_add(1, Ordering::AcqRel);
+        Ok(NetmapRx {
+            reg,
+            port,
+            next: 0,
+            spares,
+            population,
+            returned: Some(returned),
+            in_frag: false,
+            snaplen: cfg.snaplen,
+            headroom: cfg.headroom,
+            timestamp: cfg.timestamp,
+            stats: RingStats::default(),
+        })
+    }
+
+    /// The memory region of the port's buffers.
+    pub fn region(&self) -> RegionId {
+        self.port.region
+    }
+
+    /// The kernel's number for that region.
+    pub fn mem_id(&self) -> u16 {
+        self.port.mem_id
+    }
+
+    /// Spare buffers on hand now (not in a slot, not lent).
+    pub fn spares(&self) -> usize {
+        self.spares.len()
+    }
+
+    /// Spare buffers the kernel gave this half.
+    pub fn population(&self) -> usize {
+        self.population
+    }
+
+    /// The spares that came home since the last call, taken back.
+    fn take_returned(&mut self) {
+        let Some(r) = self.returned.as_mut() else {
+            return;
+        };
+        let mut back = [0u64; 256];
+        loop {
+            let n = r.drain(&mut back);
+            self.spares.extend(back[..n].iter().map(|&t| t as u32));
+            if n < back.len() {
+                break;
+            }
+        }
+    }
+
+    /// A bound ring with slots to read: one sync first only if none has.
+    fn ready_ring(&mut self) -> io::Result<Option<Ring>> {
+        let n = self.port.rings.len();
+        for attempt in 0..2 {
+            for k in 0..n {
+                let i = (self.next + k) % n;
+                if self.port.rings[i].space() > 0 {
+                    self.next = i;
+                    return Ok(Some(self.port.rings[i]));
+                }
+            }
+            if attempt == 0 {
+                self.stats.syscalls += 1;
+                self.port.sync()?;
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What to do with one slot.
+#[derive(Clone, Copy)]
+enum Take {
+    /// Wrap its buffer (index in `bufs`).
+    Wrap,
+    /// Copy it into a pool packet.
+    Copy,
+    /// Drop it (part of a multi-slot frame, or a bad slot).
+    Skip,
+}
+
+impl RxRing for NetmapRx {
+    fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
+        let want = max.min(BATCH_CAPACITY - batch.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let Some(ring) = self.ready_ring()? else {
+            return Ok(0);
+        };
+        let n_slots = ring.num_slots();
+        let head = ring.head();
+        let take = (ring.space() as usize).min(want);
+        if self.spares.len() < take {
+            self.take_returned();
+        }
+        let buf_size = self.port.bufs.size() as usize;
+        let mut bufs = [RxBuffer {
+            token: 0,
+            buf: NonNull::dangling(),
+            cap: 0,
+            head: 0,
+            len: 0,
+        }; BATCH_CAPACITY];
+        let mut what = [Take::Skip; BATCH_CAPACITY];
+        let mut full_len = [0usize; BATCH_CAPACITY];
+        let mut n_wrap = 0;
+        let mut spares = self.spares.len();
+        for (i, w) in what.iter_mut().enumerate().take(take) {
+            // SAFETY: slots head..tail are ours (the ring protocol).
+            let s = unsafe { *ring.slot(ring_add(head, i as u32, n_slots)) };
+            let frag = s.flags & NS_MOREFRAG != 0;
+            let skip = std::mem::replace(&mut self.in_frag, frag) || frag;
+            let len = s.len as usize;
+            let Some(buf) = self
+                .port
+                .buf(s.buf_idx)
+                .filter(|_| !skip && len <= buf_size)
+            else {
+                self.stats.drops += 1;
+                continue;
+            };
+            full_len[i] = len;
+            if spares > 0 {
+                spares -= 1;
+                bufs[n_wrap] = RxBuffer {
+                    token: s.buf_idx as u64,
+                    buf,
+                    cap: buf_size,
+                    head: 0,
+                    len: len.min(self.snaplen),
+                };
+                n_wrap += 1;
+                *w = Take::Wrap;
+            } else {
+                *w = Take::Copy;
+            }
+        }
+        let start = batch.len();
+        // SAFETY: each buffer is the buffer of a slot between head and
+        // tail, which the kernel handed to us; it leaves the slot (a spare
+        // replaces it below) before the ring moves on, so only its packet
+        // uses it until the owner's hook takes it back; the owner keeps the
+        // port, so the mapping, alive.
+        let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n_wrap]) };
+        // Swap spares into the wrapped slots; drop the rest if the pool
+        // ran dry; copy where the spares did.
+        let mut wrapped = 0;
+        // The original length of each packet made, in the batch's order
+        // (the wrapped slots all come before the copied ones).
+        let mut full = [0u32; BATCH_CAPACITY];
+        let mut n_full = 0;
+        for (i, w) in what.iter().enumerate().take(take) {
+            let slot = ring.slot(ring_add(head, i as u32, n_slots));
+            match w {
+                Take::Wrap if wrapped < made => {
+                    wrapped += 1;
+                    full[n_full] = full_len[i] as u32;
+                    n_full += 1;
+                    let spare = self.spares.pop().expect("counted");
+                    // SAFETY: our slot (between head and tail).
+                    unsafe {
+                        (*slot).buf_idx = spare;
+                        (*slot).flags |= NS_BUF_CHANGED;
+                    }
+                }
+                Take::Wrap => self.stats.drops += 1,
+                Take::Copy => {
+                    if made < n_wrap {
+                        self.stats.drops += 1;
+                        continue;
+                    }
+                    // SAFETY: our slot; its buffer checked valid above.
+                    let (idx, len) = unsafe { ((*slot).buf_idx, full_len[i]) };
+                    let keep = len.min(self.snaplen);
+                    let src = self.port.buf(idx).expect("checked above");
+                    let Ok(mut p) = Packet::with_headroom(self.headroom, keep) else {
+                        self.stats.drops += 1;
+                        continue;
+                    };
+                    if let Ok(d) = p.data_mut() {
+                        // SAFETY: `keep` bytes of the slot's buffer, ours.
+                        d.copy_from_slice(unsafe {
+                            std::slice::from_raw_parts(src.as_ptr(), keep)
+                        });
+                    }
+                    batch.push(p);
+                    full[n_full] = len as u32;
+                    n_full += 1;
+                    self.stats.copies += 1;
+                }
+                Take::Skip => {}
+            }
+        }
+        self.stats.zero_copy += made as u64;
+        ring.advance(ring_add(head, take as u32, n_slots));
+        let ts = if self.timestamp {
+            Timestamp::now()
+        } else {
+            Timestamp::ZERO
+        };
+        for (p, &full) in batch.as_mut_slice()[start..]
+            .iter_mut()
+            .zip(&full[..n_full])
+        {
+            self.stats.bytes += p.len() as u64;
+            let extra = full.saturating_sub(p.len() as u32);
+            let a = p.anno_mut();
+            a.set_timestamp(ts);
+            a.set_extra_length(extra);
+            let _ = p.set_mac_header(0);
+            set_packet_type(p);
+        }
+        let got = batch.len() - start;
+        self.stats.packets += got as u64;
+        Ok(got)
+    }
+
+    fn fd(&self) -> RawFd {
+        self.port.fd()
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_batch: BATCH_CAPACITY,
+            slots: self.port.slots(),
+            max_frame: self.port.bufs.size() as usize,
+        }
+    }
+
+    fn stats(&self) -> RingStats {
+        self.stats
+    }
+
+    fn kernel_drops(&self) -> Option<u64> {
+        None
+    }
+
+    fn describe(&self) -> String {
+        self.port.describe(
+            "RX",
+            &format!(
+                ", {} spare buffers (zero copy: each slot's buffer becomes the packet)",
+                self.population
+            ),
+        )
+    }
+}
+
+impl Drop for NetmapRx {
+    fn drop(&mut self) {
+        let me = self.reg.id().get();
+        HOMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|h| h.owner != me || h.region != self.port.region);
+        HOMES_GEN.fetch_add(1, Ordering::AcqRel);
+        // What is home now goes back to the kernel with the port; what
+        // packets still hold comes back through the queue, which the port
+        // drains when it closes (after the last packet, since the owner
+        // keeps it).
+        self.take_returned();
+        self.port.give_back(&self.spares);
+        if let Some(r) = self.returned.take() {
+            self.port.park(r);
+        }
+    }
+}
