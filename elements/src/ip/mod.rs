@@ -1,17 +1,51 @@
-//! IP elements: Click's `elements/ip`.
+//! IP elements (Click's `elements/ip`): classification by IP patterns,
+//! header checks and marks, addresses, and the Ethernet elements around
+//! them.
 
+mod checkicmpheader;
+mod checkipheader;
+mod checklength;
+mod checktcpheader;
+mod checkudpheader;
+mod common;
+mod ethermirror;
+mod ethervlanencap;
 mod getipaddress;
+mod hostetherfilter;
+mod ipfilter;
 mod ipprint;
 pub mod lookup;
+mod markipheader;
 mod setipaddress;
+mod setvlananno;
+mod stripethervlanheader;
+mod stripipheader;
+mod striptonetworkheader;
+mod unstripipheader;
 
+pub use checkicmpheader::CheckICMPHeader;
+pub use checkipheader::{CheckIPHeader, CheckIPHeader2};
+pub use checklength::CheckLength;
+pub use checktcpheader::CheckTCPHeader;
+pub use checkudpheader::CheckUDPHeader;
+pub use common::internet_checksum;
+pub use ethermirror::EtherMirror;
+pub use ethervlanencap::EtherVLANEncap;
 pub use getipaddress::GetIPAddress;
+pub use hostetherfilter::HostEtherFilter;
+pub use ipfilter::{IPClassifier, IPFilter};
 pub use ipprint::IPPrint;
 pub(crate) use ipprint::{icmp_code_name, icmp_type_name, ip_proto_by_name};
 pub use lookup::{
     DirectIPLookup, LinearIPLookup, RadixIPLookup, RangeIPLookup, SetRandIPAddress, StaticIPLookup,
 };
+pub use markipheader::MarkIPHeader;
 pub use setipaddress::SetIPAddress;
+pub use setvlananno::SetVLANAnno;
+pub use stripethervlanheader::StripEtherVLANHeader;
+pub use stripipheader::StripIPHeader;
+pub use striptonetworkheader::StripToNetworkHeader;
+pub use unstripipheader::UnstripIPHeader;
 
 use click_engine::Registry;
 
@@ -19,4 +53,19 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<GetIPAddress>().add::<SetIPAddress>();
     r.add::<IPPrint>();
     lookup::register(r);
+    r.add::<IPClassifier>().add::<IPFilter>();
+    r.add::<CheckIPHeader>()
+        .add::<CheckIPHeader2>()
+        .add::<MarkIPHeader>();
+    r.add::<CheckTCPHeader>()
+        .add::<CheckUDPHeader>()
+        .add::<CheckICMPHeader>();
+    r.add::<CheckLength>();
+    r.add::<StripIPHeader>()
+        .add::<UnstripIPHeader>()
+        .add::<StripToNetworkHeader>();
+    r.add::<EtherMirror>().add::<HostEtherFilter>();
+    r.add::<EtherVLANEncap>()
+        .add::<StripEtherVLANHeader>()
+        .add::<SetVLANAnno>();
 }

@@ -1,0 +1,114 @@
+//! Packet classification: the compiler behind Classifier, IPClassifier and
+//! IPFilter.
+//!
+//! A classifier's configuration is a list of rules, each an output and a
+//! boolean expression over word tests ([`Atom`]: a masked 4-byte word of
+//! the packet compared with a value). The element parses its patterns into
+//! expressions in an [`Arena`] (Classifier's `offset/value%mask` clauses,
+//! IPFilter's tcpdump-like language), then [`Program::compile`] turns the
+//! whole list into one decision graph at configure time. At run time a
+//! packet walks the graph from its root: each step reads one word, checks
+//! that the bytes it needs are present, and goes where the word's value
+//! says, through a binary test or a multi-way table ([`Program::classify`]).
+//!
+//! [`Program::interpret`] evaluates the same rules directly, one after the
+//! other: it is the definition the graph must agree with, and the property
+//! tests compare the two on random rules and packets.
+//!
+//! Short packets: a test whose bytes are not all present takes its
+//! *short* value (normally false), never reads beyond the packet, and
+//! never panics; `!` at the pattern level turns a failed short test into a
+//! success, as in Click, while the negations inside a primitive (`!=`,
+//! `ip unfrag`) keep a too-short packet failing the primitive.
+
+mod expr;
+mod program;
+
+pub use expr::{
+    load, needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, Regions, View, ABSENT,
+    MAX_DEPTH, NREGIONS,
+};
+pub use program::{Program, Rule, DROP};
+
+use click_engine::Packet;
+
+/// A packet's data as the only region (Classifier).
+#[derive(Clone, Copy, Debug)]
+pub struct DataRegions<'a>(pub &'a [u8]);
+
+impl Regions for DataRegions<'_> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        self.0
+    }
+
+    #[inline(always)]
+    fn region(&self, _r: u8) -> (i32, i32) {
+        (0, self.0.len() as i32)
+    }
+}
+
+/// An IP packet's regions for IPFilter's tests: the MAC, network and
+/// transport regions start at the packet's header annotations (which may
+/// lie in the headroom) and end with its data. An unset header leaves its
+/// region absent (start `i32::MIN`, length -1), so tests on it fail as on
+/// a short packet.
+#[derive(Clone, Copy)]
+pub struct IpRegions<'a> {
+    packet: &'a Packet,
+    buf: &'a [u8],
+    head: i64,
+    end: i64,
+}
+
+impl<'a> IpRegions<'a> {
+    /// The regions of `p`.
+    #[inline(always)]
+    pub fn of(p: &'a Packet) -> IpRegions<'a> {
+        let head = p.headroom();
+        let end = head + p.len();
+        IpRegions {
+            packet: p,
+            // up to the end of the data: every region ends there
+            buf: &p.buffer()[..end],
+            head: head as i64,
+            end: end as i64,
+        }
+    }
+}
+
+impl Regions for IpRegions<'_> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        self.buf
+    }
+
+    #[inline(always)]
+    fn region(&self, r: u8) -> (i32, i32) {
+        let off = match r {
+            1 => self.packet.mac_header_offset(),
+            2 => self.packet.network_header_offset(),
+            3 => self.packet.transport_header_offset(),
+            _ => Some(0),
+        };
+        match off {
+            Some(o) => {
+                let start = self.head + o as i64;
+                (start as i32, (self.end - start) as i32)
+            }
+            // absent: no byte of it, and no whole word either
+            None => ABSENT,
+        }
+    }
+}
+
+impl<'a> View<'a> {
+    /// The view of an IP packet's regions (see [`IpRegions`]).
+    pub fn of_ip_packet(p: &'a Packet) -> View<'a> {
+        let r = IpRegions::of(p);
+        View {
+            buf: r.buf,
+            regions: [r.region(0), r.region(1), r.region(2), r.region(3)],
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! The IP and Ethernet elements, one by one through the Harness, and end
+//! to end in a router.
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use click_elements::{
+    internet_checksum, CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader,
+    CheckUDPHeader, Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier,
+    IPFilter, MarkIPHeader, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader,
+    UnstripIPHeader,
+};
+use click_engine::args::Args;
+use click_engine::packet::{Batch, PacketType};
+use click_engine::{ConfigureCtx, Element, ElementClass, Harness, Packet, Processing};
+
+/// Configures a `T` from `config` with `noutputs` push outputs.
+fn make<T: ElementClass>(config: &str, noutputs: usize) -> T {
+    try_make(config, noutputs).unwrap_or_else(|e| panic!("{config}: {e}"))
+}
+
+fn try_make<T: ElementClass>(config: &str, noutputs: usize) -> Result<T, String> {
+    let outputs = vec![Processing::Push; noutputs];
+    let ctx = ConfigureCtx {
+        name: "e",
+        inputs: &[Processing::Push],
+        outputs: &outputs,
+    };
+    T::configure(&mut Args::new(config), &ctx)
+}
+
+/// Pushes `p` alone through `e` in a harness; returns the output it left
+/// on (and puts it back in `p`), or `None` if `e` dropped it.
+fn run<T: Element>(e: &mut T, p: &mut Packet) -> Option<usize> {
+    let mut h = Harness::new("e");
+    let mut batch = Batch::new();
+    batch.push(std::mem::replace(p, Packet::from_slice(&[]).unwrap()));
+    h.with(|ctx| e.push(0, batch, ctx));
+    for port in 0..8 {
+        if let Some(q) = h.take_output(port).pop() {
+            *p = q;
+            return Some(port);
+        }
+    }
+    None
+}
+
+/// The b-classify frame: Ethernet, IPv4 (valid checksum), UDP.
+const FRAME: &str = "00112233445566778899aabb08004500003200000000401164b70a0000010a01020304d2162e001e000000000000000000000000000000000000000000000000";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn pkt(bytes: &[u8]) -> Packet {
+    Packet::from_slice(bytes).unwrap()
+}
+
+/// An IPv4 header (20 bytes, valid checksum) for `proto` carrying
+/// `payload`, from 10.0.0.1 to 10.1.2.3.
+fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+    let len = (20 + payload.len()) as u16;
+    let mut h = vec![
+        0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 1, 2, 3,
+    ];
+    h[2..4].copy_from_slice(&len.to_be_bytes());
+    let c = internet_checksum(&h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    h.extend_from_slice(payload);
+    h
+}
+
+/// A transport segment with its checksum filled in at `csum_at`
+/// (pseudo-header included for TCP and UDP).
+fn with_checksum(proto: u8, mut seg: Vec<u8>, csum_at: usize) -> Vec<u8> {
+    let mut sum_over = Vec::new();
+    if proto != 1 {
+        sum_over.extend_from_slice(&[10, 0, 0, 1, 10, 1, 2, 3, 0, proto]);
+        sum_over.extend_from_slice(&(seg.len() as u16).to_be_bytes());
+    }
+    seg[csum_at..csum_at + 2].copy_from_slice(&[0, 0]);
+    sum_over.extend_from_slice(&seg);
+    let c = internet_checksum(&sum_over);
+    seg[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
+    ipv4(proto, &seg)
+}
+
+fn marked(bytes: &[u8]) -> Packet {
+    let mut p = pkt(bytes);
+    let mut m: MarkIPHeader = make("", 1);
+    run(&mut m, &mut p);
+    p
+}
+
+#[test]
+fn checkipheader_accepts_trims_and_annotates() {
+    let mut c: CheckIPHeader = make("OFFSET 14", 2);
+    let mut p = pkt(&hex(FRAME));
+    assert_eq!(p.len(), 64);
+    assert_eq!(run(&mut c, &mut p), Some(0));
+    // trimmed to the IP length (0x32 = 50) after the 14-byte offset
+    assert_eq!(p.len(), 14 + 50);
+    assert_eq!(p.network_header_offset(), Some(14));
+    assert_eq!(p.transport_header_offset(), Some(34));
+    assert_eq!(p.anno().dst_ip(), Ipv4Addr::new(10, 1, 2, 3));
+    // positional OFFSET
+    let mut c: CheckIPHeader = make("14", 1);
+    assert_eq!(run(&mut c, &mut pkt(&hex(FRAME))), Some(0));
+    assert!(try_make::<CheckIPHeader>("14, 15", 1).is_err());
+}
+
+#[test]
+fn checkipheader_reasons_ports_and_handlers() {
+    let good = &hex(FRAME)[14..];
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (good[..19].to_vec(), "tiny packet"),
+        (
+            {
+                let mut b = good.to_vec();
+                b[0] = 0x65;
+                b
+            },
+            "bad IP version",
+        ),
+        (
+            {
+                let mut b = good.to_vec();
+                b[0] = 0x44;
+                b
+            },
+            "bad IP header length",
+        ),
+        (
+            {
+                let mut b = good.to_vec();
+                b[3] = 0xff;
+                b
+            },
+            "bad IP length",
+        ),
+        (
+            {
+                let mut b = good.to_vec();
+                b[2..4].copy_from_slice(&[0, 19]);
+                b
+            },
+            "bad IP length",
+        ),
+        (
+            {
+                let mut b = good.to_vec();
+                b[10] ^= 1;
+                b
+            },
+            "bad IP checksum",
+        ),
+    ];
+    let mut two: CheckIPHeader = make("DETAILS true", 2);
+    let mut one: CheckIPHeader = make("", 1);
+    for (bytes, why) in &cases {
+        assert_eq!(run(&mut two, &mut pkt(bytes)), Some(1), "{why}");
+        assert_eq!(run(&mut one, &mut pkt(bytes)), None, "{why}");
+    }
+    assert_eq!(Element::read_handler(&two, "drops").unwrap(), "6");
+    assert_eq!(
+        Element::read_handler(&two, "drop_details").unwrap(),
+        "1\ttiny packet\n1\tbad IP version\n1\tbad IP header length\n2\tbad IP length\n1\tbad IP checksum\n0\tbad source address\n"
+    );
+    assert!(Element::read_handler(&one, "drop_details").is_none());
+    // no checksum check
+    let mut bad_sum = good.to_vec();
+    bad_sum[10] ^= 1;
+    let mut c: CheckIPHeader = make("CHECKSUM false", 1);
+    assert_eq!(run(&mut c, &mut pkt(&bad_sum)), Some(0));
+    let mut c2: CheckIPHeader2 = make("", 1);
+    assert_eq!(run(&mut c2, &mut pkt(&bad_sum)), Some(0));
+    let mut c2: CheckIPHeader2 = make("CHECKSUM true", 1);
+    assert_eq!(run(&mut c2, &mut pkt(&bad_sum)), None);
+}
+
+#[test]
+fn checkipheader_source_addresses() {
+    let from = |src: [u8; 4], dst: [u8; 4]| {
+        let mut b = ipv4(17, &[0; 8]);
+        b[12..16].copy_from_slice(&src);
+        b[16..20].copy_from_slice(&dst);
+        b[10..12].copy_from_slice(&[0, 0]);
+        let c = internet_checksum(&b[..20]);
+        b[10..12].copy_from_slice(&c.to_be_bytes());
+        pkt(&b)
+    };
+    let mut c: CheckIPHeader = make("INTERFACES 10.0.1.1/24 192.168.0.1/16", 2);
+    for src in [
+        [0, 0, 0, 0],
+        [255; 4],
+        [10, 0, 1, 255],
+        [192, 168, 255, 255],
+    ] {
+        assert_eq!(
+            run(&mut c, &mut from(src, [10, 9, 9, 9])),
+            Some(1),
+            "{src:?}"
+        );
+        // ... unless sent to one of the interfaces
+        assert_eq!(
+            run(&mut c, &mut from(src, [10, 0, 1, 1])),
+            Some(0),
+            "{src:?}"
+        );
+    }
+    assert_eq!(
+        run(&mut c, &mut from([10, 0, 1, 7], [10, 9, 9, 9])),
+        Some(0)
+    );
+    let mut c: CheckIPHeader = make("BADSRC 1.2.3.4 5.6.7.8, GOODDST 9.9.9.9", 2);
+    assert_eq!(run(&mut c, &mut from([5, 6, 7, 8], [1, 1, 1, 1])), Some(1));
+    assert_eq!(run(&mut c, &mut from([5, 6, 7, 8], [9, 9, 9, 9])), Some(0));
+    assert_eq!(run(&mut c, &mut from([0, 0, 0, 0], [1, 1, 1, 1])), Some(0));
+}
+
+#[test]
+fn transport_checks() {
+    let udp = with_checksum(17, vec![0x04, 0xd2, 0x16, 0x2e, 0, 12, 0, 0, 1, 2, 3, 4], 6);
+    let tcp = with_checksum(
+        6,
+        [
+            &[
+                0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x10, 0, 0, 0, 0, 0,
+            ][..],
+            b"data",
+        ]
+        .concat(),
+        16,
+    );
+    let icmp = with_checksum(1, vec![8, 0, 0, 0, 0, 1, 0, 1, 0xaa, 0xbb], 2);
+    let mut u: CheckUDPHeader = make("DETAILS true", 2);
+    let mut t: CheckTCPHeader = make("", 2);
+    let mut i: CheckICMPHeader = make("", 2);
+    assert_eq!(run(&mut u, &mut marked(&udp)), Some(0));
+    assert_eq!(run(&mut t, &mut marked(&tcp)), Some(0));
+    assert_eq!(run(&mut i, &mut marked(&icmp)), Some(0));
+    // each on the others' packets: not its protocol
+    assert_eq!(run(&mut u, &mut marked(&tcp)), Some(1));
+    assert_eq!(run(&mut t, &mut marked(&icmp)), Some(1));
+    assert_eq!(run(&mut i, &mut marked(&udp)), Some(1));
+    // unmarked packets
+    assert_eq!(run(&mut u, &mut pkt(&udp)), Some(1));
+    // corrupted payloads
+    for (pkt_bytes, which) in [(&udp, 0), (&tcp, 1), (&icmp, 2)] {
+        let mut b = pkt_bytes.clone();
+        let last = b.len() - 1;
+        b[last] ^= 0x40;
+        let p = &mut marked(&b);
+        let r = match which {
+            0 => run(&mut u, p),
+            1 => run(&mut t, p),
+            _ => run(&mut i, p),
+        };
+        assert_eq!(r, Some(1), "{which}");
+    }
+    // UDP checksum 0: not checked
+    let mut b = udp.clone();
+    b[26..28].copy_from_slice(&[0, 0]);
+    b[31] ^= 0xff;
+    assert_eq!(run(&mut u, &mut marked(&b)), Some(0));
+    // lengths: UDP length beyond the packet, TCP offset < 5, ICMP error too short
+    let mut b = udp.clone();
+    b[25] = 200;
+    assert_eq!(run(&mut u, &mut marked(&b)), Some(1));
+    let mut b = tcp.clone();
+    b[32] = 0x40;
+    assert_eq!(run(&mut t, &mut marked(&b)), Some(1));
+    let unreach = with_checksum(1, vec![3, 1, 0, 0, 0, 0, 0, 0, 0x45, 0], 2);
+    assert_eq!(run(&mut i, &mut marked(&unreach)), Some(1));
+    assert_eq!(Element::read_handler(&u, "drops").unwrap(), "4");
+    assert_eq!(
+        Element::read_handler(&u, "drop_details").unwrap(),
+        "2\tnot UDP\n1\tbad packet length\n1\tbad UDP checksum\n"
+    );
+    // one output: dropped
+    let mut t1: CheckTCPHeader = make("", 1);
+    assert_eq!(run(&mut t1, &mut marked(&udp)), None);
+}
+
+#[test]
+fn markipheader_clamps_to_the_data() {
+    let mut m: MarkIPHeader = make("14", 1);
+    let mut p = pkt(&hex(FRAME));
+    run(&mut m, &mut p);
+    assert_eq!(p.network_header_offset(), Some(14));
+    assert_eq!(p.network_header_length(), Some(20));
+    let mut short = pkt(&hex(FRAME)[..20]);
+    run(&mut m, &mut short);
+    assert_eq!(short.network_header_offset(), Some(14));
+    assert_eq!(short.network_header_length(), Some(6));
+    let mut tiny = pkt(&[0x45; 3]);
+    run(&mut m, &mut tiny);
+    assert_eq!(tiny.network_header_offset(), Some(3));
+}
+
+#[test]
+fn strip_and_unstrip_ip_headers() {
+    let mut p = pkt(&hex(FRAME)[14..]);
+    let mut m: MarkIPHeader = make("", 1);
+    run(&mut m, &mut p);
+    let mut s: StripIPHeader = make("", 1);
+    run(&mut s, &mut p);
+    assert_eq!(p.len(), 50 - 20);
+    assert_eq!(&p.data()[..2], &[0x04, 0xd2]);
+    assert_eq!(p.network_header_offset(), Some(-20));
+    // a clone shares the buffer: unstripping copies the headroom bytes too
+    let c = p.try_clone().unwrap();
+    let mut u: UnstripIPHeader = make("", 1);
+    assert_eq!(run(&mut u, &mut p), Some(0));
+    assert_eq!(&p.data()[..20], &hex(FRAME)[14..34]);
+    assert_eq!(c.len(), 30);
+    // StripToNetworkHeader brings it back too, and strips forward
+    let mut c = c;
+    let mut t: StripToNetworkHeader = make("", 1);
+    run(&mut t, &mut c);
+    assert_eq!(&c.data()[..20], &hex(FRAME)[14..34]);
+    let mut q = pkt(&hex(FRAME));
+    let mut m14: MarkIPHeader = make("14", 1);
+    run(&mut m14, &mut q);
+    run(&mut t, &mut q);
+    assert_eq!(q.len(), 50);
+    assert_eq!(q.network_header_offset(), Some(0));
+    // no annotation: unchanged
+    let mut r = pkt(&[1, 2, 3]);
+    run(&mut s, &mut r);
+    run(&mut u, &mut r);
+    run(&mut t, &mut r);
+    assert_eq!(r.data(), &[1, 2, 3]);
+}
+
+#[test]
+fn ethermirror_swaps_and_copies_on_write() {
+    let mut e: EtherMirror = make("", 1);
+    let mut p = pkt(&hex(FRAME));
+    let c = p.try_clone().unwrap();
+    run(&mut e, &mut p);
+    assert_eq!(&p.data()[..12], &hex("66778899aabb001122334455")[..]);
+    assert_eq!(&c.data()[..12], &hex(FRAME)[..12]);
+    let mut short = pkt(&[1; 11]);
+    assert_eq!(run(&mut e, &mut short), Some(0));
+}
+
+#[test]
+fn hostetherfilter_types_and_filters() {
+    let me = "00:11:22:33:44:55";
+    let frame = |dst: [u8; 6], src: [u8; 6]| pkt(&[&dst[..], &src[..], &[8, 0]].concat());
+    let mine = [0, 0x11, 0x22, 0x33, 0x44, 0x55];
+    let mut f: HostEtherFilter = make(me, 2);
+    let mut p = frame(mine, [2; 6]);
+    assert_eq!(run(&mut f, &mut p), Some(0));
+    assert_eq!(p.anno().packet_type(), PacketType::Host);
+    let mut p = frame([0xff; 6], [2; 6]);
+    assert_eq!(run(&mut f, &mut p), Some(0));
+    assert_eq!(p.anno().packet_type(), PacketType::Broadcast);
+    let mut p = frame([1, 0, 0x5e, 0, 0, 1], [2; 6]);
+    assert_eq!(run(&mut f, &mut p), Some(0));
+    assert_eq!(p.anno().packet_type(), PacketType::Multicast);
+    let mut p = frame([2; 6], [4; 6]);
+    assert_eq!(run(&mut f, &mut p), Some(1));
+    assert_eq!(p.anno().packet_type(), PacketType::OtherHost);
+    let mut keep: HostEtherFilter = make(&format!("{me}, true, false"), 1);
+    assert_eq!(run(&mut keep, &mut frame([2; 6], [4; 6])), Some(0));
+    assert_eq!(run(&mut keep, &mut frame([0xff; 6], mine)), None);
+    assert_eq!(run(&mut f, &mut pkt(&[0; 11])), Some(1));
+    assert_eq!(
+        Element::read_handler(&f, "ether").unwrap(),
+        "00-11-22-33-44-55"
+    );
+}
+
+#[test]
+fn vlan_encap_strip_and_anno() {
+    let mut enc: EtherVLANEncap = make("0x0800, 1:1:1:1:1:1, 2:2:2:2:2:2, 5, 3", 1);
+    let mut p = pkt(&[0xaa, 0xbb]);
+    run(&mut enc, &mut p);
+    assert_eq!(
+        p.data(),
+        &hex("0202020202020101010101018100600508 00aabb"
+            .replace(' ', "")
+            .as_str())[..]
+    );
+    assert_eq!(p.mac_header_offset(), Some(0));
+    let mut strip: StripEtherVLANHeader = make("", 2);
+    assert_eq!(run(&mut strip, &mut p), Some(0));
+    assert_eq!(p.data(), &[0xaa, 0xbb]);
+    assert_eq!(p.anno().vlan_tci(), 0x6005);
+    // native VLAN: a plain header
+    let mut set: SetVLANAnno = make("VLAN_ID 7, VLAN_PCP 1", 1);
+    let mut native: EtherVLANEncap =
+        make("0x0800, 1:1:1:1:1:1, 2:2:2:2:2:2, ANNO, NATIVE_VLAN 7", 1);
+    let mut q = pkt(&[0xaa]);
+    run(&mut set, &mut q);
+    assert_eq!(q.anno().vlan_tci(), 0x2007);
+    run(&mut native, &mut q);
+    assert_eq!(q.len(), 15);
+    // untagged frames: native 0 by default, or output 1 with a negative one
+    assert_eq!(run(&mut strip, &mut q), Some(0));
+    assert_eq!(q.anno().vlan_tci(), 0);
+    let mut strict: StripEtherVLANHeader = make("-1", 2);
+    let mut r = pkt(&[0; 20]);
+    assert_eq!(run(&mut strict, &mut r), Some(1));
+    assert_eq!(run(&mut strict, &mut pkt(&[0x81; 13])), Some(1));
+    assert!(try_make::<EtherVLANEncap>("0x0800, 1:1:1:1:1:1, 2:2:2:2:2:2, 70000", 1).is_err());
+    assert_eq!(Element::read_handler(&enc, "vlan_id").unwrap(), "5");
+    assert_eq!(Element::read_handler(&enc, "vlan_pcp").unwrap(), "3");
+    assert_eq!(Element::read_handler(&native, "vlan_tci").unwrap(), "ANNO");
+}
+
+#[test]
+fn checklength_splits() {
+    let mut c: CheckLength = make("60", 2);
+    assert_eq!(run(&mut c, &mut pkt(&[0; 60])), Some(0));
+    assert_eq!(run(&mut c, &mut pkt(&[0; 61])), Some(1));
+    let mut c1: CheckLength = make("60", 1);
+    assert_eq!(run(&mut c1, &mut pkt(&[0; 61])), None);
+}
+
+/// A batch is classified whole and split by output, keeping each output's
+/// packets in order.
+#[test]
+fn classifiers_split_batches_in_order() {
+    let mut c: Classifier = make("0/01, 0/02, -", 3);
+    let mut h = Harness::new("c");
+    let mut batch = Batch::new();
+    for i in 0..32u8 {
+        batch.push(pkt(&[i % 4, i]));
+    }
+    h.with(|ctx| Element::push(&mut c, 0, batch, ctx));
+    let tags = |v: Vec<Packet>| v.iter().map(|p| p.data()[1]).collect::<Vec<u8>>();
+    assert_eq!(
+        tags(h.take_output(0)),
+        (0..32).filter(|i| i % 4 == 1).collect::<Vec<u8>>()
+    );
+    assert_eq!(
+        tags(h.take_output(1)),
+        (0..32).filter(|i| i % 4 == 2).collect::<Vec<u8>>()
+    );
+    assert_eq!(tags(h.take_output(2)).len(), 16);
+    // IPFilter: drops counted by the engine
+    let mut f: IPFilter = make("allow udp, deny all", 1);
+    let mut batch = Batch::new();
+    batch.push(marked(&hex(FRAME)[14..]));
+    batch.push(marked(&ipv4(6, &[0; 20])));
+    h.with(|ctx| Element::push(&mut f, 0, batch, ctx));
+    assert_eq!(h.take_output(0).len(), 1);
+    assert_eq!(h.drops(), 1);
+}
+
+#[test]
+fn ipclassifier_needs_a_pattern_per_output() {
+    let e = try_make::<IPClassifier>("tcp, udp", 3).unwrap_err();
+    assert_eq!(e, "need 3 arguments, one per output port");
+    let e = try_make::<Classifier>("-", 2).unwrap_err();
+    assert_eq!(e, "need 2 arguments, one per output port");
+}
+
+#[test]
+fn in_a_router_with_address_names() {
+    let config = "
+        AddressInfo(inside 10.1.2.0/24, me 10.1.2.3);
+        src :: InfiniteSource(DATA \\<00112233445566778899aabb08004500003200000000401164b70a0000010a01020304d2162e001e000000000000000000000000000000000000000000000000>, LIMIT 100, STOP true);
+        src -> cl :: Classifier(12/0800, -) -> Strip(14) -> chk :: CheckIPHeader(BADSRC 10.0.0.1, GOODDST me)
+            -> f :: IPFilter(allow dst net inside && udp && dst port 5678, deny all) -> c :: Counter -> Discard;
+        cl[1] -> Discard;
+    ";
+    let out = common::run(config, 1, &["c.count", "chk.drops", "f.program"]).unwrap();
+    assert_eq!(out[0], "100\n");
+    assert_eq!(out[1], "0\n");
+    assert!(out[2].contains("0a010200%ffffff00"), "{}", out[2]);
+}
+
+#[test]
+fn bad_packets_leave_on_output_one_in_a_router() {
+    let config = "
+        src :: InfiniteSource(DATA \\<4500>, LIMIT 10, STOP true);
+        src -> chk :: CheckIPHeader -> ok :: Counter -> Discard;
+        chk[1] -> bad :: Counter -> Discard;
+    ";
+    let out = common::run(config, 1, &["ok.count", "bad.count", "chk.drops"]).unwrap();
+    assert_eq!(out, ["0\n", "10\n", "10\n"]);
+}
+
+#[test]
+fn pattern_errors_reach_the_router_with_word_and_column() {
+    let err = common::check("Idle -> c :: IPClassifier(tcp wibble, -) -> Idle; c[1] -> Idle;")
+        .unwrap_err();
+    assert!(
+        err.contains("while configuring 'c :: IPClassifier'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pattern 0: garbage after expression (at 'wibble', column 5)"),
+        "{err}"
+    );
+    let err = common::check("Idle -> c :: Classifier(12/08x0) -> Idle;").unwrap_err();
+    assert!(
+        err.contains("pattern 0: expected a hex digit at 'x0', column 6"),
+        "{err}"
+    );
+}
+
+#[test]
+fn checkipheader_pulled_pushes_bad_packets_out_of_output_one() {
+    let config = "
+        src :: InfiniteSource(DATA \\<4500>, LIMIT 10, STOP false);
+        src -> q :: Queue -> chk :: CheckIPHeader -> Unqueue -> ok :: Counter -> Discard;
+        chk[1] -> bad :: Counter -> Discard;
+        DriverManager(wait 200ms, stop);
+    ";
+    let out = common::run(config, 1, &["ok.count", "bad.count", "chk.drops"]).unwrap();
+    assert_eq!(out, ["0\n", "10\n", "10\n"]);
+}
