@@ -12,6 +12,7 @@ mod ethermirror;
 mod ethervlanencap;
 mod getipaddress;
 mod hostetherfilter;
+mod ipencap;
 mod ipfilter;
 mod ipprint;
 pub mod lookup;
@@ -33,6 +34,7 @@ pub use ethermirror::EtherMirror;
 pub use ethervlanencap::EtherVLANEncap;
 pub use getipaddress::GetIPAddress;
 pub use hostetherfilter::HostEtherFilter;
+pub use ipencap::IPEncap;
 pub use ipfilter::{IPClassifier, IPFilter};
 pub use ipprint::IPPrint;
 pub(crate) use ipprint::{icmp_code_name, icmp_type_name, ip_proto_by_name};
@@ -51,7 +53,7 @@ use click_engine::Registry;
 
 pub(crate) fn register(r: &mut Registry) {
     r.add::<GetIPAddress>().add::<SetIPAddress>();
-    r.add::<IPPrint>();
+    r.add::<IPPrint>().add::<IPEncap>();
     lookup::register(r);
     r.add::<IPClassifier>().add::<IPFilter>();
     r.add::<CheckIPHeader>()
