@@ -1192,3 +1192,257 @@ impl Element for ARPTable {
         Some(Box::new(t))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn table(p: Params) -> ArpTable {
+        ArpTable::new(p, Instant::now())
+    }
+
+    fn pkt(tag: u8) -> Packet {
+        Packet::from_slice(&[tag; 60]).unwrap()
+    }
+
+    fn held(a: Appended) -> bool {
+        matches!(a, Appended::Held { .. })
+    }
+
+    #[test]
+    fn an_answered_address_is_found_without_the_lock() {
+        let t = table(Params::default());
+        let ip = u32::from(Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!(t.lookup_fast(ip, 5, 0), None);
+        let mut out = Vec::with_capacity(t.packet_bound());
+        {
+            let mut l = t.lock();
+            assert!(matches!(
+                l.append(ip, pkt(1), 5),
+                Appended::Held { query: true }
+            ));
+            // Within 100 ms, no second query.
+            assert!(matches!(
+                l.append(ip, pkt(2), 50),
+                Appended::Held { query: false }
+            ));
+            assert!(matches!(
+                l.append(ip, pkt(3), 105),
+                Appended::Held { query: true }
+            ));
+            l.insert(ip, [2, 0, 0, 0, 0, 7], 110, Some(&mut out));
+        }
+        let tags: Vec<u8> = out.drain(..).map(|p| p.into_packet().data()[0]).collect();
+        assert_eq!(tags, [1, 2, 3]);
+        assert_eq!(t.length(), 0);
+        assert_eq!(t.lookup_fast(ip, 120, 60 * HZ), Some([2, 0, 0, 0, 0, 7]));
+        // Expired after TIMEOUT (strictly later than live + timeout).
+        assert!(t.lookup_fast(ip, 110 + 300 * HZ, 0).is_some());
+        assert_eq!(t.lookup_fast(ip, 111 + 300 * HZ, 0), None);
+        assert!(t.lock().lookup(ip, 111 + 300 * HZ, 0).is_none());
+    }
+
+    #[test]
+    fn polls_go_to_the_slow_path_at_most_ten_a_second() {
+        let t = table(Params::default());
+        let ip = 0x0a000002;
+        t.lock().insert(ip, [2, 0, 0, 0, 0, 7], 0, None);
+        let poll = 80;
+        assert!(t.lookup_fast(ip, 79, poll).is_some());
+        assert_eq!(t.lookup_fast(ip, 80, poll), None);
+        let mut l = t.lock();
+        assert_eq!(l.lookup(ip, 80, poll), Some(([2, 0, 0, 0, 0, 7], true)));
+        assert_eq!(l.lookup(ip, 81, poll), Some(([2, 0, 0, 0, 0, 7], false)));
+        drop(l);
+        // The fast path knows the poll was just made.
+        assert!(t.lookup_fast(ip, 150, poll).is_some());
+        assert_eq!(t.lookup_fast(ip, 180, poll), None);
+    }
+
+    #[test]
+    fn capacity_frees_the_oldest_packets_down_to_the_slim_factor() {
+        let t = table(Params {
+            capacity: 10,
+            ..Params::default()
+        });
+        let mut l = t.lock();
+        for i in 0..100u32 {
+            assert!(held(l.append(0x0a000002, pkt(i as u8), 0)));
+        }
+        // Click's arithmetic: after the first 10, six packets go each time
+        // the count passes 10, so 90 are freed and 10 wait.
+        assert_eq!(l.g.packets, 10);
+        assert_eq!(l.g.drops, 90);
+        drop(l);
+        assert_eq!((t.length(), t.drops()), (10, 90));
+    }
+
+    #[test]
+    fn entry_packet_capacity_drops_the_newcomers() {
+        let t = table(Params {
+            entry_packet_capacity: 10,
+            ..Params::default()
+        });
+        let mut l = t.lock();
+        let held_n = (0..50)
+            .filter(|_| held(l.append(0x0a000002, pkt(0), 0)))
+            .count();
+        assert_eq!(held_n, 10);
+        assert_eq!(l.g.drops, 40);
+    }
+
+    #[test]
+    fn entry_capacity_evicts_the_oldest_entries_with_their_packets() {
+        let t = table(Params {
+            capacity: 1,
+            entry_capacity: 1,
+            timeout_j: 100,
+            ..Params::default()
+        });
+        let mut l = t.lock();
+        assert!(held(l.append(1, pkt(1), 0)));
+        assert!(held(l.append(2, pkt(2), 10)));
+        assert_eq!((l.g.count, l.g.packets, l.g.drops), (1, 1, 1));
+        assert!(l.find(1).is_none() && l.find(2).is_some());
+        assert_eq!(l.g.evictions, 1);
+    }
+
+    #[test]
+    fn a_flood_of_unknown_destinations_stays_within_its_bounds() {
+        let t = table(Params {
+            entry_capacity: 0,
+            ..Params::default()
+        });
+        let n = DEFAULT_ENTRY_BOUND + 5000;
+        let mut l = t.lock();
+        for ip in 0..n {
+            l.append(0x0b000000 + ip, pkt(0), 0);
+        }
+        assert_eq!(l.g.count, DEFAULT_ENTRY_BOUND);
+        assert!(l.g.packets <= 2048);
+        assert_eq!(l.g.entries.capacity(), DEFAULT_ENTRY_BOUND as usize);
+        assert!(l.g.nodes.capacity() <= 2048);
+        assert_eq!(l.g.evictions, 5000);
+        assert_eq!(u64::from(n) - u64::from(l.g.packets), l.g.drops);
+    }
+
+    /// The index against a map, through random inserts, deletes by
+    /// eviction and clears, on a small table so probe runs wrap and
+    /// entries move back.
+    #[test]
+    fn the_index_agrees_with_a_map() {
+        let t = table(Params {
+            entry_capacity: 24,
+            timeout_j: 0,
+            ..Params::default()
+        });
+        let mut model: Vec<u32> = Vec::new(); // age order
+        let mut eths: HashMap<u32, [u8; 6]> = HashMap::new();
+        let mut x: u64 = 0x1234_5678;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for step in 0..20_000u32 {
+            let ip = (rnd() % 60) as u32;
+            let r = rnd() % 100;
+            let mut l = t.lock();
+            if r < 2 {
+                l.clear();
+                model.clear();
+                eths.clear();
+            } else {
+                let eth = [2, 0, 0, 0, (step >> 8) as u8, step as u8];
+                l.insert(ip, eth, step, None);
+                model.retain(|&m| m != ip);
+                model.push(ip);
+                eths.insert(ip, eth);
+                if model.len() > 24 {
+                    let old = model.remove(0);
+                    eths.remove(&old);
+                }
+            }
+            drop(l);
+            for probe in 0..60u32 {
+                let fast = t.lookup_fast(probe, step, 0);
+                assert_eq!(fast, eths.get(&probe).copied(), "step {step} ip {probe}");
+            }
+        }
+        let l = t.lock();
+        let mut order = Vec::new();
+        let mut e = l.g.age_head;
+        while e != NIL {
+            order.push(l.g.entries[e as usize].ip);
+            e = l.g.entries[e as usize].next;
+        }
+        assert_eq!(order, model);
+    }
+
+    /// Readers on other threads never see a torn entry: every address
+    /// read back is one that was written for that IP.
+    #[test]
+    fn readers_see_whole_entries_while_a_writer_changes_them() {
+        let t = Arc::new(table(Params {
+            entry_capacity: 8,
+            timeout_j: 0,
+            ..Params::default()
+        }));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (t, stop) = (t.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut hits = 0u64;
+                    while !stop.load(Relaxed) {
+                        for ip in 1..=16u32 {
+                            if let Some(eth) = t.lookup_fast(ip, 0, 0) {
+                                // Written as [ip, ip, k, k, k, k].
+                                assert_eq!((eth[0], eth[1]), (ip as u8, ip as u8));
+                                assert!(eth[2..].iter().all(|&b| b == eth[2]));
+                                hits += 1;
+                            }
+                        }
+                    }
+                    hits
+                })
+            })
+            .collect();
+        for k in 0..200_000u32 {
+            let ip = 1 + k % 16;
+            let b = k as u8;
+            t.lock()
+                .insert(ip, [ip as u8, ip as u8, b, b, b, b], 0, None);
+        }
+        stop.store(true, Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+    }
+
+    #[test]
+    fn a_hot_swap_carries_entries_and_packets_over_as_ages() {
+        let old = table(Params::default());
+        {
+            let mut l = old.lock();
+            l.insert(1, [2, 0, 0, 0, 0, 1], 1000, None);
+            l.append(2, pkt(9), 1500);
+        }
+        old.touch(2000);
+        let new = table(Params::default());
+        new.take_from(&old, 50_000).unwrap();
+        assert_eq!((new.count(), new.length(), old.count()), (2, 1, 0));
+        let dump = new.dump();
+        assert!(
+            dump.starts_with("0.0.0.1 1 02-00-00-00-00-01 1.000000\n"),
+            "{dump}"
+        );
+        assert!(
+            dump.contains("0.0.0.2 0 FF-FF-FF-FF-FF-FF 0.500000"),
+            "{dump}"
+        );
+        assert!(new.take_from(&old, 0).is_err());
+    }
+}
