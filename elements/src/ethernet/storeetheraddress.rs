@@ -62,6 +62,9 @@ impl PacketElement for StoreEtherAddress {
     fn process(&mut self, p: &mut Packet, ctx: &mut PacketCtx<'_>) -> Option<Port> {
         let o = self.offset;
         if o + 6 > p.len() {
+            if !self.has_port1 {
+                ctx.drop_because("too short for the address");
+            }
             return self.has_port1.then_some(1);
         }
         let addr = match self.anno {
