@@ -196,7 +196,16 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         Mode::Run
     };
     let opts = load_options(&cli)?;
+    if matches!(mode, Mode::Run | Mode::Quiet | Mode::Check) {
+        check_threads_and_cores(&cli, matches!(mode, Mode::Run))?;
+    }
     let mut config = load(&cli, &opts).map_err(|d| render(&d))?;
+    tracing::info!(
+        "read {}: {}, {}",
+        source_name(&cli),
+        plural(config.elements.len(), "element"),
+        plural(config.connections.len(), "connection")
+    );
     if config.elements.is_empty() && matches!(mode, Mode::Run | Mode::Check) {
         // Click's driver: nothing would ever happen, so say so and end.
         if !cli.no_warnings {
@@ -253,10 +262,19 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
 /// `-p PORT` and `-u FILE` add a ControlSocket each, as Click's driver does
 /// (named as Click names them: `click_driver@@ControlSocket`, then `@1`,
 /// `@2`, ...).
+///
+/// Each comes from its flag: errors about it name the flag (`-p 7777:
+/// ...`), not a place in the configuration.
 fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut FlatConfig) {
-    let sockets = ports.iter().map(|p| format!("tcp, {p}"));
-    let sockets = sockets.chain(unix_sockets.iter().map(|f| format!("unix, {f}")));
-    for (i, socket) in sockets.enumerate() {
+    let sockets = ports
+        .iter()
+        .map(|p| (format!("tcp, {p}"), format!("-p {p}")));
+    let sockets = sockets.chain(
+        unix_sockets
+            .iter()
+            .map(|f| (format!("unix, {f}"), format!("-u {f}"))),
+    );
+    for (i, (socket, flag)) in sockets.enumerate() {
         let suffix = if i == 0 {
             String::new()
         } else {
@@ -266,7 +284,7 @@ fn add_control_sockets(ports: &[String], unix_sockets: &[String], config: &mut F
             name: format!("click_driver@@ControlSocket{suffix}"),
             class: "ControlSocket".into(),
             config: socket,
-            span: Default::default(),
+            span: click_lang::Span::command_line(&flag),
             implicit_class: false,
         });
     }
@@ -296,6 +314,62 @@ fn hotconfig_builder(cli: &Cli, opts: LoadOptions, registry: Arc<Registry>) -> h
     })
 }
 
+/// `-j` and `--affinity` against the cores this process may use: `-j 0`
+/// and an OFFSET past the last core are refused (a router needs a thread;
+/// there is no such core), and with `warn` (a run) more threads than
+/// cores is said, since pinned threads then share cores and unpinned ones
+/// take turns.
+fn check_threads_and_cores(cli: &Cli, warn: bool) -> Result<(), String> {
+    if cli.threads == 0 {
+        return Err("error: -j 0: a router needs at least one scheduler thread\n".into());
+    }
+    let Some(cores) = usable_cores() else {
+        return Ok(());
+    };
+    if let Some(offset) = cli.affinity.filter(|_| !cli.no_affinity) {
+        if offset >= cores {
+            return Err(format!(
+                "error: --affinity={offset}: this process may use {}, so OFFSET is at most {}\n",
+                plural(cores, "core"),
+                cores - 1
+            ));
+        }
+    }
+    if warn && !cli.no_warnings && cli.threads > cores {
+        let how = match pinning(cli) {
+            Some(_) => "pinned threads share cores (--no-affinity leaves them to the kernel)",
+            None => "the threads take turns on them",
+        };
+        eprintln!(
+            "warning: -j {}: this process may use {}: {how}",
+            cli.threads,
+            plural(cores, "core")
+        );
+    }
+    Ok(())
+}
+
+/// `1 core`, `2 cores`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// How many cores this process may run on (its affinity mask), as the
+/// engine counts them when it pins threads.
+fn usable_cores() -> Option<usize> {
+    // SAFETY: sched_getaffinity writes at most `size_of::<cpu_set_t>()`
+    // bytes into the set we own; CPU_COUNT only reads it.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        usize::try_from(libc::CPU_COUNT(&set))
+            .ok()
+            .filter(|&n| n > 0)
+    }
+}
+
 /// Where scheduler threads are pinned: `--affinity[=OFFSET]`, or from core
 /// 0 when there are several threads, unless `--no-affinity`.
 fn pinning(cli: &Cli) -> Option<usize> {
@@ -314,10 +388,14 @@ fn init_logging(verbose: u8, no_warnings: bool) {
     } else {
         ["warn", "info", "debug", "trace"][usize::from(verbose.min(3))]
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    // Which module logged a line helps a developer (RUST_LOG, -vv and
+    // more), not someone following a run with -v.
+    let targets = from_env.is_some() || verbose >= 2;
+    let filter = from_env.unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_target(targets)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()
@@ -327,7 +405,33 @@ fn init_logging(verbose: u8, no_warnings: bool) {
 /// Errors found by the engine (classes, ports, push/pull, arguments),
 /// rendered like the language's own.
 fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
-    render(&Diagnostics::with_sources(errors.to_vec(), &config.sources))
+    let errors = errors.iter().cloned().map(about_flag).collect();
+    render(&Diagnostics::with_sources(errors, &config.sources))
+}
+
+/// An error about an element a flag added (`-p 7777`'s ControlSocket) is
+/// about the flag, which the rendering names: the element's internal name
+/// (`while initializing 'click_driver@@ControlSocket :: ControlSocket'`)
+/// and a repeat of the flag's value are left out.
+fn about_flag(mut d: click_lang::Diagnostic) -> click_lang::Diagnostic {
+    let Some(flag) = d.span.as_ref().filter(|s| s.is_command_line()) else {
+        return d;
+    };
+    let value = flag.file.split_once(' ').map_or("", |(_, v)| v).to_string();
+    let mut message = d.message.as_str();
+    for context in ["while configuring '", "while initializing '"] {
+        if let Some((_, rest)) = message
+            .strip_prefix(context)
+            .and_then(|m| m.split_once("': "))
+        {
+            message = rest;
+        }
+    }
+    for repeat in [format!("{value}: "), format!("port {value}: ")] {
+        message = message.strip_prefix(repeat.as_str()).unwrap_or(message);
+    }
+    d.message = message.to_string();
+    d
 }
 
 fn load_options(cli: &Cli) -> Result<LoadOptions, String> {
@@ -363,12 +467,12 @@ fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
     match cli.file.as_deref().or(cli.config.as_deref()) {
         Some(path) if path != "-" => click_lang::load_file(path.as_ref(), opts),
         _ => {
-            let mut text = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut bytes) {
                 let d = click_lang::Diagnostic::without_span(format!("<stdin>: {e}"));
                 return Err(Diagnostics::new(vec![d]));
             }
-            click_lang::load_str(&text, "<stdin>", opts)
+            click_lang::load_bytes(&bytes, "<stdin>", opts)
         }
     }
 }

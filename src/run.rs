@@ -168,10 +168,7 @@ fn print_handlers(
             Ok(value) => {
                 let _ = write!(out, "{value}");
             }
-            Err(message) => errors.push(Diagnostic {
-                span: None,
-                message,
-            }),
+            Err(message) => errors.push(Diagnostic::without_span(message)),
         }
     }
     let _ = out.flush();

@@ -132,3 +132,19 @@ fn a_one_thread_element_reached_from_two_threads_is_an_error() {
         "{err}"
     );
 }
+
+/// Where a splitter's outputs never meet again, each output gets its
+/// packets in order, one batch per port (nothing downstream can see the
+/// order across ports).
+#[test]
+fn split_batches_to_outputs_that_never_meet_keep_each_ports_order() {
+    let out = run(
+        "InfiniteSource(LIMIT 10, BURST 10, STOP true) -> Number -> a :: Alternate
+           -> r0 :: Record -> Discard;
+         a[1] -> r1 :: Record -> Discard;",
+        1,
+        &["r0.seq", "r1.seq"],
+    )
+    .unwrap();
+    assert_eq!(out, ["02468\n", "13579\n"]);
+}

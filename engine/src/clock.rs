@@ -113,6 +113,24 @@ impl Clock {
         }
     }
 
+    /// `delay` from now, for timers. A delay past what an `Instant` holds
+    /// (a configuration's `wait 1e19`) is about a thousand years: never,
+    /// in practice, rather than an overflow. Simulated time counts
+    /// nanoseconds in 64 bits (584 years): a timer past that fires at its
+    /// end, rather than never while the clock runs to it forever.
+    pub fn after(&self, delay: Duration) -> Instant {
+        let now = self.now();
+        let delay = match &self.sim {
+            Some(s) => {
+                let left = u64::MAX - s.elapsed.load(Ordering::Relaxed);
+                delay.min(Duration::from_nanos(left))
+            }
+            None => delay,
+        };
+        now.checked_add(delay)
+            .unwrap_or_else(|| now + Duration::from_secs(1 << 35))
+    }
+
     /// The wall-clock time at monotonic instant `at` (which should be
     /// close to [`Clock::now`]).
     pub fn timestamp_at(&self, at: Instant) -> Timestamp {

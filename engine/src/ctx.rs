@@ -192,12 +192,23 @@ impl<'a> Ctx<'a> {
 
     /// Pushes each packet of `batch` out of the port its verdict names
     /// (`verdicts` is parallel to the batch; `drop` marks packets to drop,
-    /// which are counted). The batch's order is kept across ports:
-    /// consecutive packets for one port leave together, and a packet never
-    /// overtakes an earlier one, so where the outputs' paths meet again
-    /// (a Classifier's outputs merged into one ToDump) packets arrive in
-    /// Click's order.
-    pub fn push_by_verdict(&mut self, mut batch: Batch, verdicts: &[u16], drop: u16) {
+    /// which are counted). Where the element's outputs meet again
+    /// downstream (a Classifier's outputs merged into one ToDump), the
+    /// batch's order is kept across ports: consecutive packets for one port
+    /// leave together, and a packet never overtakes an earlier one, so they
+    /// arrive in Click's order. Where they never meet, nothing can tell the
+    /// order across ports: each port's packets leave as one batch, in
+    /// order.
+    pub fn push_by_verdict(&mut self, batch: Batch, verdicts: &[u16], drop: u16) {
+        if self.tables.outputs_meet[self.cur()] {
+            self.push_in_runs(batch, verdicts, drop);
+        } else {
+            self.push_by_port(batch, verdicts, drop);
+        }
+    }
+
+    /// Runs of consecutive packets for one port, in the batch's order.
+    fn push_in_runs(&mut self, mut batch: Batch, verdicts: &[u16], drop: u16) {
         let mut run = Batch::new();
         let mut run_port = drop;
         let mut dropped = 0;
@@ -218,6 +229,55 @@ impl<'a> Ctx<'a> {
             self.push(run_port as usize, run);
         }
         self.count_drops(dropped);
+    }
+
+    /// [`push_by_verdict`](Ctx::push_by_verdict) where nothing downstream
+    /// can see the order across ports (the outputs never meet again): one
+    /// batch per port, each port's packets in order, ports in increasing
+    /// order.
+    fn push_by_port(&mut self, mut batch: Batch, verdicts: &[u16], drop: u16) {
+        const PORTS: usize = 64;
+        if verdicts
+            .iter()
+            .any(|&v| v as usize >= PORTS && v != drop && v != GONE)
+        {
+            // Ports this high are rare: keep the batch's order instead.
+            return self.push_in_runs(batch, verdicts, drop);
+        }
+        // A counting sort: where each port's packets start, then each
+        // packet into its place, each port's in order.
+        let mut start = [0u8; PORTS + 1];
+        let mut dropped = 0;
+        for &v in verdicts {
+            if v == drop || v == GONE {
+                dropped += usize::from(v == drop);
+            } else {
+                start[v as usize + 1] += 1;
+            }
+        }
+        for p in 0..PORTS {
+            start[p + 1] += start[p];
+        }
+        let mut placed: [Option<Packet>; crate::packet::BATCH_CAPACITY] = Default::default();
+        let mut next = start;
+        for (p, &v) in batch.drain().zip(verdicts) {
+            if v == drop || v == GONE {
+                drop_packet(p);
+            } else {
+                placed[next[v as usize] as usize] = Some(p);
+                next[v as usize] += 1;
+            }
+        }
+        self.count_drops(dropped);
+        for port in 0..PORTS {
+            let (from, to) = (start[port] as usize, start[port + 1] as usize);
+            if from == to {
+                continue;
+            }
+            let mut out = Batch::new();
+            out.extend(placed[from..to].iter_mut().filter_map(Option::take));
+            self.push(port, out);
+        }
     }
 
     /// [`push_by_verdict`](Ctx::push_by_verdict) for a batch that was
@@ -505,7 +565,7 @@ impl<'a> PacketCtx<'a> {
 
     /// Fires `timer` of the current element after `delay`.
     pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
-        let at = self.shared.clock.now() + delay;
+        let at = self.shared.clock.after(delay);
         self.set_timer(timer, at);
     }
 
@@ -551,12 +611,24 @@ impl<'a> PacketCtx<'a> {
     /// Click's `please_stop_driver`: lowers the run count; at zero the
     /// router stops.
     pub fn stop_router(&mut self) {
-        self.shared.adjust_runcount(-1);
+        let who = self.declaration();
+        self.shared
+            .adjust_runcount(-1, || format!("'{who}' asked the router to stop"));
     }
 
     /// Adjusts the router's run count (DriverManager, Script).
     pub fn adjust_runcount(&mut self, delta: i32) {
-        self.shared.adjust_runcount(delta);
+        let who = self.declaration();
+        self.shared.adjust_runcount(delta, || match delta {
+            -1 => format!("'{who}' asked the router to stop"),
+            d if d < 0 => format!("'{who}' asked the router to stop ({} times)", -d),
+            d => format!("'{who}' raised the run count by {d}"),
+        });
+    }
+
+    /// `name :: Class` of the current element, for the log.
+    fn declaration(&self) -> String {
+        self.shared.graph.nodes[self.global[self.cur()]].declaration()
     }
 
     /// The router's run count: it starts at 1; each stop request lowers
@@ -569,7 +641,9 @@ impl<'a> PacketCtx<'a> {
     /// Stops the router now, whatever the run count (the driver's final
     /// word).
     pub fn force_stop(&mut self) {
-        self.shared.request_stop();
+        let who = self.declaration();
+        self.shared
+            .stop_because(|| format!("'{who}' stopped the router"));
     }
 
     /// Whether a stop was requested.
@@ -793,6 +867,7 @@ pub(crate) fn write_element(
     value: &str,
     ctx: &mut Ctx,
 ) -> Result<(), String> {
+    tracing::debug!(element = ctx.name(), handler, value, "handler write");
     if let (Some(task), "tickets") = (&ctx.task_of[ctx.cur()], handler) {
         let tickets: u32 = crate::args::Args::new(value).read_mp("TICKETS")?;
         task.set_tickets(tickets);

@@ -41,6 +41,11 @@ pub(crate) struct Tables {
     pub direct_ins: Vec<Target>,
     /// Local elements whose class may forward ([`ElementClass::FORWARDS`]).
     pub forwarders: Vec<bool>,
+    /// Local elements whose outputs lead, some way, to one element again
+    /// (a Classifier merged back into one ToDump, a cycle): a batch they
+    /// split must leave in order across ports. The others' split batches
+    /// leave a port at a time.
+    pub outputs_meet: Vec<bool>,
 }
 
 /// One connection as a shard runs it: where it leads now (routed past
@@ -148,12 +153,14 @@ pub(crate) fn build_tables(
     members: &[(usize, Side)],
     input_side: &[u32],
     output_side: &[u32],
+    outputs_meet: &[bool],
 ) -> Tables {
     let mut tables = Tables::default();
     for &(e, side) in members {
         let node = &graph.nodes[e];
         let forwards = node.spec.as_ref().is_some_and(|s| s.forwards);
         tables.forwarders.push(forwards);
+        tables.outputs_meet.push(outputs_meet[e]);
         tables.out_base.push(tables.direct_outs.len() as u32);
         for p in 0..node.outputs.len() {
             let target = match (side, node.outputs[p]) {
@@ -188,4 +195,48 @@ pub(crate) fn build_tables(
     tables.outs = tables.direct_outs.iter().map(|&t| Link::new(t)).collect();
     tables.ins = tables.direct_ins.iter().map(|&t| Link::new(t)).collect();
     tables
+}
+
+/// For each element, whether two of its outputs lead to one element again
+/// (downstream through any connection, queues included): only then can
+/// anything downstream see the order of packets split between its ports,
+/// so only then must a split batch keep it across ports (runs of one port
+/// at a time, Click's order); elsewhere a split batch leaves one port at a
+/// time, each port's packets in order, as few pushes as ports.
+pub(crate) fn outputs_meet(graph: &Graph) -> Vec<bool> {
+    let n = graph.nodes.len();
+    // Which output of the element being examined reached each node first
+    // (stamped with the examination, so the array is reused).
+    let mut reached: Vec<(u32, u32)> = vec![(u32::MAX, 0); n];
+    let mut work: Vec<(usize, u32)> = Vec::new();
+    (0..n)
+        .map(|e| {
+            let outputs = graph.nodes[e].outputs.len();
+            if outputs < 2 {
+                return false;
+            }
+            let stamp = e as u32;
+            work.clear();
+            for p in 0..outputs {
+                work.extend(graph.downstream(e, p).map(|(d, _)| (d, p as u32)));
+            }
+            while let Some((d, port)) = work.pop() {
+                match reached[d] {
+                    (s, first) if s == stamp => {
+                        if first != port {
+                            return true;
+                        }
+                    }
+                    _ => {
+                        reached[d] = (stamp, port);
+                        let node = &graph.nodes[d];
+                        for q in 0..node.outputs.len() {
+                            work.extend(graph.downstream(d, q).map(|(x, _)| (x, port)));
+                        }
+                    }
+                }
+            }
+            false
+        })
+        .collect()
 }

@@ -134,6 +134,7 @@ impl Harness {
             signals: RouterSignals::new(stop, wakers),
             handle,
             hotswap: None,
+            stop_reason: Mutex::new(None),
         };
         let stats = Stats::new(2);
         let mut state = ShardState::new(
@@ -220,5 +221,6 @@ fn collecting_tables() -> Tables {
         direct_outs,
         direct_ins: Vec::new(),
         forwarders: vec![false, false],
+        outputs_meet: vec![false, false],
     }
 }

@@ -49,6 +49,15 @@ impl InitCtx<'_> {
         &self.graph.nodes[self.global].name
     }
 
+    /// Says, in the log at `-v` (info), that the element opened a device
+    /// or a file (`opened("netmap:eth0, 4 rings")`, `opened("trace.pcap
+    /// for writing")`), with its name and thread: what a user looks for
+    /// first when traffic does not flow. Every element that opens
+    /// something in `initialize` should call it once.
+    pub fn opened(&self, what: &str) {
+        tracing::info!(element = %self.name(), thread = self.thread, "opened {what}");
+    }
+
     /// Which of the element's instances this is, and how many there are:
     /// `(0, 1)` unless its class runs on several threads
     /// ([`Threads::PerThread`](crate::Threads::PerThread)) and paths from
@@ -150,7 +159,7 @@ impl InitCtx<'_> {
     /// Fires `timer` `delay` after the router starts.
     pub fn set_timer_after(&mut self, timer: Timer, delay: Duration) {
         if let Some(t) = self.timers.get_mut(timer.index()) {
-            *t = Some(self.shared.clock.now() + delay);
+            *t = Some(self.shared.clock.after(delay));
         }
     }
 

@@ -221,10 +221,7 @@ fn thread_conflict(node: &Node, a: usize, b: usize, bridge: bool) -> Diagnostic 
             node.declaration()
         )
     };
-    Diagnostic {
-        span: Some(node.span.clone()),
-        message,
-    }
+    Diagnostic::new(node.span.clone(), message)
 }
 
 /// The `ELEMENT VALUE` arguments of every `class` element, in
@@ -263,10 +260,8 @@ fn static_thread_sched(graph: &Graph) -> (HashMap<String, usize>, Vec<Diagnostic
     for (node, element, thread) in element_value_args::<usize>(graph, "StaticThreadSched") {
         let targets = resolve_elements(graph, &node.name, &element);
         if targets.is_empty() {
-            errors.push(Diagnostic {
-                span: Some(node.span.clone()),
-                message: format!("'{}': no element named '{element}'", node.declaration()),
-            });
+            let message = format!("'{}': no element named '{element}'", node.declaration());
+            errors.push(Diagnostic::new(node.span.clone(), message));
         }
         for e in targets {
             map.insert(graph.nodes[e].name.clone(), thread);

@@ -94,6 +94,14 @@ impl Router {
     pub fn new(flat: &FlatConfig, registry: &Registry) -> Result<Router, Vec<Diagnostic>> {
         check_requirements(flat)?;
         let graph = Graph::build(flat, registry)?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            for node in &graph.nodes {
+                match node.config.as_str() {
+                    "" => tracing::debug!("{}", node.declaration()),
+                    config => tracing::debug!("{}({config})", node.declaration()),
+                }
+            }
+        }
         let info = Arc::new(RouterInfo::build(&graph));
         let errors: Vec<Diagnostic> = (0..graph.nodes.len())
             .filter_map(|e| configure(&graph, e, &info).err())
@@ -277,13 +285,15 @@ fn check_requirements(flat: &FlatConfig) -> Result<(), Vec<Diagnostic>> {
         .filter_map(|r| {
             let name = r.text.strip_prefix("package ")?;
             let name = click_lang::args::unquote(name);
-            (!PROVIDED.contains(&name.as_str())).then(|| Diagnostic {
-                span: Some(r.span.clone()),
-                message: format!(
-                    "requirement '{name}' not available: element packages are not loaded at run \
-                     time; build a router binary with those elements (router::main_with, \
-                     docs/WRITING-ELEMENTS.md)"
-                ),
+            (!PROVIDED.contains(&name.as_str())).then(|| {
+                Diagnostic::new(
+                    r.span.clone(),
+                    format!(
+                        "requirement '{name}' not available: element packages are not loaded \
+                         at run time; build a router binary with those elements \
+                         (router::main_with, docs/WRITING-ELEMENTS.md)"
+                    ),
+                )
             })
         })
         .collect();

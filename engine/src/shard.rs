@@ -236,7 +236,7 @@ impl Shard {
         tracing::debug!(?request, "call from another thread");
         match request {
             Request::Stop { n } => {
-                shared.adjust_runcount(-n);
+                shared.adjust_runcount(-n, || "a write to the stop handler".into());
                 Ok(String::new())
             }
             Request::PublishStats => {

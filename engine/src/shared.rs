@@ -38,16 +38,54 @@ pub(crate) struct Shared {
     /// State passed from the router this one replaces, and to the one
     /// that replaces it (`router -R`).
     pub hotswap: Option<Arc<crate::HotSwap>>,
+    /// Why the router stops, once something asked it to (logged at the
+    /// end of the run).
+    pub stop_reason: Mutex<Option<String>>,
 }
 
 impl Shared {
-    pub fn adjust_runcount(&self, delta: i32) {
+    /// Adds `delta` to the run count; `by` says who, for the log (a stop
+    /// request is rare: it is logged at info).
+    pub fn adjust_runcount(&self, delta: i32, by: impl FnOnce() -> String) {
         let now = self.runcount.fetch_add(delta, Ordering::AcqRel) + delta;
         if now <= 0 {
             match self.driver.get() {
-                Some(driver) => driver.wake(),
-                None => self.request_stop(),
+                Some(driver) => {
+                    tracing::info!("{}: run count {now}, the driver element decides", by());
+                    driver.wake();
+                }
+                None => self.stop_because(|| format!("{} (run count {now})", by())),
             }
+        } else if delta < 0 {
+            tracing::info!("{}: run count {now}, not stopping yet", by());
+        }
+    }
+
+    /// Stops the router, recording why (the first reason stays).
+    pub fn stop_because(&self, reason: impl FnOnce() -> String) {
+        {
+            let mut recorded = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
+            if recorded.is_none() {
+                let reason = reason();
+                tracing::info!("stopping: {reason}");
+                *recorded = Some(reason);
+            }
+        }
+        self.request_stop();
+    }
+
+    /// Why the router stopped, as far as it knows: a recorded reason, the
+    /// end of simulated time, or the stop flag raised from outside.
+    pub fn stopped_because(&self) -> String {
+        let recorded = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
+        match recorded.as_ref() {
+            Some(reason) => reason.clone(),
+            None if !self.stopping() => {
+                "nothing left to do: simulated time has no task or timer left".into()
+            }
+            None => "the stop flag was raised (SIGINT or SIGTERM, a hot swap, or a program's \
+                     RouterHandle::stop)"
+                .into(),
         }
     }
 

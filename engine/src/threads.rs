@@ -11,7 +11,7 @@ use click_lang::Diagnostic;
 
 use crate::clock::{Clock, IdleThreads};
 use crate::control::{Mailboxes, Message, RouterHandle};
-use crate::dispatch::{build_tables, Slot};
+use crate::dispatch::{build_tables, outputs_meet, Slot};
 use crate::element::ConfigureCtx;
 use crate::graph::Graph;
 use crate::hotswap::HotSwap;
@@ -64,10 +64,9 @@ pub(crate) fn run(
         .map(|_| ThreadWaker::new().map(Arc::new))
         .collect::<Result<_, _>>()
         .map_err(|e| {
-            vec![Diagnostic {
-                span: None,
-                message: format!("cannot make a thread's wake-up eventfd: {e}"),
-            }]
+            vec![Diagnostic::without_span(format!(
+                "cannot make a thread's wake-up eventfd: {e}"
+            ))]
         })?;
     let (mailboxes, inboxes) = Mailboxes::new(wakers.clone(), owner, instances);
     let mailboxes = Arc::new(mailboxes);
@@ -86,6 +85,7 @@ pub(crate) fn run(
         signals: RouterSignals::new(spec.stop.clone(), wakers.clone()),
         handle: spec.handle,
         hotswap: opts.hotswap.clone(),
+        stop_reason: Mutex::new(None),
     };
     *spec.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailboxes);
     let ready = Barrier::new(threads);
@@ -112,6 +112,7 @@ pub(crate) fn run(
         opts,
         inboxes: &inboxes,
         shares: &schedule_info(spec.graph),
+        outputs_meet: &outputs_meet(spec.graph),
     };
 
     let outcomes: Vec<ThreadOutcome> = std::thread::scope(|scope| {
@@ -123,14 +124,14 @@ pub(crate) fn run(
                 let (env, core) = (&env, cores.get(t % cores.len().max(1)).copied());
                 scope.spawn(move || {
                     if let Some(core) = core {
-                        core_affinity::set_for_current(core);
+                        pin(t, core);
                     }
                     env.run_thread(t, plan)
                 })
             })
             .collect();
         if let Some(core) = cores.first() {
-            core_affinity::set_for_current(*core);
+            pin(0, *core);
         }
         let mut outcomes = vec![env.run_thread(0, &plans[0])];
         for h in handles {
@@ -140,6 +141,7 @@ pub(crate) fn run(
     });
 
     *spec.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    tracing::info!("router stopped: {}", shared.stopped_because());
     if let Some(hotswap) = &opts.hotswap {
         // The swap that stopped this run (if any) is done; the next
         // run's stop is a swap only if the driver arms it again.
@@ -171,10 +173,38 @@ pub(crate) fn configure(
     };
     crate::panics::catch(|| spec.create_in(&node.config, &ctx, info.context_for(e)))
         .unwrap_or_else(|panic| Err(format!("panicked: {panic}")))
-        .map_err(|message| Diagnostic {
-            span: Some(node.span.clone()),
-            message: format!("while configuring '{}': {message}", node.declaration()),
+        .map_err(|message| {
+            let message = format!("while configuring '{}': {message}", node.declaration());
+            Diagnostic::new(node.span.clone(), message)
         })
+}
+
+/// Pins the calling scheduler thread `t` to `core`, and says so.
+fn pin(t: usize, core: core_affinity::CoreId) {
+    if core_affinity::set_for_current(core) {
+        tracing::info!("thread {t} pinned to core {}", core.id);
+    } else {
+        tracing::warn!("thread {t} could not be pinned to core {}", core.id);
+    }
+}
+
+/// `2 tasks: src, u` (the first few names) for the log.
+fn tasks_phrase(graph: &Graph, shard: &Shard) -> String {
+    const SHOWN: usize = 8;
+    let names: Vec<&str> = shard
+        .tasks
+        .iter()
+        .take(SHOWN)
+        .map(|t| graph.nodes[shard.global[t.element]].name.as_str())
+        .collect();
+    let n = shard.tasks.len();
+    let more = n.saturating_sub(SHOWN);
+    match n {
+        0 => "no tasks".into(),
+        _ if more > 0 => format!("{n} tasks: {}, and {more} more", names.join(", ")),
+        1 => format!("1 task: {}", names[0]),
+        _ => format!("{n} tasks: {}", names.join(", ")),
+    }
 }
 
 /// What every scheduler thread shares while it builds and runs its shard.
@@ -192,6 +222,9 @@ struct ThreadEnv<'a> {
     inboxes: &'a [crossbeam_channel::Receiver<Message>],
     /// ScheduleInfo's tickets, by element name.
     shares: &'a HashMap<String, u32>,
+    /// Which elements' outputs meet again downstream (see
+    /// [`outputs_meet`](crate::dispatch::outputs_meet)).
+    outputs_meet: &'a [bool],
 }
 
 #[derive(Default)]
@@ -244,7 +277,9 @@ impl ThreadEnv<'_> {
         else {
             return ThreadOutcome::default();
         };
-        tracing::debug!(tasks = shard.tasks.len(), "running");
+        let n = plan.members.len();
+        let elements = if n == 1 { "element" } else { "elements" };
+        tracing::info!("{n} {elements}, {}", tasks_phrase(self.graph, shard));
         let panicked = crate::panics::catch(|| shard.run(self.shared)).err();
         if let Some(panic) = &panicked {
             self.panicked(shard, panic);
@@ -291,8 +326,8 @@ impl ThreadEnv<'_> {
             .map(|&e| self.graph.nodes[e].span.clone());
         // Not `fail`: the other threads may not have started running yet,
         // and must still reach the barrier this one waits at.
-        self.report(vec![Diagnostic { span, message }]);
-        self.shared.request_stop();
+        self.report(vec![Diagnostic::at(span, message.clone())]);
+        self.shared.stop_because(|| message);
         shard.refuse_calls("the router is stopping after a panic");
     }
 
@@ -319,7 +354,13 @@ impl ThreadEnv<'_> {
             return Err(errors);
         }
         let global: Vec<usize> = plan.members.iter().map(|&(e, _)| e).collect();
-        let tables = build_tables(graph, &plan.members, &input_side, &output_side);
+        let tables = build_tables(
+            graph,
+            &plan.members,
+            &input_side,
+            &output_side,
+            self.outputs_meet,
+        );
         let waker = self.shared.wakers[t].clone();
 
         let mut task_of: Vec<Option<TaskHandle>> = Vec::with_capacity(slots.len());
@@ -329,10 +370,9 @@ impl ThreadEnv<'_> {
             .fd()
             .expect("scheduler threads' wakers have an eventfd");
         let poller = Poller::new(wake).map_err(|e| {
-            vec![Diagnostic {
-                span: None,
-                message: format!("thread {t}: cannot make an epoll instance: {e}"),
-            }]
+            vec![Diagnostic::without_span(format!(
+                "thread {t}: cannot make an epoll instance: {e}"
+            ))]
         })?;
         let mut selects = Selects::new(poller);
         for (local, slot) in slots.iter().enumerate() {
@@ -368,10 +408,8 @@ impl ThreadEnv<'_> {
             }
             if let Err(message) = result {
                 let node = &graph.nodes[global[local]];
-                errors.push(Diagnostic {
-                    span: Some(node.span.clone()),
-                    message: format!("while initializing '{}': {message}", node.declaration()),
-                });
+                let message = format!("while initializing '{}': {message}", node.declaration());
+                errors.push(Diagnostic::new(node.span.clone(), message));
             }
             timers.push(element_timers);
             if let Some(task) = &task {

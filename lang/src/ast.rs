@@ -93,6 +93,8 @@ pub struct Endpoint {
 #[derive(Debug, Clone)]
 pub struct Ports {
     pub tokens: Vec<PortToken>,
+    /// The list with its brackets.
+    pub at: Range<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,22 +138,125 @@ pub fn parse(map: &SourceMap) -> Result<Vec<Stmt>, Diagnostic> {
     let file = pairs
         .next()
         .ok_or_else(|| Diagnostic::new(map.span(0, 0), "empty parse"))?;
-    if let Some(p) = file
+    let any_unclosed = file
         .clone()
         .into_inner()
         .flatten()
-        .find(|p| p.as_rule() == Rule::unclosed)
-    {
-        let at = token_range(&map.text, p.as_span().start());
-        let token = &map.text[at.clone()];
-        let message = if token.is_empty() {
-            "syntax error: unclosed group, compound or configuration at end of file".to_string()
-        } else {
-            format!("syntax error near '{token}'")
-        };
-        return Err(Diagnostic::new(map.span(at.start, at.end), message));
+        .any(|p| p.as_rule() == Rule::unclosed);
+    if let Some((opener, p)) = any_unclosed.then(|| first_unclosed(file.clone())).flatten() {
+        return Err(unclosed(map, &opener, &p));
     }
     Ok(file.into_inner().filter_map(stmt).collect())
+}
+
+/// The first `unclosed` mark in the tree (the innermost, since a
+/// construct's own mark is its last child), with the construct it closes.
+fn first_unclosed(file: Pair<Rule>) -> Option<(Pair<Rule>, Pair<Rule>)> {
+    let mut stack = vec![file];
+    while let Some(p) = stack.pop() {
+        let children: Vec<Pair<Rule>> = p.clone().into_inner().collect();
+        for (i, child) in children.iter().enumerate() {
+            if child.as_rule() == Rule::unclosed {
+                // Anything unclosed before the mark is inside it: innermost.
+                if let Some(inner) = children[..i]
+                    .iter()
+                    .rev()
+                    .find_map(|c| first_unclosed(c.clone()))
+                {
+                    return Some(inner);
+                }
+                return Some((p, child.clone()));
+            }
+        }
+        stack.extend(children.into_iter().rev());
+    }
+    None
+}
+
+/// A group, compound or configuration string left open: at the end of
+/// the file, said with where it opened (in Click's one-line form, Click's
+/// `expected ')'`); elsewhere, the token found instead of the closer.
+fn unclosed(map: &SourceMap, opener: &Pair<Rule>, mark: &Pair<Rule>) -> Diagnostic {
+    let text = &map.text;
+    let open = opener.as_span().start();
+    let (what, at, closer) = match opener.as_rule() {
+        Rule::compound => ("'{'", open, '}'),
+        Rule::args => match unclosed_in_config(text, open + 1) {
+            Some((at, '"')) => ("string", at, '"'),
+            Some((at, '\'')) => ("string", at, '\''),
+            Some((at, '*')) => ("comment", at, '/'),
+            Some((at, _)) => ("'('", at, ')'),
+            None => ("'('", open, ')'),
+        },
+        _ => ("'('", open, ')'),
+    };
+    let click_closer = if opener.as_rule() == Rule::compound {
+        '}'
+    } else {
+        ')'
+    };
+    let len = if what == "comment" { 2 } else { 1 };
+    let note = format!("{what} opened here");
+    let found = token_range(text, mark.as_span().start());
+    if !found.is_empty() {
+        let message = format!("syntax error near '{}'", &text[found.clone()]);
+        return Diagnostic::new(map.span(found.start, found.end), message)
+            .with_note(map.span(at, at + len), note);
+    }
+    let message = match what {
+        "comment" => "unclosed comment: expected '*/' before the end of the file".to_string(),
+        _ => format!("unclosed {what}: expected '{closer}' before the end of the file"),
+    };
+    Diagnostic::new(map.span(found.start, found.end), message)
+        .with_note(map.span(at, at + len), note)
+        .click_says(format!("expected '{click_closer}'"))
+}
+
+/// In a configuration string that ran to the end of the file (from byte
+/// `from`), what is still open there, innermost first: a quote (`"` or
+/// `'`), a comment (`*`, for `/*`) or a parenthesis, with where it
+/// opened; `None` if only the string's own parenthesis is. Reads as the
+/// grammar's `config` does.
+fn unclosed_in_config(text: &str, from: usize) -> Option<(usize, char)> {
+    let b = text.as_bytes();
+    let mut parens = Vec::new();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                let start = i;
+                i += 1;
+                loop {
+                    match b.get(i) {
+                        None => return Some((start, q as char)),
+                        Some(b'\\') if q == b'"' => i += 2,
+                        Some(&c) if c == q => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                match text.get(i + 2..).and_then(|t| t.find("*/")) {
+                    Some(end) => i += 2 + end + 1,
+                    None => return Some((start, '*')),
+                }
+            }
+            b'(' => parens.push(i),
+            b')' => {
+                parens.pop()?;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parens.pop().map(|at| (at, '('))
 }
 
 fn check_nesting(map: &SourceMap) -> Result<(), Diagnostic> {
@@ -185,7 +290,18 @@ fn syntax_error(map: &SourceMap, e: &pest::error::Error<Rule>) -> Diagnostic {
     } else {
         format!("syntax error near '{token}'")
     };
-    Diagnostic::new(map.span(at.start, at.end), message)
+    let d = Diagnostic::new(map.span(at.start, at.end), message);
+    match map.byte_not_utf8(at.start) {
+        // Click shows the byte as an octal escape.
+        Some(b) => d
+            .with_help(format!(
+                "byte 0x{b:02X} is not UTF-8 (read as the Latin-1 '{}'): such bytes are allowed \
+                 only in comments and strings",
+                char::from(b)
+            ))
+            .click_says(format!("syntax error near '\\{b:03o}'")),
+        None => d,
+    }
 }
 
 /// Where the lexeme at or after `pos` lies, past white space, comments and
@@ -404,6 +520,7 @@ fn args(p: Pair<Rule>) -> Option<Word> {
 }
 
 fn ports(p: Pair<Rule>) -> Ports {
+    let at = range(&p);
     let tokens = p
         .into_inner()
         .filter_map(|part| match part.as_rule() {
@@ -413,7 +530,7 @@ fn ports(p: Pair<Rule>) -> Ports {
             _ => None,
         })
         .collect();
-    Ports { tokens }
+    Ports { tokens, at }
 }
 
 #[cfg(test)]
@@ -447,6 +564,48 @@ mod tests {
             panic!()
         };
         assert_eq!(cfg.text, "a (b) \")\" ')' // )\n /* ) */ c");
+    }
+
+    fn unclosed_at(s: &str) -> (String, String, String) {
+        let d = parse_str(s).unwrap_err();
+        let note = &d.notes[0];
+        let place = |span: &Option<crate::Span>| span.as_ref().unwrap().to_string();
+        (
+            d.message.clone(),
+            place(&d.span),
+            place(&note.span) + " " + &note.message,
+        )
+    }
+
+    #[test]
+    fn unclosed_brackets_say_where_they_opened() {
+        let (message, at, note) = unclosed_at("Idle -> Print(\"abc\n -> Discard;\n");
+        assert_eq!(
+            message,
+            "unclosed string: expected '\"' before the end of the file"
+        );
+        assert_eq!(
+            (at, note),
+            ("t:3:1".into(), "t:1:15 string opened here".into())
+        );
+        let (message, _, note) = unclosed_at("x :: A(a (b (c) d\n");
+        assert_eq!(
+            message,
+            "unclosed '(': expected ')' before the end of the file"
+        );
+        assert_eq!(note, "t:1:10 '(' opened here");
+        let (_, _, note) = unclosed_at("x :: A(a /* (\n");
+        assert_eq!(note, "t:1:10 comment opened here");
+        let (message, _, note) = unclosed_at("elementclass A {\n input -> output\n");
+        assert_eq!(
+            message,
+            "unclosed '{': expected '}' before the end of the file"
+        );
+        assert_eq!(note, "t:1:16 '{' opened here");
+        let (_, _, note) = unclosed_at("a -> ( -> { -> b");
+        assert_eq!(note, "t:1:11 '{' opened here", "the innermost");
+        let d = parse_str("a -> (b").unwrap_err();
+        assert_eq!(d.click_line(), "t:1: expected ')'");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::args::{pop_word, split_args, split_words, unquote, FromArg};
 use crate::ast::{self, ClassDef, ClassRef, Elem, Endpoint, Stmt, Word};
 use crate::source::{strip_directives, SourceMap};
-use crate::{Diagnostic, Requirement, Span};
+use crate::{ConnectionSpan, Diagnostic, Requirement, Span};
 
 /// An element class.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ pub struct CompoundClass {
     /// Elements 0 and 1 are the `input` and `output` pseudo-elements.
     pub elements: Vec<Proto>,
     pub connections: Vec<Conn>,
+    /// Where each connection's ends are written, by connection.
+    pub connection_spans: Vec<ConnectionSpan>,
     pub overload: Option<Class>,
 }
 
@@ -152,6 +154,8 @@ pub struct Scope {
     /// names are final, so they cannot be referred to by name.
     pub names: HashMap<String, usize>,
     pub connections: Vec<Conn>,
+    /// Where each connection's ends are written, by connection.
+    pub connection_spans: Vec<ConnectionSpan>,
     /// Per element, the number of input and output ports used.
     pub nports: Vec<[usize; 2]>,
     pub tunnels: Vec<Tunnel>,
@@ -189,13 +193,21 @@ impl Scope {
         index
     }
 
-    pub fn connect(&mut self, from: usize, from_port: usize, to: usize, to_port: usize) {
+    pub fn connect(
+        &mut self,
+        from: usize,
+        from_port: usize,
+        to: usize,
+        to_port: usize,
+        at: ConnectionSpan,
+    ) {
         self.connections.push(Conn {
             from,
             from_port,
             to,
             to_port,
         });
+        self.connection_spans.push(at);
         self.nports[to][0] = self.nports[to][0].max(to_port + 1);
         self.nports[from][1] = self.nports[from][1].max(from_port + 1);
     }
@@ -249,6 +261,8 @@ const MAX_PORT: u32 = 1 << 20;
 struct PortSpec {
     ports: Vec<usize>,
     expandable: bool,
+    /// The list as written, with its brackets.
+    at: Option<Range<usize>>,
 }
 
 impl PortSpec {
@@ -263,6 +277,9 @@ struct Ep {
     element: usize,
     /// `[0]` is the input side, `[1]` the output side.
     sides: [PortSpec; 2],
+    /// The element as written in the connection (its name), where a
+    /// connection end without a port list is shown.
+    at: Range<usize>,
 }
 
 /// A parsed file, ready for expansion.
@@ -442,6 +459,7 @@ impl Builder {
             noutputs,
             elements: scope.elements,
             connections: scope.connections,
+            connection_spans: scope.connection_spans,
             overload: None,
         }
     }
@@ -571,11 +589,11 @@ impl Builder {
             return;
         }
         self.libraries.push(canonical);
-        let text = match std::fs::read_to_string(&path) {
+        let bytes = match std::fs::read(&path) {
             Ok(t) => t,
             Err(e) => return self.error(at, format!("{}: {e}", path.display())),
         };
-        let map = Arc::new(SourceMap::new(&path.to_string_lossy(), &text));
+        let map = Arc::new(SourceMap::from_bytes(&path.to_string_lossy(), &bytes));
         self.sources.push(map.clone());
         self.errors.extend(map.errors.iter().cloned());
         match ast::parse(&map) {
@@ -792,9 +810,22 @@ impl Builder {
         }
         let name = if at_start { "input" } else { "output" };
         let element = *self.scope.names.get(name)?;
+        // Shown as the ports written, or the arrow that implies it.
+        let at = match e {
+            Some(e) => e.at.clone(),
+            None => {
+                let arrow = if at_start {
+                    c.arrows.first()
+                } else {
+                    c.arrows.get(i - 1)
+                };
+                arrow.map_or(0..0, |a| a.at.clone())
+            }
+        };
         let mut ep = Ep {
             element,
             sides: Default::default(),
+            at,
         };
         if let Some(ports) = e.and_then(|e| e.inputs.as_ref()) {
             // Ports before `->` are the outputs of `input`.
@@ -866,7 +897,11 @@ impl Builder {
         if ports.is_empty() {
             ports.push(0);
         }
-        PortSpec { ports, expandable }
+        PortSpec {
+            ports,
+            expandable,
+            at: Some(p.at.clone()),
+        }
     }
 
     /// `( ... )`: a group shares the scope but has its own `input`/`output`.
@@ -908,6 +943,7 @@ impl Builder {
         Some(Ep {
             element: t.outer,
             sides,
+            at: e.at.clone(),
         })
     }
 
@@ -959,7 +995,11 @@ impl Builder {
                 self.named(name, declared, config)
             }
         };
-        Some(Ep { element, sides })
+        let at = match elem {
+            Elem::Named { name, .. } => name.at.clone(),
+            _ => e.at.clone(),
+        };
+        Some(Ep { element, sides, at })
     }
 
     /// The class `c` names in a declaration (`x :: c`).
@@ -1129,9 +1169,18 @@ impl Builder {
                     port[k] = Some(side(k, &it).ports.first().copied().unwrap_or(0));
                 }
             }
-            let (to, from) = (lists[0][it[0]].element, lists[1][it[1]].element);
-            self.scope
-                .connect(from, port[1].unwrap_or(0), to, port[0].unwrap_or(0));
+            let (to, from) = (&lists[0][it[0]], &lists[1][it[1]]);
+            let at = ConnectionSpan {
+                from: self.span(from.sides[1].at.as_ref().unwrap_or(&from.at)),
+                to: self.span(to.sides[0].at.as_ref().unwrap_or(&to.at)),
+            };
+            self.scope.connect(
+                from.element,
+                port[1].unwrap_or(0),
+                to.element,
+                port[0].unwrap_or(0),
+                at,
+            );
             for k in (0..2).filter(|&k| step[k]) {
                 let s = side(k, &it);
                 ppos[k] += 1;

@@ -32,6 +32,36 @@ pub struct FlatConnection {
     pub to_port: usize,
 }
 
+/// Where a connection's two ends are written: each the port list
+/// (`[1]` in `c [1] -> d`), or the element's name when no port is written.
+/// A connection made through a compound's ports has the ends of the
+/// connections inside and outside it that meet there.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionSpan {
+    pub from: Span,
+    pub to: Span,
+}
+
+/// [`FlatConfig::connections`]' spans, by connection. Like
+/// [`SourceTexts`], they take no part in comparing configurations.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionSpans(pub Vec<ConnectionSpan>);
+
+impl ConnectionSpans {
+    /// Where connection `i` is written, if known.
+    pub fn get(&self, i: usize) -> Option<&ConnectionSpan> {
+        self.0.get(i)
+    }
+}
+
+impl PartialEq for ConnectionSpans {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ConnectionSpans {}
+
 /// A `require(...)` requirement that survives flattening.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
@@ -63,6 +93,9 @@ pub struct FlatConfig {
     pub elements: Vec<FlatElement>,
     /// Connections, deduplicated, in source order.
     pub connections: Vec<FlatConnection>,
+    /// Where each connection is written (may be shorter than
+    /// `connections` for connections added by a program).
+    pub connection_spans: ConnectionSpans,
     pub requirements: Vec<Requirement>,
     /// The global variables: the file's `define`s (names without `$`,
     /// values as written), overridden and then extended by

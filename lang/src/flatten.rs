@@ -12,12 +12,21 @@ use std::rc::Rc;
 use crate::args::split_args;
 use crate::build::{ports_phrase, printable, Class, CompoundClass, Kind, Proto, Scope, Tunnel};
 use crate::expand::{assign_arguments, expand, Env};
-use crate::{Diagnostic, FlatConnection, FlatElement};
+use crate::{ConnectionSpan, Diagnostic, FlatConnection, FlatElement};
 
 /// Deeper compound nesting than this is refused (Click has a similar limit).
 const MAX_DEPTH: usize = 100;
 /// A configuration may not grow beyond this many elements when expanded.
 const MAX_ELEMENTS: usize = 1_000_000;
+
+/// What flattening produced.
+pub struct Flat {
+    pub elements: Vec<FlatElement>,
+    pub connections: Vec<FlatConnection>,
+    /// Where each connection is written, by connection.
+    pub spans: Vec<ConnectionSpan>,
+    pub errors: Vec<Diagnostic>,
+}
 
 pub struct Flattener {
     scope: Scope,
@@ -35,16 +44,26 @@ impl Flattener {
     }
 
     /// Expands every compound element, then removes tunnels.
-    pub fn run(mut self, env: &Env) -> (Vec<FlatElement>, Vec<FlatConnection>, Vec<Diagnostic>) {
+    pub fn run(mut self, env: &Env) -> Flat {
         let initial = self.scope.elements.len();
         for i in 0..initial {
             self.expand_element(i, env, 0);
         }
         if self.too_big {
-            return (Vec::new(), Vec::new(), self.errors);
+            return Flat {
+                elements: Vec::new(),
+                connections: Vec::new(),
+                spans: Vec::new(),
+                errors: self.errors,
+            };
         }
-        let (elements, connections) = Resolver::new(&self.scope, &mut self.errors).finish();
-        (elements, connections, self.errors)
+        let (elements, connections, spans) = Resolver::new(&self.scope, &mut self.errors).finish();
+        Flat {
+            elements,
+            connections,
+            spans,
+            errors: self.errors,
+        }
     }
 
     fn error_at(&mut self, element: usize, message: String) {
@@ -181,9 +200,11 @@ impl Flattener {
                 k += 1;
             }
         }
-        for conn in &c.connections {
+        for (conn, at) in c.connections.iter().zip(&c.connection_spans) {
             if let (Some(Some(from)), Some(Some(to))) = (map.get(conn.from), map.get(conn.to)) {
-                self.scope.connect(*from, conn.from_port, *to, conn.to_port);
+                let at = at.clone();
+                self.scope
+                    .connect(*from, conn.from_port, *to, conn.to_port, at);
             }
         }
         for index in map.into_iter().skip(2).flatten() {
@@ -215,6 +236,10 @@ enum End {
     Output(Tunnel),
 }
 
+/// A real port on the far side of a tunnel: (element, port, the index of
+/// the connection at that port).
+type Far = (usize, usize, usize);
+
 /// Replaces connections through tunnels by the real connections.
 struct Resolver<'a> {
     scope: &'a Scope,
@@ -222,7 +247,9 @@ struct Resolver<'a> {
     ends: HashMap<usize, End>,
     into: HashMap<(usize, usize), Vec<usize>>,
     out_of: HashMap<(usize, usize), Vec<usize>>,
-    memo: HashMap<(usize, usize, bool), Vec<(usize, usize)>>,
+    /// The real ports a tunnel port stands for, each with the connection
+    /// that reaches it.
+    memo: HashMap<(usize, usize, bool), Vec<Far>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -253,7 +280,7 @@ impl<'a> Resolver<'a> {
         matches!(self.scope.elements[i].kind, Kind::Tunnel)
     }
 
-    fn finish(mut self) -> (Vec<FlatElement>, Vec<FlatConnection>) {
+    fn finish(mut self) -> (Vec<FlatElement>, Vec<FlatConnection>, Vec<ConnectionSpan>) {
         let mut index = vec![usize::MAX; self.scope.elements.len()];
         let mut elements = Vec::new();
         for (i, e) in self.scope.elements.iter().enumerate() {
@@ -274,11 +301,13 @@ impl<'a> Resolver<'a> {
         }
         let mut seen = HashSet::new();
         let mut connections = Vec::new();
-        for c in &self.scope.connections {
-            let froms = self.end_points((c.from, c.from_port), true);
-            let tos = self.end_points((c.to, c.to_port), false);
-            for &(from, from_port) in &froms {
-                for &(to, to_port) in &tos {
+        let mut spans = Vec::new();
+        let scope = self.scope;
+        for (ci, c) in scope.connections.iter().enumerate() {
+            let froms = self.end_points((c.from, c.from_port), true, ci);
+            let tos = self.end_points((c.to, c.to_port), false, ci);
+            for &(from, from_port, from_ci) in &froms {
+                for &(to, to_port, to_ci) in &tos {
                     let conn = FlatConnection {
                         from: index[from],
                         from_port,
@@ -287,19 +316,25 @@ impl<'a> Resolver<'a> {
                     };
                     if conn.from != usize::MAX && conn.to != usize::MAX && seen.insert(conn) {
                         connections.push(conn);
+                        let at = |k: usize| scope.connection_spans.get(k);
+                        spans.push(ConnectionSpan {
+                            from: at(from_ci).map(|s| s.from.clone()).unwrap_or_default(),
+                            to: at(to_ci).map(|s| s.to.clone()).unwrap_or_default(),
+                        });
                     }
                 }
             }
         }
-        (elements, connections)
+        (elements, connections, spans)
     }
 
     /// The real ports a connection end stands for.
-    fn end_points(&mut self, port: (usize, usize), is_source: bool) -> Vec<(usize, usize)> {
+    /// `ci` is the connection at `port`.
+    fn end_points(&mut self, port: (usize, usize), is_source: bool, ci: usize) -> Vec<Far> {
         if self.is_tunnel(port.0) {
             self.through(port, is_source)
         } else {
-            vec![port]
+            vec![(port.0, port.1, ci)]
         }
     }
 
@@ -308,7 +343,7 @@ impl<'a> Resolver<'a> {
     /// destination, whatever leaves its partner. Tunnels can chain for as
     /// long as the configuration is, so this walks an explicit stack, not
     /// the call stack; results are memoized per tunnel port.
-    fn through(&mut self, port: (usize, usize), is_source: bool) -> Vec<(usize, usize)> {
+    fn through(&mut self, port: (usize, usize), is_source: bool) -> Vec<Far> {
         let root = (port.0, port.1, is_source);
         let mut stack = vec![(root, false)];
         let mut started = HashSet::new();
@@ -347,7 +382,7 @@ impl<'a> Resolver<'a> {
 
     /// The ports connected to the partner of tunnel port `key` (on the far
     /// side). Reports a port leading nowhere when `report` is set.
-    fn far_ends(&mut self, key: (usize, usize, bool), report: bool) -> Vec<(usize, usize)> {
+    fn far_ends(&mut self, key: (usize, usize, bool), report: bool) -> Vec<Far> {
         let (element, port, is_source) = key;
         let Some(&end) = self.ends.get(&element) else {
             return Vec::new();
@@ -380,9 +415,9 @@ impl<'a> Resolver<'a> {
             .map(|&ci| {
                 let c = self.scope.connections[ci];
                 if is_source {
-                    (c.from, c.from_port)
+                    (c.from, c.from_port, ci)
                 } else {
-                    (c.to, c.to_port)
+                    (c.to, c.to_port, ci)
                 }
             })
             .collect()

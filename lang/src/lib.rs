@@ -28,8 +28,11 @@ mod unparse;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use diag::{Diagnostic, Diagnostics, Span};
-pub use flat::{FlatConfig, FlatConnection, FlatElement, Requirement, SourceTexts, SymbolicFlat};
+pub use diag::{ClickLine, Diagnostic, Diagnostics, Note, Span};
+pub use flat::{
+    ConnectionSpan, ConnectionSpans, FlatConfig, FlatConnection, FlatElement, Requirement,
+    SourceTexts, SymbolicFlat,
+};
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -42,10 +45,11 @@ pub struct LoadOptions {
     pub search_path: Vec<PathBuf>,
 }
 
-/// Reads, parses and flattens a configuration file.
+/// Reads, parses and flattens a configuration file (its bytes as
+/// [`load_bytes`] reads them).
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&text, &path.to_string_lossy(), opts),
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(&bytes, &path.to_string_lossy(), opts),
         Err(e) => Err(Diagnostics::new(vec![Diagnostic::without_span(format!(
             "{}: {e}",
             path.display()
@@ -60,7 +64,25 @@ pub fn load_str(
     file_name: &str,
     opts: &LoadOptions,
 ) -> Result<FlatConfig, Diagnostics> {
-    let map = Arc::new(source::SourceMap::new(file_name, source));
+    load_map(source::SourceMap::new(file_name, source), opts)
+}
+
+/// Parses and flattens a configuration's bytes, which need not be UTF-8:
+/// as Click, which reads bytes, this accepts any in comments and strings
+/// (a Latin-1 `é` in a comment). Bytes that are not UTF-8 read as the
+/// Latin-1 characters of their values, one character each, so positions
+/// are those of the file; where one is not allowed (outside comments and
+/// strings) the error says which byte it was.
+pub fn load_bytes(
+    source: &[u8],
+    file_name: &str,
+    opts: &LoadOptions,
+) -> Result<FlatConfig, Diagnostics> {
+    load_map(source::SourceMap::from_bytes(file_name, source), opts)
+}
+
+fn load_map(map: source::SourceMap, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
+    let map = Arc::new(map);
     let stmts = match ast::parse(&map) {
         Ok(stmts) => stmts,
         Err(d) => {
@@ -78,8 +100,8 @@ pub fn load_str(
     let env = expand::Env {
         frames: vec![defines.clone()],
     };
-    let (elements, connections, more) = flatten::Flattener::new(built.scope).run(&env);
-    errors.extend(more);
+    let flat = flatten::Flattener::new(built.scope).run(&env);
+    errors.extend(flat.errors);
     if !errors.is_empty() {
         return Err(diagnostics(errors, &built.sources));
     }
@@ -89,11 +111,11 @@ pub fn load_str(
         let env = expand::Env {
             frames: vec![vars.collect()],
         };
-        let (elements, connections, errors) = flatten::Flattener::new(scope).run(&env);
+        let flat = flatten::Flattener::new(scope).run(&env);
         Arc::new(SymbolicFlat {
-            elements,
-            connections,
-            errors,
+            elements: flat.elements,
+            connections: flat.connections,
+            errors: flat.errors,
         })
     });
     let sources = built
@@ -102,8 +124,9 @@ pub fn load_str(
         .map(|m| (m.name.clone(), m.text.clone()))
         .collect();
     Ok(FlatConfig {
-        elements,
-        connections,
+        elements: flat.elements,
+        connections: flat.connections,
+        connection_spans: ConnectionSpans(flat.spans),
         requirements: built.requirements,
         defines,
         symbolic,

@@ -20,19 +20,51 @@ pub struct SourceMap {
     directives: Vec<(usize, u32, Arc<str>)>,
     /// Malformed directives, reported when the file is parsed.
     pub errors: Vec<Diagnostic>,
+    /// Bytes of the file that were not UTF-8, by offset in `text`.
+    pub not_utf8: Vec<(usize, u8)>,
+    /// Whether each physical line is ASCII (its columns are its bytes).
+    ascii_lines: Vec<bool>,
 }
 
 impl SourceMap {
     pub fn new(name: &str, text: &str) -> SourceMap {
+        let starts = line_starts(text);
+        let ascii_lines = (0..starts.len())
+            .map(|i| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[starts[i]..end].is_ascii()
+            })
+            .collect();
         let mut map = SourceMap {
             name: name.into(),
             text: text.into(),
-            line_starts: line_starts(text),
+            line_starts: starts,
             directives: Vec::new(),
             errors: Vec::new(),
+            not_utf8: Vec::new(),
+            ascii_lines,
         };
         map.scan_directives();
         map
+    }
+
+    /// A file's bytes as text (see [`decode`]): positions stay those of
+    /// the bytes, a character per byte that is not UTF-8.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> SourceMap {
+        let (text, not_utf8) = decode(bytes);
+        SourceMap {
+            not_utf8,
+            ..SourceMap::new(name, &text)
+        }
+    }
+
+    /// The byte that was not UTF-8 at `offset` of the text, if it was one.
+    pub fn byte_not_utf8(&self, offset: usize) -> Option<u8> {
+        let i = self.not_utf8.partition_point(|&(at, _)| at < offset);
+        self.not_utf8
+            .get(i)
+            .filter(|&&(at, _)| at == offset)
+            .map(|&(_, b)| b)
     }
 
     fn scan_directives(&mut self) {
@@ -69,7 +101,16 @@ impl SourceMap {
             .line_starts
             .partition_point(|&s| s <= start)
             .saturating_sub(1);
-        let column = (start - self.line_starts[phys]) as u32 + 1;
+        // Columns count characters (a byte that was not UTF-8 is one).
+        let line_start = self.line_starts[phys];
+        let column = if self.ascii_lines.get(phys).copied().unwrap_or(true) {
+            start - line_start
+        } else {
+            self.text
+                .get(line_start..start)
+                .map_or(start - line_start, |t| t.chars().count())
+        } as u32
+            + 1;
         let at = self.directives.partition_point(|d| d.0 <= phys);
         let (file, line) = match at.checked_sub(1).map(|i| &self.directives[i]) {
             Some((first, number, file)) => (file.clone(), number + (phys - first) as u32),
@@ -83,6 +124,27 @@ impl SourceMap {
             end: end.max(start),
         }
     }
+}
+
+/// Reads a file's bytes as Click does, whatever they are: UTF-8 where
+/// they are UTF-8, and each other byte as the Latin-1 character of that
+/// value (a Latin-1 `é`, byte 0xE9, stays `é`), so comments and strings in
+/// other encodings are kept and lines and columns still count as in the
+/// file. Returns the text and where each byte that was not UTF-8 now is.
+pub fn decode(bytes: &[u8]) -> (String, Vec<(usize, u8)>) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (text.to_string(), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len() + 16);
+    let mut not_utf8 = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            not_utf8.push((text.len(), b));
+            text.push(char::from(b));
+        }
+    }
+    (text, not_utf8)
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -182,6 +244,41 @@ mod tests {
     fn bad_directive_is_reported() {
         let map = SourceMap::new("x", "# what\n");
         assert_eq!(map.errors.len(), 1);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_one_character_each() {
+        let map = SourceMap::from_bytes("l.click", b"// caf\xe9\n\xe9x \xff y\n");
+        assert_eq!(&*map.text, "// café\néx ÿ y\n");
+        let y = map.text.rfind('y').unwrap();
+        assert_eq!(map.span(y, y + 1).to_string(), "l.click:2:6");
+        let ff = map.text.find('ÿ').unwrap();
+        assert_eq!(map.byte_not_utf8(ff), Some(0xFF));
+        assert_eq!(map.byte_not_utf8(ff + 1), None);
+        // Valid UTF-8 is read as such, and counted in characters.
+        let map = SourceMap::from_bytes("u", "é y".as_bytes());
+        assert!(map.not_utf8.is_empty());
+        assert_eq!(map.span(3, 4).to_string(), "u:1:3");
+    }
+
+    #[test]
+    fn a_latin1_file_loads() {
+        let c = crate::load_bytes(
+            b"// caf\xe9\nIdle -> Print(\"caf\xe9\") -> Discard;",
+            "l.click",
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(c.elements[1].config, "\"café\"");
+        let e =
+            crate::load_bytes(b"Idle -> Discard\xff;", "l.click", &Default::default()).unwrap_err();
+        assert_eq!(e.render_click(), "l.click:1: syntax error near '\\377'\n");
+        assert!(e.render().contains("--> l.click:1:16"), "{}", e.render());
+        assert!(
+            e.render().contains("byte 0xFF is not UTF-8"),
+            "{}",
+            e.render()
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! IP elements (Click's `elements/ip`): classification by IP patterns,
-//! header checks and marks, addresses, and the Ethernet elements around
-//! them.
+//! header checks and marks, route lookup, addresses, printing, and the
+//! Ethernet elements around them.
 
 mod checkicmpheader;
 mod checkipheader;

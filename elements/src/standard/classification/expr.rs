@@ -632,6 +632,30 @@ pub trait Regions {
     /// `(start in buf, bytes available)` of region `r` (a [`Region`] as
     /// `u8`).
     fn region(&self, r: u8) -> (i32, i32);
+
+    /// The 4 bytes at `off` of region `r`, if the region has them all.
+    #[inline(always)]
+    fn word(&self, r: u8, off: usize) -> Option<&[u8]> {
+        let (start, _) = self.region(r);
+        if start < 0 {
+            return None;
+        }
+        let pos = start as usize + off;
+        self.buf().get(pos..pos + 4)
+    }
+
+    /// Every region whose bit is set in `used` ([`ABSENT`] for the
+    /// others), looked up at once.
+    #[inline(always)]
+    fn regions(&self, used: u8) -> [(i32, i32); NREGIONS] {
+        let mut out = [ABSENT; NREGIONS];
+        for (i, o) in out.iter_mut().enumerate() {
+            if used & (1 << i) != 0 {
+                *o = self.region(i as u8);
+            }
+        }
+        out
+    }
 }
 
 impl Regions for View<'_> {

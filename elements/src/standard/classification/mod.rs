@@ -46,6 +46,11 @@ impl Regions for DataRegions<'_> {
     fn region(&self, _r: u8) -> (i32, i32) {
         (0, self.0.len() as i32)
     }
+
+    #[inline(always)]
+    fn word(&self, _r: u8, off: usize) -> Option<&[u8]> {
+        self.0.get(off..off + 4)
+    }
 }
 
 /// An IP packet's regions for IPFilter's tests: the MAC, network and
@@ -56,49 +61,76 @@ impl Regions for DataRegions<'_> {
 #[derive(Clone, Copy)]
 pub struct IpRegions<'a> {
     packet: &'a Packet,
-    buf: &'a [u8],
-    head: i64,
-    end: i64,
 }
 
 impl<'a> IpRegions<'a> {
-    /// The regions of `p`.
+    /// The regions of `p` (nothing is looked up until a step asks).
     #[inline(always)]
     pub fn of(p: &'a Packet) -> IpRegions<'a> {
-        let head = p.headroom();
-        let end = head + p.len();
-        IpRegions {
-            packet: p,
-            // up to the end of the data: every region ends there
-            buf: &p.buffer()[..end],
-            head: head as i64,
-            end: end as i64,
-        }
+        IpRegions { packet: p }
     }
 }
 
 impl Regions for IpRegions<'_> {
     #[inline(always)]
     fn buf(&self) -> &[u8] {
-        self.buf
+        // up to the end of the data: every region ends there
+        let end = self.packet.headroom() + self.packet.len();
+        &self.packet.buffer()[..end]
     }
 
     #[inline(always)]
     fn region(&self, r: u8) -> (i32, i32) {
+        let p = self.packet;
         let off = match r {
-            1 => self.packet.mac_header_offset(),
-            2 => self.packet.network_header_offset(),
-            3 => self.packet.transport_header_offset(),
+            1 => p.mac_header_offset(),
+            2 => p.network_header_offset(),
+            3 => p.transport_header_offset(),
             _ => Some(0),
         };
         match off {
             Some(o) => {
-                let start = self.head + o as i64;
-                (start as i32, (self.end - start) as i32)
+                let head = p.headroom() as i64;
+                let start = head + o as i64;
+                (start as i32, (head + p.len() as i64 - start) as i32)
             }
             // absent: no byte of it, and no whole word either
             None => ABSENT,
         }
+    }
+
+    #[inline(always)]
+    fn regions(&self, used: u8) -> [(i32, i32); NREGIONS] {
+        let p = self.packet;
+        let head = p.headroom() as i64;
+        let end = head + p.len() as i64;
+        let at = |off: Option<isize>| match off {
+            Some(o) => ((head + o as i64) as i32, (end - head - o as i64) as i32),
+            None => ABSENT,
+        };
+        let mut out = [(head as i32, (end - head) as i32), ABSENT, ABSENT, ABSENT];
+        if used & 2 != 0 {
+            out[1] = at(p.mac_header_offset());
+        }
+        if used & 4 != 0 {
+            out[2] = at(p.network_header_offset());
+        }
+        if used & 8 != 0 {
+            out[3] = at(p.transport_header_offset());
+        }
+        out
+    }
+
+    #[inline(always)]
+    fn word(&self, r: u8, off: usize) -> Option<&[u8]> {
+        let p = self.packet;
+        let region = match r {
+            1 => p.mac_header(),
+            2 => p.network_header(),
+            3 => p.transport_header(),
+            _ => Some(p.data()),
+        };
+        region?.get(off..off + 4)
     }
 }
 
@@ -107,7 +139,7 @@ impl<'a> View<'a> {
     pub fn of_ip_packet(p: &'a Packet) -> View<'a> {
         let r = IpRegions::of(p);
         View {
-            buf: r.buf,
+            buf: &p.buffer()[..p.headroom() + p.len()],
             regions: [r.region(0), r.region(1), r.region(2), r.region(3)],
         }
     }

@@ -35,7 +35,7 @@
 
 use std::fmt::Write as _;
 
-use super::expr::{load, Arena, Atom, ExprId, FxMap, Region, Regions, View};
+use super::expr::{load, Arena, Atom, ExprId, FxMap, Region, Regions, View, NREGIONS};
 
 /// The output of a packet that no rule takes (or that a `drop` rule took).
 pub const DROP: u32 = 0x7fff_ffff;
@@ -104,6 +104,11 @@ pub struct Program {
     rules: Vec<Rule>,
     /// The program's only step, when it has one test step.
     single: Option<Step>,
+    /// The regions the steps read (bit per region).
+    regions_used: u8,
+    /// Whether to look the regions up once per packet rather than at each
+    /// step (graphs of more than a few steps).
+    eager: bool,
 }
 
 /// The attempt went over its budget.
@@ -121,6 +126,10 @@ struct Builder {
     work: usize,
     work_limit: usize,
 }
+
+/// Graphs with more steps than this look a packet's regions up once, not
+/// at each step.
+const EAGER_STEPS: usize = 4;
 
 /// Rule entries one attempt may process before its rule list is split.
 const WORK_LIMIT: usize = 4_000_000;
@@ -353,18 +362,36 @@ impl Builder {
     }
 }
 
+/// Regions looked up once for a walk of several steps.
+struct Looked<'a> {
+    buf: &'a [u8],
+    regs: &'a [(i32, i32); NREGIONS],
+}
+
+impl Regions for Looked<'_> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        self.buf
+    }
+
+    #[inline(always)]
+    fn region(&self, r: u8) -> (i32, i32) {
+        self.regs[(r & 3) as usize]
+    }
+}
+
 /// The masked word step `s` reads, or `None` when the packet lacks a
 /// byte the mask selects. The common case, a whole word inside the region,
-/// is one bounds check: every region ends where the buffer ends.
+/// is one bounds check.
 #[inline(always)]
 fn read<R: Regions>(r: &R, s: &Step) -> Option<u32> {
-    let (start, len) = r.region(s.region);
-    if s.offset >= 0 && start >= 0 {
-        let pos = start as usize + s.offset as usize;
-        if let Some(b) = r.buf().get(pos..pos + 4) {
+    if s.offset >= 0 {
+        let off = s.offset as usize;
+        if let Some(b) = r.word(s.region, off) {
             return Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask);
         }
     }
+    let (start, len) = r.region(s.region);
     read_partial(r.buf(), s, start, len)
 }
 
@@ -477,12 +504,16 @@ impl Program {
             }
             packed.push(step);
         }
+        let regions_used = packed.iter().fold(0u8, |m, s| m | (1 << (s.region & 3)));
+        let eager = packed.len() > EAGER_STEPS;
         let single = match packed.as_slice() {
             [only] if only.kind == KIND_TEST => Some(*only),
             _ => None,
         };
         Program {
             single,
+            regions_used,
+            eager,
             steps: packed.into_boxed_slice(),
             keys: keys.into_boxed_slice(),
             targets: targets.into_boxed_slice(),
@@ -514,6 +545,20 @@ impl Program {
             };
             return t & !LEAF;
         }
+        if self.eager {
+            // A graph of many steps: look the regions it reads up once.
+            let regs = r.regions(self.regions_used);
+            return self.walk(&Looked {
+                buf: r.buf(),
+                regs: &regs,
+            });
+        }
+        self.walk(r)
+    }
+
+    /// Walks the graph from the root to an output.
+    #[inline(always)]
+    fn walk<R: Regions>(&self, r: &R) -> u32 {
         let mut t = self.root;
         while t & LEAF == 0 {
             let s = &self.steps[t as usize];

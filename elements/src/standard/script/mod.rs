@@ -174,6 +174,9 @@ struct State {
     /// that led here returns (see `Program::run_steps`).
     suspended: bool,
     errors: u64,
+    /// A driver step took its stop event (raised the run count again); a
+    /// driver whose step did not (it stopped or ended) stops the router.
+    took_stop: bool,
 }
 
 /// How a step was requested (Click's step types).
@@ -410,6 +413,9 @@ impl Program {
     }
 
     /// Compiles one instruction; `gotos` collects jumps to resolve.
+    ///
+    /// Click says `syntax error at 'wait'` for a bad time; the time is
+    /// what is wrong, so it is named instead (see [`wait_time`]).
     fn compile(&mut self, arg: &str, gotos: &mut Vec<(usize, String)>) -> Result<(), String> {
         let (word, rest) = pop_word(arg);
         let syntax = || format!("syntax error at '{word}'");
@@ -426,7 +432,7 @@ impl Program {
             }
             "wait" | "wait_time" | "wait_for" => {
                 if !rest.contains('$') {
-                    Duration::from_arg(&rest).map_err(|_| syntax())?;
+                    wait_time(&word, &rest)?;
                 }
                 self.add(Insn::WaitTime(rest));
             }
@@ -924,12 +930,12 @@ impl Program {
                     if st.step_count == nsteps {
                         let t = self.expand(st, text, env);
                         unless_suspended!();
-                        match Duration::from_arg(t.trim()) {
+                        match wait_time("wait", t.trim()) {
                             Ok(d) => {
                                 env.schedule_after(d);
                                 st.pos -= 1;
                             }
-                            Err(_) => self.report(st, "syntax error at 'wait'"),
+                            Err(e) => self.report(st, &e),
                         }
                         break;
                     }
@@ -1056,6 +1062,7 @@ impl Program {
         }
         if ty == StepType::Router {
             env.adjust_runcount(1);
+            st.took_stop = true;
         }
         njumps + 1
     }
@@ -1236,7 +1243,7 @@ impl Element for Script {
             }
             (kind, Some(Insn::WaitTime(text))) => {
                 let t = prog.expand(st, text, &mut NoEnv);
-                let d = Duration::from_arg(t.trim()).map_err(|_| "syntax error at 'wait'")?;
+                let d = wait_time("wait", t.trim())?;
                 ctx.schedule_after(d);
                 if kind == Kind::Driver {
                     ctx.start_unscheduled();
@@ -1282,9 +1289,14 @@ impl Element for Script {
                 env.0.force_stop();
                 break;
             }
+            // Whether this step took its stop event, not the run count
+            // now: another thread may lower it again meanwhile (a second
+            // source stopping), and that stop is the next round's.
+            st.took_stop = false;
             prog.run_steps(st, 1, StepType::Router, &mut env);
-            if env.0.runcount() <= 0 {
+            if !st.took_stop {
                 env.0.force_stop();
+                break;
             }
         }
         true
@@ -1347,6 +1359,26 @@ impl Element for Script {
         }
         result.map(|_| ())
     }
+}
+
+/// The time of a `wait` (`wait_time`, `wait_for`) instruction, or why it
+/// is not one: a negative time, one too long to count, or not a time.
+fn wait_time(word: &str, text: &str) -> Result<Duration, String> {
+    Duration::from_arg(text).map_err(|e| {
+        let why = if text.is_empty() {
+            "a time is missing".to_string()
+        } else if text.starts_with('-') {
+            format!("the time '{text}' is negative")
+        } else if e.contains("out of range") {
+            format!(
+                "the time '{text}' is too long (at most {} seconds)",
+                u64::MAX
+            )
+        } else {
+            format!("'{text}' is not a time (like 1.5s, 20ms or 2min)")
+        };
+        format!("{word}: {why}")
+    })
 }
 
 #[cfg(test)]

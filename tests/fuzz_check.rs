@@ -1,0 +1,164 @@
+//! Whole configurations, mutated, through what `router --check` does:
+//! Click's sample configurations with bytes flipped, inserted, deleted
+//! and spliced between files, loaded, checked and configured with every
+//! element class, never panic and never take long. The long run is the
+//! cargo-fuzz target (docs/FUZZING.md); this is its bounded CI form.
+
+mod fuzzing;
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+/// Bytes and words worth inserting: Click's syntax, and values that
+/// reach the edges of arguments.
+const TOKENS: &[&[u8]] = &[
+    b"->",
+    b"=>",
+    b"::",
+    b"(",
+    b")",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b";",
+    b"|",
+    b"\"",
+    b"'",
+    b"/*",
+    b"//",
+    b"\n",
+    b"$a",
+    b"input",
+    b"output",
+    b"elementclass",
+    b"define($a 1)",
+    b"-1",
+    b"0",
+    b"1e30",
+    b"4294967296",
+    b"18446744073709551616",
+    b"0x",
+    b"-",
+    b".",
+    b"ms",
+    b"true",
+    b"\xe9",
+    b"\xff",
+    b"Idle",
+    b"Queue",
+    b"Script(",
+    b"wait ",
+    b"STOP true",
+    b"LIMIT ",
+    b"CAPACITY ",
+];
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// XOR a byte with a mask.
+    Flip(prop::sample::Index, u8),
+    /// Insert a token.
+    Insert(prop::sample::Index, &'static [u8]),
+    /// Insert random bytes.
+    Bytes(prop::sample::Index, Vec<u8>),
+    /// Delete up to N bytes.
+    Delete(prop::sample::Index, usize),
+    /// Replace up to N bytes with a piece of another sample.
+    Splice(
+        prop::sample::Index,
+        usize,
+        prop::sample::Index,
+        prop::sample::Index,
+        usize,
+    ),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let at = any::<prop::sample::Index>;
+    prop_oneof![
+        (at(), 1u8..).prop_map(|(i, m)| Mutation::Flip(i, m)),
+        (at(), prop::sample::select(TOKENS)).prop_map(|(i, t)| Mutation::Insert(i, t)),
+        (at(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(i, b)| Mutation::Bytes(i, b)),
+        (at(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
+        (at(), 0usize..64, at(), at(), 1usize..400)
+            .prop_map(|(i, n, f, j, m)| Mutation::Splice(i, n, f, j, m)),
+    ]
+}
+
+fn apply(text: &mut Vec<u8>, m: &Mutation, samples: &[(String, Vec<u8>)]) {
+    let pos = |i: &prop::sample::Index, len: usize| i.index(len + 1);
+    match m {
+        Mutation::Flip(i, mask) if !text.is_empty() => {
+            let p = i.index(text.len());
+            text[p] ^= mask;
+        }
+        Mutation::Flip(..) => {}
+        Mutation::Insert(i, token) => {
+            let p = pos(i, text.len());
+            text.splice(p..p, token.iter().copied());
+        }
+        Mutation::Bytes(i, bytes) => {
+            let p = pos(i, text.len());
+            text.splice(p..p, bytes.iter().copied());
+        }
+        Mutation::Delete(i, n) => {
+            let p = pos(i, text.len());
+            let end = (p + n).min(text.len());
+            text.drain(p..end);
+        }
+        Mutation::Splice(i, n, file, j, m) => {
+            let other = &samples[file.index(samples.len())].1;
+            let from = pos(j, other.len());
+            let piece = &other[from..(from + m).min(other.len())];
+            let p = pos(i, text.len());
+            let end = (p + n).min(text.len());
+            text.splice(p..end, piece.iter().copied());
+        }
+    }
+}
+
+/// One case must end well within this, even in a debug build on a loaded
+/// machine (a release build takes milliseconds: docs/FUZZING.md).
+const SLOW: Duration = Duration::from_secs(10);
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn mutated_configurations_check_without_panicking(
+        which in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+    ) {
+        let samples = fuzzing::samples();
+        prop_assume!(!samples.is_empty());
+        let mut text = samples[which.index(samples.len())].1.clone();
+        for m in &mutations {
+            apply(&mut text, m, samples);
+        }
+        let start = Instant::now();
+        fuzzing::check(&text);
+        let took = start.elapsed();
+        prop_assert!(took < SLOW, "took {:?}", took);
+    }
+}
+
+#[test]
+fn the_samples_themselves_check_without_panicking() {
+    let samples = fuzzing::samples();
+    assert!(
+        !samples.is_empty(),
+        "shared/click-conf not found beside the workspace"
+    );
+    for (name, text) in samples {
+        let start = Instant::now();
+        fuzzing::check(text);
+        assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
+    }
+}
