@@ -684,37 +684,53 @@ fn an_addressinfo_name_gives_both_addresses() {
 }
 
 /// A flood of unresolved destinations: the table stays within its
-/// bounds, what it frees is counted, and the pool gets its packets back.
+/// bounds and every packet it frees is counted.
 #[test]
 fn a_flood_of_unresolved_destinations_is_bounded_and_counted() {
-    let cfg = querier(
-        ", ENTRY_CAPACITY 4096, CAPACITY 512",
-        "write inj.ips 11.0.0.1 50000, write inj.ips 12.0.0.1 50000",
-    )
-    .replace(
-        "arpq[1] -> q :: Log -> Discard;",
-        "arpq[1] -> q :: Counter -> Discard;",
-    );
-    let r = run_router(
-        &cfg,
-        1,
-        true,
-        &[
-            "arpq.count",
-            "arpq.length",
-            "arpq.stats",
-            "arpq.evictions",
-            "q.count",
-        ],
-    );
-    let count: u64 = r[0].parse().unwrap();
-    let length: u64 = r[1].parse().unwrap();
-    assert!(count <= 4096 && length <= 512, "{r:?}");
-    let killed: u64 = r[2].split_whitespace().next().unwrap().parse().unwrap();
-    assert_eq!(killed + length, 100_000, "{r:?}");
-    assert_eq!(r[3].parse::<u64>().unwrap() + count, 100_000);
-    // One query per destination.
-    assert_eq!(r[4], "100000");
+    // Click's limits as given, then Click's "unlimited" (0), which is our
+    // DEFAULT_ENTRY_BOUND entries and DEFAULT_PACKET_BOUND packets.
+    for (args, entries, packets) in [
+        (", ENTRY_CAPACITY 4096, CAPACITY 512", 4096, 512),
+        (
+            ", ENTRY_CAPACITY 0, CAPACITY 0",
+            u64::from(click_elements::DEFAULT_ENTRY_BOUND),
+            u64::from(click_elements::DEFAULT_PACKET_BOUND),
+        ),
+    ] {
+        let cfg = querier(
+            args,
+            "write inj.ips 11.0.0.1 50000, write inj.ips 12.0.0.1 50000",
+        )
+        .replace(
+            "arpq[1] -> q :: Log -> Discard;",
+            "arpq[1] -> q :: Counter -> Discard;",
+        );
+        let r = run_router(
+            &cfg,
+            1,
+            true,
+            &[
+                "arpq.count",
+                "arpq.length",
+                "arpq.stats",
+                "arpq.evictions",
+                "q.count",
+            ],
+        );
+        let count: u64 = r[0].parse().unwrap();
+        let length: u64 = r[1].parse().unwrap();
+        assert!(count == entries && length <= packets, "{args}: {r:?}");
+        // Every packet is either still waiting or counted as killed.
+        let killed: u64 = r[2].split_whitespace().next().unwrap().parse().unwrap();
+        assert_eq!(killed + length, 100_000, "{args}: {r:?}");
+        assert_eq!(
+            r[3].parse::<u64>().unwrap() + count,
+            100_000,
+            "{args}: {r:?}"
+        );
+        // One query per destination.
+        assert_eq!(r[4], "100000", "{args}: {r:?}");
+    }
 }
 
 /// Two threads through one ARPQuerier: a source on thread 0 sends IP

@@ -823,8 +823,12 @@ impl Locked<'_> {
             }
             self.remove(e);
         }
-        if p.capacity != 0 && self.g.packets > p.capacity {
-            let slim_capacity = (p.capacity - p.capacity / p.slim_factor).max(1);
+        // CAPACITY 0 (Click: unlimited) slims at our bound the same way,
+        // so a flood costs an amortized walk of the age list, not one per
+        // packet.
+        let capacity = self.table.packet_bound;
+        if self.g.packets > capacity {
+            let slim_capacity = (capacity - capacity / p.slim_factor).max(1);
             let mut e = self.g.age_head;
             while self.g.packets > slim_capacity && e != NIL {
                 while self.g.entries[e as usize].head != NIL && self.g.packets > slim_capacity {
@@ -943,25 +947,13 @@ impl Locked<'_> {
             self.sync(i);
             return Appended::Dropped;
         }
-        // Room for one more: Click counts it, then slims.
+        // Room for one more: Click counts it, then slims (at our bound
+        // where CAPACITY is 0), which leaves fewer than the bound waiting.
         self.g.packets += 1;
-        if p_.capacity != 0 && self.g.packets > p_.capacity {
+        if self.g.packets > self.table.packet_bound {
             self.slim(now);
         }
-        let bound = self.table.packet_bound;
         self.g.packets -= 1;
-        if self.g.packets >= bound {
-            // Only with CAPACITY 0: our bound in place of "unlimited".
-            let oldest = self.g.age_head;
-            let mut e = oldest;
-            while e != NIL && self.g.entries[e as usize].head == NIL {
-                e = self.g.entries[e as usize].next;
-            }
-            if e != NIL {
-                drop(self.pop_packet(e));
-                self.dropped(1);
-            }
-        }
         self.push_packet(i, p.into_send());
         let e = &mut self.g.entries[i as usize];
         let query = allow_poll(now, e.polled_at, e.polls);
@@ -1325,6 +1317,32 @@ mod tests {
         assert!(l.g.nodes.capacity() <= 2048);
         assert_eq!(l.g.evictions, 5000);
         assert_eq!(u64::from(n) - u64::from(l.g.packets), l.g.drops);
+    }
+
+    #[test]
+    fn capacity_zero_slims_at_the_default_bound() {
+        let t = table(Params {
+            capacity: 0,
+            entry_capacity: 0,
+            ..Params::default()
+        });
+        let n = DEFAULT_PACKET_BOUND * 3;
+        let mut l = t.lock();
+        for ip in 0..n {
+            assert!(held(l.append(0x0c000000 + ip, pkt(0), 0)));
+            assert!(l.g.packets <= DEFAULT_PACKET_BOUND);
+        }
+        // Each time the bound is passed, the oldest half goes.
+        assert!(l.g.packets > DEFAULT_PACKET_BOUND / 2, "{}", l.g.packets);
+        assert_eq!(u64::from(n - l.g.packets), l.g.drops);
+        assert_eq!(l.g.nodes.capacity(), DEFAULT_PACKET_BOUND as usize);
+        // The packets left are the youngest.
+        let head = l.g.age_head;
+        let mut e = head;
+        while l.g.entries[e as usize].head == NIL {
+            e = l.g.entries[e as usize].next;
+        }
+        assert_eq!(l.g.entries[e as usize].ip, 0x0c000000 + n - l.g.packets);
     }
 
     /// The index against a map, through random inserts, deletes by
