@@ -68,7 +68,12 @@ impl Tun {
         let path = c"/dev/net/tun";
         // SAFETY: a NUL-terminated path; a non-negative result is a new
         // descriptor.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
         if fd < 0 {
             let err = io::Error::last_os_error();
             let hint = match err.raw_os_error() {
@@ -83,11 +88,16 @@ impl Tun {
         // SAFETY: just returned by open(2), owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let mut ifr = ifreq(name)?;
-        ifr.ifr_ifru.ifru_flags = (if tap { libc::IFF_TAP } else { libc::IFF_TUN }) as libc::c_short;
+        ifr.ifr_ifru.ifru_flags =
+            (if tap { libc::IFF_TAP } else { libc::IFF_TUN }) as libc::c_short;
         // SAFETY: TUNSETIFF reads and writes one ifreq, which is live.
         if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETIFF, &mut ifr) } < 0 {
             let err = io::Error::last_os_error();
-            let shown = if name.is_empty() { "a new device" } else { name };
+            let shown = if name.is_empty() {
+                "a new device"
+            } else {
+                name
+            };
             return Err(crate::sys::os_error(shown, "TUNSETIFF", err));
         }
         // SAFETY: the kernel wrote a NUL-terminated name into the array.
@@ -242,7 +252,8 @@ fn sockaddr_of(addr: Ipv4Addr) -> libc::sockaddr {
         },
         sin_zero: [0; 8],
     };
-    const _: () = assert!(std::mem::size_of::<libc::sockaddr_in>() == std::mem::size_of::<libc::sockaddr>());
+    const _: () =
+        assert!(std::mem::size_of::<libc::sockaddr_in>() == std::mem::size_of::<libc::sockaddr>());
     // SAFETY: both are 16-byte plain C structs (checked above); a
     // sockaddr_in is what the kernel reads from a sockaddr of AF_INET.
     unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sin) }
@@ -267,11 +278,21 @@ impl IfConfig {
         })
     }
 
-    fn ioctl(&self, what: &str, request: libc::c_ulong, ifr: &mut libc::ifreq) -> Result<(), String> {
+    fn ioctl(
+        &self,
+        what: &str,
+        request: libc::c_ulong,
+        ifr: &mut libc::ifreq,
+    ) -> Result<(), String> {
         // SAFETY: the SIOC[GS]IF* requests read and write one ifreq, which
         // is live for the call.
-        if unsafe { libc::ioctl(self.sock.as_raw_fd(), request as _, ifr as *mut libc::ifreq) } < 0 {
-            return Err(crate::sys::os_error(&self.name, what, io::Error::last_os_error()));
+        if unsafe { libc::ioctl(self.sock.as_raw_fd(), request as _, ifr as *mut libc::ifreq) } < 0
+        {
+            return Err(crate::sys::os_error(
+                &self.name,
+                what,
+                io::Error::last_os_error(),
+            ));
         }
         Ok(())
     }

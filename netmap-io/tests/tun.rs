@@ -43,7 +43,9 @@ fn ping(ns: &Netns, addr: &str, count: u32) -> String {
 
 fn assert_no_loss(out: &str, count: u32) {
     assert!(
-        out.contains(&format!("{count} packets transmitted, {count} received, 0% packet loss")),
+        out.contains(&format!(
+            "{count} packets transmitted, {count} received, 0% packet loss"
+        )),
         "ping lost packets:\n{out}"
     );
 }
@@ -76,7 +78,11 @@ fn host_send(dev: &str, proto: u16, frame: &[u8]) {
     let ifindex = netmap_io::sys::ifindex(dev).expect("device");
     // SAFETY: no pointers; the descriptor is closed below.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-    assert!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
+    assert!(
+        fd >= 0,
+        "packet socket: {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: sockaddr_ll is plain data; zero is valid.
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;
@@ -100,7 +106,9 @@ fn host_send(dev: &str, proto: u16, frame: &[u8]) {
 }
 
 fn num(s: &str) -> u64 {
-    s.trim().parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+    s.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {s:?}"))
 }
 
 /// KernelTun with an address: the host pings an address routed into the
@@ -132,7 +140,10 @@ fn kerneltun_answers_the_hosts_ping() {
     let [packets, sent, drops, echo] = [0, 1, 2, 3].map(|i| num(&reads[i]));
     assert!(echo >= 5 && sent == echo && packets >= echo, "{reads:?}");
     assert_eq!(drops, 0, "{reads:?}");
-    assert!(!device_exists(&ns, "ktun0"), "the tun device outlived the router");
+    assert!(
+        !device_exists(&ns, "ktun0"),
+        "the tun device outlived the router"
+    );
 }
 
 /// KernelTap: Ethernet frames. The host's ARP query for the router's
@@ -161,12 +172,24 @@ fn kerneltap_carries_ethernet_frames() {
     let out = ping(&ns, "10.78.0.2", 1);
     assert!(out.contains("100% packet loss"), "{out}");
     assert!(
-        wait_for(Duration::from_secs(3), || num(&r.handle.read("arp.count").unwrap()) >= 1),
+        wait_for(Duration::from_secs(3), || num(&r
+            .handle
+            .read("arp.count")
+            .unwrap())
+            >= 1),
         "no ARP request for 10.78.0.2 reached the router"
     );
     ns.exec_ok(&[
-        "ip", "neigh", "replace", "10.78.0.2", "lladdr", "02:00:00:00:78:02", "dev", "ktap0",
-        "nud", "permanent",
+        "ip",
+        "neigh",
+        "replace",
+        "10.78.0.2",
+        "lladdr",
+        "02:00:00:00:78:02",
+        "dev",
+        "ktap0",
+        "nud",
+        "permanent",
     ]);
     let out = ping(&ns, "10.78.0.2", 5);
     let reads = r.stop();
@@ -232,7 +255,11 @@ fn kerneltun_survives_malformed_frames() {
     let out = ping(&ns, "10.76.0.2", 3);
     let reads = r.stop();
     assert_no_loss(&out, 3);
-    assert_eq!(num(&reads[0]), 5, "3 without an IP header, 2 of IP version 5: {reads:?}");
+    assert_eq!(
+        num(&reads[0]),
+        5,
+        "3 without an IP header, 2 of IP version 5: {reads:?}"
+    );
     assert_eq!(num(&reads[1]), malformed.len() as u64, "{reads:?}");
     assert_eq!(num(&reads[2]), 1, "{reads:?}");
 }
@@ -259,7 +286,14 @@ fn kerneltap_survives_malformed_frames() {
     );
     let mac = [2, 0, 0, 0, 0x75, 1];
     let mut frames: Vec<Vec<u8>> = Vec::new();
-    for (len, ethertype) in [(14, 0x0800u16), (15, 0x0800), (34, 0x0800), (20, 0x0806), (60, 0x8100), (14, 0x86dd)] {
+    for (len, ethertype) in [
+        (14, 0x0800u16),
+        (15, 0x0800),
+        (34, 0x0800),
+        (20, 0x0806),
+        (60, 0x8100),
+        (14, 0x86dd),
+    ] {
         let mut f = vec![0u8; len];
         f[..6].copy_from_slice(&mac);
         f[6..12].copy_from_slice(&[2, 0, 0, 0, 0x75, 9]);
@@ -281,14 +315,26 @@ fn kerneltap_survives_malformed_frames() {
         r.handle.read("other.count")
     );
     ns.exec_ok(&[
-        "ip", "neigh", "replace", "10.75.0.2", "lladdr", "02:00:00:00:75:02", "dev", "ktapbad0",
-        "nud", "permanent",
+        "ip",
+        "neigh",
+        "replace",
+        "10.75.0.2",
+        "lladdr",
+        "02:00:00:00:75:02",
+        "dev",
+        "ktapbad0",
+        "nud",
+        "permanent",
     ]);
     let out = ping(&ns, "10.75.0.2", 3);
     let reads = r.stop();
     assert_no_loss(&out, 3);
     assert_eq!(num(&reads[0]), 5, "3 too short, 2 too long: {reads:?}");
-    assert_eq!(num(&reads[1]), (frames.len() - ip_frames) as u64, "{reads:?}");
+    assert_eq!(
+        num(&reads[1]),
+        (frames.len() - ip_frames) as u64,
+        "{reads:?}"
+    );
 }
 
 /// FromHost and ToHost: the host's frames to the tap device come out of
@@ -313,8 +359,16 @@ fn fromhost_and_tohost_answer_the_hosts_ping() {
     let addr = output(&ns, &["ip", "-o", "-4", "addr", "show", "dev", "fake0"]);
     assert!(addr.contains("inet 10.79.0.1/24"), "{addr}");
     ns.exec_ok(&[
-        "ip", "neigh", "replace", "10.79.0.2", "lladdr", "02:00:00:00:79:02", "dev", "fake0",
-        "nud", "permanent",
+        "ip",
+        "neigh",
+        "replace",
+        "10.79.0.2",
+        "lladdr",
+        "02:00:00:00:79:02",
+        "dev",
+        "fake0",
+        "nud",
+        "permanent",
     ]);
     let out = ping(&ns, "10.79.0.2", 5);
     let reads = r.stop();
@@ -322,7 +376,10 @@ fn fromhost_and_tohost_answer_the_hosts_ping() {
     let [packets, count, drops, ip] = [0, 1, 2, 3].map(|i| num(&reads[i]));
     assert!(ip >= 5 && count == ip && packets >= ip, "{reads:?}");
     assert_eq!(drops, 0, "{reads:?}");
-    assert!(!device_exists(&ns, "fake0"), "the tap device outlived the router");
+    assert!(
+        !device_exists(&ns, "fake0"),
+        "the tap device outlived the router"
+    );
 }
 
 /// Configuration errors say what is wrong, as Click's do.
@@ -330,10 +387,22 @@ fn fromhost_and_tohost_answer_the_hosts_ping() {
 fn configuration_errors() {
     for (config, want) in [
         ("KernelTun(10.0.0.1/24, 10.1.0.1) -> Discard", "bad GATEWAY"),
-        ("KernelTun(10.0.0.1/24, MTU 10) -> Discard", "MTU must be greater than 20"),
-        ("KernelTun(10.0.0.1/24, BURST 0) -> Discard", "BURST must be >= 1"),
-        ("KernelTap(10.0.0.1/24, HEADROOM 9000) -> Discard", "HEADROOM too big"),
-        ("FromHost(fake0, 10.0.0.1/24, GATEWAY 10.2.0.1) -> Discard", "bad GATEWAY"),
+        (
+            "KernelTun(10.0.0.1/24, MTU 10) -> Discard",
+            "MTU must be greater than 20",
+        ),
+        (
+            "KernelTun(10.0.0.1/24, BURST 0) -> Discard",
+            "BURST must be >= 1",
+        ),
+        (
+            "KernelTap(10.0.0.1/24, HEADROOM 9000) -> Discard",
+            "HEADROOM too big",
+        ),
+        (
+            "FromHost(fake0, 10.0.0.1/24, GATEWAY 10.2.0.1) -> Discard",
+            "bad GATEWAY",
+        ),
     ] {
         let err = match common::build(config) {
             Ok(_) => panic!("{config}: accepted"),
@@ -362,7 +431,12 @@ fn kerneltun_pulls_from_a_queue() {
     let out = ping(&ns, "10.74.0.2", 5);
     // Nothing to read or pull: the task sleeps.
     assert!(
-        wait_for(Duration::from_secs(2), || r.handle.read("tun.scheduled").unwrap().trim() == "false"),
+        wait_for(Duration::from_secs(2), || r
+            .handle
+            .read("tun.scheduled")
+            .unwrap()
+            .trim()
+            == "false"),
         "the task does not sleep while idle"
     );
     let reads = r.stop();

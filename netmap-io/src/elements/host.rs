@@ -93,12 +93,12 @@ impl ElementClass for FromHost {
             return Err("BURST must be >= 1".into());
         }
         let read_len = match mtu {
-            Some(m) if !(ETHER_LEN..=65535).contains(&m) => {
-                return Err("MTU out of range".into())
-            }
+            Some(m) if !(ETHER_LEN..=65535).contains(&m) => return Err("MTU out of range".into()),
             Some(m) => m,
             // What a pool buffer holds after the headroom.
-            None => click_engine::packet::DEFAULT_BUF_SIZE.saturating_sub(headroom).max(ETHER_LEN),
+            None => click_engine::packet::DEFAULT_BUF_SIZE
+                .saturating_sub(headroom)
+                .max(ETHER_LEN),
         };
         Ok(FromHost {
             want_name,
@@ -165,7 +165,9 @@ impl Element for FromHost {
             ctx.sleep();
             return false;
         }
-        let got = self.reader.read_burst(&dev, self.burst, ctx, |p, _| annotate(p));
+        let got = self
+            .reader
+            .read_burst(&dev, self.burst, ctx, |p, _| annotate(p));
         if !self.reader.readable {
             ctx.sleep();
         }

@@ -4,10 +4,9 @@
 use std::net::Ipv4Addr;
 
 use click_engine::args::{Args, EtherAddr, Ipv4Prefix};
-use click_engine::packet::{DEFAULT_HEADROOM, BATCH_CAPACITY};
+use click_engine::packet::{BATCH_CAPACITY, DEFAULT_HEADROOM};
 use click_engine::{
-    Batch, ConfigureCtx, Ctx, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port,
-    Timer,
+    Batch, ConfigureCtx, Ctx, ElementClass, Handler, InitCtx, NotifierSignal, Packet, Port, Timer,
 };
 
 use super::tunread::TunReader;
@@ -195,7 +194,10 @@ impl TunDevice {
         }
         if let Some(mac) = self.ether {
             if let Err(e) = conf.set_ether(mac.0) {
-                tracing::warn!("{}: could not set interface Ethernet address: {e}", ctx.name());
+                tracing::warn!(
+                    "{}: could not set interface Ethernet address: {e}",
+                    ctx.name()
+                );
             }
         }
         if self.mtu != DEFAULT_MTU {
@@ -304,11 +306,7 @@ impl TunDevice {
                     if !quiet && self.write_errors_logged < 5 {
                         self.write_errors_logged += 1;
                         self.enobufs_logged |= enobufs;
-                        tracing::error!(
-                            "{}({}): write failed: {e}",
-                            self.class,
-                            self.dev_name
-                        );
+                        tracing::error!("{}({}): write failed: {e}", self.class, self.dev_name);
                     }
                 }
             }
