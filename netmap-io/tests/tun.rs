@@ -382,6 +382,44 @@ fn fromhost_and_tohost_answer_the_hosts_ping() {
     );
 }
 
+/// FromHost on one thread and ToHost on another share the device's one
+/// descriptor, whichever initializes first.
+#[test]
+fn fromhost_and_tohost_on_two_threads() {
+    require_ping();
+    let ns = Netns::new("fromhost2");
+    ns.enter();
+    let r = Running::start(
+        "fh :: FromHost(fake1, 10.73.0.1/24, ETHER 02:00:00:00:73:01)
+           -> c :: Classifier(12/0800, -);
+         c[0] -> Strip(14) -> CheckIPHeader -> ICMPPingResponder
+              -> Unstrip(14) -> EtherMirror -> ThreadSafeQueue -> u :: Unqueue
+              -> th :: ToHost(fake1);
+         c[1] -> Discard;
+         StaticThreadSched(fh 1, u 0);",
+        2,
+        &["fh.home_thread", "u.home_thread", "th.count", "th.drops"],
+        "fh.dev_name",
+    );
+    ns.exec_ok(&[
+        "ip",
+        "neigh",
+        "replace",
+        "10.73.0.2",
+        "lladdr",
+        "02:00:00:00:73:02",
+        "dev",
+        "fake1",
+        "nud",
+        "permanent",
+    ]);
+    let out = ping(&ns, "10.73.0.2", 5);
+    let reads = r.stop();
+    assert_no_loss(&out, 5);
+    assert_eq!((num(&reads[0]), num(&reads[1])), (1, 0), "{reads:?}");
+    assert!(num(&reads[2]) >= 5 && num(&reads[3]) == 0, "{reads:?}");
+}
+
 /// Configuration errors say what is wrong, as Click's do.
 #[test]
 fn configuration_errors() {

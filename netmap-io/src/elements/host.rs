@@ -320,3 +320,29 @@ impl Element for ToHost {
         self.dev = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotate_never_reads_past_a_frame() {
+        for len in 0..80usize {
+            for fill in [0x00u8, 0x45, 0x4f, 0xff] {
+                let mut p = Packet::from_slice(&vec![fill; len]).unwrap();
+                assert_eq!(annotate(&mut p), 0);
+                if len >= ETHER_LEN {
+                    assert_eq!(p.mac_header_offset(), Some(0));
+                }
+                if len >= ETHER_LEN + 20 {
+                    assert_eq!(p.network_header_offset(), Some(14));
+                    let hl = p.network_header_length().unwrap();
+                    assert!(hl <= len - ETHER_LEN);
+                    assert_eq!(p.anno().dst_ip(), Ipv4Addr::from([fill; 4]));
+                } else {
+                    assert_eq!(p.network_header_offset(), None);
+                }
+            }
+        }
+    }
+}

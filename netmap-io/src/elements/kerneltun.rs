@@ -448,3 +448,86 @@ macro_rules! tun_element {
 
 tun_element!(KernelTun, "KernelTun", false);
 tun_element!(KernelTap, "KernelTap", true);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4(len: usize) -> Vec<u8> {
+        let mut d = vec![0u8; len];
+        d[0] = 0x45;
+        d[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        d
+    }
+
+    #[test]
+    fn force_ip_marks_whole_headers_only() {
+        let mut p = Packet::from_slice(&ipv4(28)).unwrap();
+        assert!(force_ip(&mut p));
+        assert_eq!(p.network_header_length(), Some(20));
+        assert_eq!(p.anno().dst_ip(), Ipv4Addr::new(10, 0, 0, 2));
+        let mut v6 = vec![0u8; 40];
+        v6[0] = 0x60;
+        assert!(force_ip(&mut Packet::from_slice(&v6).unwrap()));
+        for bad in [
+            vec![],
+            vec![0x45],
+            ipv4(28)[..19].to_vec(),
+            {
+                let mut d = ipv4(28);
+                d[0] = 0x48; // a 32-byte header in 28 bytes
+                d
+            },
+            {
+                let mut d = ipv4(28);
+                d[0] = 0x44; // a 16-byte header
+                d
+            },
+            vec![0x60; 39],
+            vec![0x75; 40],
+        ] {
+            let mut p = Packet::from_slice(&bad).unwrap();
+            assert!(!force_ip(&mut p), "{bad:?}");
+            assert_eq!(p.network_header_offset(), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tun_sends_from_the_network_header_on() {
+        // An Ethernet frame with its IP header marked: the IP packet goes.
+        let mut frame = vec![0u8; 14];
+        frame[12..14].copy_from_slice(&[0x08, 0x00]);
+        frame.extend(ipv4(28));
+        let mut p = Packet::from_slice(&frame).unwrap();
+        p.set_network_header(14, 20).unwrap();
+        let (proto, bytes) = frame_of(false, &p, 1500).unwrap();
+        assert_eq!((proto, bytes), (ETHERTYPE_IP, &frame[14..]));
+        // The header before the data (stripped, as Click's Strip leaves it).
+        p.pull(20).unwrap();
+        assert_eq!(frame_of(false, &p, 1500).unwrap().1, &frame[14..]);
+        // Too long for the MTU; no header; a wrong version.
+        p.push(20).unwrap();
+        assert_eq!(frame_of(false, &p, 27), Err("packet larger than MTU"));
+        let bare = Packet::from_slice(&ipv4(28)).unwrap();
+        assert_eq!(frame_of(false, &bare, 1500), Err("no network header"));
+        let mut v5 = ipv4(28);
+        v5[0] = 0x55;
+        let mut p = Packet::from_slice(&v5).unwrap();
+        p.set_network_header(0, 20).unwrap();
+        assert_eq!(frame_of(false, &p, 1500), Err("unknown IP version"));
+        let mut short = Packet::from_slice(&ipv4(28)[..19]).unwrap();
+        short.set_network_header(0, 19).unwrap();
+        assert_eq!(frame_of(false, &short, 1500), Err("no network header"));
+    }
+
+    #[test]
+    fn tap_sends_whole_frames_of_at_most_mtu_payload() {
+        let mut frame = vec![0u8; 14 + 100];
+        frame[12..14].copy_from_slice(&[0x08, 0x06]);
+        let p = Packet::from_slice(&frame).unwrap();
+        assert_eq!(frame_of(true, &p, 100), Ok((0x0806, &frame[..])));
+        assert_eq!(frame_of(true, &p, 99), Err("packet larger than MTU"));
+        let p = Packet::from_slice(&frame[..13]).unwrap();
+        assert_eq!(frame_of(true, &p, 1500), Err("packet too small"));
+    }
+}
