@@ -828,6 +828,28 @@ impl Ctx<'_> {
         result
     }
 
+    /// Whether a push into the current element waits in the deferred
+    /// queue: one of its outputs led back into one of its inputs while it
+    /// ran (an ARP query answered at once by an ARPResponder wired back to
+    /// the querier). Click would have entered the element again there and
+    /// then; here that push runs once the current top-level call returns.
+    pub fn has_deferred_input(&self) -> bool {
+        let cur = self.cur() as u32;
+        self.state.deferred.iter().any(|&(e, _, _)| e == cur)
+    }
+
+    /// Pushes `batch` into the current element's own input `port` behind
+    /// the pushes deferred so far: it arrives once the current top-level
+    /// call returns and they have run. An element whose output came back
+    /// to it ([`has_deferred_input`](Self::has_deferred_input)) leaves the
+    /// rest of its batch for later this way, so the answer is taken before
+    /// the packets after the one that caused it, in Click's depth-first
+    /// order.
+    pub fn defer_to_self(&mut self, port: Port, batch: Batch) {
+        let cur = self.cur() as u32;
+        self.state.deferred.push_back((cur, port as u32, batch));
+    }
+
     /// Writes a global write handler that the program running the router
     /// added ([`Router::add_global_write`](crate::Router::add_global_write)),
     /// such as the driver's `hotconfig`.
@@ -852,6 +874,13 @@ pub(crate) fn write_element(
         return Ok(());
     }
     element.write_handler(handler, value, ctx)?;
+    if handler == "config" {
+        // An element that takes writes to its configuration (Click's live
+        // reconfiguration, as ARPResponder's) shows the new one.
+        let cur = ctx.cur();
+        ctx.state.configs[cur] = value.trim().to_string();
+        return Ok(());
+    }
     let arg = element
         .handlers()
         .iter()

@@ -201,6 +201,31 @@ impl InitCtx<'_> {
             .map_err(|_| format!("{}: shared state of another type", self.name()))
     }
 
+    /// The [`shared_state`](Self::shared_state) of another element, by
+    /// its full name (an element argument naming it, as ARPQuerier's TABLE
+    /// names an ARPTable): the same `Arc` that element's instances get,
+    /// made with `make` if nobody asked for it yet. Its owner may be
+    /// initializing on another thread at the same time, so the state
+    /// should be a cell the owner fills in (a `OnceLock`), read once
+    /// packets flow.
+    pub fn shared_state_of<T: Any + Send + Sync>(
+        &mut self,
+        element: &str,
+        make: impl FnOnce() -> T,
+    ) -> Result<Arc<T>, String> {
+        let global = self
+            .graph
+            .find(element)
+            .ok_or_else(|| format!("no element named '{element}'"))?;
+        let mut cells = self.shared.cells.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = cells
+            .entry(global)
+            .or_insert_with(|| Arc::new(make()))
+            .clone();
+        cell.downcast::<T>()
+            .map_err(|_| format!("{element}: shared state of another type"))
+    }
+
     /// Click's `upstream_empty_signal`: the signal telling whether packets
     /// may be pulled from input `port`. The element's task listens to it.
     pub fn upstream_empty_signal(&mut self, port: Port) -> NotifierSignal {

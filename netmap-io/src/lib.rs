@@ -12,7 +12,9 @@
 //! * [`netmap`]: netmap rings (`/dev/netmap`, through netmap_sys with our
 //!   own fixes), zero copy on receive and by buffer swap on transmit, and
 //!   an emulation of netmap's kernel side for tests anywhere.
-//! * The elements FromDevice, PollDevice and ToDevice ([`register`]).
+//! * [`tun`]: Linux tun/tap devices, the way to the host's own stack.
+//! * The elements FromDevice, PollDevice and ToDevice, and KernelTun,
+//!   KernelTap, FromHost and ToHost on tun/tap devices ([`register`]).
 //!
 //! See docs/ARCHITECTURE.md ("Devices") for how a buffer travels from a
 //! ring through the elements and back, for each method.
@@ -36,16 +38,20 @@ pub mod netmap;
 pub mod ring;
 pub mod sys;
 pub mod testnet;
+pub mod tun;
 pub mod xdp;
 
-pub use elements::{FromDevice, PollDevice, ToDevice};
+pub use elements::{FromDevice, FromHost, KernelTap, KernelTun, PollDevice, ToDevice, ToHost};
 pub use ring::{Limits, RingStats, RxRing, TxRing};
 
 use click_engine::Registry;
 
-/// Adds FromDevice, PollDevice and ToDevice to `r`.
+/// Adds FromDevice, PollDevice, ToDevice, KernelTun, KernelTap, FromHost
+/// and ToHost to `r`.
 pub fn register(r: &mut Registry) {
     r.add::<FromDevice>().add::<PollDevice>().add::<ToDevice>();
+    r.add::<KernelTun>().add::<KernelTap>();
+    r.add::<FromHost>().add::<ToHost>();
 }
 
 /// How a device element reaches the device (Click's METHOD).

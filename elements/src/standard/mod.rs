@@ -86,6 +86,7 @@ pub(crate) mod classifier;
 mod clickyinfo;
 mod clipboard;
 mod counter;
+mod delayunqueue;
 mod discard;
 mod drivermanager;
 mod gaprate;
@@ -139,6 +140,7 @@ pub use classifier::Classifier;
 pub use clickyinfo::ClickyInfo;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
+pub use delayunqueue::DelayUnqueue;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
 pub use idle::Idle;
@@ -203,7 +205,8 @@ pub(crate) fn register(r: &mut Registry) {
         .alias::<Queue>(FULL_NOTE_QUEUE)
         .add::<NotifierQueue>()
         .add::<FrontDropQueue>()
-        .add::<Unqueue>();
+        .add::<Unqueue>()
+        .add::<DelayUnqueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
     r.add::<Clipboard>();
