@@ -103,6 +103,7 @@ impl RingMap {
 }
 
 /// Our end of a ring we produce into (fill, TX).
+#[derive(Clone, Copy)]
 struct Producer {
     cached_prod: u32,
     cached_cons: u32,
@@ -133,6 +134,7 @@ impl Producer {
 }
 
 /// Our end of a ring we consume from (RX, completion).
+#[derive(Clone, Copy)]
 struct Consumer {
     cached_prod: u32,
     cached_cons: u32,
@@ -179,7 +181,35 @@ struct Socket {
     /// on any thread, or from the transmitting half's completions).
     rx_home: TokenSender,
     rx_home_receiver: Mutex<Option<TokenReceiver>>,
+    /// Where a receiving half that went left its rings while the socket
+    /// lives on (packets still hold its frames: a hot swap carries them to
+    /// the new router), for the next receiving half to go on from.
+    rx_left: Mutex<Option<RxLeft>>,
+    /// The same for the transmitting half.
+    tx_left: Mutex<Option<TxLeft>>,
 }
+
+/// A receiving half's cursors and frames, left in its socket.
+struct RxLeft {
+    fill: Producer,
+    rx: Consumer,
+    free: Vec<u64>,
+    returned: TokenReceiver,
+}
+
+/// A transmitting half's cursors and frames, left in its socket.
+struct TxLeft {
+    tx: Producer,
+    comp: Consumer,
+    free: Vec<u64>,
+    in_flight: u32,
+}
+
+/// How long a bind that finds the queue busy is retried: the kernel
+/// releases a closed socket's hold on its queue in deferred work, so a
+/// socket opened just after one closed (a hot swap) can find it still
+/// held for a moment.
+const BIND_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 type Key = (u64, u32, u32);
 
@@ -259,16 +289,24 @@ impl Socket {
         sa.sxdp_flags = libc::XDP_USE_NEED_WAKEUP;
         sa.sxdp_ifindex = ifindex;
         sa.sxdp_queue_id = queue;
-        // SAFETY: `sa` is a live sockaddr_xdp of the size passed.
-        let r = unsafe {
-            libc::bind(
-                raw,
-                (&sa as *const libc::sockaddr_xdp).cast(),
-                std::mem::size_of::<libc::sockaddr_xdp>() as u32,
-            )
-        };
-        if r < 0 {
-            return Err(err("binding the AF_XDP socket", io::Error::last_os_error()));
+        let start = std::time::Instant::now();
+        loop {
+            // SAFETY: `sa` is a live sockaddr_xdp of the size passed.
+            let r = unsafe {
+                libc::bind(
+                    raw,
+                    (&sa as *const libc::sockaddr_xdp).cast(),
+                    std::mem::size_of::<libc::sockaddr_xdp>() as u32,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EBUSY) || start.elapsed() > BIND_RETRY {
+                return Err(err("binding the AF_XDP socket", e));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         // SAFETY: xdp_options is one u32.
         let zero_copy =
@@ -291,6 +329,8 @@ impl Socket {
             tx_claimed: AtomicBool::new(false),
             rx_home,
             rx_home_receiver: Mutex::new(Some(receiver)),
+            rx_left: Mutex::new(None),
+            tx_left: Mutex::new(None),
         })
     }
 
@@ -415,12 +455,36 @@ impl XskRx {
                 "{device}: queue {queue} is already received from by another element"
             ));
         }
-        let returned = sock
-            .rx_home_receiver
+        // A socket still alive from a receiving half that went (packets
+        // hold its frames): go on from its cursors and frames.
+        let left = sock
+            .rx_left
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| format!("{device}: queue {queue}: receive side taken"))?;
+            .take();
+        let left = match left {
+            Some(left) => left,
+            None => RxLeft {
+                fill: Producer::new(),
+                rx: Consumer::new(),
+                free: (0..HOME_FRAMES as u64)
+                    .rev()
+                    .map(|i| i * FRAME as u64)
+                    .collect(),
+                returned: match sock
+                    .rx_home_receiver
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                {
+                    Some(r) => r,
+                    None => {
+                        sock.rx_claimed.store(false, Ordering::Release);
+                        return Err(format!("{device}: queue {queue}: receive side taken"));
+                    }
+                },
+            },
+        };
         let reg = register_buffer_owner(
             Box::new(RxOwner {
                 home: sock.rx_home.clone(),
@@ -432,14 +496,11 @@ impl XskRx {
         let mut me = XskRx {
             reg,
             program: attached(&sock)?,
-            free: (0..HOME_FRAMES as u64)
-                .rev()
-                .map(|i| i * FRAME as u64)
-                .collect(),
+            free: left.free,
             sock,
-            fill: Producer::new(),
-            rx: Consumer::new(),
-            returned,
+            fill: left.fill,
+            rx: left.rx,
+            returned: left.returned,
             timestamp,
             stats: RingStats::default(),
         };
@@ -587,6 +648,13 @@ impl RxRing for XskRx {
 
 impl Drop for XskRx {
     fn drop(&mut self) {
+        let left = RxLeft {
+            fill: self.fill,
+            rx: self.rx,
+            free: std::mem::take(&mut self.free),
+            returned: std::mem::replace(&mut self.returned, token_queue(1).1),
+        };
+        *self.sock.rx_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
         self.sock.rx_claimed.store(false, Ordering::Release);
     }
 }
@@ -611,16 +679,26 @@ impl XskTx {
                 "{device}: queue {queue} is already sent to by another element"
             ));
         }
-        let free = (HOME_FRAMES as u64..2 * HOME_FRAMES as u64)
-            .rev()
-            .map(|i| i * FRAME as u64)
-            .collect();
+        let left = sock
+            .tx_left
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_else(|| TxLeft {
+                tx: Producer::new(),
+                comp: Consumer::new(),
+                free: (HOME_FRAMES as u64..2 * HOME_FRAMES as u64)
+                    .rev()
+                    .map(|i| i * FRAME as u64)
+                    .collect(),
+                in_flight: 0,
+            });
         Ok(XskTx {
             sock,
-            tx: Producer::new(),
-            comp: Consumer::new(),
-            free,
-            in_flight: 0,
+            tx: left.tx,
+            comp: left.comp,
+            free: left.free,
+            in_flight: left.in_flight,
             stats: RingStats::default(),
         })
     }
@@ -784,6 +862,13 @@ impl TxRing for XskTx {
 
 impl Drop for XskTx {
     fn drop(&mut self) {
+        let left = TxLeft {
+            tx: self.tx,
+            comp: self.comp,
+            free: std::mem::take(&mut self.free),
+            in_flight: self.in_flight,
+        };
+        *self.sock.tx_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
         self.sock.tx_claimed.store(false, Ordering::Release);
     }
 }
