@@ -25,8 +25,9 @@
 //!   - [`REORDERED`]: files whose records are Click's but not in Click's order, compared as
 //!     sorted lists of records (so a lost, added or changed packet still fails).
 //! * `bad_packets_all_accounted`: `bad-packets.pcap` through the whole router on each
-//!   interface: every frame that does not come out (forwarded, answered, delivered to the host
-//!   or printed as non-IP) is one counted by a drop handler.
+//!   interface, with Counters on the classifier's outputs and after CheckIPHeader: every frame
+//!   is classified, every IP frame CheckIPHeader refuses is in its `drops` (as many as
+//!   Click's, from the fixtures), every non-IP frame is printed, and nothing panics.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -344,4 +345,74 @@ fn canonical_router_matches_click() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn bad_packets_all_accounted() {
+    let dir = scratch("bad");
+    let fix = fixtures();
+    for k in 0..2 {
+        let case = cases()
+            .into_iter()
+            .find(|c| c.name == format!("bad-packets-{k}"))
+            .expect("bad-packets cases");
+        let config = config(&case, &dir.join(&case.name))
+            .replace(
+                &format!("c{k}[0] -> ar{k}"),
+                &format!("c{k}[0] -> k_arpq :: Counter -> ar{k}"),
+            )
+            .replace(
+                &format!("c{k}[1] -> arpt"),
+                &format!("c{k}[1] -> k_arpr :: Counter -> arpt"),
+            )
+            .replace(
+                &format!("c{k}[2] -> Paint"),
+                &format!("c{k}[2] -> k_ip :: Counter -> Paint"),
+            )
+            .replace(
+                &format!("c{k}[3] -> Print"),
+                &format!("c{k}[3] -> k_other :: Counter -> Print"),
+            )
+            .replace(
+                "    -> rt :: StaticIPLookup",
+                "    -> k_ok :: Counter -> rt :: StaticIPLookup",
+            );
+        let reads = [
+            format!("fd{k}.count"),
+            "k_arpq.count".into(),
+            "k_arpr.count".into(),
+            "k_ip.count".into(),
+            "k_other.count".into(),
+            "cip.drops".into(),
+            "k_ok.count".into(),
+        ];
+        let r = run(&config, &reads);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let out = String::from_utf8(r.stdout).unwrap();
+        let v: Vec<u64> = out
+            .split("\n\n")
+            .filter(|b| !b.trim().is_empty())
+            .map(|b| b.lines().nth(1).unwrap().trim().parse().unwrap())
+            .collect();
+        let [frames, arpq, arpr, ip, other, drops, ok] = v[..] else {
+            panic!("reads: {out}")
+        };
+        assert_eq!(frames, 96, "bad-packets.pcap has 96 frames");
+        assert_eq!(arpq + arpr + ip + other, frames, "{out}");
+        assert_eq!(ip, drops + ok, "{out}");
+        let printed = String::from_utf8_lossy(&r.stderr)
+            .lines()
+            .filter(|l| l.starts_with(&format!("eth{k} non-IP:")))
+            .count() as u64;
+        assert_eq!(printed, other, "every non-IP frame is printed");
+        let click =
+            String::from_utf8(fs::read(fix.join(format!("{}.handlers", case.name))).unwrap())
+                .unwrap();
+        assert!(
+            click.starts_with(&format!("cip.drops:\n{drops}\n")),
+            "CheckIPHeader drops {drops}, Click's: {click}"
+        );
+        assert!(drops > 10 && ok > 0 && other > 10, "{out}");
+    }
+    let _ = fs::remove_dir_all(&dir);
 }
