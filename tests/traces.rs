@@ -521,3 +521,55 @@ fn todump_file_is_complete_after_an_element_panics() {
     tshark_reads_cleanly(&file, records);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The lengths of a pcap file's records, in order.
+fn record_lengths(path: &Path) -> Vec<usize> {
+    let f = fs::File::open(path).unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(f).unwrap();
+    let mut v = Vec::new();
+    while let Some(p) = r.next_raw_packet() {
+        v.push(p.unwrap().data.len());
+    }
+    v
+}
+
+#[test]
+fn fromdump_burst_sets_packets_per_task_run() {
+    let dir = scratch("burst");
+    let input = pcaps().join("arp-ping.pcap");
+    // Each packet leaves Tee twice, whole and stripped, and both meet at one ToDump: with
+    // BURST 1 (Click's FromDump) they alternate; with the default 32 a batch's whole packets
+    // come before its stripped ones.
+    let lengths = |burst: &str| {
+        let out = dir.join(format!("out{}.pcap", burst.len()));
+        let reads = run(
+            &format!(
+                "fd :: FromDump({}, STOP true{burst}) -> t :: Tee(2); \
+                 t[0] -> td :: ToDump({}); t[1] -> Strip(14) -> td",
+                input.display(),
+                out.display()
+            ),
+            &["fd.count"],
+        )
+        .unwrap();
+        assert_eq!(reads, ["52"]);
+        record_lengths(&out)
+    };
+    let one = lengths(", BURST 1");
+    assert_eq!(one.len(), 104);
+    for pair in one.chunks(2) {
+        assert_eq!(pair[0], pair[1] + 14, "{one:?}");
+    }
+    let batched = lengths("");
+    assert_eq!(batched.len(), 104);
+    // The first batch: 32 whole packets (two ARP frames, then pings), then the same stripped.
+    assert_eq!(batched[..3], [42, 42, 98], "{batched:?}");
+    assert_eq!(batched[32..35], [28, 28, 84], "{batched:?}");
+    let e = run(
+        &format!("FromDump({}, BURST 0) -> Discard", input.display()),
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.contains("BURST"), "{e}");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -20,7 +20,7 @@ const MAX_SKIPS: usize = 16 * BATCH_CAPACITY;
 
 /// `FromDump(FILENAME [, TIMING, *keywords* STOP, ACTIVE, SAMPLE,
 /// FORCE_IP, START, START_AFTER, END, END_AFTER, INTERVAL, END_CALL,
-/// FILEPOS, MMAP])`: reads packets from a pcap file (microsecond or
+/// FILEPOS, MMAP, BURST])`: reads packets from a pcap file (microsecond or
 /// nanosecond timestamps, either byte order, as `tcpdump -w` and ToDump
 /// write them) or a pcapng file, and emits them with their timestamps,
 /// their MAC header marked and the bytes cut from the capture in their
@@ -43,8 +43,13 @@ const MAX_SKIPS: usize = 16 * BATCH_CAPACITY;
 ///
 /// A file that ends in the middle of a record, or a corrupt record header,
 /// ends the trace there with a warning naming the byte offset; what came
-/// before is emitted. Packets are read into batches of up to 32 per task
-/// run. Compressed files are not read (Click pipes them through `zcat`).
+/// before is emitted. Packets are read into batches of up to BURST per
+/// task run (FastClick's keyword, default 32, at most 32). Click's
+/// FromDump has no BURST and pushes one packet per task run: BURST 1 does
+/// the same, so each packet goes through the whole configuration before
+/// the next is read, and packets that meet again after different paths
+/// (an ICMP error and the packets after the one that caused it) keep
+/// Click's order. Compressed files are not read (Click pipes them through `zcat`).
 ///
 /// * Ports: no inputs; 1 or 2 outputs, agnostic (output 1 push).
 /// * Handlers: `count`, `sampling_prob`, `encap`, `filename`, `filesize`,
@@ -86,6 +91,8 @@ pub struct FromDump {
     packet_filepos: u64,
     count: u64,
     pushes: bool,
+    /// BURST: packets per task run.
+    burst: usize,
     two_outputs: bool,
     room: NotifierSignal,
     nonempty: Signal,
@@ -120,6 +127,11 @@ impl ElementClass for FromDump {
         let interval: Option<Duration> = args.read("INTERVAL")?;
         let end_call = args.read::<Raw>("END_CALL")?;
         let filepos: u64 = args.read("FILEPOS")?.unwrap_or(0);
+        let burst: usize = args.read("BURST")?.unwrap_or(BATCH_CAPACITY);
+        if burst == 0 {
+            return Err("BURST must be at least 1".into());
+        }
+        let burst = burst.min(BATCH_CAPACITY);
 
         let mut sampling_prob = 1u32 << SAMPLING_SHIFT;
         if let Some(s) = sample {
@@ -190,6 +202,7 @@ impl ElementClass for FromDump {
             packet_filepos: 0,
             count: 0,
             pushes: ctx.output_is_push(0),
+            burst,
             two_outputs: ctx.noutputs() > 1,
             room: NotifierSignal::always(),
             nonempty: Signal::new(active),
@@ -439,7 +452,7 @@ impl Element for FromDump {
         }
         let mut out = Batch::new();
         let mut other = Batch::new();
-        let ended = self.fill(BATCH_CAPACITY, &mut out, &mut other, ctx);
+        let ended = self.fill(self.burst, &mut out, &mut other, ctx);
         let worked = !out.is_empty() || !other.is_empty();
         if !other.is_empty() {
             ctx.push(1, other);
@@ -466,7 +479,7 @@ impl Element for FromDump {
         }
         let mut out = Batch::new();
         let mut other = Batch::new();
-        let ended = self.fill(max.min(BATCH_CAPACITY), &mut out, &mut other, ctx);
+        let ended = self.fill(max.min(self.burst), &mut out, &mut other, ctx);
         if !other.is_empty() {
             ctx.push(1, other);
         }
