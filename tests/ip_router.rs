@@ -269,6 +269,23 @@ fn arp(method: &str) {
     );
 }
 
+/// `-h` arguments for the counts of every place the single-thread router
+/// may drop a packet, printed when a check of loss fails.
+const DROP_HANDLERS: [&str; 12] = [
+    "-h",
+    "fromdevice0.kernel_drops",
+    "-h",
+    "fromdevice1.kernel_drops",
+    "-h",
+    "out0.drops",
+    "-h",
+    "out1.drops",
+    "-h",
+    "todevice0.drops",
+    "-h",
+    "todevice1.drops",
+];
+
 /// The value of the last `"key": N` in iperf3's JSON output.
 fn json_last(json: &str, key: &str) -> Option<f64> {
     let pat = format!("\"{key}\":");
@@ -304,8 +321,9 @@ fn iperf(s: &Setup, args: &[&str]) -> String {
 /// arrives with no loss, both ways.
 fn tcp_and_udp(method: &str) {
     require(&["iperf3"]);
-    let s = setup("iperf", method, NetOpts::default(), &[]);
+    let mut s = setup("iperf", method, NetOpts::default(), &DROP_HANDLERS);
     ping_all(&s, &s.net.a, B_IP, &[]);
+    let mut lost = Vec::new();
     for dir in [&[][..], &["-R"][..]] {
         let mut args = vec!["-t", "2"];
         args.extend_from_slice(dir);
@@ -316,11 +334,16 @@ fn tcp_and_udp(method: &str) {
         args.extend_from_slice(dir);
         let json = iperf(&s, &args);
         let end = &json[json.rfind("\"end\"").expect("end section")..];
-        let lost = json_last(end, "lost_packets").expect("lost_packets");
         let packets = json_last(end, "packets").expect("packets");
         assert!(packets >= 1000.0, "UDP {dir:?}: {packets} packets\n{json}");
-        assert_eq!(lost, 0.0, "UDP {dir:?}: {lost} of {packets} lost\n{json}");
+        lost.push(json_last(end, "lost_packets").expect("lost_packets"));
     }
+    let (out, log) = s.stop();
+    assert_eq!(
+        lost,
+        [0.0, 0.0],
+        "UDP packets lost each way; the router's drops (kernel r0, r1; out0, out1; todevice0, 1): {out}\n{log}"
+    );
 }
 
 /// host-b's link has an MTU of 1000: pings of 1400 bytes are fragmented
@@ -395,11 +418,39 @@ fn captures(method: &str) {
     let fb = n.file("b.pcap");
     let fa = fa.to_str().unwrap();
     let fb = fb.to_str().unwrap();
-    let ta =
-        n.a.spawn(&["tcpdump", "-n", "-U", "-i", "a0", "-w", fa, "icmp"]);
-    let tb =
-        n.b.spawn(&["tcpdump", "-n", "-U", "-i", "b0", "-w", fb, "icmp"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Ping only once both captures are listening; immediate mode, or
+    // libpcap hands frames over only when a ring block retires (up to a
+    // second later) and tcpdump stopped before then has written none.
+    let ta = n.a.spawn_ready(
+        &[
+            "tcpdump",
+            "-n",
+            "-U",
+            "--immediate-mode",
+            "-i",
+            "a0",
+            "-w",
+            fa,
+            "icmp",
+        ],
+        &n.file("a.tcpdump"),
+        "listening on",
+    );
+    let tb = n.b.spawn_ready(
+        &[
+            "tcpdump",
+            "-n",
+            "-U",
+            "--immediate-mode",
+            "-i",
+            "b0",
+            "-w",
+            fb,
+            "icmp",
+        ],
+        &n.file("b.tcpdump"),
+        "listening on",
+    );
     ping_all(&s, &n.a, B_IP, &["-c", "5", "-t", "64"]);
     std::thread::sleep(Duration::from_millis(300));
     ta.signal(libc::SIGINT);
@@ -524,7 +575,9 @@ fn two_threads(method: &str) {
         let json = iperf(&s, &args);
         let bytes = json_last(&json, "bytes").unwrap_or(0.0);
         assert!(bytes > 1e6, "TCP {dir:?}: {bytes} bytes received\n{json}");
-        let mut args = vec!["-u", "-b", "8M", "-l", "1000", "-t", "2"];
+        // 500 packets a second: a fanout ring of a debug build starved on a
+        // loaded machine overflowed at 1,000 (19 kernel drops in one run).
+        let mut args = vec!["-u", "-b", "4M", "-l", "1000", "-t", "2"];
         args.extend_from_slice(dir);
         let json = iperf(&s, &args);
         let end = &json[json.rfind("\"end\"").expect("end section")..];

@@ -151,6 +151,41 @@ impl Ns {
         }
     }
 
+    /// Starts `argv` here in the background with its standard error going
+    /// to `log`, and waits up to 10 s for `ready` to appear there (a
+    /// capture's `listening on`); the guard kills it on drop.
+    pub fn spawn_ready(&self, argv: &[&str], log: &Path, ready: &str) -> Bg {
+        let err = std::fs::File::create(log).expect("log file");
+        let child = self
+            .cmd(argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{argv:?} in {}: {e}", self.name));
+        let mut bg = Bg {
+            child: Some(child),
+            what: argv.join(" "),
+        };
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.contains(ready) {
+                return bg;
+            }
+            if let Some(out) = bg.exited() {
+                panic!("`{}` exited ({}): {text}", bg.what, out.status);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "`{}` not ready after 10 s: {text}",
+                bg.what
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Turns offloads off on `dev` (or AF_PACKET and AF_XDP see 64 KB GSO
     /// frames) and brings it up.
     fn prepare(&self, dev: &str, mac: &str) {
