@@ -339,3 +339,20 @@ macro_rules! checker_element {
 
 checker_element!(CheckIPHeader);
 checker_element!(CheckIPHeader2);
+
+#[cfg(test)]
+mod tests {
+    use super::AddrSet;
+
+    #[test]
+    fn address_sets_of_every_size_answer_as_a_scan() {
+        for n in 0..12u32 {
+            let list: Vec<u32> = (0..n).map(|i| 0x0a00_0001 + i * 7).collect();
+            let set = AddrSet::new(list.clone());
+            assert_eq!(set.is_empty(), n == 0);
+            for a in (0x0a00_0000..0x0a00_0000 + 100).chain([0, u32::MAX]) {
+                assert_eq!(set.contains(a), list.contains(&a), "{n} addresses, {a:#x}");
+            }
+        }
+    }
+}
