@@ -30,9 +30,55 @@ const BAD_SADDR: usize = 5;
 struct Checker {
     offset: usize,
     checksum: bool,
-    bad_src: Vec<u32>,
-    good_dst: Vec<u32>,
+    bad_src: AddrSet,
+    good_dst: AddrSet,
     drops: Drops,
+}
+
+/// A set of IPv4 addresses (host order) tested on every packet: up to
+/// [`AddrSet::SMALL`] of them (INTERFACES gives two per interface) are
+/// compared all at once, without a loop or a branch per address; longer
+/// lists are scanned.
+#[derive(Debug)]
+struct AddrSet {
+    /// The addresses, the last repeated to fill the array (when there are
+    /// 1 to SMALL of them).
+    small: [u32; AddrSet::SMALL],
+    /// Whether `small` holds the set.
+    is_small: bool,
+    list: Vec<u32>,
+}
+
+impl AddrSet {
+    const SMALL: usize = 8;
+
+    fn new(list: Vec<u32>) -> AddrSet {
+        let mut small = [0; AddrSet::SMALL];
+        let is_small = (1..=AddrSet::SMALL).contains(&list.len());
+        if is_small {
+            for (i, slot) in small.iter_mut().enumerate() {
+                *slot = list[i.min(list.len() - 1)];
+            }
+        }
+        AddrSet {
+            small,
+            is_small,
+            list,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    #[inline(always)]
+    fn contains(&self, a: u32) -> bool {
+        if self.is_small {
+            self.small.iter().fold(false, |found, &x| found | (x == a))
+        } else {
+            self.list.contains(&a)
+        }
+    }
 }
 
 impl Checker {
@@ -80,8 +126,8 @@ impl Checker {
         Ok(Checker {
             offset: offset.unwrap_or(0),
             checksum,
-            bad_src: bad,
-            good_dst: good,
+            bad_src: AddrSet::new(bad),
+            good_dst: AddrSet::new(good),
             drops: Drops::new(
                 format!("{}: IP header check failed", ctx.name),
                 REASONS,
@@ -134,8 +180,8 @@ impl Checker {
         }
         let dst = [ip[16], ip[17], ip[18], ip[19]];
         if !self.bad_src.is_empty()
-            && self.bad_src.contains(&word(12))
-            && !self.good_dst.contains(&u32::from_be_bytes(dst))
+            && self.bad_src.contains(word(12))
+            && !self.good_dst.contains(u32::from_be_bytes(dst))
         {
             return self.drops.bad(BAD_SADDR);
         }
@@ -293,3 +339,20 @@ macro_rules! checker_element {
 
 checker_element!(CheckIPHeader);
 checker_element!(CheckIPHeader2);
+
+#[cfg(test)]
+mod tests {
+    use super::AddrSet;
+
+    #[test]
+    fn address_sets_of_every_size_answer_as_a_scan() {
+        for n in 0..12u32 {
+            let list: Vec<u32> = (0..n).map(|i| 0x0a00_0001 + i * 7).collect();
+            let set = AddrSet::new(list.clone());
+            assert_eq!(set.is_empty(), n == 0);
+            for a in (0x0a00_0000..0x0a00_0000 + 100).chain([0, u32::MAX]) {
+                assert_eq!(set.contains(a), list.contains(&a), "{n} addresses, {a:#x}");
+            }
+        }
+    }
+}

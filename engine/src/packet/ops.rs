@@ -115,6 +115,19 @@ impl Packet {
     #[inline]
     pub fn push(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
         self.make_unique()?;
+        if n <= self.headroom() {
+            // The common case (an encapsulation into the headroom): a
+            // window move on the buffer just made unique.
+            return Ok(self.push_unique_in_headroom(n));
+        }
+        self.push_moving(n)
+    }
+
+    /// [`push`](Self::push) when the headroom is too short: moves the data
+    /// or the packet.
+    #[cold]
+    #[inline(never)]
+    fn push_moving(&mut self, n: usize) -> Result<&mut [u8], PacketError> {
         let (mut head, len, cap) = (self.headroom(), self.len(), self.buffer_capacity());
         if n > head {
             if n > cap - len {

@@ -1073,6 +1073,24 @@ impl Packet {
         s.keep_from = s.keep_from.min(head as u32);
     }
 
+    /// Prepends `n <= headroom()` bytes to the data of a packet whose
+    /// buffer is unique (the caller made it so) and returns them. Panics
+    /// if the headroom is shorter.
+    #[inline]
+    pub(super) fn push_unique_in_headroom(&mut self, n: usize) -> &mut [u8] {
+        debug_assert!(!self.is_shared());
+        let s = self.st_mut();
+        assert!(n <= s.head as usize, "push beyond the headroom");
+        let head = s.head - n as u32;
+        s.head = head;
+        // head + len is unchanged, so the window stays in the buffer.
+        s.len += n as u32;
+        s.keep_from = s.keep_from.min(head);
+        // SAFETY: as in `data_mut` (the buffer is unique, the caller's
+        // contract): `head + n <= cap`, inside the buffer.
+        unsafe { std::slice::from_raw_parts_mut(s.buf.as_ptr().add(head as usize), n) }
+    }
+
     /// The whole buffer the data lives in (headroom, data, tailroom).
     #[inline]
     pub fn buffer(&self) -> &[u8] {
@@ -1694,6 +1712,27 @@ fn copy_buffer_span(src: NonNull<u8>, dst: NonNull<u8>, span: Range<usize>, cap:
 #[inline(always)]
 unsafe fn copy_in_lines(from: *const u8, to: *mut u8, len: usize, room: usize) {
     const LINE: usize = 64;
+    type Line = [u8; LINE];
+    // SAFETY (both short cases): the lines copied are inside `room`.
+    // The short packets of a forwarding path (a 64-byte frame, its
+    // headroom bytes that were data) take one or two lines: straight-line
+    // moves, no loop and no tail.
+    if len <= LINE && room >= LINE {
+        unsafe {
+            to.cast::<Line>()
+                .write_unaligned(from.cast::<Line>().read_unaligned())
+        };
+        return;
+    }
+    if len <= 2 * LINE && room >= 2 * LINE {
+        unsafe {
+            let a = from.cast::<Line>().read_unaligned();
+            let b = from.add(LINE).cast::<Line>().read_unaligned();
+            to.cast::<Line>().write_unaligned(a);
+            to.add(LINE).cast::<Line>().write_unaligned(b);
+        }
+        return;
+    }
     let lines = len.div_ceil(LINE).min(room / LINE);
     // SAFETY: lines * LINE <= room, and [lines * LINE, len) is inside too
     // (len <= room): the caller's contract.
