@@ -33,29 +33,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
+/// The shared captures.
 fn pcaps() -> PathBuf {
-    let p = workspace().join("../shared/pcaps");
-    assert!(
-        p.join("bad-packets.pcap").exists(),
-        "{} is missing: these tests need the shared captures",
-        p.display()
-    );
-    p.canonicalize().unwrap()
+    common::shared_pcaps()
 }
 
+/// This suite's kept expected outputs.
 fn fixtures() -> PathBuf {
-    workspace().join("tests/fixtures/canon")
+    common::fixtures("canon")
 }
 
+/// A fresh scratch directory for one test.
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("router-canon-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("canon", tag)
 }
 
 struct Case {

@@ -25,29 +25,21 @@ use click_engine::{
     ConfigureCtx, ElementClass, Packet, PacketCtx, PacketElement, Port, Router, RunOptions, Threads,
 };
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
+/// The shared captures.
 fn pcaps() -> PathBuf {
-    let p = workspace().join("../shared/pcaps");
-    assert!(
-        p.join("arp-ping.pcap").exists(),
-        "{} is missing: the trace tests need the shared captures",
-        p.display()
-    );
-    p.canonicalize().unwrap()
+    common::shared_pcaps()
 }
 
+/// This suite's kept expected outputs.
 fn fixtures() -> PathBuf {
-    workspace().join("tests/fixtures/traces")
+    common::fixtures("traces")
 }
 
+/// A fresh scratch directory for one test.
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("router-traces-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("traces", tag)
 }
 
 /// Click's `MarkIPHeader(OFFSET)`, standing in while the library has

@@ -66,3 +66,33 @@ pub fn router_within(args: &[&str], deadline: Duration) -> Option<String> {
 pub fn values(out: &str) -> Vec<u64> {
     out.lines().filter_map(|l| l.parse().ok()).collect()
 }
+
+/// The workspace's root.
+pub fn workspace() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared real captures (`../shared/pcaps`), which the trace and
+/// differential tests need: a loud failure if they are missing.
+pub fn shared_pcaps() -> std::path::PathBuf {
+    let p = workspace().join("../shared/pcaps");
+    assert!(
+        p.join("bad-packets.pcap").exists(),
+        "{} is missing: these tests need the shared captures",
+        p.display()
+    );
+    p.canonicalize().unwrap()
+}
+
+/// The kept expected outputs of one test suite (`tests/fixtures/SUITE`).
+pub fn fixtures(suite: &str) -> std::path::PathBuf {
+    workspace().join("tests/fixtures").join(suite)
+}
+
+/// A fresh, empty scratch directory for one test of `suite`.
+pub fn scratch(suite: &str, tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("router-{suite}-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
