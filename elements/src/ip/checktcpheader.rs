@@ -1,11 +1,9 @@
 //! CheckTCPHeader: validates TCP headers.
 
 use click_engine::args::Args;
-use click_engine::{
-    ConfigureCtx, ElementClass, Handler, InitCtx, Packet, PacketCtx, PacketElement, Port, Threads,
-};
+use click_engine::{ConfigureCtx, ElementClass, Packet, Threads};
 
-use super::common::{checksum_ok, pseudo_header_sum, Drops};
+use super::common::{checksum_ok, header_check_element, pseudo_header_sum, Drops};
 
 const REASONS: &[&str] = &["not TCP", "bad packet length", "bad TCP checksum"];
 const NOT_TCP: usize = 0;
@@ -39,16 +37,13 @@ impl ElementClass for CheckTCPHeader {
     const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let verbose = args.read("VERBOSE")?.unwrap_or(false);
-        let details = args.read("DETAILS")?.unwrap_or(false);
         Ok(CheckTCPHeader {
-            drops: Drops::new(
+            drops: Drops::from_keywords(
+                args,
+                ctx,
                 format!("{}: TCP header check failed", ctx.name),
                 REASONS,
-                verbose,
-                details,
-                ctx.noutputs(),
-            ),
+            )?,
         })
     }
 }
@@ -80,24 +75,4 @@ fn check(p: &Packet) -> Result<(), usize> {
     Ok(())
 }
 
-impl PacketElement for CheckTCPHeader {
-    #[inline]
-    fn process(&mut self, p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
-        match check(p) {
-            Ok(()) => Some(0),
-            Err(reason) => self.drops.bad(reason),
-        }
-    }
-
-    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.drops.initialize(ctx)
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.drops.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.drops.read_handler(name)
-    }
-}
+header_check_element!(CheckTCPHeader, check);

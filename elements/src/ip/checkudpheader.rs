@@ -1,11 +1,9 @@
 //! CheckUDPHeader: validates UDP headers.
 
 use click_engine::args::Args;
-use click_engine::{
-    ConfigureCtx, ElementClass, Handler, InitCtx, Packet, PacketCtx, PacketElement, Port, Threads,
-};
+use click_engine::{ConfigureCtx, ElementClass, Packet, Threads};
 
-use super::common::{checksum_ok, pseudo_header_sum, Drops};
+use super::common::{checksum_ok, header_check_element, pseudo_header_sum, Drops};
 
 const REASONS: &[&str] = &["not UDP", "bad packet length", "bad UDP checksum"];
 const NOT_UDP: usize = 0;
@@ -38,16 +36,8 @@ impl ElementClass for CheckUDPHeader {
     const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let verbose = args.read("VERBOSE")?.unwrap_or(false);
-        let details = args.read("DETAILS")?.unwrap_or(false);
         Ok(CheckUDPHeader {
-            drops: Drops::new(
-                "UDP header check failed".to_string(),
-                REASONS,
-                verbose,
-                details,
-                ctx.noutputs(),
-            ),
+            drops: Drops::from_keywords(args, ctx, "UDP header check failed".to_string(), REASONS)?,
         })
     }
 }
@@ -79,24 +69,4 @@ fn check(p: &Packet) -> Result<(), usize> {
     Ok(())
 }
 
-impl PacketElement for CheckUDPHeader {
-    #[inline]
-    fn process(&mut self, p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
-        match check(p) {
-            Ok(()) => Some(0),
-            Err(reason) => self.drops.bad(reason),
-        }
-    }
-
-    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.drops.initialize(ctx)
-    }
-
-    fn handlers(&self) -> &'static [Handler] {
-        self.drops.handlers()
-    }
-
-    fn read_handler(&self, name: &str) -> Option<String> {
-        self.drops.read_handler(name)
-    }
-}
+header_check_element!(CheckUDPHeader, check);

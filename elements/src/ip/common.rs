@@ -151,6 +151,62 @@ impl Drops {
     }
 }
 
+impl Drops {
+    /// The accounting of a transport-header check (CheckTCPHeader,
+    /// CheckUDPHeader, CheckICMPHeader), from its VERBOSE and DETAILS
+    /// keywords.
+    pub(crate) fn from_keywords(
+        args: &mut click_engine::args::Args,
+        ctx: &click_engine::ConfigureCtx,
+        prefix: String,
+        reasons: &'static [&'static str],
+    ) -> Result<Drops, String> {
+        let verbose = args.read("VERBOSE")?.unwrap_or(false);
+        let details = args.read("DETAILS")?.unwrap_or(false);
+        Ok(Drops::new(
+            prefix,
+            reasons,
+            verbose,
+            details,
+            ctx.noutputs(),
+        ))
+    }
+}
+
+/// The `PacketElement` of a transport-header check whose only state is its
+/// `drops`: `$check(&Packet) -> Result<(), reason>` judges each packet;
+/// good ones leave on output 0, bad ones go where `drops` says.
+macro_rules! header_check_element {
+    ($t:ty, $check:path) => {
+        impl click_engine::PacketElement for $t {
+            #[inline]
+            fn process(
+                &mut self,
+                p: &mut click_engine::Packet,
+                _ctx: &mut click_engine::PacketCtx<'_>,
+            ) -> Option<click_engine::Port> {
+                match $check(p) {
+                    Ok(()) => Some(0),
+                    Err(reason) => self.drops.bad(reason),
+                }
+            }
+
+            fn initialize(&mut self, ctx: &mut click_engine::InitCtx<'_>) -> Result<(), String> {
+                self.drops.initialize(ctx)
+            }
+
+            fn handlers(&self) -> &'static [click_engine::Handler] {
+                self.drops.handlers()
+            }
+
+            fn read_handler(&self, name: &str) -> Option<String> {
+                self.drops.read_handler(name)
+            }
+        }
+    };
+}
+pub(crate) use header_check_element;
+
 #[cfg(test)]
 mod tests {
     use super::*;
