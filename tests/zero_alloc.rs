@@ -10,9 +10,8 @@
 //! number of allocations, whatever the packet count, so the difference
 //! between a long run and a short one is what the packet path allocates.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -21,62 +20,12 @@ use click_engine::PacketCtx;
 use click_engine::{ConfigureCtx, ElementClass, Packet, PacketElement, Port, Registry};
 use click_engine::{Router, RunOptions};
 
-/// Counts allocations (and reallocations, which may move) made by threads
-/// whose `COUNTING` flag is set, in that thread's `ALLOCS`.
-struct CountingAlloc;
+#[path = "../elements/tests/common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{ALLOCS, ALL_ALLOCS, COUNTING, COUNTING_ALL};
 
-thread_local! {
-    // `const` initialization and no destructor: using them never allocates.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Counting on every thread, for routers with several scheduler threads
-/// (their threads are the router's own): tests using it run alone.
-static COUNTING_ALL: AtomicBool = AtomicBool::new(false);
-static ALL_ALLOCS: AtomicU64 = AtomicU64::new(0);
 /// Held by every test: one test counting every thread must be alone.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn note_alloc() {
-    if COUNTING_ALL.load(Ordering::Relaxed) {
-        ALL_ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-    // `try_with`: allocations during thread teardown must not panic.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` unchanged; counting has no
-// effect on the memory handed out.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        // SAFETY: the caller upholds `alloc`'s contract, which we forward.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_alloc();
-        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` (through us) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Packets in the warm-up and the short run.
 const SHORT: u64 = 100_000;
