@@ -55,22 +55,46 @@ const MAX_DEPTH: usize = 10;
 /// for the rest of the string. And as in Click, if everything substituted
 /// so far is empty when the string ends (`$E` or `$E x` with `$E` empty),
 /// the string is left exactly as written.
+#[cfg(test)]
 pub fn expand(config: &str, env: &Env) -> String {
-    let budget = Cell::new(BUDGET);
+    expand_within(config, env, &Budget::new())
+}
+
+/// [`expand`], drawing on `budget`, which a whole configuration's
+/// substitutions share.
+pub fn expand_within(config: &str, env: &Env, budget: &Budget) -> String {
     expand_at(
         config,
         &Ctx {
             env,
-            budget: &budget,
+            budget: &budget.0,
         },
         0,
     )
 }
 
 /// Values can refer to each other (`define($A $B$B, $B $C$C, ...)`), so
-/// substitution can take time exponential in the depth, as in Click. One
-/// `expand` call does at most this much (bytes substituted, plus one per
-/// reference); past it, references are left as written.
+/// substitution can take time exponential in the depth, as in Click. A
+/// budget bounds the work (bytes substituted, plus one per reference);
+/// once it is spent, references are left as written. One budget serves a
+/// whole configuration, so that many elements each spending a large one
+/// cannot add up to seconds.
+pub struct Budget(Cell<usize>);
+
+impl Budget {
+    /// A configuration's budget: far beyond what real configurations
+    /// substitute (Click's largest shipped ones, a few kilobytes).
+    pub fn new() -> Budget {
+        Budget(Cell::new(BUDGET))
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 const BUDGET: usize = 1 << 22;
 
 struct Ctx<'a> {

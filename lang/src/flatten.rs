@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::args::split_args;
 use crate::build::{ports_phrase, printable, Class, CompoundClass, Kind, Proto, Scope, Tunnel};
-use crate::expand::{assign_arguments, expand, Env};
+use crate::expand::{assign_arguments, expand_within, Budget, Env};
 use crate::{ConnectionSpan, Diagnostic, FlatConnection, FlatElement};
 
 /// Deeper compound nesting than this is refused (Click has a similar limit).
@@ -32,6 +32,8 @@ pub struct Flattener {
     scope: Scope,
     errors: Vec<Diagnostic>,
     too_big: bool,
+    /// What variable substitution may still spend, for the whole load.
+    budget: Budget,
 }
 
 impl Flattener {
@@ -40,6 +42,7 @@ impl Flattener {
             scope,
             errors: Vec::new(),
             too_big: false,
+            budget: Budget::new(),
         }
     }
 
@@ -75,7 +78,7 @@ impl Flattener {
         let Kind::Class(class) = self.scope.elements[i].kind.clone() else {
             return;
         };
-        let config = expand(&self.scope.elements[i].config, env);
+        let config = expand_within(&self.scope.elements[i].config, env, &self.budget);
         self.scope.elements[i].config = config;
         let Class::Compound(compound) = class else {
             return;
@@ -86,7 +89,7 @@ impl Flattener {
                     return self
                         .error_at(i, "maximum compound element nesting depth exceeded".into());
                 }
-                let env = instance_env(&found, env, args);
+                let env = instance_env(&found, env, args, &self.budget);
                 self.expand_into(i, &found, &env, depth + 1);
             }
             Some((primitive, _)) => self.scope.elements[i].kind = Kind::Class(primitive),
@@ -191,7 +194,7 @@ impl Flattener {
             } else {
                 let p = Proto {
                     name: full,
-                    config: expand(&proto.config, env),
+                    config: expand_within(&proto.config, env, &self.budget),
                     ..proto.clone()
                 };
                 let index = self.scope.add(p.name, false, p.kind, p.config, p.span);
@@ -215,12 +218,12 @@ impl Flattener {
 
 /// The environment a compound body runs in: the frames visible where the
 /// class was defined, then its formals and its own `define`s.
-fn instance_env(c: &CompoundClass, outer: &Env, args: Vec<String>) -> Env {
+fn instance_env(c: &CompoundClass, outer: &Env, args: Vec<String>, budget: &Budget) -> Env {
     let mut env = outer.prefix(c.depth);
     let frame = c.formals.iter().map(|(v, _)| v.clone()).zip(args).collect();
     env.frames.push(frame);
     for (name, value) in &c.defines {
-        let value = expand(value, &env);
+        let value = expand_within(value, &env, budget);
         if let Some(frame) = env.frames.last_mut() {
             frame.push((name.clone(), value));
         }

@@ -162,7 +162,13 @@ pub fn quote_bytes(data: &[u8]) -> String {
             b'\r' => out.push_str("\\r"),
             b'\n' => out.push_str("\\n"),
             32..=126 => out.push(b as char),
-            _ => out.push_str(&format!("\\{:03o}", b)),
+            _ => {
+                // `\ooo`, written digit by digit: no allocation per byte.
+                out.push('\\');
+                for shift in [6, 3, 0] {
+                    out.push(char::from(b'0' + ((b >> shift) & 7)));
+                }
+            }
         }
     }
     out.push('"');
