@@ -162,3 +162,22 @@ fn the_samples_themselves_check_without_panicking() {
         assert!(start.elapsed() < SLOW, "{name} took {:?}", start.elapsed());
     }
 }
+
+/// Configurations the long fuzzing run found slow (variables whose values
+/// nest and multiply, full of bytes that quote as octal escapes): they
+/// load, check and configure without a panic.
+#[test]
+fn found_by_fuzzing_check_without_panicking() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read(&path).unwrap();
+        // No time bound here: a debug build takes seconds on these; the
+        // release binary checks each in under half a second
+        // (docs/FUZZING.md).
+        fuzzing::check(&text);
+        seen += 1;
+    }
+    assert!(seen >= 3, "the fuzzing fixtures are missing from {dir:?}");
+}
