@@ -33,7 +33,9 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use click_engine::packet::{Batch, Packet, PacketType, BATCH_CAPACITY};
+use std::sync::Arc;
+
+use click_engine::packet::{Batch, BufferOwner, Packet, PacketType, TokenSender, BATCH_CAPACITY};
 use click_engine::Interest;
 
 /// What a ring can do, for the elements to size their bursts.
@@ -171,4 +173,25 @@ pub(crate) fn set_packet_type(p: &mut Packet) {
         _ => return,
     };
     p.anno_mut().set_packet_type(t);
+}
+
+/// The owner of a receiving ring's lent buffers: a freed packet's buffer
+/// token goes home through the ring's token queue, whatever thread frees
+/// it, and `K` (the netmap port, the AF_XDP socket) stays alive, with the
+/// memory it maps, while any packet still holds one of its buffers.
+pub(crate) struct HomeOwner<K: Send + Sync> {
+    pub home: TokenSender,
+    /// Held, never read: dropping it is what must wait.
+    #[allow(dead_code)]
+    pub keep: Arc<K>,
+}
+
+impl<K: Send + Sync> BufferOwner for HomeOwner<K> {
+    fn release(&self, token: u64) {
+        self.home.send(&[token]);
+    }
+
+    fn release_batch(&self, tokens: &[u64]) {
+        self.home.send(tokens);
+    }
 }

@@ -21,15 +21,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use click_engine::packet::{
-    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, Packet, RegionId,
-    RxBuffer, Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+    register_buffer_owner, token_queue, Batch, OwnerRegistration, Packet, RegionId, RxBuffer,
+    Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
 
 use super::abi::{ring_add, Ring, NS_BUF_CHANGED, NS_MOREFRAG};
 use super::kernel::{Dir, Kernel};
 use super::name::PortName;
 use super::port::Port;
-use crate::ring::{set_packet_type, Limits, RingStats, RxRing};
+use crate::ring::{set_packet_type, HomeOwner, Limits, RingStats, RxRing};
 use crate::RxConfig;
 
 /// Spare buffers asked for per receiving port: enough for a ring of 1024
@@ -66,22 +66,6 @@ pub(crate) fn homes_of(region: RegionId) -> Vec<Home> {
         .filter(|h| h.region == region)
         .cloned()
         .collect()
-}
-
-/// Released buffers go home through the token queue.
-struct RxOwner {
-    home: TokenSender,
-    _port: Arc<Port>,
-}
-
-impl BufferOwner for RxOwner {
-    fn release(&self, token: u64) {
-        self.home.send(&[token]);
-    }
-
-    fn release_batch(&self, tokens: &[u64]) {
-        self.home.send(tokens);
-    }
 }
 
 /// The receiving half of a netmap port.
@@ -122,9 +106,9 @@ impl NetmapRx {
         let population = spares.len();
         let (home, returned) = token_queue(population.max(64));
         let reg = register_buffer_owner(
-            Box::new(RxOwner {
+            Box::new(HomeOwner {
                 home: home.clone(),
-                _port: port.clone(),
+                keep: port.clone(),
             }),
             port.region,
         )

@@ -23,13 +23,15 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use click_engine::packet::{
-    register_buffer_owner, token_queue, Batch, BufferOwner, OwnerRegistration, RegionId, RxBuffer,
-    Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
+    register_buffer_owner, token_queue, Batch, OwnerRegistration, RegionId, RxBuffer, Timestamp,
+    TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
 use click_engine::Interest;
 
 use super::bpf::{Attached, XdpMode, MAX_QUEUES};
-use crate::ring::{rejoin, set_packet_type, split_off, Limits, RingStats, RxRing, TxRing};
+use crate::ring::{
+    rejoin, set_packet_type, split_off, HomeOwner, Limits, RingStats, RxRing, TxRing,
+};
 use crate::sys::{self, Mmap};
 
 const FRAME: usize = 2048;
@@ -413,24 +415,6 @@ fn attached(sock: &Socket) -> Result<Arc<Attached>, String> {
     Ok(a)
 }
 
-/// The buffer owner of received frames: freed packets' frames go back to
-/// the receiving half, whatever thread frees them. It keeps the socket
-/// (and so the UMEM) alive while packets hold frames.
-struct RxOwner {
-    home: TokenSender,
-    _socket: Arc<Socket>,
-}
-
-impl BufferOwner for RxOwner {
-    fn release(&self, token: u64) {
-        self.home.send(&[token]);
-    }
-
-    fn release_batch(&self, tokens: &[u64]) {
-        self.home.send(tokens);
-    }
-}
-
 /// The receiving half: fill and RX rings.
 pub struct XskRx {
     reg: OwnerRegistration,
@@ -486,9 +470,9 @@ impl XskRx {
             },
         };
         let reg = register_buffer_owner(
-            Box::new(RxOwner {
+            Box::new(HomeOwner {
                 home: sock.rx_home.clone(),
-                _socket: sock.clone(),
+                keep: sock.clone(),
             }),
             sock.region(),
         )
