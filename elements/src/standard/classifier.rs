@@ -44,17 +44,27 @@ impl ElementClass for Classifier {
     const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let patterns = args.rest();
-        if patterns.len() != ctx.noutputs() {
-            return Err(format!(
-                "need {} arguments, one per output port",
-                ctx.noutputs()
-            ));
-        }
+        let patterns = one_pattern_per_output(args, ctx)?;
         let program = compile_patterns(&patterns)?;
         warn_unreachable(ctx.name, &program, ctx.noutputs());
         Ok(Classifier { program })
     }
+}
+
+/// The patterns of a classifier (Classifier, IPClassifier): one argument
+/// per output port, as Click requires.
+pub(crate) fn one_pattern_per_output(
+    args: &mut Args,
+    ctx: &ConfigureCtx,
+) -> Result<Vec<String>, String> {
+    let patterns = args.rest();
+    if patterns.len() != ctx.noutputs() {
+        return Err(format!(
+            "need {} arguments, one per output port",
+            ctx.noutputs()
+        ));
+    }
+    Ok(patterns)
 }
 
 /// Warns about outputs that no packet can reach, as Click does.

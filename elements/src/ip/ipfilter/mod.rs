@@ -11,7 +11,9 @@ use click_engine::{
 };
 
 use crate::standard::classification::{IpRegions, Program, View};
-use crate::standard::classifier::{classify_batch, push_all, warn_unreachable};
+use crate::standard::classifier::{
+    classify_batch, one_pattern_per_output, push_all, warn_unreachable,
+};
 
 pub use parse::{parse_patterns, Slots};
 
@@ -135,13 +137,7 @@ impl ElementClass for IPClassifier {
     const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let patterns = args.rest();
-        if patterns.len() != ctx.noutputs() {
-            return Err(format!(
-                "need {} arguments, one per output port",
-                ctx.noutputs()
-            ));
-        }
+        let patterns = one_pattern_per_output(args, ctx)?;
         let compiled = Compiled::new(&patterns, Slots::Positional, ctx.name, args.context())?;
         warn_unreachable(ctx.name, &compiled.program, ctx.noutputs());
         Ok(IPClassifier { compiled })
