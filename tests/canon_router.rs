@@ -122,28 +122,6 @@ fn run(config: &str, handlers: &[String]) -> Output {
     cmd.env("RUST_LOG", "error").output().expect("run router")
 }
 
-/// Where two outputs first differ, for the failure message.
-fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let at = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let show = |d: &[u8]| {
-        format!(
-            "{:02x?}",
-            &d[at.saturating_sub(8).min(d.len())..(at + 16).min(d.len())]
-        )
-    };
-    format!(
-        "lengths {} and {}; first difference at byte {at}:\n  click: {}\n  ours:  {}",
-        a.len(),
-        b.len(),
-        show(a),
-        show(b)
-    )
-}
-
 /// The second at which simulated time starts (`--simtime`'s default, Click's too).
 const SIMTIME_SECOND: u32 = 1_000_000_000;
 
@@ -324,7 +302,11 @@ fn canonical_router_matches_click() {
                     if REORDERED.contains(&(case.name.as_str(), side))
                         && c[..24] == o[..24]
                         && sorted_records(&c).is_some_and(|a| Some(a) == sorted_records(&o)) => {}
-                Ok(o) => failures.push(format!("{}: {f}: {}", case.name, first_difference(&c, &o))),
+                Ok(o) => failures.push(format!(
+                    "{}: {f}: {}",
+                    case.name,
+                    common::first_difference(&c, &o)
+                )),
                 Err(e) => failures.push(format!("{}: {f}: {e}", case.name)),
             }
         }

@@ -75,23 +75,6 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-/// Where two outputs first differ, for the failure message.
-fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let at = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let show = |d: &[u8]| format!("{:02x?}", &d[at.saturating_sub(8)..(at + 16).min(d.len())]);
-    format!(
-        "lengths {} and {}; first difference at byte {at}:\n  click: {}\n  ours:  {}",
-        a.len(),
-        b.len(),
-        show(a),
-        show(b)
-    )
-}
-
 /// The files of `dir` named `NAME-*.pcap`, sorted.
 fn outputs(dir: &std::path::Path, name: &str) -> Vec<String> {
     let prefix = format!("{name}-");
@@ -160,7 +143,11 @@ fn differential_cases_match_click() {
                 fs::read(dir.join(f)).unwrap(),
             );
             if c != o {
-                failures.push(format!("{}: {f}: {}", case.name, first_difference(&c, &o)));
+                failures.push(format!(
+                    "{}: {f}: {}",
+                    case.name,
+                    common::first_difference(&c, &o)
+                ));
             }
         }
     }

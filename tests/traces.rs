@@ -150,27 +150,6 @@ fn cases() -> Vec<Case> {
         .collect()
 }
 
-/// Where two outputs first differ, for the failure message.
-fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let at = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let line = a[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-    let show = |d: &[u8]| {
-        let s = at.saturating_sub(40);
-        String::from_utf8_lossy(&d[s..(at + 60).min(d.len())]).into_owned()
-    };
-    format!(
-        "lengths {} and {}; first difference at byte {at} (line {line}):\n  click: {:?}\n  ours:  {:?}",
-        a.len(),
-        b.len(),
-        show(a),
-        show(b)
-    )
-}
-
 #[test]
 fn differential_cases_match_click() {
     let pcaps = pcaps();
@@ -200,7 +179,7 @@ fn differential_cases_match_click() {
             failures.push(format!(
                 "{}: {}",
                 case.name,
-                first_difference(&click, &ours)
+                common::first_difference(&click, &ours)
             ));
         }
     }

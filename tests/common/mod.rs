@@ -96,3 +96,25 @@ pub fn scratch(suite: &str, tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Where Click's output and ours first differ, for a failure message.
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let show = |d: &[u8]| {
+        format!(
+            "{:02x?}",
+            &d[at.saturating_sub(8).min(d.len())..(at + 16).min(d.len())]
+        )
+    };
+    format!(
+        "lengths {} and {}; first difference at byte {at}:\n  click: {}\n  ours:  {}",
+        a.len(),
+        b.len(),
+        show(a),
+        show(b)
+    )
+}
