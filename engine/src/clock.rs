@@ -17,7 +17,7 @@
 //! the jump for all, or ends the run when no thread has a timer left.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::packet::Timestamp;
@@ -48,6 +48,30 @@ pub(crate) struct Clock {
     /// `timewarp` handler) once `warped` is set.
     warped: AtomicBool,
     warp: Mutex<Warp>,
+}
+
+/// A handle on the router's clock for an element to keep: it reads the
+/// time where no context is at hand (a read handler, whose answer may
+/// depend on the time, such as an ARP table's ages). Cloning it is cheap.
+#[derive(Debug, Clone)]
+pub struct ClockHandle(pub(crate) Arc<Clock>);
+
+impl ClockHandle {
+    /// A real-time clock of its own, for elements and tests that run
+    /// outside a router.
+    pub fn real() -> ClockHandle {
+        ClockHandle(Arc::new(Clock::new(ClockMode::Real)))
+    }
+
+    /// The current time, as [`Ctx::now`](crate::Ctx::now) reads it.
+    pub fn now(&self) -> Instant {
+        self.0.now()
+    }
+
+    /// The wall-clock time now (real, or the virtual one).
+    pub fn timestamp(&self) -> Timestamp {
+        self.0.timestamp()
+    }
 }
 
 /// Warped real time: `warped_at + (real now - real_at) * speed`.

@@ -129,7 +129,7 @@ impl Harness {
             cells: Mutex::new(HashMap::new()),
             driver: OnceLock::new(),
             mailboxes,
-            clock: Clock::new(ClockMode::Real),
+            clock: Arc::new(Clock::new(ClockMode::Real)),
             idle: IdleThreads::new(1),
             signals: RouterSignals::new(stop, wakers),
             handle,

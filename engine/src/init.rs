@@ -173,6 +173,12 @@ impl InitCtx<'_> {
         self.shared.clock.timestamp()
     }
 
+    /// A handle on the router's clock to keep, for reading the time where
+    /// no context is passed (read handlers).
+    pub fn clock(&self) -> crate::ClockHandle {
+        crate::ClockHandle(self.shared.clock.clone())
+    }
+
     /// Resolved processing of the element's outputs.
     pub fn outputs(&self) -> &[Processing] {
         &self.graph.nodes[self.global].outputs

@@ -39,7 +39,7 @@ mod timers;
 /// Click's configuration-argument parsing, for element authors.
 pub use click_lang::args;
 
-pub use clock::{ClockMode, DEFAULT_SIMTIME_START};
+pub use clock::{ClockHandle, ClockMode, DEFAULT_SIMTIME_START};
 pub use control::{GlobalHandler, GlobalWrite, RouterHandle};
 pub use counters::{CounterSlot, SharedCounters};
 pub use ctx::{Ctx, PacketCtx};

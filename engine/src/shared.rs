@@ -27,7 +27,7 @@ pub(crate) struct Shared {
     /// Handler calls between threads.
     pub mailboxes: Arc<Mailboxes>,
     /// The router's clock, real or simulated.
-    pub clock: Clock,
+    pub clock: Arc<Clock>,
     /// Simulated time: which threads have nothing to run.
     pub idle: IdleThreads,
     /// Unix signals caught by elements (delivered by thread 0).

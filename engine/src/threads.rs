@@ -80,7 +80,7 @@ pub(crate) fn run(
         cells: Mutex::new(HashMap::new()),
         driver: OnceLock::new(),
         mailboxes: mailboxes.clone(),
-        clock: Clock::new(opts.clock),
+        clock: Arc::new(Clock::new(opts.clock)),
         idle: IdleThreads::new(threads),
         signals: RouterSignals::new(spec.stop.clone(), wakers.clone()),
         handle: spec.handle,

@@ -288,7 +288,6 @@ impl ARPQuerier {
             return;
         }
         let now = table.jiffies(ctx.now());
-        table.touch(now);
         let mut out = Batch::new();
         let mut lock = None;
         let mut freed = 0;
@@ -386,7 +385,6 @@ impl ARPQuerier {
     /// table, and the packets that waited for its address go out.
     fn push_responses(&mut self, table: &ArpTable, mut batch: Batch, ctx: &mut Ctx<'_>) {
         let now = table.jiffies(ctx.now());
-        table.touch(now);
         let mut released = std::mem::take(&mut self.released);
         for p in batch.drain() {
             let Some(f) = ArpFields::read(p.data()) else {
@@ -424,7 +422,7 @@ impl Element for ARPQuerier {
         self.own
             .counters
             .get_or_init(|| SharedCounters::new(instances));
-        let epoch = ctx.now();
+        let clock = ctx.clock();
         let own_table = match &self.table_name {
             Some(name) => {
                 self.cell = ctx.shared_state_of(name, TableCell::default)?;
@@ -436,7 +434,7 @@ impl Element for ARPQuerier {
                 Some(
                     self.cell
                         .table
-                        .get_or_init(|| Arc::new(ArpTable::new(params, epoch)))
+                        .get_or_init(|| Arc::new(ArpTable::new(params, clock)))
                         .clone(),
                 )
             }
@@ -444,7 +442,7 @@ impl Element for ARPQuerier {
         if let Some(h) = ctx.take_state::<Handed>() {
             if (h.ip, h.eth, h.bcast) == (self.my_ip, self.my_eth, self.bcast) {
                 if let (Some(new), Some(old)) = (&own_table, &h.own_table) {
-                    new.take_from(old, new.jiffies(ctx.now()))?;
+                    new.take_from(old, old.now(), new.now())?;
                 }
                 if let Some(c) = self.own.counters.get() {
                     for (i, n) in h.counts.iter().enumerate() {
@@ -475,7 +473,6 @@ impl Element for ARPQuerier {
     fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         if let Some(table) = self.resolve() {
             let now = table.jiffies(ctx.now());
-            table.touch(now);
             let mut l = table.lock();
             l.expire(now);
             let freed = l.freed();
@@ -561,7 +558,6 @@ impl Element for ARPQuerier {
         };
         if first {
             let now = table.jiffies(ctx.now());
-            table.touch(now);
             let mut l = table.lock();
             match change {
                 Some((ip, eth)) => l.insert(ip, eth, now, None),

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use click_engine::args::{split_words, ArgContext, Args, EtherAddr};
 use click_engine::packet::{Packet, SendPacket};
 use click_engine::{
-    ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, SharedCounters, Timer,
+    ClockHandle, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, SharedCounters, Timer,
 };
 
 /// Jiffies per second: Click's user-level `CLICK_HZ`.
@@ -340,11 +340,10 @@ pub struct ArpTable {
     hash_b: u64,
     shift: u32,
     timeout_j: u32,
+    /// The router's clock, for the ages handler reads show.
+    clock: ClockHandle,
     /// Jiffy 0.
     epoch: Instant,
-    /// The latest time the table was used at (for handler reads, which
-    /// have no clock).
-    last_now: AtomicU32,
     inner: Mutex<Inner>,
     packet_bound: u32,
     /// `drops` and `count`, readable without the lock.
@@ -385,8 +384,8 @@ fn random_u64() -> u64 {
 }
 
 impl ArpTable {
-    /// A table with `params`, jiffy 0 at `epoch`.
-    pub(crate) fn new(params: Params, epoch: Instant) -> ArpTable {
+    /// A table with `params` on `clock`, jiffy 0 now.
+    pub(crate) fn new(params: Params, clock: ClockHandle) -> ArpTable {
         let entry_bound = params.entry_bound();
         let nslots = (entry_bound as usize * 2).next_power_of_two().max(16);
         let bits = nslots.trailing_zeros();
@@ -398,8 +397,8 @@ impl ArpTable {
             hash_b: random_u64(),
             shift: 64 - bits,
             timeout_j: params.timeout_j,
-            epoch,
-            last_now: AtomicU32::new(0),
+            epoch: clock.now(),
+            clock,
             inner: Mutex::new(Inner {
                 params,
                 entries: Vec::with_capacity(entry_bound as usize),
@@ -432,13 +431,9 @@ impl ArpTable {
         now.saturating_duration_since(self.epoch).as_millis() as u32
     }
 
-    /// Notes that the table is used at `now` (jiffies), for the ages
-    /// handler reads show. Writes shared memory at most once a jiffy.
-    #[inline]
-    pub(crate) fn touch(&self, now: u32) {
-        if less(self.last_now.load(Relaxed), now) {
-            self.last_now.store(now, Relaxed);
-        }
+    /// The time now in the table's jiffies, read from its clock.
+    pub(crate) fn now(&self) -> u32 {
+        self.jiffies(self.clock.now())
     }
 
     #[inline(always)]
@@ -511,9 +506,9 @@ impl ArpTable {
 
     /// Click's `table` handler: one line per entry, oldest first: `IP OK
     /// ETH AGE`, OK 1 for a known and unexpired entry, AGE the time since
-    /// it was last updated (as of the last time the table was used).
+    /// it was last updated, read from the router's clock now.
     pub fn dump(&self) -> String {
-        let now = self.last_now.load(Relaxed);
+        let now = self.now();
         let l = self.lock();
         let mut s = String::new();
         let mut e = l.g.age_head;
@@ -541,9 +536,9 @@ impl ArpTable {
     /// Moves the entries and waiting packets of `old` (a table handed
     /// over by a hot swap) into this one, which must be empty (Click's
     /// `take_state`); times are carried over as ages. The packets go back
-    /// to `old`'s drop count if they do not fit.
-    pub(crate) fn take_from(&self, old: &ArpTable, now: u32) -> Result<(), String> {
-        let old_now = old.last_now.load(Relaxed);
+    /// to `old`'s drop count if they do not fit. `old_now` and `now` are
+    /// the same moment in each table's jiffies.
+    pub(crate) fn take_from(&self, old: &ArpTable, old_now: u32, now: u32) -> Result<(), String> {
         let mut o = old.lock();
         let mut n = self.lock();
         if n.g.count > 0 {
@@ -580,7 +575,6 @@ impl ArpTable {
         n.g.drops += o.g.drops;
         drop(n);
         o.clear();
-        self.touch(now);
         Ok(())
     }
 }
@@ -1068,8 +1062,8 @@ pub(crate) fn parse_delete(
 ///
 /// * Ports: none.
 /// * Handlers: `table` (read: `IP OK ETH AGE` per entry, oldest first;
-///   OK is 1 for a known, unexpired entry; ages are as of the last time
-///   the table was used), `count`, `length` (entries, waiting packets),
+///   OK is 1 for a known, unexpired entry; AGE is the time since the
+///   entry was last updated, at the read), `count`, `length` (entries, waiting packets),
 ///   `drops` (packets freed for timeouts and limits), `evictions`
 ///   (entries removed to make room: ours); `insert` (write `IP ETH`),
 ///   `delete` (write `IP`: the entry becomes unknown, as in Click),
@@ -1111,14 +1105,13 @@ pub(crate) fn expire_interval(timeout_j: u32) -> Duration {
 impl Element for ARPTable {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         self.cell = ctx.shared_state(TableCell::default)?;
-        let epoch = ctx.now();
+        let clock = ctx.clock();
         let table = self
             .cell
             .table
-            .get_or_init(|| Arc::new(ArpTable::new(self.params, epoch)));
+            .get_or_init(|| Arc::new(ArpTable::new(self.params, clock)));
         if let Some(old) = ctx.take_state::<Arc<ArpTable>>() {
-            let now = table.jiffies(ctx.now());
-            table.take_from(&old, now)?;
+            table.take_from(&old, old.now(), table.now())?;
         }
         if self.params.timeout_j != 0 {
             ctx.schedule_after(Duration::from_secs(u64::from(self.params.timeout_j / HZ)));
@@ -1129,7 +1122,6 @@ impl Element for ARPTable {
     fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         let table = self.table();
         let now = table.jiffies(ctx.now());
-        table.touch(now);
         table.lock().expire(now);
         ctx.schedule_after(expire_interval(self.params.timeout_j));
     }
@@ -1163,7 +1155,6 @@ impl Element for ARPTable {
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> Result<(), String> {
         let table = self.table();
         let now = table.jiffies(ctx.now());
-        table.touch(now);
         match name {
             "insert" => {
                 let (ip, eth) = parse_insert(value, &self.names)?;
@@ -1191,7 +1182,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn table(p: Params) -> ArpTable {
-        ArpTable::new(p, Instant::now())
+        ArpTable::new(p, ClockHandle::real())
     }
 
     fn pkt(tag: u8) -> Packet {
@@ -1448,19 +1439,14 @@ mod tests {
             l.insert(1, [2, 0, 0, 0, 0, 1], 1000, None);
             l.append(2, pkt(9), 1500);
         }
-        old.touch(2000);
+        // The old table's clock reads 2000 at the hand-over, the new one's
+        // whatever it reads: ages carry over (plus the test's own time).
         let new = table(Params::default());
-        new.take_from(&old, 50_000).unwrap();
+        new.take_from(&old, 2000, new.now()).unwrap();
         assert_eq!((new.count(), new.length(), old.count()), (2, 1, 0));
         let dump = new.dump();
-        assert!(
-            dump.starts_with("0.0.0.1 1 02-00-00-00-00-01 1.000000\n"),
-            "{dump}"
-        );
-        assert!(
-            dump.contains("0.0.0.2 0 FF-FF-FF-FF-FF-FF 0.500000"),
-            "{dump}"
-        );
-        assert!(new.take_from(&old, 0).is_err());
+        assert!(dump.starts_with("0.0.0.1 1 02-00-00-00-00-01 1."), "{dump}");
+        assert!(dump.contains("0.0.0.2 0 FF-FF-FF-FF-FF-FF 0.5"), "{dump}");
+        assert!(new.take_from(&old, 0, 0).is_err());
     }
 }
