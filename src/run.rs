@@ -90,7 +90,10 @@ pub fn run(
             .map_err(|e| render(&loaded.config, &e))?;
         match reconfigure.as_ref().and_then(|r| r.take_next()) {
             Some(next) => {
-                tracing::info!("hot swap: the new configuration runs");
+                tracing::info!(
+                    "hot swap: the new configuration runs; the replaced one dropped {}",
+                    drops_summary(&report.engine_drops)
+                );
                 loaded = next;
                 if let ClockMode::Simulated(_) = opts.clock {
                     // Simulated time goes on, as Click's, which is global.
@@ -107,6 +110,21 @@ pub fn run(
         eprint!("{}", click_engine::render_table(&report.stats));
     }
     finish(flags, report.reads).map_err(|e| render(&loaded.config, &e))
+}
+
+/// "N packets (a: 2, b: 1)", or "no packet": what a router's elements
+/// dropped, for the log of a hot swap (nothing else may be lost there).
+fn drops_summary(drops: &[(String, u64)]) -> String {
+    let total: u64 = drops.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return "no packet".into();
+    }
+    let each: Vec<String> = drops
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect();
+    format!("{total} packets ({})", each.join(", "))
 }
 
 /// Click's `-q`: initializes every element (so initialization errors are

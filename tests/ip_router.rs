@@ -605,9 +605,12 @@ fn two_threads(method: &str) {
     assert_eq!(v[4..6], [name; 2], "{out}");
 }
 
-/// A `hotconfig` write that adds a route while an iperf3 TCP transfer
-/// runs: the new route works at once, and the transfer ends normally (no
-/// reset, no error).
+/// A `hotconfig` write that adds a route while an iperf3 TCP transfer and
+/// a fixed-rate UDP flow run: the new route works at once, the TCP
+/// transfer ends normally (no reset, no error), and no UDP datagram is
+/// lost: the devices' rings carry over to the new router, so frames that
+/// arrive during the swap wait in them. The log says what the replaced
+/// router dropped.
 fn hot_swap(method: &str) {
     require(&["iperf3"]);
     let net = Net::new("swap", NetOpts::default());
@@ -615,10 +618,16 @@ fn hot_swap(method: &str) {
     std::fs::write(&conf, make_ip_conf(&["--method", method])).unwrap();
     let routed = make_ip_conf(&["--method", method, "--route", "10.9.0.0/16", B_IP]);
     let sock = net.file("control");
-    let args: Vec<String> = ["-R", "-u", sock.to_str().unwrap(), conf.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "-v",
+        "-R",
+        "-u",
+        sock.to_str().unwrap(),
+        conf.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let s = start(net, &args);
     let n = &s.net;
     // host-b has 10.9.9.9 too; the router has no route to it yet.
@@ -630,8 +639,15 @@ fn hot_swap(method: &str) {
     );
 
     let server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP]);
+    let udp_server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP, "-p", "5202"]);
     std::thread::sleep(Duration::from_millis(500));
-    let client = n.a.spawn(&["iperf3", "-c", B_IP, "-J", "-t", "4"]);
+    // TCP at a rate the router keeps up with even on a loaded machine, so
+    // that a UDP loss could only be the swap's.
+    let client =
+        n.a.spawn(&["iperf3", "-c", B_IP, "-J", "-t", "4", "-b", "100M"]);
+    let udp_client = n.a.spawn(&[
+        "iperf3", "-c", B_IP, "-p", "5202", "-J", "-u", "-b", "8M", "-l", "1000", "-t", "4",
+    ]);
     std::thread::sleep(Duration::from_millis(1500));
     let reply = control(
         &sock,
@@ -659,6 +675,26 @@ fn hot_swap(method: &str) {
     let bytes = json_last(&json, "bytes").unwrap_or(0.0);
     assert!(bytes > 1e6, "{bytes} bytes received\n{json}");
     let _ = server.wait(Duration::from_secs(10));
+
+    let out = udp_client.wait(Duration::from_secs(20));
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !json.contains("\"error\""),
+        "iperf3 UDP across the swap: {json}\n{}",
+        s.log()
+    );
+    let end = &json[json.rfind("\"end\"").expect("end section")..];
+    let packets = json_last(end, "packets").expect("packets");
+    let lost = json_last(end, "lost_packets").expect("lost_packets");
+    let _ = udp_server.wait(Duration::from_secs(10));
+    assert!(packets >= 2000.0, "{packets} UDP packets\n{json}");
+    let log = s.log();
+    assert_eq!(lost, 0.0, "UDP packets lost across the swap\n{log}");
+    assert!(
+        log.contains("hot swap: the new configuration runs; the replaced one dropped")
+            && log.contains("the replaced router's ring carries on"),
+        "{log}"
+    );
 }
 
 /// Sends `request` to the router's control socket at `path`; what it

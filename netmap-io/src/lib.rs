@@ -93,7 +93,7 @@ impl Method {
 pub const NETMAP_BUILT: bool = true;
 
 /// How to open a receive ring.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RxConfig {
     /// The device's name.
     pub device: String,

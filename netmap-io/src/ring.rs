@@ -79,7 +79,7 @@ pub struct RingStats {
 }
 
 /// The receiving half of a device.
-pub trait RxRing {
+pub trait RxRing: Send {
     /// Appends up to `max` received packets to `batch` (fewer if the batch
     /// fills), oldest first, with their timestamp, packet type and MAC
     /// header set; returns how many. `Ok(0)`: nothing is waiting now;
@@ -106,7 +106,7 @@ pub trait RxRing {
 }
 
 /// The transmitting half of a device.
-pub trait TxRing {
+pub trait TxRing: Send {
     /// Sends packets from the front of `batch`, in order: as many as the
     /// ring has room for now. Those it took are gone from `batch` (sent,
     /// or dropped and counted in [`RingStats::drops`]); those left wait

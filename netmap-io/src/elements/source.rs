@@ -46,6 +46,22 @@ pub(crate) struct Source {
     errors_logged: u32,
 }
 
+/// An open receive ring a replaced router's source hands to its
+/// successor of the same name (a hot swap), so that frames arriving during
+/// the swap wait in the ring instead of being lost while it is closed and
+/// opened again.
+struct HandedRing {
+    cfg: RxConfig,
+    method: Option<Method>,
+    steal: bool,
+    ring: Box<dyn RxRing>,
+    used: Method,
+    /// When it was handed over, and the kernel's drops then: the log
+    /// says how long the ring waited and what the kernel dropped meanwhile.
+    at: std::time::Instant,
+    kernel_drops: Option<u64>,
+}
+
 /// The handlers both classes have.
 pub(crate) const HANDLERS: &[Handler] = &[
     Handler::read("count"),
@@ -172,7 +188,10 @@ impl Source {
             ctx.start_unscheduled();
             return Ok(());
         }
-        let (ring, used) = open_rx(&self.cfg, self.method, self.steal)?;
+        let (ring, used) = match self.take_ring(ctx) {
+            Some(taken) => taken,
+            None => open_rx(&self.cfg, self.method, self.steal)?,
+        };
         tracing::info!(
             "{}: {} {}: METHOD {} ({})",
             ctx.name(),
@@ -181,6 +200,8 @@ impl Source {
             used.name(),
             ring.describe()
         );
+        self.base = ring.stats();
+        self.kernel_drops_base = ring.kernel_drops().unwrap_or(0);
         let fd = ring.fd();
         self.ring = Some(ring);
         self.used = Some(used);
@@ -188,6 +209,48 @@ impl Source {
         ctx.add_select(fd, Interest::READ)?;
         self.watching = true;
         Ok(())
+    }
+
+    /// Hot swap: the ring the replaced router's element of this name had
+    /// open, if it was opened the same way (otherwise it is closed here).
+    fn take_ring(&self, ctx: &mut InitCtx<'_>) -> Option<(Box<dyn RxRing>, Method)> {
+        let h = ctx.take_state::<HandedRing>()?;
+        if (&h.cfg, h.method, h.steal) != (&self.cfg, self.method, self.steal) {
+            return None;
+        }
+        let waited = h.at.elapsed();
+        let dropped = match (h.kernel_drops, h.ring.kernel_drops()) {
+            (Some(then), Some(now)) => now.saturating_sub(then),
+            _ => 0,
+        };
+        let log = format!(
+            "{}: {} {}: the replaced router's ring carries on ({} ms without a reader; \
+             the kernel dropped {dropped} frames meanwhile)",
+            ctx.name(),
+            self.class,
+            self.cfg.device,
+            waited.as_millis()
+        );
+        if dropped > 0 {
+            tracing::warn!("{log}");
+        } else {
+            tracing::info!("{log}");
+        }
+        Some((h.ring, h.used))
+    }
+
+    /// Hot swap: the open ring, for the successor ([`Source::take_ring`]).
+    pub fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let ring = self.ring.take()?;
+        Some(Box::new(HandedRing {
+            cfg: self.cfg.clone(),
+            method: self.method,
+            steal: self.steal,
+            kernel_drops: ring.kernel_drops(),
+            ring,
+            used: self.used?,
+            at: std::time::Instant::now(),
+        }))
     }
 
     pub fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
@@ -386,6 +449,10 @@ macro_rules! source_element {
                 _ctx: &mut click_engine::Ctx<'_>,
             ) -> Result<(), String> {
                 self.0.write_handler(name)
+            }
+
+            fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+                self.0.hand_over()
             }
 
             fn cleanup(&mut self) {

@@ -4,7 +4,7 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use click_engine::args::Args;
-use click_engine::packet::BATCH_CAPACITY;
+use click_engine::packet::{Packet, SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierSignal, Readiness,
     Timer,
@@ -243,7 +243,10 @@ impl ToDevice {
 impl Element for ToDevice {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         self.upstream = ctx.upstream_empty_signal(0);
-        let (ring, used) = open_tx(&self.device, self.queue, self.method, self.mode)?;
+        let (ring, used) = match self.take_ring(ctx) {
+            Some(taken) => taken,
+            None => open_tx(&self.device, self.queue, self.method, self.mode)?,
+        };
         tracing::info!(
             "{}: ToDevice {}: METHOD {} ({})",
             ctx.name(),
@@ -387,8 +390,63 @@ impl Element for ToDevice {
         Ok(())
     }
 
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let ring = self.ring.take()?;
+        Some(Box::new(HandedTx {
+            key: self.ring_key(),
+            ring,
+            used: self.used?,
+            held: self
+                .held
+                .take()
+                .map(|mut b| b.drain().map(Packet::into_send).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
     fn cleanup(&mut self) {
         self.held = None;
         self.ring = None;
+    }
+}
+
+/// An open transmit ring, and the packets that did not fit in it, that a
+/// replaced router's ToDevice hands to its successor of the same name (a
+/// hot swap): closing an AF_PACKET socket waits for the kernel's RCU grace
+/// period (tens of milliseconds), during which the receive rings would
+/// fill with nobody reading them.
+struct HandedTx {
+    key: (String, u32, Option<Method>, TxMode),
+    ring: Box<dyn TxRing>,
+    used: Method,
+    held: Vec<SendPacket>,
+}
+
+impl ToDevice {
+    /// What must match for a successor to take the ring over.
+    fn ring_key(&self) -> (String, u32, Option<Method>, TxMode) {
+        (self.device.clone(), self.queue, self.method, self.mode)
+    }
+
+    /// Hot swap: the ring (and held packets) of the replaced router's
+    /// element of this name, if it was opened the same way.
+    fn take_ring(&mut self, ctx: &mut InitCtx<'_>) -> Option<(Box<dyn TxRing>, Method)> {
+        let h = ctx.take_state::<HandedTx>()?;
+        if h.key != self.ring_key() {
+            return None;
+        }
+        tracing::info!(
+            "{}: ToDevice {}: the replaced router's ring carries on",
+            ctx.name(),
+            self.device
+        );
+        if !h.held.is_empty() {
+            let mut held = Batch::new();
+            for p in h.held {
+                held.push(p.into_packet());
+            }
+            self.held = Some(held);
+        }
+        Some((h.ring, h.used))
     }
 }
