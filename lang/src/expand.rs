@@ -76,7 +76,8 @@ pub fn expand_within(config: &str, env: &Env, budget: &Budget) -> String {
 /// Values can refer to each other (`define($A $B$B, $B $C$C, ...)`), so
 /// substitution can take time exponential in the depth, as in Click. A
 /// budget bounds the work (bytes substituted, plus one per reference);
-/// once it is spent, references are left as written. One budget serves a
+/// a reference whose value would not fit in what is left, and every one
+/// after it, is left as written. One budget serves a
 /// whole configuration, so that many elements each spending a large one
 /// cannot add up to seconds.
 pub struct Budget(Cell<usize>);
@@ -141,13 +142,36 @@ fn expand_at(config: &str, ctx: &Ctx, depth: usize) -> String {
                     r.name.to_string()
                 };
                 let value = lookup(&name, r.form, ctx, depth);
-                let spent = value.as_ref().map_or(0, String::len) + 1;
-                ctx.budget.set(ctx.budget.get().saturating_sub(spent));
-                match value {
+                // Charge what is inserted: inside double quotes a value
+                // grows as it is quoted (a byte can become a four-byte
+                // escape), and nested quoting would multiply that at each
+                // level if only the value were charged.
+                let value = match value {
                     Some(value) if quote == b'"' => {
                         let quoted = crate::args::quote(&value);
-                        out.push_str(&quoted[1..quoted.len() - 1]);
+                        Some(quoted[1..quoted.len() - 1].to_string())
                     }
+                    other => other,
+                };
+                let inserted = match (&value, r.nested) {
+                    (Some(value), _) => value.len(),
+                    (None, true) => name.len(),
+                    (None, false) => 0,
+                };
+                let left = ctx.budget.get();
+                if inserted >= left {
+                    // The budget is spent: this reference, and every one
+                    // after it, stays as written. Checking before inserting
+                    // bounds each level's text by what is left, not only
+                    // the next look-ups.
+                    ctx.budget.set(0);
+                    out.push_str(&config[copied..r.end]);
+                    copied = r.end;
+                    i = r.end;
+                    continue;
+                }
+                ctx.budget.set(left - inserted - 1);
+                match value {
                     Some(value) => out.push_str(&value),
                     // `${a$n}` with nothing found keeps its expanded name.
                     None if r.nested => {
@@ -441,8 +465,24 @@ mod tests {
         // stops it.
         let e = env(&[("a", "$a$a$a$a$a$a$a$a")]);
         let start = std::time::Instant::now();
-        assert!(expand("$a", &e).starts_with("$a$a"));
+        let out = expand("$a", &e);
+        assert!(
+            out.starts_with("$a") && out.len() <= BUDGET,
+            "{}",
+            out.len()
+        );
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn the_budget_bounds_the_text_not_only_the_look_ups() {
+        // Found by fuzzing: a 5 KB value referring to itself 60 times.
+        // Charged only after each look-up returned, every level kept the
+        // text its first reference built: 87 MB, and 260 MB of memory.
+        let value = format!("{}{}", "x".repeat(5000), "$a ".repeat(60));
+        let e = env(&[("a", &value)]);
+        let out = expand("$a", &e);
+        assert!(out.len() <= BUDGET + value.len(), "{} bytes", out.len());
     }
 
     #[test]
