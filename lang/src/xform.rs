@@ -70,6 +70,8 @@ pub struct Pattern {
 /// configuration): every compound class `X_Replacement` declared at file
 /// level with a compound class `X` gives a pattern, in the order the
 /// replacements are declared. Anything else in the file is ignored.
+/// `opts.search_path` finds `require(library ...)` files; `opts.defines`
+/// is not used (`$variables` in patterns stay variables).
 pub fn load_patterns_bytes(
     source: &[u8],
     file_name: &str,
@@ -86,8 +88,10 @@ pub fn load_patterns_bytes(
     };
     let built = build::Builder::new(map, opts.search_path.clone()).build(&stmts);
     let mut errors = built.errors;
+    // The file's own `define`s; command-line definitions are the
+    // configuration's, and must not fill in a pattern's `$variables`.
     let env = expand::Env {
-        frames: vec![crate::global_defines(&built.scope.vars, &opts.defines)],
+        frames: vec![crate::global_defines(&built.scope.vars, &[])],
     };
     let flat = |class: &Class, errors: &mut Vec<Diagnostic>| -> Option<PatternGraph> {
         let Class::Compound(c) = class else {
@@ -901,6 +905,22 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn command_line_definitions_do_not_fill_pattern_variables() {
+        let opts = LoadOptions {
+            defines: vec![("color".into(), "7".into())],
+            ..LoadOptions::default()
+        };
+        let patterns = "
+            elementclass P { input -> Paint($color) -> output }
+            elementclass P_Replacement { input -> SetPaint($color) -> output }";
+        let p = load_patterns_bytes(patterns.as_bytes(), "p", &opts).unwrap();
+        assert_eq!(p[0].pattern.elements[2].config, "$color");
+        let config = load_str("Idle -> Paint(3) -> Discard", "c", &opts).unwrap();
+        let out = xform(&config, &p, false).unwrap().config.to_click_expanded();
+        assert!(out.contains(":: SetPaint(3);"), "{out}");
     }
 
     #[test]
