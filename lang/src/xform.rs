@@ -29,7 +29,7 @@
 //! recently freed first, so the printed configuration lists elements in
 //! Click's order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -228,8 +228,18 @@ struct Body {
     nodes: Vec<Node>,
     /// Freed slots; the last is reused first.
     free: Vec<usize>,
-    conns: Vec<FlatConnection>,
-    set: HashSet<FlatConnection>,
+    /// Connections in the order they were made; `None` once removed.
+    conns: Vec<Option<FlatConnection>>,
+    /// The live connections, with their places in `conns`.
+    set: HashMap<FlatConnection, usize>,
+    /// Per slot, the places in `conns` of the connections made to or
+    /// from it (oldest first; some may since have been removed).
+    touching: Vec<Vec<usize>>,
+    /// Live real elements by class, in slot order.
+    by_class: HashMap<String, BTreeSet<usize>>,
+    /// How many live elements are inside each compound prefix
+    /// (`a` and `a/b` for `a/b/c`).
+    prefixes: HashMap<String, usize>,
 }
 
 /// A match: the configuration element of each pattern element (none for
@@ -244,24 +254,32 @@ struct Match {
     out_of: Vec<(usize, (usize, usize))>,
 }
 
+/// The compound prefixes a name is inside: `a` and `a/b` for `a/b/c`.
+fn prefixes_of(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices('/')
+        .map(move |(i, _)| &name[..i])
+        .filter(|p| !p.is_empty())
+}
+
 impl Body {
     fn new(config: &FlatConfig) -> Body {
-        let nodes = config
-            .elements
-            .iter()
-            .map(|e| Node {
+        let mut body = Body {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            conns: Vec::new(),
+            set: HashMap::new(),
+            touching: Vec::new(),
+            by_class: HashMap::new(),
+            prefixes: HashMap::new(),
+        };
+        for e in &config.elements {
+            body.add(Node {
                 element: e.clone(),
                 tunnel: false,
                 live: true,
                 flags: 0,
-            })
-            .collect();
-        let mut body = Body {
-            nodes,
-            free: Vec::new(),
-            conns: Vec::new(),
-            set: HashSet::new(),
-        };
+            });
+        }
         for &c in &config.connections {
             body.connect(c);
         }
@@ -269,34 +287,80 @@ impl Body {
     }
 
     fn connect(&mut self, c: FlatConnection) {
-        if self.set.insert(c) {
-            self.conns.push(c);
+        if self.set.contains_key(&c) {
+            return;
+        }
+        let at = self.conns.len();
+        self.conns.push(Some(c));
+        self.set.insert(c, at);
+        self.touching[c.from].push(at);
+        if c.to != c.from {
+            self.touching[c.to].push(at);
         }
     }
 
+    /// The live connections of slot `i`, oldest first.
+    fn connections_of(&self, i: usize) -> impl DoubleEndedIterator<Item = FlatConnection> + '_ {
+        self.touching[i].iter().filter_map(|&at| self.conns[at])
+    }
+
+    fn has(&self, c: &FlatConnection) -> bool {
+        self.set.contains_key(c)
+    }
+
     fn add(&mut self, node: Node) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i] = node;
-                i
-            }
+        let i = match self.free.pop() {
+            Some(i) => i,
             None => {
-                self.nodes.push(node);
+                self.nodes.push(node.clone());
+                self.touching.push(Vec::new());
                 self.nodes.len() - 1
             }
+        };
+        self.nodes[i] = node;
+        self.touching[i].clear();
+        self.index(i, true);
+        i
+    }
+
+    /// Adds live element `i` to (or removes it from) the class and
+    /// prefix indexes.
+    fn index(&mut self, i: usize, add: bool) {
+        let e = &self.nodes[i].element;
+        if !self.nodes[i].tunnel {
+            let set = self.by_class.entry(e.class.clone()).or_default();
+            if add {
+                set.insert(i);
+            } else {
+                set.remove(&i);
+            }
         }
+        for p in prefixes_of(&e.name) {
+            let n = self.prefixes.entry(p.to_string()).or_insert(0);
+            if add {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
+    fn rename(&mut self, i: usize, name: String) {
+        self.index(i, false);
+        self.nodes[i].element.name = name;
+        self.index(i, true);
     }
 
     /// Removes element `i` and its connections; its slot is the next reused.
     fn free_element(&mut self, i: usize) {
-        self.conns.retain(|c| c.from != i && c.to != i);
-        self.set.retain(|c| c.from != i && c.to != i);
+        for at in std::mem::take(&mut self.touching[i]) {
+            if let Some(c) = self.conns[at].take() {
+                self.set.remove(&c);
+            }
+        }
+        self.index(i, false);
         self.nodes[i].live = false;
         self.free.push(i);
-    }
-
-    fn is_real(&self, i: usize) -> bool {
-        self.nodes[i].live && !self.nodes[i].tunnel
     }
 
     /// Puts `replacement` in place of match `m` of `pattern`, as Click's
@@ -361,7 +425,7 @@ impl Body {
                 .iter()
                 .find(|&&at| self.nodes[at].element.name == name)
             {
-                self.nodes[at].element.name = old;
+                self.rename(at, old);
             }
         }
         for c in &replacement.connections {
@@ -400,12 +464,12 @@ impl Body {
         // `partners`: (a tunnel end that connections leave from, the end
         // whose incoming connections it stands for).
         let partner = |t: usize| partners.iter().find(|p| p.0 == t).map(|p| p.1);
-        let mut memo: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+        type Memo = HashMap<(usize, usize), Vec<(usize, usize)>>;
         fn expand(
             body: &Body,
             port: (usize, usize),
             partner: &dyn Fn(usize) -> Option<usize>,
-            memo: &mut HashMap<(usize, usize), Vec<(usize, usize)>>,
+            memo: &mut Memo,
             depth: usize,
         ) -> Vec<(usize, usize)> {
             if let Some(v) = memo.get(&port) {
@@ -415,7 +479,7 @@ impl Body {
                 return Vec::new();
             };
             let mut out = Vec::new();
-            for c in body.conns.iter().rev() {
+            for c in body.connections_of(other).rev() {
                 if c.to != other || c.to_port != port.1 {
                     continue;
                 }
@@ -434,9 +498,16 @@ impl Body {
             memo.insert(port, out.clone());
             out
         }
-        let existing = self.conns.len();
-        for k in 0..existing {
-            let c = self.conns[k];
+        let mut memo = Memo::new();
+        // The connections made so far that leave a tunnel, in order.
+        let mut places: Vec<usize> = tunnels
+            .iter()
+            .flat_map(|&t| self.touching[t].iter().copied())
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        for at in places {
+            let Some(c) = self.conns[at] else { continue };
             if !self.nodes[c.from].tunnel || self.nodes[c.to].tunnel {
                 continue;
             }
@@ -469,6 +540,7 @@ impl Body {
         let connections = self
             .conns
             .iter()
+            .flatten()
             .filter(|c| index[c.from] != usize::MAX && index[c.to] != usize::MAX)
             .map(|c| FlatConnection {
                 from: index[c.from],
@@ -500,11 +572,7 @@ impl Prefixes {
         loop {
             let prefix = format!("{base}@{count}");
             *count += 1;
-            let inside = format!("{prefix}/");
-            let taken = body.nodes.iter().any(|n| {
-                n.live && n.element.name.len() > inside.len() && n.element.name.starts_with(&inside)
-            });
-            if !taken {
+            if body.prefixes.get(&prefix).is_none_or(|&n| n == 0) {
                 return prefix;
             }
         }
@@ -570,8 +638,6 @@ struct Matcher<'a> {
     pat: &'a PatternGraph,
     patid: usize,
     body: &'a Body,
-    /// Live, real configuration elements by class, in slot order.
-    by_class: HashMap<&'a str, Vec<usize>>,
     /// Per pattern element, the pattern connections between it and
     /// elements before it (both real).
     back_edges: Vec<Vec<FlatConnection>>,
@@ -579,15 +645,6 @@ struct Matcher<'a> {
 
 impl<'a> Matcher<'a> {
     fn new(pat: &'a PatternGraph, patid: usize, body: &'a Body) -> Matcher<'a> {
-        let mut by_class: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, n) in body.nodes.iter().enumerate() {
-            if body.is_real(i) {
-                by_class
-                    .entry(n.element.class.as_str())
-                    .or_default()
-                    .push(i);
-            }
-        }
         let mut back_edges = vec![Vec::new(); pat.elements.len()];
         for &c in &pat.connections {
             if c.from >= 2 && c.to >= 2 {
@@ -598,18 +655,67 @@ impl<'a> Matcher<'a> {
             pat,
             patid,
             body,
-            by_class,
             back_edges,
         }
     }
 
     fn find(&self) -> Option<Match> {
-        if self.pat.elements.len() <= 2 {
+        let real = self.pat.elements.get(2..).unwrap_or_default();
+        if real.is_empty() {
             return None; // nothing to match
+        }
+        // A class the configuration lacks: no match, without a search.
+        let present = |e: &FlatElement| {
+            self.body
+                .by_class
+                .get(&e.class)
+                .is_some_and(|s| !s.is_empty())
+        };
+        if !real.iter().all(present) {
+            return None;
         }
         let mut map = vec![None; self.pat.elements.len()];
         let mut used = HashSet::new();
         self.search(2, &mut map, &mut used, &[])
+    }
+
+    /// The configuration elements pattern element `k` may match, in slot
+    /// order: all those of its class, or, when the pattern connects it
+    /// to an element already matched, only those that connection reaches
+    /// (Click's search takes the same shortcut for output 0).
+    fn candidates(&self, k: usize, map: &[Option<usize>]) -> Vec<usize> {
+        let class = &self.pat.elements[k].class;
+        let Some(all) = self.body.by_class.get(class) else {
+            return Vec::new();
+        };
+        let Some(c) = self.back_edges[k].iter().find(|c| c.from != c.to) else {
+            return all.iter().copied().collect();
+        };
+        let (other, forward) = if c.to == k {
+            (map[c.from], true)
+        } else {
+            (map[c.to], false)
+        };
+        let Some(other) = other else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = self
+            .body
+            .connections_of(other)
+            .filter_map(|b| match forward {
+                true if b.from == other && b.from_port == c.from_port && b.to_port == c.to_port => {
+                    Some(b.to)
+                }
+                false if b.to == other && b.to_port == c.to_port && b.from_port == c.from_port => {
+                    Some(b.from)
+                }
+                _ => None,
+            })
+            .filter(|i| all.contains(i))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Assigns pattern element `k` and the ones after it, trying
@@ -625,8 +731,7 @@ impl<'a> Matcher<'a> {
             return self.check(map, defs);
         }
         let pe = &self.pat.elements[k];
-        let candidates = self.by_class.get(pe.class.as_str())?;
-        for &cand in candidates {
+        for cand in self.candidates(k, map) {
             if used.contains(&cand) {
                 continue;
             }
@@ -635,7 +740,7 @@ impl<'a> Matcher<'a> {
                 let (Some(from), Some(to)) = (map[c.from], map[c.to]) else {
                     return false;
                 };
-                self.body.set.contains(&FlatConnection {
+                self.body.has(&FlatConnection {
                     from,
                     from_port: c.from_port,
                     to,
@@ -674,10 +779,17 @@ impl<'a> Matcher<'a> {
             .enumerate()
             .filter_map(|(p, b)| b.map(|b| (b, p)))
             .collect();
+        // The connections of the matched elements, in the order they
+        // were made (Click goes through all of them in that order).
+        let mut places: Vec<usize> = matched
+            .flat_map(|&i| self.body.touching[i].iter().copied())
+            .collect();
+        places.sort_unstable();
+        places.dedup();
         let pat_has = |c: FlatConnection| self.pat.connections.contains(&c);
         let mut into = Vec::new();
         let mut out_of = Vec::new();
-        for c in &self.body.conns {
+        for c in places.iter().filter_map(|&at| self.body.conns[at]) {
             match (back.get(&c.from), back.get(&c.to)) {
                 (Some(&pf), Some(&pt)) => {
                     let pc = FlatConnection {
@@ -737,7 +849,7 @@ impl<'a> Matcher<'a> {
                     return true;
                 }
                 map[d.to].is_some_and(|to| {
-                    self.body.set.contains(&FlatConnection {
+                    self.body.has(&FlatConnection {
                         from: outside.0,
                         from_port: outside.1,
                         to,
@@ -771,7 +883,7 @@ impl<'a> Matcher<'a> {
                     return true;
                 }
                 map[d.from].is_some_and(|from| {
-                    self.body.set.contains(&FlatConnection {
+                    self.body.has(&FlatConnection {
                         from,
                         from_port: d.from_port,
                         to: outside.0,
@@ -919,7 +1031,10 @@ mod tests {
         let p = load_patterns_bytes(patterns.as_bytes(), "p", &opts).unwrap();
         assert_eq!(p[0].pattern.elements[2].config, "$color");
         let config = load_str("Idle -> Paint(3) -> Discard", "c", &opts).unwrap();
-        let out = xform(&config, &p, false).unwrap().config.to_click_expanded();
+        let out = xform(&config, &p, false)
+            .unwrap()
+            .config
+            .to_click_expanded();
         assert!(out.contains(":: SetPaint(3);"), "{out}");
     }
 
