@@ -240,6 +240,18 @@ struct Body {
     /// How many live elements are inside each compound prefix
     /// (`a` and `a/b` for `a/b/c`).
     prefixes: HashMap<String, usize>,
+    /// Live slots.
+    live: usize,
+    /// Click's adjacency matrix has room for `1 << cap` slots; when a
+    /// replacement needs more, Click compacts the router (see
+    /// [`Body::after_replace`]).
+    cap: u32,
+}
+
+/// Click's `AdjacencyMatrix::init`: the matrix holds `1 << cap` slots,
+/// the fewest at least `n`.
+fn matrix_cap(n: usize) -> u32 {
+    n.max(1).next_power_of_two().trailing_zeros()
 }
 
 /// A match: the configuration element of each pattern element (none for
@@ -271,6 +283,8 @@ impl Body {
             touching: Vec::new(),
             by_class: HashMap::new(),
             prefixes: HashMap::new(),
+            live: 0,
+            cap: matrix_cap(config.elements.len()),
         };
         for e in &config.elements {
             body.add(Node {
@@ -284,6 +298,55 @@ impl Body {
             body.connect(c);
         }
         body
+    }
+
+    /// What Click's `AdjacencyMatrix::update` does after a replacement:
+    /// when the slots outgrow the matrix, or 500 of them are dead, the
+    /// router is compacted (`RouterT::remove_dead_elements`): live
+    /// elements close up in slot order and no freed slot is left to
+    /// reuse. Where later replacements go depends on it.
+    fn after_replace(&mut self) {
+        let n = self.nodes.len();
+        if n <= 1 << self.cap && n < self.live + 500 {
+            return;
+        }
+        let nodes = std::mem::take(&mut self.nodes);
+        let mut index = vec![usize::MAX; n];
+        let mut kept = Vec::new();
+        for (i, node) in nodes.into_iter().enumerate() {
+            if node.live {
+                index[i] = kept.len();
+                kept.push(node);
+            }
+        }
+        let conns: Vec<FlatConnection> = self
+            .conns
+            .iter()
+            .flatten()
+            .map(|c| FlatConnection {
+                from: index[c.from],
+                from_port: c.from_port,
+                to: index[c.to],
+                to_port: c.to_port,
+            })
+            .collect();
+        *self = Body {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            conns: Vec::new(),
+            set: HashMap::new(),
+            touching: Vec::new(),
+            by_class: HashMap::new(),
+            prefixes: HashMap::new(),
+            live: 0,
+            cap: matrix_cap(kept.len()),
+        };
+        for node in kept {
+            self.add(node);
+        }
+        for c in conns {
+            self.connect(c);
+        }
     }
 
     fn connect(&mut self, c: FlatConnection) {
@@ -320,6 +383,7 @@ impl Body {
         self.nodes[i] = node;
         self.touching[i].clear();
         self.index(i, true);
+        self.live += 1;
         i
     }
 
@@ -360,6 +424,7 @@ impl Body {
         }
         self.index(i, false);
         self.nodes[i].live = false;
+        self.live -= 1;
         self.free.push(i);
     }
 
@@ -453,6 +518,7 @@ impl Body {
             });
         }
         self.remove_tunnels([outer, input, output], [(input, outer), (outer, output)]);
+        self.after_replace();
     }
 
     /// Click's `RouterT::remove_tunnels` for one compound: each connection
