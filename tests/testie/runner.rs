@@ -108,8 +108,10 @@ exec {router} "$@"
 
 impl Env {
     /// Create the shim directory: `click` runs our binary, `click-flatten`
-    /// runs `router --flatten`, `click-buildtool provides ...` answers from
-    /// the feature list (everything else is unsupported).
+    /// runs `router --flatten`, `click-xform` `router --xform` (see
+    /// [`xform_shim`]), `click-align` `router --align`,
+    /// `click-buildtool provides ...` answers from the feature list
+    /// (everything else is unsupported).
     pub fn new(router: &Path, scratch: PathBuf, provides: &[&str]) -> std::io::Result<Env> {
         let bin_dir = scratch.join("bin");
         fs::create_dir_all(&bin_dir)?;
