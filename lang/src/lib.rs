@@ -12,6 +12,8 @@
 //! (compound expansion, parameter and `define` substitution, tunnel removal)
 //! → [`FlatConfig`]. Every failure is a [`Diagnostic`] naming
 //! `file:line:column`; [`load_str`] and [`load_file`] report all of them.
+//! [`xform`] is Click's pattern optimizer (`click-xform`) on a
+//! [`FlatConfig`], with patterns from [`load_patterns_file`].
 //!
 //! This crate depends on no other crate of the workspace.
 
