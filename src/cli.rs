@@ -103,6 +103,21 @@ struct Cli {
     /// Print the configuration graph in Graphviz dot format and exit.
     #[arg(long)]
     dot: bool,
+    /// Click's click-xform: replace the patterns of the pattern file
+    /// PATTERNS (pairs of compound classes `X` and `X_Replacement`;
+    /// repeatable) until none matches, and print the result flattened.
+    #[arg(long = "xform", value_name = "PATTERNS")]
+    xform: Vec<String>,
+    /// With --xform: replace each pattern's replacement by the pattern,
+    /// the last pattern first (click-xform's `-r`).
+    #[arg(long, requires = "xform")]
+    reverse: bool,
+    /// Click's click-align: print the configuration flattened, as
+    /// --flatten does. Click adds Align elements where its elements need
+    /// aligned IP headers; this router reads headers at any alignment, so
+    /// nothing is added.
+    #[arg(long, conflicts_with = "xform")]
+    align: bool,
     /// Write output here instead of standard output (`-`: standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<String>,
@@ -130,6 +145,7 @@ struct Cli {
 
 enum Mode {
     Flatten,
+    Xform,
     Dot,
     Check,
     /// Click's `-q`: configure and initialize, run nothing, then read the
@@ -186,7 +202,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
 fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
     let mode = if cli.dot {
         Mode::Dot
-    } else if cli.flatten || (cli.quiet && cli.output.is_some()) {
+    } else if !cli.xform.is_empty() {
+        Mode::Xform
+    } else if cli.flatten || cli.align || (cli.quiet && cli.output.is_some()) {
         Mode::Flatten
     } else if cli.check {
         Mode::Check
@@ -223,7 +241,19 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         // `--flatten` is Click's click-flatten (global variables kept
         // symbolic); `-q -o FILE` is Click's router writing its flat
         // configuration (everything substituted).
-        Mode::Flatten if cli.flatten => match config.flatten_errors() {
+        Mode::Xform => {
+            let mut patterns = Vec::new();
+            for file in &cli.xform {
+                let more =
+                    click_lang::load_patterns_file(file.as_ref(), &opts).map_err(|d| render(&d))?;
+                patterns.extend(more);
+            }
+            let done = click_lang::xform(&config, &patterns, cli.reverse)
+                .map_err(|e| format!("error: {e}\n"))?;
+            tracing::info!("{} made", plural(done.replacements, "replacement"));
+            write_output(cli.output.as_deref(), &done.config.to_click_expanded()).map(|()| 0)
+        }
+        Mode::Flatten if cli.flatten || cli.align => match config.flatten_errors() {
             Some(errors) => Err(render(&errors)),
             None => write_output(cli.output.as_deref(), &config.to_click()).map(|()| 0),
         },

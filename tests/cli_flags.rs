@@ -1,6 +1,6 @@
 //! The driver's flags around a run: `-q` (Click's "initialize, don't
 //! run", with `-h` handlers read from the initialized router), `-t`, `-x`
-//! and `-w`.
+//! and `-w`; and Click's transforming tools, `--xform` and `--align`.
 
 use std::process::Command;
 
@@ -114,4 +114,57 @@ fn w_keeps_warnings_quiet() {
     assert!(ok && err.contains("call of c.nosuch"), "{err}");
     let (_, err, ok) = router(&["-w", "--simtime", "-e", config]);
     assert!(ok && err.is_empty(), "{err}");
+}
+
+/// A pattern file in a scratch directory of its own.
+fn pattern_file(tag: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("router-cli-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let path = dir.join("patterns.click");
+    std::fs::write(&path, text).expect("write patterns");
+    path
+}
+
+#[test]
+fn xform_replaces_patterns_and_the_result_runs() {
+    let patterns = pattern_file(
+        "xform",
+        "elementclass Count2 { input -> Counter -> Counter -> output }
+         elementclass Count2_Replacement { input -> c :: Counter -> output }",
+    );
+    let patterns = patterns.to_str().unwrap();
+    let config = "InfiniteSource(LIMIT 5, STOP true) -> a :: Counter -> b :: Counter -> Discard";
+    let (out, err, ok) = router(&["--xform", patterns, "-e", config]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "InfiniteSource@1 :: InfiniteSource(LIMIT 5, STOP true);\n\
+         Discard@4 :: Discard;\n\
+         Count2@1/c :: Counter;\n\n\
+         InfiniteSource@1 -> Count2@1/c\n    -> Discard@4;\n"
+    );
+    // What it prints is a configuration the router runs.
+    let (count, err, ok) = router(&["-h", "Count2@1/c.count", "-e", &out]);
+    assert!(ok, "{err}");
+    assert_eq!(count, "5\n");
+    // --reverse turns the replacement back into the pattern.
+    let (back, err, ok) = router(&["--xform", patterns, "--reverse", "-e", &out]);
+    assert!(ok, "{err}");
+    assert_eq!(back.matches(":: Counter;").count(), 2, "{back}");
+    // --reverse alone is refused; a missing pattern file is an error.
+    assert!(!router(&["--reverse", "-e", config]).2);
+    let (_, err, ok) = router(&["--xform", "/nonexistent/patterns", "-e", config]);
+    assert!(!ok && err.contains("/nonexistent/patterns"), "{err}");
+    let _ = std::fs::remove_dir_all(std::path::Path::new(patterns).parent().unwrap());
+}
+
+#[test]
+fn align_prints_the_flattened_configuration() {
+    let config = "define($N 3); elementclass C { input -> Counter -> output }
+                  Idle -> c :: Classifier(12/0800) -> Strip(14) -> CheckIPHeader -> C -> Discard";
+    let (aligned, err, ok) = router(&["--align", "-e", config]);
+    assert!(ok, "{err}");
+    let (flat, _, _) = router(&["--flatten", "-e", config]);
+    assert_eq!(aligned, flat);
+    assert!(!aligned.contains("Align"), "{aligned}");
 }

@@ -285,6 +285,10 @@ struct Ep {
 /// A parsed file, ready for expansion.
 pub struct Built {
     pub scope: Scope,
+    /// The classes declared at file level (and in libraries it requires),
+    /// in declaration order: what Click's `collect_locally_declared_types`
+    /// gives click-xform.
+    pub classes: Vec<(String, Class)>,
     pub requirements: Vec<Requirement>,
     pub errors: Vec<Diagnostic>,
     pub sources: Vec<Arc<SourceMap>>,
@@ -331,6 +335,7 @@ impl Builder {
         self.scope.deanonymize();
         Built {
             scope: self.scope,
+            classes: self.classes,
             requirements: self.requirements,
             errors: self.errors,
             sources: self.sources,

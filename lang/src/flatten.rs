@@ -216,6 +216,68 @@ impl Flattener {
     }
 }
 
+/// The name [`flatten_compound`] gives the compound's instance; its
+/// components are `xform/NAME`.
+pub const COMPOUND_INSTANCE: &str = "xform";
+
+/// Flattens one compound class on its own, as Click's tools flatten a
+/// class's router (click-xform's patterns): the result has the primitive
+/// elements `input` and `output` first, standing for the class's ports,
+/// then the components as `xform/NAME` ([`COMPOUND_INSTANCE`]), and the
+/// connections in the order the body makes them (a connection from
+/// `input` where the body connects from its `input`). Formal parameters
+/// are given themselves as values (`$x` stays `$x`).
+pub fn flatten_compound(class: Rc<CompoundClass>, env: &Env) -> Flat {
+    let mut scope = Scope::default();
+    let span = class.span.clone();
+    let pseudo = |name: &str| Kind::Class(Class::Primitive(name.into()));
+    let input = scope.add(
+        "input".into(),
+        false,
+        pseudo("input"),
+        String::new(),
+        span.clone(),
+    );
+    let output = scope.add(
+        "output".into(),
+        false,
+        pseudo("output"),
+        String::new(),
+        span.clone(),
+    );
+    let args: Vec<String> = class
+        .formals
+        .iter()
+        .map(|(var, keyword)| match keyword.as_str() {
+            "" | "__REST__" => format!("${var}"),
+            k => format!("{k} ${var}"),
+        })
+        .collect();
+    let (ninputs, noutputs) = (class.ninputs, class.noutputs);
+    let kind = Kind::Class(Class::Compound(class));
+    let instance = scope.add(COMPOUND_INSTANCE.into(), false, kind, args.join(", "), span);
+    scope.nports[instance] = [ninputs, noutputs];
+    let mut f = Flattener::new(scope);
+    f.expand_element(instance, env, 0);
+    // After the body's connections, so that the flattened connections keep
+    // the body's order.
+    for port in 0..ninputs {
+        f.scope
+            .connect(input, port, instance, port, ConnectionSpan::default());
+    }
+    for port in 0..noutputs {
+        f.scope
+            .connect(instance, port, output, port, ConnectionSpan::default());
+    }
+    let (elements, connections, spans) = Resolver::new(&f.scope, &mut f.errors).finish();
+    Flat {
+        elements,
+        connections,
+        spans,
+        errors: f.errors,
+    }
+}
+
 /// The environment a compound body runs in: the frames visible where the
 /// class was defined, then its formals and its own `define`s.
 fn instance_env(c: &CompoundClass, outer: &Env, args: Vec<String>, budget: &Budget) -> Env {

@@ -12,6 +12,8 @@
 //! (compound expansion, parameter and `define` substitution, tunnel removal)
 //! → [`FlatConfig`]. Every failure is a [`Diagnostic`] naming
 //! `file:line:column`; [`load_str`] and [`load_file`] report all of them.
+//! [`xform`] is Click's pattern optimizer (`click-xform`) on a
+//! [`FlatConfig`], with patterns from [`load_patterns_file`].
 //!
 //! This crate depends on no other crate of the workspace.
 
@@ -24,6 +26,7 @@ mod flat;
 mod flatten;
 mod source;
 mod unparse;
+mod xform;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +36,7 @@ pub use flat::{
     ConnectionSpan, ConnectionSpans, FlatConfig, FlatConnection, FlatElement, Requirement,
     SourceTexts, SymbolicFlat,
 };
+pub use xform::{load_patterns_bytes, load_patterns_file, xform, Pattern, PatternGraph, Xformed};
 
 /// How to load a configuration.
 #[derive(Debug, Clone, Default)]
@@ -136,7 +140,7 @@ fn load_map(map: source::SourceMap, opts: &LoadOptions) -> Result<FlatConfig, Di
 
 /// The file's `define`s, overridden by the command line's, which Click
 /// adds at the end when the file does not define them (`LexerT::finish`).
-fn global_defines(
+pub(crate) fn global_defines(
     file: &[(String, String)],
     overrides: &[(String, String)],
 ) -> Vec<(String, String)> {
@@ -151,7 +155,10 @@ fn global_defines(
     vars
 }
 
-fn diagnostics(errors: Vec<Diagnostic>, sources: &[Arc<source::SourceMap>]) -> Diagnostics {
+pub(crate) fn diagnostics(
+    errors: Vec<Diagnostic>,
+    sources: &[Arc<source::SourceMap>],
+) -> Diagnostics {
     let mut d = Diagnostics::new(errors);
     for map in sources {
         d.add_source(map.name.clone(), map.text.clone());

@@ -61,7 +61,6 @@ fn group_alive(pgid: u32) -> bool {
 /// Tools of a Click installation that tests call; each one not listed in
 /// [`write_shims`] as supported gets a shim failing with a clear message.
 const UNSUPPORTED_TOOLS: &[&str] = &[
-    "click-align",
     "click-combine",
     "click-uncombine",
     "click-devirtualize",
@@ -70,16 +69,49 @@ const UNSUPPORTED_TOOLS: &[&str] = &[
     "click-uninstall",
     "click-mkmindriver",
     "click-undead",
-    "click-xform",
     "click-pretty",
     "click2xml",
     "clicktest",
 ];
 
+/// `click-xform`'s command line (`-p PATTERNS`, `-r`, `-f`, `-e`, `-o`,
+/// the configuration file then pattern files as arguments, `NAME=VALUE`)
+/// turned into the router's (`--xform PATTERNS`, `--reverse`, ...).
+/// Without patterns Click warns and prints the configuration flattened.
+fn xform_shim(router: &str) -> String {
+    format!(
+        r#"export ROUTER_ERRORS=click
+n=$#; config=; patterns=
+while [ "$n" -gt 0 ]; do
+  a=$1; shift; n=$((n-1))
+  case $a in
+    -p|--patterns) set -- "$@" --xform "$1"; shift; n=$((n-1)); patterns=1;;
+    --patterns=*) set -- "$@" --xform "${{a#*=}}"; patterns=1;;
+    -p?*) set -- "$@" --xform "${{a#-p}}"; patterns=1;;
+    -r|--reverse) set -- "$@" --reverse;;
+    +r|--no-reverse) ;;
+    -f|--file|-e|--expression) set -- "$@" "$a" "$1"; shift; n=$((n-1)); config=1;;
+    -o|--output) set -- "$@" "$a" "$1"; shift; n=$((n-1));;
+    -?*|*=*) set -- "$@" "$a";;
+    *) if [ -z "$config" ]; then config=1; set -- "$@" "$a"
+       else set -- "$@" --xform "$a"; patterns=1; fi;;
+  esac
+done
+if [ -z "$patterns" ]; then
+  echo "click-xform: warning: no patterns read" >&2
+  set -- "$@" --xform /dev/null
+fi
+exec {router} "$@"
+"#
+    )
+}
+
 impl Env {
     /// Create the shim directory: `click` runs our binary, `click-flatten`
-    /// runs `router --flatten`, `click-buildtool provides ...` answers from
-    /// the feature list (everything else is unsupported).
+    /// runs `router --flatten`, `click-xform` `router --xform` (see
+    /// [`xform_shim`]), `click-align` `router --align`,
+    /// `click-buildtool provides ...` answers from the feature list
+    /// (everything else is unsupported).
     pub fn new(router: &Path, scratch: PathBuf, provides: &[&str]) -> std::io::Result<Env> {
         let bin_dir = scratch.join("bin");
         fs::create_dir_all(&bin_dir)?;
@@ -91,6 +123,14 @@ impl Env {
                 "click-flatten".into(),
                 format!("export ROUTER_ERRORS=click\nexec {r} --flatten \"$@\"\n"),
             ),
+            // click-align: the flattened configuration; this router needs
+            // no Align elements (docs/LANGUAGE.md, "click-xform and
+            // click-align").
+            (
+                "click-align".into(),
+                format!("export ROUTER_ERRORS=click\nexec {r} --align \"$@\"\n"),
+            ),
+            ("click-xform".into(), xform_shim(&r)),
             (
                 "click-buildtool".into(),
                 format!(
