@@ -50,8 +50,9 @@ impl Signal {
     /// Makes the signal active and wakes its listeners if it was not.
     #[inline]
     pub fn activate(&self) {
-        // SeqCst, as the task side's fence after unscheduling: see
-        // `Shard::run_task`.
+        // SeqCst, before the listeners' wakes: a task that read the signal
+        // inactive and then slept learns of the wake, and then sees the
+        // signal active (see `TaskHandle::after_sleep`).
         if !self.0.active.swap(true, Ordering::SeqCst) {
             self.wake_listeners();
         }

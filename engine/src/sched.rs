@@ -8,7 +8,7 @@
 //! notifier or control message wakes it, so an idle router does not burn a
 //! core.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use crate::poller::WakeFd;
@@ -23,9 +23,18 @@ const STRIDE_ONE: u64 = 1 << 24;
 #[derive(Clone, Debug)]
 pub struct TaskHandle(Arc<TaskState>);
 
+/// `TaskState::sched` bits: the task is scheduled (it runs when picked).
+const SCHEDULED: u8 = 1;
+/// `TaskState::sched` bits: a wake came since the task's run began (see
+/// [`TaskHandle::after_sleep`]).
+const WOKEN: u8 = 2;
+
 #[derive(Debug)]
 struct TaskState {
-    scheduled: AtomicBool,
+    /// `SCHEDULED | WOKEN` bits. A task stays scheduled while it runs;
+    /// only its own thread clears the bits (`before_run`, `after_sleep`),
+    /// and wakes set both in one swap.
+    sched: AtomicU8,
     /// The task's share (Click's tickets); the `tickets` handler may
     /// change it while the router runs.
     tickets: AtomicU32,
@@ -37,7 +46,7 @@ struct TaskState {
 impl TaskHandle {
     pub(crate) fn new(scheduled: bool, thread: Arc<ThreadWaker>, home_thread: usize) -> Self {
         TaskHandle(Arc::new(TaskState {
-            scheduled: AtomicBool::new(scheduled),
+            sched: AtomicU8::new(if scheduled { SCHEDULED } else { 0 }),
             tickets: AtomicU32::new(DEFAULT_TICKETS),
             thread,
             home_thread,
@@ -52,7 +61,7 @@ impl TaskHandle {
     /// Schedules the task; wakes its thread if the task was asleep.
     #[inline]
     pub fn wake(&self) {
-        if !self.0.scheduled.swap(true, Ordering::SeqCst) {
+        if self.0.sched.swap(SCHEDULED | WOKEN, Ordering::SeqCst) & SCHEDULED == 0 {
             self.0.thread.wake();
         }
     }
@@ -72,12 +81,42 @@ impl TaskHandle {
 
     #[inline]
     pub(crate) fn is_scheduled(&self) -> bool {
-        self.0.scheduled.load(Ordering::Acquire)
+        self.0.sched.load(Ordering::Acquire) & SCHEDULED != 0
     }
 
-    #[inline]
-    pub(crate) fn set_scheduled(&self, on: bool) {
-        self.0.scheduled.store(on, Ordering::Release);
+    /// The task is about to run: forgets the wakes that came before (the
+    /// run sees what they announced), so that only a wake during the run
+    /// keeps a sleeping task scheduled, as when tasks were unscheduled for
+    /// their runs. A plain load unless a wake came (an atomic swap then,
+    /// whose acquire makes the waker's signal visible to the run; a wake
+    /// that lands between the load and the swap is taken by it too).
+    #[inline(always)]
+    pub(crate) fn before_run(&self) {
+        if self.0.sched.load(Ordering::Relaxed) & WOKEN != 0 {
+            // Only this thread clears SCHEDULED, and the task was picked.
+            self.0.sched.swap(SCHEDULED, Ordering::SeqCst);
+        }
+    }
+
+    /// The task's run ended with a sleep (`Ctx::sleep`): unschedules it,
+    /// unless a wake came since it last slept, which may have raised a
+    /// signal after the task read it; then it stays scheduled and runs
+    /// again.
+    ///
+    /// Why no wake is lost, with no atomic read-modify-write or fence on
+    /// a run that does not sleep (which an unschedule before every run and
+    /// a fence after it cost: two a batch on a Queue path): a waker raises
+    /// the signal and then swaps in `SCHEDULED | WOKEN`; this swap clears
+    /// both. Swaps of one location are totally ordered. If the waker's
+    /// came first, this one reads `WOKEN` and reschedules. If this one came
+    /// first, the waker's reads `SCHEDULED` clear and wakes the thread.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn after_sleep(&self) {
+        if self.0.sched.swap(0, Ordering::SeqCst) & WOKEN != 0 {
+            // A waker may have swapped in both bits since: keep them.
+            self.0.sched.fetch_or(SCHEDULED, Ordering::Relaxed);
+        }
     }
 }
 
@@ -232,6 +271,31 @@ mod tests {
             (runs[1] as f64 / runs[0] as f64 - 2.0).abs() < 0.01,
             "{runs:?}"
         );
+    }
+
+    #[test]
+    fn a_run_that_sleeps_stays_scheduled_only_if_woken_during_it() {
+        let waker = Arc::new(ThreadWaker::default());
+        let h = TaskHandle::new(true, waker.clone(), 0);
+        // A wake before the run is the run's to see: the sleep unschedules.
+        h.wake();
+        h.before_run();
+        h.after_sleep();
+        assert!(!h.is_scheduled());
+        // A wake during the run (after the task read its signals) keeps
+        // it scheduled, once.
+        h.wake();
+        h.before_run();
+        h.wake();
+        h.after_sleep();
+        assert!(h.is_scheduled());
+        h.before_run();
+        h.after_sleep();
+        assert!(!h.is_scheduled());
+        // A run that does not sleep leaves it scheduled.
+        h.wake();
+        h.before_run();
+        assert!(h.is_scheduled());
     }
 
     #[test]

@@ -182,7 +182,10 @@ impl Element for Queue {
         // Packets that do not fit stay in the batch and are freed with it.
         self.drops += self.packets.push_batch(&mut batch) as u64;
         self.highwater = self.highwater.max(self.packets.len());
-        if was_empty && !self.packets.is_empty() {
+        // Only this queue writes its signals, all on its own thread, so a
+        // load tells whether `activate` would change anything: a queue that
+        // drains at every pull skips its atomic swap on every push.
+        if was_empty && !self.packets.is_empty() && !self.nonempty.is_active() {
             self.nonempty.activate();
         }
         if self.packets.is_full() {

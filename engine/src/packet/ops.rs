@@ -72,11 +72,10 @@ impl Packet {
     /// shared packets. Fails with [`PacketError::OutOfBounds`] if `n > len`.
     #[inline]
     pub fn pull(&mut self, n: usize) -> Result<(), PacketError> {
-        let (head, len) = (self.headroom(), self.len());
-        if n > len {
+        if n > self.len() {
             return Err(PacketError::OutOfBounds);
         }
-        self.set_window(head + n, len - n);
+        self.shrink_front(n);
         Ok(())
     }
 
@@ -84,11 +83,11 @@ impl Packet {
     /// shared packets. Fails with [`PacketError::OutOfBounds`] if `n > len`.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<(), PacketError> {
-        let (head, len) = (self.headroom(), self.len());
+        let len = self.len();
         if n > len {
             return Err(PacketError::OutOfBounds);
         }
-        self.set_window(head, len - n);
+        self.shrink_to(len - n);
         Ok(())
     }
 
@@ -96,8 +95,7 @@ impl Packet {
     #[inline]
     pub fn truncate(&mut self, len: usize) {
         if len < self.len() {
-            let head = self.headroom();
-            self.set_window(head, len);
+            self.shrink_to(len);
         }
     }
 

@@ -1073,6 +1073,28 @@ impl Packet {
         s.keep_from = s.keep_from.min(head as u32);
     }
 
+    /// Removes `n <= len()` bytes from the front of the window (`pull`).
+    /// The window's end does not move, so it stays in the buffer, and the
+    /// head only grows, so `keep_from <= head` still holds: unlike
+    /// `set_window`, nothing is checked (9 instructions a packet on a
+    /// Strip).
+    #[inline]
+    pub(super) fn shrink_front(&mut self, n: usize) {
+        let s = self.st_mut();
+        debug_assert!(n <= s.len as usize);
+        s.head += n as u32;
+        s.len -= n as u32;
+    }
+
+    /// Shortens the window to `len <= len()` bytes (`take`, `truncate`):
+    /// it stays in the buffer and its head does not move.
+    #[inline]
+    pub(super) fn shrink_to(&mut self, len: usize) {
+        let s = self.st_mut();
+        debug_assert!(len <= s.len as usize);
+        s.len = len as u32;
+    }
+
     /// Prepends `n <= headroom()` bytes to the data of a packet whose
     /// buffer is unique (the caller made it so) and returns them. Panics
     /// if the headroom is shorter.
