@@ -10,7 +10,9 @@
 //! freed (the owner's release hook, on any thread, through a token queue),
 //! or, when the packet went out of a TX ring of the same memory region by a
 //! swap, the buffer the TX slot held comes back instead (the homes table
-//! below tells the transmitting half where to send it). When the spares
+//! below tells the transmitting half where to send it: straight into the
+//! receiving half's thread-local entry when both halves run on one
+//! thread, else through its token queue). When the spares
 //! run out (packets held for long), slots are copied into pool packets,
 //! and counted.
 
