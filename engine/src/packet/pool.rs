@@ -1560,7 +1560,16 @@ impl Taken {
         if self.n + freed.len() > self.entries.len() {
             self.free_entries();
         }
-        self.entries[self.n..self.n + freed.len()].copy_from_slice(freed);
+        // One or two entries (a holder, and a clone's own entry): stored
+        // one by one, as a copy of a length unknown here (even written as
+        // a loop) becomes a call to `memcpy`, once per packet.
+        let n = self.n;
+        if let [first, rest @ ..] = freed {
+            self.entries[n] = *first;
+            if let [second, ..] = rest {
+                self.entries[n + 1] = *second;
+            }
+        }
         self.n += freed.len();
         // A batch's buffers mostly come from one owner: the last one
         // counted, first.
