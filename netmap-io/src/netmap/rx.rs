@@ -422,13 +422,13 @@ impl Drop for NetmapRx {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|h| h.owner != me || h.region != self.port.region);
         HOMES_GEN.fetch_add(1, Ordering::AcqRel);
-        self.take_returned();
-        let _ = LOCAL_HOMES.try_with(|l| l.borrow_mut().retain(|(o, _)| *o != me));
         // What is home now goes back to the kernel with the port; what
         // packets still hold comes back through the queue, which the port
         // drains when it closes (after the last packet, since the owner
-        // keeps it).
+        // keeps it). Swaps on this thread after this send their buffers
+        // to no home: they go back with the transmitting port.
         self.take_returned();
+        let _ = LOCAL_HOMES.try_with(|l| l.borrow_mut().retain(|(o, _)| *o != me));
         self.port.give_back(&self.spares);
         if let Some(r) = self.returned.take() {
             self.port.park(r);
