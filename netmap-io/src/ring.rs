@@ -162,14 +162,17 @@ pub fn rejoin(batch: &mut Batch, rest: Batch) {
 /// Click's packet type from the destination address, for rings whose
 /// kernel does not tell it (AF_XDP, netmap).
 pub(crate) fn set_packet_type(p: &mut Packet) {
-    let t = match p.data().first() {
-        Some(b) if b & 1 != 0 => {
-            if p.data().get(..6) == Some(&[0xff; 6]) {
+    let d = p.data();
+    let t = match d.first() {
+        Some(b) if b & 1 != 0 => match d.get(..6) {
+            // Two loads rather than a six-byte slice comparison.
+            Some(&[a, b, c, e, f, g])
+                if u32::from_ne_bytes([a, b, c, e]) == u32::MAX && f & g == 0xff =>
+            {
                 PacketType::Broadcast
-            } else {
-                PacketType::Multicast
             }
-        }
+            _ => PacketType::Multicast,
+        },
         _ => return,
     };
     p.anno_mut().set_packet_type(t);

@@ -1577,12 +1577,35 @@ impl Taken {
         }
     }
 
+    #[inline(always)]
     fn add(&mut self, freed: &[NonNull<Entry>], owner: u16) {
         if self.n + freed.len() > self.entries.len() {
             self.free_entries();
         }
-        self.entries[self.n..self.n + freed.len()].copy_from_slice(freed);
+        // One or two entries (a holder, and a clone's own entry): stored
+        // one by one, as a copy of a length unknown here (even written as
+        // a loop) becomes a call to `memcpy`, once per packet.
+        let n = self.n;
+        if let [first, rest @ ..] = freed {
+            self.entries[n] = *first;
+            if let [second, ..] = rest {
+                self.entries[n + 1] = *second;
+            }
+        }
         self.n += freed.len();
+        // A batch's buffers mostly come from one owner: the last one
+        // counted, first.
+        if let Some((o, count)) = self.owners[..self.n_owners].last_mut() {
+            if *o == owner {
+                *count += 1;
+                return;
+            }
+        }
+        self.add_owner(owner);
+    }
+
+    #[inline(never)]
+    fn add_owner(&mut self, owner: u16) {
         match self.owners[..self.n_owners]
             .iter_mut()
             .find(|(o, _)| *o == owner)

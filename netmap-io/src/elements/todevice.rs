@@ -216,12 +216,10 @@ impl ToDevice {
         }
     }
 
-    /// Packets longer than the device takes: out of output 1, or dropped.
+    /// Packets longer than the device takes (the batch has some): out of
+    /// output 1, or dropped.
     fn reject_long(&mut self, batch: &mut Batch, ctx: &mut Ctx<'_>) {
         let max = self.max_frame;
-        if batch.iter().all(|p| p.len() <= max) {
-            return;
-        }
         let mut long = Batch::new();
         let mut kept = Batch::new();
         for p in batch.drain() {
@@ -280,8 +278,14 @@ impl Element for ToDevice {
                     self.pulls += 1;
                     match ctx.pull(0, left.min(BATCH_CAPACITY)) {
                         Some(mut b) => {
-                            self.bytes += b.iter().map(|p| p.len() as u64).sum::<u64>();
-                            self.reject_long(&mut b, ctx);
+                            // One pass for the bytes and the longest.
+                            let (bytes, longest) = b.iter().fold((0u64, 0), |(sum, max), p| {
+                                (sum + p.len() as u64, max.max(p.len()))
+                            });
+                            self.bytes += bytes;
+                            if longest > self.max_frame {
+                                self.reject_long(&mut b, ctx);
+                            }
                             b
                         }
                         None => {

@@ -10,11 +10,15 @@
 //! freed (the owner's release hook, on any thread, through a token queue),
 //! or, when the packet went out of a TX ring of the same memory region by a
 //! swap, the buffer the TX slot held comes back instead (the homes table
-//! below tells the transmitting half where to send it). When the spares
+//! below tells the transmitting half where to send it: straight into the
+//! receiving half's thread-local entry when both halves run on one
+//! thread, else through its token queue). When the spares
 //! run out (packets held for long), slots are copied into pool packets,
 //! and counted.
 
+use std::cell::RefCell;
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +29,7 @@ use click_engine::packet::{
     Timestamp, TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
 
-use super::abi::{ring_add, Ring, NS_BUF_CHANGED, NS_MOREFRAG};
+use super::abi::{netmap_slot, ring_add, Ring, NS_BUF_CHANGED, NS_MOREFRAG};
 use super::kernel::{Dir, Kernel};
 use super::name::PortName;
 use super::port::Port;
@@ -51,6 +55,31 @@ pub(crate) struct Home {
 
 static HOMES: Mutex<Vec<Home>> = Mutex::new(Vec::new());
 static HOMES_GEN: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The receiving halves of this thread, by owner id, each with the
+    /// buffers that swaps on this thread freed for it: a transmitting
+    /// half on the same thread (a FromDevice and a ToDevice on one
+    /// thread, the usual forwarder) hands them over here instead of
+    /// through the token queue, which costs two atomic stores, two loads
+    /// and a shared cache line per buffer.
+    static LOCAL_HOMES: RefCell<Vec<(u16, Vec<u32>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives `bufs` to the receiving half `owner` if it lives on this thread;
+/// false if it does not (send them through its token queue then).
+pub(crate) fn send_home_locally(owner: u16, bufs: &[(u16, u32)]) -> bool {
+    LOCAL_HOMES
+        .try_with(|l| {
+            let mut l = l.borrow_mut();
+            let Some((_, home)) = l.iter_mut().find(|(o, _)| *o == owner) else {
+                return false;
+            };
+            home.extend(bufs.iter().map(|&(_, b)| b));
+            true
+        })
+        .unwrap_or(false)
+}
 
 /// Changes whenever a home comes or goes.
 pub(crate) fn homes_generation() -> u64 {
@@ -84,6 +113,9 @@ pub struct NetmapRx {
     headroom: usize,
     timestamp: bool,
     stats: RingStats,
+    /// Its entry in this thread's `LOCAL_HOMES`: the half stays on the
+    /// thread that opened it.
+    _here: PhantomData<*const ()>,
 }
 
 impl NetmapRx {
@@ -120,6 +152,10 @@ impl NetmapRx {
             _port: port.clone(),
         });
         HOMES_GEN.fetch_add(1, Ordering::AcqRel);
+        LOCAL_HOMES.with(|l| {
+            l.borrow_mut()
+                .push((reg.id().get(), Vec::with_capacity(population)))
+        });
         Ok(NetmapRx {
             reg,
             port,
@@ -132,6 +168,7 @@ impl NetmapRx {
             headroom: cfg.headroom,
             timestamp: cfg.timestamp,
             stats: RingStats::default(),
+            _here: PhantomData,
         })
     }
 
@@ -157,6 +194,12 @@ impl NetmapRx {
 
     /// The spares that came home since the last call, taken back.
     fn take_returned(&mut self) {
+        let me = self.reg.id().get();
+        let _ = LOCAL_HOMES.try_with(|l| {
+            if let Some((_, home)) = l.borrow_mut().iter_mut().find(|(o, _)| *o == me) {
+                self.spares.append(home);
+            }
+        });
         let Some(r) = self.returned.as_mut() else {
             return;
         };
@@ -190,15 +233,32 @@ impl NetmapRx {
     }
 }
 
-/// What to do with one slot.
-#[derive(Clone, Copy)]
-enum Take {
-    /// Wrap its buffer (index in `bufs`).
-    Wrap,
-    /// Copy it into a pool packet.
-    Copy,
-    /// Drop it (part of a multi-slot frame, or a bad slot).
-    Skip,
+impl NetmapRx {
+    /// Slot `at` of `ring` if its buffer can become a packet: the slot,
+    /// its buffer, its full length and its buffer index. Slots of a frame split
+    /// over several (NS_MOREFRAG), bad indices and overlong lengths are
+    /// dropped and counted.
+    #[inline(always)]
+    fn usable(
+        &mut self,
+        ring: Ring,
+        at: u32,
+        buf_size: usize,
+    ) -> Option<(*mut netmap_slot, NonNull<u8>, usize, u32)> {
+        let slot = ring.slot(at);
+        // SAFETY: slots head..tail are ours (the ring protocol).
+        let s = unsafe { *slot };
+        let frag = s.flags & NS_MOREFRAG != 0;
+        let skip = std::mem::replace(&mut self.in_frag, frag) || frag;
+        let len = s.len as usize;
+        match self.port.buf(s.buf_idx) {
+            Some(buf) if !skip && len <= buf_size => Some((slot, buf, len, s.buf_idx)),
+            _ => {
+                self.stats.drops += 1;
+                None
+            }
+        }
+    }
 }
 
 impl RxRing for NetmapRx {
@@ -217,6 +277,9 @@ impl RxRing for NetmapRx {
             self.take_returned();
         }
         let buf_size = self.port.bufs.size() as usize;
+        let snaplen = self.snaplen;
+        // The slots to wrap, in order, while there are spares to put in
+        // their place: their buffers, slots and full lengths.
         let mut bufs = [RxBuffer {
             token: 0,
             buf: NonNull::dangling(),
@@ -224,39 +287,28 @@ impl RxRing for NetmapRx {
             head: 0,
             len: 0,
         }; BATCH_CAPACITY];
-        let mut what = [Take::Skip; BATCH_CAPACITY];
-        let mut full_len = [0usize; BATCH_CAPACITY];
-        let mut n_wrap = 0;
-        let mut spares = self.spares.len();
-        for (i, w) in what.iter_mut().enumerate().take(take) {
-            // SAFETY: slots head..tail are ours (the ring protocol).
-            let s = unsafe { *ring.slot(ring_add(head, i as u32, n_slots)) };
-            let frag = s.flags & NS_MOREFRAG != 0;
-            let skip = std::mem::replace(&mut self.in_frag, frag) || frag;
-            let len = s.len as usize;
-            let Some(buf) = self
-                .port
-                .buf(s.buf_idx)
-                .filter(|_| !skip && len <= buf_size)
-            else {
-                self.stats.drops += 1;
+        let mut slots = [std::ptr::null_mut::<netmap_slot>(); BATCH_CAPACITY];
+        // The full length of each packet made, in the batch's order (the
+        // wrapped slots all come before the copied ones).
+        let mut full = [0u32; BATCH_CAPACITY];
+        let spares = self.spares.len();
+        let (mut i, mut n_wrap) = (0, 0);
+        while i < take && n_wrap < spares {
+            let at = ring_add(head, i as u32, n_slots);
+            i += 1;
+            let Some((slot, buf, len, idx)) = self.usable(ring, at, buf_size) else {
                 continue;
             };
-            full_len[i] = len;
-            if spares > 0 {
-                spares -= 1;
-                bufs[n_wrap] = RxBuffer {
-                    token: s.buf_idx as u64,
-                    buf,
-                    cap: buf_size,
-                    head: 0,
-                    len: len.min(self.snaplen),
-                };
-                n_wrap += 1;
-                *w = Take::Wrap;
-            } else {
-                *w = Take::Copy;
-            }
+            bufs[n_wrap] = RxBuffer {
+                token: idx as u64,
+                buf,
+                cap: buf_size,
+                head: 0,
+                len: len.min(snaplen),
+            };
+            slots[n_wrap] = slot;
+            full[n_wrap] = len as u32;
+            n_wrap += 1;
         }
         let start = batch.len();
         // SAFETY: each buffer is the buffer of a slot between head and
@@ -265,74 +317,67 @@ impl RxRing for NetmapRx {
         // uses it until the owner's hook takes it back; the owner keeps the
         // port, so the mapping, alive.
         let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n_wrap]) };
-        // Swap spares into the wrapped slots; drop the rest if the pool
-        // ran dry; copy where the spares did.
-        let mut wrapped = 0;
-        // The original length of each packet made, in the batch's order
-        // (the wrapped slots all come before the copied ones).
-        let mut full = [0u32; BATCH_CAPACITY];
-        let mut n_full = 0;
-        for (i, w) in what.iter().enumerate().take(take) {
-            let slot = ring.slot(ring_add(head, i as u32, n_slots));
-            match w {
-                Take::Wrap if wrapped < made => {
-                    wrapped += 1;
-                    full[n_full] = full_len[i] as u32;
-                    n_full += 1;
-                    let spare = self.spares.pop().expect("counted");
-                    // SAFETY: our slot (between head and tail).
-                    unsafe {
-                        (*slot).buf_idx = spare;
-                        (*slot).flags |= NS_BUF_CHANGED;
-                    }
-                }
-                Take::Wrap => self.stats.drops += 1,
-                Take::Copy => {
-                    if made < n_wrap {
-                        self.stats.drops += 1;
-                        continue;
-                    }
-                    // SAFETY: our slot; its buffer checked valid above.
-                    let (idx, len) = unsafe { ((*slot).buf_idx, full_len[i]) };
-                    let keep = len.min(self.snaplen);
-                    let src = self.port.buf(idx).expect("checked above");
-                    let Ok(mut p) = Packet::with_headroom(self.headroom, keep) else {
-                        self.stats.drops += 1;
-                        continue;
-                    };
-                    if let Ok(d) = p.data_mut() {
-                        // SAFETY: `keep` bytes of the slot's buffer, ours.
-                        d.copy_from_slice(unsafe {
-                            std::slice::from_raw_parts(src.as_ptr(), keep)
-                        });
-                    }
-                    batch.push(p);
-                    full[n_full] = len as u32;
-                    n_full += 1;
-                    self.stats.copies += 1;
-                }
-                Take::Skip => {}
+        // Spares into the wrapped slots; the others (the pool ran dry)
+        // keep their buffers and are dropped.
+        let left = self.spares.len() - made;
+        for (&slot, &spare) in slots[..made].iter().zip(self.spares[left..].iter().rev()) {
+            // SAFETY: our slot (between head and tail).
+            unsafe {
+                (*slot).buf_idx = spare;
+                (*slot).flags |= NS_BUF_CHANGED;
             }
         }
+        self.spares.truncate(left);
+        self.stats.drops += (n_wrap - made) as u64;
         self.stats.zero_copy += made as u64;
+        // The spares ran out: the rest is copied into pool packets (or
+        // dropped, if the pool ran dry too).
+        let mut n_full = made;
+        while i < take {
+            let at = ring_add(head, i as u32, n_slots);
+            i += 1;
+            let Some((_, src, len, _)) = self.usable(ring, at, buf_size) else {
+                continue;
+            };
+            if made < n_wrap {
+                self.stats.drops += 1;
+                continue;
+            }
+            let keep = len.min(snaplen);
+            let Ok(mut p) = Packet::with_headroom(self.headroom, keep) else {
+                self.stats.drops += 1;
+                continue;
+            };
+            if let Ok(d) = p.data_mut() {
+                // SAFETY: `keep` bytes of the slot's buffer, ours.
+                d.copy_from_slice(unsafe { std::slice::from_raw_parts(src.as_ptr(), keep) });
+            }
+            batch.push(p);
+            full[n_full] = len as u32;
+            n_full += 1;
+            self.stats.copies += 1;
+        }
         ring.advance(ring_add(head, take as u32, n_slots));
-        let ts = if self.timestamp {
-            Timestamp::now()
-        } else {
-            Timestamp::ZERO
-        };
+        // Annotations: a fresh packet's are the defaults (no timestamp,
+        // no extra length), so only what differs is written.
+        let ts = self.timestamp.then(Timestamp::now);
+        let mut bytes = 0;
         for (p, &full) in batch.as_mut_slice()[start..]
             .iter_mut()
             .zip(&full[..n_full])
         {
-            self.stats.bytes += p.len() as u64;
-            let extra = full.saturating_sub(p.len() as u32);
-            let a = p.anno_mut();
-            a.set_timestamp(ts);
-            a.set_extra_length(extra);
+            let len = p.len() as u32;
+            bytes += len as u64;
+            if let Some(ts) = ts {
+                p.anno_mut().set_timestamp(ts);
+            }
+            if full > len {
+                p.anno_mut().set_extra_length(full - len);
+            }
             let _ = p.set_mac_header(0);
             set_packet_type(p);
         }
+        self.stats.bytes += bytes;
         let got = batch.len() - start;
         self.stats.packets += got as u64;
         Ok(got)
@@ -380,8 +425,10 @@ impl Drop for NetmapRx {
         // What is home now goes back to the kernel with the port; what
         // packets still hold comes back through the queue, which the port
         // drains when it closes (after the last packet, since the owner
-        // keeps it).
+        // keeps it). Swaps on this thread after this send their buffers
+        // to no home: they go back with the transmitting port.
         self.take_returned();
+        let _ = LOCAL_HOMES.try_with(|l| l.borrow_mut().retain(|(o, _)| *o != me));
         self.port.give_back(&self.spares);
         if let Some(r) = self.returned.take() {
             self.port.park(r);

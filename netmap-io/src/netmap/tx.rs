@@ -22,7 +22,7 @@ use super::abi::{ring_add, Ring, NS_BUF_CHANGED};
 use super::kernel::{Dir, Kernel};
 use super::name::PortName;
 use super::port::Port;
-use super::rx::{homes_generation, homes_of, Home};
+use super::rx::{homes_generation, homes_of, send_home_locally, Home};
 use crate::ring::{rejoin, split_off, Limits, RingStats, TxRing};
 
 /// The transmitting half of a netmap port.
@@ -136,12 +136,19 @@ impl NetmapTx {
         let mut done = 0;
         while done < freed.len() {
             let owner = freed[done].0;
+            let end = freed[done..]
+                .iter()
+                .position(|&(o, _)| o != owner)
+                .map_or(freed.len(), |k| done + k);
+            let this = &freed[done..end];
+            done = end;
+            if send_home_locally(owner, this) {
+                continue;
+            }
             let mut run = [0u64; BATCH_CAPACITY];
-            let mut n = 0;
-            while done < freed.len() && freed[done].0 == owner {
-                run[n] = freed[done].1 as u64;
-                n += 1;
-                done += 1;
+            let n = this.len();
+            for (t, &(_, b)) in run.iter_mut().zip(this) {
+                *t = b as u64;
             }
             let sender: Option<&TokenSender> = self
                 .homes
@@ -163,7 +170,7 @@ impl TxRing for NetmapTx {
             return Ok(0);
         };
         let keep = (ring.space() as usize).min(batch.len());
-        let rest = split_off(batch, keep);
+        let rest = (keep < batch.len()).then(|| split_off(batch, keep));
         let n_slots = ring.num_slots();
         let mut k = ring.head();
         let port = &self.port;
@@ -227,7 +234,9 @@ impl TxRing for NetmapTx {
             }
             k = ring_add(k, 1, n_slots);
         });
-        rejoin(batch, rest);
+        if let Some(rest) = rest {
+            rejoin(batch, rest);
+        }
         let filled = (swaps + copies) as u32;
         ring.advance(k);
         self.send_home(&freed[..n_freed]);
