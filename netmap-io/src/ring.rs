@@ -79,7 +79,7 @@ pub struct RingStats {
 }
 
 /// The receiving half of a device.
-pub trait RxRing: Send {
+pub trait RxRing {
     /// Appends up to `max` received packets to `batch` (fewer if the batch
     /// fills), oldest first, with their timestamp, packet type and MAC
     /// header set; returns how many. `Ok(0)`: nothing is waiting now;
@@ -103,6 +103,12 @@ pub trait RxRing: Send {
     /// `AF_XDP queue 0, native XDP, copy mode`), for the `method`
     /// handler and the log.
     fn describe(&self) -> String;
+
+    /// The ring as one that may move to another thread (a hot swap hands
+    /// it to the next router's threads), or itself back if it must stay
+    /// on the thread that opened it (a netmap receiving half, whose
+    /// same-thread buffer returns live in that thread's storage).
+    fn into_send(self: Box<Self>) -> Result<Box<dyn RxRing + Send>, Box<dyn RxRing>>;
 }
 
 /// The transmitting half of a device.

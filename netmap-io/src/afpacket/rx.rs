@@ -232,6 +232,10 @@ struct Meta {
 }
 
 impl RxRing for PacketRx {
+    fn into_send(self: Box<Self>) -> Result<Box<dyn RxRing + Send>, Box<dyn RxRing>> {
+        Ok(self)
+    }
+
     fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
         let want = max.min(BATCH_CAPACITY - batch.len());
         let mut got = 0;

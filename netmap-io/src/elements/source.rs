@@ -54,7 +54,7 @@ struct HandedRing {
     cfg: RxConfig,
     method: Option<Method>,
     steal: bool,
-    ring: Box<dyn RxRing>,
+    ring: Box<dyn RxRing + Send>,
     used: Method,
     /// When it was handed over, and the kernel's drops then: the log
     /// says how long the ring waited and what the kernel dropped meanwhile.
@@ -241,7 +241,9 @@ impl Source {
 
     /// Hot swap: the open ring, for the successor ([`Source::take_ring`]).
     pub fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
-        let ring = self.ring.take()?;
+        // A ring that must stay on its thread (netmap's receiving half)
+        // is closed here and opened again by the successor.
+        let ring = self.ring.take()?.into_send().ok()?;
         Some(Box::new(HandedRing {
             cfg: self.cfg.clone(),
             method: self.method,

@@ -262,6 +262,10 @@ impl NetmapRx {
 }
 
 impl RxRing for NetmapRx {
+    fn into_send(self: Box<Self>) -> Result<Box<dyn RxRing + Send>, Box<dyn RxRing>> {
+        Err(self)
+    }
+
     fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
         let want = max.min(BATCH_CAPACITY - batch.len());
         if want == 0 {

@@ -528,6 +528,10 @@ impl XskRx {
 }
 
 impl RxRing for XskRx {
+    fn into_send(self: Box<Self>) -> Result<Box<dyn RxRing + Send>, Box<dyn RxRing>> {
+        Ok(self)
+    }
+
     fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
         let want = max.min(BATCH_CAPACITY - batch.len()) as u32;
         let n = self.rx.available(&self.sock.rx, want);
