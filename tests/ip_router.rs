@@ -306,15 +306,31 @@ fn iperf(s: &Setup, args: &[&str]) -> String {
     let mut argv = vec!["iperf3", "-c", B_IP, "-J"];
     argv.extend_from_slice(args);
     let out = n.a.exec(&argv);
+    let json = iperf_report(&out, &format!("{args:?}"), s);
+    let _ = server.wait(Duration::from_secs(10));
+    json
+}
+
+/// The JSON report of a finished iperf3 client, which must have succeeded.
+fn iperf_report(out: &std::process::Output, what: &str, s: &Setup) -> String {
     let json = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success() && !json.contains("\"error\""),
-        "iperf3 {args:?}: {json}{}\nrouter log:\n{}",
+        "iperf3 {what}: {json}{}\nrouter log:\n{}",
         String::from_utf8_lossy(&out.stderr),
         s.log()
     );
-    let _ = server.wait(Duration::from_secs(10));
     json
+}
+
+/// A UDP report's datagrams sent and lost (its `end` section).
+fn udp_sent_and_lost(json: &str) -> (f64, f64) {
+    let end = &json[json.rfind("\"end\"").expect("end section")..];
+    let packets = json_last(end, "packets").expect("packets");
+    (
+        packets,
+        json_last(end, "lost_packets").expect("lost_packets"),
+    )
 }
 
 /// An iperf3 TCP transfer completes both ways; UDP at a fixed rate
@@ -333,10 +349,9 @@ fn tcp_and_udp(method: &str) {
         let mut args = vec!["-u", "-b", "8M", "-l", "1000", "-t", "2"];
         args.extend_from_slice(dir);
         let json = iperf(&s, &args);
-        let end = &json[json.rfind("\"end\"").expect("end section")..];
-        let packets = json_last(end, "packets").expect("packets");
+        let (packets, lost_now) = udp_sent_and_lost(&json);
         assert!(packets >= 1000.0, "UDP {dir:?}: {packets} packets\n{json}");
-        lost.push(json_last(end, "lost_packets").expect("lost_packets"));
+        lost.push(lost_now);
     }
     let (out, log) = s.stop();
     assert_eq!(
@@ -665,27 +680,14 @@ fn hot_swap(method: &str) {
         s.log()
     );
 
-    let out = client.wait(Duration::from_secs(20));
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && !json.contains("\"error\""),
-        "iperf3 across the swap: {json}\n{}",
-        s.log()
-    );
+    let json = iperf_report(&client.wait(Duration::from_secs(20)), "across the swap", &s);
     let bytes = json_last(&json, "bytes").unwrap_or(0.0);
     assert!(bytes > 1e6, "{bytes} bytes received\n{json}");
     let _ = server.wait(Duration::from_secs(10));
 
     let out = udp_client.wait(Duration::from_secs(20));
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && !json.contains("\"error\""),
-        "iperf3 UDP across the swap: {json}\n{}",
-        s.log()
-    );
-    let end = &json[json.rfind("\"end\"").expect("end section")..];
-    let packets = json_last(end, "packets").expect("packets");
-    let lost = json_last(end, "lost_packets").expect("lost_packets");
+    let json = iperf_report(&out, "UDP across the swap", &s);
+    let (packets, lost) = udp_sent_and_lost(&json);
     let _ = udp_server.wait(Duration::from_secs(10));
     assert!(packets >= 2000.0, "{packets} UDP packets\n{json}");
     let log = s.log();

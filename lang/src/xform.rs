@@ -869,11 +869,17 @@ impl<'a> Matcher<'a> {
                     }
                 }
                 (None, Some(&pt)) => {
-                    let port = self.port_into(map, (c.from, c.from_port), (pt, c.to_port))?;
+                    let port = self.boundary_port(
+                        Side::Into,
+                        map,
+                        (c.from, c.from_port),
+                        (pt, c.to_port),
+                    )?;
                     into.push(((c.from, c.from_port), port));
                 }
                 (Some(&pf), None) => {
-                    let port = self.port_out_of(map, (pf, c.from_port), (c.to, c.to_port))?;
+                    let port =
+                        self.boundary_port(Side::OutOf, map, (c.to, c.to_port), (pf, c.from_port))?;
                     out_of.push((port, (c.to, c.to_port)));
                 }
                 (None, None) => {}
@@ -895,73 +901,73 @@ impl<'a> Matcher<'a> {
         })
     }
 
-    /// The lowest pattern input port that connects to `inside` (a pattern
-    /// port) and whose every pattern connection the outside port
-    /// `outside` has too (Click's `check_into`).
-    fn port_into(
+    /// The lowest pattern port on `side` that connects to `inside` (a
+    /// pattern port) and whose every pattern connection the outside port
+    /// `outside` has too (Click's `check_into` and `check_out_of`).
+    fn boundary_port(
         &self,
+        side: Side,
         map: &[Option<usize>],
         outside: (usize, usize),
         inside: (usize, usize),
     ) -> Option<usize> {
         let mut best: Option<usize> = None;
         for c in &self.pat.connections {
-            if c.from != 0 || (c.to, c.to_port) != inside || best.is_some_and(|b| c.from_port >= b)
-            {
+            let ((boundary, port), inner) = side.ends(c);
+            if boundary != side.element() || inner != inside || best.is_some_and(|b| port >= b) {
                 continue;
             }
             let covered = self.pat.connections.iter().all(|d| {
-                if (d.from, d.from_port) != (0, c.from_port) {
-                    return true;
-                }
-                map[d.to].is_some_and(|to| {
-                    self.body.has(&FlatConnection {
-                        from: outside.0,
-                        from_port: outside.1,
-                        to,
-                        to_port: d.to_port,
-                    })
-                })
+                let (end, (el, el_port)) = side.ends(d);
+                end != (side.element(), port)
+                    || map[el].is_some_and(|e| self.body.has(&side.joining(outside, (e, el_port))))
             });
             if covered {
-                best = Some(c.from_port);
+                best = Some(port);
             }
         }
         best
     }
+}
 
-    /// The lowest pattern output port that `inside` connects to and whose
-    /// every pattern connection reaches `outside` too (`check_out_of`).
-    fn port_out_of(
-        &self,
-        map: &[Option<usize>],
-        inside: (usize, usize),
-        outside: (usize, usize),
-    ) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for c in &self.pat.connections {
-            if c.to != 1 || (c.from, c.from_port) != inside || best.is_some_and(|b| c.to_port >= b)
-            {
-                continue;
-            }
-            let covered = self.pat.connections.iter().all(|d| {
-                if (d.to, d.to_port) != (1, c.to_port) {
-                    return true;
-                }
-                map[d.from].is_some_and(|from| {
-                    self.body.has(&FlatConnection {
-                        from,
-                        from_port: d.from_port,
-                        to: outside.0,
-                        to_port: outside.1,
-                    })
-                })
-            });
-            if covered {
-                best = Some(c.to_port);
-            }
+/// A pattern's boundary: its `input` pseudo-element (0), which
+/// connections leave, or its `output` (1), which they reach.
+#[derive(Clone, Copy)]
+enum Side {
+    Into,
+    OutOf,
+}
+
+impl Side {
+    /// The pattern element standing for this boundary.
+    fn element(self) -> usize {
+        match self {
+            Side::Into => 0,
+            Side::OutOf => 1,
         }
-        best
+    }
+
+    /// A connection's (boundary end, inner end) seen from this side.
+    fn ends(self, c: &FlatConnection) -> ((usize, usize), (usize, usize)) {
+        let (from, to) = ((c.from, c.from_port), (c.to, c.to_port));
+        match self {
+            Side::Into => (from, to),
+            Side::OutOf => (to, from),
+        }
+    }
+
+    /// The connection between an outside port and an inner one.
+    fn joining(self, outside: (usize, usize), inner: (usize, usize)) -> FlatConnection {
+        let (from, to) = match self {
+            Side::Into => (outside, inner),
+            Side::OutOf => (inner, outside),
+        };
+        FlatConnection {
+            from: from.0,
+            from_port: from.1,
+            to: to.0,
+            to_port: to.1,
+        }
     }
 }
 
