@@ -275,6 +275,17 @@ fn prefixes_of(name: &str) -> impl Iterator<Item = &str> {
 
 impl Body {
     fn new(config: &FlatConfig) -> Body {
+        let nodes = config.elements.iter().map(|e| Node {
+            element: e.clone(),
+            tunnel: false,
+            live: true,
+            flags: 0,
+        });
+        Body::of(nodes.collect(), config.connections.iter().copied())
+    }
+
+    /// A body of `nodes` in slot order, joined by `conns`.
+    fn of(nodes: Vec<Node>, conns: impl IntoIterator<Item = FlatConnection>) -> Body {
         let mut body = Body {
             nodes: Vec::new(),
             free: Vec::new(),
@@ -284,17 +295,12 @@ impl Body {
             by_class: HashMap::new(),
             prefixes: HashMap::new(),
             live: 0,
-            cap: matrix_cap(config.elements.len()),
+            cap: matrix_cap(nodes.len()),
         };
-        for e in &config.elements {
-            body.add(Node {
-                element: e.clone(),
-                tunnel: false,
-                live: true,
-                flags: 0,
-            });
+        for node in nodes {
+            body.add(node);
         }
-        for &c in &config.connections {
+        for c in conns {
             body.connect(c);
         }
         body
@@ -330,23 +336,7 @@ impl Body {
                 to_port: c.to_port,
             })
             .collect();
-        *self = Body {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            conns: Vec::new(),
-            set: HashMap::new(),
-            touching: Vec::new(),
-            by_class: HashMap::new(),
-            prefixes: HashMap::new(),
-            live: 0,
-            cap: matrix_cap(kept.len()),
-        };
-        for node in kept {
-            self.add(node);
-        }
-        for c in conns {
-            self.connect(c);
-        }
+        *self = Body::of(kept, conns);
     }
 
     fn connect(&mut self, c: FlatConnection) {
