@@ -325,18 +325,25 @@ impl Body {
                 kept.push(node);
             }
         }
-        let conns: Vec<FlatConnection> = self
-            .conns
+        let conns = self.renumbered(&index);
+        *self = Body::of(kept, conns);
+    }
+
+    /// The connections with their elements renumbered by `index`
+    /// (slot → new number), leaving out those touching an element it
+    /// drops (`usize::MAX`).
+    fn renumbered(&self, index: &[usize]) -> Vec<FlatConnection> {
+        self.conns
             .iter()
             .flatten()
+            .filter(|c| index[c.from] != usize::MAX && index[c.to] != usize::MAX)
             .map(|c| FlatConnection {
                 from: index[c.from],
                 from_port: c.from_port,
                 to: index[c.to],
                 to_port: c.to_port,
             })
-            .collect();
-        *self = Body::of(kept, conns);
+            .collect()
     }
 
     fn connect(&mut self, c: FlatConnection) {
@@ -584,27 +591,16 @@ impl Body {
     }
 
     /// The live elements in slot order, and their connections.
-    fn finish(self, original: &FlatConfig) -> FlatConfig {
+    fn finish(mut self, original: &FlatConfig) -> FlatConfig {
         let mut index = vec![usize::MAX; self.nodes.len()];
         let mut elements = Vec::new();
-        for (i, n) in self.nodes.into_iter().enumerate() {
+        for (i, n) in std::mem::take(&mut self.nodes).into_iter().enumerate() {
             if n.live && !n.tunnel {
                 index[i] = elements.len();
                 elements.push(n.element);
             }
         }
-        let connections = self
-            .conns
-            .iter()
-            .flatten()
-            .filter(|c| index[c.from] != usize::MAX && index[c.to] != usize::MAX)
-            .map(|c| FlatConnection {
-                from: index[c.from],
-                from_port: c.from_port,
-                to: index[c.to],
-                to_port: c.to_port,
-            })
-            .collect();
+        let connections = self.renumbered(&index);
         FlatConfig {
             elements,
             connections,
