@@ -6,7 +6,9 @@ use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
 
-use super::classification::{Arena, DataRegions, ExprId, Program, Region, Rule, View, DROP};
+use super::classification::{
+    Arena, DataRegions, ExprId, OneTest, Program, Region, Regions, Rule, View, DROP,
+};
 
 /// `Classifier(PATTERN_1, ..., PATTERN_N)`: sends each packet to the
 /// output of the first pattern it matches; a packet that matches none is
@@ -314,11 +316,41 @@ pub(crate) fn classify_batch(batch: Batch, ctx: &mut Ctx<'_>, f: impl Fn(&Packet
     push_verdicts(batch, &v, ctx);
 }
 
+/// [`classify_batch`] for a program of one test: each packet's outcome
+/// picks its verdict from a table made once per batch, so the loop is a
+/// word read, a compare and a store per packet.
+#[inline(always)]
+pub(crate) fn classify_batch_one<'p, R: Regions + 'p>(
+    batch: &'p Batch,
+    test: &OneTest,
+    regions: impl Fn(&'p Packet) -> R,
+) -> [u16; BATCH_CAPACITY] {
+    let [yes, no, short] = test.outputs;
+    let table = [verdict(yes), verdict(no), verdict(short), DROP_VERDICT];
+    let mut v = [0u16; BATCH_CAPACITY];
+    for (p, slot) in batch.iter().zip(v.iter_mut()) {
+        *slot = table[test.outcome(&regions(p)) & 3];
+    }
+    v
+}
+
+/// Pushes a batch classified by [`classify_batch_one`].
+#[inline(always)]
+pub(crate) fn push_classified(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
+    if !batch.is_empty() {
+        push_verdicts(batch, v, ctx);
+    }
+}
+
 impl Element for Classifier {
     #[inline]
     fn push(&mut self, _port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
         if let Some(out) = self.program.constant_output() {
             return push_all(out, batch, ctx);
+        }
+        if let Some(test) = self.program.one_test() {
+            let v = classify_batch_one(&batch, test, |p| DataRegions(p.data()));
+            return push_classified(batch, &v, ctx);
         }
         let program = &self.program;
         classify_batch(batch, ctx, |p| program.classify_in(&DataRegions(p.data())));

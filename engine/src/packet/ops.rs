@@ -191,9 +191,10 @@ impl Packet {
     // -- Header offsets (Click's mac_header / network_header / transport_header)
 
     fn header_at(&self, h: u16) -> Option<&[u8]> {
-        let end = self.headroom() + self.len();
-        let h = h as usize;
-        (h != NO_HEADER as usize && h <= end).then(|| &self.buffer()[h..end])
+        if h == NO_HEADER {
+            return None;
+        }
+        self.buffer_from(h as usize)
     }
 
     fn header_offset(&self, h: u16) -> Option<isize> {
