@@ -138,8 +138,16 @@ impl Checker {
         })
     }
 
+    /// Checks one packet, with the configuration's two choices passed as
+    /// constants (`CHECKSUM`: whether to check the checksum; `ADDRS`:
+    /// whether BADSRC is not empty) so that each batch loop holds only the
+    /// checks it makes.
     #[inline(always)]
-    fn process(&mut self, p: &mut Packet) -> Option<Port> {
+    fn process_with<const CHECKSUM: bool, const ADDRS: bool>(
+        &mut self,
+        p: &mut Packet,
+    ) -> Option<Port> {
+        debug_assert_eq!((CHECKSUM, ADDRS), (self.checksum, !self.bad_src.is_empty()));
         let data = p.data();
         let off = self.offset;
         let Some(ip) = data.get(off..).and_then(|d| d.first_chunk::<20>()) else {
@@ -159,7 +167,7 @@ impl Checker {
         if len > plen || len < hlen {
             return self.drops.bad(BAD_LEN);
         }
-        if self.checksum {
+        if CHECKSUM {
             let ok = if hlen == 20 {
                 // The common header, summed as five words. Its ones'
                 // complement sum is all ones exactly when the plain sum
@@ -179,7 +187,7 @@ impl Checker {
             }
         }
         let dst = [ip[16], ip[17], ip[18], ip[19]];
-        if !self.bad_src.is_empty()
+        if ADDRS
             && self.bad_src.contains(word(12))
             && !self.good_dst.contains(u32::from_be_bytes(dst))
         {
@@ -193,6 +201,16 @@ impl Checker {
         }
         p.anno_mut().set_dst_ip(Ipv4Addr::from(dst));
         Some(0)
+    }
+
+    /// Checks one packet.
+    fn process(&mut self, p: &mut Packet) -> Option<Port> {
+        match (self.checksum, !self.bad_src.is_empty()) {
+            (true, false) => self.process_with::<true, false>(p),
+            (true, true) => self.process_with::<true, true>(p),
+            (false, false) => self.process_with::<false, false>(p),
+            (false, true) => self.process_with::<false, true>(p),
+        }
     }
 }
 
@@ -272,9 +290,23 @@ impl Checker {
     /// ones into `v` (good ones keep 0); whether all were good.
     #[inline(always)]
     fn check_batch(&mut self, batch: &mut Batch, v: &mut [u16; BATCH_CAPACITY]) -> bool {
+        match (self.checksum, !self.bad_src.is_empty()) {
+            (true, false) => self.check_batch_with::<true, false>(batch, v),
+            (true, true) => self.check_batch_with::<true, true>(batch, v),
+            (false, false) => self.check_batch_with::<false, false>(batch, v),
+            (false, true) => self.check_batch_with::<false, true>(batch, v),
+        }
+    }
+
+    #[inline(always)]
+    fn check_batch_with<const CHECKSUM: bool, const ADDRS: bool>(
+        &mut self,
+        batch: &mut Batch,
+        v: &mut [u16; BATCH_CAPACITY],
+    ) -> bool {
         let mut all_good = true;
         for (p, slot) in batch.iter_mut().zip(v.iter_mut()) {
-            match self.process(p) {
+            match self.process_with::<CHECKSUM, ADDRS>(p) {
                 Some(0) => {}
                 r => {
                     all_good = false;
