@@ -324,14 +324,12 @@ pub(crate) fn classify_batch_one<'p, R: Regions + 'p>(
     batch: &'p Batch,
     test: &OneTest,
     regions: impl Fn(&'p Packet) -> R,
-) -> [u16; BATCH_CAPACITY] {
-    let [yes, no, short] = test.outputs;
-    let table = [verdict(yes), verdict(no), verdict(short), DROP_VERDICT];
-    let mut v = [0u16; BATCH_CAPACITY];
+    v: &mut [u16; BATCH_CAPACITY],
+) {
+    let table = test.verdicts;
     for (p, slot) in batch.iter().zip(v.iter_mut()) {
         *slot = table[test.outcome(&regions(p)) & 3];
     }
-    v
 }
 
 /// Pushes a batch classified by [`classify_batch_one`].
@@ -349,7 +347,8 @@ impl Element for Classifier {
             return push_all(out, batch, ctx);
         }
         if let Some(test) = self.program.one_test() {
-            let v = classify_batch_one(&batch, test, |p| DataRegions(p.data()));
+            let mut v = [0u16; BATCH_CAPACITY];
+            classify_batch_one(&batch, test, |p| DataRegions(p.data()), &mut v);
             return push_classified(batch, &v, ctx);
         }
         let program = &self.program;
@@ -423,6 +422,28 @@ mod tests {
         let e = compile_patterns(&["12 0800"]).unwrap_err();
         assert_eq!(e, "pattern 0: expected '/' at a space, column 3");
         assert!(compile_patterns(&["99999999999/00"]).is_err());
+    }
+
+    #[test]
+    fn one_test_verdicts_are_the_outputs_as_verdicts() {
+        for patterns in [
+            &["12/0800", "-"][..],
+            &["12/0800"],
+            &["!12/0800", "-"],
+            &["-", "12/0800"],
+        ] {
+            let p = compile_patterns(patterns).unwrap();
+            if let Some(t) = p.one_test() {
+                for (o, &v) in t.outputs.iter().zip(&t.verdicts) {
+                    assert_eq!(verdict(*o), v, "{patterns:?}");
+                }
+                assert_eq!(t.verdicts[3], DROP_VERDICT);
+            }
+        }
+        assert!(compile_patterns(&["12/0800", "-"])
+            .unwrap()
+            .one_test()
+            .is_some());
     }
 
     #[test]

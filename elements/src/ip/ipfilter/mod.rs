@@ -5,7 +5,7 @@ pub(crate) mod names;
 mod parse;
 
 use click_engine::args::{ArgContext, Args};
-use click_engine::packet::Batch;
+use click_engine::packet::{Batch, BATCH_CAPACITY};
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
@@ -47,12 +47,13 @@ impl Compiled {
         }
         if let Some(t) = self.program.one_test() {
             // the region chosen once per batch, not per packet
-            let v = match t.region() & 3 {
-                0 => classify_batch_one(&batch, t, IpRegion::<0>),
-                1 => classify_batch_one(&batch, t, IpRegion::<1>),
-                2 => classify_batch_one(&batch, t, IpRegion::<2>),
-                _ => classify_batch_one(&batch, t, IpRegion::<3>),
-            };
+            let mut v = [0u16; BATCH_CAPACITY];
+            match t.region() & 3 {
+                0 => classify_batch_one(&batch, t, IpRegion::<0>, &mut v),
+                1 => classify_batch_one(&batch, t, IpRegion::<1>, &mut v),
+                2 => classify_batch_one(&batch, t, IpRegion::<2>, &mut v),
+                _ => classify_batch_one(&batch, t, IpRegion::<3>, &mut v),
+            }
             return push_classified(batch, &v, ctx);
         }
         let program = &self.program;

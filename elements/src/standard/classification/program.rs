@@ -420,15 +420,22 @@ pub struct OneTest {
     /// The outputs ([`DROP`] included) of the three outcomes: the word
     /// equals the value, it does not, the packet lacks the bytes.
     pub outputs: [u32; 3],
+    /// The same as batch verdicts (an output from `u16::MAX` on, [`DROP`]
+    /// included, is `u16::MAX`: a drop), with a fourth, a drop, so that an
+    /// outcome masked with 3 indexes it.
+    pub verdicts: [u16; 4],
 }
 
 impl OneTest {
     fn new(step: Step) -> OneTest {
+        // the only step: every target is an output
+        let outputs = [step.yes & !LEAF, step.no & !LEAF, step.short & !LEAF];
+        let v = |out: u32| u16::try_from(out).unwrap_or(u16::MAX);
         OneTest {
             step,
             off: usize::try_from(step.offset).unwrap_or(1 << 40),
-            // the only step: every target is an output
-            outputs: [step.yes & !LEAF, step.no & !LEAF, step.short & !LEAF],
+            outputs,
+            verdicts: [v(outputs[0]), v(outputs[1]), v(outputs[2]), u16::MAX],
         }
     }
 
