@@ -6,7 +6,9 @@ use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
 
-use super::classification::{Arena, DataRegions, ExprId, Program, Region, Rule, View, DROP};
+use super::classification::{
+    Arena, DataRegions, ExprId, OneTest, Program, Region, Regions, Rule, View, DROP,
+};
 
 /// `Classifier(PATTERN_1, ..., PATTERN_N)`: sends each packet to the
 /// output of the first pattern it matches; a packet that matches none is
@@ -314,11 +316,40 @@ pub(crate) fn classify_batch(batch: Batch, ctx: &mut Ctx<'_>, f: impl Fn(&Packet
     push_verdicts(batch, &v, ctx);
 }
 
+/// [`classify_batch`] for a program of one test: each packet's outcome
+/// picks its verdict from a table made once per batch, so the loop is a
+/// word read, a compare and a store per packet.
+#[inline(always)]
+pub(crate) fn classify_batch_one<'p, R: Regions + 'p>(
+    batch: &'p Batch,
+    test: &OneTest,
+    regions: impl Fn(&'p Packet) -> R,
+    v: &mut [u16; BATCH_CAPACITY],
+) {
+    let table = test.verdicts;
+    for (p, slot) in batch.iter().zip(v.iter_mut()) {
+        *slot = table[test.outcome(&regions(p)) & 3];
+    }
+}
+
+/// Pushes a batch classified by [`classify_batch_one`].
+#[inline(always)]
+pub(crate) fn push_classified(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
+    if !batch.is_empty() {
+        push_verdicts(batch, v, ctx);
+    }
+}
+
 impl Element for Classifier {
     #[inline]
     fn push(&mut self, _port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
         if let Some(out) = self.program.constant_output() {
             return push_all(out, batch, ctx);
+        }
+        if let Some(test) = self.program.one_test() {
+            let mut v = [0u16; BATCH_CAPACITY];
+            classify_batch_one(&batch, test, |p| DataRegions(p.data()), &mut v);
+            return push_classified(batch, &v, ctx);
         }
         let program = &self.program;
         classify_batch(batch, ctx, |p| program.classify_in(&DataRegions(p.data())));
@@ -391,6 +422,28 @@ mod tests {
         let e = compile_patterns(&["12 0800"]).unwrap_err();
         assert_eq!(e, "pattern 0: expected '/' at a space, column 3");
         assert!(compile_patterns(&["99999999999/00"]).is_err());
+    }
+
+    #[test]
+    fn one_test_verdicts_are_the_outputs_as_verdicts() {
+        for patterns in [
+            &["12/0800", "-"][..],
+            &["12/0800"],
+            &["!12/0800", "-"],
+            &["-", "12/0800"],
+        ] {
+            let p = compile_patterns(patterns).unwrap();
+            if let Some(t) = p.one_test() {
+                for (o, &v) in t.outputs.iter().zip(&t.verdicts) {
+                    assert_eq!(verdict(*o), v, "{patterns:?}");
+                }
+                assert_eq!(t.verdicts[3], DROP_VERDICT);
+            }
+        }
+        assert!(compile_patterns(&["12/0800", "-"])
+            .unwrap()
+            .one_test()
+            .is_some());
     }
 
     #[test]

@@ -191,9 +191,10 @@ impl Packet {
     // -- Header offsets (Click's mac_header / network_header / transport_header)
 
     fn header_at(&self, h: u16) -> Option<&[u8]> {
-        let end = self.headroom() + self.len();
-        let h = h as usize;
-        (h != NO_HEADER as usize && h <= end).then(|| &self.buffer()[h..end])
+        if h == NO_HEADER {
+            return None;
+        }
+        self.buffer_from(h as usize)
     }
 
     fn header_offset(&self, h: u16) -> Option<isize> {
@@ -245,6 +246,24 @@ impl Packet {
     /// data or the 16-bit range; the annotations are then unchanged.
     #[inline]
     pub fn set_network_header(&mut self, offset: usize, len: usize) -> Result<(), PacketError> {
+        // The common case in one test: the header's end is within the data
+        // and the 16-bit reach, so its start is too.
+        let head = self.headroom();
+        if let Some(end) = offset.checked_add(len) {
+            if end <= self.len() && head + end <= MAX_HEADER_OFFSET {
+                let a = self.anno_mut();
+                a.network_header = (head + offset) as u16;
+                a.transport_header = (head + end) as u16;
+                return Ok(());
+            }
+        }
+        self.set_network_header_checked(offset, len)
+    }
+
+    /// [`set_network_header`](Self::set_network_header) one bound at a
+    /// time, for the error each case gets.
+    #[cold]
+    fn set_network_header_checked(&mut self, offset: usize, len: usize) -> Result<(), PacketError> {
         let n = self.header_pos(offset)?;
         let t = self.header_pos(offset.checked_add(len).ok_or(PacketError::OutOfBounds)?)?;
         let a = self.anno_mut();

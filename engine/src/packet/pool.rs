@@ -1124,6 +1124,21 @@ impl Packet {
         unsafe { std::slice::from_raw_parts(s.buf.as_ptr(), s.cap as usize) }
     }
 
+    /// The buffer's bytes from position `pos` to the end of the data, if
+    /// `pos` is not beyond it (a header mark's bytes): one compare, where
+    /// slicing [`buffer`](Self::buffer) would check the end again.
+    #[inline]
+    pub(super) fn buffer_from(&self, pos: usize) -> Option<&[u8]> {
+        let s = self.st();
+        let end = s.head as usize + s.len as usize;
+        if pos > end {
+            return None;
+        }
+        // SAFETY: as in `buffer`, and pos <= end = head + len <= cap
+        // (set_window).
+        Some(unsafe { std::slice::from_raw_parts(s.buf.as_ptr().add(pos), end - pos) })
+    }
+
     /// The data bytes.
     #[inline]
     pub fn data(&self) -> &[u8] {

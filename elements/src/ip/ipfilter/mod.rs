@@ -5,14 +5,15 @@ pub(crate) mod names;
 mod parse;
 
 use click_engine::args::{ArgContext, Args};
-use click_engine::packet::Batch;
+use click_engine::packet::{Batch, BATCH_CAPACITY};
 use click_engine::{
     ConfigureCtx, Ctx, Element, ElementClass, Handler, Packet, Port, Threads, PUSH,
 };
 
-use crate::standard::classification::{IpRegions, Program, View};
+use crate::standard::classification::{IpRegion, IpRegions, Program, View};
 use crate::standard::classifier::{
-    classify_batch, one_pattern_per_output, push_all, warn_unreachable,
+    classify_batch, classify_batch_one, one_pattern_per_output, push_all, push_classified,
+    warn_unreachable,
 };
 
 pub use parse::{parse_patterns, Slots};
@@ -43,6 +44,17 @@ impl Compiled {
     fn push(&self, batch: Batch, ctx: &mut Ctx<'_>) {
         if let Some(out) = self.program.constant_output() {
             return push_all(out, batch, ctx);
+        }
+        if let Some(t) = self.program.one_test() {
+            // the region chosen once per batch, not per packet
+            let mut v = [0u16; BATCH_CAPACITY];
+            match t.region() & 3 {
+                0 => classify_batch_one(&batch, t, IpRegion::<0>, &mut v),
+                1 => classify_batch_one(&batch, t, IpRegion::<1>, &mut v),
+                2 => classify_batch_one(&batch, t, IpRegion::<2>, &mut v),
+                _ => classify_batch_one(&batch, t, IpRegion::<3>, &mut v),
+            }
+            return push_classified(batch, &v, ctx);
         }
         let program = &self.program;
         classify_batch(batch, ctx, |p| program.classify_in(&IpRegions::of(p)));

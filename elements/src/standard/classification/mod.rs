@@ -28,7 +28,7 @@ pub use expr::{
     load, needed, Arena, Atom, ExprId, FxHasher, FxMap, Node, Region, Regions, View, ABSENT,
     MAX_DEPTH, NREGIONS,
 };
-pub use program::{Program, Rule, DROP};
+pub use program::{OneTest, Program, Rule, DROP};
 
 use click_engine::Packet;
 
@@ -125,6 +125,37 @@ impl Regions for IpRegions<'_> {
     fn word(&self, r: u8, off: usize) -> Option<&[u8]> {
         let p = self.packet;
         let region = match r {
+            1 => p.mac_header(),
+            2 => p.network_header(),
+            3 => p.transport_header(),
+            _ => Some(p.data()),
+        };
+        region?.get(off..off + 4)
+    }
+}
+
+/// [`IpRegions`] with the region fixed in the type: a batch loop that
+/// reads one region (a one-test IPClassifier) looks it up without a
+/// match per packet. The region argument of its methods is ignored.
+#[derive(Clone, Copy)]
+pub struct IpRegion<'a, const R: u8>(pub &'a Packet);
+
+impl<const R: u8> Regions for IpRegion<'_, R> {
+    #[inline(always)]
+    fn buf(&self) -> &[u8] {
+        let p = self.0;
+        &p.buffer()[..p.headroom() + p.len()]
+    }
+
+    #[inline(always)]
+    fn region(&self, _r: u8) -> (i32, i32) {
+        IpRegions::of(self.0).region(R)
+    }
+
+    #[inline(always)]
+    fn word(&self, _r: u8, off: usize) -> Option<&[u8]> {
+        let p = self.0;
+        let region = match R {
             1 => p.mac_header(),
             2 => p.network_header(),
             3 => p.transport_header(),

@@ -103,7 +103,7 @@ pub struct Program {
     arena: Arena,
     rules: Vec<Rule>,
     /// The program's only step, when it has one test step.
-    single: Option<Step>,
+    single: Option<OneTest>,
     /// The regions the steps read (bit per region).
     regions_used: u8,
     /// Whether to look the regions up once per packet rather than at each
@@ -407,6 +407,62 @@ fn read_partial(buf: &[u8], s: &Step, start: i32, len: i32) -> Option<u32> {
     }
 }
 
+/// A program of one test step (the common `Classifier(12/0800, -)`,
+/// `IPClassifier(udp, -)`), taken apart for a batch loop: the outcome of
+/// a packet is an index into [`OneTest::outputs`], which an element maps
+/// to its verdicts once per batch rather than once per packet.
+#[derive(Clone, Copy, Debug)]
+pub struct OneTest {
+    step: Step,
+    /// The step's offset when it is not negative; else one no region
+    /// reaches, so that the word read fails and the partial read decides.
+    off: usize,
+    /// The outputs ([`DROP`] included) of the three outcomes: the word
+    /// equals the value, it does not, the packet lacks the bytes.
+    pub outputs: [u32; 3],
+    /// The same as batch verdicts (an output from `u16::MAX` on, [`DROP`]
+    /// included, is `u16::MAX`: a drop), with a fourth, a drop, so that an
+    /// outcome masked with 3 indexes it.
+    pub verdicts: [u16; 4],
+}
+
+impl OneTest {
+    fn new(step: Step) -> OneTest {
+        // the only step: every target is an output
+        let outputs = [step.yes & !LEAF, step.no & !LEAF, step.short & !LEAF];
+        let v = |out: u32| u16::try_from(out).unwrap_or(u16::MAX);
+        OneTest {
+            step,
+            off: usize::try_from(step.offset).unwrap_or(1 << 40),
+            outputs,
+            verdicts: [v(outputs[0]), v(outputs[1]), v(outputs[2]), u16::MAX],
+        }
+    }
+
+    /// The region the test reads (a [`Region`](super::Region) as `u8`).
+    pub fn region(&self) -> u8 {
+        self.step.region
+    }
+
+    /// The outcome for a packet whose regions `r` gives: 0 (equal), 1
+    /// (not equal) or 2 (too short), as [`Program::classify_in`] decides.
+    #[inline(always)]
+    pub fn outcome<R: Regions>(&self, r: &R) -> usize {
+        let s = &self.step;
+        let w = match r.word(s.region, self.off) {
+            Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask,
+            None => {
+                let (start, len) = r.region(s.region);
+                match read_partial(r.buf(), s, start, len) {
+                    Some(w) => w,
+                    None => return 2,
+                }
+            }
+        };
+        usize::from(w != s.value)
+    }
+}
+
 impl Program {
     /// Compiles `rules` (expressions in `arena`), first match wins;
     /// packets no rule takes are dropped.
@@ -507,7 +563,7 @@ impl Program {
         let regions_used = packed.iter().fold(0u8, |m, s| m | (1 << (s.region & 3)));
         let eager = packed.len() > EAGER_STEPS;
         let single = match packed.as_slice() {
-            [only] if only.kind == KIND_TEST => Some(*only),
+            [only] if only.kind == KIND_TEST => Some(OneTest::new(*only)),
             _ => None,
         };
         Program {
@@ -537,13 +593,8 @@ impl Program {
     /// takes a straight path.
     #[inline(always)]
     pub fn classify_in<R: Regions>(&self, r: &R) -> u32 {
-        if let Some(s) = &self.single {
-            let t = match read(r, s) {
-                None => s.short,
-                Some(w) if w == s.value => s.yes,
-                Some(_) => s.no,
-            };
-            return t & !LEAF;
+        if let Some(t) = &self.single {
+            return t.outputs[t.outcome(r)];
         }
         if self.eager {
             // A graph of many steps: look the regions it reads up once.
@@ -611,6 +662,12 @@ impl Program {
             .iter()
             .find(|r| self.arena.eval(r.expr, view))
             .map_or(DROP, |r| r.output)
+    }
+
+    /// The program's one test, if it is a program of one test step.
+    #[inline]
+    pub fn one_test(&self) -> Option<&OneTest> {
+        self.single.as_ref()
     }
 
     /// The output every packet gets, if the program ignores the packets.
