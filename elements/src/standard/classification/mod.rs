@@ -123,15 +123,22 @@ impl Regions for IpRegions<'_> {
 
     #[inline(always)]
     fn word(&self, r: u8, off: usize) -> Option<&[u8]> {
-        let p = self.packet;
-        let region = match r {
-            1 => p.mac_header(),
-            2 => p.network_header(),
-            3 => p.transport_header(),
-            _ => Some(p.data()),
-        };
-        region?.get(off..off + 4)
+        region_word(self.packet, r, off)
     }
+}
+
+/// The four bytes at `off` in region `r` of `p` (1: MAC header, 2:
+/// network header, 3: transport header, else the data), if they are
+/// there. Inlined where `r` is a constant, the match goes away.
+#[inline(always)]
+fn region_word(p: &Packet, r: u8, off: usize) -> Option<&[u8]> {
+    let region = match r {
+        1 => p.mac_header(),
+        2 => p.network_header(),
+        3 => p.transport_header(),
+        _ => Some(p.data()),
+    };
+    region?.get(off..off + 4)
 }
 
 /// [`IpRegions`] with the region fixed in the type: a batch loop that
@@ -154,14 +161,7 @@ impl<const R: u8> Regions for IpRegion<'_, R> {
 
     #[inline(always)]
     fn word(&self, _r: u8, off: usize) -> Option<&[u8]> {
-        let p = self.0;
-        let region = match R {
-            1 => p.mac_header(),
-            2 => p.network_header(),
-            3 => p.transport_header(),
-            _ => Some(p.data()),
-        };
-        region?.get(off..off + 4)
+        region_word(self.0, R, off)
     }
 }
 
