@@ -432,10 +432,17 @@ impl ToDevice {
         (self.device.clone(), self.queue, self.method, self.mode)
     }
 
-    /// Hot swap: the ring (and held packets) of the replaced router's
-    /// element of this name, if it was opened the same way.
+    /// Hot swap: the packets the replaced router's element of this name
+    /// held, and its ring if it was opened the same way.
     fn take_ring(&mut self, ctx: &mut InitCtx<'_>) -> Option<(Box<dyn TxRing>, Method)> {
         let h = ctx.take_state::<HandedTx>()?;
+        if !h.held.is_empty() {
+            let mut held = Batch::new();
+            for p in h.held {
+                held.push(p.into_packet());
+            }
+            self.held = Some(held);
+        }
         if h.key != self.ring_key() {
             return None;
         }
@@ -444,13 +451,6 @@ impl ToDevice {
             ctx.name(),
             self.device
         );
-        if !h.held.is_empty() {
-            let mut held = Batch::new();
-            for p in h.held {
-                held.push(p.into_packet());
-            }
-            self.held = Some(held);
-        }
         Some((h.ring, h.used))
     }
 }
