@@ -230,21 +230,11 @@ pub const COMPOUND_INSTANCE: &str = "xform";
 pub fn flatten_compound(class: Rc<CompoundClass>, env: &Env) -> Flat {
     let mut scope = Scope::default();
     let span = class.span.clone();
-    let pseudo = |name: &str| Kind::Class(Class::Primitive(name.into()));
-    let input = scope.add(
-        "input".into(),
-        false,
-        pseudo("input"),
-        String::new(),
-        span.clone(),
-    );
-    let output = scope.add(
-        "output".into(),
-        false,
-        pseudo("output"),
-        String::new(),
-        span.clone(),
-    );
+    let mut pseudo = |name: &str| {
+        let kind = Kind::Class(Class::Primitive(name.into()));
+        scope.add(name.into(), false, kind, String::new(), span.clone())
+    };
+    let (input, output) = (pseudo("input"), pseudo("output"));
     let args: Vec<String> = class
         .formals
         .iter()
