@@ -30,8 +30,9 @@ const MAX_BACKOFF_US: u64 = 256;
 /// `/dev/netmap` exists (the device then leaves the kernel's stack while
 /// the router runs: METHOD LINUX keeps it there), else XDP where it works,
 /// else LINUX (`router -v` logs which). A packet whose buffer is a frame of
-/// the same AF_XDP socket's UMEM (received by a FromDevice on the same
-/// device and queue), or a netmap buffer of the same memory region
+/// the same AF_XDP UMEM (received by an XDP FromDevice of this router: the
+/// sockets of up to four device queues share one), or a netmap buffer of
+/// the same memory region
 /// (received from any netmap port of the region: swapped into the TX
 /// slot, as netmap's bridge does), is sent without a copy; the others are
 /// copied into the ring, as the `copies` handler counts. With

@@ -8,13 +8,19 @@
 //! xdp-tools' `xsk.c` uses them (cached indices; a shared index is read
 //! only when the cached view runs out, written once per batch).
 //!
-//! The UMEM's frames are split in two homes: the first half belongs to
-//! the receiving half (in the fill ring, or lent to packets), the second
-//! to the transmitting half (free for copies, or in the TX ring). A frame
-//! received and sent on the same socket goes to the TX ring as it is
-//! (zero copy); when the kernel completes it, the transmitting half sends
-//! it back to the receiving half through a token queue, as a packet freed
-//! on any thread does.
+//! Sockets share UMEMs (`XDP_SHARED_UMEM`, Linux 5.10): one UMEM holds the
+//! frames of up to [`UMEM_SOCKETS`] sockets, each socket a slot of its
+//! own, split in two homes: the first half belongs to the receiving half
+//! (in the fill ring, or lent to packets), the second to the transmitting
+//! half (free for copies, or in the TX ring). A frame received on any
+//! socket of a UMEM and sent on any socket of the same UMEM (the same
+//! device or another: a router's forwarding) goes to the TX ring as it is
+//! (zero copy; the kernel copies it into an skb only where the driver has
+//! no zero-copy mode, as veth); when the kernel completes it, the
+//! transmitting half sends it back to its receiving half through that
+//! half's token queue, as a packet freed on any thread does. A frame sent
+//! on a socket of another UMEM is copied into a frame of the transmitting
+//! home.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -37,6 +43,13 @@ use crate::sys::{self, Mmap};
 const FRAME: usize = 2048;
 /// Frames of each home, and the size of each ring.
 const HOME_FRAMES: u32 = 2048;
+/// Bytes of UMEM a socket takes: its receiving home, then its transmitting
+/// home.
+const SOCKET_BYTES: u64 = 2 * HOME_FRAMES as u64 * FRAME as u64;
+/// Sockets one UMEM is made for (8 MB of pinned memory each). A router's
+/// devices, a few, then forward between them without a copy; a fifth
+/// socket starts another UMEM.
+const UMEM_SOCKETS: usize = 4;
 const RING: u32 = 2048;
 /// Where the kernel puts received data in a frame (XDP_PACKET_HEADROOM);
 /// transmitted copies start there too.
@@ -172,7 +185,9 @@ struct Socket {
     comp: RingMap,
     rx: RingMap,
     tx: RingMap,
-    umem: Mmap,
+    umem: Arc<Umem>,
+    /// Our slot of the UMEM's frames.
+    slot: usize,
     device: String,
     ifindex: u32,
     queue: u32,
@@ -205,7 +220,54 @@ struct TxLeft {
     comp: Consumer,
     free: Vec<u64>,
     in_flight: u32,
+    peers: Vec<Arc<Socket>>,
 }
+
+/// One UMEM's memory, shared by the sockets bound to it.
+struct Umem {
+    map: Mmap,
+    /// The socket of each slot of frames, or a dead `Weak` where the slot
+    /// is free. A socket outlives every frame of its slot: packets keep it
+    /// through their owner's registration, and a transmitting half that
+    /// sends another socket's frame keeps that socket until it completes
+    /// ([`XskTx::peer`]). So a slot is free again only when all its frames
+    /// are back.
+    members: Mutex<Vec<Weak<Socket>>>,
+}
+
+impl Umem {
+    /// A UMEM with frames for `sockets` sockets, faulted in (the kernel
+    /// pins it when a socket registers it).
+    fn new(sockets: usize) -> io::Result<Arc<Umem>> {
+        Ok(Arc::new(Umem {
+            map: Mmap::anonymous(sockets * SOCKET_BYTES as usize)?,
+            members: Mutex::new((0..sockets).map(|_| Weak::new()).collect()),
+        }))
+    }
+
+    fn members(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Socket>>> {
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A free slot, and the descriptor of a socket bound to this UMEM to
+    /// share it through (kept alive by the `Arc` returned with it).
+    fn room(&self) -> Option<(usize, Arc<Socket>)> {
+        let members = self.members();
+        let free = members.iter().position(|w| w.strong_count() == 0)?;
+        let bound = members.iter().find_map(Weak::upgrade)?;
+        Some((free, bound))
+    }
+
+    /// The socket whose slot holds frame `addr`.
+    fn owner_of(&self, addr: u64) -> Option<Arc<Socket>> {
+        self.members()
+            .get((addr / SOCKET_BYTES) as usize)
+            .and_then(Weak::upgrade)
+    }
+}
+
+/// The UMEMs of this process, to share.
+static UMEMS: Mutex<Vec<Weak<Umem>>> = Mutex::new(Vec::new());
 
 /// How long a bind that finds the queue busy is retried: the kernel
 /// releases a closed socket's hold on its queue in deferred work, so a
@@ -247,23 +309,90 @@ impl Socket {
             return Ok(s);
         }
         let s = Arc::new(Socket::open(device, ifindex, queue)?);
+        // Under the lock of `SOCKETS`, so no other open takes the slot.
+        s.umem.members()[s.slot] = Arc::downgrade(&s);
         all.push((key, Arc::downgrade(&s)));
         Ok(s)
     }
 
+    /// A new socket on (`device`, `queue`), in a UMEM with room if one
+    /// takes it, else in a UMEM of its own.
     fn open(device: &str, ifindex: u32, queue: u32) -> Result<Socket, String> {
+        let umems: Vec<Arc<Umem>> = {
+            let mut all = UMEMS.lock().unwrap_or_else(|e| e.into_inner());
+            all.retain(|w| w.strong_count() > 0);
+            all.iter().filter_map(Weak::upgrade).collect()
+        };
+        for umem in umems {
+            let Some((slot, bound)) = umem.room() else {
+                continue;
+            };
+            // The kernel refuses to share a zero-copy driver's UMEM with a
+            // copy-mode device (and the reverse): such a device gets its
+            // own, and its forwarding to the others copies.
+            match Socket::new_fd(device)
+                .and_then(|fd| Socket::bind(device, ifindex, queue, fd, umem, slot, Some(&bound)))
+            {
+                Ok(s) => return Ok(s),
+                Err(e) => tracing::debug!("{device}: not sharing a UMEM: {e}"),
+            }
+        }
+        let s = Socket::open_alone(device, ifindex, queue)?;
+        UMEMS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&s.umem));
+        Ok(s)
+    }
+
+    /// A new socket with a new UMEM, made for [`UMEM_SOCKETS`] sockets, or
+    /// for one when the kernel will not pin that much (`RLIMIT_MEMLOCK`
+    /// without `CAP_IPC_LOCK`).
+    fn open_alone(device: &str, ifindex: u32, queue: u32) -> Result<Socket, String> {
         let err = |what: &str, e: io::Error| sys::os_error(device, what, e);
-        let fd =
-            sys::socket(libc::AF_XDP, libc::SOCK_RAW, 0).map_err(|e| err("AF_XDP socket", e))?;
-        let raw = fd.as_raw_fd();
-        let umem = Mmap::anonymous(FRAME * 2 * HOME_FRAMES as usize).map_err(|e| err("UMEM", e))?;
+        let fd = Socket::new_fd(device)?;
+        let mut umem = Umem::new(UMEM_SOCKETS).map_err(|e| err("UMEM", e))?;
+        if let Err(e) = Socket::register(&fd, &umem) {
+            tracing::debug!(
+                "{device}: a UMEM for {UMEM_SOCKETS} sockets: {e}; one for this socket"
+            );
+            umem = Umem::new(1).map_err(|e| err("UMEM", e))?;
+            Socket::register(&fd, &umem).map_err(|e| err("XDP_UMEM_REG", e))?;
+        }
+        Socket::bind(device, ifindex, queue, fd, umem, 0, None)
+    }
+
+    fn new_fd(device: &str) -> Result<OwnedFd, String> {
+        sys::socket(libc::AF_XDP, libc::SOCK_RAW, 0)
+            .map_err(|e| sys::os_error(device, "AF_XDP socket", e))
+    }
+
+    /// Registers `umem`'s memory as the UMEM of socket `fd`.
+    fn register(fd: &OwnedFd, umem: &Umem) -> io::Result<()> {
         // SAFETY: plain C struct, zero is valid.
         let mut reg: libc::xdp_umem_reg = unsafe { std::mem::zeroed() };
-        reg.addr = umem.ptr().as_ptr() as u64;
-        reg.len = umem.len() as u64;
+        reg.addr = umem.map.ptr().as_ptr() as u64;
+        reg.len = umem.map.len() as u64;
         reg.chunk_size = FRAME as u32;
-        sys::setsockopt(raw, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg)
-            .map_err(|e| err("XDP_UMEM_REG", e))?;
+        sys::setsockopt(fd.as_raw_fd(), libc::SOL_XDP, libc::XDP_UMEM_REG, &reg)
+    }
+
+    /// Makes `fd`'s rings and binds it to (`ifindex`, `queue`), with slot
+    /// `slot` of `umem`: registered on `fd` already, or shared from socket
+    /// `share`, bound to it.
+    fn bind(
+        device: &str,
+        ifindex: u32,
+        queue: u32,
+        fd: OwnedFd,
+        umem: Arc<Umem>,
+        slot: usize,
+        share: Option<&Socket>,
+    ) -> Result<Socket, String> {
+        let err = |what: &str, e: io::Error| sys::os_error(device, what, e);
+        let raw = fd.as_raw_fd();
+        // A socket sharing a UMEM on another device or queue has fill and
+        // completion rings of its own, as the first one has.
         for opt in [
             libc::XDP_UMEM_FILL_RING,
             libc::XDP_UMEM_COMPLETION_RING,
@@ -291,6 +420,12 @@ impl Socket {
         sa.sxdp_flags = libc::XDP_USE_NEED_WAKEUP;
         sa.sxdp_ifindex = ifindex;
         sa.sxdp_queue_id = queue;
+        if let Some(bound) = share {
+            // The kernel takes the wake-up mode from the UMEM's first
+            // socket; the flag must not be given with a shared UMEM.
+            sa.sxdp_flags = libc::XDP_SHARED_UMEM;
+            sa.sxdp_shared_umem_fd = bound.fd.as_raw_fd() as u32;
+        }
         let start = std::time::Instant::now();
         loop {
             // SAFETY: `sa` is a live sockaddr_xdp of the size passed.
@@ -323,6 +458,7 @@ impl Socket {
             rx,
             tx,
             umem,
+            slot,
             device: device.to_string(),
             ifindex,
             queue,
@@ -337,15 +473,21 @@ impl Socket {
     }
 
     fn region(&self) -> RegionId {
-        RegionId(self.umem.ptr().as_ptr() as u64)
+        RegionId(self.umem.map.ptr().as_ptr() as u64)
     }
 
     fn frame(&self, addr: u64) -> *mut u8 {
-        self.umem.at(addr as usize)
+        self.umem.map.at(addr as usize)
     }
 
-    fn is_rx_home(addr: u64) -> bool {
-        addr < HOME_FRAMES as u64 * FRAME as u64
+    /// Where our frames start in the UMEM: the receiving home's first.
+    fn base(&self) -> u64 {
+        self.slot as u64 * SOCKET_BYTES
+    }
+
+    /// Whether frame `addr` is of our transmitting home.
+    fn is_tx_home(&self, addr: u64) -> bool {
+        addr.wrapping_sub(self.base() + SOCKET_BYTES / 2) < SOCKET_BYTES / 2
     }
 
     fn stats(&self) -> Option<libc::xdp_statistics> {
@@ -453,7 +595,7 @@ impl XskRx {
                 rx: Consumer::new(),
                 free: (0..HOME_FRAMES as u64)
                     .rev()
-                    .map(|i| i * FRAME as u64)
+                    .map(|i| sock.base() + i * FRAME as u64)
                     .collect(),
                 returned: match sock
                     .rx_home_receiver
@@ -655,6 +797,10 @@ pub struct XskTx {
     /// Home frames free for copies.
     free: Vec<u64>,
     in_flight: u32,
+    /// The other sockets of the UMEM whose frames this half has sent
+    /// without a copy: kept so that their slots stay theirs until the
+    /// frames complete and go home.
+    peers: Vec<Arc<Socket>>,
     stats: RingStats,
 }
 
@@ -677,9 +823,10 @@ impl XskTx {
                 comp: Consumer::new(),
                 free: (HOME_FRAMES as u64..2 * HOME_FRAMES as u64)
                     .rev()
-                    .map(|i| i * FRAME as u64)
+                    .map(|i| sock.base() + i * FRAME as u64)
                     .collect(),
                 in_flight: 0,
+                peers: Vec::new(),
             });
         Ok(XskTx {
             sock,
@@ -687,8 +834,26 @@ impl XskTx {
             comp: left.comp,
             free: left.free,
             in_flight: left.in_flight,
+            peers: left.peers,
             stats: RingStats::default(),
         })
+    }
+
+    /// Sends frames of the receiving home of slot `slot` back to it.
+    fn send_home(&self, slot: usize, frames: &[u64]) {
+        if frames.is_empty() {
+            return;
+        }
+        let home = if slot == self.sock.slot {
+            Some(&self.sock)
+        } else {
+            self.peers.iter().find(|p| p.slot == slot)
+        };
+        // Every frame in our ring is ours or a kept peer's (`send`).
+        debug_assert!(home.is_some(), "a frame of slot {slot} with no home");
+        if let Some(home) = home {
+            home.rx_home.send(frames);
+        }
     }
 
     /// Takes completed frames back: ours to the free list, the receiving
@@ -698,24 +863,26 @@ impl XskTx {
         if n == 0 {
             return;
         }
-        let mut home = [0u64; 64];
-        let mut h = 0;
+        // Frames of a receiving home go back to it, in runs of one home.
+        let mut run = [0u64; 64];
+        let (mut h, mut run_slot) = (0, self.sock.slot);
         for i in 0..n {
             // SAFETY: completion slots the kernel produced.
             let addr = unsafe { *self.sock.comp.addr(self.comp.cached_cons.wrapping_add(i)) };
             let chunk = addr & !(FRAME as u64 - 1);
-            if Socket::is_rx_home(chunk) {
-                home[h] = chunk;
-                h += 1;
-                if h == home.len() {
-                    self.sock.rx_home.send(&home);
-                    h = 0;
-                }
-            } else {
+            if self.sock.is_tx_home(chunk) {
                 self.free.push(chunk);
+                continue;
             }
+            let slot = (chunk / SOCKET_BYTES) as usize;
+            if slot != run_slot || h == run.len() {
+                self.send_home(run_slot, &run[..h]);
+                (run_slot, h) = (slot, 0);
+            }
+            run[h] = chunk;
+            h += 1;
         }
-        self.sock.rx_home.send(&home[..h]);
+        self.send_home(run_slot, &run[..h]);
         self.comp.cached_cons = self.comp.cached_cons.wrapping_add(n);
         self.comp.release(&self.sock.comp);
         self.in_flight -= n;
@@ -760,9 +927,20 @@ impl TxRing for XskTx {
         let base = self.tx.cached_prod;
         let sock = &self.sock;
         let free = &mut self.free;
+        let peers = &mut self.peers;
+        let mut last_peer = sock.slot;
         batch.drain_external(region, |r| {
             let (addr, len) = match r {
                 Ok(ext) => {
+                    // Another socket's frame: that socket is kept until
+                    // the frame completes (its packet keeps it until now).
+                    let slot = (ext.token / SOCKET_BYTES) as usize;
+                    if slot != last_peer && slot != sock.slot {
+                        if !peers.iter().any(|p| p.slot == slot) {
+                            peers.extend(sock.umem.owner_of(ext.token));
+                        }
+                        last_peer = slot;
+                    }
                     swaps += 1;
                     (ext.token + ext.offset as u64, ext.len)
                 }
@@ -850,11 +1028,20 @@ impl TxRing for XskTx {
 
 impl Drop for XskTx {
     fn drop(&mut self) {
+        self.reclaim();
+        // Peers kept only for frames still in flight: two sockets that
+        // kept each other in their `tx_left` would never be freed.
+        let peers = if self.in_flight > 0 {
+            std::mem::take(&mut self.peers)
+        } else {
+            Vec::new()
+        };
         let left = TxLeft {
             tx: self.tx,
             comp: self.comp,
             free: std::mem::take(&mut self.free),
             in_flight: self.in_flight,
+            peers,
         };
         *self.sock.tx_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
         self.sock.tx_claimed.store(false, Ordering::Release);
