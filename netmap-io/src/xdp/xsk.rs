@@ -185,6 +185,11 @@ struct Socket {
     comp: RingMap,
     rx: RingMap,
     tx: RingMap,
+    /// Frees our slot of the UMEM once the socket is closed: dropped after
+    /// `fd` and the rings (their mappings hold the socket open too), so
+    /// that the kernel has let go of the slot's frames before another
+    /// socket takes them.
+    _slot_hold: SlotHold,
     umem: Arc<Umem>,
     /// Our slot of the UMEM's frames.
     slot: usize,
@@ -226,13 +231,25 @@ struct TxLeft {
 /// One UMEM's memory, shared by the sockets bound to it.
 struct Umem {
     map: Mmap,
-    /// The socket of each slot of frames, or a dead `Weak` where the slot
-    /// is free. A socket outlives every frame of its slot: packets keep it
-    /// through their owner's registration, and a transmitting half that
-    /// sends another socket's frame keeps that socket until it completes
-    /// ([`XskTx::peer`]). So a slot is free again only when all its frames
-    /// are back.
-    members: Mutex<Vec<Weak<Socket>>>,
+    /// The socket of each slot of frames, `None` where the slot is free.
+    /// A socket outlives every frame of its slot: packets keep it through
+    /// their owner's registration, and a transmitting half that sends
+    /// another socket's frame keeps that socket until the frame completes
+    /// (`XskTx::peers`). So a slot is free again (`SlotHold`) only when
+    /// all its frames are back.
+    members: Mutex<Vec<Option<Weak<Socket>>>>,
+}
+
+/// A socket's slot of UMEM frames, held until it drops.
+struct SlotHold {
+    umem: Arc<Umem>,
+    slot: usize,
+}
+
+impl Drop for SlotHold {
+    fn drop(&mut self) {
+        self.umem.members()[self.slot] = None;
+    }
 }
 
 impl Umem {
@@ -241,11 +258,11 @@ impl Umem {
     fn new(sockets: usize) -> io::Result<Arc<Umem>> {
         Ok(Arc::new(Umem {
             map: Mmap::anonymous(sockets * SOCKET_BYTES as usize)?,
-            members: Mutex::new((0..sockets).map(|_| Weak::new()).collect()),
+            members: Mutex::new(vec![None; sockets]),
         }))
     }
 
-    fn members(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Socket>>> {
+    fn members(&self) -> std::sync::MutexGuard<'_, Vec<Option<Weak<Socket>>>> {
         self.members.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -253,8 +270,8 @@ impl Umem {
     /// share it through (kept alive by the `Arc` returned with it).
     fn room(&self) -> Option<(usize, Arc<Socket>)> {
         let members = self.members();
-        let free = members.iter().position(|w| w.strong_count() == 0)?;
-        let bound = members.iter().find_map(Weak::upgrade)?;
+        let free = members.iter().position(Option::is_none)?;
+        let bound = members.iter().flatten().find_map(Weak::upgrade)?;
         Some((free, bound))
     }
 
@@ -262,7 +279,7 @@ impl Umem {
     fn owner_of(&self, addr: u64) -> Option<Arc<Socket>> {
         self.members()
             .get((addr / SOCKET_BYTES) as usize)
-            .and_then(Weak::upgrade)
+            .and_then(|m| m.as_ref()?.upgrade())
     }
 }
 
@@ -310,7 +327,7 @@ impl Socket {
         }
         let s = Arc::new(Socket::open(device, ifindex, queue)?);
         // Under the lock of `SOCKETS`, so no other open takes the slot.
-        s.umem.members()[s.slot] = Arc::downgrade(&s);
+        s.umem.members()[s.slot] = Some(Arc::downgrade(&s));
         all.push((key, Arc::downgrade(&s)));
         Ok(s)
     }
@@ -457,6 +474,10 @@ impl Socket {
             comp,
             rx,
             tx,
+            _slot_hold: SlotHold {
+                umem: umem.clone(),
+                slot,
+            },
             umem,
             slot,
             device: device.to_string(),
