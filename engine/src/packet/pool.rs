@@ -1554,7 +1554,9 @@ pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> 
 /// buffer of `region` that no clone shares, giving `f` their buffers
 /// (without a release) and the other packets: the work of
 /// [`Batch::drain_external`]. The entries given up are freed in one go at
-/// the end, and each owner's count is updated once.
+/// the end, and each owner's count is updated once. Inlined, with `f`
+/// (see [`Batch::drain_external`]).
+#[inline(always)]
 pub(super) fn drain_external(
     pkts: &mut Inner,
     region: RegionId,
@@ -1562,14 +1564,18 @@ pub(super) fn drain_external(
 ) {
     let mut taken = Taken::new();
     for p in pkts.drain(..) {
-        let Some(ext) = p.swappable_in(region) else {
-            f(Err(p));
-            continue;
+        // One call of `f`, not one per case: LLVM inlines a closure
+        // called once, not one called from two places.
+        let r = match p.swappable_in(region) {
+            Some(ext) => {
+                let mut freed = [NonNull::dangling(); 2];
+                let n = p.give_up_buffer(&mut freed);
+                taken.add(&freed[..n], ext.owner.get());
+                Ok(ext)
+            }
+            None => Err(p),
         };
-        let mut freed = [NonNull::dangling(); 2];
-        let n = p.give_up_buffer(&mut freed);
-        taken.add(&freed[..n], ext.owner.get());
-        f(Ok(ext));
+        f(r);
     }
 }
 
