@@ -1376,7 +1376,7 @@ impl Packet {
         let id = owner.id().get();
         // SAFETY: a popped entry, exclusively ours; the bounds are checked
         // and the buffer's validity is the caller's contract.
-        unsafe { init_external(e, id, &rx) };
+        unsafe { init_external(e, id, &rx, Anno::DEFAULT) };
         owner::lent(id, 1);
         Ok(Packet::from_entry(e))
     }
@@ -1496,14 +1496,14 @@ unsafe fn init_state(
 }
 
 /// Sets up the fresh entry `e` as the holder of the external buffer `rx`
-/// of the owner `id`, with default annotations.
+/// of the owner `id`, with the annotations `anno`.
 ///
 /// # Safety
 /// `e` must be exclusively the caller's (just popped, refs was 0), `rx`
 /// must have passed [`RxBuffer::check`], and its buffer must be valid as
 /// [`Packet::from_external`] requires.
 #[inline]
-unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
+unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer, anno: Anno) {
     // SAFETY: the caller's contract: `e` is exclusively ours.
     let en = unsafe { e.as_ref() };
     en.refs.reset(1);
@@ -1512,16 +1512,24 @@ unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
     // SAFETY: as above; the bounds fit u32 (cap <= MAX_BUF_SIZE, checked).
     unsafe {
         init_state(en, e, rx.buf, rx.cap as u32, rx.head as u32, rx.len as u32);
-        (*en.state.get()).anno = Anno::DEFAULT;
+        (*en.state.get()).anno = anno;
     }
 }
 
 /// Wraps received buffers of the owner `id` into packets appended to
-/// `pkts`: the work of [`Batch::wrap_external`].
+/// `pkts`, each with the annotations `anno` gives for its buffer (called
+/// only for buffers that passed [`RxBuffer::check`]): the work of
+/// [`Batch::wrap_external`] and [`Batch::wrap_frames`].
 ///
 /// # Safety
 /// As [`Packet::from_external`], for every buffer of `bufs`.
-pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> usize {
+#[inline(always)]
+pub(super) unsafe fn wrap_into(
+    id: u16,
+    bufs: &[RxBuffer],
+    pkts: &mut Inner,
+    anno: impl Fn(&RxBuffer) -> Anno,
+) -> usize {
     let len = pkts.len();
     let valid = bufs
         .iter()
@@ -1540,7 +1548,7 @@ pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> 
         // len + i is inside the batch's storage (asserted) and past its
         // length, so this overwrites no handle.
         unsafe {
-            init_external(e, id, rx);
+            init_external(e, id, rx, anno(rx));
             slots.add(len + i).write(Packet::from_entry(e));
         }
     }
