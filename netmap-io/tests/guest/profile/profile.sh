@@ -11,7 +11,8 @@
 # host's load; TCG's time per instruction does not (see PERFORMANCE.md).
 # With ROUNDS=N (default 1) the runs are repeated N times, pkt-gen alone
 # first in each round, for rates compared by medians; NOPLUGIN=1 leaves
-# the plugin out (rates at full TCG speed, no profile).
+# the plugin out (rates at full TCG speed, no profile); KEEP=DIR keeps the
+# snapshots and binaries there.
 #
 #   netmap-io/tests/guest/profile/profile.sh [SECONDS [BASE...]]
 #
@@ -83,6 +84,8 @@ tr -d '\r' < "$LOG" | awk '/^RATE / { v[$2] = v[$2] " " $3 }
   }' | sort
 [ -n "${NOPLUGIN:-}" ] && exit 0
 tr -d '\r' < "$LOG" | sed -n 's/^KSYM //p' | base64 -d | gunzip > "$STAGE/kallsyms"
+# KEEP=DIR keeps the snapshots, binaries and log for a closer look.
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -a "$STAGE"/. "$KEEP"/; fi
 k=0
 for nm in "${names[@]}"; do
   map=$(tr -d '\r' < "$LOG" | sed -n "s/^MAP $nm //p")
