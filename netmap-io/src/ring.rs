@@ -168,8 +168,17 @@ pub fn rejoin(batch: &mut Batch, rest: Batch) {
 /// Click's packet type from the destination address, for rings whose
 /// kernel does not tell it (AF_XDP, netmap).
 pub(crate) fn set_packet_type(p: &mut Packet) {
-    let d = p.data();
-    let t = match d.first() {
+    let t = frame_type(p.data());
+    if t != PacketType::Host {
+        p.anno_mut().set_packet_type(t);
+    }
+}
+
+/// The packet type of a frame by its destination address: broadcast,
+/// multicast, or else host (Click's default).
+#[inline(always)]
+pub(crate) fn frame_type(d: &[u8]) -> PacketType {
+    match d.first() {
         Some(b) if b & 1 != 0 => match d.get(..6) {
             // Two loads rather than a six-byte slice comparison.
             Some(&[a, b, c, e, f, g])
@@ -179,9 +188,8 @@ pub(crate) fn set_packet_type(p: &mut Packet) {
             }
             _ => PacketType::Multicast,
         },
-        _ => return,
-    };
-    p.anno_mut().set_packet_type(t);
+        _ => PacketType::Host,
+    }
 }
 
 /// The owner of a receiving ring's lent buffers: a freed packet's buffer

@@ -1376,7 +1376,7 @@ impl Packet {
         let id = owner.id().get();
         // SAFETY: a popped entry, exclusively ours; the bounds are checked
         // and the buffer's validity is the caller's contract.
-        unsafe { init_external(e, id, &rx) };
+        unsafe { init_external(e, id, &rx, Anno::DEFAULT) };
         owner::lent(id, 1);
         Ok(Packet::from_entry(e))
     }
@@ -1496,14 +1496,14 @@ unsafe fn init_state(
 }
 
 /// Sets up the fresh entry `e` as the holder of the external buffer `rx`
-/// of the owner `id`, with default annotations.
+/// of the owner `id`, with the annotations `anno`.
 ///
 /// # Safety
 /// `e` must be exclusively the caller's (just popped, refs was 0), `rx`
 /// must have passed [`RxBuffer::check`], and its buffer must be valid as
 /// [`Packet::from_external`] requires.
 #[inline]
-unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
+unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer, anno: Anno) {
     // SAFETY: the caller's contract: `e` is exclusively ours.
     let en = unsafe { e.as_ref() };
     en.refs.reset(1);
@@ -1512,16 +1512,24 @@ unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer) {
     // SAFETY: as above; the bounds fit u32 (cap <= MAX_BUF_SIZE, checked).
     unsafe {
         init_state(en, e, rx.buf, rx.cap as u32, rx.head as u32, rx.len as u32);
-        (*en.state.get()).anno = Anno::DEFAULT;
+        (*en.state.get()).anno = anno;
     }
 }
 
 /// Wraps received buffers of the owner `id` into packets appended to
-/// `pkts`: the work of [`Batch::wrap_external`].
+/// `pkts`, each with the annotations `anno` gives for its buffer (called
+/// only for buffers that passed [`RxBuffer::check`]): the work of
+/// [`Batch::wrap_external`] and [`Batch::wrap_frames`].
 ///
 /// # Safety
 /// As [`Packet::from_external`], for every buffer of `bufs`.
-pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> usize {
+#[inline(always)]
+pub(super) unsafe fn wrap_into(
+    id: u16,
+    bufs: &[RxBuffer],
+    pkts: &mut Inner,
+    anno: impl Fn(&RxBuffer) -> Anno,
+) -> usize {
     let len = pkts.len();
     let valid = bufs
         .iter()
@@ -1540,7 +1548,7 @@ pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> 
         // len + i is inside the batch's storage (asserted) and past its
         // length, so this overwrites no handle.
         unsafe {
-            init_external(e, id, rx);
+            init_external(e, id, rx, anno(rx));
             slots.add(len + i).write(Packet::from_entry(e));
         }
     }
@@ -1554,7 +1562,9 @@ pub(super) unsafe fn wrap_into(id: u16, bufs: &[RxBuffer], pkts: &mut Inner) -> 
 /// buffer of `region` that no clone shares, giving `f` their buffers
 /// (without a release) and the other packets: the work of
 /// [`Batch::drain_external`]. The entries given up are freed in one go at
-/// the end, and each owner's count is updated once.
+/// the end, and each owner's count is updated once. Inlined, with `f`
+/// (see [`Batch::drain_external`]).
+#[inline(always)]
 pub(super) fn drain_external(
     pkts: &mut Inner,
     region: RegionId,
@@ -1562,14 +1572,18 @@ pub(super) fn drain_external(
 ) {
     let mut taken = Taken::new();
     for p in pkts.drain(..) {
-        let Some(ext) = p.swappable_in(region) else {
-            f(Err(p));
-            continue;
+        // One call of `f`, not one per case: LLVM inlines a closure
+        // called once, not one called from two places.
+        let r = match p.swappable_in(region) {
+            Some(ext) => {
+                let mut freed = [NonNull::dangling(); 2];
+                let n = p.give_up_buffer(&mut freed);
+                taken.add(&freed[..n], ext.owner.get());
+                Ok(ext)
+            }
+            None => Err(p),
         };
-        let mut freed = [NonNull::dangling(); 2];
-        let n = p.give_up_buffer(&mut freed);
-        taken.add(&freed[..n], ext.owner.get());
-        f(Ok(ext));
+        f(r);
     }
 }
 

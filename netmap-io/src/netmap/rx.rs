@@ -33,7 +33,7 @@ use super::abi::{netmap_slot, ring_add, Ring, NS_BUF_CHANGED, NS_MOREFRAG};
 use super::kernel::{Dir, Kernel};
 use super::name::PortName;
 use super::port::Port;
-use crate::ring::{set_packet_type, HomeOwner, Limits, RingStats, RxRing};
+use crate::ring::{frame_type, set_packet_type, HomeOwner, Limits, RingStats, RxRing};
 use crate::RxConfig;
 
 /// Spare buffers asked for per receiving port: enough for a ring of 1024
@@ -283,7 +283,7 @@ impl RxRing for NetmapRx {
         let buf_size = self.port.bufs.size() as usize;
         let snaplen = self.snaplen;
         // The slots to wrap, in order, while there are spares to put in
-        // their place: their buffers, slots and full lengths.
+        // their place: their buffers and slots.
         let mut bufs = [RxBuffer {
             token: 0,
             buf: NonNull::dangling(),
@@ -293,8 +293,11 @@ impl RxRing for NetmapRx {
         }; BATCH_CAPACITY];
         let mut slots = [std::ptr::null_mut::<netmap_slot>(); BATCH_CAPACITY];
         // The full length of each packet made, in the batch's order (the
-        // wrapped slots all come before the copied ones).
+        // wrapped slots all come before the copied ones); read only when
+        // a frame was longer than the snap length.
         let mut full = [0u32; BATCH_CAPACITY];
+        let mut cut = false;
+        let mut bytes = 0u64;
         let spares = self.spares.len();
         let (mut i, mut n_wrap) = (0, 0);
         while i < take && n_wrap < spares {
@@ -303,24 +306,33 @@ impl RxRing for NetmapRx {
             let Some((slot, buf, len, idx)) = self.usable(ring, at, buf_size) else {
                 continue;
             };
+            let keep = len.min(snaplen);
             bufs[n_wrap] = RxBuffer {
                 token: idx as u64,
                 buf,
                 cap: buf_size,
                 head: 0,
-                len: len.min(snaplen),
+                len: keep,
             };
             slots[n_wrap] = slot;
             full[n_wrap] = len as u32;
+            cut |= keep < len;
+            bytes += keep as u64;
             n_wrap += 1;
         }
         let start = batch.len();
+        let ts = if self.timestamp {
+            Timestamp::now()
+        } else {
+            Timestamp::ZERO
+        };
         // SAFETY: each buffer is the buffer of a slot between head and
         // tail, which the kernel handed to us; it leaves the slot (a spare
         // replaces it below) before the ring moves on, so only its packet
         // uses it until the owner's hook takes it back; the owner keeps the
-        // port, so the mapping, alive.
-        let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n_wrap]) };
+        // port, so the mapping, alive. Annotations are written with the
+        // packets (MAC header, type, timestamp), not in a pass after.
+        let made = unsafe { batch.wrap_frames(&self.reg, &bufs[..n_wrap], ts, frame_type) };
         // Spares into the wrapped slots; the others (the pool ran dry)
         // keep their buffers and are dropped.
         let left = self.spares.len() - made;
@@ -332,6 +344,7 @@ impl RxRing for NetmapRx {
             }
         }
         self.spares.truncate(left);
+        bytes -= bufs[made..n_wrap].iter().map(|b| b.len as u64).sum::<u64>();
         self.stats.drops += (n_wrap - made) as u64;
         self.stats.zero_copy += made as u64;
         // The spares ran out: the rest is copied into pool packets (or
@@ -356,30 +369,30 @@ impl RxRing for NetmapRx {
                 // SAFETY: `keep` bytes of the slot's buffer, ours.
                 d.copy_from_slice(unsafe { std::slice::from_raw_parts(src.as_ptr(), keep) });
             }
+            // A fresh pool packet: only what differs from the defaults.
+            if self.timestamp {
+                p.anno_mut().set_timestamp(ts);
+            }
+            let _ = p.set_mac_header(0);
+            set_packet_type(&mut p);
             batch.push(p);
             full[n_full] = len as u32;
+            cut |= keep < len;
+            bytes += keep as u64;
             n_full += 1;
             self.stats.copies += 1;
         }
         ring.advance(ring_add(head, take as u32, n_slots));
-        // Annotations: a fresh packet's are the defaults (no timestamp,
-        // no extra length), so only what differs is written.
-        let ts = self.timestamp.then(Timestamp::now);
-        let mut bytes = 0;
-        for (p, &full) in batch.as_mut_slice()[start..]
-            .iter_mut()
-            .zip(&full[..n_full])
-        {
-            let len = p.len() as u32;
-            bytes += len as u64;
-            if let Some(ts) = ts {
-                p.anno_mut().set_timestamp(ts);
+        if cut {
+            for (p, &full) in batch.as_mut_slice()[start..]
+                .iter_mut()
+                .zip(&full[..n_full])
+            {
+                let len = p.len() as u32;
+                if full > len {
+                    p.anno_mut().set_extra_length(full - len);
+                }
             }
-            if full > len {
-                p.anno_mut().set_extra_length(full - len);
-            }
-            let _ = p.set_mac_header(0);
-            set_packet_type(p);
         }
         self.stats.bytes += bytes;
         let got = batch.len() - start;

@@ -34,6 +34,7 @@ if [ -z "$kv" ] || [ ! -f "$RIG/kroot/boot/vmlinuz-$kv" ] || [ ! -f "$RIG/base.c
 fi
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing after setup.sh"
 command -v strip >/dev/null || die "strip (binutils) is missing"
+"$HERE/build-bridge.sh" "$RIG" || die "building netmap's bridge (build-bridge.sh)"
 
 # Static binaries for the guest. The guest's CPU (QEMU's default model
 # under TCG) has no AVX2, which the project's x86-64-v3 build needs, so
@@ -53,7 +54,7 @@ built=$(date +%s)
 
 LOG=$RIG/guest.log
 files=""
-for f in "$STAGE"/router "$STAGE"/netmap_guest "$STAGE"/*.click; do files="$files $f"; done
+for f in "$STAGE"/router "$STAGE"/netmap_guest "$RIG"/static/bridge "$STAGE"/*.click; do files="$files $f"; done
 set +e
 RIG_DIR=$RIG RIG_FILES="$files" RIG_TIMEOUT=${NETMAP_GUEST_TIMEOUT:-1500} RIG_LOG=$LOG RIG_QUIET=1 \
   "$SHARED/run-guest.sh" "$STAGE/netmap-guest.sh" "$N" "$D"
@@ -79,5 +80,7 @@ awk '{ v[$2] = v[$2] " " $3 }
        for (k in v) printf "netmap guest test: %s median %d pps over%s\n", k, median(v[k]), v[k]
        p = median(v["pktgen-pipe"]); r = median(v["router-pipe"])
        if (p > 0) printf "netmap guest test: router pipe-to-pipe at %.0f%% of pkt-gen'"'"'s rate (target: 50%%)\n", 100 * r / p
+       b = median(v["bridge-pipe"])
+       if (b > 0) printf "netmap guest test: router pipe-to-pipe at %.0f%% of netmap bridge'"'"'s rate\n", 100 * r / b
      }' "$RIG/rates.txt" | sort
 echo "netmap guest test: passed"

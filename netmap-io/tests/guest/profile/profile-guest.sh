@@ -8,7 +8,9 @@
 # CPU time and handlers, then /proc/kallsyms (gzip, base64) for the
 # report. ASLR is off and the kernel booted with nokaslr, so addresses
 # hold across the run.
-#   profile-guest.sh SECONDS ROUNDS ROUTER...
+# The name "bridge" runs netmap's own forwarder (./bridge) instead, between
+# the same pipes; its HANDLERS line gives pkt-gen's received count.
+#   profile-guest.sh SECONDS ROUNDS ROUTER|bridge...
 D=$1 ROUNDS=$2; shift 2
 cd /prog || exit 2
 PATH=/prog:/opt/iproute2:$PATH
@@ -32,9 +34,15 @@ round=1
 while [ $round -le "$ROUNDS" ]; do
   pktgen "p$round"
   for r in "$@"; do
-    ./"$r" -h fd.count -h fd.calls -h fd.empty_calls -h fd.syscalls -h fd.copies -h q.drops \
-      -h td.count -h td.zero_copy -h td.copies -h td.calls -h td.holds -h td.syscalls \
-      rate-pipes.click > /tmp/h 2> /tmp/log & rpid=$!
+    if [ "$r" = bridge ]; then
+      # netmap's own zero-copy forwarder, the reference (build-bridge.sh).
+      ./bridge -w 1 -i 'netmap:r}1' -i 'netmap:r{2' > /tmp/h 2> /tmp/log & rpid=$!
+      sleep 1
+    else
+      ./"$r" -h fd.count -h fd.calls -h fd.empty_calls -h fd.syscalls -h fd.copies -h q.drops \
+        -h td.count -h td.zero_copy -h td.copies -h td.calls -h td.holds -h td.syscalls \
+        rate-pipes.click > /tmp/h 2> /tmp/log & rpid=$!
+    fi
     sleep 1
     [ $round = 1 ] && echo "MAP $r $(grep -m1 "r-xp.*/$r\$" /proc/$rpid/maps)"
     pkt-gen -i 'netmap:r}2' -f rx -w 1 > /tmp/rx.log 2>&1 & rx=$!
@@ -48,6 +56,10 @@ while [ $round -le "$ROUNDS" ]; do
     kill -INT $rpid; wait $rpid
     rate "$r"
     echo "CPU $r utime stime (1/100 s): $st"
+    if [ "$r" = bridge ]; then
+      grep -q 'zerocopy supported' /tmp/log || { cat /tmp/log; echo "FAIL: bridge did not swap"; }
+      printf 'received:\n%s\n' "$(sed -n 's/^Received \([0-9]*\) packets.*/\1/p' /tmp/rx.log)" > /tmp/h
+    fi
     awk 'NF { if (k) { printf " %s %s", k, $0; k = "" } else k = $0 } END { print "" }' /tmp/h | sed "s/^/HANDLERS $r round $round:/"
     [ $round = 1 ] && k=$((k + 2))
   done

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Where the router's time goes in the netmap guest: boots the guest of
 # run.sh with a QEMU plugin (tbprof.c) counting executed guest
-# instructions per translation block, runs rate-pipes.click between
-# pkt-gens once per router binary (this tree's build, then each BASE
-# given, e.g. an older build's unstripped router), and reports per
+# instructions per translation block, runs netmap's own bridge and then
+# rate-pipes.click between pkt-gens once per router binary (this tree's
+# build, then each BASE given, e.g. an older build's unstripped router),
+# and reports per
 # forwarded packet: instructions of the router's code by function (its
 # debug info), of the kernel by function (/proc/kallsyms), and locked
 # and syscall instructions. Instruction counts follow the code, not the
 # host's load; TCG's time per instruction does not (see PERFORMANCE.md).
 # With ROUNDS=N (default 1) the runs are repeated N times, pkt-gen alone
 # first in each round, for rates compared by medians; NOPLUGIN=1 leaves
-# the plugin out (rates at full TCG speed, no profile).
+# the plugin out (rates at full TCG speed, no profile); KEEP=DIR keeps the
+# snapshots and binaries there.
 #
 #   netmap-io/tests/guest/profile/profile.sh [SECONDS [BASE...]]
 #
@@ -38,7 +40,9 @@ if [ -z "${NOPLUGIN:-}" ]; then
 else
   plugin=()
 fi
-names=(router)
+"$HERE/../build-bridge.sh" "$RIG" || die "building netmap's bridge"
+names=(bridge router)
+cp "$RIG/static/bridge.full" "$STAGE/bridge.full"
 cp "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/router" "$STAGE/router.full"
 i=0
 for b in "$@"; do
@@ -72,14 +76,27 @@ tr -d '\r' < "$LOG" | awk '/^RATE / { v[$2] = v[$2] " " $3 }
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return a[int((n + 1) / 2)]
   }
-  END { for (k in v) printf "profile: %s median %d pps over%s\n", k, median(v[k]), v[k] }' | sort
+  END {
+    for (k in v) printf "profile: %s median %d pps over%s\n", k, median(v[k]), v[k]
+    p = median(v["pktgen-pipe"]); r = median(v["router"]); b = median(v["bridge"])
+    if (p > 0) printf "profile: ~ router at %.1f%% of pkt-gen alone (target 50%%), bridge at %.1f%%\n", 100 * r / p, 100 * b / p
+    if (b > 0) printf "profile: ~ router at %.1f%% of bridge\n", 100 * r / b
+  }' | sort
 [ -n "${NOPLUGIN:-}" ] && exit 0
 tr -d '\r' < "$LOG" | sed -n 's/^KSYM //p' | base64 -d | gunzip > "$STAGE/kallsyms"
+# KEEP=DIR keeps the snapshots, binaries and log for a closer look.
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -a "$STAGE"/. "$KEEP"/; fi
 k=0
 for nm in "${names[@]}"; do
   map=$(tr -d '\r' < "$LOG" | sed -n "s/^MAP $nm //p")
-  pk=$(tr -d '\r' < "$LOG" | sed -n "s/^HANDLERS $nm round 1:.* fd.count: \([0-9]*\).*/\1/p")
-  echo "=== $nm: $pk packets received by the router between snapshots $k and $((k + 1))"
+  if [ "$nm" = bridge ]; then
+    # bridge counts nothing itself: pkt-gen's receiver's count, which is
+    # what it forwarded (it never drops; a ring's worth may be in flight).
+    pk=$(tr -d '\r' < "$LOG" | sed -n "s/^HANDLERS $nm round 1:.* received: \([0-9]*\).*/\1/p")
+  else
+    pk=$(tr -d '\r' < "$LOG" | sed -n "s/^HANDLERS $nm round 1:.* fd.count: \([0-9]*\).*/\1/p")
+  fi
+  echo "=== $nm: $pk packets received by the forwarder between snapshots $k and $((k + 1))"
   python3 "$HERE/tbprof-report.py" "$STAGE/snap.out.$k" "$STAGE/snap.out.$((k + 1))" \
     "$STAGE/$nm.full" "$map" "$STAGE/kallsyms" "$pk"
   k=$((k + 2))

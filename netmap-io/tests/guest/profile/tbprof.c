@@ -1,13 +1,17 @@
 /* A QEMU TCG plugin (plugin API 1, QEMU 7.2) that counts how often each
- * translation block of a system guest runs, for profile.sh beside it.
+ * translation block of a system guest runs, and its memory accesses, for
+ * profile.sh beside it.
  *
  * Each block is keyed by its guest address and instruction count, and
  * carries static counts of its lock-prefixed (or implicitly locked xchg)
  * instructions, its syscall instructions and its rdtsc/rdtscp; an inline
- * add (no callback, so the guest slows little) counts its executions.
+ * add (no callback, so the guest slows little) counts its executions, and
+ * another on each of its instructions counts the guest memory accesses
+ * they make (loads and stores alike: under TCG each is a software TLB
+ * lookup, so they may cost what the instructions do not).
  * When a file PATH.N appears (PATH from the argument snap=PATH, polled
  * every 20 ms), the counts so far go to PATH.out.N, one block a line:
- * "vaddr insns executions locked syscalls rdtsc". The difference of two
+ * "vaddr insns executions locked syscalls rdtsc memops". The difference of two
  * snapshots is the profile of what ran between them. Counts of blocks
  * running on both vCPUs at once can lose an increment (inline adds are
  * not atomic): a profile, not an exact census.
@@ -36,8 +40,10 @@ uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *, size_t);
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *);
+/* rw 3 = QEMU_PLUGIN_MEM_RW, op 0 = QEMU_PLUGIN_INLINE_ADD_U64. */
+void qemu_plugin_register_vcpu_mem_inline(struct qemu_plugin_insn *, int rw, int op, void *ptr, uint64_t imm);
 
-struct rec { uint64_t vaddr; uint64_t count; uint32_t n, nlock, nsys, nrdtsc; struct rec *next; };
+struct rec { uint64_t vaddr; uint64_t count, mem; uint32_t n, nlock, nsys, nrdtsc; struct rec *next; };
 #define NB (1u << 20)
 static struct rec **tab;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,6 +89,8 @@ static void trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   }
   pthread_mutex_unlock(&lock);
   qemu_plugin_register_vcpu_tb_exec_inline(tb, 0, &r->count, 1);
+  for (uint32_t k = 0; k < n; k++)
+    qemu_plugin_register_vcpu_mem_inline(qemu_plugin_tb_get_insn(tb, k), 3, 0, &r->mem, 1);
 }
 
 static void dump(int k) {
@@ -91,7 +99,7 @@ static void dump(int k) {
   pthread_mutex_lock(&lock);
   for (uint32_t h = 0; h < NB; h++)
     for (struct rec *r = tab[h]; r; r = r->next)
-      if (r->count) fprintf(f, "%" PRIx64 " %u %" PRIu64 " %u %u %u\n", r->vaddr, r->n, r->count, r->nlock, r->nsys, r->nrdtsc);
+      if (r->count) fprintf(f, "%" PRIx64 " %u %" PRIu64 " %u %u %u %" PRIu64 "\n", r->vaddr, r->n, r->count, r->nlock, r->nsys, r->nrdtsc, r->mem);
   pthread_mutex_unlock(&lock);
   fclose(f);
 }
