@@ -35,9 +35,7 @@ use click_engine::packet::{
 use click_engine::Interest;
 
 use super::bpf::{Attached, XdpMode, MAX_QUEUES};
-use crate::ring::{
-    rejoin, set_packet_type, split_off, HomeOwner, Limits, RingStats, RxRing, TxRing,
-};
+use crate::ring::{frame_type, rejoin, split_off, HomeOwner, Limits, RingStats, RxRing, TxRing};
 use crate::sys::{self, Mmap};
 
 const FRAME: usize = 2048;
@@ -732,27 +730,21 @@ impl RxRing for XskRx {
         }
         self.rx.cached_cons = self.rx.cached_cons.wrapping_add(n);
         self.rx.release(&self.sock.rx);
-        let start = batch.len();
-        // SAFETY: each frame is a UMEM chunk the kernel handed us on the RX
-        // ring; we do not put it in the fill ring until its packet's owner
-        // hook gives it back, and the owner keeps the UMEM mapped.
-        let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n as usize]) };
-        // Frames not wrapped (pool exhausted) go straight back.
-        for b in &bufs[made..n as usize] {
-            self.free.push(b.token);
-        }
-        self.stats.drops += (n as usize - made) as u64;
         let ts = if self.timestamp {
             Timestamp::now()
         } else {
             Timestamp::ZERO
         };
-        for p in &mut batch.as_mut_slice()[start..] {
-            self.stats.bytes += p.len() as u64;
-            p.anno_mut().set_timestamp(ts);
-            let _ = p.set_mac_header(0);
-            set_packet_type(p);
+        // SAFETY: each frame is a UMEM chunk the kernel handed us on the RX
+        // ring; we do not put it in the fill ring until its packet's owner
+        // hook gives it back, and the owner keeps the UMEM mapped.
+        let made = unsafe { batch.wrap_frames(&self.reg, &bufs[..n as usize], ts, frame_type) };
+        // Frames not wrapped (pool exhausted) go straight back.
+        for b in &bufs[made..n as usize] {
+            self.free.push(b.token);
         }
+        self.stats.drops += (n as usize - made) as u64;
+        self.stats.bytes += bufs[..made].iter().map(|b| b.len as u64).sum::<u64>();
         self.stats.packets += made as u64;
         self.stats.zero_copy += made as u64;
         self.refill();
