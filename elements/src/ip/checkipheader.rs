@@ -81,14 +81,24 @@ impl AddrSet {
     }
 }
 
-/// The plain sum of a 20-byte header's five 32-bit words, read as they
-/// lie in memory. Its ones' complement sum is all ones exactly when this
-/// sum is a nonzero multiple of 0xffff (2^16 = 1 modulo 0xffff), in either
-/// byte order, so no byte is swapped and no carry folded.
+/// A sum of a 20-byte header's 16-bit words modulo 0xffff, never 0 when
+/// the header is not all zeros: its ones' complement sum is all ones
+/// exactly when this is a multiple of 0xffff. The words are read as they
+/// lie in memory (the test holds in either byte order), two 64-bit and
+/// one 32-bit at a time: 2^16, 2^32 and 2^64 are all 1 modulo 0xffff, so
+/// a 64-bit word stands for its four 16-bit ones and a carry out of 64
+/// bits is added back in. Scalar, in three adds with their carries: the
+/// compiler made the five 32-bit words' sum a 256-bit vector one.
 #[inline(always)]
 fn sum_words_ne(ip: &[u8; 20]) -> u64 {
-    let ne = |i: usize| u64::from(u32::from_ne_bytes([ip[i], ip[i + 1], ip[i + 2], ip[i + 3]]));
-    ne(0) + ne(4) + ne(8) + ne(12) + ne(16)
+    let (a, rest) = ip.split_first_chunk::<8>().expect("20 bytes");
+    let (b, c) = rest.split_first_chunk::<8>().expect("12 bytes");
+    let c = u64::from(u32::from_ne_bytes(*c.first_chunk::<4>().expect("4 bytes")));
+    let (s, carry) = u64::from_ne_bytes(*a).overflowing_add(u64::from_ne_bytes(*b));
+    // No overflow: with a carry, s <= 2^64 - 2.
+    let s = s + u64::from(carry);
+    let (s, carry) = s.overflowing_add(c);
+    s + u64::from(carry)
 }
 
 /// A header's source address (host order) and destination address bytes.
@@ -100,8 +110,9 @@ fn addresses(ip: &[u8; 20]) -> (u32, [u8; 4]) {
     )
 }
 
-/// Whether `sum`, a nonzero plain sum of 16-bit-aligned words, has an all
-/// ones ones' complement sum: whether it is a multiple of 0xffff. Tested
+/// Whether `sum`, a nonzero sum of 16-bit words modulo 0xffff
+/// ([`sum_words_ne`]), stands for an all ones ones' complement sum:
+/// whether it is a multiple of 0xffff. Tested
 /// by a multiply with 0xffff's inverse modulo 2^64: the multiples of
 /// 0xffff, and only they, map to 0..=u64::MAX / 0xffff (0xffff is odd;
 /// Granlund and Montgomery's test), where the remainder takes a multiply,
@@ -203,7 +214,7 @@ impl Checker {
         if len > plen || len < 20 {
             return self.bad(BAD_LEN);
         }
-        // The five words' plain sum; never 0, as the first byte is 0x45.
+        // Never 0: the first byte is 0x45.
         if CHECKSUM && !ones_sum_all_ones(sum_words_ne(ip)) {
             return self.bad(BAD_CHECKSUM);
         }
@@ -461,11 +472,41 @@ checker_element!(CheckIPHeader2);
 
 #[cfg(test)]
 mod tests {
-    use super::{ones_sum_all_ones, AddrSet};
+    use super::{ones_sum_all_ones, sum_words_ne, AddrSet};
+    use crate::ip::common::{checksum_ok, internet_checksum};
+
+    #[test]
+    fn the_word_sum_agrees_with_the_checksum() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for i in 0..200_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut h = [0u8; 20];
+            for (j, b) in h.iter_mut().enumerate() {
+                *b = (x >> ((j * 7) % 57)) as u8;
+            }
+            h[0] = 0x45;
+            // every other header gets a valid checksum, some all ones
+            if i % 2 == 0 {
+                h[10..12].fill(0);
+                let c = internet_checksum(&h);
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            if i % 97 == 0 {
+                h[1..].fill(0xff);
+            }
+            assert_eq!(
+                ones_sum_all_ones(sum_words_ne(&h)),
+                checksum_ok(&h, 0),
+                "{h:02x?}"
+            );
+        }
+    }
 
     #[test]
     fn the_multiply_test_finds_the_multiples_of_0xffff() {
-        // Every sum of five 32-bit words is below 5 * 2^32.
+        // Small sums, and sums about multiples of 2^32.
         let edges = (1..=5u64).flat_map(|k| {
             let top = k << 32;
             (top - 0x2_0000..top + 0x2_0000).step_by(7)
@@ -473,7 +514,10 @@ mod tests {
         for sum in (1..0x30_0000u64).chain(edges) {
             assert_eq!(ones_sum_all_ones(sum), sum % 0xffff == 0, "{sum:#x}");
         }
-        for k in [1u64, 2, 0xffff, 0x1_0001, 0x5_0000] {
+        // sums folded to 64 bits reach u64::MAX, itself a multiple
+        assert!(ones_sum_all_ones(u64::MAX));
+        assert!(!ones_sum_all_ones(u64::MAX - 1));
+        for k in [1u64, 2, 0xffff, 0x1_0001, 0x5_0000, u64::MAX / 0xffff - 1] {
             assert!(ones_sum_all_ones(k * 0xffff));
             assert!(!ones_sum_all_ones(k * 0xffff + 1));
             assert!(!ones_sum_all_ones(k * 0xffff - 1));
