@@ -177,20 +177,17 @@ impl Consumer {
 
 /// A bound XSK socket and its memory, shared by its two halves.
 struct Socket {
-    // Drop order: the socket, then the rings, then the UMEM.
+    // Drop order: the socket, then the rings, then the UMEM's slot.
     fd: OwnedFd,
     fill: RingMap,
     comp: RingMap,
     rx: RingMap,
     tx: RingMap,
-    /// Frees our slot of the UMEM once the socket is closed: dropped after
-    /// `fd` and the rings (their mappings hold the socket open too), so
-    /// that the kernel has let go of the slot's frames before another
-    /// socket takes them.
-    _slot_hold: SlotHold,
-    umem: Arc<Umem>,
-    /// Our slot of the UMEM's frames.
-    slot: usize,
+    /// Our slot of a UMEM's frames, and the UMEM. Freed once the socket is
+    /// closed: dropped after `fd` and the rings (their mappings hold the
+    /// socket open too), so that the kernel has let go of the slot's
+    /// frames before another socket takes them.
+    slot: SlotHold,
     device: String,
     ifindex: u32,
     queue: u32,
@@ -238,7 +235,7 @@ struct Umem {
     members: Mutex<Vec<Option<Weak<Socket>>>>,
 }
 
-/// A socket's slot of UMEM frames, held until it drops.
+/// A socket's slot of UMEM frames (and its UMEM), held until it drops.
 struct SlotHold {
     umem: Arc<Umem>,
     slot: usize,
@@ -325,7 +322,7 @@ impl Socket {
         }
         let s = Arc::new(Socket::open(device, ifindex, queue)?);
         // Under the lock of `SOCKETS`, so no other open takes the slot.
-        s.umem.members()[s.slot] = Some(Arc::downgrade(&s));
+        s.umem().members()[s.slot()] = Some(Arc::downgrade(&s));
         all.push((key, Arc::downgrade(&s)));
         Ok(s)
     }
@@ -356,7 +353,7 @@ impl Socket {
         UMEMS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::downgrade(&s.umem));
+            .push(Arc::downgrade(s.umem()));
         Ok(s)
     }
 
@@ -472,12 +469,7 @@ impl Socket {
             comp,
             rx,
             tx,
-            _slot_hold: SlotHold {
-                umem: umem.clone(),
-                slot,
-            },
-            umem,
-            slot,
+            slot: SlotHold { umem, slot },
             device: device.to_string(),
             ifindex,
             queue,
@@ -491,17 +483,26 @@ impl Socket {
         })
     }
 
+    fn umem(&self) -> &Arc<Umem> {
+        &self.slot.umem
+    }
+
+    /// Our slot of the UMEM's frames.
+    fn slot(&self) -> usize {
+        self.slot.slot
+    }
+
     fn region(&self) -> RegionId {
-        RegionId(self.umem.map.ptr().as_ptr() as u64)
+        RegionId(self.umem().map.ptr().as_ptr() as u64)
     }
 
     fn frame(&self, addr: u64) -> *mut u8 {
-        self.umem.map.at(addr as usize)
+        self.umem().map.at(addr as usize)
     }
 
     /// Where our frames start in the UMEM: the receiving home's first.
     fn base(&self) -> u64 {
-        self.slot as u64 * SOCKET_BYTES
+        self.slot() as u64 * SOCKET_BYTES
     }
 
     /// Whether frame `addr` is of our transmitting home.
@@ -857,10 +858,10 @@ impl XskTx {
         if frames.is_empty() {
             return;
         }
-        let home = if slot == self.sock.slot {
+        let home = if slot == self.sock.slot() {
             Some(&self.sock)
         } else {
-            self.peers.iter().find(|p| p.slot == slot)
+            self.peers.iter().find(|p| p.slot() == slot)
         };
         // Every frame in our ring is ours or a kept peer's (`send`).
         debug_assert!(home.is_some(), "a frame of slot {slot} with no home");
@@ -878,7 +879,7 @@ impl XskTx {
         }
         // Frames of a receiving home go back to it, in runs of one home.
         let mut run = [0u64; 64];
-        let (mut h, mut run_slot) = (0, self.sock.slot);
+        let (mut h, mut run_slot) = (0, self.sock.slot());
         for i in 0..n {
             // SAFETY: completion slots the kernel produced.
             let addr = unsafe { *self.sock.comp.addr(self.comp.cached_cons.wrapping_add(i)) };
@@ -941,16 +942,16 @@ impl TxRing for XskTx {
         let sock = &self.sock;
         let free = &mut self.free;
         let peers = &mut self.peers;
-        let mut last_peer = sock.slot;
+        let mut last_peer = sock.slot();
         batch.drain_external(region, |r| {
             let (addr, len) = match r {
                 Ok(ext) => {
                     // Another socket's frame: that socket is kept until
                     // the frame completes (its packet keeps it until now).
                     let slot = (ext.token / SOCKET_BYTES) as usize;
-                    if slot != last_peer && slot != sock.slot {
-                        if !peers.iter().any(|p| p.slot == slot) {
-                            peers.extend(sock.umem.owner_of(ext.token));
+                    if slot != last_peer && slot != sock.slot() {
+                        if !peers.iter().any(|p| p.slot() == slot) {
+                            peers.extend(sock.umem().owner_of(ext.token));
                         }
                         last_peer = slot;
                     }
