@@ -107,13 +107,7 @@ fn ip_router_default_device_lines_run_unchanged() {
     for f in &frames {
         in0.send(f);
     }
-    let mut got = Vec::new();
-    while got.len() < frames.len() {
-        match out1.recv(Duration::from_secs(3)) {
-            Some(f) => got.push(f),
-            None => break,
-        }
-    }
+    let got = out1.recv_up_to(frames.len(), Duration::from_secs(3));
     let out = interrupt(&mut child);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -251,4 +251,17 @@ impl RawSocket {
             }
         }
     }
+
+    /// Receives up to `n` frames, in order, stopping early when none comes
+    /// for `quiet`: a test then compares what arrived with what it sent.
+    pub fn recv_up_to(&self, n: usize, quiet: Duration) -> Vec<Vec<u8>> {
+        let mut got = Vec::with_capacity(n);
+        while got.len() < n {
+            match self.recv(quiet) {
+                Some(f) => got.push(f),
+                None => break,
+            }
+        }
+        got
+    }
 }

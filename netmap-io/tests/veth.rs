@@ -85,13 +85,7 @@ fn transmit(method: &str, extra: &str) {
         ],
         "td.method",
     );
-    let mut got = Vec::new();
-    while got.len() < frames.len() {
-        match rx.recv(Duration::from_secs(5)) {
-            Some(f) => got.push(f),
-            None => break,
-        }
-    }
+    let got = rx.recv_up_to(frames.len(), Duration::from_secs(5));
     let reads = r.stop();
     assert_eq!(got.len(), frames.len(), "frames that arrived");
     for (i, (g, f)) in got.iter().zip(&frames).enumerate() {
@@ -184,13 +178,7 @@ fn forwards_every_frame_without_a_copy(from: &str, to: &str, send_at: &str, rece
     for f in &frames {
         tx.send(f);
     }
-    let mut got = Vec::new();
-    while got.len() < frames.len() {
-        match rx.recv(Duration::from_secs(5)) {
-            Some(f) => got.push(f),
-            None => break,
-        }
-    }
+    let got = rx.recv_up_to(frames.len(), Duration::from_secs(5));
     let reads = r.stop();
     assert_eq!(got.len(), frames.len(), "frames through");
     assert!(got == frames, "frames changed or reordered on the way");
@@ -239,13 +227,7 @@ fn xdp_forwards_from_sockets_of_two_umems() {
                 sent.push(f);
             }
         }
-        let mut got = Vec::new();
-        while got.len() < sent.len() {
-            match sink.recv(Duration::from_secs(5)) {
-                Some(f) => got.push(f),
-                None => break,
-            }
-        }
+        let mut got = sink.recv_up_to(sent.len(), Duration::from_secs(5));
         let reads = r.stop();
         assert_eq!(got.len(), sent.len(), "round {round}: frames through");
         got.sort_by_key(|f| seq_of(f));
