@@ -18,6 +18,12 @@
 #
 #   configs/bench/netns-forward.sh [SECONDS] [RUNS]   (as root, from the repository root)
 #
+# With PROFILE=DIR (and perf installed), each TCP measure through a
+# user-level router (ours with each method, Click) also records core 1
+# (`perf record -C 1 -g`, 4 s from its second second) into
+# DIR/perf-NAME-runN.data: where the router's core goes
+# (`perf report -i FILE --no-children --sort sym`).
+#
 # The generators (iperf3 client and server) are pinned to core 0, the
 # user-level routers to core 1. Needs ip, ethtool, iperf3, strace,
 # and trafgen (netsniff-ng) for the flood (else iperf3, slower).
@@ -29,7 +35,7 @@ bin=${ROUTER:-${CARGO_TARGET_DIR:-target}/release/router}
 click=${CLICK:-/tmp/baselines/click}
 conf=configs/ip-router.click
 [ "$(id -u)" = 0 ] || { echo "netns-forward: run as root" >&2; exit 1; }
-for t in ip ethtool iperf3 strace taskset; do
+for t in ip ethtool iperf3 strace taskset ${PROFILE:+perf}; do
     command -v $t >/dev/null || { echo "netns-forward: needs $t" >&2; exit 1; }
 done
 [ -x "$bin" ] || cargo build --release -q --bin router
@@ -96,10 +102,18 @@ iperf_server() {
 }
 
 # tcp: Gbit/s received by host-b.
+# tcp [PROFILE-FILE]: Gbit/s received by host-b; core 1 recorded into
+# PROFILE-FILE meanwhile, if given.
 tcp() {
+    local prof=
     iperf_server
+    if [ -n "${1:-}" ]; then
+        (sleep 1; perf record -q -C 1 -g -o "$1" -- sleep 4 >/dev/null 2>&1) &
+        prof=$!
+    fi
     inA taskset -c 0 iperf3 -c 10.1.2.2 -t "$secs" -J > "$dir/tcp.json"
     wait $srv
+    [ -z "$prof" ] || wait $prof
     awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" 'BEGIN{printf "%.2f", b/1e9}'
 }
 
@@ -178,8 +192,11 @@ syscalls() {
 
 # row NAME PID: one line of results.
 row() {
-    local t u
-    t=$(tcp)
+    local t prof=
+    if [ -n "${PROFILE:-}" ] && [ "$2" != kernel ]; then
+        prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
+    fi
+    t=$(tcp $prof)
     read -r sent got cpu <<< "$(udp "$2")"
     printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet\n' \
         "$1" "$t" "$sent" "$got" "$cpu"
