@@ -1,9 +1,9 @@
 //! Strip: removes bytes from the front of packets.
 
 use click_engine::args::Args;
-use click_engine::PacketCtx;
+use click_engine::packet::Batch;
 use click_engine::Threads;
-use click_engine::{ConfigureCtx, ElementClass, Handler, Packet, PacketElement, Port};
+use click_engine::{ConfigureCtx, Ctx, Element, ElementClass, Handler, Port};
 
 /// `Strip(LENGTH)`: removes LENGTH bytes from the front of each packet
 /// (all of it, if the packet is shorter). The bytes stay in the buffer's
@@ -27,13 +27,31 @@ impl ElementClass for Strip {
     }
 }
 
-impl PacketElement for Strip {
+impl Strip {
+    /// Strips every packet of `batch`. Every packet leaves on output 0, so
+    /// the batch is processed whole (no verdict per packet).
+    #[inline(always)]
+    fn strip(&self, batch: &mut Batch) {
+        for p in batch.iter_mut() {
+            let n = self.length.min(p.len());
+            // Cannot fail: n is within the packet.
+            let _ = p.pull(n);
+        }
+    }
+}
+
+impl Element for Strip {
     #[inline]
-    fn process(&mut self, packet: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
-        let n = self.length.min(packet.len());
-        // Cannot fail: n is within the packet.
-        let _ = packet.pull(n);
-        Some(0)
+    fn push(&mut self, _port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
+        self.strip(&mut batch);
+        ctx.push(0, batch);
+    }
+
+    #[inline]
+    fn pull(&mut self, _port: Port, max: usize, ctx: &mut Ctx<'_>) -> Option<Batch> {
+        let mut batch = ctx.pull(0, max)?;
+        self.strip(&mut batch);
+        Some(batch)
     }
 
     fn handlers(&self) -> &'static [Handler] {
