@@ -12,7 +12,8 @@
 # flood of minimum-size UDP frames (trafgen) in packets per second
 # delivered to host-b's device, with the router's CPU time per delivered packet
 # (its process's user+system time; for the kernel, the softirq time of
-# all CPUs). Then, for our router, `strace -c` attached to each of its
+# all CPUs) and each core's busy time per delivered packet (where the
+# whole path's work landed: generators, forwarding, the hosts' stacks). Then, for our router, `strace -c` attached to each of its
 # threads (`-p TID` per thread: what `strace -c -f -p PID` means to do) during a
 # flood: system calls per delivered packet.
 #
@@ -80,6 +81,8 @@ defs=(DEV0=r0 DEV1=r1 MAC0=02:00:00:00:01:01 MAC1=02:00:00:00:02:01)
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Softirq ticks of all CPUs.
 softirq_ticks() { awk '/^cpu /{print $8}' /proc/stat; }
+# Busy ticks (all but idle and iowait) of cores 0 and 1.
+core_ticks() { awk '/^cpu[01] /{printf "%d ", $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 hz=$(getconf CLK_TCK)
 
 # The value of the last "key": N in a JSON text on stdin.
@@ -156,18 +159,20 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.2.2", 9)); t
 }
 
 # udp PID: kpps sent by host-a and delivered to host-b's device (its
-# rx_packets), and CPU ns per delivered packet (process PID's, or softirq
-# time when PID is "kernel").
+# rx_packets), CPU ns per delivered packet (process PID's, or softirq
+# time when PID is "kernel"), and each core's busy time (user, system,
+# irq, softirq) per delivered packet: what the whole path cost each core.
 udp() {
-    local t0 r0 s0 t1 r1 s1
+    local t0 r0 s0 t1 r1 s1 c0 c1 b0 b1
     if [ "$1" = kernel ]; then t0=$(softirq_ticks); else t0=$(proc_ticks "$1"); fi
-    r0=$(b_rx); s0=$(a_tx)
+    r0=$(b_rx); s0=$(a_tx); read -r b0 c0 <<< "$(core_ticks)"
     flood
+    read -r b1 c1 <<< "$(core_ticks)"
     sleep 0.2
     r1=$(b_rx); s1=$(a_tx)
     if [ "$1" = kernel ]; then t1=$(softirq_ticks); else t1=$(proc_ticks "$1"); fi
-    awk -v d=$((r1 - r0)) -v o=$((s1 - s0)) -v s="$secs" -v t=$((t1 - t0)) -v hz="$hz" \
-        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f %.0f", o/s/1000, d/s/1000, t/hz*1e9/d}'
+    awk -v d=$((r1 - r0)) -v o=$((s1 - s0)) -v s="$secs" -v t=$((t1 - t0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v hz="$hz" \
+        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f %.0f %.0f %.0f", o/s/1000, d/s/1000, t/hz*1e9/d, b/hz*1e9/d, c/hz*1e9/d}'
 }
 
 # syscalls PID: system calls per delivered packet, strace attached to
@@ -197,9 +202,9 @@ row() {
         prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
     fi
     t=$(tcp $prof)
-    read -r sent got cpu <<< "$(udp "$2")"
-    printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet\n' \
-        "$1" "$t" "$sent" "$got" "$cpu"
+    read -r sent got cpu core0 core1 <<< "$(udp "$2")"
+    printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s\n' \
+        "$1" "$t" "$sent" "$got" "$cpu" "$core0" "$core1"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
