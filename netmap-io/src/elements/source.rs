@@ -19,6 +19,15 @@ use crate::{open_rx, Method, RxConfig};
 const SPURIOUS_LIMIT: u32 = 2;
 const RECHECK: Duration = Duration::from_millis(1);
 
+/// Packets a source takes in consecutive runs, without finding its ring
+/// empty, before it stops watching its descriptor until the ring is empty
+/// again. A watched socket costs the kernel an epoll wake-up (two locks
+/// with interrupts off) for every frame sent on it (AF_XDP, AF_PACKET: the
+/// transmit's skb is freed with a write-space wake-up) and every receive
+/// flush; a busy source polls anyway. At most two `epoll_ctl` calls per
+/// this many packets, so never more than one system call per 64 packets.
+const BUSY_UNWATCH: u32 = 128;
+
 pub(crate) struct Source {
     class: &'static str,
     cfg: RxConfig,
@@ -33,6 +42,11 @@ pub(crate) struct Source {
     used: Option<Method>,
     fd: Option<RawFd>,
     watching: bool,
+    /// The descriptor is not watched because the ring is busy (see
+    /// [`BUSY_UNWATCH`]); watched again when the ring is found empty.
+    unwatched_busy: bool,
+    /// Packets taken since the ring was last found empty.
+    busy_packets: u32,
     woken_by_fd: bool,
     spurious: u32,
     count: u64,
@@ -161,6 +175,8 @@ impl Source {
             used: None,
             fd: None,
             watching: false,
+            unwatched_busy: false,
+            busy_packets: 0,
             woken_by_fd: false,
             spurious: 0,
             count: 0,
@@ -290,9 +306,23 @@ impl Source {
         let woken_by_fd = std::mem::take(&mut self.woken_by_fd);
         if got > 0 {
             self.spurious = 0;
+            self.busy_packets = self.busy_packets.saturating_add(got as u32);
+            if self.busy_packets >= BUSY_UNWATCH && self.watching {
+                self.unwatch_while_busy(ctx);
+            }
             return true;
         }
         self.empty_calls += 1;
+        self.busy_packets = 0;
+        if self.unwatched_busy {
+            // Empty again: watch before sleeping. epoll reports a frame
+            // that arrived meanwhile (level-triggered), so none waits.
+            self.unwatched_busy = false;
+            self.watch(ctx);
+            if !self.watching {
+                ctx.schedule_after(RECHECK);
+            }
+        }
         if woken_by_fd {
             self.spurious += 1;
             if self.spurious >= SPURIOUS_LIMIT && self.watching {
@@ -337,18 +367,32 @@ fn push_forced_ip(batch: Batch, outputs: usize, ctx: &mut Ctx<'_>) -> u64 {
 }
 
 impl Source {
+    /// Stops watching the descriptor while the ring is busy.
+    fn unwatch_while_busy(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(fd) = self.fd {
+            ctx.remove_select(fd);
+        }
+        self.watching = false;
+        self.unwatched_busy = true;
+    }
+
+    /// Watches the descriptor (again).
+    fn watch(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(fd) = self.fd {
+            if ctx.add_select(fd, Interest::READ).is_ok() {
+                self.watching = true;
+            }
+        }
+    }
+
     pub fn selected(&mut self, _fd: RawFd, _ready: Readiness, ctx: &mut Ctx<'_>) {
         self.woken_by_fd = true;
         ctx.wake_task();
     }
 
     pub fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
-        if !self.watching {
-            if let Some(fd) = self.fd {
-                if ctx.add_select(fd, Interest::READ).is_ok() {
-                    self.watching = true;
-                }
-            }
+        if !self.watching && !self.unwatched_busy {
+            self.watch(ctx);
         }
         self.spurious = 0;
         ctx.wake_task();
