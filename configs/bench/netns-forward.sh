@@ -23,7 +23,9 @@
 # user-level router (ours with each method, Click) also records core 1
 # (`perf record -C 1 -g`, 4 s from its second second) into
 # DIR/perf-NAME-runN.data: where the router's core goes
-# (`perf report -i FILE --no-children --sort sym`).
+# (`perf report -i FILE --no-children --sort sym`); and each flood (the
+# kernel's too) records both cores (`perf record -a -g`, 3 s) into
+# DIR/perf-NAME-runN-flood.data (`--sort cpu,comm,sym`).
 #
 # The generators (iperf3 client and server) are pinned to core 0, the
 # user-level routers to core 1. Needs ip, ethtool, iperf3, strace,
@@ -158,15 +160,21 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.2.2", 9)); t
     kill $sink 2>/dev/null || true; wait $sink 2>/dev/null || true
 }
 
-# udp PID: kpps sent by host-a and delivered to host-b's device (its
+# udp PID [PROFILE-FILE]: kpps sent by host-a and delivered to host-b's device (its
 # rx_packets), CPU ns per delivered packet (process PID's, or softirq
 # time when PID is "kernel"), and each core's busy time (user, system,
-# irq, softirq) per delivered packet: what the whole path cost each core.
+# irq, softirq) per delivered packet: what the whole path cost each core;
+# both cores recorded into PROFILE-FILE meanwhile, if given.
 udp() {
-    local t0 r0 s0 t1 r1 s1 c0 c1 b0 b1
+    local t0 r0 s0 t1 r1 s1 c0 c1 b0 b1 prof=
     if [ "$1" = kernel ]; then t0=$(softirq_ticks); else t0=$(proc_ticks "$1"); fi
     r0=$(b_rx); s0=$(a_tx); read -r b0 c0 <<< "$(core_ticks)"
+    if [ -n "${2:-}" ]; then
+        (sleep 1; perf record -q -a -g -o "$2" -- sleep 3 >/dev/null 2>&1) &
+        prof=$!
+    fi
     flood
+    [ -z "$prof" ] || wait $prof
     read -r b1 c1 <<< "$(core_ticks)"
     sleep 0.2
     r1=$(b_rx); s1=$(a_tx)
@@ -202,7 +210,8 @@ row() {
         prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
     fi
     t=$(tcp $prof)
-    read -r sent got cpu core0 core1 <<< "$(udp "$2")"
+    local fprof=${PROFILE:+$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run-flood.data}
+    read -r sent got cpu core0 core1 <<< "$(udp "$2" $fprof)"
     printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s\n' \
         "$1" "$t" "$sent" "$got" "$cpu" "$core0" "$core1"
 }
