@@ -19,6 +19,9 @@
 #
 #   configs/bench/netns-forward.sh [SECONDS] [RUNS]   (as root, from the repository root)
 #
+# METHODS="XDP" (say) limits our router's runs to those methods; ROUTER
+# and CLICK name the binaries (CLICK=/nonexistent skips Click).
+#
 # With PROFILE=DIR (and perf installed), each TCP measure through a
 # user-level router (ours with each method, Click) also records core 1
 # (`perf record -C 1 -g`, 4 s from its second second) into
@@ -228,7 +231,7 @@ for run in $(seq "$runs"); do
     inR ip addr flush dev r0; inR ip addr flush dev r1
     inA ip neigh flush dev a0; inB ip neigh flush dev b0
 
-    for m in PACKET XDP; do
+    for m in ${METHODS:-PACKET XDP}; do
         ip netns exec "$R" taskset -c 1 "$bin" -j 1 --no-affinity "$conf" "${defs[@]}" METHOD=$m 2>"$dir/router.log" &
         pid=$!
         wait_reachable "router $m" || { cat "$dir/router.log" >&2; exit 1; }

@@ -104,6 +104,16 @@ pub trait RxRing {
     /// handler and the log.
     fn describe(&self) -> String;
 
+    /// Whether the device's transmitting half has sent on this ring's
+    /// descriptor since the last call, from the calling thread. Where each
+    /// frame sent wakes the descriptor's waiters (AF_XDP in copy mode: the
+    /// skb built for it is freed with a write-space wake-up), a source
+    /// whose ring is empty polls rather than watch the descriptor while
+    /// this holds: its thread is busy sending anyway.
+    fn transmit_busy(&mut self) -> bool {
+        false
+    }
+
     /// The ring as one that may move to another thread (a hot swap hands
     /// it to the next router's threads), or itself back if it must stay
     /// on the thread that opened it (a netmap receiving half, whose

@@ -19,14 +19,25 @@ use crate::{open_rx, Method, RxConfig};
 const SPURIOUS_LIMIT: u32 = 2;
 const RECHECK: Duration = Duration::from_millis(1);
 
-/// Packets a source takes in consecutive runs, without finding its ring
-/// empty, before it stops watching its descriptor until the ring is empty
-/// again. A watched socket costs the kernel an epoll wake-up (two locks
-/// with interrupts off) for every frame sent on it (AF_XDP, AF_PACKET: the
-/// transmit's skb is freed with a write-space wake-up) and every receive
-/// flush; a busy source polls anyway. At most two `epoll_ctl` calls per
-/// this many packets, so never more than one system call per 64 packets.
-const BUSY_UNWATCH: u32 = 128;
+/// A watched socket costs the kernel an epoll wake-up (two locks with
+/// interrupts off) for every receive flush and, where the device sends
+/// on the same socket (AF_XDP in copy mode), for every frame sent: the skb
+/// built for it is freed with a write-space wake-up. A busy source polls
+/// anyway, so it stops watching its descriptor once it has seen this much
+/// activity since it last slept: a packet received counts 1, a look at
+/// its ring that finds the device has sent from this thread meanwhile
+/// ([`RxRing::transmit_busy`], at least one system call) counts
+/// [`TRANSMIT_ACTIVITY`]. Unwatching and watching again cost two
+/// `epoll_ctl` calls per this much activity: at most one system call per
+/// 64 packets, or per 8 sends.
+const UNWATCH_ACTIVITY: u32 = 128;
+const TRANSMIT_ACTIVITY: u32 = 8;
+
+/// Looks in a row at a quiet ring (nothing received, nothing sent) after
+/// which an active source watches its descriptor again and sleeps; until
+/// then it polls, as traffic comes in bursts (a round of the scheduler
+/// between two looks is a fraction of a microsecond when idle).
+const QUIET_LOOKS: u32 = 64;
 
 pub(crate) struct Source {
     class: &'static str,
@@ -42,11 +53,13 @@ pub(crate) struct Source {
     used: Option<Method>,
     fd: Option<RawFd>,
     watching: bool,
-    /// The descriptor is not watched because the ring is busy (see
-    /// [`BUSY_UNWATCH`]); watched again when the ring is found empty.
+    /// The descriptor is not watched because the source is busy (see
+    /// [`UNWATCH_ACTIVITY`]); watched again when it goes quiet.
     unwatched_busy: bool,
-    /// Packets taken since the ring was last found empty.
-    busy_packets: u32,
+    /// Activity since the source last slept ([`UNWATCH_ACTIVITY`]).
+    activity: u32,
+    /// Quiet looks in a row since the last activity ([`QUIET_LOOKS`]).
+    quiet_looks: u32,
     woken_by_fd: bool,
     spurious: u32,
     count: u64,
@@ -176,7 +189,8 @@ impl Source {
             fd: None,
             watching: false,
             unwatched_busy: false,
-            busy_packets: 0,
+            activity: 0,
+            quiet_looks: 0,
             woken_by_fd: false,
             spurious: 0,
             count: 0,
@@ -303,20 +317,39 @@ impl Source {
                 }
             }
         }
+        let transmit_busy = got == 0 && ring.transmit_busy();
         let woken_by_fd = std::mem::take(&mut self.woken_by_fd);
-        if got > 0 {
-            self.spurious = 0;
-            self.busy_packets = self.busy_packets.saturating_add(got as u32);
-            if self.busy_packets >= BUSY_UNWATCH && self.watching {
+        if got > 0 || transmit_busy {
+            self.quiet_looks = 0;
+            let weight = if got > 0 {
+                got as u32
+            } else {
+                TRANSMIT_ACTIVITY
+            };
+            self.activity = self.activity.saturating_add(weight);
+            if self.activity >= UNWATCH_ACTIVITY && self.watching {
                 self.unwatch_while_busy(ctx);
             }
-            return true;
+            if got > 0 {
+                self.spurious = 0;
+                return true;
+            }
+            // Nothing received, but sending: poll (stay scheduled).
+            self.empty_calls += 1;
+            return false;
         }
         self.empty_calls += 1;
-        self.busy_packets = 0;
+        if self.activity > 0 {
+            self.quiet_looks += 1;
+            if self.quiet_looks < QUIET_LOOKS {
+                return false;
+            }
+        }
+        // Quiet: watch again (epoll, level-triggered, reports a frame that
+        // arrived meanwhile, so none waits) and sleep.
+        self.activity = 0;
+        self.quiet_looks = 0;
         if self.unwatched_busy {
-            // Empty again: watch before sleeping. epoll reports a frame
-            // that arrived meanwhile (level-triggered), so none waits.
             self.unwatched_busy = false;
             self.watch(ctx);
             if !self.watching {

@@ -25,7 +25,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use click_engine::packet::{
@@ -194,6 +194,14 @@ struct Socket {
     zero_copy: bool,
     rx_claimed: AtomicBool,
     tx_claimed: AtomicBool,
+    /// Times the transmitting half has kicked the kernel: each frame sent
+    /// in copy mode becomes an skb owned by this socket, whose free wakes
+    /// the socket's waiters, so the receiving half polls rather than
+    /// waits while this moves ([`RxRing::transmit_busy`]), if it runs on
+    /// the thread that kicks (`tx_thread`, a [`thread_token`]): a thread
+    /// busy sending anyway, where polling costs nothing.
+    tx_kicks: AtomicU64,
+    tx_thread: AtomicUsize,
     /// Frames of the receiving half's home coming back (from packets freed
     /// on any thread, or from the transmitting half's completions).
     rx_home: TokenSender,
@@ -476,6 +484,8 @@ impl Socket {
             zero_copy,
             rx_claimed: AtomicBool::new(false),
             tx_claimed: AtomicBool::new(false),
+            tx_kicks: AtomicU64::new(0),
+            tx_thread: AtomicUsize::new(0),
             rx_home,
             rx_home_receiver: Mutex::new(Some(receiver)),
             rx_left: Mutex::new(None),
@@ -589,6 +599,8 @@ pub struct XskRx {
     returned: TokenReceiver,
     timestamp: bool,
     stats: RingStats,
+    /// The socket's `tx_kicks` when last looked at.
+    tx_kicks_seen: u64,
 }
 
 impl XskRx {
@@ -649,6 +661,7 @@ impl XskRx {
             returned: left.returned,
             timestamp,
             stats: RingStats::default(),
+            tx_kicks_seen: 0,
         };
         me.refill();
         me.program
@@ -773,6 +786,12 @@ impl RxRing for XskRx {
         Some(s.rx_dropped + s.rx_ring_full + s.rx_fill_ring_empty_descs)
     }
 
+    fn transmit_busy(&mut self) -> bool {
+        let kicks = self.sock.tx_kicks.load(Ordering::Relaxed);
+        std::mem::replace(&mut self.tx_kicks_seen, kicks) != kicks
+            && self.sock.tx_thread.load(Ordering::Relaxed) == thread_token()
+    }
+
     fn describe(&self) -> String {
         format!(
             "AF_XDP queue {}, {} XDP, {} mode",
@@ -801,6 +820,13 @@ impl Drop for XskRx {
         *self.sock.rx_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
         self.sock.rx_claimed.store(false, Ordering::Release);
     }
+}
+
+/// A number that tells the calling thread from every other live one (the
+/// address of a thread-local).
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| t as *const u8 as usize)
 }
 
 /// The transmitting half: TX and completion rings.
@@ -996,6 +1022,8 @@ impl TxRing for XskTx {
         // Copy mode sends only when kicked; zero-copy drivers say when.
         if !self.sock.zero_copy || self.sock.tx.needs_wakeup() {
             self.stats.syscalls += 1;
+            self.sock.tx_kicks.fetch_add(1, Ordering::Relaxed);
+            self.sock.tx_thread.store(thread_token(), Ordering::Relaxed);
             self.sock.kick(true)?;
         }
         self.stats.packets += i as u64;
