@@ -36,7 +36,7 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use click_engine::packet::{Batch, BufferOwner, Packet, PacketType, TokenSender, BATCH_CAPACITY};
-use click_engine::Interest;
+use click_engine::{Interest, TaskHandle};
 
 /// What a ring can do, for the elements to size their bursts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +113,17 @@ pub trait RxRing {
     fn transmit_busy(&mut self) -> bool {
         false
     }
+
+    /// Where [`transmit_busy`](Self::transmit_busy) can hold: the task of
+    /// the source reading this ring, for the transmitting half to wake
+    /// when it sends, from the thread the source sleeps on, while the
+    /// source sleeps ([`sleeping`](Self::sleeping)).
+    fn wake_on_transmit(&mut self, task: TaskHandle) {
+        let _ = task;
+    }
+
+    /// The source is about to sleep on [`fd`](Self::fd).
+    fn sleeping(&mut self) {}
 
     /// The ring as one that may move to another thread (a hot swap hands
     /// it to the next router's threads), or itself back if it must stay

@@ -33,12 +33,6 @@ const RECHECK: Duration = Duration::from_millis(1);
 const UNWATCH_ACTIVITY: u32 = 128;
 const TRANSMIT_ACTIVITY: u32 = 8;
 
-/// Looks in a row at a quiet ring (nothing received, nothing sent) after
-/// which an active source watches its descriptor again and sleeps; until
-/// then it polls, as traffic comes in bursts (a round of the scheduler
-/// between two looks is a fraction of a microsecond when idle).
-const QUIET_LOOKS: u32 = 64;
-
 pub(crate) struct Source {
     class: &'static str,
     cfg: RxConfig,
@@ -58,8 +52,6 @@ pub(crate) struct Source {
     unwatched_busy: bool,
     /// Activity since the source last slept ([`UNWATCH_ACTIVITY`]).
     activity: u32,
-    /// Quiet looks in a row since the last activity ([`QUIET_LOOKS`]).
-    quiet_looks: u32,
     woken_by_fd: bool,
     spurious: u32,
     count: u64,
@@ -190,7 +182,6 @@ impl Source {
             watching: false,
             unwatched_busy: false,
             activity: 0,
-            quiet_looks: 0,
             woken_by_fd: false,
             spurious: 0,
             count: 0,
@@ -233,6 +224,10 @@ impl Source {
         self.base = ring.stats();
         self.kernel_drops_base = ring.kernel_drops().unwrap_or(0);
         let fd = ring.fd();
+        let mut ring = ring;
+        if let Some(task) = ctx.task() {
+            ring.wake_on_transmit(task.clone());
+        }
         self.ring = Some(ring);
         self.used = Some(used);
         self.fd = Some(fd);
@@ -320,7 +315,6 @@ impl Source {
         let transmit_busy = got == 0 && ring.transmit_busy();
         let woken_by_fd = std::mem::take(&mut self.woken_by_fd);
         if got > 0 || transmit_busy {
-            self.quiet_looks = 0;
             let weight = if got > 0 {
                 got as u32
             } else {
@@ -339,16 +333,11 @@ impl Source {
             return false;
         }
         self.empty_calls += 1;
-        if self.activity > 0 {
-            self.quiet_looks += 1;
-            if self.quiet_looks < QUIET_LOOKS {
-                return false;
-            }
-        }
         // Quiet: watch again (epoll, level-triggered, reports a frame that
-        // arrived meanwhile, so none waits) and sleep.
+        // arrived meanwhile, so none waits) and sleep. If the device sends
+        // again meanwhile, the transmitting half wakes us
+        // (`RxRing::wake_on_transmit`).
         self.activity = 0;
-        self.quiet_looks = 0;
         if self.unwatched_busy {
             self.unwatched_busy = false;
             self.watch(ctx);
@@ -366,6 +355,9 @@ impl Source {
                 self.watching = false;
                 ctx.schedule_after(RECHECK);
             }
+        }
+        if let Some(ring) = self.ring.as_mut() {
+            ring.sleeping();
         }
         ctx.sleep();
         false

@@ -32,7 +32,7 @@ use click_engine::packet::{
     register_buffer_owner, token_queue, Batch, OwnerRegistration, RegionId, RxBuffer, Timestamp,
     TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
-use click_engine::Interest;
+use click_engine::{Interest, TaskHandle};
 
 use super::bpf::{Attached, XdpMode, MAX_QUEUES};
 use crate::ring::{frame_type, rejoin, split_off, HomeOwner, Limits, RingStats, RxRing, TxRing};
@@ -202,6 +202,15 @@ struct Socket {
     /// busy sending anyway, where polling costs nothing.
     tx_kicks: AtomicU64,
     tx_thread: AtomicUsize,
+    /// Set while the receiving half's source sleeps on this socket's
+    /// descriptor: the transmitting half then wakes it (`rx_task`) on its
+    /// next kick from the same thread, so that it notices the sending and
+    /// stops watching.
+    rx_asleep: AtomicBool,
+    /// The source's task, and the thread it last slept on
+    /// ([`thread_token`]).
+    rx_task: Mutex<Option<TaskHandle>>,
+    rx_thread: AtomicUsize,
     /// Frames of the receiving half's home coming back (from packets freed
     /// on any thread, or from the transmitting half's completions).
     rx_home: TokenSender,
@@ -486,6 +495,9 @@ impl Socket {
             tx_claimed: AtomicBool::new(false),
             tx_kicks: AtomicU64::new(0),
             tx_thread: AtomicUsize::new(0),
+            rx_asleep: AtomicBool::new(false),
+            rx_task: Mutex::new(None),
+            rx_thread: AtomicUsize::new(0),
             rx_home,
             rx_home_receiver: Mutex::new(Some(receiver)),
             rx_left: Mutex::new(None),
@@ -534,6 +546,21 @@ impl Socket {
     }
 
     /// Wakes the kernel's side of the socket (a need-wakeup kick).
+    /// Wakes the receiving half's sleeping source if it runs on this
+    /// thread (once per sleep: the flag is cleared).
+    #[cold]
+    fn wake_rx_source(&self) {
+        if !self.rx_asleep.swap(false, Ordering::Relaxed)
+            || self.rx_thread.load(Ordering::Relaxed) != thread_token()
+        {
+            return;
+        }
+        let task = self.rx_task.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(task) = task.as_ref() {
+            task.wake();
+        }
+    }
+
     fn kick(&self, tx: bool) -> io::Result<()> {
         // SAFETY: no buffer; the call only wakes the socket.
         let r = unsafe {
@@ -786,6 +813,15 @@ impl RxRing for XskRx {
         Some(s.rx_dropped + s.rx_ring_full + s.rx_fill_ring_empty_descs)
     }
 
+    fn wake_on_transmit(&mut self, task: TaskHandle) {
+        *self.sock.rx_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    fn sleeping(&mut self) {
+        self.sock.rx_thread.store(thread_token(), Ordering::Relaxed);
+        self.sock.rx_asleep.store(true, Ordering::Relaxed);
+    }
+
     fn transmit_busy(&mut self) -> bool {
         let kicks = self.sock.tx_kicks.load(Ordering::Relaxed);
         std::mem::replace(&mut self.tx_kicks_seen, kicks) != kicks
@@ -1024,6 +1060,9 @@ impl TxRing for XskTx {
             self.stats.syscalls += 1;
             self.sock.tx_kicks.fetch_add(1, Ordering::Relaxed);
             self.sock.tx_thread.store(thread_token(), Ordering::Relaxed);
+            if self.sock.rx_asleep.load(Ordering::Relaxed) {
+                self.sock.wake_rx_source();
+            }
             self.sock.kick(true)?;
         }
         self.stats.packets += i as u64;
