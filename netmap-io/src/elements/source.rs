@@ -209,7 +209,7 @@ impl Source {
             ctx.start_unscheduled();
             return Ok(());
         }
-        let (ring, used) = match self.take_ring(ctx) {
+        let (mut ring, used) = match self.take_ring(ctx) {
             Some(taken) => taken,
             None => open_rx(&self.cfg, self.method, self.steal)?,
         };
@@ -224,7 +224,6 @@ impl Source {
         self.base = ring.stats();
         self.kernel_drops_base = ring.kernel_drops().unwrap_or(0);
         let fd = ring.fd();
-        let mut ring = ring;
         if let Some(task) = ctx.task() {
             ring.wake_on_transmit(task.clone());
         }
