@@ -109,9 +109,9 @@ iperf_server() {
     sleep 0.5
 }
 
-# tcp: Gbit/s received by host-b.
-# tcp [PROFILE-FILE]: Gbit/s received by host-b; core 1 recorded into
-# PROFILE-FILE meanwhile, if given.
+# tcp [PROFILE-FILE]: Gbit/s received by host-b, and how busy cores 0
+# and 1 were meanwhile (percent); core 1 recorded into PROFILE-FILE
+# meanwhile, if given.
 tcp() {
     local prof=
     iperf_server
@@ -119,10 +119,15 @@ tcp() {
         (sleep 1; perf record -q -C 1 -g -o "$1" -- sleep 4 >/dev/null 2>&1) &
         prof=$!
     fi
+    local b0 c0 b1 c1 t0 t1
+    read -r b0 c0 <<< "$(core_ticks)"; t0=$(date +%s.%N)
     inA taskset -c 0 iperf3 -c 10.1.2.2 -t "$secs" -J > "$dir/tcp.json"
+    read -r b1 c1 <<< "$(core_ticks)"; t1=$(date +%s.%N)
     wait $srv
     [ -z "$prof" ] || wait $prof
-    awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" 'BEGIN{printf "%.2f", b/1e9}'
+    awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" -v x=$((b1 - b0)) -v y=$((c1 - c0)) \
+        -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+        'BEGIN{printf "%.2f %.0f%%/%.0f%%", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0)}'
 }
 
 # Frames host-b's device has received.
@@ -212,11 +217,11 @@ row() {
     if [ -n "${PROFILE:-}" ] && [ "$2" != kernel ]; then
         prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
     fi
-    t=$(tcp $prof)
+    read -r t tbusy <<< "$(tcp $prof)"
     local fprof=${PROFILE:+$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run-flood.data}
     read -r sent got cpu core0 core1 <<< "$(udp "$2" $fprof)"
-    printf '%-20s TCP %6s Gbit/s   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s\n' \
-        "$1" "$t" "$sent" "$got" "$cpu" "$core0" "$core1"
+    printf '%-20s TCP %6s Gbit/s (cores busy %s)   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s\n' \
+        "$1" "$t" "$tbusy" "$sent" "$got" "$cpu" "$core0" "$core1"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
