@@ -301,3 +301,86 @@ fn busy_xdp_sources_stop_watching_their_sockets() {
     );
     assert_eq!(idle_after, 2, "idle again, the router watches both sockets");
 }
+
+/// Frames the kernel's IPv4 stack in namespace `ns` has received
+/// (`Ip: InReceives` of its /proc/net/snmp).
+fn ip_in_receives(ns: &Netns) -> u64 {
+    let out = ns
+        .command("cat")
+        .arg("/proc/net/snmp")
+        .output()
+        .expect("read /proc/net/snmp");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut ip = text.lines().filter(|l| l.starts_with("Ip:"));
+    let (names, values) = (ip.next().unwrap(), ip.next().unwrap());
+    let i = names
+        .split_whitespace()
+        .position(|n| n == "InReceives")
+        .expect("InReceives");
+    values.split_whitespace().nth(i).unwrap().parse().unwrap()
+}
+
+/// FromDevice with SNIFFER false takes the frames from the kernel with
+/// METHOD LINUX too (Click's KernelFilter `drop dev`), and with SNIFFER
+/// true (the default) the kernel's stack gets them as well.
+#[test]
+fn a_packet_source_that_is_not_a_sniffer_keeps_the_kernel_from_the_frames() {
+    let ns = Netns::new("steal");
+    ns.veth("a0", "a1", 1);
+    ns.exec_ok(&["ip", "link", "set", "a1", "address", "02:00:00:00:0a:01"]);
+    // 64 bytes of IPv4/UDP to a1's MAC, which the kernel's stack would take.
+    let frame = "02000000 0a01 02000000 0a00 0800 4500003200000000401164b70a0000010a010203 04d2162e001e0000 000000000000000000000000000000000000000000000000"
+        .replace(' ', "");
+    for sniffer in [false, true] {
+        let receiver = format!(
+            "FromDevice(a1, METHOD LINUX, SNIFFER {sniffer}) -> c :: Counter -> Discard;
+             DriverManager(wait 3s, stop);"
+        );
+        let fwd = ns
+            .command(router_bin())
+            .args(["-e", &receiver, "-h", "c.count"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the receiver");
+        std::thread::sleep(Duration::from_millis(1000));
+        let before = ip_in_receives(&ns);
+        let generator = format!(
+            "InfiniteSource(DATA \\<{frame}>, LIMIT 1000, BURST 8) -> Queue -> ToDevice(a0, METHOD LINUX);
+             DriverManager(wait 0.5s, stop);"
+        );
+        let gen = ns
+            .command(router_bin())
+            .args(["-e", &generator])
+            .output()
+            .expect("run the generator");
+        assert!(
+            gen.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gen.stderr)
+        );
+        let out = fwd.wait_with_output().expect("receiver");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kernel = ip_in_receives(&ns) - before;
+        let received: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("c.count");
+        assert_eq!(received, 1000, "SNIFFER {sniffer}: the router's count");
+        if sniffer {
+            assert!(
+                kernel >= 1000,
+                "SNIFFER true: the kernel got {kernel} of 1000"
+            );
+        } else {
+            assert!(
+                kernel < 10,
+                "SNIFFER false: the kernel got {kernel} of 1000"
+            );
+        }
+    }
+}

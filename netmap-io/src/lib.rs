@@ -167,7 +167,7 @@ pub fn open_rx(
             let r = xdp::XskRx::open(&cfg.device, cfg.queue, cfg.timestamp)?;
             Ok((Box::new(r), Method::Xdp))
         }
-        Some(Method::Linux) => Ok((Box::new(afpacket::PacketRx::open(cfg)?), Method::Linux)),
+        Some(Method::Linux) => Ok((Box::new(open_packet_rx(cfg, steal)?), Method::Linux)),
         None => {
             if steal && cfg.protocol == 0 && !cfg.outbound && netmap::available() {
                 match netmap::NetmapRx::open(cfg) {
@@ -188,9 +188,19 @@ pub fn open_rx(
                     Err(e) => tracing::info!("{}: XDP not usable ({e}); using LINUX", cfg.device),
                 }
             }
-            Ok((Box::new(afpacket::PacketRx::open(cfg)?), Method::Linux))
+            Ok((Box::new(open_packet_rx(cfg, steal)?), Method::Linux))
         }
     }
+}
+
+/// An AF_PACKET ring; a source that takes the frames (`steal`: not a
+/// sniffer) keeps the kernel's stack from them.
+fn open_packet_rx(cfg: &RxConfig, steal: bool) -> Result<afpacket::PacketRx, String> {
+    let mut ring = afpacket::PacketRx::open(cfg)?;
+    if steal {
+        ring.block_stack(cfg.protocol);
+    }
+    Ok(ring)
 }
 
 /// The AF_PACKET transmit mode used by default: the faster here

@@ -76,6 +76,9 @@ pub struct PacketRx {
     reg: OwnerRegistration,
     shared: Arc<Shared>,
     fd: OwnedFd,
+    /// While open, the kernel's stack does not get the device's frames
+    /// ([`PacketRx::block_stack`]).
+    stack_blocked: Option<OwnedFd>,
     device: String,
     /// The block being read, whether it is open, frames left in it, the
     /// offset and index of the next one.
@@ -167,6 +170,7 @@ impl PacketRx {
             reg,
             shared,
             fd,
+            stack_blocked: None,
             device: dev.clone(),
             cur: 0,
             open: false,
@@ -182,6 +186,28 @@ impl PacketRx {
             stats: RingStats::default(),
             kernel_drops: Cell::new(0),
         })
+    }
+
+    /// Keeps the kernel's stack from the device's frames while the ring
+    /// is open (a source that is not a sniffer: Click's FromDevice with
+    /// SNIFFER false). Only for a socket bound to all protocols, which
+    /// sees the frames before the drop; without tcx (Linux 6.6) or the
+    /// right to load a program, the kernel goes on seeing them: warned.
+    pub fn block_stack(&mut self, protocol: u16) {
+        if protocol != 0 {
+            tracing::warn!(
+                "{}: SNIFFER false with PROTOCOL: the kernel's stack still gets the frames",
+                self.device
+            );
+            return;
+        }
+        match sys::ifindex(&self.device).map_err(io::Error::other).and_then(crate::xdp::bpf::block_stack) {
+            Ok(link) => self.stack_blocked = Some(link),
+            Err(e) => tracing::warn!(
+                "{}: cannot keep the kernel's stack from the frames (a tcx drop program: {e}); it gets them too",
+                self.device
+            ),
+        }
     }
 
     /// Opens the next block if the kernel has filled it.
@@ -393,8 +419,13 @@ impl RxRing for PacketRx {
             Some(g) => format!(", fanout group {g}"),
             None => String::new(),
         };
+        let blocked = if self.stack_blocked.is_some() {
+            ", kernel stack blocked"
+        } else {
+            ""
+        };
         format!(
-            "AF_PACKET TPACKET_V3 ring, {BLOCKS} blocks of {} KiB{fanout}",
+            "AF_PACKET TPACKET_V3 ring, {BLOCKS} blocks of {} KiB{fanout}{blocked}",
             BLOCK_SIZE / 1024
         )
     }

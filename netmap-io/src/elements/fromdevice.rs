@@ -19,6 +19,11 @@ use crate::RxConfig;
 /// (AF_XDP: UMEM frames as packets, an XDP program steering the queue's
 /// frames) takes the frames from the kernel; with `SNIFFER false` it is
 /// the default where it works (else LINUX; `router -v` logs the choice).
+/// With `SNIFFER false`, METHOD LINUX keeps the kernel's stack from the
+/// frames too, as Click's KernelFilter `drop dev` does: a drop program at
+/// the device's tcx ingress, after the packet socket took them, detached
+/// when the router exits (Linux 6.6; else a warning, and the kernel gets
+/// them as well).
 /// METHOD NETMAP (or a netmap port name as DEVNAME: `netmap:eth0`,
 /// `netmap:eth0-2`, `netmap:eth0^` for the host rings, `vale0:p`,
 /// `netmap:x}1` or, in quotes, `"netmap:x{1"` for a pipe end) receives

@@ -14,8 +14,9 @@ use crate::RxConfig;
 /// `/dev/netmap` exists (the slots' buffers become the packets), then XDP
 /// where it works (an XDP program redirects the queue's frames to an
 /// AF_XDP socket whose UMEM frames become the packets), else LINUX (an AF_PACKET TPACKET_V3
-/// ring: the kernel's stack then still sees the frames; Click would add
-/// a KernelFilter). `router -v` logs which. Its task pushes up to BURST
+/// ring, with a drop program at the device's tcx ingress that keeps the
+/// kernel's stack from the frames, as Click's KernelFilter would).
+/// `router -v` logs which. Its task pushes up to BURST
 /// packets (default 32) per run while frames wait, and sleeps on the
 /// device's descriptor when there are none: polling without spinning.
 /// ALLOW_NONEXISTENT true makes a missing device a warning (the element

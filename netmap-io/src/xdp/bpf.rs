@@ -4,6 +4,13 @@
 //! none), and a BPF link that attaches it to the device, all through
 //! bpf(2). Closing the link's descriptor detaches the program, so a
 //! router that dies leaves no program behind.
+//!
+//! Also, for AF_PACKET sources that are not sniffers, a two-instruction
+//! tc program that drops every frame at the device's ingress
+//! ([`block_stack`]): packet sockets bound to all protocols see frames
+//! before tc does, so they still get them, and the kernel's stack no
+//! longer does (Click's KernelFilter `drop dev DEVNAME`, without
+//! iptables and without rules left behind).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -20,6 +27,10 @@ const XDP_FLAGS_SKB_MODE: u32 = 1 << 1;
 const XDP_FLAGS_DRV_MODE: u32 = 1 << 2;
 const BPF_FUNC_REDIRECT_MAP: i32 = 51;
 const XDP_PASS: i32 = 2;
+const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
+/// `BPF_TCX_INGRESS` in `enum bpf_attach_type` (Linux 6.6).
+const BPF_TCX_INGRESS: u32 = 46;
+const TC_ACT_SHOT: i32 = 2;
 /// Queues the map has room for.
 pub const MAX_QUEUES: u32 = 64;
 
@@ -179,6 +190,35 @@ pub fn attach(prog: RawFd, ifindex: u32) -> io::Result<(OwnedFd, XdpMode)> {
     }
 }
 
+/// The program that drops every frame it sees: `r0 = TC_ACT_SHOT; exit`.
+fn drop_program() -> [u64; 2] {
+    const MOV64_K: u8 = 0xb7;
+    const EXIT: u8 = 0x95;
+    [insn(MOV64_K, 0, 0, 0, TC_ACT_SHOT), insn(EXIT, 0, 0, 0, 0)]
+}
+
+/// Keeps the kernel's stack from the frames arriving on `ifindex` while
+/// the returned descriptor is open: a drop program at the device's tcx
+/// ingress, which runs after the packet sockets bound to all protocols
+/// have taken their copy.
+pub fn block_stack(ifindex: u32) -> io::Result<OwnedFd> {
+    let insns = drop_program();
+    let license = b"Dual MIT/GPL\0";
+    let mut a = Attr::new();
+    a.u32(0, BPF_PROG_TYPE_SCHED_CLS)
+        .u32(4, insns.len() as u32)
+        .u64(8, insns.as_ptr() as u64)
+        .u64(16, license.as_ptr() as u64)
+        .name(48, "router_block");
+    let prog = bpf(BPF_PROG_LOAD, &mut a).map(fd_of)?;
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32)
+        .u32(4, ifindex)
+        .u32(8, BPF_TCX_INGRESS);
+    // The link holds the program; its descriptor alone keeps it attached.
+    bpf(BPF_LINK_CREATE, &mut a).map(fd_of)
+}
+
 /// A program attached to a device, with its map: one per device in the
 /// process, shared by its sockets (one per queue).
 #[derive(Debug)]
@@ -233,5 +273,11 @@ mod tests {
         assert_eq!(p[3], 0x0000_0002_0000_03b7);
         assert_eq!(p[4], 0x0000_0033_0000_0085);
         assert_eq!(p[5], 0x95);
+    }
+
+    #[test]
+    fn the_drop_program_returns_tc_act_shot() {
+        // r0 = 2: code 0xb7, dst 0, imm 2; then exit.
+        assert_eq!(drop_program(), [0x0000_0002_0000_00b7, 0x95]);
     }
 }
