@@ -138,8 +138,9 @@
 //!   ring's thread in bulk, and [`BlockRefs`] tells when a TPACKET_V3
 //!   block's last frame is back (see `recycle.rs` for the pattern).
 //! * **Batches** ([`Batch`], an inline array of [`BATCH_CAPACITY`] = 32
-//!   handles and their count, in a slot recycled per thread): `push`/`try_push`, iteration, `drain`, `retain`,
-//!   and [`Batch::split_by`] to route packets to output batches in order.
+//!   handles and their count, in a slot recycled per thread):
+//!   `push`/`try_push`, iteration, `drain`, `retain`, and
+//!   [`Batch::split_by`] to route packets to output batches in order.
 //! * **Accounting**: [`PacketPool::stats`] gives capacity, in use, free
 //!   (exact whenever threads are quiet), totals and failed allocations;
 //!   [`PacketPool::thread_stats`] the calling thread's own counts, for leak

@@ -698,8 +698,8 @@ impl Cache {
         unsafe { &mut *self.0.get() }
     }
 
-    /// Takes a free entry (exclusively ours, its count [`FREE_REFS`]) or `None` if the
-    /// pool is exhausted.
+    /// Takes a free entry (exclusively ours, its count [`FREE_REFS`]) or
+    /// `None` if the pool is exhausted.
     #[inline]
     fn pop(&self) -> Option<NonNull<Entry>> {
         let c = self.local();
