@@ -161,7 +161,12 @@ pub(crate) struct Lent {
 impl<'a> Ctx<'a> {
     /// Pushes `batch` out of output `port`, through the rest of the push
     /// path, before returning.
-    #[inline]
+    ///
+    /// Inlined into every element's push: a call of its own saved and
+    /// restored six registers and built a frame for each hop of every
+    /// batch (inlined, 3.6 instructions a packet fewer on b-classify's six
+    /// hops; the binary grows by 1%).
+    #[inline(always)]
     pub fn push(&mut self, port: Port, batch: Batch) {
         let c = &mut self.0;
         let Some(link) = c.tables.output(c.cur(), port) else {

@@ -28,7 +28,11 @@ const BAD_SADDR: usize = 5;
 /// The checks CheckIPHeader and CheckIPHeader2 share.
 #[derive(Debug)]
 struct Checker {
-    offset: usize,
+    /// OFFSET, capped at `u32::MAX - 20`: a packet is much shorter than
+    /// 2^32 bytes, so from there every packet is tiny, as with the offset
+    /// itself; and `offset + 20` cannot overflow, which the compiler then
+    /// knows (the tiny test is one compare).
+    offset: u32,
     checksum: bool,
     bad_src: AddrSet,
     good_dst: AddrSet,
@@ -116,15 +120,59 @@ fn addresses(ip: &[u8; 20]) -> (u32, [u8; 4]) {
 /// by a multiply with 0xffff's inverse modulo 2^64: the multiples of
 /// 0xffff, and only they, map to 0..=u64::MAX / 0xffff (0xffff is odd;
 /// Granlund and Montgomery's test), where the remainder takes a multiply,
-/// a shift and two adds.
+/// a shift and two adds. The two constants come from `k` (see
+/// [`PerBatch`]).
 #[inline(always)]
-fn ones_sum_all_ones(sum: u64) -> bool {
-    // (2^16 - 1)(2^48 + 2^32 + 2^16 + 1) = 2^64 - 1 = -1, so the inverse
-    // is the negated second factor.
-    const INVERSE: u64 = 0x0001_0001_0001_0001u64.wrapping_neg();
-    const _: () = assert!(0xffffu64.wrapping_mul(INVERSE) == 1);
+fn ones_sum_all_ones_by(sum: u64, k: &PerBatch) -> bool {
     debug_assert_ne!(sum, 0);
-    sum.wrapping_mul(INVERSE) <= u64::MAX / 0xffff
+    sum.wrapping_mul(k.inverse) <= k.limit
+}
+
+/// [`ones_sum_all_ones_by`] with the constants, for the tests.
+#[cfg(test)]
+fn ones_sum_all_ones(sum: u64) -> bool {
+    ones_sum_all_ones_by(sum, &PerBatch::DEFAULT)
+}
+
+/// 0xffff's inverse modulo 2^64: (2^16 - 1)(2^48 + 2^32 + 2^16 + 1) =
+/// 2^64 - 1 = -1, so it is the negated second factor.
+const INVERSE: u64 = 0x0001_0001_0001_0001u64.wrapping_neg();
+const _: () = assert!(0xffffu64.wrapping_mul(INVERSE) == 1);
+
+/// The largest OFFSET kept (see `Checker::offset`).
+const OFFSET_CAP: u32 = u32::MAX - 20;
+// Every packet is shorter than OFFSET_CAP + 20 bytes.
+const _: () = assert!(OFFSET_CAP as usize > click_engine::packet::MAX_BUF_SIZE);
+
+/// What a check needs besides the packet, set up once per batch: the
+/// offset and the checksum test's two constants. The constants go through
+/// [`std::hint::black_box`] at the start of a batch: as immediates, the
+/// compiler rematerialised them inside the batch loop (two 10-byte
+/// `movabs` a packet); as values it keeps them in registers, or reads
+/// them as operands.
+#[derive(Clone, Copy)]
+struct PerBatch {
+    off: u32,
+    inverse: u64,
+    limit: u64,
+}
+
+impl PerBatch {
+    #[cfg(test)]
+    const DEFAULT: PerBatch = PerBatch {
+        off: 0,
+        inverse: INVERSE,
+        limit: u64::MAX / 0xffff,
+    };
+
+    #[inline(always)]
+    fn new(off: u32) -> PerBatch {
+        PerBatch {
+            off,
+            inverse: std::hint::black_box(INVERSE),
+            limit: std::hint::black_box(u64::MAX / 0xffff),
+        }
+    }
 }
 
 impl Checker {
@@ -170,7 +218,7 @@ impl Checker {
             good = g.into_iter().map(u32::from).collect();
         }
         Ok(Checker {
-            offset: offset.unwrap_or(0),
+            offset: u32::try_from(offset.unwrap_or(0)).map_or(OFFSET_CAP, |o| o.min(OFFSET_CAP)),
             checksum,
             bad_src: AddrSet::new(bad),
             good_dst: AddrSet::new(good),
@@ -195,31 +243,39 @@ impl Checker {
     /// version or length) goes to [`process_general`](Self::process_general),
     /// out of line, so that the batch loop holds only the common case: no
     /// header length to extract, bound and branch on.
+    ///
+    /// The length tests are two compares: `off + 20` cannot overflow
+    /// (`off` is a `u32`), so the tiny test is one, and it leaves `room`,
+    /// the bytes after the 20 of the header; a total length from 20 to
+    /// the bytes present is then `len - 20 <= room`, wrapping (a length
+    /// under 20 wraps to more than any room).
     #[inline(always)]
     fn process_with<const CHECKSUM: bool, const ADDRS: bool>(
         &mut self,
         p: &mut Packet,
-        off: usize,
+        k: &PerBatch,
     ) -> u16 {
         debug_assert_eq!((CHECKSUM, ADDRS), (self.checksum, !self.bad_src.is_empty()));
+        let off = k.off as usize;
         let data = p.data();
-        let Some(ip) = data.get(off..).and_then(|d| d.first_chunk::<20>()) else {
+        let Some(ip) = data.get(off..off + 20) else {
             return self.bad(TINY);
         };
+        let ip: &[u8; 20] = ip.try_into().expect("20 bytes");
         if ip[0] != 0x45 {
-            return self.process_general::<CHECKSUM, ADDRS>(p, off);
+            return self.process_general::<CHECKSUM, ADDRS>(p, k);
         }
-        let plen = data.len() - off;
+        let room = data.len() - (off + 20);
         let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-        if len > plen || len < 20 {
+        if len.wrapping_sub(20) > room {
             return self.bad(BAD_LEN);
         }
         // Never 0: the first byte is 0x45.
-        if CHECKSUM && !ones_sum_all_ones(sum_words_ne(ip)) {
+        if CHECKSUM && !ones_sum_all_ones_by(sum_words_ne(ip), k) {
             return self.bad(BAD_CHECKSUM);
         }
         let (src, dst) = addresses(ip);
-        self.accept::<ADDRS>(p, src, dst, off, 20, len, plen)
+        self.accept::<ADDRS>(p, src, dst, off, 20, len, room + 20)
     }
 
     /// [`process_with`](Self::process_with) for a first byte other than
@@ -229,8 +285,9 @@ impl Checker {
     fn process_general<const CHECKSUM: bool, const ADDRS: bool>(
         &mut self,
         p: &mut Packet,
-        off: usize,
+        k: &PerBatch,
     ) -> u16 {
+        let off = k.off as usize;
         let data = p.data();
         let Some(ip) = data.get(off..).and_then(|d| d.first_chunk::<20>()) else {
             return self.bad(TINY);
@@ -298,11 +355,12 @@ impl Checker {
 
     /// Checks one packet.
     fn process(&mut self, p: &mut Packet) -> Option<Port> {
+        let k = PerBatch::new(self.offset);
         let v = match (self.checksum, !self.bad_src.is_empty()) {
-            (true, false) => self.process_with::<true, false>(p, self.offset),
-            (true, true) => self.process_with::<true, true>(p, self.offset),
-            (false, false) => self.process_with::<false, false>(p, self.offset),
-            (false, true) => self.process_with::<false, true>(p, self.offset),
+            (true, false) => self.process_with::<true, false>(p, &k),
+            (true, true) => self.process_with::<true, true>(p, &k),
+            (false, false) => self.process_with::<false, false>(p, &k),
+            (false, true) => self.process_with::<false, true>(p, &k),
         };
         (v != DROP).then_some(Port::from(v))
     }
@@ -404,9 +462,9 @@ impl Checker {
     ) -> bool {
         let mut all_good = true;
         // a local: the loop's stores to packets need not reload it
-        let off = self.offset;
+        let k = PerBatch::new(self.offset);
         for (p, slot) in batch.iter_mut().zip(v.iter_mut()) {
-            let verdict = self.process_with::<CHECKSUM, ADDRS>(p, off);
+            let verdict = self.process_with::<CHECKSUM, ADDRS>(p, &k);
             if verdict != GOOD {
                 all_good = false;
                 *slot = verdict;

@@ -318,17 +318,47 @@ pub(crate) fn classify_batch(batch: Batch, ctx: &mut Ctx<'_>, f: impl Fn(&Packet
 
 /// [`classify_batch`] for a program of one test: each packet's outcome
 /// picks its verdict from a table made once per batch, so the loop is a
-/// word read, a compare and a store per packet.
+/// word read, a compare and a store per packet. Packets whose word is not
+/// whole in its region (short ones) are marked in a mask and classified
+/// after the loop ([`classify_rest`]), so that the loop calls nothing and
+/// keeps its values in registers (with the call in it, one of them went
+/// to the stack: a load a packet).
 #[inline(always)]
 pub(crate) fn classify_batch_one<'p, R: Regions + 'p>(
     batch: &'p Batch,
     test: &OneTest,
-    regions: impl Fn(&'p Packet) -> R,
+    regions: impl Fn(&'p Packet) -> R + Copy,
     v: &mut [u16; BATCH_CAPACITY],
 ) {
     let table = test.verdicts;
-    for (p, slot) in batch.iter().zip(v.iter_mut()) {
-        *slot = table[test.outcome(&regions(p)) & 3];
+    let mut rest = 0u32;
+    for (i, (p, slot)) in batch.iter().zip(v.iter_mut()).enumerate() {
+        match test.whole_outcome(&regions(p)) {
+            Some(o) => *slot = table[o & 3],
+            None => rest |= 1 << i,
+        }
+    }
+    if rest != 0 {
+        classify_rest(batch, test, regions, v, rest);
+    }
+}
+
+/// The packets of `rest` (a bit per packet of `batch`) that
+/// [`classify_batch_one`] left: their outcomes as [`OneTest::outcome`]
+/// decides them, the partial word read included.
+#[cold]
+#[inline(never)]
+fn classify_rest<'p, R: Regions + 'p>(
+    batch: &'p Batch,
+    test: &OneTest,
+    regions: impl Fn(&'p Packet) -> R,
+    v: &mut [u16; BATCH_CAPACITY],
+    mut rest: u32,
+) {
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        v[i] = test.verdicts[test.outcome(&regions(&batch[i])) & 3];
     }
 }
 

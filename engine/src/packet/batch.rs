@@ -2,16 +2,262 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::mem::ManuallyDrop;
-use std::ops::{Deref, DerefMut};
-
-use smallvec::SmallVec;
+use std::iter::FusedIterator;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ops::{Deref, DerefMut, RangeFull};
+use std::ptr;
 
 use super::anno::{Anno, PacketType, Timestamp};
 use super::owner::{ExternalBuffer, OwnerRegistration, RegionId, RxBuffer};
 use super::pool::{self, drop_all, Packet};
 
-pub(super) type Inner = SmallVec<[Packet; BATCH_CAPACITY]>;
+/// A batch's packets: up to [`BATCH_CAPACITY`] handles inline, and their
+/// count. A fixed array with its length rather than a `SmallVec` (which a
+/// batch never spilled): the length is one load and the handles' address
+/// a constant offset, where the `SmallVec` tested whether it had spilled
+/// at each (three or four instructions a time, several times an element
+/// call on every path).
+pub(super) struct Inner {
+    len: usize,
+    slots: [MaybeUninit<Packet>; BATCH_CAPACITY],
+}
+
+impl Default for Inner {
+    #[inline]
+    fn default() -> Inner {
+        Inner {
+            len: 0,
+            slots: [const { MaybeUninit::uninit() }; BATCH_CAPACITY],
+        }
+    }
+}
+
+impl Inner {
+    /// [`BATCH_CAPACITY`].
+    #[inline(always)]
+    pub(super) fn capacity(&self) -> usize {
+        BATCH_CAPACITY
+    }
+
+    /// The first handle's slot.
+    #[inline(always)]
+    pub(super) fn as_ptr(&self) -> *const Packet {
+        self.slots.as_ptr().cast::<Packet>()
+    }
+
+    /// The first handle's slot, to write.
+    #[inline(always)]
+    pub(super) fn as_mut_ptr(&mut self) -> *mut Packet {
+        self.slots.as_mut_ptr().cast::<Packet>()
+    }
+
+    /// Sets the count of handles.
+    ///
+    /// # Safety
+    /// `len <= BATCH_CAPACITY`, and the first `len` slots hold handles the
+    /// batch owns (those beyond are forgotten, not dropped).
+    #[inline(always)]
+    pub(super) unsafe fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= BATCH_CAPACITY);
+        self.len = len;
+    }
+
+    /// Appends a handle. Panics if the batch is full (callers test first).
+    #[inline(always)]
+    pub(super) fn push(&mut self, p: Packet) {
+        if self.len >= BATCH_CAPACITY {
+            overflow();
+        }
+        self.slots[self.len].write(p);
+        self.len += 1;
+    }
+
+    /// Removes the last handle.
+    #[inline]
+    pub(super) fn pop(&mut self) -> Option<Packet> {
+        let len = self.len.checked_sub(1)?;
+        self.len = len;
+        // SAFETY: slot `len` held the last handle, which the batch no
+        // longer counts: moved out once.
+        Some(unsafe { self.slots[len].assume_init_read() })
+    }
+
+    /// Drops every handle (one at a time: [`drop_all`] frees a batch's).
+    #[inline]
+    pub(super) fn clear(&mut self) {
+        let len = std::mem::take(&mut self.len);
+        // SAFETY: the first `len` slots held handles the batch owned and
+        // no longer counts (len is 0 first, so a panic in a drop leaks
+        // the rest rather than dropping any twice).
+        unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.as_mut_ptr(), len)) };
+    }
+
+    /// Takes every handle out, in order, leaving the batch empty (handles
+    /// not taken are dropped with the iterator).
+    #[inline]
+    pub(super) fn drain(&mut self, _: RangeFull) -> Drain<'_> {
+        let end = std::mem::take(&mut self.len);
+        Drain {
+            slots: &mut self.slots,
+            pos: 0,
+            end,
+        }
+    }
+
+    /// Appends the packets of `iter`; panics past [`BATCH_CAPACITY`]
+    /// (callers take at most the room left).
+    #[inline]
+    pub(super) fn extend<I: IntoIterator<Item = Packet>>(&mut self, iter: I) {
+        for p in iter {
+            self.push(p);
+        }
+    }
+}
+
+impl Deref for Inner {
+    type Target = [Packet];
+
+    #[inline(always)]
+    fn deref(&self) -> &[Packet] {
+        // SAFETY: the first `len` slots hold handles (len <= capacity).
+        unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len) }
+    }
+}
+
+impl DerefMut for Inner {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [Packet] {
+        // SAFETY: as in `deref`, borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.as_mut_ptr(), self.len) }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// The packets of a batch, taken out in order ([`Batch::drain`]); the
+/// batch is empty from the start, and packets not taken are dropped with
+/// the iterator.
+pub struct Drain<'a> {
+    slots: &'a mut [MaybeUninit<Packet>; BATCH_CAPACITY],
+    /// The handles not taken yet are `slots[pos..end]`.
+    pos: usize,
+    end: usize,
+}
+
+impl Iterator for Drain<'_> {
+    type Item = Packet;
+
+    #[inline]
+    fn next(&mut self) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        let i = self.pos;
+        self.pos += 1;
+        // SAFETY: slot i < end holds a handle not taken yet; moved out
+        // once (pos passed it).
+        Some(unsafe { self.slots[i].assume_init_read() })
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.pos;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Drain<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        self.end -= 1;
+        // SAFETY: as in `next`, from the back.
+        Some(unsafe { self.slots[self.end].assume_init_read() })
+    }
+}
+
+impl ExactSizeIterator for Drain<'_> {}
+impl FusedIterator for Drain<'_> {}
+
+impl Drop for Drain<'_> {
+    fn drop(&mut self) {
+        let (pos, end) = (self.pos, std::mem::take(&mut self.end));
+        self.pos = 0;
+        // SAFETY: slots[pos..end] hold the handles not taken, dropped
+        // once (the range is emptied first).
+        unsafe {
+            let first = self.slots.as_mut_ptr().cast::<Packet>().add(pos);
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(first, end - pos));
+        }
+    }
+}
+
+/// The packets of a batch, by value, in order (`for p in batch`).
+pub struct IntoIter {
+    /// The batch, whose count is 0: its handles not taken yet are
+    /// `slots[pos..end]`.
+    batch: Batch,
+    pos: usize,
+    end: usize,
+}
+
+impl Iterator for IntoIter {
+    type Item = Packet;
+
+    #[inline]
+    fn next(&mut self) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        let i = self.pos;
+        self.pos += 1;
+        // SAFETY: slot i < end holds a handle not taken yet (the batch
+        // does not count it); moved out once.
+        Some(unsafe { self.batch.pkts.slots[i].assume_init_read() })
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.pos;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for IntoIter {
+    #[inline]
+    fn next_back(&mut self) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        self.end -= 1;
+        // SAFETY: as in `next`, from the back.
+        Some(unsafe { self.batch.pkts.slots[self.end].assume_init_read() })
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
+impl FusedIterator for IntoIter {}
+
+impl Drop for IntoIter {
+    fn drop(&mut self) {
+        let (pos, end) = (self.pos, self.end);
+        let pkts = &mut *self.batch.pkts;
+        // SAFETY: the handles not taken move to the front of the batch,
+        // which counts them again and frees them with its own drop
+        // (`ptr::copy`: the ranges may overlap).
+        unsafe {
+            let base = pkts.as_mut_ptr();
+            ptr::copy(base.add(pos), base, end - pos);
+            pkts.set_len(end - pos);
+        }
+    }
+}
 
 /// Spare batch storage kept per thread: at most this many.
 const MAX_SPARE: usize = 256;
@@ -23,7 +269,7 @@ thread_local! {
     static SPARE: RefCell<Vec<Box<Inner>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A batch's packet storage: an inline `SmallVec` in a heap slot recycled
+/// A batch's packet storage: an [`Inner`] in a heap slot recycled
 /// per thread, so that a batch moves from element to element as one
 /// pointer rather than 264 bytes (measured: those copies were a sixth of
 /// the cost of a short push path). Slots are allocated only while the
@@ -260,7 +506,7 @@ impl Batch {
 
     /// Takes all packets out, in order, leaving the batch empty.
     #[inline]
-    pub fn drain(&mut self) -> smallvec::Drain<'_, [Packet; BATCH_CAPACITY]> {
+    pub fn drain(&mut self) -> Drain<'_> {
         self.pkts.drain(..)
     }
 
@@ -343,11 +589,18 @@ impl fmt::Debug for Batch {
 
 impl IntoIterator for Batch {
     type Item = Packet;
-    type IntoIter = smallvec::IntoIter<[Packet; BATCH_CAPACITY]>;
+    type IntoIter = IntoIter;
 
     #[inline]
-    fn into_iter(mut self) -> Self::IntoIter {
-        std::mem::take(&mut *self.pkts).into_iter()
+    fn into_iter(mut self) -> IntoIter {
+        let end = self.pkts.len();
+        // SAFETY: the iterator owns the handles from here (0 <= capacity).
+        unsafe { self.pkts.set_len(0) };
+        IntoIter {
+            batch: self,
+            pos: 0,
+            end,
+        }
     }
 }
 

@@ -137,9 +137,10 @@
 //!   come back on other threads, [`token_queue`] carries the tokens to the
 //!   ring's thread in bulk, and [`BlockRefs`] tells when a TPACKET_V3
 //!   block's last frame is back (see `recycle.rs` for the pattern).
-//! * **Batches** ([`Batch`], inline `SmallVec` of [`BATCH_CAPACITY`] = 32,
-//!   never on the heap): `push`/`try_push`, iteration, `drain`, `retain`,
-//!   and [`Batch::split_by`] to route packets to output batches in order.
+//! * **Batches** ([`Batch`], an inline array of [`BATCH_CAPACITY`] = 32
+//!   handles and their count, in a slot recycled per thread):
+//!   `push`/`try_push`, iteration, `drain`, `retain`, and
+//!   [`Batch::split_by`] to route packets to output batches in order.
 //! * **Accounting**: [`PacketPool::stats`] gives capacity, in use, free
 //!   (exact whenever threads are quiet), totals and failed allocations;
 //!   [`PacketPool::thread_stats`] the calling thread's own counts, for leak
@@ -170,7 +171,7 @@ mod tests;
 use std::fmt;
 
 pub use anno::{Anno, AnnoRangeError, PacketType, Timestamp, ANNO_SIZE};
-pub use batch::{Batch, BATCH_CAPACITY};
+pub use batch::{Batch, Drain as BatchDrain, IntoIter as BatchIntoIter, BATCH_CAPACITY};
 pub use owner::{
     register_buffer_owner, BufferOwner, ExternalBuffer, OwnerId, OwnerRegistration, RegionId,
     RxBuffer, MAX_BUFFER_OWNERS,

@@ -312,6 +312,39 @@ impl Packet {
         self.header_offset(self.anno().transport_header)
     }
 
+    /// The `N` bytes `off` bytes into the MAC header, if it is set and
+    /// they lie before the end of the data: what
+    /// `mac_header()?.get(off..off + N)` gives, in one compare (a
+    /// classifier's word read).
+    #[inline]
+    pub fn mac_header_bytes<const N: usize>(&self, off: u32) -> Option<&[u8; N]> {
+        self.header_bytes(self.anno().mac_header, off)
+    }
+
+    /// The `N` bytes `off` bytes into the network header, if it is set and
+    /// they lie before the end of the data (as
+    /// [`mac_header_bytes`](Self::mac_header_bytes)).
+    #[inline]
+    pub fn network_header_bytes<const N: usize>(&self, off: u32) -> Option<&[u8; N]> {
+        self.header_bytes(self.anno().network_header, off)
+    }
+
+    /// The `N` bytes `off` bytes into the transport header, if it is set
+    /// and they lie before the end of the data (as
+    /// [`mac_header_bytes`](Self::mac_header_bytes)).
+    #[inline]
+    pub fn transport_header_bytes<const N: usize>(&self, off: u32) -> Option<&[u8; N]> {
+        self.header_bytes(self.anno().transport_header, off)
+    }
+
+    #[inline(always)]
+    fn header_bytes<const N: usize>(&self, h: u16, off: u32) -> Option<&[u8; N]> {
+        if h == NO_HEADER {
+            return None;
+        }
+        self.buffer_bytes(h, off)
+    }
+
     /// Unsets the three header offsets.
     #[inline]
     pub fn clear_headers(&mut self) {

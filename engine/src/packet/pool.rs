@@ -34,8 +34,12 @@
 //!    to its owner (or the large free list) when the holder's `refs`
 //!    reaches 0, before the entry goes back to a free list.
 //! 3. `h.refs` = (1 if `h`'s own handle is alive) + (number of *other* live
-//!    descriptors whose holder is `h`). An entry is on a free list iff its
-//!    `refs` is 0. For a clone entry `e != holder`, `e.refs == 1`.
+//!    descriptors whose holder is `h`). For a clone entry `e != holder`,
+//!    `e.refs == 1`. An entry is on a free list iff no handle names it and
+//!    no descriptor names it as its holder; its `refs` is then
+//!    [`FREE_REFS`] (1, plain): what a fresh packet or a clone needs, so
+//!    taking an entry writes no count, and a clone entry, whose count is
+//!    already 1, is freed without writing it either.
 //! 4. A descriptor may write its buffer only when `holder.refs == 1`
 //!    (nobody else can see that buffer): [`Packet::buffer_mut`] checks it.
 //! 5. A holder's `refs` is counted with plain loads and stores while every
@@ -124,6 +128,85 @@ struct Desc {
     anno: Anno,
 }
 
+/// A descriptor's bytes held in registers for a burst of clones
+/// ([`Packet::clone_into`]): read once from the template, written to each
+/// clone. Copied from the template's entry each time, as `try_clone`
+/// does, the descriptor was loaded again for every clone (as far as the
+/// compiler knows, a clone's writes may change it): three 32-byte loads a
+/// clone. As three vector values the compiler keeps them in registers.
+/// `MaybeUninit`: the annotations' last byte is padding.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+#[derive(Clone, Copy)]
+struct DescImage([MaybeUninit<std::arch::x86_64::__m256i>; 3]);
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+const _: () =
+    assert!(std::mem::size_of::<Desc>() == 3 * std::mem::size_of::<std::arch::x86_64::__m256i>());
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+impl DescImage {
+    /// The bytes of the descriptor at `src`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of a `Desc`.
+    #[inline(always)]
+    unsafe fn read(src: *const Desc) -> DescImage {
+        let p = src.cast::<MaybeUninit<std::arch::x86_64::__m256i>>();
+        // SAFETY: the three parts make up the `Desc` at `src` (size
+        // asserted), valid for reads by the caller's contract; unaligned
+        // reads of `MaybeUninit`s take any bytes.
+        unsafe {
+            DescImage([
+                p.read_unaligned(),
+                p.add(1).read_unaligned(),
+                p.add(2).read_unaligned(),
+            ])
+        }
+    }
+
+    /// Writes the bytes to the descriptor at `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes of a `Desc`, and these bytes those of
+    /// a valid `Desc` (read by [`read`](Self::read)).
+    #[inline(always)]
+    unsafe fn write(self, dst: *mut Desc) {
+        let p = dst.cast::<MaybeUninit<std::arch::x86_64::__m256i>>();
+        let [a, b, c] = self.0;
+        // SAFETY: as in `read`, for writes; the bytes are a `Desc`'s.
+        unsafe {
+            p.write_unaligned(a);
+            p.add(1).write_unaligned(b);
+            p.add(2).write_unaligned(c);
+        }
+    }
+}
+
+/// [`DescImage`] where 32-byte vectors are not known to be there: the
+/// descriptor itself, copied.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
+#[derive(Clone, Copy)]
+struct DescImage(Desc);
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
+impl DescImage {
+    /// # Safety
+    /// `src` must be valid for reads of a `Desc`.
+    #[inline(always)]
+    unsafe fn read(src: *const Desc) -> DescImage {
+        // SAFETY: the caller's contract.
+        DescImage(unsafe { ptr::read(src) })
+    }
+
+    /// # Safety
+    /// `dst` must be valid for writes of a `Desc`.
+    #[inline(always)]
+    unsafe fn write(self, dst: *mut Desc) {
+        // SAFETY: the caller's contract.
+        unsafe { ptr::write(dst, self.0) }
+    }
+}
+
 /// The number of users of a buffer (invariant 3), counted as invariant 5
 /// says: the top bit marks a count that has gone atomic.
 ///
@@ -138,6 +221,10 @@ struct RefCount(AtomicU32);
 /// The mark of a count shared across threads.
 const ACROSS_THREADS: u32 = 1 << 31;
 
+/// The count of a free entry (invariant 3): that of a fresh packet or a
+/// clone, counted plainly.
+const FREE_REFS: u32 = 1;
+
 impl RefCount {
     const fn new(n: u32) -> RefCount {
         RefCount(AtomicU32::new(n))
@@ -150,11 +237,18 @@ impl RefCount {
         self.0.load(Acquire) & !ACROSS_THREADS
     }
 
-    /// Sets the count of an entry nobody else can reach (just popped, or
-    /// its last user), going back to plain counting.
+    /// Sets the count of an entry nobody else can reach (its last user),
+    /// going back to plain counting.
     #[inline(always)]
     fn reset(&self, n: u32) {
         self.0.store(n, Relaxed);
+    }
+
+    /// Whether the count is a free entry's ([`FREE_REFS`]), for the debug
+    /// checks of the entries taken from a free list.
+    #[inline(always)]
+    fn is_free_count(&self) -> bool {
+        self.0.load(Relaxed) == FREE_REFS
     }
 
     /// Adds `n` users; the caller holds one, so the count stays above 0.
@@ -169,18 +263,28 @@ impl RefCount {
     }
 
     /// Drops `n` users the caller held; true if they were the last ones
-    /// (the entry is then the caller's alone, to free).
+    /// (the entry is then the caller's alone, to free, and its count is
+    /// already a free entry's, [`FREE_REFS`]: the last of one user, the
+    /// common case, writes nothing).
     #[inline(always)]
     fn sub(&self, n: u32) -> bool {
         let v = self.0.load(Relaxed);
         if v & ACROSS_THREADS == 0 {
+            if v == n {
+                if n != FREE_REFS {
+                    self.0.store(FREE_REFS, Relaxed);
+                }
+                return true;
+            }
             self.0.store(v - n, Relaxed);
-            return v == n;
+            return false;
         }
         let before = self.0.fetch_sub(n, Release) & !ACROSS_THREADS;
         if before == n {
-            // Every other thread's release happens before the free.
+            // Every other thread's release happens before the free; the
+            // entry is ours alone now, counted plainly again.
             fence(Acquire);
+            self.0.store(FREE_REFS, Relaxed);
         }
         before == n
     }
@@ -220,7 +324,7 @@ const _: () = assert!(std::mem::size_of::<Entry>() == 128);
 /// A free-list slot. `NonNull` is `!Send`; free entries belong to nobody.
 #[derive(Clone, Copy)]
 struct FreeEntry(NonNull<Entry>);
-// SAFETY: a free entry (refs == 0) is referenced by no handle; whoever pops
+// SAFETY: a free entry is referenced by no handle or descriptor; whoever pops
 // it from a list owns it exclusively, whatever the thread.
 unsafe impl Send for FreeEntry {}
 
@@ -364,7 +468,7 @@ impl Pool {
                 ptr::write(
                     e.as_ptr(),
                     Entry {
-                        refs: RefCount::new(0),
+                        refs: RefCount::new(FREE_REFS),
                         index: i as u32,
                         own_buf,
                         ext_token: Cell::new(0),
@@ -594,8 +698,8 @@ impl Cache {
         unsafe { &mut *self.0.get() }
     }
 
-    /// Takes a free entry (refs == 0, exclusively ours) or `None` if the
-    /// pool is exhausted.
+    /// Takes a free entry (exclusively ours, its count [`FREE_REFS`]) or
+    /// `None` if the pool is exhausted.
     #[inline]
     fn pop(&self) -> Option<NonNull<Entry>> {
         let c = self.local();
@@ -632,7 +736,35 @@ impl Cache {
         n
     }
 
-    /// Returns entries whose refs just reached 0 (at most `CACHE_BULK`).
+    /// Takes up to `want` free entries at once (fewer if the pool is
+    /// running out) and gives each to `f`, in the order `pop_into` writes
+    /// them, straight from the cache's stack: no copy of them to a list of
+    /// the caller's first. Returns how many.
+    ///
+    /// # Safety
+    /// `f` must not use this thread's cache (allocate or free a packet):
+    /// the cache is borrowed while it runs.
+    #[inline(always)]
+    unsafe fn pop_each(&self, want: usize, mut f: impl FnMut(NonNull<Entry>)) -> usize {
+        let c = self.local();
+        if c.len < want {
+            c.refill();
+        }
+        let n = want.min(c.len);
+        if n < want {
+            pool().alloc_failures.fetch_add(1, Relaxed);
+        }
+        let from = c.len - n;
+        c.len = from;
+        c.allocs += n as u64;
+        c.stats.cached.store(from, Relaxed);
+        for &e in &c.stack[from..from + n] {
+            f(e);
+        }
+        n
+    }
+
+    /// Returns entries whose last users just went (at most `CACHE_BULK`).
     #[inline]
     fn push_many(&self, src: &[NonNull<Entry>]) {
         let c = self.local();
@@ -683,7 +815,7 @@ impl Cache {
         releases.give_back();
     }
 
-    /// Returns an entry whose refs just reached 0.
+    /// Returns an entry whose last user just went.
     #[inline]
     fn push(&self, e: NonNull<Entry>) {
         let c = self.local();
@@ -860,6 +992,7 @@ fn give_back(owner: u16, tokens: &[u64]) {
 /// [`Packet::into_send`]. Dropping it returns the entry (and the
 /// buffer, once no clone uses it) to the pool. See the [module
 /// doc](super) for the API.
+#[repr(transparent)]
 pub struct Packet {
     e: NonNull<Entry>,
     _not_send: PhantomData<*mut ()>,
@@ -908,13 +1041,13 @@ impl Packet {
             return Self::alloc_large(head, len);
         }
         let e = pop_entry().ok_or(PacketError::PoolExhausted)?;
-        // SAFETY: a popped entry has refs == 0: no handle or clone uses it,
-        // so we may initialise it (invariant 3 then holds with refs = 1);
-        // head + len fits its own buffer (checked above: every entry's own
-        // buffer is `buf_size` bytes).
+        // SAFETY: a popped entry is free: no handle or clone uses it, so we
+        // may initialise it (invariant 3 then holds: its refs is already
+        // 1); head + len fits its own buffer (checked above: every entry's
+        // own buffer is `buf_size` bytes).
         unsafe {
             let en = e.as_ref();
-            en.refs.reset(1);
+            debug_assert!(en.refs.is_free_count());
             init_state(en, e, en.own_buf, en.own_cap, head as u32, len as u32);
             (*en.state.get()).anno = Anno::DEFAULT;
         }
@@ -939,7 +1072,7 @@ impl Packet {
                 return Err(err);
             }
         };
-        en.refs.reset(1);
+        debug_assert!(en.refs.is_free_count());
         // SAFETY: exclusively ours; head + len <= need <= cap.
         unsafe {
             init_state(en, e, buf, cap, head as u32, len as u32);
@@ -973,12 +1106,13 @@ impl Packet {
     /// read-modify-writes on one counter).
     #[inline(always)]
     fn clone_into_entry(&self, e: NonNull<Entry>) -> Packet {
-        // SAFETY: `e` was just popped (refs == 0, exclusively ours), so we
-        // may write its state; `self`'s state is ours to read (invariant 1);
-        // they are different entries, so the copy does not overlap.
+        // SAFETY: `e` was just popped (free, exclusively ours; its refs is
+        // already 1, a clone entry's), so we may write its state; `self`'s
+        // state is ours to read (invariant 1); they are different entries,
+        // so the copy does not overlap.
         unsafe {
             let en = e.as_ref();
-            en.refs.reset(1);
+            debug_assert!(en.refs.is_free_count());
             ptr::copy_nonoverlapping(self.entry().state.get(), en.state.get(), 1);
         }
         Packet::from_entry(e)
@@ -1010,17 +1144,33 @@ impl Packet {
         let pkts = out.inner_mut();
         let len = pkts.len();
         let n = n.min(BATCH_CAPACITY - len);
-        let mut entries = [NonNull::dangling(); BATCH_CAPACITY];
+        assert!(pkts.capacity() >= len + n);
+        let mut slot = pkts.as_mut_ptr().wrapping_add(len);
+        // SAFETY: our own state (invariant 1), read once for all clones.
+        let image = unsafe { DescImage::read(self.entry().state.get()) };
+        // The entries go from the cache's stack straight into clones: a
+        // list of them copied out first cost its initialisation and a
+        // `memcpy` call per batch.
         let made = CACHE
-            .try_with(|c| c.pop_into(&mut entries[..n]))
+            .try_with(|c| {
+                // SAFETY: the closure only writes the fresh entries and
+                // the batch's storage: it does not use the cache.
+                unsafe {
+                    c.pop_each(n, |e| {
+                        // SAFETY: `e` was just popped (free, exclusively
+                        // ours; its refs is already 1, a clone entry's),
+                        // so we may write its state. At most n calls, so
+                        // the slot is one of the n after `len`, inside the
+                        // batch's storage (asserted) and past its length:
+                        // this overwrites no handle.
+                        debug_assert!(e.as_ref().refs.is_free_count());
+                        image.write(e.as_ref().state.get());
+                        slot.write(Packet::from_entry(e));
+                        slot = slot.add(1);
+                    })
+                }
+            })
             .unwrap_or(0);
-        assert!(pkts.capacity() >= len + made);
-        let slots = pkts.as_mut_ptr();
-        for (i, &e) in entries[..made].iter().enumerate() {
-            // SAFETY: slot len + i is inside the batch's storage (asserted)
-            // and past its length, so this overwrites no handle.
-            unsafe { slots.add(len + i).write(self.clone_into_entry(e)) };
-        }
         // SAFETY: the `made` slots after `len` were just initialised.
         unsafe { pkts.set_len(len + made) };
         self.add_holder_refs(made as u32);
@@ -1139,6 +1289,23 @@ impl Packet {
         Some(unsafe { std::slice::from_raw_parts(s.buf.as_ptr().add(pos), end - pos) })
     }
 
+    /// The `N` buffer bytes `off` bytes after position `pos`, if they end
+    /// within the data: one compare (the sum cannot overflow: it is taken
+    /// in 64 bits, from a 16-bit position and a 32-bit offset).
+    #[inline]
+    pub(super) fn buffer_bytes<const N: usize>(&self, pos: u16, off: u32) -> Option<&[u8; N]> {
+        let s = self.st();
+        let end = u64::from(s.head) + u64::from(s.len);
+        let stop = u64::from(pos) + u64::from(off) + N as u64;
+        if stop > end {
+            return None;
+        }
+        // SAFETY: as in `buffer`, and the N bytes end at stop <= head +
+        // len <= cap (set_window), so they are inside the buffer; `stop`
+        // fits a usize since `end` does.
+        Some(unsafe { &*s.buf.as_ptr().add(stop as usize - N).cast::<[u8; N]>() })
+    }
+
     /// The data bytes.
     #[inline]
     pub fn data(&self) -> &[u8] {
@@ -1233,7 +1400,7 @@ impl Packet {
     fn relocate(&mut self, at: Option<usize>, need: usize) -> Result<(), PacketError> {
         let len = self.st().len;
         let f = pop_entry().ok_or(PacketError::PoolExhausted)?;
-        // SAFETY: `f` was just popped: refs == 0, exclusively ours.
+        // SAFETY: `f` was just popped: free, exclusively ours.
         let fr = unsafe { f.as_ref() };
         let (buf, cap) = match attach_buffer(fr, need.max(len as usize)) {
             Ok(b) => b,
@@ -1254,10 +1421,10 @@ impl Packet {
                 return Err(err);
             }
         };
-        fr.refs.reset(1);
+        debug_assert!(fr.refs.is_free_count());
         let mut anno = self.st().anno;
         copied.rebase(&mut anno);
-        // SAFETY: `f` is exclusively ours (popped, refs was 0).
+        // SAFETY: `f` is exclusively ours (popped).
         unsafe {
             init_state(fr, f, buf, cap, copied.head, len);
             (*fr.state.get()).keep_from = copied.valid.start as u32;
@@ -1431,15 +1598,17 @@ impl Packet {
         let holder = me.st().holder;
         // SAFETY: not shared: holder.refs == 1 and it is ours (either our
         // own entry or a holder whose handle died); clear its external
-        // mark, then free both entries without calling the owner.
+        // mark, then free both entries without calling the owner. The
+        // holder's count goes back to a free entry's (plain, if it had
+        // gone atomic); a clone entry's is one already (invariant 3).
         let h = unsafe { holder.as_ref() };
         h.ext_owner.set(0);
-        h.refs.reset(0);
+        h.refs.reset(FREE_REFS);
         freed[0] = holder;
         if holder == me.e {
             return 1;
         }
-        me.entry().refs.reset(0);
+        debug_assert!(me.entry().refs.is_free_count());
         freed[1] = me.e;
         2
     }
@@ -1475,7 +1644,7 @@ impl Packet {
 /// loads that defeat store forwarding: 10 ns per allocation).
 ///
 /// # Safety
-/// `en` must be exclusively the caller's (just popped, refs was 0).
+/// `en` must be exclusively the caller's (just popped).
 #[inline(always)]
 unsafe fn init_state(
     en: &Entry,
@@ -1499,14 +1668,14 @@ unsafe fn init_state(
 /// of the owner `id`, with the annotations `anno`.
 ///
 /// # Safety
-/// `e` must be exclusively the caller's (just popped, refs was 0), `rx`
+/// `e` must be exclusively the caller's (just popped), `rx`
 /// must have passed [`RxBuffer::check`], and its buffer must be valid as
 /// [`Packet::from_external`] requires.
 #[inline]
 unsafe fn init_external(e: NonNull<Entry>, id: u16, rx: &RxBuffer, anno: Anno) {
     // SAFETY: the caller's contract: `e` is exclusively ours.
     let en = unsafe { e.as_ref() };
-    en.refs.reset(1);
+    debug_assert!(en.refs.is_free_count());
     en.ext_owner.set(id);
     en.ext_token.set(rx.token);
     // SAFETY: as above; the bounds fit u32 (cap <= MAX_BUF_SIZE, checked).
@@ -1685,7 +1854,7 @@ fn drop_holder_ref(h: NonNull<Entry>) {
     }
 }
 
-/// Frees an entry (refs already 0) into this thread's cache, or the global
+/// Frees an entry (its count already [`FREE_REFS`]) into this thread's cache, or the global
 /// list during thread teardown.
 fn free_entry(e: NonNull<Entry>) {
     if CACHE.try_with(|c| c.push(e)).is_err() {
@@ -1901,10 +2070,9 @@ fn release(sink: &impl Sink, e: NonNull<Entry>) {
     // state is ours to read (invariant 1).
     let holder = unsafe { (*e.as_ref().state.get()).holder };
     if holder != e {
-        // A clone entry: refs == 1 (invariant 3), freed now.
+        // A clone entry: refs == 1 (invariant 3), a free entry's count
+        // already; freed now.
         unref_holder(sink, holder);
-        // SAFETY: as above; nobody else references a clone entry.
-        unsafe { e.as_ref() }.refs.reset(0);
         sink.put(e);
     } else {
         unref_holder(sink, e);
@@ -1952,6 +2120,10 @@ pub(super) fn drop_all(pkts: &mut Inner) {
 /// sound because each pending decrement is a reference still counted, so
 /// the holder cannot reach 0 (and be freed) before they are applied.
 ///
+/// The entries freed are listed over the handles already read (the k-th
+/// freed entry goes to slot k, and k never passes the handle being read),
+/// so the list needs no storage of its own to set up.
+///
 /// External and large buffers whose last user was in the batch are given
 /// back at the end, one owner call for all of an owner's buffers
 /// ([`Cache::defer_release`]); the entries are free by then, their
@@ -1959,69 +2131,80 @@ pub(super) fn drop_all(pkts: &mut Inner) {
 #[inline(always)]
 fn free_all(c: &Cache, pkts: &mut Inner) {
     let n = pkts.len();
-    // A batch never holds more than BATCH_CAPACITY, so `freed` cannot fill.
+    // The list of freed entries lives in the n slots: at most one entry
+    // a handle goes to it (a holder freed by a run goes to the cache).
     assert!(n <= BATCH_CAPACITY);
-    let handles = pkts.as_ptr();
+    // `Packet` is a transparent `NonNull<Entry>`.
+    let slots = pkts.as_mut_ptr().cast::<NonNull<Entry>>();
     // SAFETY: after `set_len(0)` the batch no longer owns the n handles at
-    // `handles` (its inline storage, which stays valid: `pkts` is borrowed
+    // `slots` (its inline storage, which stays valid: `pkts` is borrowed
     // for the whole function); we own them and destroy each exactly once
     // below by freeing its entry, never dropping the handle itself.
     unsafe { pkts.set_len(0) };
-    let mut freed = [NonNull::dangling(); BATCH_CAPACITY];
-    let mut n_freed = 0;
-    // Each handle's entry is freed at most once, so at most n (checked
-    // above) go into `freed`; the writes are unchecked so that the loop
-    // has no bounds test (it would need the count in a register of its
-    // own across the calls, and the run's two values then spilled: ~4
-    // instructions a packet on every path).
-    let mut free = |e: NonNull<Entry>| {
-        debug_assert!(n_freed < BATCH_CAPACITY);
-        // SAFETY: n_freed counts the entries freed so far, at most one per
-        // handle, and there are n <= BATCH_CAPACITY handles.
-        unsafe { *freed.get_unchecked_mut(n_freed) = e };
-        n_freed += 1;
-    };
+    // The handles are read at `read` and the freed entries written at
+    // `freed`, which never passes it: cursors rather than indexes, so that
+    // the loop's values fit the registers a call keeps.
+    let (mut read, end) = (slots.cast_const(), slots.wrapping_add(n).cast_const());
+    let mut freed = slots;
     // The holder of the current run of clones, and its pending decrements.
     let (mut run_holder, mut run_refs) = (NonNull::dangling(), 0);
-    // SAFETY: the n handles we own (above), read in place.
-    let handles = unsafe { std::slice::from_raw_parts(handles, n) };
-    for h in handles {
-        // SAFETY: a handle we own (above); its entry is live and its
-        // state ours to read (invariant 1). A clone entry (holder != e) has
-        // refs == 1 and nobody else references it (invariant 3): it is
-        // freed now.
+    while read != end {
+        // SAFETY: `read` is one of the n slots, whose handle we own
+        // (above), read once here; its entry is live and its state ours
+        // to read (invariant 1).
         let (e, holder) = unsafe {
-            let e = h.e;
+            let e = *read;
+            read = read.add(1);
             (e, (*e.as_ref().state.get()).holder)
         };
-        if holder == e {
-            // SAFETY: as above; we only touch the `Cell` fields.
-            let en = unsafe { e.as_ref() };
-            if en.refs.sub(1) {
-                if en.ext_owner.get() != 0 {
-                    c.defer_release(en);
-                }
-                free(e);
+        if holder != e {
+            // A clone entry: refs == 1, a free entry's count already, and
+            // nobody else references it (invariant 3): freed now.
+            // SAFETY: `freed` is behind `read`: a slot whose handle was
+            // read.
+            unsafe {
+                *freed = e;
+                freed = freed.add(1);
             }
+            // The run's count goes up in one place, after the rare change
+            // of run: as an `if`/`else` the two counts took copies between
+            // registers on every clone.
+            if holder != run_holder {
+                end_run(c, run_holder, run_refs);
+                (run_holder, run_refs) = (holder, 0);
+            }
+            run_refs += 1;
             continue;
         }
-        // SAFETY: as above.
-        unsafe { e.as_ref() }.refs.reset(0);
-        free(e);
-        if holder == run_holder {
-            run_refs += 1;
-        } else {
-            if run_refs > 0 {
-                unref_holder_deferred(c, run_holder, run_refs);
+        // SAFETY: as above; we only touch the `Cell` fields.
+        let en = unsafe { e.as_ref() };
+        if en.refs.sub(1) {
+            if en.ext_owner.get() != 0 {
+                c.defer_release(en);
             }
-            (run_holder, run_refs) = (holder, 1);
+            // SAFETY: as above.
+            unsafe {
+                *freed = e;
+                freed = freed.add(1);
+            }
         }
     }
-    c.push_many(&freed[..n_freed]);
+    // SAFETY: the slots from `slots` to `freed` were written above.
+    c.push_many(unsafe { std::slice::from_raw_parts(slots, freed.offset_from(slots) as usize) });
     if run_refs > 0 {
         unref_holder_deferred(c, run_holder, run_refs);
     }
     c.finish_releases();
+}
+
+/// The end of a run of `k` clones of the holder `h` in a batch free (none
+/// before the first clone): their `k` decrements, at once. Out of line,
+/// once per run, so that the free's loop keeps its values in registers.
+#[inline(never)]
+fn end_run(c: &Cache, h: NonNull<Entry>, k: u32) {
+    if k > 0 {
+        unref_holder_deferred(c, h, k);
+    }
 }
 
 impl fmt::Debug for Packet {

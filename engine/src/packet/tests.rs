@@ -477,6 +477,47 @@ fn header_beyond_data_is_an_error() {
 }
 
 #[test]
+fn header_bytes_are_the_header_slices_words() {
+    no_leak(|| {
+        let data: Vec<u8> = (0..40u8).collect();
+        let mut p = pkt(&data);
+        let check = |p: &Packet| {
+            for off in (0..48u32).chain([u32::MAX - 3, u32::MAX]) {
+                let o = off as usize;
+                let want = |h: Option<&[u8]>| {
+                    h.and_then(|h| h.get(o..o.checked_add(4)?))
+                        .map(|w| w.to_vec())
+                };
+                let got = |b: Option<&[u8; 4]>| b.map(|w| w.to_vec());
+                assert_eq!(
+                    got(p.mac_header_bytes::<4>(off)),
+                    want(p.mac_header()),
+                    "{off}"
+                );
+                assert_eq!(
+                    got(p.network_header_bytes::<4>(off)),
+                    want(p.network_header()),
+                    "{off}"
+                );
+                assert_eq!(
+                    got(p.transport_header_bytes::<4>(off)),
+                    want(p.transport_header()),
+                    "{off}"
+                );
+            }
+        };
+        check(&p); // no header set
+        p.set_mac_header(0).unwrap();
+        p.set_network_header(14, 20).unwrap();
+        check(&p);
+        p.pull(20).unwrap(); // the MAC and network headers partly in the headroom
+        check(&p);
+        p.take(10).unwrap(); // and the transport header past the data
+        check(&p);
+    });
+}
+
+#[test]
 fn annotations() {
     no_leak(|| {
         let mut p = Packet::new(1).unwrap();

@@ -447,6 +447,20 @@ impl OneTest {
         self.step.region
     }
 
+    /// The outcome for a packet whose word lies whole in its region: 0
+    /// (equal) or 1 (not equal); `None` when it does not (the packet is
+    /// short, or the test reads before its region), for
+    /// [`outcome`](Self::outcome) to decide. The batch loops call this one
+    /// and leave the others for after the loop: with no call in it, the
+    /// loop keeps its values in registers.
+    #[inline(always)]
+    pub fn whole_outcome<R: Regions>(&self, r: &R) -> Option<usize> {
+        let s = &self.step;
+        let b = r.word(s.region, self.off as usize)?;
+        let w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask;
+        Some(usize::from(w != s.value))
+    }
+
     /// The outcome for a packet whose regions `r` gives: 0 (equal), 1
     /// (not equal) or 2 (too short), as [`Program::classify_in`] decides.
     #[inline(always)]
