@@ -1,8 +1,7 @@
 //! The device elements from the binary, on veth pairs in namespaces of
 //! the tests' own: Click's own device configurations load unchanged and
-//! run, under load a forwarding router makes at most one system call per
-//! 16 packets, counted by `strace -c -f`, and keeps its busy AF_XDP
-//! sockets out of epoll (see docs/PERFORMANCE.md).
+//! run, and under load a forwarding router makes at most one system call
+//! per 16 packets, counted by `strace -c -f` (see docs/PERFORMANCE.md).
 //! Needs root, ip, ethtool and strace: fails, never skips, without them.
 
 use std::path::PathBuf;
@@ -225,81 +224,6 @@ fn forwarding_under_load_makes_one_system_call_per_16_packets_linux() {
 #[test]
 fn forwarding_under_load_makes_one_system_call_per_16_packets_xdp() {
     syscalls_under_load("XDP");
-}
-
-/// The socket descriptors of process `pid` that one of its epoll
-/// instances watches.
-fn watched_sockets(pid: u32) -> usize {
-    let mut watched = 0;
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
-        return 0;
-    };
-    for fd in fds.flatten() {
-        let info = std::fs::read_to_string(fd.path()).unwrap_or_default();
-        for line in info.lines().filter(|l| l.starts_with("tfd:")) {
-            let tfd = line.split_whitespace().nth(1).unwrap_or("");
-            let target = std::fs::read_link(format!("/proc/{pid}/fd/{tfd}")).unwrap_or_default();
-            if target.to_string_lossy().starts_with("socket:") {
-                watched += 1;
-            }
-        }
-    }
-    watched
-}
-
-/// A source busy receiving, and one whose device is busy sending, stop
-/// watching their AF_XDP sockets (each frame sent or received on a watched
-/// socket costs the kernel an epoll wake-up), and both watch them again
-/// once the traffic stops, so that the idle router sleeps.
-#[test]
-fn busy_xdp_sources_stop_watching_their_sockets() {
-    let ns = Netns::new("watch");
-    ns.veth("a0", "a1", 1);
-    ns.veth("b0", "b1", 1);
-    let forwarder = "FromDevice(a1, METHOD XDP) -> Queue(10000) -> td :: ToDevice(b1, METHOD XDP);
-         FromDevice(b1, METHOD XDP) -> Discard;";
-    let mut fwd = ns
-        .command(router_bin())
-        .args(["-e", forwarder])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run the forwarder");
-    let pid = fwd.id();
-    std::thread::sleep(Duration::from_millis(1500));
-    let idle_before = watched_sockets(pid);
-    let data = frame(0, 64)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
-    let generator = format!(
-        "InfiniteSource(DATA \\<{data}>, LIMIT 1000000, BURST 32) -> Queue(4096) -> ToDevice(a0, METHOD LINUX);
-         DriverManager(wait 3s, stop);"
-    );
-    let mut gen = ns
-        .command(router_bin())
-        .args(["-e", &generator])
-        .spawn()
-        .expect("run the generator");
-    let mut fewest = usize::MAX;
-    while gen.try_wait().expect("generator").is_none() {
-        fewest = fewest.min(watched_sockets(pid));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let idle_after = watched_sockets(pid);
-    let out = interrupt(&mut fwd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(idle_before, 2, "an idle router watches both sockets");
-    assert_eq!(
-        fewest, 0,
-        "under load, neither the receiving nor the sending device's socket stays watched"
-    );
-    assert_eq!(idle_after, 2, "idle again, the router watches both sockets");
 }
 
 /// Frames the kernel's IPv4 stack in namespace `ns` has received

@@ -36,7 +36,7 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use click_engine::packet::{Batch, BufferOwner, Packet, PacketType, TokenSender, BATCH_CAPACITY};
-use click_engine::{Interest, TaskHandle};
+use click_engine::Interest;
 
 /// What a ring can do, for the elements to size their bursts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,27 +103,6 @@ pub trait RxRing {
     /// `AF_XDP queue 0, native XDP, copy mode`), for the `method`
     /// handler and the log.
     fn describe(&self) -> String;
-
-    /// Whether the device's transmitting half has sent on this ring's
-    /// descriptor since the last call, from the calling thread. Where each
-    /// frame sent wakes the descriptor's waiters (AF_XDP in copy mode: the
-    /// skb built for it is freed with a write-space wake-up), a source
-    /// whose ring is empty polls rather than watch the descriptor while
-    /// this holds: its thread is busy sending anyway.
-    fn transmit_busy(&mut self) -> bool {
-        false
-    }
-
-    /// Where [`transmit_busy`](Self::transmit_busy) can hold: the task of
-    /// the source reading this ring, for the transmitting half to wake
-    /// when it sends, from the thread the source sleeps on, while the
-    /// source sleeps ([`sleeping`](Self::sleeping)).
-    fn wake_on_transmit(&mut self, task: TaskHandle) {
-        let _ = task;
-    }
-
-    /// The source is about to sleep on [`fd`](Self::fd).
-    fn sleeping(&mut self) {}
 
     /// The ring as one that may move to another thread (a hot swap hands
     /// it to the next router's threads), or itself back if it must stay

@@ -19,20 +19,6 @@ use crate::{open_rx, Method, RxConfig};
 const SPURIOUS_LIMIT: u32 = 2;
 const RECHECK: Duration = Duration::from_millis(1);
 
-/// A watched socket costs the kernel an epoll wake-up (two locks with
-/// interrupts off) for every receive flush and, where the device sends
-/// on the same socket (AF_XDP in copy mode), for every frame sent: the skb
-/// built for it is freed with a write-space wake-up. A busy source polls
-/// anyway, so it stops watching its descriptor once it has seen this much
-/// activity since it last slept: a packet received counts 1, a look at
-/// its ring that finds the device has sent from this thread meanwhile
-/// ([`RxRing::transmit_busy`], at least one system call) counts
-/// [`TRANSMIT_ACTIVITY`]. Unwatching and watching again cost two
-/// `epoll_ctl` calls per this much activity: at most one system call per
-/// 64 packets, or per 8 sends.
-const UNWATCH_ACTIVITY: u32 = 128;
-const TRANSMIT_ACTIVITY: u32 = 8;
-
 pub(crate) struct Source {
     class: &'static str,
     cfg: RxConfig,
@@ -47,11 +33,6 @@ pub(crate) struct Source {
     used: Option<Method>,
     fd: Option<RawFd>,
     watching: bool,
-    /// The descriptor is not watched because the source is busy (see
-    /// [`UNWATCH_ACTIVITY`]); watched again when it goes quiet.
-    unwatched_busy: bool,
-    /// Activity since the source last slept ([`UNWATCH_ACTIVITY`]).
-    activity: u32,
     woken_by_fd: bool,
     spurious: u32,
     count: u64,
@@ -180,8 +161,6 @@ impl Source {
             used: None,
             fd: None,
             watching: false,
-            unwatched_busy: false,
-            activity: 0,
             woken_by_fd: false,
             spurious: 0,
             count: 0,
@@ -209,7 +188,7 @@ impl Source {
             ctx.start_unscheduled();
             return Ok(());
         }
-        let (mut ring, used) = match self.take_ring(ctx) {
+        let (ring, used) = match self.take_ring(ctx) {
             Some(taken) => taken,
             None => open_rx(&self.cfg, self.method, self.steal)?,
         };
@@ -224,9 +203,6 @@ impl Source {
         self.base = ring.stats();
         self.kernel_drops_base = ring.kernel_drops().unwrap_or(0);
         let fd = ring.fd();
-        if let Some(task) = ctx.task() {
-            ring.wake_on_transmit(task.clone());
-        }
         self.ring = Some(ring);
         self.used = Some(used);
         self.fd = Some(fd);
@@ -311,39 +287,12 @@ impl Source {
                 }
             }
         }
-        let transmit_busy = got == 0 && ring.transmit_busy();
         let woken_by_fd = std::mem::take(&mut self.woken_by_fd);
-        if got > 0 || transmit_busy {
-            let weight = if got > 0 {
-                got as u32
-            } else {
-                TRANSMIT_ACTIVITY
-            };
-            self.activity = self.activity.saturating_add(weight);
-            if self.activity >= UNWATCH_ACTIVITY && self.watching {
-                self.unwatch_while_busy(ctx);
-            }
-            if got > 0 {
-                self.spurious = 0;
-                return true;
-            }
-            // Nothing received, but sending: poll (stay scheduled).
-            self.empty_calls += 1;
-            return false;
+        if got > 0 {
+            self.spurious = 0;
+            return true;
         }
         self.empty_calls += 1;
-        // Quiet: watch again (epoll, level-triggered, reports a frame that
-        // arrived meanwhile, so none waits) and sleep. If the device sends
-        // again meanwhile, the transmitting half wakes us
-        // (`RxRing::wake_on_transmit`).
-        self.activity = 0;
-        if self.unwatched_busy {
-            self.unwatched_busy = false;
-            self.watch(ctx);
-            if !self.watching {
-                ctx.schedule_after(RECHECK);
-            }
-        }
         if woken_by_fd {
             self.spurious += 1;
             if self.spurious >= SPURIOUS_LIMIT && self.watching {
@@ -354,9 +303,6 @@ impl Source {
                 self.watching = false;
                 ctx.schedule_after(RECHECK);
             }
-        }
-        if let Some(ring) = self.ring.as_mut() {
-            ring.sleeping();
         }
         ctx.sleep();
         false
@@ -391,32 +337,18 @@ fn push_forced_ip(batch: Batch, outputs: usize, ctx: &mut Ctx<'_>) -> u64 {
 }
 
 impl Source {
-    /// Stops watching the descriptor while the ring is busy.
-    fn unwatch_while_busy(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(fd) = self.fd {
-            ctx.remove_select(fd);
-        }
-        self.watching = false;
-        self.unwatched_busy = true;
-    }
-
-    /// Watches the descriptor (again).
-    fn watch(&mut self, ctx: &mut Ctx<'_>) {
-        if let Some(fd) = self.fd {
-            if ctx.add_select(fd, Interest::READ).is_ok() {
-                self.watching = true;
-            }
-        }
-    }
-
     pub fn selected(&mut self, _fd: RawFd, _ready: Readiness, ctx: &mut Ctx<'_>) {
         self.woken_by_fd = true;
         ctx.wake_task();
     }
 
     pub fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
-        if !self.watching && !self.unwatched_busy {
-            self.watch(ctx);
+        if !self.watching {
+            if let Some(fd) = self.fd {
+                if ctx.add_select(fd, Interest::READ).is_ok() {
+                    self.watching = true;
+                }
+            }
         }
         self.spurious = 0;
         ctx.wake_task();

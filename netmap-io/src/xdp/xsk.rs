@@ -25,14 +25,14 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use click_engine::packet::{
     register_buffer_owner, token_queue, Batch, OwnerRegistration, RegionId, RxBuffer, Timestamp,
     TokenReceiver, TokenSender, BATCH_CAPACITY,
 };
-use click_engine::{Interest, TaskHandle};
+use click_engine::Interest;
 
 use super::bpf::{Attached, XdpMode, MAX_QUEUES};
 use crate::ring::{frame_type, rejoin, split_off, HomeOwner, Limits, RingStats, RxRing, TxRing};
@@ -194,23 +194,6 @@ struct Socket {
     zero_copy: bool,
     rx_claimed: AtomicBool,
     tx_claimed: AtomicBool,
-    /// Times the transmitting half has kicked the kernel: each frame sent
-    /// in copy mode becomes an skb owned by this socket, whose free wakes
-    /// the socket's waiters, so the receiving half polls rather than
-    /// waits while this moves ([`RxRing::transmit_busy`]), if it runs on
-    /// the thread that kicks (`tx_thread`, a [`thread_token`]): a thread
-    /// busy sending anyway, where polling costs nothing.
-    tx_kicks: AtomicU64,
-    tx_thread: AtomicUsize,
-    /// Set while the receiving half's source sleeps on this socket's
-    /// descriptor: the transmitting half then wakes it (`rx_task`) on its
-    /// next kick from the same thread, so that it notices the sending and
-    /// stops watching.
-    rx_asleep: AtomicBool,
-    /// The source's task, and the thread it last slept on
-    /// ([`thread_token`]).
-    rx_task: Mutex<Option<TaskHandle>>,
-    rx_thread: AtomicUsize,
     /// Frames of the receiving half's home coming back (from packets freed
     /// on any thread, or from the transmitting half's completions).
     rx_home: TokenSender,
@@ -493,11 +476,6 @@ impl Socket {
             zero_copy,
             rx_claimed: AtomicBool::new(false),
             tx_claimed: AtomicBool::new(false),
-            tx_kicks: AtomicU64::new(0),
-            tx_thread: AtomicUsize::new(0),
-            rx_asleep: AtomicBool::new(false),
-            rx_task: Mutex::new(None),
-            rx_thread: AtomicUsize::new(0),
             rx_home,
             rx_home_receiver: Mutex::new(Some(receiver)),
             rx_left: Mutex::new(None),
@@ -546,21 +524,6 @@ impl Socket {
     }
 
     /// Wakes the kernel's side of the socket (a need-wakeup kick).
-    /// Wakes the receiving half's sleeping source if it runs on this
-    /// thread (once per sleep: the flag is cleared).
-    #[cold]
-    fn wake_rx_source(&self) {
-        if !self.rx_asleep.swap(false, Ordering::Relaxed)
-            || self.rx_thread.load(Ordering::Relaxed) != thread_token()
-        {
-            return;
-        }
-        let task = self.rx_task.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(task) = task.as_ref() {
-            task.wake();
-        }
-    }
-
     fn kick(&self, tx: bool) -> io::Result<()> {
         // SAFETY: no buffer; the call only wakes the socket.
         let r = unsafe {
@@ -626,8 +589,6 @@ pub struct XskRx {
     returned: TokenReceiver,
     timestamp: bool,
     stats: RingStats,
-    /// The socket's `tx_kicks` when last looked at.
-    tx_kicks_seen: u64,
 }
 
 impl XskRx {
@@ -688,7 +649,6 @@ impl XskRx {
             returned: left.returned,
             timestamp,
             stats: RingStats::default(),
-            tx_kicks_seen: 0,
         };
         me.refill();
         me.program
@@ -813,21 +773,6 @@ impl RxRing for XskRx {
         Some(s.rx_dropped + s.rx_ring_full + s.rx_fill_ring_empty_descs)
     }
 
-    fn wake_on_transmit(&mut self, task: TaskHandle) {
-        *self.sock.rx_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
-    }
-
-    fn sleeping(&mut self) {
-        self.sock.rx_thread.store(thread_token(), Ordering::Relaxed);
-        self.sock.rx_asleep.store(true, Ordering::Relaxed);
-    }
-
-    fn transmit_busy(&mut self) -> bool {
-        let kicks = self.sock.tx_kicks.load(Ordering::Relaxed);
-        std::mem::replace(&mut self.tx_kicks_seen, kicks) != kicks
-            && self.sock.tx_thread.load(Ordering::Relaxed) == thread_token()
-    }
-
     fn describe(&self) -> String {
         format!(
             "AF_XDP queue {}, {} XDP, {} mode",
@@ -856,13 +801,6 @@ impl Drop for XskRx {
         *self.sock.rx_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(left);
         self.sock.rx_claimed.store(false, Ordering::Release);
     }
-}
-
-/// A number that tells the calling thread from every other live one (the
-/// address of a thread-local).
-fn thread_token() -> usize {
-    thread_local!(static TOKEN: u8 = const { 0 });
-    TOKEN.with(|t| t as *const u8 as usize)
 }
 
 /// The transmitting half: TX and completion rings.
@@ -1058,11 +996,6 @@ impl TxRing for XskTx {
         // Copy mode sends only when kicked; zero-copy drivers say when.
         if !self.sock.zero_copy || self.sock.tx.needs_wakeup() {
             self.stats.syscalls += 1;
-            self.sock.tx_kicks.fetch_add(1, Ordering::Relaxed);
-            self.sock.tx_thread.store(thread_token(), Ordering::Relaxed);
-            if self.sock.rx_asleep.load(Ordering::Relaxed) {
-                self.sock.wake_rx_source();
-            }
             self.sock.kick(true)?;
         }
         self.stats.packets += i as u64;
