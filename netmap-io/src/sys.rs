@@ -2,7 +2,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 
 /// The interface index of `name`, or an error that says how to find one.
@@ -16,50 +16,6 @@ pub fn ifindex(name: &str) -> Result<u32, String> {
         ));
     }
     Ok(index)
-}
-
-/// The name of the device's driver (`veth`, `ixgbe`, ...), as `ethtool
-/// -i` gives it, if the kernel tells.
-pub fn driver(name: &str) -> Option<String> {
-    const SIOCETHTOOL: libc::c_ulong = 0x8946;
-    const ETHTOOL_GDRVINFO: u32 = 3;
-    // struct ethtool_drvinfo: cmd, then driver[32], version[32], ...
-    #[repr(C)]
-    struct DrvInfo {
-        cmd: u32,
-        driver: [u8; 32],
-        rest: [u8; 160],
-    }
-    #[repr(C)]
-    struct IfReq {
-        name: [u8; libc::IFNAMSIZ],
-        data: *mut DrvInfo,
-        _pad: [u8; 16],
-    }
-    if name.len() >= libc::IFNAMSIZ {
-        return None;
-    }
-    let mut info = DrvInfo {
-        cmd: ETHTOOL_GDRVINFO,
-        driver: [0; 32],
-        rest: [0; 160],
-    };
-    let mut req = IfReq {
-        name: [0; libc::IFNAMSIZ],
-        data: &mut info,
-        _pad: [0; 16],
-    };
-    req.name[..name.len()].copy_from_slice(name.as_bytes());
-    let fd = socket(libc::AF_INET, libc::SOCK_DGRAM, 0).ok()?;
-    // SAFETY: SIOCETHTOOL reads the NUL-terminated name and the pointer
-    // from `req`, and writes at most size_of::<DrvInfo>() bytes into
-    // `info`; both live through the call.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCETHTOOL, &mut req) };
-    if r < 0 {
-        return None;
-    }
-    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
-    Some(String::from_utf8_lossy(&info.driver[..end]).into_owned())
 }
 
 /// The device's MTU, if it can be read.

@@ -322,19 +322,3 @@ fn errors_say_what_to_do() {
         .expect("bad method");
     assert!(e.contains("bad METHOD 'FOO'"), "{e}");
 }
-
-/// veth's driver is recognised, and its AF_XDP sockets run the program
-/// on the skb (generic XDP): veth's native XDP would first copy each skb
-/// into a page of its own.
-#[test]
-fn xdp_on_veth_runs_generic() {
-    use netmap_io::RxRing;
-    let ns = Netns::new("generic");
-    ns.veth("ga", "gb", 1);
-    ns.enter();
-    assert_eq!(netmap_io::sys::driver("ga").as_deref(), Some("veth"));
-    assert_eq!(netmap_io::sys::driver("lo-is-not-here"), None);
-    let rx = netmap_io::xdp::XskRx::open("gb", 0, false).expect("an AF_XDP socket on veth");
-    let what = rx.describe();
-    assert!(what.contains("skb (generic) XDP"), "{what}");
-}

@@ -172,9 +172,9 @@ pub enum XdpMode {
 }
 
 /// Attaches `prog` to `ifindex` through a BPF link: native mode where the
-/// driver has it (unless `generic`), else generic (skb) mode. The link's
-/// descriptor keeps it attached.
-pub fn attach(prog: RawFd, ifindex: u32, generic: bool) -> io::Result<(OwnedFd, XdpMode)> {
+/// driver has it, else generic (skb) mode. The link's descriptor keeps it
+/// attached.
+pub fn attach(prog: RawFd, ifindex: u32) -> io::Result<(OwnedFd, XdpMode)> {
     let link = |flags: u32| {
         let mut a = Attr::new();
         a.u32(0, prog as u32)
@@ -183,9 +183,6 @@ pub fn attach(prog: RawFd, ifindex: u32, generic: bool) -> io::Result<(OwnedFd, 
             .u32(12, flags);
         bpf(BPF_LINK_CREATE, &mut a).map(fd_of)
     };
-    if generic {
-        return link(XDP_FLAGS_SKB_MODE).map(|fd| (fd, XdpMode::Skb));
-    }
     match link(XDP_FLAGS_DRV_MODE) {
         Ok(fd) => Ok((fd, XdpMode::Native)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EEXIST)) => Err(e),
@@ -239,12 +236,7 @@ impl Attached {
     pub fn new(dev: &str, ifindex: u32) -> Result<Attached, String> {
         let map = xskmap().map_err(|e| crate::sys::os_error(dev, "creating an XSKMAP", e))?;
         let prog = load(map.as_raw_fd()).map_err(|e| format!("{dev}: {e}"))?;
-        // veth receives skbs either way: its native XDP first copies each
-        // one into a page of its own (`skb_pp_cow_data`: a frame from a
-        // socket lacks the 256 bytes of headroom, a TCP segment is a
-        // clone), which generic XDP, run on the skb itself, does not.
-        let generic = crate::sys::driver(dev).as_deref() == Some("veth");
-        let (link, mode) = attach(prog.as_raw_fd(), ifindex, generic).map_err(|e| {
+        let (link, mode) = attach(prog.as_raw_fd(), ifindex).map_err(|e| {
             if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EEXIST)) {
                 format!(
                     "{dev}: attaching XDP: {e} (another XDP program is attached: `ip link set dev {dev} xdp off`, or use METHOD LINUX)"
