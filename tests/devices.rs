@@ -138,6 +138,25 @@ fn strace_total(summary: &str) -> u64 {
     fields[3].parse().unwrap_or_else(|_| panic!("{line}"))
 }
 
+/// Sends `count` copies of the frame `hex` out of a0 (METHOD LINUX), in
+/// bursts of `burst`, from a router that stops after `wait`.
+fn send_from_a0(ns: &Netns, hex: &str, count: u32, burst: u32, wait: &str) {
+    let generator = format!(
+        "InfiniteSource(DATA \\<{hex}>, LIMIT {count}, BURST {burst}) -> Queue(4096) -> ToDevice(a0, METHOD LINUX);
+         DriverManager(wait {wait}, stop);"
+    );
+    let gen = ns
+        .command(router_bin())
+        .args(["-e", &generator])
+        .output()
+        .expect("run the generator");
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+}
+
 /// Forwards from one veth pair to another under load, `strace -c -f` on
 /// the forwarder: at most one system call per 16 packets, start-up and
 /// idle waits included.
@@ -175,20 +194,7 @@ fn syscalls_under_load(method: &str) {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<String>();
-    let generator = format!(
-        "InfiniteSource(DATA \\<{data}>, LIMIT 600000, BURST 32) -> Queue(4096) -> ToDevice(a0, METHOD LINUX);
-         DriverManager(wait 2.5s, stop);"
-    );
-    let gen = ns
-        .command(router_bin())
-        .args(["-e", &generator])
-        .output()
-        .expect("run the generator");
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
-    );
+    send_from_a0(&ns, &data, 600_000, 32, "2.5s");
     let out = fwd.wait_with_output().expect("forwarder");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -269,20 +275,7 @@ fn a_packet_source_that_is_not_a_sniffer_keeps_the_kernel_from_the_frames() {
             .expect("run the receiver");
         std::thread::sleep(Duration::from_millis(1000));
         let before = ip_in_receives(&ns);
-        let generator = format!(
-            "InfiniteSource(DATA \\<{frame}>, LIMIT 1000, BURST 8) -> Queue -> ToDevice(a0, METHOD LINUX);
-             DriverManager(wait 0.5s, stop);"
-        );
-        let gen = ns
-            .command(router_bin())
-            .args(["-e", &generator])
-            .output()
-            .expect("run the generator");
-        assert!(
-            gen.status.success(),
-            "{}",
-            String::from_utf8_lossy(&gen.stderr)
-        );
+        send_from_a0(&ns, &frame, 1000, 8, "0.5s");
         let out = fwd.wait_with_output().expect("receiver");
         assert!(
             out.status.success(),

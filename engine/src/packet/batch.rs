@@ -99,8 +99,7 @@ impl Inner {
         let end = std::mem::take(&mut self.len);
         Drain {
             slots: &mut self.slots,
-            pos: 0,
-            end,
+            span: Span { pos: 0, end },
         }
     }
 
@@ -138,14 +137,59 @@ impl Drop for Inner {
     }
 }
 
+/// The handles of a draining batch not taken yet: `slots[pos..end]`.
+#[derive(Debug)]
+struct Span {
+    pos: usize,
+    end: usize,
+}
+
+impl Span {
+    /// Takes the first handle not taken yet.
+    ///
+    /// # Safety
+    /// `slots[pos..end]` hold handles the caller owns and has not taken.
+    #[inline]
+    unsafe fn front(
+        &mut self,
+        slots: &mut [MaybeUninit<Packet>; BATCH_CAPACITY],
+    ) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        let i = self.pos;
+        self.pos += 1;
+        // SAFETY: slot i < end holds a handle not taken yet (the caller's
+        // promise); moved out once (pos passed it).
+        Some(unsafe { slots[i].assume_init_read() })
+    }
+
+    /// Takes the last handle not taken yet.
+    ///
+    /// # Safety
+    /// As [`front`](Self::front).
+    #[inline]
+    unsafe fn back(&mut self, slots: &mut [MaybeUninit<Packet>; BATCH_CAPACITY]) -> Option<Packet> {
+        if self.pos == self.end {
+            return None;
+        }
+        self.end -= 1;
+        // SAFETY: as in `front`, from the back.
+        Some(unsafe { slots[self.end].assume_init_read() })
+    }
+
+    fn len(&self) -> usize {
+        self.end - self.pos
+    }
+}
+
 /// The packets of a batch, taken out in order ([`Batch::drain`]); the
 /// batch is empty from the start, and packets not taken are dropped with
 /// the iterator.
 pub struct Drain<'a> {
     slots: &'a mut [MaybeUninit<Packet>; BATCH_CAPACITY],
-    /// The handles not taken yet are `slots[pos..end]`.
-    pos: usize,
-    end: usize,
+    /// The handles not taken yet.
+    span: Span,
 }
 
 impl Iterator for Drain<'_> {
@@ -153,32 +197,21 @@ impl Iterator for Drain<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Packet> {
-        if self.pos == self.end {
-            return None;
-        }
-        let i = self.pos;
-        self.pos += 1;
-        // SAFETY: slot i < end holds a handle not taken yet; moved out
-        // once (pos passed it).
-        Some(unsafe { self.slots[i].assume_init_read() })
+        // SAFETY: the span's slots hold the drained handles not taken yet.
+        unsafe { self.span.front(self.slots) }
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.end - self.pos;
-        (n, Some(n))
+        (self.span.len(), Some(self.span.len()))
     }
 }
 
 impl DoubleEndedIterator for Drain<'_> {
     #[inline]
     fn next_back(&mut self) -> Option<Packet> {
-        if self.pos == self.end {
-            return None;
-        }
-        self.end -= 1;
-        // SAFETY: as in `next`, from the back.
-        Some(unsafe { self.slots[self.end].assume_init_read() })
+        // SAFETY: as in `next`.
+        unsafe { self.span.back(self.slots) }
     }
 }
 
@@ -187,8 +220,8 @@ impl FusedIterator for Drain<'_> {}
 
 impl Drop for Drain<'_> {
     fn drop(&mut self) {
-        let (pos, end) = (self.pos, std::mem::take(&mut self.end));
-        self.pos = 0;
+        let (pos, end) = (self.span.pos, std::mem::take(&mut self.span.end));
+        self.span.pos = 0;
         // SAFETY: slots[pos..end] hold the handles not taken, dropped
         // once (the range is emptied first).
         unsafe {
@@ -200,11 +233,10 @@ impl Drop for Drain<'_> {
 
 /// The packets of a batch, by value, in order (`for p in batch`).
 pub struct IntoIter {
-    /// The batch, whose count is 0: its handles not taken yet are
-    /// `slots[pos..end]`.
+    /// The batch, whose count is 0: its handles not taken yet are in
+    /// `span`.
     batch: Batch,
-    pos: usize,
-    end: usize,
+    span: Span,
 }
 
 impl Iterator for IntoIter {
@@ -212,32 +244,22 @@ impl Iterator for IntoIter {
 
     #[inline]
     fn next(&mut self) -> Option<Packet> {
-        if self.pos == self.end {
-            return None;
-        }
-        let i = self.pos;
-        self.pos += 1;
-        // SAFETY: slot i < end holds a handle not taken yet (the batch
-        // does not count it); moved out once.
-        Some(unsafe { self.batch.pkts.slots[i].assume_init_read() })
+        // SAFETY: the span's slots hold the batch's handles not taken yet
+        // (the batch does not count them).
+        unsafe { self.span.front(&mut self.batch.pkts.slots) }
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.end - self.pos;
-        (n, Some(n))
+        (self.span.len(), Some(self.span.len()))
     }
 }
 
 impl DoubleEndedIterator for IntoIter {
     #[inline]
     fn next_back(&mut self) -> Option<Packet> {
-        if self.pos == self.end {
-            return None;
-        }
-        self.end -= 1;
-        // SAFETY: as in `next`, from the back.
-        Some(unsafe { self.batch.pkts.slots[self.end].assume_init_read() })
+        // SAFETY: as in `next`.
+        unsafe { self.span.back(&mut self.batch.pkts.slots) }
     }
 }
 
@@ -246,7 +268,7 @@ impl FusedIterator for IntoIter {}
 
 impl Drop for IntoIter {
     fn drop(&mut self) {
-        let (pos, end) = (self.pos, self.end);
+        let (pos, end) = (self.span.pos, self.span.end);
         let pkts = &mut *self.batch.pkts;
         // SAFETY: the handles not taken move to the front of the batch,
         // which counts them again and frees them with its own drop
@@ -598,8 +620,7 @@ impl IntoIterator for Batch {
         unsafe { self.pkts.set_len(0) };
         IntoIter {
             batch: self,
-            pos: 0,
-            end,
+            span: Span { pos: 0, end },
         }
     }
 }

@@ -719,21 +719,16 @@ impl Cache {
     /// running out); returns how many were written to the front of `dst`.
     #[inline]
     fn pop_into(&self, dst: &mut [NonNull<Entry>]) -> usize {
-        let c = self.local();
         let want = dst.len();
-        if c.len < want {
-            c.refill();
+        let mut slots = dst.iter_mut();
+        // SAFETY: the closure writes to `dst` only, never to the cache.
+        unsafe {
+            self.pop_each(want, |e| {
+                if let Some(slot) = slots.next() {
+                    *slot = e;
+                }
+            })
         }
-        let n = want.min(c.len);
-        if n < want {
-            pool().alloc_failures.fetch_add(1, Relaxed);
-        }
-        let from = c.len - n;
-        dst[..n].copy_from_slice(&c.stack[from..c.len]);
-        c.len = from;
-        c.allocs += n as u64;
-        c.stats.cached.store(from, Relaxed);
-        n
     }
 
     /// Takes up to `want` free entries at once (fewer if the pool is
