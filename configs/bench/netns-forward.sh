@@ -13,7 +13,8 @@
 # delivered to host-b's device, with the router's CPU time per delivered packet
 # (its process's user+system time; for the kernel, the softirq time of
 # all CPUs) and each core's busy time per delivered packet (where the
-# whole path's work landed: generators, forwarding, the hosts' stacks). Then, for our router, `strace -c` attached to each of its
+# whole path's work landed: generators, forwarding, the hosts' stacks).
+# Then, for our router, `strace -c` attached to each of its
 # threads (`-p TID` per thread: what `strace -c -f -p PID` means to do) during a
 # flood: system calls per delivered packet.
 #
