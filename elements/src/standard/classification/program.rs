@@ -465,18 +465,15 @@ impl OneTest {
     /// (not equal) or 2 (too short), as [`Program::classify_in`] decides.
     #[inline(always)]
     pub fn outcome<R: Regions>(&self, r: &R) -> usize {
+        if let Some(o) = self.whole_outcome(r) {
+            return o;
+        }
         let s = &self.step;
-        let w = match r.word(s.region, self.off as usize) {
-            Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & s.mask,
-            None => {
-                let (start, len) = r.region(s.region);
-                match read_partial(r.buf(), s, start, len) {
-                    Some(w) => w,
-                    None => return 2,
-                }
-            }
-        };
-        usize::from(w != s.value)
+        let (start, len) = r.region(s.region);
+        match read_partial(r.buf(), s, start, len) {
+            Some(w) => usize::from(w != s.value),
+            None => 2,
+        }
     }
 }
 
