@@ -8,7 +8,8 @@
 # XDP, one core (router -j 1, pinned to core 1); (2) the Linux kernel
 # (addresses on r0/r1, ip_forward=1); (3) the original Click, user level,
 # on the same configuration (METHOD LINUX), if $CLICK exists (default
-# /tmp/baselines/click). For each: iperf3 TCP throughput a→b, and a
+# /tmp/baselines/click). For each: ping's round trip a→b (median/99th
+# percentile, µs), iperf3 TCP throughput a→b, and a
 # flood of minimum-size UDP frames (trafgen) in packets per second
 # delivered to host-b's device, with the router's CPU time per delivered packet
 # (its process's user+system time; for the kernel, the softirq time of
@@ -21,13 +22,16 @@
 #   configs/bench/netns-forward.sh [SECONDS] [RUNS]   (as root, from the repository root)
 #
 # METHODS="XDP" (say) limits our router's runs to those methods; ROUTER
-# and CLICK name the binaries (CLICK=/nonexistent skips Click).
+# and CLICK name the binaries (CLICK=/nonexistent skips Click), CONF the
+# configuration (default configs/ip-router.click). Each row ends with the
+# hypervisor's steal time over both cores during the flood (TCP's is in
+# its parentheses).
 #
 # With PROFILE=DIR (and perf installed), each TCP measure through a
-# user-level router (ours with each method, Click) also records core 1
-# (`perf record -C 1 -g`, 4 s from its second second) into
-# DIR/perf-NAME-runN.data: where the router's core goes
-# (`perf report -i FILE --no-children --sort sym`); and each flood (the
+# user-level router (ours with each method, Click) also records both
+# cores (`perf record -a -g`, 4 s from its second second) into
+# DIR/perf-NAME-runN.data: where each core goes
+# (`perf report -i FILE --no-children --sort cpu,sym`); and each flood (the
 # kernel's too) records both cores (`perf record -a -g`, 3 s) into
 # DIR/perf-NAME-runN-flood.data (`--sort cpu,comm,sym`).
 #
@@ -40,7 +44,7 @@ secs=${1:-5}
 runs=${2:-1}
 bin=${ROUTER:-${CARGO_TARGET_DIR:-target}/release/router}
 click=${CLICK:-/tmp/baselines/click}
-conf=configs/ip-router.click
+conf=${CONF:-configs/ip-router.click}
 [ "$(id -u)" = 0 ] || { echo "netns-forward: run as root" >&2; exit 1; }
 for t in ip ethtool iperf3 strace taskset ${PROFILE:+perf}; do
     command -v $t >/dev/null || { echo "netns-forward: needs $t" >&2; exit 1; }
@@ -87,8 +91,14 @@ defs=(DEV0=r0 DEV1=r1 MAC0=02:00:00:00:01:01 MAC1=02:00:00:00:02:01)
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Softirq ticks of all CPUs.
 softirq_ticks() { awk '/^cpu /{print $8}' /proc/stat; }
-# Busy ticks (all but idle and iowait) of cores 0 and 1.
-core_ticks() { awk '/^cpu[01] /{printf "%d ", $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# Busy ticks (user, nice, system, irq, softirq) of cores 0 and 1.
+core_ticks() { awk '/^cpu[01] /{printf "%d ", $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+# Steal ticks of both cores: time the hypervisor ran something else while
+# a core had work. It is not ours to control, and it hits a measure that
+# keeps both cores busy (a user-level router) harder than one that keeps
+# one busy (the kernel forwarding in the sender's softirq): each row
+# reports it.
+steal_ticks() { awk '/^cpu /{print $9}' /proc/stat; }
 hz=$(getconf CLK_TCK)
 
 # The value of the last "key": N in a JSON text on stdin.
@@ -117,18 +127,25 @@ tcp() {
     local prof=
     iperf_server
     if [ -n "${1:-}" ]; then
-        (sleep 1; perf record -q -C 1 -g -o "$1" -- sleep 4 >/dev/null 2>&1) &
+        (sleep 1; perf record -q -a -g -o "$1" -- sleep 4 >/dev/null 2>&1) &
         prof=$!
     fi
-    local b0 c0 b1 c1 t0 t1
-    read -r b0 c0 <<< "$(core_ticks)"; t0=$(date +%s.%N)
+    local b0 c0 b1 c1 t0 t1 s0 s1
+    read -r b0 c0 <<< "$(core_ticks)"; s0=$(steal_ticks); t0=$(date +%s.%N)
     inA taskset -c 0 iperf3 -c 10.1.2.2 -t "$secs" -J > "$dir/tcp.json"
-    read -r b1 c1 <<< "$(core_ticks)"; t1=$(date +%s.%N)
+    read -r b1 c1 <<< "$(core_ticks)"; s1=$(steal_ticks); t1=$(date +%s.%N)
     wait $srv
     [ -z "$prof" ] || wait $prof
     awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" -v x=$((b1 - b0)) -v y=$((c1 - c0)) \
-        -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-        'BEGIN{printf "%.2f %.0f%%/%.0f%%", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0)}'
+        -v t0="$t0" -v t1="$t1" -v hz="$hz" -v st=$((s1 - s0)) \
+        'BEGIN{printf "%.2f %.0f%%/%.0f%%,steal:%.0f%%", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0), 50*st/hz/(t1-t0)}'
+}
+
+# rtt: the round trip of 300 pings a→b, 2 ms apart, through the
+# forwarder: median and 99th percentile, in microseconds.
+rtt() {
+    inA ping -c 300 -i 0.002 10.1.2.2 | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | sort -n |
+        awk '{a[NR] = $1} END {printf "%.0f/%.0f", 1000*a[int(NR/2)], 1000*a[int(NR*0.99)]}'
 }
 
 # Frames host-b's device has received.
@@ -175,21 +192,22 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.2.2", 9)); t
 # irq, softirq) per delivered packet: what the whole path cost each core;
 # both cores recorded into PROFILE-FILE meanwhile, if given.
 udp() {
-    local t0 r0 s0 t1 r1 s1 c0 c1 b0 b1 prof=
+    local t0 r0 s0 t1 r1 s1 c0 c1 b0 b1 st0 st1 w0 w1 prof=
     if [ "$1" = kernel ]; then t0=$(softirq_ticks); else t0=$(proc_ticks "$1"); fi
-    r0=$(b_rx); s0=$(a_tx); read -r b0 c0 <<< "$(core_ticks)"
+    r0=$(b_rx); s0=$(a_tx); read -r b0 c0 <<< "$(core_ticks)"; st0=$(steal_ticks); w0=$(date +%s.%N)
     if [ -n "${2:-}" ]; then
         (sleep 1; perf record -q -a -g -o "$2" -- sleep 3 >/dev/null 2>&1) &
         prof=$!
     fi
     flood
     [ -z "$prof" ] || wait $prof
-    read -r b1 c1 <<< "$(core_ticks)"
+    read -r b1 c1 <<< "$(core_ticks)"; st1=$(steal_ticks); w1=$(date +%s.%N)
     sleep 0.2
     r1=$(b_rx); s1=$(a_tx)
     if [ "$1" = kernel ]; then t1=$(softirq_ticks); else t1=$(proc_ticks "$1"); fi
     awk -v d=$((r1 - r0)) -v o=$((s1 - s0)) -v s="$secs" -v t=$((t1 - t0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v hz="$hz" \
-        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f %.0f %.0f %.0f", o/s/1000, d/s/1000, t/hz*1e9/d, b/hz*1e9/d, c/hz*1e9/d}'
+        -v st=$((st1 - st0)) -v w0="$w0" -v w1="$w1" \
+        'BEGIN{if (d<=0) d=1; printf "%.0f %.0f %.0f %.0f %.0f %.0f", o/s/1000, d/s/1000, t/hz*1e9/d, b/hz*1e9/d, c/hz*1e9/d, 50*st/hz/(w1-w0)}'
 }
 
 # syscalls PID: system calls per delivered packet, strace attached to
@@ -218,11 +236,12 @@ row() {
     if [ -n "${PROFILE:-}" ] && [ "$2" != kernel ]; then
         prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
     fi
+    local lat; lat=$(rtt)
     read -r t tbusy <<< "$(tcp $prof)"
     local fprof=${PROFILE:+$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run-flood.data}
-    read -r sent got cpu core0 core1 <<< "$(udp "$2" $fprof)"
-    printf '%-20s TCP %6s Gbit/s (cores busy %s)   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s\n' \
-        "$1" "$t" "$tbusy" "$sent" "$got" "$cpu" "$core0" "$core1"
+    read -r sent got cpu core0 core1 steal <<< "$(udp "$2" $fprof)"
+    printf '%-20s ping %9s us   TCP %6s Gbit/s (cores busy %s)   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s; steal %s%%\n' \
+        "$1" "$lat" "$t" "${tbusy/,steal:/, steal }" "$sent" "$got" "$cpu" "$core0" "$core1" "$steal"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
