@@ -4,7 +4,7 @@
 //! * [`ring`]: the interface: [`RxRing::recv`] a batch, [`TxRing::send`]
 //!   a batch, the descriptor to wait on, the limits. Zero copy wherever the
 //!   ring's memory allows it.
-//! * [`afpacket`]: AF_PACKET, a TPACKET_V3 receive ring and batched
+//! * [`afpacket`]: AF_PACKET, a TPACKET_V2 receive ring and batched
 //!   transmit (`sendmmsg` or PACKET_TX_RING, qdisc bypassed), PACKET_FANOUT
 //!   for several rings on one device: works on every Linux device.
 //! * [`xdp`]: AF_XDP, UMEM frames as packets, the four rings, the XDP

@@ -4,7 +4,7 @@
 //! Each is used by one scheduler thread, a batch at a time:
 //!
 //! * [`RxRing::recv`] appends up to a batch of received frames to a
-//!   [`Batch`]. Where the ring lends its memory (a TPACKET_V3 block, an
+//!   [`Batch`]. Where the ring lends its memory (a TPACKET_V2 frame, an
 //!   AF_XDP UMEM frame, a netmap slot's buffer) the packets are the ring's
 //!   buffers wrapped as external buffers ([`Batch::wrap_external`]): no
 //!   copy. The buffers come back through the backend's
@@ -99,7 +99,7 @@ pub trait RxRing {
     /// full, no buffer to fill), if the backend can tell.
     fn kernel_drops(&self) -> Option<u64>;
 
-    /// A word on how the ring works (`TPACKET_V3 ring, 64 blocks of 64 KiB`,
+    /// A word on how the ring works (`TPACKET_V2 ring, 2048 frames of 2048 bytes`,
     /// `AF_XDP queue 0, native XDP, copy mode`), for the `method`
     /// handler and the log.
     fn describe(&self) -> String;

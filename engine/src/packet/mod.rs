@@ -115,7 +115,7 @@
 //!   takes it back. A packet may be freed on any thread (its entry goes to
 //!   that thread's cache).
 //! * **External buffers** (zero-copy devices: netmap, AF_XDP, AF_PACKET
-//!   TPACKET_V3). An I/O backend registers a [`BufferOwner`] with the
+//!   TPACKET_V2). An I/O backend registers a [`BufferOwner`] with the
 //!   [`RegionId`] of the memory its buffers live in
 //!   ([`register_buffer_owner`], which returns an [`OwnerRegistration`]),
 //!   and wraps a burst of received ring buffers ([`RxBuffer`]) into a batch
@@ -135,8 +135,7 @@
 //!   re-registering devices, as a hot swap does, never runs out of the
 //!   [`MAX_BUFFER_OWNERS`] slots. For single-producer rings whose buffers
 //!   come back on other threads, [`token_queue`] carries the tokens to the
-//!   ring's thread in bulk, and [`BlockRefs`] tells when a TPACKET_V3
-//!   block's last frame is back (see `recycle.rs` for the pattern).
+//!   ring's thread in bulk (see `recycle.rs` for the pattern).
 //! * **Batches** ([`Batch`], an inline array of [`BATCH_CAPACITY`] = 32
 //!   handles and their count, in a slot recycled per thread):
 //!   `push`/`try_push`, iteration, `drain`, `retain`, and
@@ -181,7 +180,7 @@ pub use pool::{
     DEFAULT_BUF_SIZE, DEFAULT_ENTRIES, DEFAULT_HEADROOM, DEFAULT_LARGE_BUFFERS,
     DEFAULT_LARGE_BUF_SIZE, MAX_BUF_SIZE,
 };
-pub use recycle::{token_queue, BlockRefs, TokenReceiver, TokenSender};
+pub use recycle::{token_queue, TokenReceiver, TokenSender};
 pub use ring::PacketRing;
 
 /// The furthest into its buffer a header can be marked: header offsets are

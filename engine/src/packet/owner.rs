@@ -1,4 +1,4 @@
-//! Buffer owners: the I/O backends (netmap, AF_XDP, AF_PACKET TPACKET_V3)
+//! Buffer owners: the I/O backends (netmap, AF_XDP, AF_PACKET TPACKET_V2)
 //! that lend their own ring buffers to packets.
 //!
 //! An owner registers with [`register_buffer_owner`] and gets an
@@ -36,7 +36,7 @@ use super::PacketError;
 pub const MAX_BUFFER_OWNERS: usize = 64;
 
 /// An I/O backend that lends its own buffers (a netmap ring buffer, an
-/// AF_XDP UMEM frame, a TPACKET_V3 frame) to packets. See
+/// AF_XDP UMEM frame, a TPACKET_V2 frame) to packets. See
 /// [`Batch::wrap_external`](super::Batch::wrap_external) and
 /// [`Packet::from_external`](super::Packet::from_external).
 ///
@@ -88,7 +88,7 @@ pub struct RegionId(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RxBuffer {
     /// The owner's name for the buffer (a netmap buffer index, an AF_XDP
-    /// UMEM address, a TPACKET_V3 block and frame), given back to its
+    /// UMEM address, a TPACKET_V2 frame index), given back to its
     /// release hook.
     pub token: u64,
     /// The start of the buffer.

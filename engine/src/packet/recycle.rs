@@ -1,9 +1,8 @@
 //! Helpers for I/O rings whose buffers come back from any thread: a
-//! bounded lock-free queue of tokens ([`token_queue`]) and TPACKET_V3
-//! block reference counts ([`BlockRefs`]).
+//! bounded lock-free queue of tokens ([`token_queue`]).
 //!
 //! # The pattern
-//! A ring (a netmap ring, an AF_XDP fill ring, a TPACKET_V3 RX ring) is
+//! A ring (a netmap ring, an AF_XDP fill ring) is
 //! single-producer: only its own thread may put buffers back. But a
 //! [`BufferOwner`]'s release hook runs on whatever thread freed a buffer's
 //! last packet: the packet may have crossed a ThreadSafeQueue, or a clone
@@ -15,20 +14,11 @@
 //! nothing allocates after set-up. Sized for every buffer the ring can
 //! lend, the queue never fills.
 //!
-//! TPACKET_V3 hands the kernel's ring back one *block* at a time, a block
-//! holding many frames: it can go back only once every packet of every
-//! frame in it is gone. [`BlockRefs`] counts them: tokens name (block,
-//! frame), the ring thread counts the frames it lends in batches, releases
-//! count down in batches (one atomic per run of one block's frames), and
-//! whichever thread takes a block's count to zero learns it, to return the
-//! block itself or (single-producer again) to send the block's number to
-//! the ring thread through a token queue.
-//!
 //! No `unsafe` here: slots are atomics.
 
 use std::fmt;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::Arc;
 
 use super::owner::BufferOwner;
@@ -228,134 +218,6 @@ impl fmt::Debug for TokenReceiver {
             .field("capacity", &self.capacity())
             .field("len", &self.len())
             .field("lost", &self.lost())
-            .finish()
-    }
-}
-
-/// Reference counts of the blocks of a TPACKET_V3 ring (or any ring whose
-/// frames go back to the kernel a block at a time), for frames released on
-/// any thread.
-///
-/// A block's count is the frames of it that packets hold, plus one for the
-/// ring thread while it is still handing the block's frames out. The ring
-/// thread [`open`](Self::open)s a block the kernel filled, wraps its
-/// frames with tokens made by [`token`](Self::token) and counts each batch
-/// it lends with [`lend`](Self::lend), then [`close`](Self::close)s it; the
-/// owner's release hook passes its tokens to [`release`](Self::release).
-/// Whichever of `close` and `release` takes the count to zero says so, once:
-/// the block can go back to the kernel. The count's last decrement is a
-/// release-acquire read-modify-write, so every read of the block's frames
-/// (on any thread) happens before the block is returned.
-///
-/// ```
-/// use click_engine::packet::BlockRefs;
-///
-/// let blocks = BlockRefs::new(4);
-/// assert!(blocks.open(2));
-/// let tokens = [BlockRefs::token(2, 0), BlockRefs::token(2, 1)];
-/// blocks.lend(2, 2);
-/// assert!(!blocks.close(2)); // frames still out
-/// let mut done = vec![];
-/// blocks.release(&tokens, |b| done.push(b));
-/// assert_eq!(done, [2]); // the last frame went: return block 2
-/// assert_eq!(BlockRefs::split(tokens[1]), (2, 1));
-/// ```
-pub struct BlockRefs {
-    refs: Box<[AtomicU32]>,
-}
-
-impl BlockRefs {
-    /// Counts for `blocks` blocks, all idle.
-    pub fn new(blocks: u32) -> BlockRefs {
-        BlockRefs {
-            refs: (0..blocks).map(|_| AtomicU32::new(0)).collect(),
-        }
-    }
-
-    /// Number of blocks.
-    pub fn blocks(&self) -> u32 {
-        self.refs.len() as u32
-    }
-
-    /// The token of frame `frame` of block `block`.
-    pub const fn token(block: u32, frame: u32) -> u64 {
-        ((block as u64) << 32) | frame as u64
-    }
-
-    /// The (block, frame) a token names.
-    pub const fn split(token: u64) -> (u32, u32) {
-        ((token >> 32) as u32, token as u32)
-    }
-
-    fn count(&self, block: u32) -> &AtomicU32 {
-        match self.refs.get(block as usize) {
-            Some(count) => count,
-            None => panic!(
-                "block {block} out of range: {} blocks (a token not made for these counts)",
-                self.refs.len()
-            ),
-        }
-    }
-
-    /// The ring thread starts handing out the frames of `block` (the kernel
-    /// gave it the block): the block's count becomes 1, the ring's own
-    /// reference. False, changing nothing, if the block still has frames
-    /// out (it was not returned: the ring's bookkeeping is wrong). Panics
-    /// if `block` is out of range (a bug in the ring code).
-    pub fn open(&self, block: u32) -> bool {
-        self.count(block)
-            .compare_exchange(0, 1, Acquire, Relaxed)
-            .is_ok()
-    }
-
-    /// `frames` more frames of `block` are held by packets (one call per
-    /// batch wrapped). Only between `open` and `close`.
-    pub fn lend(&self, block: u32, frames: u32) {
-        self.count(block).fetch_add(frames, Relaxed);
-    }
-
-    /// The ring thread is done handing out `block`'s frames: true if none
-    /// is out, so the ring returns the block now; otherwise the release of
-    /// its last frame will say so.
-    pub fn close(&self, block: u32) -> bool {
-        self.count(block).fetch_sub(1, AcqRel) == 1
-    }
-
-    /// Frames came back (from any thread; a release hook's tokens). Calls
-    /// `done(block)` for each block whose last reference this was, once
-    /// per block. Consecutive tokens of one block cost one atomic
-    /// subtraction.
-    pub fn release(&self, tokens: &[u64], mut done: impl FnMut(u32)) {
-        let mut rest = tokens;
-        while let Some(&first) = rest.first() {
-            let block = Self::split(first).0;
-            let run = rest
-                .iter()
-                .take_while(|&&t| Self::split(t).0 == block)
-                .count();
-            rest = &rest[run..];
-            let run = run as u32;
-            let before = self.count(block).fetch_sub(run, AcqRel);
-            debug_assert!(before >= run, "block {block}: more frames back than lent");
-            if before == run {
-                done(block);
-            }
-        }
-    }
-
-    /// The count of `block` (frames out, plus one while open): for tests
-    /// and statistics.
-    pub fn refs(&self, block: u32) -> u32 {
-        self.count(block).load(Relaxed)
-    }
-}
-
-impl fmt::Debug for BlockRefs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let busy = self.refs.iter().filter(|c| c.load(Relaxed) > 0).count();
-        f.debug_struct("BlockRefs")
-            .field("blocks", &self.refs.len())
-            .field("busy", &busy)
             .finish()
     }
 }

@@ -1,4 +1,4 @@
-//! AF_PACKET: a TPACKET_V3 receive ring and batched transmit, the method
+//! AF_PACKET: a TPACKET_V2 receive ring and batched transmit, the method
 //! that works on every Linux device (Click's `METHOD LINUX`).
 
 mod rx;
@@ -18,6 +18,7 @@ pub mod abi {
     pub const PACKET_FANOUT: i32 = 18;
     pub const PACKET_QDISC_BYPASS: i32 = 20;
     pub const PACKET_IGNORE_OUTGOING: i32 = 23;
+    pub const TPACKET_V2: i32 = 1;
     pub const TPACKET_V3: i32 = 2;
     pub const PACKET_FANOUT_HASH: u32 = 0;
     pub const TP_STATUS_KERNEL: u32 = 0;
@@ -43,33 +44,42 @@ pub mod abi {
         pub feature_req_word: u32,
     }
 
-    /// `struct tpacket_stats_v3`.
+    /// `struct tpacket_req` (TPACKET_V2 rings).
     #[repr(C)]
-    #[derive(Default, Clone, Copy)]
-    pub struct TpacketStatsV3 {
-        pub packets: u32,
-        pub drops: u32,
-        pub freeze_q_cnt: u32,
+    #[derive(Default)]
+    pub struct TpacketReq {
+        pub block_size: u32,
+        pub block_nr: u32,
+        pub frame_size: u32,
+        pub frame_nr: u32,
     }
 
-    // struct tpacket_block_desc: version, offset_to_priv, then
-    // tpacket_hdr_v1 from byte 8.
-    pub const BD_STATUS: usize = 8;
-    pub const BD_NUM_PKTS: usize = 12;
-    pub const BD_FIRST: usize = 16;
+    /// `struct tpacket_stats`.
+    #[repr(C)]
+    #[derive(Default, Clone, Copy)]
+    pub struct TpacketStats {
+        pub packets: u32,
+        pub drops: u32,
+    }
 
-    // struct tpacket3_hdr.
-    pub const H_NEXT: usize = 0;
-    pub const H_SEC: usize = 4;
-    pub const H_NSEC: usize = 8;
+    // struct tpacket3_hdr (the TX ring's frames).
     pub const H_SNAPLEN: usize = 12;
     pub const H_LEN: usize = 16;
     pub const H_STATUS: usize = 20;
-    pub const H_MAC: usize = 24;
-    pub const H_VLAN_TCI: usize = 32;
-    /// `TPACKET_ALIGN(sizeof(struct tpacket3_hdr))`: the `sockaddr_ll`.
-    pub const H_SLL: usize = 48;
-    /// `sll_pkttype` in it.
+
+    // struct tpacket2_hdr (the RX ring's frames).
+    pub const H2_STATUS: usize = 0;
+    pub const H2_LEN: usize = 4;
+    pub const H2_SNAPLEN: usize = 8;
+    pub const H2_MAC: usize = 12;
+    pub const H2_SEC: usize = 16;
+    pub const H2_NSEC: usize = 20;
+    pub const H2_VLAN_TCI: usize = 24;
+    /// `TPACKET_ALIGN(sizeof(struct tpacket2_hdr))`: the `sockaddr_ll`.
+    pub const H2_SLL: usize = 32;
+    /// `TPACKET2_HDRLEN`: the header and the `sockaddr_ll`.
+    pub const TPACKET2_HDRLEN: usize = H2_SLL + 20;
+    /// `sll_pkttype` in the `sockaddr_ll`.
     pub const SLL_PKTTYPE: usize = 10;
     /// `TPACKET3_HDRLEN - sizeof(struct sockaddr_ll)`: where a TX frame's
     /// data starts.

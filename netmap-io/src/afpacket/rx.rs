@@ -1,8 +1,15 @@
-//! The TPACKET_V3 receive ring: the kernel fills blocks of frames in a
-//! shared mapping; the ring lends each frame to a packet as an external
-//! buffer and gives a block back once its last frame's packet is gone
-//! ([`BlockRefs`]), from whatever thread freed it. No system call per
-//! batch: the block status word is the hand-over.
+//! The TPACKET_V2 receive ring: the kernel fills fixed frames in a shared
+//! mapping, in order, and sets each frame's status word once its packet
+//! is in it; the ring lends each frame to a packet as an external buffer
+//! and gives it back (status word to the kernel) once that packet is
+//! gone, from whatever thread freed it. No system call per batch: the
+//! status word is the hand-over.
+//!
+//! Why V2 and not TPACKET_V3's blocks: V3 hands a block over only when it
+//! is full or after its retire timeout, at least a millisecond; a router
+//! reading V3 held every frame of a light flow (a ping, TCP's ACKs) up to
+//! that long, 0.98 ms of round trip through it against XDP's 0.02. V2
+//! hands each frame over as it lands (docs/PERFORMANCE.md has both).
 
 use std::cell::Cell;
 use std::io;
@@ -12,8 +19,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use click_engine::packet::{
-    register_buffer_owner, Batch, BlockRefs, BufferOwner, OwnerRegistration, Packet, PacketType,
-    RegionId, RxBuffer, Timestamp, BATCH_CAPACITY,
+    register_buffer_owner, Batch, BufferOwner, OwnerRegistration, Packet, PacketType, RegionId,
+    RxBuffer, Timestamp, BATCH_CAPACITY,
 };
 
 use super::abi::*;
@@ -22,35 +29,34 @@ use crate::ring::{Limits, RingStats, RxRing};
 use crate::sys::{self, Mmap};
 use crate::RxConfig;
 
-/// Block size: a 64 KiB block holds ~400 small frames; 64 blocks buffer
-/// ~40 ms at the rates veth reaches here.
+/// The ring's memory: 4 MiB, 2048 frames of 2 KiB for a 1500-byte MTU
+/// (~3 ms at the rates veth reaches here).
+const RING_BYTES: usize = 4 << 20;
+/// The kernel allocates the ring in blocks of this size (frames never
+/// straddle one); the mapping lays them end to end.
 const BLOCK_SIZE: usize = 1 << 16;
-const BLOCKS: u32 = 64;
-/// The frame size the kernel uses only to count frames (TPACKET_V3 frames
-/// are as long as their packet).
-const FRAME_SIZE: u32 = 2048;
-/// A block is handed to us when full, or after this many milliseconds.
-const RETIRE_MS: u32 = 1;
+/// Smallest frame.
+const MIN_FRAME: usize = 2048;
 
-/// What the release hook and the ring thread share: the mapping and the
-/// blocks' counts.
+/// What the release hook and the ring thread share: the mapping and how
+/// many of its frames packets hold.
 struct Shared {
     map: Mmap,
-    refs: BlockRefs,
-    /// Blocks whose frames are still held by packets after the ring moved
-    /// past them.
+    frame_size: usize,
+    /// Frames lent to packets and not yet given back.
     out: AtomicU32,
 }
 
 impl Shared {
-    fn block(&self, b: u32) -> *mut u8 {
-        self.map.at(b as usize * BLOCK_SIZE)
+    fn frame(&self, f: u32) -> *mut u8 {
+        self.map.at(f as usize * self.frame_size)
     }
 
-    /// Gives block `b` back to the kernel.
-    fn give_back(&self, b: u32) {
-        // SAFETY: a block descriptor inside the mapping, 8-aligned.
-        unsafe { store_release(self.block(b).add(BD_STATUS), TP_STATUS_KERNEL) };
+    /// Gives frame `f` back to the kernel.
+    fn give_back(&self, f: u32) {
+        // SAFETY: a frame header inside the mapping, 4-aligned; Release:
+        // our reads of the frame happen before the kernel may refill it.
+        unsafe { store_release(self.frame(f).add(H2_STATUS), TP_STATUS_KERNEL) };
     }
 }
 
@@ -60,14 +66,14 @@ impl BufferOwner for Shared {
     }
 
     fn release_batch(&self, tokens: &[u64]) {
-        self.refs.release(tokens, |b| {
-            self.give_back(b);
-            self.out.fetch_sub(1, Ordering::Relaxed);
-        });
+        for &t in tokens {
+            self.give_back(t as u32);
+        }
+        self.out.fetch_sub(tokens.len() as u32, Ordering::Relaxed);
     }
 }
 
-/// A TPACKET_V3 receive ring on one device (or one member of a fanout
+/// A TPACKET_V2 receive ring on one device (or one member of a fanout
 /// group).
 pub struct PacketRx {
     // Field order is drop order: the registration first (the mapping stays
@@ -80,21 +86,16 @@ pub struct PacketRx {
     /// ([`PacketRx::block_stack`]).
     stack_blocked: Option<OwnedFd>,
     device: String,
-    /// The block being read, whether it is open, frames left in it, the
-    /// offset and index of the next one.
-    cur: u32,
-    open: bool,
-    left: u32,
-    next: usize,
-    frame: u32,
-    /// Copy this block's frames rather than lend them (half the ring is
-    /// held by packets: let blocks go back).
-    copying: bool,
+    frames: u32,
+    /// The next frame the kernel fills.
+    next: u32,
     outbound: bool,
     headroom: usize,
     snaplen: usize,
     timestamp: bool,
     fanout: Option<u16>,
+    /// Frames longer than a ring frame were seen (warned once).
+    warned_truncated: bool,
     stats: RingStats,
     kernel_drops: Cell<u64>,
 }
@@ -109,13 +110,13 @@ impl PacketRx {
         let fd =
             sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0).map_err(|e| err("packet socket", e))?;
         let raw = fd.as_raw_fd();
-        sys::setsockopt(raw, libc::SOL_PACKET, PACKET_VERSION, &TPACKET_V3)
-            .map_err(|e| err("TPACKET_V3", e))?;
+        sys::setsockopt(raw, libc::SOL_PACKET, PACKET_VERSION, &TPACKET_V2)
+            .map_err(|e| err("TPACKET_V2", e))?;
         // Headroom before the MAC header of every frame, past the kernel's
         // own headers (Click's HEADROOM, for encapsulations in place).
-        let reserve = cfg.headroom.saturating_sub(H_SLL + 20) as u32;
+        let reserve = cfg.headroom.saturating_sub(TPACKET2_HDRLEN);
         if reserve > 0 {
-            sys::setsockopt(raw, libc::SOL_PACKET, PACKET_RESERVE, &reserve)
+            sys::setsockopt(raw, libc::SOL_PACKET, PACKET_RESERVE, &(reserve as u32))
                 .map_err(|e| err("PACKET_RESERVE", e))?;
         }
         let mut outbound = cfg.outbound;
@@ -128,18 +129,20 @@ impl PacketRx {
                 outbound = true;
             }
         }
-        let req = TpacketReq3 {
-            block_size: BLOCK_SIZE as u32,
-            block_nr: BLOCKS,
-            frame_size: FRAME_SIZE,
-            frame_nr: (BLOCK_SIZE as u32 / FRAME_SIZE) * BLOCKS,
-            retire_blk_tov: RETIRE_MS,
-            ..Default::default()
+        let frame_size = frame_size(sys::mtu(dev).unwrap_or(1500), reserve);
+        let block_size = BLOCK_SIZE.max(frame_size);
+        let blocks = (RING_BYTES / block_size).max(1);
+        let frames = blocks * (block_size / frame_size);
+        let req = TpacketReq {
+            block_size: block_size as u32,
+            block_nr: blocks as u32,
+            frame_size: frame_size as u32,
+            frame_nr: frames as u32,
         };
         sys::setsockopt(raw, libc::SOL_PACKET, PACKET_RX_RING, &req)
             .map_err(|e| err("PACKET_RX_RING", e))?;
-        let map = Mmap::of_fd(raw, BLOCK_SIZE * BLOCKS as usize, 0)
-            .map_err(|e| err("mapping the ring", e))?;
+        let map =
+            Mmap::of_fd(raw, block_size * blocks, 0).map_err(|e| err("mapping the ring", e))?;
         let protocol = if cfg.protocol == 0 {
             ETH_P_ALL
         } else {
@@ -161,7 +164,7 @@ impl PacketRx {
         let region = RegionId(map.ptr().as_ptr() as u64);
         let shared = Arc::new(Shared {
             map,
-            refs: BlockRefs::new(BLOCKS),
+            frame_size,
             out: AtomicU32::new(0),
         });
         let reg = register_buffer_owner(Box::new(shared.clone()), region)
@@ -172,17 +175,14 @@ impl PacketRx {
             fd,
             stack_blocked: None,
             device: dev.clone(),
-            cur: 0,
-            open: false,
-            left: 0,
+            frames: frames as u32,
             next: 0,
-            frame: 0,
-            copying: false,
             outbound,
             headroom: cfg.headroom,
             snaplen: cfg.snaplen,
             timestamp: cfg.timestamp,
             fanout,
+            warned_truncated: false,
             stats: RingStats::default(),
             kernel_drops: Cell::new(0),
         })
@@ -209,42 +209,30 @@ impl PacketRx {
             ),
         }
     }
+}
 
-    /// Opens the next block if the kernel has filled it.
-    fn open_block(&mut self) -> bool {
-        let bd = self.shared.block(self.cur);
-        // SAFETY: the descriptor of block `cur`, inside the mapping.
-        let status = unsafe { load_acquire(bd.add(BD_STATUS)) };
-        if status & TP_STATUS_USER == 0 {
-            return false;
+impl PacketRx {
+    /// Copies the frames of `bufs` into packets of the pool, appended to
+    /// `batch`; returns how many (fewer if the pool runs dry).
+    fn copy_out(&mut self, batch: &mut Batch, bufs: &[RxBuffer]) -> usize {
+        let mut made = 0;
+        for rx in bufs {
+            if rx.check().is_err() {
+                break;
+            }
+            // SAFETY: checked bounds inside a frame that is ours.
+            let data = unsafe { std::slice::from_raw_parts(rx.buf.as_ptr().add(rx.head), rx.len) };
+            let Ok(mut p) = Packet::with_headroom(self.headroom, rx.len) else {
+                break;
+            };
+            if let Ok(d) = p.data_mut() {
+                d.copy_from_slice(data);
+            }
+            batch.push(p);
+            made += 1;
         }
-        if !self.shared.refs.open(self.cur) {
-            // The kernel gave us a block we never gave back: the ring and
-            // our counts disagree. Skip it rather than lend it twice.
-            tracing::error!("{}: block {} handed over twice", self.device, self.cur);
-            return false;
-        }
-        // SAFETY: the block is ours (status USER, read with Acquire).
-        unsafe {
-            self.left = read::<u32>(bd.add(BD_NUM_PKTS));
-            self.next = read::<u32>(bd.add(BD_FIRST)) as usize;
-        }
-        self.frame = 0;
-        self.open = true;
-        self.copying = self.shared.out.load(Ordering::Relaxed) >= BLOCKS / 2;
-        true
-    }
-
-    /// The ring is done with the current block.
-    fn close_block(&mut self) {
-        let b = self.cur;
-        self.shared.out.fetch_add(1, Ordering::Relaxed);
-        if self.shared.refs.close(b) {
-            self.shared.out.fetch_sub(1, Ordering::Relaxed);
-            self.shared.give_back(b);
-        }
-        self.cur = (self.cur + 1) % BLOCKS;
-        self.open = false;
+        self.stats.copies += made as u64;
+        made
     }
 }
 
@@ -264,122 +252,113 @@ impl RxRing for PacketRx {
 
     fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
         let want = max.min(BATCH_CAPACITY - batch.len());
-        let mut got = 0;
-        while got < want {
-            if !self.open && !self.open_block() {
+        let mut bufs = [RxBuffer {
+            token: 0,
+            buf: NonNull::dangling(),
+            cap: 0,
+            head: 0,
+            len: 0,
+        }; BATCH_CAPACITY];
+        let mut meta = [Meta::default(); BATCH_CAPACITY];
+        let mut n = 0;
+        let mut seen = 0;
+        while n < want {
+            let f = self.next;
+            let h = self.shared.frame(f);
+            // SAFETY: the header of frame `f`, inside the mapping.
+            let status = unsafe { load_acquire(h.add(H2_STATUS)) };
+            if status & TP_STATUS_USER == 0 {
                 break;
             }
-            let block = self.shared.block(self.cur);
-            let mut bufs = [RxBuffer {
-                token: 0,
-                buf: NonNull::dangling(),
-                cap: 0,
-                head: 0,
-                len: 0,
-            }; BATCH_CAPACITY];
-            let mut meta = [Meta::default(); BATCH_CAPACITY];
-            let mut n = 0;
-            while n < want - got && self.left > 0 {
-                let off = self.next;
-                // SAFETY: the frame header at `off` inside our block, as the
-                // kernel laid it out (offsets within the block).
-                let (next, sec, nsec, snap, len, status, mac, tci, ptype) = unsafe {
-                    let h = block.add(off);
-                    (
-                        read::<u32>(h.add(H_NEXT)) as usize,
-                        read::<u32>(h.add(H_SEC)),
-                        read::<u32>(h.add(H_NSEC)),
-                        read::<u32>(h.add(H_SNAPLEN)) as usize,
-                        read::<u32>(h.add(H_LEN)) as usize,
-                        read::<u32>(h.add(H_STATUS)),
-                        read::<u16>(h.add(H_MAC)) as usize,
-                        read::<u32>(h.add(H_VLAN_TCI)),
-                        *h.add(H_SLL + SLL_PKTTYPE),
-                    )
-                };
-                self.left -= 1;
-                self.next = off + next;
-                let index = self.frame;
-                self.frame += 1;
-                if ptype == PACKET_OUTGOING && !self.outbound {
-                    continue;
-                }
-                let cap = if next != 0 { next } else { BLOCK_SIZE - off };
-                let keep = snap.min(self.snaplen);
-                bufs[n] = RxBuffer {
-                    token: BlockRefs::token(self.cur, index),
-                    // SAFETY: inside the block (offset from the kernel,
-                    // bounds checked by RxBuffer::check below).
-                    buf: NonNull::new(unsafe { block.add(off) }).expect("mapping is not null"),
-                    cap,
-                    head: mac,
-                    len: keep,
-                };
-                meta[n] = Meta {
-                    ts: if self.timestamp {
-                        sec as u64 * 1_000_000_000 + nsec as u64
-                    } else {
-                        0
-                    },
-                    ptype,
-                    extra: len.saturating_sub(keep) as u32,
-                    vlan: (status & TP_STATUS_VLAN_VALID != 0).then_some(tci as u16),
-                };
-                n += 1;
-            }
-            let start = batch.len();
-            let made = if self.copying {
-                let mut made = 0;
-                for rx in &bufs[..n] {
-                    if rx.check().is_err() {
-                        break;
-                    }
-                    // SAFETY: checked bounds inside our block.
-                    let data =
-                        unsafe { std::slice::from_raw_parts(rx.buf.as_ptr().add(rx.head), rx.len) };
-                    let Ok(mut p) = Packet::with_headroom(self.headroom, rx.len) else {
-                        break;
-                    };
-                    if let Ok(d) = p.data_mut() {
-                        d.copy_from_slice(data);
-                    }
-                    batch.push(p);
-                    made += 1;
-                }
-                self.stats.copies += made as u64;
-                made
-            } else {
-                // SAFETY: every buffer is a frame of a block the kernel
-                // handed to us, inside our mapping, which the owner object
-                // keeps alive; the block goes back to the kernel only when
-                // BlockRefs says its last frame's packet is gone.
-                let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n]) };
-                self.shared.refs.lend(self.cur, made as u32);
-                self.stats.zero_copy += made as u64;
-                made
+            // SAFETY: the frame is ours (status USER, read with Acquire).
+            let (len, snap, mac, sec, nsec, tci, ptype) = unsafe {
+                (
+                    read::<u32>(h.add(H2_LEN)) as usize,
+                    read::<u32>(h.add(H2_SNAPLEN)) as usize,
+                    read::<u16>(h.add(H2_MAC)) as usize,
+                    read::<u32>(h.add(H2_SEC)),
+                    read::<u32>(h.add(H2_NSEC)),
+                    read::<u16>(h.add(H2_VLAN_TCI)),
+                    *h.add(H2_SLL + SLL_PKTTYPE),
+                )
             };
-            self.stats.drops += (n - made) as u64;
-            for (p, m) in batch.as_mut_slice()[start..].iter_mut().zip(&meta[..made]) {
-                self.stats.bytes += p.len() as u64;
-                let a = p.anno_mut();
-                a.set_timestamp(Timestamp::from_nanos(m.ts));
-                a.set_packet_type(packet_type(m.ptype));
-                a.set_extra_length(m.extra);
-                if let Some(tci) = m.vlan {
-                    a.set_vlan_tci(tci);
-                }
-                let _ = p.set_mac_header(0);
+            self.next = if f + 1 == self.frames { 0 } else { f + 1 };
+            seen += 1;
+            if ptype == PACKET_OUTGOING && !self.outbound {
+                self.shared.give_back(f);
+                continue;
             }
-            got += made;
-            self.stats.packets += made as u64;
-            if self.left == 0 {
-                self.close_block();
+            if snap < len && !self.warned_truncated {
+                self.warned_truncated = true;
+                tracing::warn!(
+                    "{}: a {len}-byte frame arrived truncated to {snap} (longer than the \
+                     device's MTU: turn GRO off, `ethtool -K {} gro off`)",
+                    self.device,
+                    self.device
+                );
             }
-            if made < n {
-                break; // pool exhausted: let it drain
-            }
+            let keep = snap.min(self.snaplen);
+            bufs[n] = RxBuffer {
+                token: f as u64,
+                buf: NonNull::new(h).expect("mapping is not null"),
+                cap: self.shared.frame_size,
+                head: mac,
+                len: keep,
+            };
+            meta[n] = Meta {
+                ts: if self.timestamp {
+                    sec as u64 * 1_000_000_000 + nsec as u64
+                } else {
+                    0
+                },
+                ptype,
+                extra: len.saturating_sub(keep) as u32,
+                vlan: (status & TP_STATUS_VLAN_VALID != 0).then_some(tci),
+            };
+            n += 1;
         }
-        Ok(got)
+        if seen == 0 {
+            return Ok(0);
+        }
+        let start = batch.len();
+        // Half the ring held by packets (a queue that keeps them, a slow
+        // consumer): copy, so that frames go back and the kernel can go on.
+        let copying = self.shared.out.load(Ordering::Relaxed) >= self.frames / 2;
+        let made = if copying {
+            self.copy_out(batch, &bufs[..n])
+        } else {
+            // SAFETY: every buffer is a frame the kernel handed to us (status
+            // USER), inside our mapping, which the owner object keeps alive;
+            // the frame goes back to the kernel only when its packet is gone.
+            // Counted out before they are packets: a packet freed on another
+            // thread at once must not count one back before it went out.
+            self.shared.out.fetch_add(n as u32, Ordering::Relaxed);
+            let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n]) };
+            self.shared
+                .out
+                .fetch_sub((n - made) as u32, Ordering::Relaxed);
+            self.stats.zero_copy += made as u64;
+            made
+        };
+        // Frames not made packets (copied, or the pool ran dry) go back now.
+        let back = if copying { 0 } else { made };
+        for rx in &bufs[back..n] {
+            self.shared.give_back(rx.token as u32);
+        }
+        self.stats.drops += (n - made) as u64;
+        for (p, m) in batch.as_mut_slice()[start..].iter_mut().zip(&meta[..made]) {
+            self.stats.bytes += p.len() as u64;
+            let a = p.anno_mut();
+            a.set_timestamp(Timestamp::from_nanos(m.ts));
+            a.set_packet_type(packet_type(m.ptype));
+            a.set_extra_length(m.extra);
+            if let Some(tci) = m.vlan {
+                a.set_vlan_tci(tci);
+            }
+            let _ = p.set_mac_header(0);
+        }
+        self.stats.packets += made as u64;
+        Ok(made)
     }
 
     fn fd(&self) -> RawFd {
@@ -389,8 +368,8 @@ impl RxRing for PacketRx {
     fn limits(&self) -> Limits {
         Limits {
             max_batch: BATCH_CAPACITY,
-            slots: (BLOCK_SIZE as u32 / FRAME_SIZE * BLOCKS) as usize,
-            max_frame: BLOCK_SIZE - 128,
+            slots: self.frames as usize,
+            max_frame: self.shared.frame_size - TPACKET2_HDRLEN,
         }
     }
 
@@ -399,10 +378,10 @@ impl RxRing for PacketRx {
     }
 
     fn kernel_drops(&self) -> Option<u64> {
-        // SAFETY: tpacket_stats_v3 is three u32s. Reading resets the
-        // kernel's counts: keep the sum.
+        // SAFETY: tpacket_stats is two u32s. Reading resets the kernel's
+        // counts: keep the sum.
         let (s, _) = unsafe {
-            sys::getsockopt::<TpacketStatsV3>(
+            sys::getsockopt::<TpacketStats>(
                 self.fd.as_raw_fd(),
                 libc::SOL_PACKET,
                 PACKET_STATISTICS,
@@ -425,8 +404,8 @@ impl RxRing for PacketRx {
             ""
         };
         format!(
-            "AF_PACKET TPACKET_V3 ring, {BLOCKS} blocks of {} KiB{fanout}{blocked}",
-            BLOCK_SIZE / 1024
+            "AF_PACKET TPACKET_V2 ring, {} frames of {} bytes{fanout}{blocked}",
+            self.frames, self.shared.frame_size
         )
     }
 }
@@ -438,6 +417,16 @@ fn fanout_group(ifindex: u32) -> u16 {
     ((std::process::id() << 4) ^ ifindex) as u16
 }
 
+/// The ring's frame size for a device of `mtu` and `reserve` bytes of
+/// headroom: the kernel's header, the reserve and a whole frame (with a
+/// VLAN tag), a power of two, at least [`MIN_FRAME`]. Longer frames (GRO's
+/// merged ones) arrive truncated, their length kept.
+fn frame_size(mtu: usize, reserve: usize) -> usize {
+    // The MAC header starts at TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + reserve - 14.
+    let mac = (TPACKET2_HDRLEN + 16).next_multiple_of(16) + reserve - 14;
+    (mac + mtu + 18).next_power_of_two().max(MIN_FRAME)
+}
+
 fn packet_type(t: u8) -> PacketType {
     match t {
         1 => PacketType::Broadcast,
@@ -446,5 +435,21 @@ fn packet_type(t: u8) -> PacketType {
         4 => PacketType::Outgoing,
         5 => PacketType::Loopback,
         _ => PacketType::Host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_holds_the_kernel_header_the_headroom_and_a_whole_frame() {
+        // Click's headroom (128) past the kernel's 52-byte header.
+        let reserve = 128 - TPACKET2_HDRLEN;
+        assert_eq!(frame_size(1500, reserve), 2048);
+        assert_eq!(frame_size(1500, 0), 2048);
+        // 142 bytes before the MAC header, 9018 of frame: 9160, rounded up.
+        assert_eq!(frame_size(9000, reserve), 16384);
+        assert!(frame_size(9000, reserve) >= 142 + 9018);
     }
 }

@@ -15,7 +15,7 @@ use crate::RxConfig;
 ///
 /// As in Click it is a sniffer by default (SNIFFER true): the kernel's
 /// stack gets the frames too, and METHOD defaults to LINUX (AF_PACKET: a
-/// TPACKET_V3 ring whose frames become the packets, no copy). METHOD XDP
+/// TPACKET_V2 ring whose frames become the packets, no copy). METHOD XDP
 /// (AF_XDP: UMEM frames as packets, an XDP program steering the queue's
 /// frames) takes the frames from the kernel; with `SNIFFER false` it is
 /// the default where it works (else LINUX; `router -v` logs the choice).

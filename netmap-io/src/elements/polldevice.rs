@@ -13,7 +13,7 @@ use crate::RxConfig;
 /// (SNIFFER false by default), so METHOD defaults to NETMAP where
 /// `/dev/netmap` exists (the slots' buffers become the packets), then XDP
 /// where it works (an XDP program redirects the queue's frames to an
-/// AF_XDP socket whose UMEM frames become the packets), else LINUX (an AF_PACKET TPACKET_V3
+/// AF_XDP socket whose UMEM frames become the packets), else LINUX (an AF_PACKET TPACKET_V2
 /// ring, with a drop program at the device's tcx ingress that keeps the
 /// kernel's stack from the frames, as Click's KernelFilter would).
 /// `router -v` logs which. Its task pushes up to BURST

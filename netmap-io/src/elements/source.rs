@@ -12,10 +12,10 @@ use click_engine::{Batch, Ctx, Handler, InitCtx, Interest, Readiness, Timer};
 use crate::ring::RxRing;
 use crate::{open_rx, Method, RxConfig};
 
-/// After this many wake-ups in a row that found nothing (a TPACKET_V3
-/// socket stays readable while a block it filled is held by packets), the
-/// source stops watching its descriptor and looks again after
-/// [`RECHECK`].
+/// After this many wake-ups in a row that found nothing (an AF_PACKET
+/// socket stays readable while the last frame it filled is held by a
+/// packet), the source stops watching its descriptor and looks again
+/// after [`RECHECK`].
 const SPURIOUS_LIMIT: u32 = 2;
 const RECHECK: Duration = Duration::from_millis(1);
 
