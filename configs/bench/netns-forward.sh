@@ -35,6 +35,9 @@
 # kernel's too) records both cores (`perf record -a -g`, 3 s) into
 # DIR/perf-NAME-runN-flood.data (`--sort cpu,comm,sym`).
 #
+# THREADS=2 measures our router with -j 2 and two receive queues per
+# device (the veths made with two queues) on both cores, instead of -j 1.
+#
 # The generators (iperf3 client and server) are pinned to core 0, the
 # user-level routers to core 1. Needs ip, ethtool, iperf3, strace,
 # and trafgen (netsniff-ng) for the flood (else iperf3, slower).
@@ -72,8 +75,10 @@ for ns in $A $R $B; do
     ip netns exec "$ns" sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6'
     ip -n "$ns" link set lo up
 done
-ip -n "$R" link add r0 type veth peer name a0 netns "$A"
-ip -n "$R" link add r1 type veth peer name b0 netns "$B"
+threads=${THREADS:-1}
+q="numtxqueues $threads numrxqueues $threads"
+ip -n "$R" link add r0 $q type veth peer name a0 netns "$A" $q
+ip -n "$R" link add r1 $q type veth peer name b0 netns "$B" $q
 prep() { # ns dev mac
     ip -n "$1" link set "$2" address "$3"
     ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null
@@ -256,7 +261,9 @@ for run in $(seq "$runs"); do
     inR ip addr flush dev r0; inR ip addr flush dev r1
     inA ip neigh flush dev a0; inB ip neigh flush dev b0
 
-    for m in ${METHODS:-PACKET XDP}; do
+    # One thread reads one queue: with THREADS=N the veths have N, so only
+    # the -j N rows run.
+    [ "$threads" -gt 1 ] || for m in ${METHODS:-PACKET XDP}; do
         ip netns exec "$R" taskset -c 1 "$bin" -j 1 --no-affinity "$conf" "${defs[@]}" METHOD=$m 2>"$dir/router.log" &
         pid=$!
         wait_reachable "router $m" || { cat "$dir/router.log" >&2; exit 1; }
@@ -267,6 +274,21 @@ for run in $(seq "$runs"); do
         kill -INT "$pid"; wait "$pid" || true
         inA ip neigh flush dev a0; inB ip neigh flush dev b0
     done
+
+    # THREADS=N: our router with -j N, N receive queues per device
+    # (make-ip-conf.py --threads N), on every core, the generators' too.
+    if [ "$threads" -gt 1 ]; then
+        for m in ${METHODS:-PACKET XDP}; do
+            python3 configs/make-ip-conf.py --threads "$threads" --method "$m" \
+                r0:10.1.1.1/24:02:00:00:00:01:01 r1:10.1.2.1/24:02:00:00:00:02:01 > "$dir/ip-router-$threads.click"
+            ip netns exec "$R" "$bin" -j "$threads" "$dir/ip-router-$threads.click" 2>"$dir/router.log" &
+            pid=$!
+            wait_reachable "router $m -j $threads" || { cat "$dir/router.log" >&2; exit 1; }
+            row "router $m -j $threads" "$pid"
+            kill -INT "$pid"; wait "$pid" || true
+            inA ip neigh flush dev a0; inB ip neigh flush dev b0
+        done
+    fi
 
     if [ -x "$click" ]; then
         ip netns exec "$R" taskset -c 1 "$click" "$conf" "${defs[@]}" METHOD=LINUX 2>"$dir/click.log" &
