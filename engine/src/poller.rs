@@ -15,6 +15,10 @@ use std::time::Duration;
 pub struct Interest {
     pub read: bool,
     pub write: bool,
+    /// Report each change once (`EPOLLET`) rather than for as long as
+    /// the descriptor stays ready: for descriptors that stay ready with
+    /// nothing new to take ([`Interest::edge_triggered`]).
+    pub edge: bool,
 }
 
 impl Interest {
@@ -22,20 +26,34 @@ impl Interest {
     pub const READ: Interest = Interest {
         read: true,
         write: false,
+        edge: false,
     };
     /// Writable (room to send).
     pub const WRITE: Interest = Interest {
         read: false,
         write: true,
+        edge: false,
     };
     /// Either.
     pub const BOTH: Interest = Interest {
         read: true,
         write: true,
+        edge: false,
     };
 
+    /// The same interest, reported once per change of the descriptor
+    /// (each arrival) instead of while it is ready. An AF_PACKET ring's
+    /// socket, say, reads as ready while a packet holds the last frame it
+    /// filled, with nothing new in it; watched level-triggered, it would
+    /// wake its thread again and again. The element must then take what
+    /// is there when woken (or stay scheduled until it has): no second
+    /// report comes for what it leaves.
+    pub const fn edge_triggered(self) -> Interest {
+        Interest { edge: true, ..self }
+    }
+
     fn events(self) -> u32 {
-        let mut e = 0;
+        let mut e = if self.edge { libc::EPOLLET as u32 } else { 0 };
         if self.read {
             e |= libc::EPOLLIN as u32;
         }
@@ -296,6 +314,39 @@ mod tests {
         assert!(p.wait(&wake, Duration::from_secs(5), &mut ev).unwrap());
         assert!(ev.is_empty());
         assert!(!p.wait(&wake, Duration::ZERO, &mut ev).unwrap(), "drained");
+    }
+
+    /// Level-triggered, a pipe with a byte unread is reported on every
+    /// wait; edge-triggered, once, and again only when more arrives.
+    #[test]
+    fn an_edge_triggered_descriptor_is_reported_once_per_arrival() {
+        let wake = WakeFd::new().unwrap();
+        let write = |w: &OwnedFd| {
+            // SAFETY: writes one byte from a live buffer to our pipe.
+            assert_eq!(
+                unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) },
+                1
+            );
+        };
+        let reports = |p: &Poller| {
+            let mut ev = Vec::new();
+            p.wait(&wake, Duration::ZERO, &mut ev).unwrap();
+            ev.len()
+        };
+        let (r, w) = pipe();
+        let mut level = Poller::new(&wake).unwrap();
+        level.watch(r.as_raw_fd(), Interest::READ).unwrap();
+        write(&w);
+        assert_eq!((reports(&level), reports(&level)), (1, 1));
+
+        let (r, w) = pipe();
+        let mut edge = Poller::new(&wake).unwrap();
+        edge.watch(r.as_raw_fd(), Interest::READ.edge_triggered())
+            .unwrap();
+        write(&w);
+        assert_eq!((reports(&edge), reports(&edge)), (1, 0));
+        write(&w);
+        assert_eq!((reports(&edge), reports(&edge)), (1, 0));
     }
 
     #[test]

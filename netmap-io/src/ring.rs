@@ -99,6 +99,14 @@ pub trait RxRing {
     /// full, no buffer to fill), if the backend can tell.
     fn kernel_drops(&self) -> Option<u64>;
 
+    /// Whether the ring's descriptor may read as ready with nothing new
+    /// in the ring (an AF_PACKET socket does while a packet holds the last
+    /// frame it filled): the source then watches it edge-triggered, woken
+    /// by each arrival ([`Interest::edge_triggered`]).
+    fn ready_while_held(&self) -> bool {
+        false
+    }
+
     /// A word on how the ring works (`TPACKET_V2 ring, 2048 frames of 2048 bytes`,
     /// `AF_XDP queue 0, native XDP, copy mode`), for the `method`
     /// handler and the log.

@@ -365,6 +365,13 @@ impl RxRing for PacketRx {
         self.fd.as_raw_fd()
     }
 
+    fn ready_while_held(&self) -> bool {
+        // The socket polls readable while the frame before the kernel's
+        // head is not back; each arrival calls the socket's data-ready
+        // hook, an edge the source wakes on.
+        true
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             max_batch: BATCH_CAPACITY,

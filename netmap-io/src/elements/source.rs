@@ -12,10 +12,11 @@ use click_engine::{Batch, Ctx, Handler, InitCtx, Interest, Readiness, Timer};
 use crate::ring::RxRing;
 use crate::{open_rx, Method, RxConfig};
 
-/// After this many wake-ups in a row that found nothing (an AF_PACKET
-/// socket stays readable while the last frame it filled is held by a
-/// packet), the source stops watching its descriptor and looks again
-/// after [`RECHECK`].
+/// After this many wake-ups in a row that found nothing (a descriptor
+/// that reads as ready with nothing new in the ring; an AF_PACKET ring,
+/// which does while a packet holds the last frame it filled, is watched
+/// edge-triggered instead, [`RxRing::ready_while_held`]), the source stops
+/// watching its descriptor and looks again after [`RECHECK`].
 const SPURIOUS_LIMIT: u32 = 2;
 const RECHECK: Duration = Duration::from_millis(1);
 
@@ -206,7 +207,7 @@ impl Source {
         self.ring = Some(ring);
         self.used = Some(used);
         self.fd = Some(fd);
-        ctx.add_select(fd, Interest::READ)?;
+        ctx.add_select(fd, self.interest())?;
         self.watching = true;
         Ok(())
     }
@@ -345,13 +346,21 @@ impl Source {
     pub fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
         if !self.watching {
             if let Some(fd) = self.fd {
-                if ctx.add_select(fd, Interest::READ).is_ok() {
+                if ctx.add_select(fd, self.interest()).is_ok() {
                     self.watching = true;
                 }
             }
         }
         self.spurious = 0;
         ctx.wake_task();
+    }
+
+    /// How the ring's descriptor is watched.
+    fn interest(&self) -> Interest {
+        match &self.ring {
+            Some(r) if r.ready_while_held() => Interest::READ.edge_triggered(),
+            _ => Interest::READ,
+        }
     }
 
     fn ring_stats(&self) -> crate::RingStats {
