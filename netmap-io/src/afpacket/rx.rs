@@ -209,9 +209,117 @@ impl PacketRx {
             ),
         }
     }
-}
 
-impl PacketRx {
+    /// Takes up to `want` frames the kernel has filled, in ring order,
+    /// into `bufs` and `meta`; our own transmissions (when not wanted) go
+    /// straight back. Returns how many it kept.
+    fn take_frames(&mut self, want: usize, bufs: &mut [RxBuffer], meta: &mut [Meta]) -> usize {
+        let mut n = 0;
+        while n < want {
+            let f = self.next;
+            let h = self.shared.frame(f);
+            // SAFETY: the header of frame `f`, inside the mapping.
+            let status = unsafe { load_acquire(h.add(H2_STATUS)) };
+            if status & TP_STATUS_USER == 0 {
+                break;
+            }
+            self.next = if f + 1 == self.frames { 0 } else { f + 1 };
+            // SAFETY: the frame is ours (status USER, read with Acquire).
+            match unsafe { self.read_frame(f, h, status) } {
+                Some((rx, m)) => {
+                    (bufs[n], meta[n]) = (rx, m);
+                    n += 1;
+                }
+                None => self.shared.give_back(f),
+            }
+        }
+        n
+    }
+
+    /// Frame `f`'s buffer and annotations from its header at `h`, or None
+    /// for a frame this host sent that the source does not want.
+    ///
+    /// # Safety
+    /// The frame is ours: its status word read USER with Acquire.
+    unsafe fn read_frame(&mut self, f: u32, h: *mut u8, status: u32) -> Option<(RxBuffer, Meta)> {
+        // SAFETY: the caller's contract; the header's fields are inside the
+        // frame, at the offsets of struct tpacket2_hdr.
+        let (len, snap, mac, sec, nsec, tci, ptype) = unsafe {
+            (
+                read::<u32>(h.add(H2_LEN)) as usize,
+                read::<u32>(h.add(H2_SNAPLEN)) as usize,
+                read::<u16>(h.add(H2_MAC)) as usize,
+                read::<u32>(h.add(H2_SEC)),
+                read::<u32>(h.add(H2_NSEC)),
+                read::<u16>(h.add(H2_VLAN_TCI)),
+                *h.add(H2_SLL + SLL_PKTTYPE),
+            )
+        };
+        if ptype == PACKET_OUTGOING && !self.outbound {
+            return None;
+        }
+        if snap < len && !self.warned_truncated {
+            self.warned_truncated = true;
+            tracing::warn!(
+                "{}: a {len}-byte frame arrived truncated to {snap} (longer than the \
+                 device's MTU: turn GRO off, `ethtool -K {} gro off`)",
+                self.device,
+                self.device
+            );
+        }
+        let keep = snap.min(self.snaplen);
+        let rx = RxBuffer {
+            token: f as u64,
+            buf: NonNull::new(h).expect("mapping is not null"),
+            cap: self.shared.frame_size,
+            head: mac,
+            len: keep,
+        };
+        let ts = if self.timestamp {
+            sec as u64 * 1_000_000_000 + nsec as u64
+        } else {
+            0
+        };
+        let meta = Meta {
+            ts,
+            ptype,
+            extra: len.saturating_sub(keep) as u32,
+            vlan: (status & TP_STATUS_VLAN_VALID != 0).then_some(tci),
+        };
+        Some((rx, meta))
+    }
+
+    /// Makes the frames packets at the end of `batch`: lent (zero copy),
+    /// or copied while half the ring is held by packets (a queue that
+    /// keeps them, a slow consumer), so that frames go back and the kernel
+    /// can go on. Frames not lent go back now; those the pool had no
+    /// packet for are dropped and counted. Returns how many it made.
+    fn hand_over(&mut self, batch: &mut Batch, bufs: &[RxBuffer]) -> usize {
+        let n = bufs.len();
+        let copying = self.shared.out.load(Ordering::Relaxed) >= self.frames / 2;
+        let (made, lent) = if copying {
+            (self.copy_out(batch, bufs), 0)
+        } else {
+            // Counted out before they are packets: a packet freed on another
+            // thread at once must not count one back before it went out.
+            self.shared.out.fetch_add(n as u32, Ordering::Relaxed);
+            // SAFETY: every buffer is a frame the kernel handed to us (status
+            // USER), inside our mapping, which the owner object keeps alive;
+            // the frame goes back to the kernel only when its packet is gone.
+            let made = unsafe { batch.wrap_external(&self.reg, bufs) };
+            self.shared
+                .out
+                .fetch_sub((n - made) as u32, Ordering::Relaxed);
+            self.stats.zero_copy += made as u64;
+            (made, made)
+        };
+        for rx in &bufs[lent..] {
+            self.shared.give_back(rx.token as u32);
+        }
+        self.stats.drops += (n - made) as u64;
+        made
+    }
+
     /// Copies the frames of `bufs` into packets of the pool, appended to
     /// `batch`; returns how many (fewer if the pool runs dry).
     fn copy_out(&mut self, batch: &mut Batch, bufs: &[RxBuffer]) -> usize {
@@ -236,6 +344,15 @@ impl PacketRx {
     }
 }
 
+/// An empty slot of a receive burst.
+const NO_FRAME: RxBuffer = RxBuffer {
+    token: 0,
+    buf: NonNull::dangling(),
+    cap: 0,
+    head: 0,
+    len: 0,
+};
+
 /// Per-frame annotations read from the frame header.
 #[derive(Clone, Copy, Default)]
 struct Meta {
@@ -245,6 +362,20 @@ struct Meta {
     vlan: Option<u16>,
 }
 
+impl Meta {
+    /// Sets the packet's annotations and MAC header from the frame's.
+    fn annotate(&self, p: &mut Packet) {
+        let a = p.anno_mut();
+        a.set_timestamp(Timestamp::from_nanos(self.ts));
+        a.set_packet_type(packet_type(self.ptype));
+        a.set_extra_length(self.extra);
+        if let Some(tci) = self.vlan {
+            a.set_vlan_tci(tci);
+        }
+        let _ = p.set_mac_header(0);
+    }
+}
+
 impl RxRing for PacketRx {
     fn into_send(self: Box<Self>) -> Result<Box<dyn RxRing + Send>, Box<dyn RxRing>> {
         Ok(self)
@@ -252,110 +383,17 @@ impl RxRing for PacketRx {
 
     fn recv(&mut self, batch: &mut Batch, max: usize) -> io::Result<usize> {
         let want = max.min(BATCH_CAPACITY - batch.len());
-        let mut bufs = [RxBuffer {
-            token: 0,
-            buf: NonNull::dangling(),
-            cap: 0,
-            head: 0,
-            len: 0,
-        }; BATCH_CAPACITY];
+        let mut bufs = [NO_FRAME; BATCH_CAPACITY];
         let mut meta = [Meta::default(); BATCH_CAPACITY];
-        let mut n = 0;
-        let mut seen = 0;
-        while n < want {
-            let f = self.next;
-            let h = self.shared.frame(f);
-            // SAFETY: the header of frame `f`, inside the mapping.
-            let status = unsafe { load_acquire(h.add(H2_STATUS)) };
-            if status & TP_STATUS_USER == 0 {
-                break;
-            }
-            // SAFETY: the frame is ours (status USER, read with Acquire).
-            let (len, snap, mac, sec, nsec, tci, ptype) = unsafe {
-                (
-                    read::<u32>(h.add(H2_LEN)) as usize,
-                    read::<u32>(h.add(H2_SNAPLEN)) as usize,
-                    read::<u16>(h.add(H2_MAC)) as usize,
-                    read::<u32>(h.add(H2_SEC)),
-                    read::<u32>(h.add(H2_NSEC)),
-                    read::<u16>(h.add(H2_VLAN_TCI)),
-                    *h.add(H2_SLL + SLL_PKTTYPE),
-                )
-            };
-            self.next = if f + 1 == self.frames { 0 } else { f + 1 };
-            seen += 1;
-            if ptype == PACKET_OUTGOING && !self.outbound {
-                self.shared.give_back(f);
-                continue;
-            }
-            if snap < len && !self.warned_truncated {
-                self.warned_truncated = true;
-                tracing::warn!(
-                    "{}: a {len}-byte frame arrived truncated to {snap} (longer than the \
-                     device's MTU: turn GRO off, `ethtool -K {} gro off`)",
-                    self.device,
-                    self.device
-                );
-            }
-            let keep = snap.min(self.snaplen);
-            bufs[n] = RxBuffer {
-                token: f as u64,
-                buf: NonNull::new(h).expect("mapping is not null"),
-                cap: self.shared.frame_size,
-                head: mac,
-                len: keep,
-            };
-            meta[n] = Meta {
-                ts: if self.timestamp {
-                    sec as u64 * 1_000_000_000 + nsec as u64
-                } else {
-                    0
-                },
-                ptype,
-                extra: len.saturating_sub(keep) as u32,
-                vlan: (status & TP_STATUS_VLAN_VALID != 0).then_some(tci),
-            };
-            n += 1;
-        }
-        if seen == 0 {
+        let n = self.take_frames(want, &mut bufs, &mut meta);
+        if n == 0 {
             return Ok(0);
         }
         let start = batch.len();
-        // Half the ring held by packets (a queue that keeps them, a slow
-        // consumer): copy, so that frames go back and the kernel can go on.
-        let copying = self.shared.out.load(Ordering::Relaxed) >= self.frames / 2;
-        let made = if copying {
-            self.copy_out(batch, &bufs[..n])
-        } else {
-            // SAFETY: every buffer is a frame the kernel handed to us (status
-            // USER), inside our mapping, which the owner object keeps alive;
-            // the frame goes back to the kernel only when its packet is gone.
-            // Counted out before they are packets: a packet freed on another
-            // thread at once must not count one back before it went out.
-            self.shared.out.fetch_add(n as u32, Ordering::Relaxed);
-            let made = unsafe { batch.wrap_external(&self.reg, &bufs[..n]) };
-            self.shared
-                .out
-                .fetch_sub((n - made) as u32, Ordering::Relaxed);
-            self.stats.zero_copy += made as u64;
-            made
-        };
-        // Frames not made packets (copied, or the pool ran dry) go back now.
-        let back = if copying { 0 } else { made };
-        for rx in &bufs[back..n] {
-            self.shared.give_back(rx.token as u32);
-        }
-        self.stats.drops += (n - made) as u64;
+        let made = self.hand_over(batch, &bufs[..n]);
         for (p, m) in batch.as_mut_slice()[start..].iter_mut().zip(&meta[..made]) {
             self.stats.bytes += p.len() as u64;
-            let a = p.anno_mut();
-            a.set_timestamp(Timestamp::from_nanos(m.ts));
-            a.set_packet_type(packet_type(m.ptype));
-            a.set_extra_length(m.extra);
-            if let Some(tci) = m.vlan {
-                a.set_vlan_tci(tci);
-            }
-            let _ = p.set_mac_header(0);
+            m.annotate(p);
         }
         self.stats.packets += made as u64;
         Ok(made)
