@@ -63,14 +63,7 @@ fn manifest_path() -> PathBuf {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Status {
-    /// Must pass. `wall_clock` files (`pass wall-clock` in the manifest)
-    /// time whole router runs against a tolerance of a few milliseconds, as
-    /// Click's own do: they run alone after the others, and once more if
-    /// the first run fails, so that a loaded machine's slow process start
-    /// is not read as wrong behaviour (behaviour that is wrong fails twice).
-    Pass {
-        wall_clock: bool,
-    },
+    Pass,
     NotApplicable(String),
 }
 
@@ -87,9 +80,7 @@ fn parse_manifest(text: &str) -> Result<BTreeMap<String, Status>, String> {
             .ok_or_else(|| format!("manifest line {}: no status", i + 1))?;
         let status = status.trim();
         let st = if status == "pass" {
-            Status::Pass { wall_clock: false }
-        } else if status == "pass wall-clock" {
-            Status::Pass { wall_clock: true }
+            Status::Pass
         } else if let Some(r) = status.strip_prefix("n/a:") {
             if r.trim().is_empty() {
                 return Err(format!("manifest line {}: n/a needs a reason", i + 1));
@@ -180,8 +171,13 @@ fn make_env(tag: &str) -> Env {
     let extra = std::env::var("TESTIE_PROVIDES").unwrap_or_default();
     let mut provides: Vec<&str> = PROVIDES.to_vec();
     provides.extend(extra.split_whitespace());
-    let mut env = Env::new(Path::new(env!("CARGO_BIN_EXE_router")), scratch, &provides)
-        .expect("cannot create the testie scratch directory");
+    // TESTIE_ROUTER=PATH runs another build (a release one for the files
+    // that time whole runs).
+    let router = std::env::var_os("TESTIE_ROUTER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_router")));
+    let mut env =
+        Env::new(&router, scratch, &provides).expect("cannot create the testie scratch directory");
     if let Some(t) = std::env::var("TESTIE_TIMEOUT")
         .ok()
         .and_then(|t| t.parse().ok())
@@ -282,18 +278,12 @@ fn conformance() {
         return;
     }
 
-    let wall_clock = |f: &String| manifest[f] == Status::Pass { wall_clock: true };
     let to_run: Vec<String> = files
         .iter()
-        .filter(|f| all || matches!(manifest[*f], Status::Pass { .. }))
-        .filter(|f| !wall_clock(f))
+        .filter(|f| all || manifest[*f] == Status::Pass)
         .cloned()
         .collect();
-    let mut results = run_many(&env, &dir, &to_run);
-    for name in files.iter().filter(|f| wall_clock(f)) {
-        results.push((name.clone(), run_wall_clock_file(&env, &dir, name)));
-    }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let results = run_many(&env, &dir, &to_run);
     cleanup(&env);
 
     let mut failures = Vec::new();
@@ -307,7 +297,7 @@ fn conformance() {
         *counts.entry(out.label()).or_default() += 1;
         if all {
             let m = match st {
-                Status::Pass { .. } => "pass",
+                Status::Pass => "pass",
                 Status::NotApplicable(_) => "n/a",
             };
             let detail = match out {
@@ -317,11 +307,11 @@ fn conformance() {
             println!("{name:<44} {m:<8} {:<6} {detail}", out.label());
         }
         match (st, out) {
-            (Status::Pass { .. }, Outcome::Pass) => {}
-            (Status::Pass { .. }, Outcome::Skipped(r)) => failures.push(format!(
+            (Status::Pass, Outcome::Pass) => {}
+            (Status::Pass, Outcome::Skipped(r)) => failures.push(format!(
                 "{name}: listed as pass, but a %require failed (the test does not run here): {r}"
             )),
-            (Status::Pass { .. }, Outcome::Fail(r)) => failures.push(format!("{name}: {r}")),
+            (Status::Pass, Outcome::Fail(r)) => failures.push(format!("{name}: {r}")),
             (Status::NotApplicable(_), Outcome::Pass) => newly_passing.push(name.clone()),
             _ => {}
         }
@@ -347,18 +337,6 @@ fn conformance() {
     );
 }
 
-/// A wall-clock file, run with nothing else of ours running beside it, and
-/// run again if it fails; the first failure is printed either way.
-fn run_wall_clock_file(env: &Env, dir: &Path, name: &str) -> Outcome {
-    match run_file(env, dir, name) {
-        Outcome::Fail(first) => {
-            println!("{name} (wall clock) failed once, running it again:\n  {first}");
-            run_file(env, dir, name)
-        }
-        out => out,
-    }
-}
-
 fn cleanup(env: &Env) {
     if !env.keep {
         let _ = fs::remove_dir_all(&env.scratch);
@@ -367,9 +345,8 @@ fn cleanup(env: &Env) {
 
 #[test]
 fn manifest_parser() {
-    let m = parse_manifest("# c\na/b  pass\nc/d n/a: needs X\ne/f pass wall-clock\n").unwrap();
-    assert_eq!(m["a/b"], Status::Pass { wall_clock: false });
-    assert_eq!(m["e/f"], Status::Pass { wall_clock: true });
+    let m = parse_manifest("# c\na/b  pass\nc/d n/a: needs X\n").unwrap();
+    assert_eq!(m["a/b"], Status::Pass);
     assert_eq!(m["c/d"], Status::NotApplicable("needs X".into()));
     assert!(parse_manifest("a/b maybe\n").is_err());
     assert!(parse_manifest("a/b n/a:\n").is_err());
@@ -433,15 +410,11 @@ fn render_doc_table(manifest: &BTreeMap<String, Status>) -> String {
     let mut rows = String::new();
     for (name, st) in manifest {
         let (s, why) = match st {
-            Status::Pass { wall_clock: false } => ("pass".to_string(), String::new()),
-            Status::Pass { wall_clock: true } => (
-                "pass".to_string(),
-                "times whole runs: run alone, and again if late".to_string(),
-            ),
+            Status::Pass => ("pass".to_string(), String::new()),
             Status::NotApplicable(r) => ("n/a".to_string(), r.replace('|', "\\|")),
         };
         let group = match st {
-            Status::Pass { .. } => "pass".to_string(),
+            Status::Pass => "pass".to_string(),
             Status::NotApplicable(r) => {
                 let r = r.as_str();
                 if r.starts_with("needs lang+check") {
@@ -450,6 +423,8 @@ fn render_doc_table(manifest: &BTreeMap<String, Status>) -> String {
                     "n/a: needs lang".into()
                 } else if r.starts_with("needs runtime") {
                     "n/a: needs runtime".into()
+                } else if r.starts_with("wall clock") {
+                    "n/a: wall clock (passes on a release build)".into()
                 } else {
                     "n/a: out of scope (kernel, threads, tools, C++ unit tests, %require)".into()
                 }
