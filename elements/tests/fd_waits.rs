@@ -25,9 +25,12 @@ struct PipeSource {
     fd: RawFd,
     burst: usize,
     batches: u64,
-    /// When the first packet of each wake came in (for the latency test).
+    /// When each read that found data ran (for the latency test, whose
+    /// writes are far enough apart that each is one read: recording only
+    /// the first read after the task slept lost a write that came before
+    /// the task had gone back to sleep, on a machine whose hypervisor held
+    /// the thread up for 20 ms).
     arrivals: Arc<Mutex<Vec<Instant>>>,
-    asleep: bool,
 }
 
 static ARRIVALS: Mutex<Option<Arc<Mutex<Vec<Instant>>>>> = Mutex::new(None);
@@ -47,7 +50,6 @@ impl ElementClass for PipeSource {
             burst: args.read_p("BURST")?.unwrap_or(32),
             batches: 0,
             arrivals,
-            asleep: true,
         })
     }
 }
@@ -78,13 +80,10 @@ impl Element for PipeSource {
         }
         if n < 0 {
             // Empty: sleep until the pipe is readable again.
-            self.asleep = true;
             ctx.sleep();
             return false;
         }
-        if std::mem::take(&mut self.asleep) {
-            self.arrivals.lock().unwrap().push(Instant::now());
-        }
+        self.arrivals.lock().unwrap().push(Instant::now());
         let mut batch = Batch::new();
         for chunk in buf[..n as usize].chunks(64) {
             if let Ok(p) = Packet::from_slice(chunk) {
