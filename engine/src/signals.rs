@@ -153,7 +153,12 @@ fn hand_over(signal: i32) {
         taken = true;
     }
     if !taken {
-        RECEIVED.fetch_and(!b, Ordering::AcqRel);
+        // Claim the signal. Thread 0 of a router that caught it may have
+        // taken it since the check above, delivered it and ended (no router
+        // to find now): then it is handled, and must not end the process.
+        if RECEIVED.fetch_and(!b, Ordering::AcqRel) & b == 0 {
+            return;
+        }
         if let Some(r) = routers
             .iter()
             .find(|r| r.stop_on.fetch_and(!b, Ordering::AcqRel) & b != 0)
