@@ -4,6 +4,8 @@
 //! per 16 packets, counted by `strace -c -f` (see docs/PERFORMANCE.md).
 //! Needs root, ip, ethtool and strace: fails, never skips, without them.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -145,15 +147,9 @@ fn send_from_a0(ns: &Netns, hex: &str, count: u32, burst: u32, wait: &str) {
         "InfiniteSource(DATA \\<{hex}>, LIMIT {count}, BURST {burst}) -> Queue(4096) -> ToDevice(a0, METHOD LINUX);
          DriverManager(wait {wait}, stop);"
     );
-    let gen = ns
-        .command(router_bin())
-        .args(["-e", &generator])
-        .output()
-        .expect("run the generator");
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
+    common::output_ok(
+        ns.command(router_bin()).args(["-e", &generator]),
+        "the generator",
     );
 }
 
@@ -235,11 +231,10 @@ fn forwarding_under_load_makes_one_system_call_per_16_packets_xdp() {
 /// Frames the kernel's IPv4 stack in namespace `ns` has received
 /// (`Ip: InReceives` of its /proc/net/snmp).
 fn ip_in_receives(ns: &Netns) -> u64 {
-    let out = ns
-        .command("cat")
-        .arg("/proc/net/snmp")
-        .output()
-        .expect("read /proc/net/snmp");
+    let out = common::output_ok(
+        ns.command("cat").arg("/proc/net/snmp"),
+        "cat /proc/net/snmp",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut ip = text.lines().filter(|l| l.starts_with("Ip:"));
     let (names, values) = (ip.next().unwrap(), ip.next().unwrap());

@@ -83,16 +83,12 @@ fn make_ip_conf(args: &[&str]) -> String {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/make-ip-conf.py");
     let r0 = format!("r0:{R0_IP}/24:{R0_MAC}");
     let r1 = format!("r1:{R1_IP}/24:{R1_MAC}");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .args(args)
-        .args([&r0, &r1])
-        .output()
-        .expect("python3 configs/make-ip-conf.py");
-    assert!(
-        out.status.success(),
-        "make-ip-conf.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::output_ok(
+        std::process::Command::new("python3")
+            .arg(script)
+            .args(args)
+            .args([&r0, &r1]),
+        &format!("make-ip-conf.py {args:?}"),
     );
     String::from_utf8(out.stdout).unwrap()
 }

@@ -9,17 +9,27 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs `cmd` to its end and asserts it succeeded (its standard error
+/// in the message otherwise); returns its output.
+pub fn output_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs the router with `args`, asserts it succeeded, and returns its
 /// standard output.
 pub fn router(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_router"))
-        .args(args)
-        .output()
-        .expect("run router");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        Command::new(env!("CARGO_BIN_EXE_router")).args(args),
+        "router",
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
