@@ -88,6 +88,8 @@ pub struct PacketRx {
     stack_blocked: Option<OwnedFd>,
     device: String,
     frames: u32,
+    /// Longest frame a ring frame holds whole.
+    max_frame: usize,
     /// The next frame the kernel fills.
     next: u32,
     outbound: bool,
@@ -131,6 +133,7 @@ impl PacketRx {
             }
         }
         let frame_size = frame_size(sys::mtu(dev).unwrap_or(1500), reserve);
+        let max_frame = frame_size - mac_offset(reserve);
         let block_size = BLOCK_SIZE.max(frame_size);
         let blocks = (RING_BYTES / block_size).max(1);
         let frames = blocks * (block_size / frame_size);
@@ -177,6 +180,7 @@ impl PacketRx {
             stack_blocked: None,
             device: dev.clone(),
             frames: frames as u32,
+            max_frame,
             next: 0,
             outbound,
             headroom: cfg.headroom,
@@ -415,7 +419,7 @@ impl RxRing for PacketRx {
         Limits {
             max_batch: BATCH_CAPACITY,
             slots: self.frames as usize,
-            max_frame: self.shared.frame_size - TPACKET2_HDRLEN,
+            max_frame: self.max_frame,
         }
     }
 
@@ -468,9 +472,15 @@ fn fanout_group(ifindex: u32) -> u16 {
 /// VLAN tag), a power of two, at least [`MIN_FRAME`]. Longer frames (GRO's
 /// merged ones) arrive truncated, their length kept.
 fn frame_size(mtu: usize, reserve: usize) -> usize {
-    // The MAC header starts at TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + reserve - 14.
-    let mac = (TPACKET2_HDRLEN + 16).next_multiple_of(16) + reserve - 14;
-    (mac + mtu + 18).next_power_of_two().max(MIN_FRAME)
+    (mac_offset(reserve) + mtu + 18)
+        .next_power_of_two()
+        .max(MIN_FRAME)
+}
+
+/// Where the kernel puts an Ethernet frame's MAC header in a ring frame:
+/// TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + reserve, less the 14-byte header.
+fn mac_offset(reserve: usize) -> usize {
+    (TPACKET2_HDRLEN + 16).next_multiple_of(16) + reserve - 14
 }
 
 fn packet_type(t: u8) -> PacketType {
@@ -495,7 +505,9 @@ mod tests {
         assert_eq!(frame_size(1500, reserve), 2048);
         assert_eq!(frame_size(1500, 0), 2048);
         // 142 bytes before the MAC header, 9018 of frame: 9160, rounded up.
+        assert_eq!(mac_offset(reserve), 142);
         assert_eq!(frame_size(9000, reserve), 16384);
-        assert!(frame_size(9000, reserve) >= 142 + 9018);
+        // A 1500-byte MTU's whole frame (with a VLAN tag) fits.
+        assert!(2048 - mac_offset(reserve) >= 1518);
     }
 }
