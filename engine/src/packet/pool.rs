@@ -1223,12 +1223,38 @@ impl Packet {
     /// head only grows, so `keep_from <= head` still holds: unlike
     /// `set_window`, nothing is checked (9 instructions a packet on a
     /// Strip).
+    ///
+    /// The head and the length are adjacent `u32`s: read as one
+    /// little-endian `u64`, `head + len * 2^32`, the pull adds `n * (1 -
+    /// 2^32)` to it (wrapping), one multiply and one add to memory where
+    /// the two fields' updates took five (the compiler made the length's
+    /// a saturating subtract, with its own load and store): Strip's loop
+    /// went from 9 instructions a packet to 6.
+    /// Exact: the result, `head + n` and `len - n` side by side, fits the
+    /// word (`head + n <= cap` fits 32 bits, `len - n` is not negative).
     #[inline]
     pub(super) fn shrink_front(&mut self, n: usize) {
         let s = self.st_mut();
         debug_assert!(n <= s.len as usize);
-        s.head += n as u32;
-        s.len -= n as u32;
+        #[cfg(target_endian = "little")]
+        {
+            const HEAD: usize = std::mem::offset_of!(Desc, head);
+            const _: () = assert!(std::mem::offset_of!(Desc, len) == HEAD + 4);
+            let step = (n as u64).wrapping_mul(1u64.wrapping_sub(1 << 32));
+            // SAFETY: the 8 bytes at HEAD are `head` then `len` (asserted
+            // above), both plain `u32`s inside the descriptor that `s`
+            // borrows uniquely, and the pointer is derived from `s` as a
+            // whole; unaligned accesses, as HEAD is a multiple of 4 only.
+            unsafe {
+                let w = ptr::from_mut(s).cast::<u8>().add(HEAD).cast::<u64>();
+                w.write_unaligned(w.read_unaligned().wrapping_add(step));
+            }
+        }
+        #[cfg(not(target_endian = "little"))]
+        {
+            s.head += n as u32;
+            s.len -= n as u32;
+        }
     }
 
     /// Shortens the window to `len <= len()` bytes (`take`, `truncate`):
