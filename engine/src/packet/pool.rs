@@ -1311,20 +1311,25 @@ impl Packet {
     }
 
     /// The `N` buffer bytes `off` bytes after position `pos`, if they end
-    /// within the data: one compare (the sum cannot overflow: it is taken
-    /// in 64 bits, from a 16-bit position and a 32-bit offset).
+    /// within the data: one compare. The bytes' start is compared with the
+    /// last start the data allows (`head + len - N`, negative when the
+    /// data is shorter than N), in signed 64 bits, where nothing here
+    /// can overflow (a 16-bit position, 32-bit offsets and lengths): the
+    /// start is then the address's offset too, where comparing the bytes'
+    /// end took two more instructions a read (the end's add, and the
+    /// start's apart from it).
     #[inline]
     pub(super) fn buffer_bytes<const N: usize>(&self, pos: u16, off: u32) -> Option<&[u8; N]> {
         let s = self.st();
-        let end = u64::from(s.head) + u64::from(s.len);
-        let stop = u64::from(pos) + u64::from(off) + N as u64;
-        if stop > end {
+        let last = i64::from(s.head) + i64::from(s.len) - N as i64;
+        let start = i64::from(pos) + i64::from(off);
+        if start > last {
             return None;
         }
-        // SAFETY: as in `buffer`, and the N bytes end at stop <= head +
-        // len <= cap (set_window), so they are inside the buffer; `stop`
-        // fits a usize since `end` does.
-        Some(unsafe { &*s.buf.as_ptr().add(stop as usize - N).cast::<[u8; N]>() })
+        // SAFETY: as in `buffer`, and the N bytes end at start + N <= head
+        // + len <= cap (set_window), so they are inside the buffer; start
+        // is not negative (the sum of two unsigned values).
+        Some(unsafe { &*s.buf.as_ptr().add(start as usize).cast::<[u8; N]>() })
     }
 
     /// The data bytes.
