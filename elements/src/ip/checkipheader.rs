@@ -267,7 +267,9 @@ impl Checker {
         }
         let room = data.len() - (off + 20);
         let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-        if len.wrapping_sub(20) > room {
+        // The datagram's bytes after the header: from 0 to `room`.
+        let body = len.wrapping_sub(20);
+        if body > room {
             return self.bad(BAD_LEN);
         }
         // Never 0: the first byte is 0x45.
@@ -275,7 +277,7 @@ impl Checker {
             return self.bad(BAD_CHECKSUM);
         }
         let (src, dst) = addresses(ip);
-        self.accept::<ADDRS>(p, src, dst, off, 20, len, room + 20)
+        self.accept::<ADDRS>(p, src, dst, off, 20, len, room - body)
     }
 
     /// [`process_with`](Self::process_with) for a first byte other than
@@ -312,13 +314,20 @@ impl Checker {
             return self.bad(BAD_CHECKSUM);
         }
         let (src, dst) = addresses(ip);
-        self.accept::<ADDRS>(p, src, dst, off, hlen, len, plen)
+        self.accept::<ADDRS>(p, src, dst, off, hlen, len, plen - len)
     }
 
     /// The end of a check whose header (`hlen` bytes at `off`, with the
     /// addresses `src` and `dst`) passed the length and checksum tests: the
-    /// source address test, then the marks, the trim to `len` (of the
-    /// `plen` bytes from `off`) and the destination annotation.
+    /// source address test, then the marks, the trim to `len` (dropping
+    /// the `pad` bytes after the datagram) and the destination annotation.
+    ///
+    /// The padding comes as a count (0 almost always) rather than as the
+    /// bytes present: the common path has it from its length test, where
+    /// comparing the bytes present with `len` took an add and a compare.
+    /// The marks go first: written after the annotation, they loaded the
+    /// packet's handle, headroom and length again (the compiler cannot
+    /// tell the annotation's write from a change to them).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn accept<const ADDRS: bool>(
@@ -329,7 +338,7 @@ impl Checker {
         off: usize,
         hlen: usize,
         len: usize,
-        plen: usize,
+        pad: usize,
     ) -> u16 {
         if ADDRS && self.bad_src.contains(src) && !self.good_dst.contains(u32::from_be_bytes(dst)) {
             return self.bad(BAD_SADDR);
@@ -340,7 +349,7 @@ impl Checker {
         // leaves it.
         let _ = p.set_network_header(off, hlen);
         // Trim link-layer padding: the packet ends with the IP datagram.
-        if plen > len {
+        if pad != 0 {
             p.truncate(off + len);
         }
         p.anno_mut().set_dst_ip(Ipv4Addr::from(dst));
