@@ -173,12 +173,15 @@ impl<'a> Ctx<'a> {
             return c.dropped_nowhere(port, batch);
         };
         let t = link.target.get();
-        if t == NOWHERE {
+        // NOWHERE's element, u32::MAX, is past any shard's slots: the
+        // slot's look-up tests for it too (four instructions a hop fewer
+        // than a test of the target's two words first).
+        let Some(slot) = c.slots.get(t.elem as usize) else {
+            debug_assert_eq!(t, NOWHERE);
             return c.dropped_nowhere(port, batch);
-        }
+        };
         link.carried(batch.len());
-        let slots = c.slots;
-        match slots[t.elem as usize].try_borrow_mut() {
+        match slot.try_borrow_mut() {
             Ok(mut element) => {
                 let callee = Position::new(t.elem as usize, Entered::Push(t.port));
                 if c.timed {
@@ -332,11 +335,12 @@ impl<'a> Ctx<'a> {
         let c = &mut self.0;
         let link = c.tables.input(c.cur(), port)?;
         let t = link.target.get();
-        if t == NOWHERE {
+        // NOWHERE is past the slots, as in `push`.
+        let Some(slot) = c.slots.get(t.elem as usize) else {
+            debug_assert_eq!(t, NOWHERE);
             return None;
-        }
-        let slots = c.slots;
-        let Ok(mut element) = slots[t.elem as usize].try_borrow_mut() else {
+        };
+        let Ok(mut element) = slot.try_borrow_mut() else {
             c.pull_cycle(t.elem as usize);
             return None;
         };
