@@ -317,29 +317,32 @@ pub(crate) fn classify_batch(batch: Batch, ctx: &mut Ctx<'_>, f: impl Fn(&Packet
 }
 
 /// [`classify_batch`] for a program of one test: each packet's outcome
-/// picks its verdict from a table made once per batch, so the loop is a
-/// word read, a compare and a store per packet. Packets whose word is not
-/// whole in its region (short ones) are marked in a mask and classified
-/// after the loop ([`classify_rest`]), so that the loop calls nothing and
-/// keeps its values in registers (with the call in it, one of them went
-/// to the stack: a load a packet).
+/// (0: the word equals the value, 1: it does not, 2: too short) goes
+/// into `o`, a byte a packet, and [`push_classified`] turns outcomes into
+/// verdicts once per batch, so the loop is a word read, a compare and a
+/// byte store per packet. (With the verdict picked in the loop, its two
+/// values took two registers, and IPClassifier's loop reloaded the
+/// batch's address from the stack every packet.) Packets whose word is
+/// not whole in its region (short ones) are marked in a mask and
+/// classified after the loop ([`classify_rest`]), so that the loop calls
+/// nothing and keeps its values in registers (with the call in it, one
+/// of them went to the stack: a load a packet).
 #[inline(always)]
 pub(crate) fn classify_batch_one<'p, R: Regions + 'p>(
     batch: &'p Batch,
     test: &OneTest,
     regions: impl Fn(&'p Packet) -> R + Copy,
-    v: &mut [u16; BATCH_CAPACITY],
+    o: &mut [u8; BATCH_CAPACITY],
 ) {
-    let table = test.verdicts;
     let mut rest = 0u32;
-    for (i, (p, slot)) in batch.iter().zip(v.iter_mut()).enumerate() {
+    for (i, (p, slot)) in batch.iter().zip(o.iter_mut()).enumerate() {
         match test.whole_outcome(&regions(p)) {
-            Some(o) => *slot = table[o & 3],
+            Some(x) => *slot = x as u8,
             None => rest |= 1 << i,
         }
     }
     if rest != 0 {
-        classify_rest(batch, test, regions, v, rest);
+        classify_rest(batch, test, regions, o, rest);
     }
 }
 
@@ -352,22 +355,52 @@ fn classify_rest<'p, R: Regions + 'p>(
     batch: &'p Batch,
     test: &OneTest,
     regions: impl Fn(&'p Packet) -> R,
-    v: &mut [u16; BATCH_CAPACITY],
+    o: &mut [u8; BATCH_CAPACITY],
     mut rest: u32,
 ) {
     while rest != 0 {
         let i = rest.trailing_zeros() as usize;
         rest &= rest - 1;
-        v[i] = test.verdicts[test.outcome(&regions(&batch[i])) & 3];
+        o[i] = test.outcome(&regions(&batch[i])) as u8;
     }
 }
 
-/// Pushes a batch classified by [`classify_batch_one`].
+/// Pushes a batch whose outcomes [`classify_batch_one`] gave: whole when
+/// they are all one (one look-up of the verdict), else by verdict.
 #[inline(always)]
-pub(crate) fn push_classified(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
-    if !batch.is_empty() {
-        push_verdicts(batch, v, ctx);
+pub(crate) fn push_classified(
+    batch: Batch,
+    test: &OneTest,
+    o: &[u8; BATCH_CAPACITY],
+    ctx: &mut Ctx<'_>,
+) {
+    let n = batch.len();
+    if n == 0 {
+        return;
     }
+    let first = o[0];
+    if o[..n].iter().fold(0, |d, &x| d | (x ^ first)) == 0 {
+        let verdict = test.verdicts[usize::from(first & 3)];
+        if verdict == DROP_VERDICT {
+            ctx.count_drops(n);
+        } else {
+            ctx.push(verdict as Port, batch);
+        }
+        return;
+    }
+    push_mixed(batch, test, o, ctx);
+}
+
+/// [`push_classified`] for a batch of more than one outcome: by verdict
+/// (outcomes apart may still share one). Out of line: mixed batches are
+/// the rarer, and split the batch anyway.
+#[inline(never)]
+fn push_mixed(batch: Batch, test: &OneTest, o: &[u8; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
+    let mut v = [0u16; BATCH_CAPACITY];
+    for (slot, &x) in v.iter_mut().zip(o) {
+        *slot = test.verdicts[usize::from(x & 3)];
+    }
+    push_verdicts(batch, &v, ctx);
 }
 
 impl Element for Classifier {
@@ -377,9 +410,9 @@ impl Element for Classifier {
             return push_all(out, batch, ctx);
         }
         if let Some(test) = self.program.one_test() {
-            let mut v = [0u16; BATCH_CAPACITY];
-            classify_batch_one(&batch, test, |p| DataRegions(p.data()), &mut v);
-            return push_classified(batch, &v, ctx);
+            let mut o = [0u8; BATCH_CAPACITY];
+            classify_batch_one(&batch, test, |p| DataRegions(p.data()), &mut o);
+            return push_classified(batch, test, &o, ctx);
         }
         let program = &self.program;
         classify_batch(batch, ctx, |p| program.classify_in(&DataRegions(p.data())));

@@ -47,14 +47,14 @@ impl Compiled {
         }
         if let Some(t) = self.program.one_test() {
             // the region chosen once per batch, not per packet
-            let mut v = [0u16; BATCH_CAPACITY];
+            let mut o = [0u8; BATCH_CAPACITY];
             match t.region() & 3 {
-                0 => classify_batch_one(&batch, t, IpRegion::<0>, &mut v),
-                1 => classify_batch_one(&batch, t, IpRegion::<1>, &mut v),
-                2 => classify_batch_one(&batch, t, IpRegion::<2>, &mut v),
-                _ => classify_batch_one(&batch, t, IpRegion::<3>, &mut v),
+                0 => classify_batch_one(&batch, t, IpRegion::<0>, &mut o),
+                1 => classify_batch_one(&batch, t, IpRegion::<1>, &mut o),
+                2 => classify_batch_one(&batch, t, IpRegion::<2>, &mut o),
+                _ => classify_batch_one(&batch, t, IpRegion::<3>, &mut o),
             }
-            return push_classified(batch, &v, ctx);
+            return push_classified(batch, t, &o, ctx);
         }
         let program = &self.program;
         classify_batch(batch, ctx, |p| program.classify_in(&IpRegions::of(p)));
