@@ -125,9 +125,10 @@ iperf_server() {
     sleep 0.5
 }
 
-# tcp [PROFILE-FILE]: Gbit/s received by host-b, and how busy cores 0
-# and 1 were meanwhile (percent); core 1 recorded into PROFILE-FILE
-# meanwhile, if given.
+# tcp [PROFILE-FILE]: Gbit/s received by host-b, how busy cores 0 and 1
+# were meanwhile (percent), the steal, and the sender's retransmits (a
+# forwarder's drops: the kernel's forwarding has none here); both cores
+# recorded into PROFILE-FILE meanwhile, if given.
 tcp() {
     local prof=
     iperf_server
@@ -143,7 +144,8 @@ tcp() {
     [ -z "$prof" ] || wait $prof
     awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" -v x=$((b1 - b0)) -v y=$((c1 - c0)) \
         -v t0="$t0" -v t1="$t1" -v hz="$hz" -v st=$((s1 - s0)) \
-        'BEGIN{printf "%.2f %.0f%%/%.0f%%,steal:%.0f%%", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0), 50*st/hz/(t1-t0)}'
+        -v rt="$(json_last retransmits < "$dir/tcp.json")" \
+        'BEGIN{printf "%.2f %.0f%%/%.0f%%,steal:%.0f%%,retransmits:%d", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0), 50*st/hz/(t1-t0), rt}'
 }
 
 # rtt: the round trip of 300 pings a→b, 2 ms apart, through the
@@ -246,7 +248,7 @@ row() {
     local fprof=${PROFILE:+$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run-flood.data}
     read -r sent got cpu core0 core1 steal <<< "$(udp "$2" $fprof)"
     printf '%-20s ping %9s us   TCP %6s Gbit/s (cores busy %s)   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s; steal %s%%\n' \
-        "$1" "$lat" "$t" "${tbusy/,steal:/, steal }" "$sent" "$got" "$cpu" "$core0" "$core1" "$steal"
+        "$1" "$lat" "$t" "$(echo "$tbusy" | sed 's/,steal:/, steal /; s/,retransmits:/, retransmits /')" "$sent" "$got" "$cpu" "$core0" "$core1" "$steal"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
