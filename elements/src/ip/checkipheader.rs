@@ -251,20 +251,10 @@ impl Checker {
     /// Checks one packet, giving its verdict ([`GOOD`], the bad output 1,
     /// or [`DROP`]), with the configuration's two choices passed as
     /// constants (`CHECKSUM`: whether to check the checksum; `ADDRS`:
-    /// whether BADSRC is not empty) so that each batch loop holds only the
-    /// checks it makes.
-    ///
-    /// The common header (version 4, 20 bytes: a first byte of 0x45) is
-    /// checked here, in line; any other first byte (options, or a bad
-    /// version or length) goes to [`process_general`](Self::process_general),
-    /// out of line, so that the batch loop holds only the common case: no
-    /// header length to extract, bound and branch on.
-    ///
-    /// The length tests are two compares: `off + 20` cannot overflow
-    /// (`off` is a `u32`), so the tiny test is one, and it leaves `room`,
-    /// the bytes after the 20 of the header; a total length from 20 to
-    /// the bytes present is then `len - 20 <= room`, wrapping (a length
-    /// under 20 wraps to more than any room).
+    /// whether BADSRC is not empty). The common header goes through
+    /// [`accept_common`](Self::accept_common), as in the batch loop; any
+    /// packet it does not accept through
+    /// [`process_general`](Self::process_general), which finds the reason.
     #[inline(always)]
     fn process_with<const CHECKSUM: bool, const ADDRS: bool>(
         &mut self,
@@ -272,40 +262,20 @@ impl Checker {
         k: &PerBatch,
     ) -> u16 {
         debug_assert_eq!((CHECKSUM, ADDRS), (self.checksum, !self.bad_src.is_empty()));
-        let off = k.off as usize;
-        let data = p.data();
-        let Some(ip) = data.get(off..off + 20) else {
-            return self.bad(TINY);
-        };
-        let ip: &[u8; 20] = ip.try_into().expect("20 bytes");
-        if ip[0] != 0x45 {
-            return self.process_general::<CHECKSUM, ADDRS>(p, k);
+        if self.accept_common::<CHECKSUM, ADDRS>(p, k) {
+            return GOOD;
         }
-        let room = data.len() - (off + 20);
-        let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-        // The datagram's bytes after the header: from 0 to `room`.
-        let body = len.wrapping_sub(20);
-        if body > room {
-            return self.bad(BAD_LEN);
-        }
-        // Never 0: the first byte is 0x45.
-        if CHECKSUM && !ones_sum_all_ones_by(sum_words_ne(ip), k) {
-            return self.bad(BAD_CHECKSUM);
-        }
-        let (src, dst) = addresses(ip);
-        self.accept::<ADDRS>(p, src, dst, off, 20, len, room - body)
+        self.process_general::<CHECKSUM, ADDRS>(p)
     }
 
-    /// [`process_with`](Self::process_with) for a first byte other than
-    /// 0x45: a header with options (its checksum summed by the general
-    /// loop), or a bad version or header length.
+    /// The whole check of one packet, any header (options, or a bad
+    /// version, length or checksum), in Click's order of reasons: the
+    /// path of the packets [`accept_common`](Self::accept_common) leaves,
+    /// out of line, so that the batch loop holds only the common case: no
+    /// header length to extract, bound and branch on.
     #[inline(never)]
-    fn process_general<const CHECKSUM: bool, const ADDRS: bool>(
-        &mut self,
-        p: &mut Packet,
-        k: &PerBatch,
-    ) -> u16 {
-        let off = k.off as usize;
+    fn process_general<const CHECKSUM: bool, const ADDRS: bool>(&mut self, p: &mut Packet) -> u16 {
+        let off = self.offset as usize;
         let data = p.data();
         let Some(ip) = data.get(off..).and_then(|d| d.first_chunk::<20>()) else {
             return self.bad(TINY);
@@ -324,8 +294,6 @@ impl Checker {
         if len > plen || len < hlen {
             return self.bad(BAD_LEN);
         }
-        // A header with options: the 20-byte one took the common path.
-        debug_assert!(hlen > 20);
         if CHECKSUM && !checksum_ok(&data[off..off + hlen], 0) {
             return self.bad(BAD_CHECKSUM);
         }
@@ -369,14 +337,20 @@ impl Checker {
         self.bad_src.contains(src) && !self.good_dst.contains(u32::from_be_bytes(dst))
     }
 
-    /// [`process_with`](Self::process_with) for a batch loop: whether `p`
-    /// has a common header (a first byte of 0x45) that passes every check,
-    /// in which case it is annotated and trimmed here; any other packet is
-    /// left as it is, for `process_with` to check again after the loop
-    /// (and to count, with its reason). No call in the loop, so its values
-    /// stay in registers: with the drop counting's call in it, the
-    /// registers a call keeps were too few, and the batch's address and
-    /// two constants lived on the stack.
+    /// The check of the common header, for the batch loop: whether `p`
+    /// has a first byte of 0x45 (version 4, 20 bytes) and passes every
+    /// check, in which case it is annotated and trimmed here; any other
+    /// packet is left as it is, for [`process_general`](Self::process_general)
+    /// to check again after the loop (and to count, with its reason). No
+    /// call in the loop, so its values stay in registers: with the drop
+    /// counting's call in it, the registers a call keeps were too few, and
+    /// the batch's address and two constants lived on the stack.
+    ///
+    /// The length tests are two compares: `off + 20` cannot overflow
+    /// (`off` is a `u32`), so the tiny test is one, and it leaves `room`,
+    /// the bytes after the 20 of the header; a total length from 20 to
+    /// the bytes present is then `len - 20 <= room`, wrapping (a length
+    /// under 20 wraps to more than any room).
     #[inline(always)]
     fn accept_common<const CHECKSUM: bool, const ADDRS: bool>(
         &self,
@@ -392,9 +366,10 @@ impl Checker {
         if ip[0] != 0x45 {
             return false;
         }
-        // As in process_with.
         let room = data.len() - (off + 20);
         let len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        // The datagram's bytes after the header: from 0 to `room`. The
+        // checksum's sum is never 0: the first byte is 0x45.
         let body = len.wrapping_sub(20);
         if body > room || (CHECKSUM && !ones_sum_all_ones_by(sum_words_ne(ip), k)) {
             return false;
@@ -541,8 +516,9 @@ impl Checker {
         rest == 0 || self.check_rest::<CHECKSUM, ADDRS>(batch, v, rest)
     }
 
-    /// Checks the packets of `rest` (a bit per packet of `batch`), writing
-    /// the verdicts of the bad ones into `v`; whether all were good.
+    /// Checks the packets of `rest` (a bit per packet of `batch`, those
+    /// the common path left), writing the verdicts of the bad ones into
+    /// `v`; whether all were good.
     #[cold]
     #[inline(never)]
     fn check_rest<const CHECKSUM: bool, const ADDRS: bool>(
@@ -551,12 +527,11 @@ impl Checker {
         v: &mut [u16; BATCH_CAPACITY],
         mut rest: u32,
     ) -> bool {
-        let k = PerBatch::new(self.offset);
         let mut all_good = true;
         while rest != 0 {
             let i = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            let verdict = self.process_with::<CHECKSUM, ADDRS>(&mut batch[i], &k);
+            let verdict = self.process_general::<CHECKSUM, ADDRS>(&mut batch[i]);
             if verdict != GOOD {
                 all_good = false;
                 v[i] = verdict;
