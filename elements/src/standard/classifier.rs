@@ -282,13 +282,20 @@ fn push_verdicts(batch: Batch, v: &[u16; BATCH_CAPACITY], ctx: &mut Ctx<'_>) {
     let n = batch.len();
     let first = v[0];
     if v[..n].iter().fold(0, |d, &x| d | (x ^ first)) == 0 {
-        if first == DROP_VERDICT {
-            ctx.count_drops(n);
-        } else {
-            ctx.push(first as Port, batch);
-        }
+        push_whole(first, batch, ctx);
     } else {
         ctx.push_by_verdict(batch, &v[..n], DROP_VERDICT);
+    }
+}
+
+/// Pushes a whole batch whose packets share one verdict: to that
+/// output, or counted as dropped.
+#[inline(always)]
+fn push_whole(verdict: u16, batch: Batch, ctx: &mut Ctx<'_>) {
+    if verdict == DROP_VERDICT {
+        ctx.count_drops(batch.len());
+    } else {
+        ctx.push(verdict as Port, batch);
     }
 }
 
@@ -380,13 +387,7 @@ pub(crate) fn push_classified(
     }
     let first = o[0];
     if o[..n].iter().fold(0, |d, &x| d | (x ^ first)) == 0 {
-        let verdict = test.verdicts[usize::from(first & 3)];
-        if verdict == DROP_VERDICT {
-            ctx.count_drops(n);
-        } else {
-            ctx.push(verdict as Port, batch);
-        }
-        return;
+        return push_whole(test.verdicts[usize::from(first & 3)], batch, ctx);
     }
     push_mixed(batch, test, o, ctx);
 }
