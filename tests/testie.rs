@@ -45,6 +45,7 @@ const PROVIDES: &[&str] = &[
     "ToDump",
     "FromIPSummaryDump",
     "ToIPSummaryDump",
+    "Truncate",
 ];
 
 fn tests_dir() -> PathBuf {

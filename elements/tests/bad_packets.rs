@@ -9,7 +9,8 @@
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
     Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier, IPFilter, MarkIPHeader,
-    SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, UnstripIPHeader,
+    SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, Truncate,
+    UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketPool, PacketType};
@@ -261,6 +262,13 @@ fn every_element_takes_every_frame() {
         &all,
     );
     every_frame("SetVLANAnno", make::<SetVLANAnno>("7", 1), &all);
+    every_frame(
+        "VLANEncap",
+        make::<VLANEncap>("ANNO, NATIVE_VLAN -1", 1),
+        &all,
+    );
+    every_frame("VLANDecap", make::<VLANDecap>("", 1), &all);
+    every_frame("Truncate", make::<Truncate>("21", 1), &all);
 }
 
 /// As `every_frame`, with the header marks the forwarding elements see

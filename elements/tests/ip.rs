@@ -9,7 +9,7 @@ use click_elements::{
     internet_checksum, CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader,
     CheckUDPHeader, Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier,
     IPFilter, MarkIPHeader, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader,
-    UnstripIPHeader,
+    Truncate, UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketType};
@@ -583,6 +583,83 @@ fn vlan_encap_strip_and_anno() {
     assert_eq!(Element::read_handler(&enc, "vlan_id").unwrap(), "5");
     assert_eq!(Element::read_handler(&enc, "vlan_pcp").unwrap(), "3");
     assert_eq!(Element::read_handler(&native, "vlan_tci").unwrap(), "ANNO");
+}
+
+/// VLANEncap inserts a tag after the addresses and VLANDecap takes it
+/// out, its TCI into the annotation; frames too short for either are
+/// dropped, not read beyond.
+#[test]
+fn vlan_tag_inserted_and_removed() {
+    let frame = hex("0202020202020101010101010800aabb");
+    let mut enc: VLANEncap = make("0x1005, 2, ETHERTYPE 0x88a8", 1);
+    let mut p = pkt(&frame);
+    assert_eq!(run(&mut enc, &mut p), Some(0));
+    assert_eq!(
+        p.data(),
+        &hex("02020202020201010101010188a850050800aabb")[..]
+    );
+    assert_eq!(p.mac_header_offset(), Some(0));
+    // the default type is 0x8100: a 0x88a8 tag passes unchanged
+    let mut dec: VLANDecap = make("", 1);
+    assert_eq!(run(&mut dec, &mut p), Some(0));
+    assert_eq!(p.len(), 20);
+    assert_eq!(p.anno().vlan_tci(), 0);
+    let mut dec_ad: VLANDecap = make("ETHERTYPE 0x88a8", 1);
+    assert_eq!(run(&mut dec_ad, &mut p), Some(0));
+    assert_eq!(p.data(), &frame[..]);
+    assert_eq!(p.anno().vlan_tci(), 0x5005);
+    // ANNO takes the annotation back; the native VLAN stays untagged
+    let mut by_anno: VLANEncap = make("ANNO, NATIVE_VLAN 5", 1);
+    assert_eq!(run(&mut by_anno, &mut p), Some(0));
+    assert_eq!(p.data(), &frame[..]);
+    p.anno_mut().set_vlan_tci(6);
+    assert_eq!(run(&mut by_anno, &mut p), Some(0));
+    assert_eq!(
+        p.data(),
+        &hex("02020202020201010101010181000006 0800aabb"
+            .replace(' ', "")
+            .as_str())[..]
+    );
+    // ANNO false leaves the annotation alone
+    let mut dec_keep: VLANDecap = make("false", 1);
+    p.anno_mut().set_vlan_tci(9);
+    assert_eq!(run(&mut dec_keep, &mut p), Some(0));
+    assert_eq!((p.len(), p.anno().vlan_tci()), (16, 9));
+    // short frames: no Ethernet header to tag, a tag cut short
+    assert_eq!(run(&mut enc, &mut pkt(&frame[..13])), None);
+    assert_eq!(
+        run(&mut dec, &mut pkt(&hex("020202020202010101010101810000"))),
+        None
+    );
+    let mut tiny = pkt(&[0x81]);
+    assert_eq!(run(&mut dec, &mut tiny), Some(0));
+    assert_eq!(tiny.data(), &[0x81]);
+    // handlers
+    assert_eq!(Element::read_handler(&enc, "vlan_tci").unwrap(), "20485");
+    assert_eq!(Element::read_handler(&enc, "vlan_pcp").unwrap(), "2");
+    assert_eq!(Element::read_handler(&enc, "ethertype").unwrap(), "34984");
+    assert_eq!(Element::read_handler(&by_anno, "vlan_tci").unwrap(), "ANNO");
+    assert!(try_make::<VLANEncap>("0x10000", 1).is_err());
+    assert!(try_make::<VLANEncap>("1, 8", 1).is_err());
+}
+
+/// Truncate cuts packets to LENGTH and counts what it cut in the extra
+/// length annotation, unless told not to.
+#[test]
+fn truncate_cuts_and_counts_the_rest() {
+    let mut t: Truncate = make("10", 1);
+    let mut p = pkt(&[7; 25]);
+    p.anno_mut().set_extra_length(100);
+    assert_eq!(run(&mut t, &mut p), Some(0));
+    assert_eq!((p.len(), p.anno().extra_length()), (10, 115));
+    let mut short = pkt(&[7; 4]);
+    assert_eq!(run(&mut t, &mut short), Some(0));
+    assert_eq!((short.len(), short.anno().extra_length()), (4, 0));
+    let mut plain: Truncate = make("10, EXTRA_LENGTH false", 1);
+    let mut q = pkt(&[7; 25]);
+    assert_eq!(run(&mut plain, &mut q), Some(0));
+    assert_eq!((q.len(), q.anno().extra_length()), (10, 0));
+    assert_eq!(Element::read_handler(&t, "nbytes").unwrap(), "10");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod arpresponder;
 mod arptable;
 mod etherencap;
 mod storeetheraddress;
+pub(crate) mod vlan;
 
 pub use arpprint::ARPPrint;
 pub use arpquerier::ARPQuerier;
@@ -14,6 +15,7 @@ pub use arpresponder::{ARPFaker, ARPResponder};
 pub use arptable::{ARPTable, ArpTable, DEFAULT_ENTRY_BOUND, DEFAULT_PACKET_BOUND};
 pub use etherencap::{EtherEncap, EtherRewrite};
 pub use storeetheraddress::StoreEtherAddress;
+pub use vlan::{VLANDecap, VLANEncap};
 
 use click_engine::Registry;
 
@@ -24,4 +26,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<StoreEtherAddress>();
     r.add::<ARPResponder>().add::<ARPFaker>();
     r.add::<ARPQuerier>().add::<ARPTable>();
+    r.add::<VLANEncap>().add::<VLANDecap>();
 }

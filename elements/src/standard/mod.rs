@@ -128,6 +128,7 @@ mod threadsafequeue;
 mod timedsink;
 mod timedsource;
 mod tokenbucket;
+mod truncate;
 mod unqueue;
 mod unstrip;
 
@@ -177,6 +178,7 @@ pub use tee::{PullTee, Tee};
 pub use threadsafequeue::ThreadSafeQueue;
 pub use timedsink::TimedSink;
 pub use timedsource::TimedSource;
+pub use truncate::Truncate;
 pub use unqueue::Unqueue;
 pub use unstrip::Unstrip;
 
@@ -239,6 +241,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<StaticThreadSched>();
     r.add::<StrideSched>();
     r.add::<Strip>();
+    r.add::<Truncate>();
     r.add::<Switch>();
     r.add::<Tee>();
     r.add::<ThreadSafeQueue>();
