@@ -9,7 +9,7 @@
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
     Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier, IPFilter, MarkIPHeader,
-    SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, Truncate,
+    Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, Truncate,
     UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
@@ -269,6 +269,7 @@ fn every_element_takes_every_frame() {
     );
     every_frame("VLANDecap", make::<VLANDecap>("", 1), &all);
     every_frame("Truncate", make::<Truncate>("21", 1), &all);
+    every_frame("Pad", make::<Pad>("70", 1), &all);
 }
 
 /// As `every_frame`, with the header marks the forwarding elements see

@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 use click_elements::{
     internet_checksum, CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader,
     CheckUDPHeader, Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier,
-    IPFilter, MarkIPHeader, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader,
-    Truncate, UnstripIPHeader, VLANDecap, VLANEncap,
+    IPFilter, MarkIPHeader, Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader,
+    StripToNetworkHeader, Truncate, UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketType};
@@ -660,6 +660,31 @@ fn truncate_cuts_and_counts_the_rest() {
     assert_eq!(run(&mut plain, &mut q), Some(0));
     assert_eq!((q.len(), q.anno().extra_length()), (10, 0));
     assert_eq!(Element::read_handler(&t, "nbytes").unwrap(), "10");
+}
+
+/// Pad extends packets to LENGTH, or by their extra length annotation
+/// (what Truncate cut), with zeros, and leaves the annotation 0.
+#[test]
+fn pad_extends_to_length_or_by_the_extra_length() {
+    let mut cut: Truncate = make("4", 1);
+    let mut back: Pad = make("", 1);
+    let mut p = pkt(b"HiFart");
+    run(&mut cut, &mut p);
+    assert_eq!(p.anno().extra_length(), 2);
+    assert_eq!(run(&mut back, &mut p), Some(0));
+    assert_eq!((p.data(), p.anno().extra_length()), (&b"HiFa\0\0"[..], 0));
+    let mut to8: Pad = make("8", 1);
+    let mut q = pkt(b"Hi");
+    q.anno_mut().set_extra_length(5);
+    assert_eq!(run(&mut to8, &mut q), Some(0));
+    assert_eq!(
+        (q.data(), q.anno().extra_length()),
+        (&b"Hi\0\0\0\0\0\0"[..], 0)
+    );
+    let mut long = pkt(&[1; 10]);
+    assert_eq!(run(&mut to8, &mut long), Some(0));
+    assert_eq!(long.len(), 10);
+    assert_eq!(Element::read_handler(&to8, "nbytes").unwrap(), "8");
 }
 
 #[test]
