@@ -643,6 +643,32 @@ fn vlan_tag_inserted_and_removed() {
     assert!(try_make::<VLANEncap>("1, 8", 1).is_err());
 }
 
+/// The tag's write handlers: a VLAN ID keeps the PCP and ends ANNO mode, a
+/// PCP keeps ANNO mode, bad values are refused and change nothing.
+#[test]
+fn vlan_handlers_write_parts_of_the_tci() {
+    let mut enc: VLANEncap = make("ANNO", 1);
+    let mut set: SetVLANAnno = make("0x2005", 1);
+    let mut h = Harness::new("e");
+    h.with(|ctx| {
+        Element::write_handler(&mut enc, "vlan_pcp", "3", ctx).unwrap();
+        assert_eq!(Element::read_handler(&enc, "vlan_tci").unwrap(), "ANNO");
+        Element::write_handler(&mut enc, "vlan_id", " 7 ", ctx).unwrap();
+        assert_eq!(Element::read_handler(&enc, "vlan_tci").unwrap(), "24583");
+        assert!(Element::write_handler(&mut enc, "vlan_id", "4096", ctx).is_err());
+        assert!(Element::write_handler(&mut enc, "native_vlan", "-2", ctx).is_err());
+        Element::write_handler(&mut enc, "native_vlan", "-1", ctx).unwrap();
+        assert_eq!(Element::read_handler(&enc, "native_vlan").unwrap(), "-1");
+        assert_eq!(Element::read_handler(&enc, "vlan_tci").unwrap(), "24583");
+        Element::write_handler(&mut set, "vlan_id", "9", ctx).unwrap();
+        assert_eq!(Element::read_handler(&set, "vlan_tci").unwrap(), "8201");
+        Element::write_handler(&mut set, "vlan_pcp", "0", ctx).unwrap();
+        assert_eq!(Element::read_handler(&set, "vlan_tci").unwrap(), "9");
+        assert!(Element::write_handler(&mut set, "vlan_pcp", "8", ctx).is_err());
+        assert!(Element::write_handler(&mut set, "nonesuch", "1", ctx).is_err());
+    });
+}
+
 /// Truncate cuts packets to LENGTH and counts what it cut in the extra
 /// length annotation, unless told not to.
 #[test]

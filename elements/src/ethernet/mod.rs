@@ -15,7 +15,7 @@ pub use arpresponder::{ARPFaker, ARPResponder};
 pub use arptable::{ARPTable, ArpTable, DEFAULT_ENTRY_BOUND, DEFAULT_PACKET_BOUND};
 pub use etherencap::{EtherEncap, EtherRewrite};
 pub use storeetheraddress::StoreEtherAddress;
-pub use vlan::{VLANDecap, VLANEncap};
+pub use vlan::{SetVLANAnno, VLANDecap, VLANEncap};
 
 use click_engine::Registry;
 
@@ -26,5 +26,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<StoreEtherAddress>();
     r.add::<ARPResponder>().add::<ARPFaker>();
     r.add::<ARPQuerier>().add::<ARPTable>();
-    r.add::<VLANEncap>().add::<VLANDecap>();
+    r.add::<VLANEncap>().add::<VLANDecap>().add::<SetVLANAnno>();
 }

@@ -1,5 +1,5 @@
 //! 802.1Q tags on Ethernet frames: VLANEncap inserts one, VLANDecap
-//! removes it (SetVLANAnno sets the annotation they read and write); and
+//! removes it, SetVLANAnno sets the annotation they read and write; and
 //! [`VlanTag`], the tag arguments VLANEncap shares with EtherVLANEncap.
 //!
 //! The VLAN TCI annotation holds the TCI in host order (Click keeps it
@@ -40,6 +40,29 @@ fn bounded_or(
     value.map_or(Ok(default), |t| bounded(&t, what, lo, hi))
 }
 
+/// A TCI's handlers, `vlan_tci`, `vlan_id` and `vlan_pcp`: the value read.
+fn read_tci(tci: u16, name: &str) -> Option<String> {
+    Some(match name {
+        "vlan_tci" => tci.to_string(),
+        "vlan_id" => (tci & 0xFFF).to_string(),
+        "vlan_pcp" => (tci >> 13).to_string(),
+        _ => return None,
+    })
+}
+
+/// A TCI's handlers: `tci` with `value` written to its part `name`
+/// (`vlan_id` and `vlan_pcp` keep the rest); `None` if `name` is not
+/// one of them.
+fn write_tci(tci: u16, name: &str, value: &str) -> Option<Result<u16, String>> {
+    let part = |what, hi| bounded(value, what, 0, hi).map(|v| v as u16);
+    Some(match name {
+        "vlan_tci" => part("VLAN_TCI", 0xFFFF),
+        "vlan_id" => part("VLAN_ID", 0xFFF).map(|id| (tci & !0xFFF) | id),
+        "vlan_pcp" => part("VLAN_PCP", 7).map(|pcp| (tci & 0x1FFF) | (pcp << 13)),
+        _ => return None,
+    })
+}
+
 /// The tag an encapsulating element adds, as Click's VLANEncap and
 /// EtherVLANEncap take it: `VLAN_TCI` (a 16-bit TCI, or `ANNO` for each
 /// packet's VLAN TCI annotation), `VLAN_PCP` (0-7, the top three bits),
@@ -56,11 +79,6 @@ pub(crate) struct VlanTag {
 }
 
 impl VlanTag {
-    /// The read (and write) handlers of a tag: `vlan_tci` (`ANNO` or a
-    /// number), `vlan_id`, `vlan_pcp`, `native_vlan`.
-    pub(crate) const HANDLER_NAMES: [&'static str; 4] =
-        ["vlan_tci", "vlan_id", "vlan_pcp", "native_vlan"];
-
     /// Reads VLAN_TCI and VLAN_PCP (the next positional arguments) and
     /// the VLAN_ID and NATIVE_VLAN keywords.
     pub(crate) fn configure(args: &mut Args) -> Result<VlanTag, String> {
@@ -93,46 +111,34 @@ impl VlanTag {
     }
 
     pub(crate) fn read_handler(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "vlan_tci" if self.use_anno => "ANNO".to_string(),
-            "vlan_tci" => self.tci.to_string(),
-            "vlan_id" => (self.tci & 0xFFF).to_string(),
-            "vlan_pcp" => (self.tci >> 13).to_string(),
-            "native_vlan" => self.native.map_or(-1, i32::from).to_string(),
-            _ => return None,
-        })
+        match name {
+            "vlan_tci" if self.use_anno => Some("ANNO".to_string()),
+            "native_vlan" => Some(self.native.map_or(-1, i32::from).to_string()),
+            _ => read_tci(self.tci, name),
+        }
     }
 
     /// Writes the tag's handler `name`; `None` if it is not one of them.
+    /// A TCI or VLAN ID written ends ANNO mode; a PCP keeps it.
     pub(crate) fn write_handler(&mut self, name: &str, value: &str) -> Option<Result<(), String>> {
-        VlanTag::HANDLER_NAMES
-            .contains(&name)
-            .then(|| self.write(name, value.trim()))
-    }
-
-    fn write(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
         match name {
             "vlan_tci" if value == "ANNO" => self.use_anno = true,
-            "vlan_tci" => {
-                self.tci = bounded(value, "VLAN_TCI", 0, 0xFFFF)? as u16;
-                self.use_anno = false;
-            }
-            "vlan_id" => {
-                let id = bounded(value, "VLAN_ID", 0, 0xFFF)? as u16;
-                self.tci = (self.tci & !0xFFF) | id;
-                self.use_anno = false;
-            }
-            "vlan_pcp" => {
-                let pcp = bounded(value, "VLAN_PCP", 0, 7)? as u16;
-                self.tci = (self.tci & 0x1FFF) | (pcp << 13);
-            }
             "native_vlan" => {
-                let n = bounded(value, "NATIVE_VLAN", -1, 0xFFF)?;
-                self.native = u16::try_from(n).ok();
+                return Some(bounded(value, "NATIVE_VLAN", -1, 0xFFF).map(|n| {
+                    self.native = u16::try_from(n).ok();
+                }))
             }
-            _ => return Err(format!("no write handler '{name}'")),
+            _ => {
+                let tci = match write_tci(self.tci, name, value)? {
+                    Ok(tci) => tci,
+                    Err(e) => return Some(Err(e)),
+                };
+                self.tci = tci;
+                self.use_anno &= name == "vlan_pcp";
+            }
         }
-        Ok(())
+        Some(Ok(()))
     }
 }
 
@@ -266,5 +272,58 @@ impl PacketElement for VLANDecap {
             p.anno_mut().set_vlan_tci(tci);
         }
         Some(0)
+    }
+}
+
+/// `SetVLANAnno(VLAN_TCI [, VLAN_PCP, *keywords* VLAN_ID])`: sets each
+/// packet's VLAN TCI annotation: VLAN_TCI (0-0xFFFF), or VLAN_ID (0-0xFFF),
+/// with VLAN_PCP (0-7) in the top three bits.
+///
+/// * Ports: 1 input, 1 output, agnostic.
+/// * Handlers: `vlan_tci`, `vlan_id`, `vlan_pcp` (read/write).
+#[derive(Debug)]
+pub struct SetVLANAnno {
+    tci: u16,
+}
+
+impl ElementClass for SetVLANAnno {
+    const CLASS: &'static str = "SetVLANAnno";
+    const THREADS: Threads = Threads::PerThread;
+
+    fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
+        let tci = bounded_or(args.read_p("VLAN_TCI")?, "VLAN_TCI", 0, 0xFFFF, -1)?;
+        let pcp = bounded_or(args.read_p("VLAN_PCP")?, "VLAN_PCP", 0, 7, 0)?;
+        let id = bounded_or(args.read("VLAN_ID")?, "VLAN_ID", 0, 0xFFF, 0)?;
+        let base = if tci >= 0 { tci } else { id };
+        Ok(SetVLANAnno {
+            tci: (base as u16) | ((pcp as u16) << 13),
+        })
+    }
+}
+
+impl PacketElement for SetVLANAnno {
+    #[inline]
+    fn process(&mut self, p: &mut Packet, _ctx: &mut PacketCtx<'_>) -> Option<Port> {
+        p.anno_mut().set_vlan_tci(self.tci);
+        Some(0)
+    }
+
+    fn handlers(&self) -> &'static [Handler] {
+        const HANDLERS: &[Handler] = &[
+            Handler::read_write("vlan_tci"),
+            Handler::read_write("vlan_id"),
+            Handler::read_write("vlan_pcp"),
+        ];
+        HANDLERS
+    }
+
+    fn read_handler(&self, name: &str) -> Option<String> {
+        read_tci(self.tci, name)
+    }
+
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.tci = write_tci(self.tci, name, value.trim())
+            .unwrap_or_else(|| Err(format!("no write handler '{name}'")))?;
+        Ok(())
     }
 }

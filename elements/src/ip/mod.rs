@@ -18,7 +18,6 @@ mod ipprint;
 pub mod lookup;
 mod markipheader;
 mod setipaddress;
-mod setvlananno;
 mod stripethervlanheader;
 mod stripipheader;
 mod striptonetworkheader;
@@ -43,7 +42,6 @@ pub use lookup::{
 };
 pub use markipheader::MarkIPHeader;
 pub use setipaddress::SetIPAddress;
-pub use setvlananno::SetVLANAnno;
 pub use stripethervlanheader::StripEtherVLANHeader;
 pub use stripipheader::StripIPHeader;
 pub use striptonetworkheader::StripToNetworkHeader;
@@ -68,7 +66,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<UnstripIPHeader>()
         .add::<StripToNetworkHeader>();
     r.add::<EtherMirror>().add::<HostEtherFilter>();
-    r.add::<EtherVLANEncap>()
-        .add::<StripEtherVLANHeader>()
-        .add::<SetVLANAnno>();
+    r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>();
 }
