@@ -117,6 +117,13 @@ fn addresses(ip: &[u8; 20]) -> (u32, [u8; 4]) {
 /// The writes to a good packet whose header is `hlen` bytes at `off`:
 /// the marks, the trim to the datagram's `len` bytes (dropping the `pad`
 /// bytes after it) and the destination annotation.
+///
+/// The padding comes as a count (0 almost always) rather than as the
+/// bytes present: the common path has it from its length test, where
+/// comparing the bytes present with `len` took an add and a compare.
+/// The marks go first: written after the annotation, they loaded the
+/// packet's handle, headroom and length again (the compiler cannot tell
+/// the annotation's write from a change to them).
 #[inline(always)]
 fn annotate(p: &mut Packet, dst: [u8; 4], off: usize, hlen: usize, len: usize, pad: usize) {
     // off + hlen <= off + len <= the data: in bounds. Fails only for a
@@ -298,36 +305,10 @@ impl Checker {
             return self.bad(BAD_CHECKSUM);
         }
         let (src, dst) = addresses(ip);
-        self.accept::<ADDRS>(p, src, dst, off, hlen, len, plen - len)
-    }
-
-    /// The end of a check whose header (`hlen` bytes at `off`, with the
-    /// addresses `src` and `dst`) passed the length and checksum tests: the
-    /// source address test, then the marks, the trim to `len` (dropping
-    /// the `pad` bytes after the datagram) and the destination annotation.
-    ///
-    /// The padding comes as a count (0 almost always) rather than as the
-    /// bytes present: the common path has it from its length test, where
-    /// comparing the bytes present with `len` took an add and a compare.
-    /// The marks go first: written after the annotation, they loaded the
-    /// packet's handle, headroom and length again (the compiler cannot
-    /// tell the annotation's write from a change to them).
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn accept<const ADDRS: bool>(
-        &mut self,
-        p: &mut Packet,
-        src: u32,
-        dst: [u8; 4],
-        off: usize,
-        hlen: usize,
-        len: usize,
-        pad: usize,
-    ) -> u16 {
         if ADDRS && self.bad_source(src, dst) {
             return self.bad(BAD_SADDR);
         }
-        annotate(p, dst, off, hlen, len, pad);
+        annotate(p, dst, off, hlen, len, plen - len);
         GOOD
     }
 
