@@ -40,6 +40,23 @@ fn bounded_or(
     value.map_or(Ok(default), |t| bounded(&t, what, lo, hi))
 }
 
+/// Reads the TCI arguments every VLAN element takes: VLAN_TCI and
+/// VLAN_PCP (the next positional arguments) and the VLAN_ID keyword. The
+/// TCI they give (VLAN_TCI, else VLAN_ID, with VLAN_PCP in the top three
+/// bits), and whether VLAN_TCI was `ANNO` (taken only if `anno_ok`; else
+/// it is refused as a number).
+fn configure_tci(args: &mut Args, anno_ok: bool) -> Result<(u16, bool), String> {
+    let tci_word: Option<String> = args.read_p("VLAN_TCI")?;
+    let pcp = bounded_or(args.read_p("VLAN_PCP")?, "VLAN_PCP", 0, 7, 0)?;
+    let id = bounded_or(args.read("VLAN_ID")?, "VLAN_ID", 0, 0xFFF, 0)?;
+    let anno = anno_ok && tci_word.as_deref() == Some("ANNO");
+    let base = match tci_word {
+        Some(w) if !anno => bounded(&w, "VLAN_TCI", 0, 0xFFFF)?,
+        _ => id,
+    };
+    Ok(((base as u16) | ((pcp as u16) << 13), anno))
+}
+
 /// A TCI's handlers, `vlan_tci`, `vlan_id` and `vlan_pcp`: the value read.
 fn read_tci(tci: u16, name: &str) -> Option<String> {
     Some(match name {
@@ -82,17 +99,10 @@ impl VlanTag {
     /// Reads VLAN_TCI and VLAN_PCP (the next positional arguments) and
     /// the VLAN_ID and NATIVE_VLAN keywords.
     pub(crate) fn configure(args: &mut Args) -> Result<VlanTag, String> {
-        let tci_word: Option<String> = args.read_p("VLAN_TCI")?;
-        let pcp = bounded_or(args.read_p("VLAN_PCP")?, "VLAN_PCP", 0, 7, 0)?;
-        let id = bounded_or(args.read("VLAN_ID")?, "VLAN_ID", 0, 0xFFF, 0)?;
+        let (tci, use_anno) = configure_tci(args, true)?;
         let native = bounded_or(args.read("NATIVE_VLAN")?, "NATIVE_VLAN", -1, 0xFFF, 0)?;
-        let use_anno = tci_word.as_deref() == Some("ANNO");
-        let tci = match tci_word {
-            Some(w) if !use_anno => bounded(&w, "VLAN_TCI", 0, 0xFFFF)?,
-            _ => id,
-        };
         Ok(VlanTag {
-            tci: (tci as u16) | ((pcp as u16) << 13),
+            tci,
             use_anno,
             native: u16::try_from(native).ok(),
         })
@@ -122,23 +132,18 @@ impl VlanTag {
     /// A TCI or VLAN ID written ends ANNO mode; a PCP keeps it.
     pub(crate) fn write_handler(&mut self, name: &str, value: &str) -> Option<Result<(), String>> {
         let value = value.trim();
-        match name {
-            "vlan_tci" if value == "ANNO" => self.use_anno = true,
-            "native_vlan" => {
-                return Some(bounded(value, "NATIVE_VLAN", -1, 0xFFF).map(|n| {
-                    self.native = u16::try_from(n).ok();
-                }))
+        Some(match name {
+            "vlan_tci" if value == "ANNO" => {
+                self.use_anno = true;
+                Ok(())
             }
-            _ => {
-                let tci = match write_tci(self.tci, name, value)? {
-                    Ok(tci) => tci,
-                    Err(e) => return Some(Err(e)),
-                };
+            "native_vlan" => bounded(value, "NATIVE_VLAN", -1, 0xFFF)
+                .map(|n| self.native = u16::try_from(n).ok()),
+            _ => write_tci(self.tci, name, value)?.map(|tci| {
                 self.tci = tci;
                 self.use_anno &= name == "vlan_pcp";
-            }
-        }
-        Some(Ok(()))
+            }),
+        })
     }
 }
 
@@ -291,13 +296,8 @@ impl ElementClass for SetVLANAnno {
     const THREADS: Threads = Threads::PerThread;
 
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
-        let tci = bounded_or(args.read_p("VLAN_TCI")?, "VLAN_TCI", 0, 0xFFFF, -1)?;
-        let pcp = bounded_or(args.read_p("VLAN_PCP")?, "VLAN_PCP", 0, 7, 0)?;
-        let id = bounded_or(args.read("VLAN_ID")?, "VLAN_ID", 0, 0xFFF, 0)?;
-        let base = if tci >= 0 { tci } else { id };
-        Ok(SetVLANAnno {
-            tci: (base as u16) | ((pcp as u16) << 13),
-        })
+        let (tci, _) = configure_tci(args, false)?;
+        Ok(SetVLANAnno { tci })
     }
 }
 
