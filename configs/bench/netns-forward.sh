@@ -35,6 +35,9 @@
 # kernel's too) records both cores (`perf record -a -g`, 3 s) into
 # DIR/perf-NAME-runN-flood.data (`--sort cpu,comm,sym`).
 #
+# TCP_ONLY=1 takes only the TCP measure (no ping, flood or strace): for
+# many quick alternations of the kernel and the router.
+#
 # THREADS=2 measures our router with -j 2 and two receive queues per
 # device (the veths made with two queues) on both cores, instead of -j 1.
 #
@@ -125,10 +128,16 @@ iperf_server() {
     sleep 0.5
 }
 
+# Frames the middle namespace's two devices have received: the data
+# a→b on r0, the ACKs b→a on r1, whoever forwards them.
+mid_rx() { inR cat /sys/class/net/r0/statistics/rx_packets /sys/class/net/r1/statistics/rx_packets | awk "{s += \$1} END {print s}"; }
+
 # tcp [PROFILE-FILE]: Gbit/s received by host-b, how busy cores 0 and 1
-# were meanwhile (percent), the steal, and the sender's retransmits (a
-# forwarder's drops: the kernel's forwarding has none here); both cores
-# recorded into PROFILE-FILE meanwhile, if given.
+# were meanwhile (percent), the steal, the sender's retransmits (a
+# forwarder's drops: the kernel's forwarding has none here), and the busy
+# time of both cores per frame forwarded (data and ACKs: the whole path's
+# cost, the hosts' TCP included); both cores recorded into PROFILE-FILE
+# meanwhile, if given.
 tcp() {
     local prof=
     iperf_server
@@ -136,16 +145,16 @@ tcp() {
         (sleep 1; perf record -q -a -g -o "$1" -- sleep 4 >/dev/null 2>&1) &
         prof=$!
     fi
-    local b0 c0 b1 c1 t0 t1 s0 s1
-    read -r b0 c0 <<< "$(core_ticks)"; s0=$(steal_ticks); t0=$(date +%s.%N)
+    local b0 c0 b1 c1 t0 t1 s0 s1 f0 f1
+    f0=$(mid_rx); read -r b0 c0 <<< "$(core_ticks)"; s0=$(steal_ticks); t0=$(date +%s.%N)
     inA taskset -c 0 iperf3 -c 10.1.2.2 -t "$secs" -J > "$dir/tcp.json"
-    read -r b1 c1 <<< "$(core_ticks)"; s1=$(steal_ticks); t1=$(date +%s.%N)
+    read -r b1 c1 <<< "$(core_ticks)"; s1=$(steal_ticks); t1=$(date +%s.%N); f1=$(mid_rx)
     wait $srv
     [ -z "$prof" ] || wait $prof
     awk -v b="$(json_last bits_per_second < "$dir/tcp.json")" -v x=$((b1 - b0)) -v y=$((c1 - c0)) \
         -v t0="$t0" -v t1="$t1" -v hz="$hz" -v st=$((s1 - s0)) \
-        -v rt="$(json_last retransmits < "$dir/tcp.json")" \
-        'BEGIN{printf "%.2f %.0f%%/%.0f%%,steal:%.0f%%,retransmits:%d", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0), 50*st/hz/(t1-t0), rt}'
+        -v rt="$(json_last retransmits < "$dir/tcp.json")" -v f=$((f1 - f0)) \
+        'BEGIN{if (f<=0) f=1; printf "%.2f %.0f%%/%.0f%%,steal:%.0f%%,retransmits:%d,busy:%.2f", b/1e9, 100*x/hz/(t1-t0), 100*y/hz/(t1-t0), 50*st/hz/(t1-t0), rt, (x+y)/hz*1e6/f}'
 }
 
 # rtt: the round trip of 300 pings a→b, 2 ms apart, through the
@@ -243,12 +252,17 @@ row() {
     if [ -n "${PROFILE:-}" ] && [ "$2" != kernel ]; then
         prof=$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run.data
     fi
+    if [ -n "${TCP_ONLY:-}" ]; then
+        read -r t tbusy <<< "$(tcp $prof)"
+        printf '%-20s TCP %6s Gbit/s (cores busy %s µs/frame)\n' "$1" "$t" "$(echo "$tbusy" | sed 's/,steal:/, steal /; s/,retransmits:/, retransmits /; s/,busy:/, both cores busy /')"
+        return
+    fi
     local lat; lat=$(rtt)
     read -r t tbusy <<< "$(tcp $prof)"
     local fprof=${PROFILE:+$PROFILE/perf-$(echo "$1" | tr ' ' '-')-run$run-flood.data}
     read -r sent got cpu core0 core1 steal <<< "$(udp "$2" $fprof)"
     printf '%-20s ping %9s us   TCP %6s Gbit/s (cores busy %s)   64-byte UDP: %5s kpps sent, %5s kpps delivered, %6s ns CPU/packet; busy ns/packet: core 0 %5s, core 1 %5s; steal %s%%\n' \
-        "$1" "$lat" "$t" "$(echo "$tbusy" | sed 's/,steal:/, steal /; s/,retransmits:/, retransmits /')" "$sent" "$got" "$cpu" "$core0" "$core1" "$steal"
+        "$1" "$lat" "$t" "$(echo "$tbusy" | sed 's/,steal:/, steal /; s/,retransmits:/, retransmits /; s/,busy:/, both cores busy /; s/$/ µs\/frame/')" "$sent" "$got" "$cpu" "$core0" "$core1" "$steal"
 }
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -270,7 +284,7 @@ for run in $(seq "$runs"); do
         pid=$!
         wait_reachable "router $m" || { cat "$dir/router.log" >&2; exit 1; }
         row "router $m" "$pid"
-        if [ "$run" = 1 ]; then
+        if [ "$run" = 1 ] && [ -z "${TCP_ONLY:-}" ]; then
             echo "   router $m: $(syscalls "$pid") system calls per packet under strace -c"
         fi
         kill -INT "$pid"; wait "$pid" || true
