@@ -17,6 +17,7 @@ mod ipfilter;
 mod ipprint;
 pub mod lookup;
 mod markipheader;
+mod rewriter;
 mod setipaddress;
 mod stripethervlanheader;
 mod stripipheader;
@@ -41,6 +42,7 @@ pub use lookup::{
     DirectIPLookup, LinearIPLookup, RadixIPLookup, RangeIPLookup, SetRandIPAddress, StaticIPLookup,
 };
 pub use markipheader::MarkIPHeader;
+pub use rewriter::{IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter};
 pub use setipaddress::SetIPAddress;
 pub use stripethervlanheader::StripEtherVLANHeader;
 pub use stripipheader::StripIPHeader;
@@ -67,4 +69,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<StripToNetworkHeader>();
     r.add::<EtherMirror>().add::<HostEtherFilter>();
     r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>();
+    rewriter::register(r);
 }

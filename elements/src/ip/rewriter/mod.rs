@@ -1,0 +1,23 @@
+//! The rewriters: Click's NAT family (`IPRewriter`, `TCPRewriter`,
+//! `UDPRewriter` from Click's `elements/tcpudp`, `IPAddrRewriter` and
+//! `IPAddrPairRewriter` from `elements/ip`). They share one core
+//! (`core.rs`): input specs and patterns (`pattern.rs`), flow records and
+//! checksum deltas (`flow.rs`), and the flow table (`table.rs`).
+
+mod core;
+mod elements;
+mod flow;
+mod pattern;
+mod table;
+
+pub use elements::{IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter};
+
+use click_engine::Registry;
+
+pub(crate) fn register(r: &mut Registry) {
+    r.add::<IPRewriter>()
+        .add::<TCPRewriter>()
+        .add::<UDPRewriter>()
+        .add::<IPAddrRewriter>()
+        .add::<IPAddrPairRewriter>();
+}
