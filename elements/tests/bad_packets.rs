@@ -8,10 +8,10 @@
 
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
-    Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPAddrPairRewriter, IPAddrRewriter,
-    IPClassifier, IPFilter, IPRewriter, MarkIPHeader, Pad, SetVLANAnno, StripEtherVLANHeader,
-    StripIPHeader, StripToNetworkHeader, TCPRewriter, Truncate, UDPRewriter, UnstripIPHeader,
-    VLANDecap, VLANEncap,
+    Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, ICMPPingRewriter, IPAddrPairRewriter,
+    IPAddrRewriter, IPClassifier, IPFilter, IPRewriter, MarkIPHeader, Pad, SetVLANAnno,
+    StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, TCPRewriter, Truncate, UDPRewriter,
+    UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketPool, PacketType};
@@ -281,6 +281,11 @@ fn every_element_takes_every_frame() {
     every_frame(
         "IPAddrPairRewriter",
         make::<IPAddrPairRewriter>(addrs, 1),
+        &all,
+    );
+    every_frame(
+        "ICMPPingRewriter",
+        make::<ICMPPingRewriter>("pattern 2.0.0.2 - 0-3# 0 0", 1),
         &all,
     );
 }

@@ -6,7 +6,9 @@
 
 use std::net::Ipv4Addr;
 
-use click_elements::{IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter};
+use click_elements::{
+    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+};
 use click_engine::args::Args;
 use click_engine::packet::Batch;
 use click_engine::{
@@ -480,4 +482,115 @@ fn flows_expire_under_simulated_time() {
     );
     assert_eq!(got, ["1", "2", "0", "0"]);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn lookup_and_pattern_writes() {
+    let mut h = Harness::new("rw");
+    let mut rw: TCPRewriter = make(NAT, 2, 2);
+    send(&mut h, &mut rw, 0, tcp("10.0.0.1", 5, "2.2.2.2", 80)).unwrap();
+    assert_eq!(
+        rw.read_handler("lookup 10.0.0.1 5 2.2.2.2 80").unwrap(),
+        "1.0.0.1 1024 2.2.2.2 80"
+    );
+    assert_eq!(
+        rw.read_handler("lookup 2.2.2.2 80 1.0.0.1 1024").unwrap(),
+        "2.2.2.2 80 10.0.0.1 5"
+    );
+    assert_eq!(rw.read_handler("lookup 9.9.9.9 1 2.2.2.2 80").unwrap(), "");
+    assert_eq!(rw.read_handler("lookup nonsense"), None);
+    // A new pattern for input 0 drops the flows it made.
+    h.with(|ctx| rw.write_handler("pattern0", "pattern 1.0.0.9 2000-2001# - - 0 1", ctx))
+        .unwrap();
+    assert_eq!(rw.read_handler("size").unwrap(), "0");
+    assert_eq!(
+        rw.read_handler("pattern0").unwrap(),
+        "1.0.0.9 2000-2001 - -\n"
+    );
+    assert_eq!(
+        send(&mut h, &mut rw, 0, tcp("10.0.0.1", 5, "2.2.2.2", 80)).unwrap(),
+        (0, "1.0.0.9:2000 > 2.2.2.2:80".to_string())
+    );
+    let err = h
+        .with(|ctx| rw.write_handler("pattern1", "pattern 1.0.0.9 - - - 0 7", ctx))
+        .unwrap_err();
+    assert!(err.contains("output port out of range"), "{err}");
+    assert!(h
+        .with(|ctx| rw.write_handler("pattern2", "drop", ctx))
+        .is_err());
+}
+
+/// An ICMP echo (type 8) or echo reply (0) with `id` and `seq`, no data,
+/// its checksums valid.
+fn ping(ty: u8, src: &str, dst: &str, id: u16, seq: u16) -> Packet {
+    let (s, d): (Ipv4Addr, Ipv4Addr) = (src.parse().unwrap(), dst.parse().unwrap());
+    let mut icmp = vec![ty, 0, 0, 0];
+    icmp.extend_from_slice(&id.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    let c = cksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, ICMP, 0, 0];
+    ip.extend_from_slice(&s.octets());
+    ip.extend_from_slice(&d.octets());
+    let c = cksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip.extend_from_slice(&icmp);
+    let mut p = Packet::from_slice(&ip).unwrap();
+    p.set_network_header(0, 20).unwrap();
+    p
+}
+
+/// `src > dst id`, after checking the IP and ICMP checksums.
+fn ping_summary(p: &Packet) -> String {
+    let d = p.data();
+    assert_eq!(cksum(&d[..20]), 0, "IP checksum");
+    assert_eq!(cksum(&d[20..]), 0, "ICMP checksum");
+    format!(
+        "{} > {} {}",
+        Ipv4Addr::new(d[12], d[13], d[14], d[15]),
+        Ipv4Addr::new(d[16], d[17], d[18], d[19]),
+        u16::from_be_bytes([d[24], d[25]])
+    )
+}
+
+#[test]
+fn icmppingrewriter_maps_echoes_by_identifier() {
+    let mut h = Harness::new("rw");
+    let mut rw: ICMPPingRewriter = make("pattern 2.0.0.2 - 0-65535# 0 1, drop", 2, 2);
+    let mut go = |rw: &mut ICMPPingRewriter, input, p| {
+        let mut batch = Batch::new();
+        batch.push(p);
+        h.with(|ctx| rw.push(input, batch, ctx));
+        (0..2).find_map(|port| h.take_output(port).pop().map(|q| (port, ping_summary(&q))))
+    };
+    let echo = ping(8, "1.0.0.1", "5.0.0.5", 10230, 0);
+    assert_eq!(
+        go(&mut rw, 0, echo),
+        Some((0, "2.0.0.2 > 5.0.0.5 0".into()))
+    );
+    let echo = ping(8, "1.0.0.2", "5.0.0.5", 0, 0);
+    assert_eq!(
+        go(&mut rw, 0, echo),
+        Some((0, "2.0.0.2 > 5.0.0.5 1".into()))
+    );
+    // Replies come back to the pinger's address and identifier; the one
+    // that becomes all zeros has a checksum of all ones.
+    let reply = ping(0, "5.0.0.5", "2.0.0.2", 1, 0);
+    assert_eq!(
+        go(&mut rw, 1, reply),
+        Some((1, "5.0.0.5 > 1.0.0.2 0".into()))
+    );
+    let reply = ping(0, "5.0.0.5", "2.0.0.2", 0, 7);
+    assert_eq!(
+        go(&mut rw, 1, reply),
+        Some((1, "5.0.0.5 > 1.0.0.1 10230".into()))
+    );
+    // A reply with no echo makes no mapping.
+    assert_eq!(go(&mut rw, 0, ping(0, "5.0.0.5", "2.0.0.2", 9, 0)), None);
+    assert_eq!(rw.read_handler("table_size").unwrap(), "2");
+    let table = rw.read_handler("table").unwrap();
+    assert!(
+        table.starts_with("(1.0.0.1, 5.0.0.5, 10230) => (2.0.0.2, 5.0.0.5, 0) [*0 1] i0 exp"),
+        "{table}"
+    );
 }

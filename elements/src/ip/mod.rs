@@ -42,7 +42,9 @@ pub use lookup::{
     DirectIPLookup, LinearIPLookup, RadixIPLookup, RangeIPLookup, SetRandIPAddress, StaticIPLookup,
 };
 pub use markipheader::MarkIPHeader;
-pub use rewriter::{IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter};
+pub use rewriter::{
+    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+};
 pub use setipaddress::SetIPAddress;
 pub use stripethervlanheader::StripEtherVLANHeader;
 pub use stripipheader::StripIPHeader;

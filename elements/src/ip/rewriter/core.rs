@@ -12,11 +12,14 @@ use click_engine::{ClockHandle, ConfigureCtx, Handler, Packet, Port};
 use super::flow::{adjust, Flow, FlowId, Tracking, TCP_BOTH_DATA, TCP_BOTH_DONE};
 use super::pattern::InputSpec;
 use super::table::{Entry, FlowTable};
-use crate::ip::forward::hdr::{be16, ip_at, put16};
+use crate::ip::forward::hdr::{be16, ip_at, put16, update_cksum};
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const DCCP: u8 = 33;
+const ICMP: u8 = 1;
+const ICMP_ECHO_REPLY: u8 = 0;
+const ICMP_ECHO: u8 = 8;
 
 /// Which rewriter: what it keys flows by and what it rewrites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +34,9 @@ pub(crate) enum Kind {
     Addr,
     /// IPAddrPairRewriter: the source and destination addresses.
     AddrPair,
+    /// ICMPPingRewriter: ICMP echoes and replies, by address and
+    /// identifier.
+    Ping,
 }
 
 impl Kind {
@@ -127,6 +133,7 @@ impl Headers {
 #[derive(Debug)]
 pub(crate) struct Core {
     kind: Kind,
+    noutputs: usize,
     specs: Vec<InputSpec>,
     stats: Vec<InputStats>,
     /// Table 0: TCP (IPRewriter), or every flow; table 1: IPRewriter's UDP.
@@ -149,6 +156,7 @@ impl Core {
     pub fn configure(kind: Kind, args: &mut Args, ctx: &ConfigureCtx) -> Result<Core, String> {
         let mut core = Core {
             kind,
+            noutputs: ctx.noutputs(),
             specs: Vec::new(),
             stats: vec![InputStats::default(); ctx.ninputs()],
             tables: Default::default(),
@@ -217,8 +225,9 @@ impl Core {
                 secs(args, "UDP_GUARANTEE", &mut t[0].guarantee)?;
             }
             Kind::Addr | Kind::AddrPair => t[0] = Timeouts::new(2 * 60 * 60),
+            Kind::Ping => {}
         }
-        self.read_annos(args, self.kind.has_ports())?;
+        self.read_annos(args, !matches!(self.kind, Kind::Addr | Kind::AddrPair))?;
         // What every rewriter reads (Click's IPRewriterBase).
         for kw in ["CAPACITY", "MAPPING_CAPACITY"] {
             if let Some(text) = args.read::<String>(kw)? {
@@ -260,11 +269,12 @@ impl Core {
     pub fn process(&mut self, input: Port, p: &mut Packet, now: Instant) -> Option<Port> {
         // Without a marked IPv4 header there is nothing to map.
         let h = Headers::read(p)?;
-        let Some((t, key)) = self.flow_key(&h, p) else {
+        let Some((t, key, may_create)) = self.flow_key(&h, p) else {
             return self.unmapped(input);
         };
         let entry = match self.find(t, key, &h) {
             Some(e) => e,
+            None if !may_create => return self.unmapped(input),
             None => match self.create(input, t, key, p, now) {
                 Ok(e) => e,
                 Err(fate) => return fate,
@@ -273,15 +283,16 @@ impl Core {
         self.apply(t, entry, &h, p, now)
     }
 
-    /// The table and flow ID `p` is looked up by; `None` for packets the
-    /// rewriter does not map (other protocols, later fragments, short
-    /// transport headers).
-    fn flow_key(&self, h: &Headers, p: &Packet) -> Option<(usize, FlowId)> {
+    /// The table and flow ID `p` is looked up by, and whether a packet
+    /// with none may make one; `None` for packets the rewriter does not
+    /// map (other protocols, later fragments, short transport headers).
+    fn flow_key(&self, h: &Headers, p: &Packet) -> Option<(usize, FlowId, bool)> {
         let table = match (self.kind, h.proto) {
             (Kind::Ip, TCP) | (Kind::Tcp, TCP) | (Kind::Udp, TCP | UDP | DCCP) => 0,
             (Kind::Ip, UDP) => 1,
-            (Kind::Addr, _) => return Some((0, FlowId::new(h.saddr, 0, 0, 0))),
-            (Kind::AddrPair, _) => return Some((0, FlowId::new(h.saddr, 0, h.daddr, 0))),
+            (Kind::Addr, _) => return Some((0, FlowId::new(h.saddr, 0, 0, 0), true)),
+            (Kind::AddrPair, _) => return Some((0, FlowId::new(h.saddr, 0, h.daddr, 0), true)),
+            (Kind::Ping, ICMP) => return ping_key(h, p.data()),
             _ => return None,
         };
         let d = p.data();
@@ -289,7 +300,7 @@ impl Core {
             return None;
         }
         let (sport, dport) = (be16(d, h.th), be16(d, h.th + 2));
-        Some((table, FlowId::new(h.saddr, sport, h.daddr, dport)))
+        Some((table, FlowId::new(h.saddr, sport, h.daddr, dport), true))
     }
 
     /// An existing mapping for `key` (IPAddrRewriter also finds replies
@@ -348,8 +359,14 @@ impl Core {
         if changes_more {
             return Err(None);
         }
+        // A ping flow's "ports" are the identifier and the identifier + 1
+        // (the reply's), so that a reply is the reverse of its echo.
+        let mut rewritten = rewritten;
+        if self.kind == Kind::Ping {
+            rewritten.dport = rewritten.sport.wrapping_add(1);
+        }
         let tracking = match (self.kind, key_proto(self.kind, t)) {
-            (Kind::Addr | Kind::AddrPair, _) => Tracking::Plain,
+            (Kind::Addr | Kind::AddrPair | Kind::Ping, _) => Tracking::Plain,
             (_, TCP) => Tracking::Tcp,
             _ => Tracking::Udp,
         };
@@ -407,6 +424,24 @@ impl Core {
             } else if h.proto == UDP && tlen >= 8 && be16(d, th + 6) != 0 {
                 // A zero UDP checksum means none: it stays zero.
                 put16(d, th + 6, adjust(be16(d, th + 6), flow.l4_delta, e.reply));
+            } else if kind == Kind::Ping && tlen >= 6 {
+                // The identifier; the ICMP checksum covers only it here.
+                let id = if e.reply { new.dport } else { new.sport };
+                let old = be16(d, th + 4);
+                // An update for no change could turn a checksum of all
+                // ones into zero, wrong for an all-zero message.
+                if old != id {
+                    put16(d, th + 4, id);
+                    let mut sum = update_cksum(be16(d, th + 2), old, id);
+                    // RFC 1624 gives zero for a message that is now all
+                    // zeros, whose checksum is all ones (Click's
+                    // click_update_zero_in_cksum).
+                    let zero = |b: &[u8]| b.iter().all(|&b| b == 0);
+                    if sum == 0 && zero(&d[th..th + 2]) && zero(&d[th + 4..]) {
+                        sum = 0xffff;
+                    }
+                    put16(d, th + 2, sum);
+                }
             }
         }
         match flow.tracking {
@@ -500,10 +535,10 @@ impl Core {
     /// The handlers of this kind of rewriter, with `pattern0`... for its
     /// inputs (up to 16).
     pub fn handlers(&self) -> &'static [Handler] {
-        let all = if self.kind == Kind::Ip {
-            IP_HANDLERS
-        } else {
-            HANDLERS
+        let all = match self.kind {
+            Kind::Ip => IP_HANDLERS,
+            Kind::Tcp => TCP_HANDLERS,
+            _ => HANDLERS,
         };
         &all[..all.len() - PATTERN_HANDLERS + self.specs.len().min(PATTERN_HANDLERS)]
     }
@@ -521,6 +556,7 @@ impl Core {
             "table" | "mappings" if self.kind != Kind::Ip => self.table_text(0),
             "tcp_table" | "tcp_mappings" if self.kind == Kind::Ip => self.table_text(0),
             "udp_table" | "udp_mappings" if self.kind == Kind::Ip => self.table_text(1),
+            _ if self.is_lookup(name) => self.lookup_text(name)?,
             _ => {
                 let i: usize = name.strip_prefix("pattern")?.parse().ok()?;
                 (i < self.specs.len()).then(|| self.pattern_line(i))?
@@ -528,7 +564,60 @@ impl Core {
         })
     }
 
+    /// Whether `name` is a TCP lookup (`lookup SADDR SPORT DADDR DPORT`,
+    /// IPRewriter's `tcp_lookup`), which TCPRewriter and IPRewriter have.
+    fn is_lookup(&self, name: &str) -> bool {
+        let word = name.split_whitespace().next().unwrap_or("");
+        matches!(
+            (self.kind, word),
+            (Kind::Tcp, "lookup") | (Kind::Ip, "tcp_lookup")
+        )
+    }
+
+    /// The rewritten flow of the TCP flow the lookup names (`SADDR SPORT
+    /// DADDR DPORT`), as those four words; empty if it has no mapping.
+    fn lookup_text(&self, name: &str) -> Option<String> {
+        let words: Vec<&str> = name.split_whitespace().skip(1).collect();
+        let [sa, sp, da, dp] = words[..] else {
+            return None;
+        };
+        let addr = |w: &str| w.parse::<Ipv4Addr>().ok().map(u32::from);
+        let port = |w: &str| w.parse::<u16>().ok();
+        let key = FlowId::new(addr(sa)?, port(sp)?, addr(da)?, port(dp)?);
+        let table = &self.tables[0];
+        Some(table.lookup(&key).map_or(String::new(), |e| {
+            let r = table.flow(e.flow).rewritten(e.reply);
+            format!(
+                "{} {} {} {}",
+                Ipv4Addr::from(r.saddr),
+                r.sport,
+                Ipv4Addr::from(r.daddr),
+                r.dport
+            )
+        }))
+    }
+
+    /// Replaces input `i`'s spec (a `patternN` write), dropping the flows
+    /// it made, as Click does.
+    fn replace_spec(&mut self, i: usize, text: &str) -> Result<(), String> {
+        let spec = InputSpec::parse(text, self.noutputs, &Args::new(""))
+            .map_err(|e| format!("input spec {i}: {e}"))?;
+        for t in 0..2 {
+            for flow in self.tables[t].remove_where(|f| f.input == i) {
+                self.stats[flow.input].count -= 1;
+            }
+        }
+        self.specs[i] = spec;
+        Ok(())
+    }
+
     pub fn write_handler(&mut self, name: &str, value: &str, now: Instant) -> Result<(), String> {
+        if let Some(i) = name.strip_prefix("pattern") {
+            return match i.parse::<usize>() {
+                Ok(i) if i < self.specs.len() => self.replace_spec(i, value),
+                _ => Err(format!("no write handler '{name}'")),
+            };
+        }
         match name {
             "capacity" => {
                 self.capacity = Args::new(value).read_mp("CAPACITY")?;
@@ -598,8 +687,38 @@ impl Core {
                 ip(other.daddr),
                 ip(other.saddr)
             ),
+            Kind::Ping => {
+                let r = flow.rewritten(reply);
+                write!(
+                    s,
+                    "({}, {}, {}) => ({}, {}, {})",
+                    ip(me.saddr),
+                    ip(me.daddr),
+                    me.sport,
+                    ip(r.saddr),
+                    ip(r.daddr),
+                    r.sport
+                )
+            }
             _ => write!(s, "{} => {}", me, flow.rewritten(reply)),
         };
+    }
+}
+
+/// An ICMP echo's or echo reply's flow: (source, identifier, destination,
+/// identifier + 1) for an echo, the reverse for a reply, so a reply finds
+/// its echo's mapping; only echoes make mappings. Other ICMP messages,
+/// later fragments and short headers are not mapped.
+fn ping_key(h: &Headers, d: &[u8]) -> Option<(usize, FlowId, bool)> {
+    if !h.first_frag || d.len() < h.th + 6 {
+        return None;
+    }
+    let id = be16(d, h.th + 4);
+    let (a, b) = (id, id.wrapping_add(1));
+    match d[h.th] {
+        ICMP_ECHO => Some((0, FlowId::new(h.saddr, a, h.daddr, b), true)),
+        ICMP_ECHO_REPLY => Some((0, FlowId::new(h.saddr, b, h.daddr, a), false)),
+        _ => None,
     }
 }
 
@@ -625,18 +744,24 @@ macro_rules! rewriter_handlers {
             Handler::read("size"),
             Handler::read_write("capacity"),
             Handler::write("clear"),
-            Handler::read("pattern0"), Handler::read("pattern1"),
-            Handler::read("pattern2"), Handler::read("pattern3"),
-            Handler::read("pattern4"), Handler::read("pattern5"),
-            Handler::read("pattern6"), Handler::read("pattern7"),
-            Handler::read("pattern8"), Handler::read("pattern9"),
-            Handler::read("pattern10"), Handler::read("pattern11"),
-            Handler::read("pattern12"), Handler::read("pattern13"),
-            Handler::read("pattern14"), Handler::read("pattern15"),
+            Handler::read_write("pattern0"), Handler::read_write("pattern1"),
+            Handler::read_write("pattern2"), Handler::read_write("pattern3"),
+            Handler::read_write("pattern4"), Handler::read_write("pattern5"),
+            Handler::read_write("pattern6"), Handler::read_write("pattern7"),
+            Handler::read_write("pattern8"), Handler::read_write("pattern9"),
+            Handler::read_write("pattern10"), Handler::read_write("pattern11"),
+            Handler::read_write("pattern12"), Handler::read_write("pattern13"),
+            Handler::read_write("pattern14"), Handler::read_write("pattern15"),
         ]
     };
 }
 
 const HANDLERS: &[Handler] = rewriter_handlers!("table", "mappings");
-const IP_HANDLERS: &[Handler] =
-    rewriter_handlers!("tcp_table", "udp_table", "tcp_mappings", "udp_mappings");
+const TCP_HANDLERS: &[Handler] = rewriter_handlers!("table", "mappings", "lookup");
+const IP_HANDLERS: &[Handler] = rewriter_handlers!(
+    "tcp_table",
+    "udp_table",
+    "tcp_mappings",
+    "udp_mappings",
+    "tcp_lookup"
+);

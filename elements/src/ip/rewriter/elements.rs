@@ -110,14 +110,17 @@ macro_rules! rewriter {
 ///
 /// Not supported from Click: mapper elements and named patterns
 /// (`IPRewriterPatterns`) as specs, a MAPPING_CAPACITY shared with
-/// another rewriter, writable `patternN` handlers, `tcp_lookup`.
+/// another rewriter.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
 /// * Handlers: `tcp_table`, `udp_table` (the mappings, forward and reply:
-///   `FLOW => REWRITTEN [*FOUT ROUT] iINPUT expSECONDS`), `table_size`
-///   (`nmappings`: flows made by the inputs), `mapping_failures`,
-///   `patterns`, `patternN`, `size` (flows held), `capacity` (read and
-///   write), `clear` (write: drop every flow).
+///   `FLOW => REWRITTEN [*FOUT ROUT] iINPUT expSECONDS`), `tcp_lookup
+///   SADDR SPORT DADDR DPORT` (the TCP flow's rewritten four-tuple, empty
+///   if unmapped), `table_size` (`nmappings`: flows made by the inputs),
+///   `mapping_failures`, `patterns`, `patternN` (input N's spec; a write
+///   replaces it and drops the flows it made; the first 16 inputs),
+///   `size` (flows held), `capacity` (read and write), `clear` (write:
+///   drop every flow).
 #[derive(Debug)]
 pub struct IPRewriter(Core);
 rewriter!(IPRewriter, Kind::Ip);
@@ -131,8 +134,9 @@ rewriter!(IPRewriter, Kind::Ip);
 /// Sequence number translation (Click's FTPPortMapper) is not supported.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
-/// * Handlers: `table` (`mappings`), `table_size`, `mapping_failures`,
-///   `patterns`, `patternN`, `size`, `capacity`, `clear`.
+/// * Handlers: `table` (`mappings`), `lookup SADDR SPORT DADDR DPORT`,
+///   `table_size`, `mapping_failures`, `patterns`, `patternN`, `size`,
+///   `capacity`, `clear`, as IPRewriter's.
 #[derive(Debug)]
 pub struct TCPRewriter(Core);
 rewriter!(TCPRewriter, Kind::Tcp);
@@ -189,3 +193,25 @@ rewriter!(IPAddrRewriter, Kind::Addr);
 #[derive(Debug)]
 pub struct IPAddrPairRewriter(Core);
 rewriter!(IPAddrPairRewriter, Kind::AddrPair);
+
+/// `ICMPPingRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites ICMP echo
+/// requests and replies as [`IPRewriter`](crate::IPRewriter) rewrites
+/// TCP and UDP, the echo's identifier standing for the port: an echo
+/// makes a mapping (by its source, destination and identifier), its
+/// replies find it. Patterns are `SADDR DADDR IDENTIFIER FOUTPUT
+/// ROUTPUT` (or `SADDR IDENTIFIER DADDR - FOUTPUT ROUTPUT`), IDENTIFIER a
+/// value, a range (`0-65535`, with `#` or `?` as for ports) or `-`.
+/// The IP checksum is updated incrementally, and the ICMP checksum for
+/// the new identifier. Other ICMP messages, echo replies with no mapping,
+/// non-first fragments and other protocols are passed unchanged if their
+/// input's spec is `pass`, else dropped. Flows expire after TIMEOUT
+/// (300 s) without packets, kept at least GUARANTEE (5 s); also
+/// CAPACITY, REAP_INTERVAL, DST_ANNO, REPLY_ANNO.
+///
+/// * Ports: 1 or more push inputs, 1 or more push outputs.
+/// * Handlers: `table` (`mappings`: `(SRC, DST, ID) => (SRC, DST, ID)
+///   [...]`), `table_size`, `mapping_failures`, `patterns`, `patternN`,
+///   `size`, `capacity`, `clear`, as IPRewriter's.
+#[derive(Debug)]
+pub struct ICMPPingRewriter(Core);
+rewriter!(ICMPPingRewriter, Kind::Ping);

@@ -1,6 +1,7 @@
 //! The rewriters: Click's NAT family (`IPRewriter`, `TCPRewriter`,
 //! `UDPRewriter` from Click's `elements/tcpudp`, `IPAddrRewriter` and
-//! `IPAddrPairRewriter` from `elements/ip`). They share one core
+//! `IPAddrPairRewriter` from `elements/ip`, `ICMPPingRewriter` from
+//! `elements/icmp`). They share one core
 //! (`core.rs`): input specs and patterns (`pattern.rs`), flow records and
 //! checksum deltas (`flow.rs`), and the flow table (`table.rs`).
 
@@ -10,7 +11,9 @@ mod flow;
 mod pattern;
 mod table;
 
-pub use elements::{IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter};
+pub use elements::{
+    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+};
 
 use click_engine::Registry;
 
@@ -19,5 +22,6 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<TCPRewriter>()
         .add::<UDPRewriter>()
         .add::<IPAddrRewriter>()
-        .add::<IPAddrPairRewriter>();
+        .add::<IPAddrPairRewriter>()
+        .add::<ICMPPingRewriter>();
 }

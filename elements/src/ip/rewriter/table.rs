@@ -37,6 +37,11 @@ impl FlowTable {
     }
 
     /// The flow in slot `i` (which must be live).
+    pub fn flow(&self, i: usize) -> &Flow {
+        self.flows[i].as_ref().expect("entries point at live flows")
+    }
+
+    /// The flow in slot `i` (which must be live).
     #[inline]
     pub fn flow_mut(&mut self, i: usize) -> &mut Flow {
         self.flows[i].as_mut().expect("entries point at live flows")
