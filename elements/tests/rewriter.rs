@@ -594,3 +594,36 @@ fn icmppingrewriter_maps_echoes_by_identifier() {
         "{table}"
     );
 }
+
+#[test]
+fn tcp_flows_closed_both_ways_expire_sooner() {
+    let dir = std::env::temp_dir().join(format!("rewriter-tcp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dump = dir.join("in.ipsum");
+    // Two flows opened at 1 s; the first closes both ways (FINs at 2 and
+    // 3 s). At 10 s a reply on each: the closed one is gone (done timeout
+    // 2 s), the open one is kept (no-data timeout 100 s).
+    std::fs::write(
+        &dump,
+        "!data timestamp link src sport dst dport proto tcp_flags\n\
+         1 0 10.0.0.1 5 2.2.2.2 80 T S\n\
+         1 0 10.0.0.1 6 2.2.2.2 80 T S\n\
+         2 0 10.0.0.1 5 2.2.2.2 80 T FA\n\
+         3 1 2.2.2.2 80 1.0.0.1 1024 T FA\n\
+         10 1 2.2.2.2 80 1.0.0.1 1024 T A\n\
+         10 1 2.2.2.2 80 1.0.0.1 1025 T A\n",
+    )
+    .unwrap();
+    let config = format!(
+        "rw :: TCPRewriter(pattern 1.0.0.1 1024-65535# - - 0 1, drop, TCP_GUARANTEE 0,
+                           TCP_NODATA_TIMEOUT 100, TCP_DONE_TIMEOUT 2, REAP_INTERVAL 1);
+         FromIPSummaryDump({}, TIMING true, STOP true) -> ps :: PaintSwitch;
+         ps[0] -> [0]rw; ps[1] -> [1]rw;
+         rw[0] -> fwd :: Counter -> Discard;
+         rw[1] -> back :: Counter -> Discard;",
+        dump.display()
+    );
+    let got = run_simtime(&config, &["fwd.count", "back.count", "rw.size"]);
+    assert_eq!(got, ["3", "2", "1"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

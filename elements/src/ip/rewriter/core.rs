@@ -193,37 +193,14 @@ impl Core {
 
     /// The keywords each rewriter reads, with Click's defaults.
     fn read_keywords(&mut self, args: &mut Args) -> Result<(), String> {
-        let secs = |args: &mut Args, kw: &str, slot: &mut Duration| -> Result<(), String> {
-            if let Some(d) = args.read::<Duration>(kw)? {
-                *slot = d;
-            }
-            Ok(())
-        };
         let t = &mut self.timeouts;
         match self.kind {
-            Kind::Ip | Kind::Tcp => {
-                if self.kind == Kind::Ip {
-                    secs(args, "UDP_TIMEOUT", &mut t[1].idle)?;
-                    t[1].busy = t[1].idle;
-                    secs(args, "UDP_STREAMING_TIMEOUT", &mut t[1].busy)?;
-                    secs(args, "UDP_GUARANTEE", &mut t[1].guarantee)?;
-                }
-                t[0].busy = Duration::from_secs(86400);
-                t[0].done = Duration::from_secs(240);
-                secs(args, "TCP_NODATA_TIMEOUT", &mut t[0].idle)?;
-                secs(args, "TCP_GUARANTEE", &mut t[0].guarantee)?;
-                secs(args, "TIMEOUT", &mut t[0].busy)?;
-                secs(args, "TCP_TIMEOUT", &mut t[0].busy)?;
-                secs(args, "TCP_DONE_TIMEOUT", &mut t[0].done)?;
+            Kind::Ip => {
+                read_udp_timeouts(args, &mut t[1], false)?;
+                read_tcp_timeouts(args, &mut t[0])?;
             }
-            Kind::Udp => {
-                secs(args, "UDP_TIMEOUT", &mut t[0].idle)?;
-                secs(args, "TIMEOUT", &mut t[0].idle)?;
-                t[0].busy = t[0].idle;
-                secs(args, "UDP_STREAMING_TIMEOUT", &mut t[0].busy)?;
-                secs(args, "STREAMING_TIMEOUT", &mut t[0].busy)?;
-                secs(args, "UDP_GUARANTEE", &mut t[0].guarantee)?;
-            }
+            Kind::Tcp => read_tcp_timeouts(args, &mut t[0])?,
+            Kind::Udp => read_udp_timeouts(args, &mut t[0], true)?,
             Kind::Addr | Kind::AddrPair => t[0] = Timeouts::new(2 * 60 * 60),
             Kind::Ping => {}
         }
@@ -237,10 +214,10 @@ impl Core {
             }
         }
         let t = &mut self.timeouts[0];
-        secs(args, "TIMEOUT", &mut t.idle)?;
-        secs(args, "GUARANTEE", &mut t.guarantee)?;
-        secs(args, "REAP_INTERVAL", &mut self.reap)?;
-        secs(args, "REAP_TIME", &mut self.reap)?;
+        read_secs(args, "TIMEOUT", &mut t.idle)?;
+        read_secs(args, "GUARANTEE", &mut t.guarantee)?;
+        read_secs(args, "REAP_INTERVAL", &mut self.reap)?;
+        read_secs(args, "REAP_TIME", &mut self.reap)?;
         Ok(())
     }
 
@@ -703,6 +680,43 @@ impl Core {
             _ => write!(s, "{} => {}", me, flow.rewritten(reply)),
         };
     }
+}
+
+/// Sets `slot` from keyword `kw` if it is given (Click's seconds).
+fn read_secs(args: &mut Args, kw: &str, slot: &mut Duration) -> Result<(), String> {
+    if let Some(d) = args.read::<Duration>(kw)? {
+        *slot = d;
+    }
+    Ok(())
+}
+
+/// TCPRewriter's timeouts: no data yet (TCP_NODATA_TIMEOUT, 300 s), data
+/// both ways (TIMEOUT or TCP_TIMEOUT, 24 h), closed both ways
+/// (TCP_DONE_TIMEOUT, 240 s), and TCP_GUARANTEE.
+fn read_tcp_timeouts(args: &mut Args, t: &mut Timeouts) -> Result<(), String> {
+    t.busy = Duration::from_secs(86400);
+    t.done = Duration::from_secs(240);
+    read_secs(args, "TCP_NODATA_TIMEOUT", &mut t.idle)?;
+    read_secs(args, "TCP_GUARANTEE", &mut t.guarantee)?;
+    read_secs(args, "TIMEOUT", &mut t.busy)?;
+    read_secs(args, "TCP_TIMEOUT", &mut t.busy)?;
+    read_secs(args, "TCP_DONE_TIMEOUT", &mut t.done)
+}
+
+/// UDP timeouts: UDP_TIMEOUT (300 s), UDP_STREAMING_TIMEOUT (the same
+/// unless given), UDP_GUARANTEE; UDPRewriter (`plain`) also takes them
+/// as TIMEOUT and STREAMING_TIMEOUT.
+fn read_udp_timeouts(args: &mut Args, t: &mut Timeouts, plain: bool) -> Result<(), String> {
+    read_secs(args, "UDP_TIMEOUT", &mut t.idle)?;
+    if plain {
+        read_secs(args, "TIMEOUT", &mut t.idle)?;
+    }
+    t.busy = t.idle;
+    read_secs(args, "UDP_STREAMING_TIMEOUT", &mut t.busy)?;
+    if plain {
+        read_secs(args, "STREAMING_TIMEOUT", &mut t.busy)?;
+    }
+    read_secs(args, "UDP_GUARANTEE", &mut t.guarantee)
 }
 
 /// An ICMP echo's or echo reply's flow: (source, identifier, destination,
