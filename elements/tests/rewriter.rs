@@ -627,3 +627,28 @@ fn tcp_flows_closed_both_ways_expire_sooner() {
     assert_eq!(got, ["3", "2", "1"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn capacity_evicts_by_expiry_across_timeout_classes() {
+    let mut h = Harness::new("rw");
+    // Streaming flows time out sooner than idle ones here.
+    let mut rw: UDPRewriter = make(
+        "pattern 1.0.0.1 1024-65535# - - 0 1, CAPACITY 2, UDP_GUARANTEE 0, \
+         UDP_TIMEOUT 10, UDP_STREAMING_TIMEOUT 1",
+        1,
+        2,
+    );
+    let udp = |src: &str, sport, dst: &str, dport| packet(UDP, src, sport, dst, dport, false);
+    // Flow A (port 1024), then flow B (1025); then A streams (a reply and
+    // more packets), so A had the latest packet but expires first.
+    send(&mut h, &mut rw, 0, udp("10.0.0.1", 1, "2.2.2.2", 53)).unwrap();
+    send(&mut h, &mut rw, 0, udp("10.0.0.2", 1, "2.2.2.2", 53)).unwrap();
+    send(&mut h, &mut rw, 0, udp("2.2.2.2", 53, "1.0.0.1", 1024)).unwrap();
+    send(&mut h, &mut rw, 0, udp("10.0.0.1", 1, "2.2.2.2", 53)).unwrap();
+    // Flow C pushes out A, not B.
+    send(&mut h, &mut rw, 0, udp("10.0.0.3", 1, "2.2.2.2", 53)).unwrap();
+    assert_eq!(rw.read_handler("size").unwrap(), "2");
+    let table = rw.read_handler("table").unwrap();
+    assert!(!table.contains("(10.0.0.1, 1,"), "{table}");
+    assert!(table.contains("(10.0.0.2, 1,"), "{table}");
+}

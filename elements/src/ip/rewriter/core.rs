@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use click_engine::args::{AnnoArg, Args};
 use click_engine::{ClockHandle, ConfigureCtx, Handler, Packet, Port};
 
-use super::flow::{adjust, Flow, FlowId, Tracking, TCP_BOTH_DATA, TCP_BOTH_DONE};
+use super::flow::{adjust, Flow, FlowId, Tracking};
 use super::pattern::InputSpec;
-use super::table::{Entry, FlowTable};
+use super::table::{Entry, FlowTable, CLASSES};
 use crate::ip::forward::hdr::{be16, ip_at, put16, update_cksum};
 
 const TCP: u8 = 6;
@@ -71,13 +71,7 @@ impl Timeouts {
 
     /// The idle timeout `flow` has in its state.
     fn of(&self, flow: &Flow) -> Duration {
-        match flow.tracking {
-            Tracking::Plain => self.idle,
-            Tracking::Tcp if flow.state & TCP_BOTH_DONE == TCP_BOTH_DONE => self.done,
-            Tracking::Tcp if flow.state & TCP_BOTH_DATA == TCP_BOTH_DATA => self.busy,
-            Tracking::Udp if flow.state > 6 => self.busy,
-            _ => self.idle,
-        }
+        [self.idle, self.busy, self.done][flow.class()]
     }
 
     /// When `flow` expires (with no guarantee left).
@@ -433,6 +427,7 @@ impl Core {
         flow.used = now;
         let out = flow.outputs[usize::from(e.reply)];
         let reply_anno = flow.reply_anno;
+        self.tables[t].touch(e.flow);
         let anno = p.anno_mut();
         if self.dst_anno && (kind != Kind::Addr || e.reply) {
             anno.set_dst_ip(Ipv4Addr::from(new.daddr));
@@ -453,13 +448,15 @@ impl Core {
     /// Removes one flow to make room, as Click chooses: the best-effort
     /// flow (its guarantee over) that expires first; with none, the
     /// newcomer `new` (admission control), or without one the
-    /// guaranteed flow used longest ago. Says whether `new` went.
+    /// guaranteed flow used longest ago. Says whether `new` went. Each
+    /// table keeps its flows of each timeout class in the order of their
+    /// last packet, so only the oldest of each class is a candidate.
     fn evict(&mut self, now: Instant, new: Option<(usize, usize)>) -> bool {
         let mut best: Option<(Instant, usize, usize)> = None;
         let mut oldest: Option<(Instant, usize, usize)> = None;
         for (t, table) in self.tables.iter().enumerate() {
             let to = &self.timeouts[t];
-            for (slot, flow) in table.iter() {
+            for (slot, flow) in (0..CLASSES).filter_map(|c| table.oldest(c)) {
                 if !to.guaranteed(flow, now) {
                     let exp = to.expiry(flow);
                     if best.is_none_or(|(b, ..)| exp < b) {
@@ -488,14 +485,18 @@ impl Core {
         }
     }
 
-    /// Removes the flows that have expired by `now`.
+    /// Removes the flows that have expired by `now`: from the oldest of
+    /// each class, until one is still live.
     pub fn reap(&mut self, now: Instant) {
         for t in 0..2 {
             let to = self.timeouts[t];
-            let gone =
-                self.tables[t].remove_where(|f| !to.guaranteed(f, now) && now >= to.expiry(f));
-            for flow in gone {
-                self.stats[flow.input].count -= 1;
+            for class in 0..CLASSES {
+                while let Some((slot, f)) = self.tables[t].oldest(class) {
+                    if to.guaranteed(f, now) || now < to.expiry(f) {
+                        break;
+                    }
+                    self.remove(t, slot);
+                }
             }
         }
     }

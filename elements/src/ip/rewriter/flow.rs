@@ -156,6 +156,18 @@ impl Flow {
         }
     }
 
+    /// Which of its table's timeouts applies to the flow now: 0 idle, 1
+    /// busy (TCP data both ways, UDP streaming), 2 done (TCP closed both
+    /// ways). Flows change class only as their packets pass.
+    pub fn class(&self) -> usize {
+        match self.tracking {
+            Tracking::Tcp if self.state & TCP_BOTH_DONE == TCP_BOTH_DONE => 2,
+            Tracking::Tcp if self.state & TCP_BOTH_DATA == TCP_BOTH_DATA => 1,
+            Tracking::Udp if self.state > 6 => 1,
+            _ => 0,
+        }
+    }
+
     /// The flow ID a packet arriving as `keys[reply]` leaves with.
     #[inline]
     pub fn rewritten(&self, reply: bool) -> FlowId {
