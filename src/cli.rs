@@ -441,10 +441,15 @@ fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> Stri
 
 /// As [`render_engine`], for a router that could not be built to run:
 /// Click's driver ends that report with "Router could not be
-/// initialized!", which Click's tests expect.
+/// initialized!", which Click's tests expect. Errors about a flag alone
+/// (`-p 99999`) are the command line's, which Click reports before it
+/// makes a router, without that line.
 fn render_init_failure(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
     let text = render_engine(config, errors);
-    if click_errors() {
+    let about_flags_only = errors
+        .iter()
+        .all(|d| d.span.as_ref().is_some_and(|s| s.is_command_line()));
+    if click_errors() && !about_flags_only {
         text + "Router could not be initialized!\n"
     } else {
         text
