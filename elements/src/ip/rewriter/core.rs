@@ -373,57 +373,12 @@ impl Core {
         let kind = self.kind;
         let flow = self.tables[t].flow_mut(e.flow);
         let new = flow.rewritten(e.reply);
-        let (nh, th) = (h.nh, h.th);
         let d = p.data_mut().ok()?;
-        // The address rewriter changes the source going out and the
-        // destination coming back; the others change both.
-        if kind != Kind::Addr || !e.reply {
-            d[nh + 12..nh + 16].copy_from_slice(&new.saddr.to_be_bytes());
-        }
-        if kind != Kind::Addr || e.reply {
-            d[nh + 16..nh + 20].copy_from_slice(&new.daddr.to_be_bytes());
-        }
-        put16(d, nh + 10, adjust(be16(d, nh + 10), flow.ip_delta, e.reply));
-        let tlen = d.len().saturating_sub(th);
+        rewrite_ip(kind, flow, new, e.reply, h, d);
         if h.first_frag {
-            if kind.has_ports() && tlen >= 8 {
-                put16(d, th, new.sport);
-                put16(d, th + 2, new.dport);
-            }
-            if h.proto == TCP && tlen >= 18 {
-                put16(d, th + 16, adjust(be16(d, th + 16), flow.l4_delta, e.reply));
-            } else if h.proto == UDP && tlen >= 8 && be16(d, th + 6) != 0 {
-                // A zero UDP checksum means none: it stays zero.
-                put16(d, th + 6, adjust(be16(d, th + 6), flow.l4_delta, e.reply));
-            } else if kind == Kind::Ping && tlen >= 6 {
-                // The identifier; the ICMP checksum covers only it here.
-                let id = if e.reply { new.dport } else { new.sport };
-                let old = be16(d, th + 4);
-                // An update for no change could turn a checksum of all
-                // ones into zero, wrong for an all-zero message.
-                if old != id {
-                    put16(d, th + 4, id);
-                    let mut sum = update_cksum(be16(d, th + 2), old, id);
-                    // RFC 1624 gives zero for a message that is now all
-                    // zeros, whose checksum is all ones (Click's
-                    // click_update_zero_in_cksum).
-                    let zero = |b: &[u8]| b.iter().all(|&b| b == 0);
-                    if sum == 0 && zero(&d[th..th + 2]) && zero(&d[th + 4..]) {
-                        sum = 0xffff;
-                    }
-                    put16(d, th + 2, sum);
-                }
-            }
+            rewrite_transport(kind, flow, new, e.reply, h, d);
         }
-        match flow.tracking {
-            Tracking::Tcp if h.first_frag && tlen >= 18 => {
-                let ip_len = usize::from(be16(d, nh + 2));
-                let header = (th - nh) + usize::from(d[th + 12] >> 4) * 4;
-                flow.note_tcp(e.reply, d[th + 13], header < ip_len);
-            }
-            Tracking::Udp => flow.note_udp(e.reply),
-            _ => {}
-        }
+        note_packet(flow, e.reply, h, d);
         flow.used = now;
         let out = flow.outputs[usize::from(e.reply)];
         let reply_anno = flow.reply_anno;
@@ -718,6 +673,75 @@ fn read_udp_timeouts(args: &mut Args, t: &mut Timeouts, plain: bool) -> Result<(
         read_secs(args, "STREAMING_TIMEOUT", &mut t.busy)?;
     }
     read_secs(args, "UDP_GUARANTEE", &mut t.guarantee)
+}
+
+/// Writes the IP addresses of `new` into the header (IPAddrRewriter: the
+/// source going out, the destination coming back) and updates its
+/// checksum.
+fn rewrite_ip(kind: Kind, flow: &Flow, new: FlowId, reply: bool, h: &Headers, d: &mut [u8]) {
+    let nh = h.nh;
+    if kind != Kind::Addr || !reply {
+        d[nh + 12..nh + 16].copy_from_slice(&new.saddr.to_be_bytes());
+    }
+    if kind != Kind::Addr || reply {
+        d[nh + 16..nh + 20].copy_from_slice(&new.daddr.to_be_bytes());
+    }
+    put16(d, nh + 10, adjust(be16(d, nh + 10), flow.ip_delta, reply));
+}
+
+/// Writes the ports of `new` (or a ping's identifier) into a first
+/// fragment's transport header, and updates the TCP, UDP or ICMP
+/// checksum where the header holds it.
+fn rewrite_transport(kind: Kind, flow: &Flow, new: FlowId, reply: bool, h: &Headers, d: &mut [u8]) {
+    let th = h.th;
+    let tlen = d.len().saturating_sub(th);
+    if kind.has_ports() && tlen >= 8 {
+        put16(d, th, new.sport);
+        put16(d, th + 2, new.dport);
+    }
+    if h.proto == TCP && tlen >= 18 {
+        put16(d, th + 16, adjust(be16(d, th + 16), flow.l4_delta, reply));
+    } else if h.proto == UDP && tlen >= 8 && be16(d, th + 6) != 0 {
+        // A zero UDP checksum means none: it stays zero.
+        put16(d, th + 6, adjust(be16(d, th + 6), flow.l4_delta, reply));
+    } else if kind == Kind::Ping && tlen >= 6 {
+        set_ping_id(d, th, if reply { new.dport } else { new.sport });
+    }
+}
+
+/// Sets the identifier of the ICMP echo at `th` and updates the ICMP
+/// checksum, which covers no addresses.
+fn set_ping_id(d: &mut [u8], th: usize, id: u16) {
+    let old = be16(d, th + 4);
+    // An update for no change could turn a checksum of all ones into
+    // zero, wrong for an all-zero message.
+    if old == id {
+        return;
+    }
+    put16(d, th + 4, id);
+    let mut sum = update_cksum(be16(d, th + 2), old, id);
+    // RFC 1624 gives zero for a message that is now all zeros, whose
+    // checksum is all ones (Click's click_update_zero_in_cksum).
+    let zero = |b: &[u8]| b.iter().all(|&b| b == 0);
+    if sum == 0 && zero(&d[th..th + 2]) && zero(&d[th + 4..]) {
+        sum = 0xffff;
+    }
+    put16(d, th + 2, sum);
+}
+
+/// Notes a packet's effect on its flow's state: TCP flags and data (of
+/// a first fragment with the flags present), UDP replies and counts.
+fn note_packet(flow: &mut Flow, reply: bool, h: &Headers, d: &[u8]) {
+    let (nh, th) = (h.nh, h.th);
+    match flow.tracking {
+        Tracking::Tcp if h.first_frag && d.len() >= th + 18 => {
+            let ip_len = usize::from(be16(d, nh + 2));
+            let header = (th - nh) + usize::from(d[th + 12] >> 4) * 4;
+            flow.note_tcp(reply, d[th + 13], header < ip_len);
+        }
+        Tracking::Udp => flow.note_udp(reply),
+        _ => {}
+    }
 }
 
 /// An ICMP echo's or echo reply's flow: (source, identifier, destination,
