@@ -3,11 +3,13 @@
 //! `IPAddrPairRewriter` from `elements/ip`, `ICMPPingRewriter` from
 //! `elements/icmp`). They share one core
 //! (`core.rs`): input specs and patterns (`pattern.rs`), flow records and
-//! checksum deltas (`flow.rs`), and the flow table (`table.rs`).
+//! checksum deltas (`flow.rs`), the flow table (`table.rs`), and the
+//! handlers (`handlers.rs`).
 
 mod core;
 mod elements;
 mod flow;
+mod handlers;
 mod pattern;
 mod table;
 
