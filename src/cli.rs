@@ -266,7 +266,7 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
             .map_err(|e| render_engine(&config, &e)),
         Mode::Quiet | Mode::Run => {
             let router = run::build(&config, &registry, cli.threads)
-                .map_err(|e| render_engine(&config, &e))?;
+                .map_err(|e| render_init_failure(&config, &e))?;
             let flags = run::RunFlags {
                 handlers: cli.handlers.clone(),
                 exit_handler: cli.exit_handler.clone(),
@@ -277,7 +277,7 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
                 stats: cli.stats,
             };
             if matches!(mode, Mode::Quiet) {
-                run::initialize_only(&router, &flags).map_err(|e| render_engine(&config, &e))
+                run::initialize_only(&router, &flags).map_err(|e| render_init_failure(&config, &e))
             } else {
                 let reconfigure = cli
                     .allow_reconfigure
@@ -439,6 +439,23 @@ fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> Stri
     render(&Diagnostics::with_sources(errors, &config.sources))
 }
 
+/// As [`render_engine`], for a router that could not be built to run:
+/// Click's driver ends that report with "Router could not be
+/// initialized!", which Click's tests expect. Errors about a flag alone
+/// (`-p 99999`) are the command line's, which Click reports before it
+/// makes a router, without that line.
+fn render_init_failure(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
+    let text = render_engine(config, errors);
+    let about_flags_only = errors
+        .iter()
+        .all(|d| d.span.as_ref().is_some_and(|s| s.is_command_line()));
+    if click_errors() && !about_flags_only {
+        text + "Router could not be initialized!\n"
+    } else {
+        text
+    }
+}
+
 /// An error about an element a flag added (`-p 7777`'s ControlSocket) is
 /// about the flag, which the rendering names: the element's internal name
 /// (`while initializing 'click_driver@@ControlSocket :: ControlSocket'`)
@@ -512,11 +529,16 @@ fn load(cli: &Cli, opts: &LoadOptions) -> Result<FlatConfig, Diagnostics> {
 /// testie shims), Click's one-line `file:line: message`, which Click's own
 /// tests compare.
 fn render(d: &Diagnostics) -> String {
-    if std::env::var_os("ROUTER_ERRORS").is_some_and(|v| v == "click") {
+    if click_errors() {
         d.render_click()
     } else {
         d.render()
     }
+}
+
+/// Whether errors are rendered Click's way (`ROUTER_ERRORS=click`).
+fn click_errors() -> bool {
+    std::env::var_os("ROUTER_ERRORS").is_some_and(|v| v == "click")
 }
 
 fn write_output(path: Option<&str>, text: &str) -> Result<(), String> {

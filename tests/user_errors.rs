@@ -434,3 +434,24 @@ fn threads_and_cores_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn a_router_that_cannot_be_built_says_so_as_click_does() {
+    // Click's format ends with Click's line; each bad input spec of a
+    // rewriter is on its own line, indented under the element (the
+    // second names output 1 of an element with one).
+    let (err, click) = fails(&[
+        "-e",
+        "i :: Idle; rw :: IPAddrRewriter(pattern 1.0.0.x - 0 1, pattern 1.0.0.1 - 0 1, drop);\n\
+         i -> [0]rw; i[1] -> [1]rw; i[2] -> [2]rw; rw -> i",
+    ]);
+    assert!(err.contains("input spec 0: bad source address"), "{err}");
+    assert!(!err.contains("Router could not be initialized!"), "{err}");
+    assert_eq!(
+        click,
+        "config:1: while configuring 'rw :: IPAddrRewriter': \n  \
+         input spec 0: bad source address\n  \
+         input spec 1: output port out of range\n\
+         Router could not be initialized!\n"
+    );
+}

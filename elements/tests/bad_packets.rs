@@ -8,8 +8,9 @@
 
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
-    Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier, IPFilter, MarkIPHeader,
-    Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, Truncate,
+    Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, ICMPPingRewriter, IPAddrPairRewriter,
+    IPAddrRewriter, IPClassifier, IPFilter, IPRewriter, MarkIPHeader, Pad, SetVLANAnno,
+    StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, TCPRewriter, Truncate, UDPRewriter,
     UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
@@ -270,6 +271,23 @@ fn every_element_takes_every_frame() {
     every_frame("VLANDecap", make::<VLANDecap>("", 1), &all);
     every_frame("Truncate", make::<Truncate>("21", 1), &all);
     every_frame("Pad", make::<Pad>("70", 1), &all);
+    let nat = "pattern 1.0.0.1 1024-1030# - - 0 0";
+    every_frame("IPRewriter", make::<IPRewriter>(nat, 1), &all);
+    every_frame("TCPRewriter", make::<TCPRewriter>(nat, 1), &all);
+    every_frame("UDPRewriter", make::<UDPRewriter>("pass 0", 1), &all);
+    every_frame("UDPRewriter", make::<UDPRewriter>(nat, 1), &all);
+    let addrs = "pattern 3.0.0.1-3.0.0.3# - 0 0";
+    every_frame("IPAddrRewriter", make::<IPAddrRewriter>(addrs, 1), &all);
+    every_frame(
+        "IPAddrPairRewriter",
+        make::<IPAddrPairRewriter>(addrs, 1),
+        &all,
+    );
+    every_frame(
+        "ICMPPingRewriter",
+        make::<ICMPPingRewriter>("pattern 2.0.0.2 - 0-3# 0 0", 1),
+        &all,
+    );
 }
 
 /// As `every_frame`, with the header marks the forwarding elements see

@@ -17,6 +17,7 @@ mod ipfilter;
 mod ipprint;
 pub mod lookup;
 mod markipheader;
+mod rewriter;
 mod setipaddress;
 mod stripethervlanheader;
 mod stripipheader;
@@ -41,6 +42,9 @@ pub use lookup::{
     DirectIPLookup, LinearIPLookup, RadixIPLookup, RangeIPLookup, SetRandIPAddress, StaticIPLookup,
 };
 pub use markipheader::MarkIPHeader;
+pub use rewriter::{
+    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+};
 pub use setipaddress::SetIPAddress;
 pub use stripethervlanheader::StripEtherVLANHeader;
 pub use stripipheader::StripIPHeader;
@@ -67,4 +71,5 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<StripToNetworkHeader>();
     r.add::<EtherMirror>().add::<HostEtherFilter>();
     r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>();
+    rewriter::register(r);
 }

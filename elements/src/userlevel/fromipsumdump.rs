@@ -456,7 +456,11 @@ impl FromIPSummaryDump {
             let p = match self.pending.take() {
                 Some(p) => p,
                 None => match self.read_packet(&name) {
-                    None => return true,
+                    // As in Click, the end is seen by a read that finds
+                    // nothing: a last partial batch goes out first, and
+                    // the end (STOP's stop) comes on the next run, after
+                    // other sources have had their turn.
+                    None => return out.is_empty(),
                     Some(None) => continue,
                     Some(Some(p)) => p,
                 },

@@ -1729,9 +1729,12 @@ impl<'a> Builder<'a> {
                 }
             }
             F::Payload => {
+                // Click's cp_string: quoted, or a bare word taken as it is.
                 let t = s.trim();
                 if t.starts_with('"') && t.ends_with('"') && t.len() >= 2 {
                     Some(In::Bytes(click_engine::args::unquote_bytes(t)))
+                } else if !t.is_empty() && !t.contains(char::is_whitespace) {
+                    Some(In::Bytes(t.as_bytes().to_vec()))
                 } else {
                     None
                 }

@@ -1,0 +1,29 @@
+//! The rewriters: Click's NAT family (`IPRewriter`, `TCPRewriter`,
+//! `UDPRewriter` from Click's `elements/tcpudp`, `IPAddrRewriter` and
+//! `IPAddrPairRewriter` from `elements/ip`, `ICMPPingRewriter` from
+//! `elements/icmp`). They share one core
+//! (`core.rs`): input specs and patterns (`pattern.rs`), flow records and
+//! checksum deltas (`flow.rs`), the flow table (`table.rs`), and the
+//! handlers (`handlers.rs`).
+
+mod core;
+mod elements;
+mod flow;
+mod handlers;
+mod pattern;
+mod table;
+
+pub use elements::{
+    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+};
+
+use click_engine::Registry;
+
+pub(crate) fn register(r: &mut Registry) {
+    r.add::<IPRewriter>()
+        .add::<TCPRewriter>()
+        .add::<UDPRewriter>()
+        .add::<IPAddrRewriter>()
+        .add::<IPAddrPairRewriter>()
+        .add::<ICMPPingRewriter>();
+}
