@@ -92,6 +92,7 @@ mod drivermanager;
 mod gaprate;
 mod handlercall;
 mod length;
+mod mixedqueue;
 mod portinfo;
 pub(crate) use handlercall::HandlerCall;
 mod idle;
@@ -148,6 +149,7 @@ pub use idle::Idle;
 pub use infinitesource::{InfiniteSource, RandomSource};
 pub use inputswitch::InputSwitch;
 pub use length::{Pad, Truncate};
+pub use mixedqueue::MixedQueue;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
@@ -208,7 +210,8 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<NotifierQueue>()
         .add::<FrontDropQueue>()
         .add::<Unqueue>()
-        .add::<DelayUnqueue>();
+        .add::<DelayUnqueue>()
+        .add::<MixedQueue>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
     r.add::<Clipboard>();

@@ -73,6 +73,25 @@ impl Timestamp {
         self.0
     }
 
+    /// A timestamp from signed nanoseconds since the Unix epoch: Click's
+    /// timestamps are signed, and AdjustTimestamp or SetTimestampDelta
+    /// can move one before the epoch. A negative one is kept as its two's
+    /// complement (a time past the year 2262 otherwise), so everything
+    /// that reads timestamps as unsigned sees times after the epoch as
+    /// before.
+    #[inline]
+    pub const fn from_signed_nanos(ns: i64) -> Self {
+        Timestamp(ns as u64)
+    }
+
+    /// Signed nanoseconds since the Unix epoch: negative for a timestamp
+    /// made by [`from_signed_nanos`](Self::from_signed_nanos) before the
+    /// epoch.
+    #[inline]
+    pub const fn as_signed_nanos(self) -> i64 {
+        self.0 as i64
+    }
+
     /// Whether the timestamp was set (is not zero).
     #[inline]
     pub const fn is_set(self) -> bool {
