@@ -9,8 +9,8 @@
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
     Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier, IPFilter, MarkIPHeader,
-    Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, Truncate,
-    UnstripIPHeader, VLANDecap, VLANEncap,
+    MarkMACHeader, Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader,
+    Truncate, UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketPool, PacketType};
@@ -270,6 +270,8 @@ fn every_element_takes_every_frame() {
     every_frame("VLANDecap", make::<VLANDecap>("", 1), &all);
     every_frame("Truncate", make::<Truncate>("21", 1), &all);
     every_frame("Pad", make::<Pad>("70", 1), &all);
+    every_frame("MarkMACHeader", make::<MarkMACHeader>("14, 20", 1), &all);
+    every_frame("MarkMACHeader far", make::<MarkMACHeader>("60000", 1), &all);
 }
 
 /// As `every_frame`, with the header marks the forwarding elements see
