@@ -54,6 +54,8 @@ pub const ANNO_SIZE: usize = click_lang::args::ANNO_SIZE;
 pub(super) const NO_HEADER: u16 = u16::MAX;
 
 /// A packet timestamp: nanoseconds since the Unix epoch. `0` means "not set".
+/// Times before the epoch, which Click's signed timestamps allow, are kept
+/// as two's complement ([`from_signed_nanos`](Self::from_signed_nanos)).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(u64);
 
