@@ -110,7 +110,9 @@ impl Element for MixedQueue {
         for p in batch {
             if let Some(d) = self.insert(port, p) {
                 self.drops += 1;
-                if self.drops == 1 {
+                // Click says so once, and not for a queue that can hold
+                // nothing.
+                if self.drops == 1 && self.capacity > 0 {
                     tracing::warn!("{}: overflow", ctx.name());
                 }
                 dropped.push(d);
