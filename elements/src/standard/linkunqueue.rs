@@ -10,8 +10,9 @@ use click_engine::{
     Timer, PULL_TO_PUSH,
 };
 
-/// Packets in flight room is made for before the first packets arrive; the
-/// link grows past it only if more ever fit in it at once.
+/// Packets the link has room for from the start (reserved in
+/// `initialize`); it grows past that, allocating, only when more are ever
+/// on it at once, so the hot path stops allocating once warmed up.
 const INITIAL_ROOM: usize = 64;
 
 /// `LinkUnqueue(LATENCY, BANDWIDTH)`: emulates a serial link. It pulls a
