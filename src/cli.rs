@@ -262,11 +262,13 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         }
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()).map(|()| 0),
         Mode::Check => run::build(&config, &registry, cli.threads)
-            .map(|_| 0)
+            .map(|router| say_messages(&config, &router))
+            .map(|()| 0)
             .map_err(|e| render_engine(&config, &e)),
         Mode::Quiet | Mode::Run => {
             let router = run::build(&config, &registry, cli.threads)
                 .map_err(|e| render_engine(&config, &e))?;
+            say_messages(&config, &router);
             let flags = run::RunFlags {
                 handlers: cli.handlers.clone(),
                 exit_handler: cli.exit_handler.clone(),
@@ -437,6 +439,21 @@ fn init_logging(verbose: u8, no_warnings: bool) {
 fn render_engine(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -> String {
     let errors = errors.iter().cloned().map(about_flag).collect();
     render(&Diagnostics::with_sources(errors, &config.sources))
+}
+
+/// Prints what elements said while configured that is not an error
+/// (Message's text) on standard error, where Click prints it: in Click's
+/// form under `ROUTER_ERRORS=click`, else labelled `info`.
+fn say_messages(config: &FlatConfig, router: &click_engine::Router) {
+    if router.messages().is_empty() {
+        return;
+    }
+    let messages = Diagnostics::with_sources(router.messages().to_vec(), &config.sources);
+    if std::env::var_os("ROUTER_ERRORS").is_some_and(|v| v == "click") {
+        eprint!("{}", messages.render_click());
+    } else {
+        eprint!("{}", messages.render_as("info"));
+    }
 }
 
 /// An error about an element a flag added (`-p 7777`'s ControlSocket) is

@@ -178,3 +178,22 @@ fn message_informs_warns_or_refuses() {
     let e = common::check("Message(\"not this one\", ERROR);").unwrap_err();
     assert!(e.contains("not this one"), "{e}");
 }
+
+#[test]
+fn messages_are_collected_once_each_at_their_element() {
+    let flat = click_lang::load_str(
+        "m :: Message(\"hello\");\nw :: Message(careful, WARNING);",
+        "config",
+        &Default::default(),
+    )
+    .unwrap();
+    let router = click_engine::Router::new(&flat, &click_elements::registry()).unwrap();
+    let lines: Vec<String> = router.messages().iter().map(|d| d.click_line()).collect();
+    assert_eq!(
+        lines,
+        [
+            "config:1: While configuring 'm :: Message':\n  hello",
+            "config:2: While configuring 'w :: Message':\n  warning: careful"
+        ]
+    );
+}

@@ -1,25 +1,24 @@
-//! Message: prints a message, or fails, when the router is set up.
+//! Message: says something, or fails, while the router is configured.
 
 use click_engine::args::Args;
-use click_engine::{ConfigureCtx, Element, ElementClass, InitCtx};
+use click_engine::{ConfigureCtx, Element, ElementClass};
 
-/// `Message(MESSAGE [, TYPE])`: says MESSAGE when the router is set up.
-/// TYPE `MESSAGE` (the default) logs it as information, `WARNING` as a
-/// warning, and `ERROR` makes it a configuration error, so the router
-/// does not start. Useful in compound elements and `require`d libraries
-/// to explain why a configuration is refused.
-///
-/// Click prints the message while configuring; this one logs it once the
-/// element is initialized, because a configuration is configured more than
-/// once here (checked, then built on its thread) and the message should
-/// appear once.
+/// `Message(MESSAGE [, TYPE])`: says MESSAGE when the router is
+/// configured. TYPE `MESSAGE` (the default) says it as it is, `WARNING`
+/// prefixed with `warning: `, and `ERROR` makes it a configuration error,
+/// so the router does not start. Useful in compound elements and
+/// `require`d libraries to explain why a configuration is refused. The
+/// `router` binary prints a message on standard error once, with the
+/// element's place, as Click's `FILE:LINE: While configuring 'm ::
+/// Message':` and the text indented below it (a program running a router
+/// finds them in `Router::messages`).
 ///
 /// * Ports: none.
 /// * Handlers: none beyond the defaults.
 #[derive(Debug)]
 pub struct Message {
-    message: String,
-    warning: bool,
+    /// What it says, prefixed as its TYPE asks.
+    text: String,
 }
 
 impl ElementClass for Message {
@@ -29,23 +28,18 @@ impl ElementClass for Message {
     fn configure(args: &mut Args, _ctx: &ConfigureCtx) -> Result<Self, String> {
         let message: String = args.read_mp("MESSAGE")?;
         let kind: String = args.read_p("TYPE")?.unwrap_or_else(|| "MESSAGE".into());
-        let warning = match kind.as_str() {
-            "MESSAGE" => false,
-            "WARNING" => true,
+        let text = match kind.as_str() {
+            "MESSAGE" => message,
+            "WARNING" => format!("warning: {message}"),
             "ERROR" => return Err(message),
             _ => return Err("unrecognized message type".into()),
         };
-        Ok(Message { message, warning })
+        Ok(Message { text })
     }
 }
 
 impl Element for Message {
-    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        if self.warning {
-            tracing::warn!("{}: {}", ctx.name(), self.message);
-        } else {
-            tracing::info!("{}: {}", ctx.name(), self.message);
-        }
-        Ok(())
+    fn configure_message(&self) -> Option<&str> {
+        Some(&self.text)
     }
 }
