@@ -142,6 +142,7 @@ fn randomsample_extremes_and_inactive() {
 fn randomsample_refuses_bad_probabilities() {
     assert!(make::<RandomSample>("1.5", 1).is_err());
     assert!(make::<RandomSample>("SAMPLE 0.5, DROP 0.5", 1).is_err());
+    assert!(make::<RandomSample>("", 1).is_err());
 }
 
 #[test]

@@ -102,7 +102,9 @@ impl TimeSortedSched {
         let mut signals_on = false;
         for i in 0..self.inputs.len() {
             let (signal, space) = &self.inputs[i];
-            if !signal.active() {
+            // A full input is not asked, nor is its notifier (Click's
+            // ready list).
+            if *space == 0 || !signal.active() {
                 continue;
             }
             signals_on = true;

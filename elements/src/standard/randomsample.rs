@@ -11,7 +11,7 @@ const ONE: u32 = 1 << SHIFT;
 
 /// `RandomSample([P, *keywords* SAMPLE, DROP, ACTIVE])`: passes each packet
 /// on output 0 with probability P (or SAMPLE; or 1 minus DROP), between 0
-/// and 1, default 1; the others go to output 1 if it is connected, and
+/// and 1, one of which must be given; the others go to output 1 if it is connected, and
 /// are dropped otherwise; either way they are counted. With ACTIVE false
 /// every packet passes. Pulled, it answers only with sampled packets and
 /// pushes the others out of output 1. The draws come from a fixed-seed
@@ -46,7 +46,8 @@ impl ElementClass for RandomSample {
         let sample = match (drop, sample.or(p)) {
             (Some(d), _) => ONE - fixed(d)?,
             (None, Some(s)) => fixed(s)?,
-            (None, None) => ONE,
+            // Click refuses it too (its unset probability is out of range).
+            (None, None) => return Err("give P, SAMPLE or DROP".into()),
         };
         Ok(RandomSample {
             sample,
