@@ -4,12 +4,12 @@
 use std::collections::VecDeque;
 
 use click_engine::args::Args;
-use click_engine::packet::{Packet, PacketPool, BATCH_CAPACITY};
+use click_engine::packet::{Packet, PacketPool, SendPacket, BATCH_CAPACITY};
 use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
 };
 
-use super::queue::SLEEPINESS_TRIGGER;
+use super::queue::{HandedPackets, SLEEPINESS_TRIGGER};
 
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
@@ -31,6 +31,9 @@ const DEFAULT_CAPACITY: usize = 1000;
 ///   (optional) push, for drops.
 /// * Handlers: `length`, `highwater_length`, `drops` (read), `capacity`
 ///   (read/write), `reset_counts`, `reset` (write), as Queue's.
+///
+/// In a hot swap (`router -R`) it hands its packets to, and takes them
+/// from, a queue of the same name, as Queue does.
 pub struct MixedQueue {
     /// Reserved in `initialize` for every packet the queue may hold, so
     /// pushes and pulls never allocate.
@@ -73,6 +76,23 @@ impl MixedQueue {
             .map_err(|_| format!("CAPACITY {}: out of memory", self.capacity))
     }
 
+    /// Takes the packets of the queue this one replaces in a hot swap
+    /// (any of Click's queues), front first, as many as fit.
+    fn take_packets(&mut self, old: Vec<SendPacket>, name: &str) {
+        let offered = old.len();
+        for p in old {
+            if self.is_full() {
+                HandedPackets::some_lost(name, offered, self.capacity);
+                break;
+            }
+            self.packets.push_back(p.into_packet());
+        }
+        self.highwater = self.packets.len();
+        if !self.packets.is_empty() {
+            self.nonempty.activate();
+        }
+    }
+
     fn is_full(&self) -> bool {
         self.packets.len() >= self.capacity
     }
@@ -100,8 +120,20 @@ impl MixedQueue {
 }
 
 impl Element for MixedQueue {
-    fn initialize(&mut self, _ctx: &mut InitCtx<'_>) -> Result<(), String> {
-        self.reserve()
+    fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+        self.reserve()?;
+        if let Some(HandedPackets(old)) = ctx.take_state() {
+            self.take_packets(old, ctx.name());
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        if self.packets.is_empty() {
+            return None;
+        }
+        let handed = self.packets.drain(..).map(Packet::into_send).collect();
+        Some(Box::new(HandedPackets(handed)))
     }
 
     fn push(&mut self, port: Port, batch: Batch, ctx: &mut Ctx<'_>) {
