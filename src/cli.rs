@@ -262,11 +262,13 @@ fn real_main(cli: Cli, registry: Arc<Registry>) -> Result<u8, String> {
         }
         Mode::Dot => write_output(cli.output.as_deref(), &config.to_dot()).map(|()| 0),
         Mode::Check => run::build(&config, &registry, cli.threads)
-            .map(|_| 0)
+            .map(|router| say_messages(&config, &router))
+            .map(|()| 0)
             .map_err(|e| render_engine(&config, &e)),
         Mode::Quiet | Mode::Run => {
             let router = run::build(&config, &registry, cli.threads)
                 .map_err(|e| render_init_failure(&config, &e))?;
+            say_messages(&config, &router);
             let flags = run::RunFlags {
                 handlers: cli.handlers.clone(),
                 exit_handler: cli.exit_handler.clone(),
@@ -453,6 +455,21 @@ fn render_init_failure(config: &FlatConfig, errors: &[click_lang::Diagnostic]) -
         text + "Router could not be initialized!\n"
     } else {
         text
+    }
+}
+
+/// Prints what elements said while configured that is not an error
+/// (Message's text) on standard error, where Click prints it: in Click's
+/// form under `ROUTER_ERRORS=click`, else labelled `info`.
+fn say_messages(config: &FlatConfig, router: &click_engine::Router) {
+    if router.messages().is_empty() {
+        return;
+    }
+    let messages = Diagnostics::with_sources(router.messages().to_vec(), &config.sources);
+    if click_errors() {
+        eprint!("{}", messages.render_click());
+    } else {
+        eprint!("{}", messages.render_as("info"));
     }
 }
 

@@ -45,6 +45,21 @@ fn packets_that_do_not_fit_the_new_queue_are_freed_with_a_warning() {
 }
 
 #[test]
+fn a_mixedqueue_takes_a_queues_packets_across_a_swap() {
+    let config = "InfiniteSource(LIMIT 10, STOP false) -> q :: Queue(100) -> Idle;
+Script(wait 0.05s,
+       write hotconfig Idle -> q :: MixedQueue(6) -> Unqueue -> c :: Counter -> Discard;
+                       Idle -> [1]q; DriverManager(wait 0.05s, stop))";
+    let (status, stdout, stderr) = common::router_outcome(&["-R", "-h", "c.count", "-e", config]);
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "6\n");
+    assert!(
+        stderr.contains("q: some packets lost (old length 10, new capacity 6)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn hotconfig_exists_only_with_the_r_flag() {
     let config = "InfiniteSource(LIMIT 1, STOP true) -> Discard;
         Script(write hotconfig Idle -> Discard, print done)";

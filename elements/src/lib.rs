@@ -4,6 +4,7 @@
 //! [`registry`] returns a [`Registry`] holding every class here; add your
 //! own classes to it before building a router.
 
+mod analysis;
 mod ethernet;
 mod icmp;
 mod ip;
@@ -11,6 +12,7 @@ mod standard;
 mod tcpudp;
 mod userlevel;
 
+pub use analysis::*;
 pub use ethernet::*;
 pub use icmp::*;
 pub use ip::*;
@@ -35,4 +37,5 @@ pub fn register_all(r: &mut Registry) {
     icmp::register(r);
     ethernet::register(r);
     userlevel::register(r);
+    analysis::register(r);
 }

@@ -9,9 +9,9 @@
 use click_elements::{
     CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader, CheckUDPHeader,
     Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, ICMPPingRewriter, IPAddrPairRewriter,
-    IPAddrRewriter, IPClassifier, IPFilter, IPRewriter, MarkIPHeader, Pad, SetVLANAnno,
-    StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, TCPRewriter, Truncate, UDPRewriter,
-    UnstripIPHeader, VLANDecap, VLANEncap,
+    IPAddrRewriter, IPClassifier, IPFilter, IPRewriter, MarkIPHeader, MarkMACHeader, Pad,
+    SetVLANAnno, StripEtherVLANHeader, StripIPHeader, StripToNetworkHeader, TCPRewriter, Truncate,
+    UDPRewriter, UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
 use click_engine::packet::{Batch, PacketPool, PacketType};
@@ -288,6 +288,8 @@ fn every_element_takes_every_frame() {
         make::<ICMPPingRewriter>("pattern 2.0.0.2 - 0-3# 0 0", 1),
         &all,
     );
+    every_frame("MarkMACHeader", make::<MarkMACHeader>("14, 20", 1), &all);
+    every_frame("MarkMACHeader far", make::<MarkMACHeader>("60000", 1), &all);
 }
 
 /// As `every_frame`, with the header marks the forwarding elements see

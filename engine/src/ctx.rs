@@ -847,6 +847,22 @@ impl Ctx<'_> {
         self.state.deferred.iter().any(|&(e, _, _)| e == cur)
     }
 
+    /// Takes the oldest write handler call to the current element that
+    /// waits in the deferred queue, as (handler, value): one made while it
+    /// was on the call stack, by a handler it called itself (TimeFilter's
+    /// `END_CALL` running a Script that writes its `extend_interval`).
+    /// Click would have run that write there and then, re-entrantly; an
+    /// element whose next step depends on it applies it to itself now
+    /// instead of after the current top-level call.
+    pub fn take_deferred_write_to_self(&mut self) -> Option<(String, String)> {
+        let cur = self.cur() as u32;
+        let writes = &mut self.state.deferred_writes;
+        let at = writes.iter().position(|(e, _, _)| *e == cur)?;
+        writes
+            .remove(at)
+            .map(|(_, handler, value)| (handler, value))
+    }
+
     /// Pushes `batch` into the current element's own input `port` behind
     /// the pushes deferred so far: it arrives once the current top-level
     /// call returns and they have run. An element whose output came back

@@ -179,6 +179,16 @@ pub trait Element: 'static {
         Err(format!("no write handler '{name}'"))
     }
 
+    /// A message from the element's configuration that is not an error
+    /// (Click's `errh->message` in `configure`: the Message element's).
+    /// The router collects them when it is configured
+    /// ([`Router::messages`](crate::Router::messages)) and the `router`
+    /// binary prints them where configuration errors go, with the
+    /// element's place, once. Default: none.
+    fn configure_message(&self) -> Option<&str> {
+        None
+    }
+
     /// A notifier signal this element provides, if any: a queue provides
     /// [`NotifierKind::Empty`] (active while it holds packets) and
     /// [`NotifierKind::Full`] (active while it has room).

@@ -9,7 +9,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use click_lang::{Diagnostic, FlatConfig};
+use click_lang::{ClickLine, Diagnostic, FlatConfig};
 
 use crate::clock::ClockMode;
 use crate::control::{GlobalWrite, Mailboxes, RouterHandle};
@@ -86,6 +86,28 @@ pub struct Router {
     globals: OnceLock<Arc<Vec<(&'static str, String)>>>,
     /// Global write handlers added by the program running the router.
     global_writes: Arc<Vec<(String, GlobalWrite)>>,
+    /// What elements said while configured that is not an error.
+    messages: Vec<Diagnostic>,
+}
+
+/// Element `e`'s configuration message `m`, at its declaration: in
+/// Click's form, `FILE:LINE: While configuring 'm :: Message':` and the
+/// message indented on the lines after.
+fn configure_message(graph: &Graph, e: usize, m: &str) -> Diagnostic {
+    let node = &graph.nodes[e];
+    let declaration = node.declaration();
+    let mut d = Diagnostic::new(
+        node.span.clone(),
+        format!("while configuring '{declaration}': {m}"),
+    );
+    d.click = Some(Box::new(ClickLine {
+        span: None,
+        message: Some(format!(
+            "While configuring '{declaration}':\n  {}",
+            m.replace('\n', "\n  ")
+        )),
+    }));
+    d
 }
 
 impl Router {
@@ -103,9 +125,18 @@ impl Router {
             }
         }
         let info = Arc::new(RouterInfo::build(&graph));
-        let errors: Vec<Diagnostic> = (0..graph.nodes.len())
-            .filter_map(|e| configure(&graph, e, &info).err())
-            .collect();
+        let mut errors = Vec::new();
+        let mut messages = Vec::new();
+        for e in 0..graph.nodes.len() {
+            match configure(&graph, e, &info) {
+                Ok(element) => messages.extend(
+                    element
+                        .configure_message()
+                        .map(|m| configure_message(&graph, e, m)),
+                ),
+                Err(d) => errors.push(d),
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -118,8 +149,16 @@ impl Router {
             running: Arc::new(Mutex::new(None)),
             globals: OnceLock::new(),
             global_writes: Arc::new(Vec::new()),
+            messages,
         };
         Ok(router)
+    }
+
+    /// What elements said while configured that is not an error (see
+    /// [`Element::configure_message`](crate::Element::configure_message)),
+    /// in configuration order, each at its element's declaration.
+    pub fn messages(&self) -> &[Diagnostic] {
+        &self.messages
     }
 
     /// The checked graph.

@@ -213,9 +213,16 @@ impl Diagnostics {
     /// the same way. An error about a flag says so first (`error: -p
     /// 7777: ...`).
     pub fn render(&self) -> String {
+        self.render_as("error")
+    }
+
+    /// As [`render`](Self::render), labelled `kind` rather than `error`:
+    /// `info` for what an element says while configured that is not an
+    /// error (Click's Message element).
+    pub fn render_as(&self, kind: &str) -> String {
         let mut out = String::new();
         for d in &self.errors {
-            out += &self.place("error", d.span.as_ref(), &d.message);
+            out += &self.place(kind, d.span.as_ref(), &d.message);
             for note in &d.notes {
                 let kind = if note.span.is_some() { "note" } else { "help" };
                 out += &self.place(kind, note.span.as_ref(), &note.message);

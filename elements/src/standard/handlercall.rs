@@ -42,6 +42,17 @@ impl HandlerCall {
     /// handler names relative to an element's context. Errors are logged,
     /// as Click ignores a failed call.
     pub(crate) fn call(&self, ctx: &mut Ctx<'_>) {
+        self.call_value(&self.value, ctx);
+    }
+
+    /// Calls the handler with `$NAME` in its value replaced by `text`, as
+    /// Click's call in a variable scope (TimeFilter's `END_CALL s.run $t`).
+    pub(crate) fn call_with_var(&self, name: &str, text: &str, ctx: &mut Ctx<'_>) {
+        let value = self.value.replace(&format!("${name}"), text);
+        self.call_value(&value, ctx);
+    }
+
+    fn call_value(&self, value: &str, ctx: &mut Ctx<'_>) {
         if self.handler == "stop" {
             ctx.stop_router();
             return;
@@ -55,7 +66,7 @@ impl HandlerCall {
             Some(inner) if ctx.read_handler(&inner, "name").is_ok() => inner,
             _ => element.to_string(),
         };
-        if let Err(e) = ctx.write_handler(&target, handler, &self.value) {
+        if let Err(e) = ctx.write_handler(&target, handler, value) {
             tracing::warn!("{}: call of {}: {e}", ctx.name(), self.handler);
         }
     }

@@ -81,17 +81,24 @@ mod alignmentinfo;
 mod annotationinfo;
 mod averagecounter;
 mod bypass;
+mod checkpaint;
 pub mod classification;
 pub(crate) mod classifier;
 mod clickyinfo;
 mod clipboard;
 mod counter;
+mod delayshaper;
 mod delayunqueue;
 mod discard;
 mod drivermanager;
 mod gaprate;
 mod handlercall;
+mod hub;
 mod length;
+mod linkunqueue;
+mod markmacheader;
+mod message;
+mod mixedqueue;
 mod portinfo;
 pub(crate) use handlercall::HandlerCall;
 mod idle;
@@ -106,6 +113,7 @@ mod print;
 mod priosched;
 mod pullswitch;
 mod queue;
+mod randomsample;
 mod ratedsource;
 mod ratedsplitter;
 mod ratedunqueue;
@@ -120,6 +128,7 @@ mod settimestamp;
 mod shaper;
 mod simplequeue;
 mod sourcedata;
+mod staticswitch;
 mod staticthreadsched;
 mod stridesched;
 mod strip;
@@ -137,17 +146,24 @@ pub use alignmentinfo::AlignmentInfo;
 pub use annotationinfo::AnnotationInfo;
 pub use averagecounter::AverageCounter;
 pub use bypass::Bypass;
+pub use checkpaint::CheckPaint;
 pub use classifier::Classifier;
 pub use clickyinfo::ClickyInfo;
 pub use clipboard::Clipboard;
 pub use counter::Counter;
+pub use delayshaper::DelayShaper;
 pub use delayunqueue::DelayUnqueue;
 pub use discard::Discard;
 pub use drivermanager::DriverManager;
+pub use hub::Hub;
 pub use idle::Idle;
 pub use infinitesource::{InfiniteSource, RandomSource};
 pub use inputswitch::InputSwitch;
 pub use length::{Pad, Truncate};
+pub use linkunqueue::LinkUnqueue;
+pub use markmacheader::MarkMACHeader;
+pub use message::Message;
+pub use mixedqueue::MixedQueue;
 pub use null::{Null, PullNull, PushNull};
 pub use paint::Paint;
 pub use paintswitch::PaintSwitch;
@@ -158,6 +174,7 @@ pub(crate) use print::{push_timestamp, Contents, Output};
 pub use priosched::PrioSched;
 pub use pullswitch::{PullSwitch, SimplePullSwitch};
 pub use queue::Queue;
+pub use randomsample::RandomSample;
 pub use ratedsource::RatedSource;
 pub use ratedsplitter::{BandwidthRatedSplitter, RatedSplitter};
 pub use ratedunqueue::{BandwidthRatedUnqueue, RatedUnqueue};
@@ -171,6 +188,7 @@ pub use setpackettype::SetPacketType;
 pub use settimestamp::SetTimestamp;
 pub use shaper::{BandwidthShaper, Shaper};
 pub use simplequeue::{FrontDropQueue, NotifierQueue, SimpleQueue};
+pub use staticswitch::StaticSwitch;
 pub use staticthreadsched::StaticThreadSched;
 pub use stridesched::StrideSched;
 pub use strip::Strip;
@@ -208,7 +226,10 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<NotifierQueue>()
         .add::<FrontDropQueue>()
         .add::<Unqueue>()
-        .add::<DelayUnqueue>();
+        .add::<DelayUnqueue>()
+        .add::<MixedQueue>()
+        .add::<LinkUnqueue>()
+        .add::<DelayShaper>();
     r.add::<Script>().add::<DriverManager>();
     r.add::<Idle>();
     r.add::<Clipboard>();
@@ -250,4 +271,10 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<TimedSink>();
     r.add::<Shaper>().add::<BandwidthShaper>();
     r.add::<Unstrip>();
+    r.add::<Hub>()
+        .add::<CheckPaint>()
+        .add::<StaticSwitch>()
+        .add::<RandomSample>()
+        .add::<MarkMACHeader>()
+        .add::<Message>();
 }

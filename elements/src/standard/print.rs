@@ -20,7 +20,13 @@ const DEFAULT_MAXLENGTH: usize = 24;
 /// Appends `ts` as Click prints a timestamp: seconds, a point, then six
 /// digits when it is a whole number of microseconds, nine otherwise.
 pub(crate) fn push_timestamp(out: &mut String, ts: Timestamp) {
-    let ns = ts.as_nanos();
+    // A timestamp before the epoch (AdjustTimestamp(-1) on one at 0.1s)
+    // prints as Click's do: a minus sign, then its distance from zero.
+    let signed = ts.as_signed_nanos();
+    if signed < 0 {
+        out.push('-');
+    }
+    let ns = signed.unsigned_abs();
     let (sec, sub) = (ns / 1_000_000_000, ns % 1_000_000_000);
     // Writing to a String cannot fail.
     if sub % 1000 == 0 {

@@ -54,6 +54,8 @@ pub const ANNO_SIZE: usize = click_lang::args::ANNO_SIZE;
 pub(super) const NO_HEADER: u16 = u16::MAX;
 
 /// A packet timestamp: nanoseconds since the Unix epoch. `0` means "not set".
+/// Times before the epoch, which Click's signed timestamps allow, are kept
+/// as two's complement ([`from_signed_nanos`](Self::from_signed_nanos)).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(u64);
 
@@ -71,6 +73,25 @@ impl Timestamp {
     #[inline]
     pub const fn as_nanos(self) -> u64 {
         self.0
+    }
+
+    /// A timestamp from signed nanoseconds since the Unix epoch: Click's
+    /// timestamps are signed, and AdjustTimestamp or SetTimestampDelta
+    /// can move one before the epoch. A negative one is kept as its two's
+    /// complement (a time past the year 2262 otherwise), so everything
+    /// that reads timestamps as unsigned sees times after the epoch as
+    /// before.
+    #[inline]
+    pub const fn from_signed_nanos(ns: i64) -> Self {
+        Timestamp(ns as u64)
+    }
+
+    /// Signed nanoseconds since the Unix epoch: negative for a timestamp
+    /// made by [`from_signed_nanos`](Self::from_signed_nanos) before the
+    /// epoch.
+    #[inline]
+    pub const fn as_signed_nanos(self) -> i64 {
+        self.0 as i64
     }
 
     /// Whether the timestamp was set (is not zero).
