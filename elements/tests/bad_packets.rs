@@ -388,6 +388,7 @@ fn forwarding_and_icmp_elements_take_every_frame() {
         SetIPDSCP: "63", 1;
         MarkIPCE: "", 1;
         MarkIPCE: "true", 1;
+        IPMirror: "", 1;
         IPInputCombo: "1, INTERFACES 10.0.1.1/24", 1;
         IPOutputCombo: "0, 10.0.0.1, 60", 5;
         ICMPError: "10.0.0.1, unreachable, needfrag, PMTU 500", 1;

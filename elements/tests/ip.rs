@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use click_elements::{
     internet_checksum, CheckICMPHeader, CheckIPHeader, CheckIPHeader2, CheckLength, CheckTCPHeader,
     CheckUDPHeader, Classifier, EtherMirror, EtherVLANEncap, HostEtherFilter, IPClassifier,
-    IPFilter, MarkIPHeader, Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader,
+    IPFilter, IPMirror, MarkIPHeader, Pad, SetVLANAnno, StripEtherVLANHeader, StripIPHeader,
     StripToNetworkHeader, Truncate, UnstripIPHeader, VLANDecap, VLANEncap,
 };
 use click_engine::args::Args;
@@ -517,6 +517,57 @@ fn ethermirror_swaps_and_copies_on_write() {
     assert_eq!(&c.data()[..12], &hex(FRAME)[..12]);
     let mut short = pkt(&[1; 11]);
     assert_eq!(run(&mut e, &mut short), Some(0));
+}
+
+/// Whether `ip` (a whole IPv4 packet) has a right IP header checksum and,
+/// for TCP or UDP, a right transport checksum over its pseudo-header.
+fn checksums_hold(ip: &[u8]) -> bool {
+    let hl = usize::from(ip[0] & 0x0f) * 4;
+    let mut pseudo = [&ip[12..20], &[0, ip[9]][..]].concat();
+    pseudo.extend_from_slice(&((ip.len() - hl) as u16).to_be_bytes());
+    pseudo.extend_from_slice(&ip[hl..]);
+    internet_checksum(&ip[..hl]) == 0 && internet_checksum(&pseudo) == 0
+}
+
+#[test]
+fn ipmirror_swaps_addresses_ports_and_sequence_numbers() {
+    let mut e: IPMirror = make("", 1);
+    // TCP 10.0.0.1:1234 -> 10.1.2.3:80, seq 0x11111111, ack 0x22222222.
+    let mut seg = vec![
+        0x04, 0xd2, 0, 80, 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x22, 0x22,
+    ];
+    seg.extend_from_slice(&[0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    seg.extend_from_slice(b"data");
+    let tcp = with_checksum(6, seg, 16);
+    let mut p = marked(&tcp);
+    let clone = p.try_clone().unwrap();
+    assert_eq!(run(&mut e, &mut p), Some(0));
+    let d = p.data();
+    assert_eq!(&d[12..20], &[10, 1, 2, 3, 10, 0, 0, 1]);
+    assert_eq!(&d[20..24], &[0, 80, 0x04, 0xd2]);
+    assert_eq!(
+        &d[24..32],
+        &[0x22, 0x22, 0x22, 0x22, 0x11, 0x11, 0x11, 0x11]
+    );
+    assert!(checksums_hold(d), "no checksum needs recomputing");
+    assert_eq!(clone.data(), &tcp[..], "a clone keeps the original");
+
+    // A UDP fragment after the first: no ports in it to swap.
+    let mut frag = ipv4(17, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    frag[6..8].copy_from_slice(&[0x00, 0x10]);
+    let mut p = marked(&frag);
+    assert_eq!(run(&mut e, &mut p), Some(0));
+    assert_eq!(&p.data()[12..20], &[10, 1, 2, 3, 10, 0, 0, 1]);
+    assert_eq!(&p.data()[20..], &[1, 2, 3, 4, 5, 6, 7, 8]);
+
+    // A TCP header cut after its ports: ports swapped, nothing read past it.
+    let mut short = marked(&ipv4(6, &[0x04, 0xd2, 0, 80, 9, 9, 9, 9, 7]));
+    assert_eq!(run(&mut e, &mut short), Some(0));
+    assert_eq!(&short.data()[20..], &[0, 80, 0x04, 0xd2, 9, 9, 9, 9, 7]);
+
+    // No IP header mark: dropped.
+    let mut unmarked = pkt(&tcp);
+    assert_eq!(run(&mut e, &mut unmarked), None);
 }
 
 #[test]

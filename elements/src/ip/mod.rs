@@ -14,6 +14,7 @@ pub(crate) mod forward;
 mod getipaddress;
 mod hostetherfilter;
 mod ipfilter;
+mod ipmirror;
 mod ipprint;
 pub mod lookup;
 mod markipheader;
@@ -36,6 +37,7 @@ pub use forward::*;
 pub use getipaddress::GetIPAddress;
 pub use hostetherfilter::HostEtherFilter;
 pub use ipfilter::{IPClassifier, IPFilter};
+pub use ipmirror::IPMirror;
 pub use ipprint::IPPrint;
 pub(crate) use ipprint::{icmp_code_name, icmp_type_name, ip_proto_by_name};
 pub use lookup::{
@@ -69,7 +71,9 @@ pub(crate) fn register(r: &mut Registry) {
     r.add::<StripIPHeader>()
         .add::<UnstripIPHeader>()
         .add::<StripToNetworkHeader>();
-    r.add::<EtherMirror>().add::<HostEtherFilter>();
+    r.add::<EtherMirror>()
+        .add::<IPMirror>()
+        .add::<HostEtherFilter>();
     r.add::<EtherVLANEncap>().add::<StripEtherVLANHeader>();
     rewriter::register(r);
 }
