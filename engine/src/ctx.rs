@@ -208,10 +208,28 @@ impl<'a> Ctx<'a> {
     /// order across ports: each port's packets leave as one batch, in
     /// order.
     pub fn push_by_verdict(&mut self, batch: Batch, verdicts: &[u16], drop: u16) {
+        if let Some(&first) = verdicts.first() {
+            if verdicts.iter().all(|&v| v == first) {
+                return self.push_whole(batch, first, drop);
+            }
+        }
         if self.tables.outputs_meet[self.cur()] {
             self.push_in_runs(batch, verdicts, drop);
         } else {
             self.push_by_port(batch, verdicts, drop);
+        }
+    }
+
+    /// [`push_by_verdict`](Ctx::push_by_verdict) for a batch whose packets
+    /// all have verdict `v`: it leaves whole, or is dropped whole, with no
+    /// sorting. The common case (a batch of one flow, or of one packet, as
+    /// a RoundRobinSwitch or light traffic makes), and the only one where
+    /// the sorts' fixed cost would be paid per packet.
+    fn push_whole(&mut self, batch: Batch, v: u16, drop: u16) {
+        if v == drop {
+            self.count_drops(batch.len());
+        } else if v != GONE {
+            self.push(v as usize, batch);
         }
     }
 
