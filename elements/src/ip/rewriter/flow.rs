@@ -10,12 +10,21 @@ use click_engine::Port;
 /// A flow's four-tuple as it appears in a packet: source address and
 /// port, destination address and port (host order). The address-only
 /// rewriters leave the ports (and IPAddrRewriter one address) zero.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct FlowId {
     pub saddr: u32,
     pub sport: u16,
     pub daddr: u32,
     pub dport: u16,
+}
+
+/// Two words for the hasher, where the derived `Hash` would feed it four
+/// fields: every packet hashes its flow ID.
+impl std::hash::Hash for FlowId {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(u64::from(self.saddr) << 32 | u64::from(self.daddr));
+        h.write_u32(u32::from(self.sport) << 16 | u32::from(self.dport));
+    }
 }
 
 impl FlowId {

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use super::flow::{Flow, FlowId};
 
 /// Where a flow ID leads: the flow, and whether it is the reply side.
@@ -41,7 +43,11 @@ pub(crate) struct FlowTable {
     heads: [usize; CLASSES],
     tails: [usize; CLASSES],
     free: Vec<usize>,
-    map: HashMap<FlowId, Entry>,
+    /// Hashed by foldhash, seeded at random per table: flow IDs are the
+    /// senders' to choose, so the seed keeps them from aiming at one
+    /// bucket, as std's SipHash would, at a tenth of SipHash's ~290
+    /// instructions a packet (docs/PERFORMANCE.md, "NAT").
+    map: HashMap<FlowId, Entry, RandomState>,
     len: usize,
 }
 
@@ -53,7 +59,7 @@ impl Default for FlowTable {
             heads: [NIL; CLASSES],
             tails: [NIL; CLASSES],
             free: Vec::new(),
-            map: HashMap::new(),
+            map: HashMap::default(),
             len: 0,
         }
     }
