@@ -207,6 +207,15 @@ impl InitCtx<'_> {
             .map_err(|_| format!("{}: shared state of another type", self.name()))
     }
 
+    /// The class of the element with full name `element` (`None`: no
+    /// such element), so that an element naming another in its
+    /// configuration (ICMPRewriter's rewriters) can check what it names
+    /// before sharing its state.
+    pub fn class_of(&self, element: &str) -> Option<&str> {
+        let global = self.graph.find(element)?;
+        Some(&self.graph.nodes[global].class)
+    }
+
     /// The [`shared_state`](Self::shared_state) of another element, by
     /// its full name (an element argument naming it, as ARPQuerier's TABLE
     /// names an ARPTable): the same `Arc` that element's instances get,

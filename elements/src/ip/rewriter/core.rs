@@ -140,6 +140,18 @@ pub(crate) struct Core {
     pub(super) clock: Option<ClockHandle>,
 }
 
+/// What an ICMP error about a mapped flow changes to: the packet it
+/// quotes as it was before the rewriter changed it, and the mapping's
+/// direction, REPLY_ANNO value and output for the way the quoted
+/// packet's replies go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuotedFlow {
+    pub quoted: FlowId,
+    pub reply: bool,
+    pub reply_anno: u8,
+    pub output: Port,
+}
+
 /// The verdict for a packet with no mapping and none made: an output, or
 /// a drop.
 type Unmapped = Option<Port>;
@@ -393,6 +405,50 @@ impl Core {
         Some(out)
     }
 
+    // ---- ICMP errors (ICMPRewriter) ----
+
+    /// The mapping an ICMP error is about, found by the packet the error
+    /// quotes: `quoted` is its flow as quoted (addresses, then ports or
+    /// for an ICMP echo its identifier as the source port), `proto` its
+    /// protocol. The quoted packet left through this rewriter, so its
+    /// reverse is a flow the rewriter expects back. Looking does not
+    /// count as a packet of the flow (its expiry stays).
+    pub fn quoted_flow(&self, proto: u8, quoted: FlowId) -> Option<QuotedFlow> {
+        let q = quoted;
+        let (t, key) = match (self.kind, proto) {
+            (Kind::Ip | Kind::Tcp | Kind::Udp, TCP) => (0, q.reverse()),
+            (Kind::Udp, UDP | DCCP) => (0, q.reverse()),
+            (Kind::Ip, UDP) => (1, q.reverse()),
+            (Kind::Ping, ICMP) => (
+                0,
+                FlowId::new(q.daddr, q.sport.wrapping_add(1), q.saddr, q.sport),
+            ),
+            (Kind::Addr, _) => (0, FlowId::new(0, 0, q.saddr, 0)),
+            (Kind::AddrPair, _) => (0, FlowId::new(q.daddr, 0, q.saddr, 0)),
+            _ => return None,
+        };
+        let table = &self.tables[t];
+        let e = table.lookup(&key)?;
+        let flow = table.flow(e.flow);
+        // What the reverse of the quoted packet becomes; the quoted packet
+        // is its reverse, but for what an address rewriter leaves alone.
+        let back = flow.rewritten(e.reply).reverse();
+        let quoted = match self.kind {
+            Kind::Addr => FlowId {
+                saddr: back.saddr,
+                ..q
+            },
+            Kind::AddrPair => FlowId::new(back.saddr, q.sport, back.daddr, q.dport),
+            _ => back,
+        };
+        Some(QuotedFlow {
+            quoted,
+            reply: e.reply,
+            reply_anno: flow.reply_anno,
+            output: flow.outputs[usize::from(e.reply)],
+        })
+    }
+
     // ---- capacity and expiry ----
 
     /// Flows in all tables.
@@ -537,7 +593,7 @@ fn rewrite_transport(kind: Kind, flow: &Flow, new: FlowId, reply: bool, h: &Head
 
 /// Sets the identifier of the ICMP echo at `th` and updates the ICMP
 /// checksum, which covers no addresses.
-fn set_ping_id(d: &mut [u8], th: usize, id: u16) {
+pub(super) fn set_ping_id(d: &mut [u8], th: usize, id: u16) {
     let old = be16(d, th + 4);
     // An update for no change could turn a checksum of all ones into
     // zero, wrong for an all-zero message.

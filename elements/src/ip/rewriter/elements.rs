@@ -1,4 +1,8 @@
-//! The rewriter element classes: each a [`Core`] of its kind.
+//! The rewriter element classes: each a [`Core`] of its kind, shared
+//! through a [`RewriterCell`] with the elements that read its flows
+//! (ICMPRewriter).
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use click_engine::args::Args;
 use click_engine::packet::BATCH_CAPACITY;
@@ -11,6 +15,35 @@ use super::core::{Core, Kind};
 /// The verdict of a packet to drop.
 const DROP: u16 = u16::MAX;
 
+/// A rewriter's core, shared: the rewriter locks it once per batch (and
+/// per handler call), another element reading its flows once per packet
+/// it looks up. Uncontended unless both run at once on two threads.
+pub(crate) type SharedCore = Arc<Mutex<Core>>;
+
+/// What a rewriter publishes as its shared state
+/// ([`InitCtx::shared_state`]) while it initializes, for elements that
+/// name it ([`InitCtx::shared_state_of`]): its core.
+#[derive(Default)]
+pub(crate) struct RewriterCell {
+    pub core: OnceLock<SharedCore>,
+}
+
+/// Locks a shared core; a panic while another holder had it leaves the
+/// flows as they were, still usable.
+pub(crate) fn lock(core: &SharedCore) -> MutexGuard<'_, Core> {
+    core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The classes whose flows ICMPRewriter can read.
+pub(crate) const REWRITER_CLASSES: &[&str] = &[
+    "IPRewriter",
+    "TCPRewriter",
+    "UDPRewriter",
+    "IPAddrRewriter",
+    "IPAddrPairRewriter",
+    "ICMPPingRewriter",
+];
+
 /// Implements the element traits for a rewriter class wrapping a `Core`.
 macro_rules! rewriter {
     ($name:ident, $kind:expr) => {
@@ -20,40 +53,46 @@ macro_rules! rewriter {
             const PROCESSING: &'static str = PUSH;
 
             fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-                Core::configure($kind, args, ctx).map($name)
+                Core::configure($kind, args, ctx).map(|c| $name(Arc::new(Mutex::new(c))))
             }
         }
 
         impl Element for $name {
             fn push(&mut self, port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
                 let now = ctx.now();
+                let mut core = lock(&self.0);
                 let mut verdicts = [DROP; BATCH_CAPACITY];
                 let n = batch.len();
                 for (p, v) in batch.iter_mut().zip(verdicts.iter_mut()) {
-                    *v = self.0.process(port, p, now).map_or(DROP, |o| o as u16);
+                    *v = core.process(port, p, now).map_or(DROP, |o| o as u16);
                 }
+                drop(core);
                 ctx.push_by_verdict(batch, &verdicts[..n], DROP);
             }
 
             fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-                self.0.set_clock(ctx.clock());
-                if !self.0.reap_interval().is_zero() {
-                    ctx.schedule_after(self.0.reap_interval());
+                let cell = ctx.shared_state(RewriterCell::default)?;
+                let _ = cell.core.set(self.0.clone());
+                let mut core = lock(&self.0);
+                core.set_clock(ctx.clock());
+                if !core.reap_interval().is_zero() {
+                    ctx.schedule_after(core.reap_interval());
                 }
                 Ok(())
             }
 
             fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
-                self.0.reap(ctx.now());
-                ctx.schedule_after(self.0.reap_interval());
+                let mut core = lock(&self.0);
+                core.reap(ctx.now());
+                ctx.schedule_after(core.reap_interval());
             }
 
             fn handlers(&self) -> &'static [Handler] {
-                self.0.handlers()
+                lock(&self.0).handlers()
             }
 
             fn read_handler(&self, name: &str) -> Option<String> {
-                self.0.read_handler(name)
+                lock(&self.0).read_handler(name)
             }
 
             fn write_handler(
@@ -62,7 +101,7 @@ macro_rules! rewriter {
                 value: &str,
                 ctx: &mut Ctx<'_>,
             ) -> Result<(), String> {
-                self.0.write_handler(name, value, ctx.now())
+                lock(&self.0).write_handler(name, value, ctx.now())
             }
         }
     };
@@ -122,7 +161,7 @@ macro_rules! rewriter {
 ///   `size` (flows held), `capacity` (read and write), `clear` (write:
 ///   drop every flow).
 #[derive(Debug)]
-pub struct IPRewriter(Core);
+pub struct IPRewriter(SharedCore);
 rewriter!(IPRewriter, Kind::Ip);
 
 /// `TCPRewriter(INPUTSPEC0, ..., [KEYWORDS])`: as
@@ -138,7 +177,7 @@ rewriter!(IPRewriter, Kind::Ip);
 ///   `table_size`, `mapping_failures`, `patterns`, `patternN`, `size`,
 ///   `capacity`, `clear`, as IPRewriter's.
 #[derive(Debug)]
-pub struct TCPRewriter(Core);
+pub struct TCPRewriter(SharedCore);
 rewriter!(TCPRewriter, Kind::Tcp);
 
 /// `UDPRewriter(INPUTSPEC0, ..., [KEYWORDS])`: as
@@ -153,7 +192,7 @@ rewriter!(TCPRewriter, Kind::Tcp);
 /// * Handlers: `table` (`mappings`), `table_size`, `mapping_failures`,
 ///   `patterns`, `patternN`, `size`, `capacity`, `clear`.
 #[derive(Debug)]
-pub struct UDPRewriter(Core);
+pub struct UDPRewriter(SharedCore);
 rewriter!(UDPRewriter, Kind::Udp);
 
 /// `IPAddrRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites source
@@ -174,7 +213,7 @@ rewriter!(UDPRewriter, Kind::Udp);
 ///   `mapping_failures`, `patterns`, `patternN`, `size`, `capacity`,
 ///   `clear`.
 #[derive(Debug)]
-pub struct IPAddrRewriter(Core);
+pub struct IPAddrRewriter(SharedCore);
 rewriter!(IPAddrRewriter, Kind::Addr);
 
 /// `IPAddrPairRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites addresses
@@ -191,7 +230,7 @@ rewriter!(IPAddrRewriter, Kind::Addr);
 ///   `table_size`, `mapping_failures`, `patterns`, `patternN`, `size`,
 ///   `capacity`, `clear`.
 #[derive(Debug)]
-pub struct IPAddrPairRewriter(Core);
+pub struct IPAddrPairRewriter(SharedCore);
 rewriter!(IPAddrPairRewriter, Kind::AddrPair);
 
 /// `ICMPPingRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites ICMP echo
@@ -213,5 +252,5 @@ rewriter!(IPAddrPairRewriter, Kind::AddrPair);
 ///   [...]`), `table_size`, `mapping_failures`, `patterns`, `patternN`,
 ///   `size`, `capacity`, `clear`, as IPRewriter's.
 #[derive(Debug)]
-pub struct ICMPPingRewriter(Core);
+pub struct ICMPPingRewriter(SharedCore);
 rewriter!(ICMPPingRewriter, Kind::Ping);

@@ -1,6 +1,6 @@
 //! The rewriters: Click's NAT family (`IPRewriter`, `TCPRewriter`,
 //! `UDPRewriter` from Click's `elements/tcpudp`, `IPAddrRewriter` and
-//! `IPAddrPairRewriter` from `elements/ip`, `ICMPPingRewriter` from
+//! `IPAddrPairRewriter` from `elements/ip`, `ICMPPingRewriter` and `ICMPRewriter` from
 //! `elements/icmp`). They share one core
 //! (`core.rs`): input specs and patterns (`pattern.rs`), flow records and
 //! checksum deltas (`flow.rs`), the flow table (`table.rs`), and the
@@ -10,12 +10,14 @@ mod core;
 mod elements;
 mod flow;
 mod handlers;
+mod icmp;
 mod pattern;
 mod table;
 
 pub use elements::{
     ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
 };
+pub use icmp::ICMPRewriter;
 
 use click_engine::Registry;
 
@@ -25,5 +27,6 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<UDPRewriter>()
         .add::<IPAddrRewriter>()
         .add::<IPAddrPairRewriter>()
-        .add::<ICMPPingRewriter>();
+        .add::<ICMPPingRewriter>()
+        .add::<ICMPRewriter>();
 }
