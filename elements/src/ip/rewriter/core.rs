@@ -10,7 +10,7 @@ use click_engine::args::{AnnoArg, Args};
 use click_engine::{ClockHandle, ConfigureCtx, Packet, Port};
 
 use super::flow::{adjust, Flow, FlowId, Tracking};
-use super::pattern::InputSpec;
+use super::pattern::{self, InputSpec, NamedPatterns};
 use super::table::{Entry, FlowTable, CLASSES};
 use crate::ip::forward::hdr::{be16, ip_at, put16, update_cksum};
 
@@ -129,6 +129,9 @@ pub(crate) struct Core {
     pub(super) kind: Kind,
     pub(super) noutputs: usize,
     pub(super) specs: Vec<InputSpec>,
+    /// The router's named patterns (IPRewriterPatterns), found at
+    /// initialize, for specs that name one (also those written later).
+    pub(super) named: NamedPatterns,
     pub(super) stats: Vec<InputStats>,
     /// Table 0: TCP (IPRewriter), or every flow; table 1: IPRewriter's UDP.
     pub(super) tables: [FlowTable; 2],
@@ -164,6 +167,7 @@ impl Core {
             kind,
             noutputs: ctx.noutputs(),
             specs: Vec::new(),
+            named: NamedPatterns::new(),
             stats: vec![InputStats::default(); ctx.ninputs()],
             tables: Default::default(),
             timeouts: [Timeouts::new(300); 2],
@@ -234,6 +238,24 @@ impl Core {
         }
         self.reply_anno = args.read::<AnnoArg<1>>("REPLY_ANNO")?.map(|a| a.offset);
         Ok(())
+    }
+
+    /// Gives the specs that name a pattern that pattern, from the
+    /// router's named patterns; errors name each spec whose pattern does
+    /// not exist.
+    pub fn resolve_patterns(&mut self, named: NamedPatterns) -> Result<(), String> {
+        self.named = named;
+        let errors: Vec<String> = (self.specs.iter_mut().enumerate())
+            .filter_map(|(i, spec)| {
+                let e = spec.resolve(&self.named).err()?;
+                Some(format!("input spec {i}: {e}"))
+            })
+            .collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors[0].clone()),
+            _ => Err(errors.iter().map(|e| format!("\n  {e}")).collect()),
+        }
     }
 
     pub fn set_clock(&mut self, clock: ClockHandle) {
@@ -322,7 +344,8 @@ impl Core {
             Some(InputSpec::Keep(f, r)) => (key, [*f, *r]),
             Some(InputSpec::Pattern(pattern, f, r)) => {
                 let outputs = [*f, *r];
-                match pattern.rewrite(key, |reply| table.contains(reply)) {
+                let made = pattern::lock(pattern).rewrite(key, |reply| table.contains(reply));
+                match made {
                     Some(flow) => (flow, outputs),
                     None => {
                         self.stats[input].failures += 1;
@@ -330,7 +353,7 @@ impl Core {
                     }
                 }
             }
-            Some(InputSpec::Drop) | None => return Err(None),
+            Some(InputSpec::Drop | InputSpec::Named(..)) | None => return Err(None),
         };
         // The address rewriters make no mapping that would change ports
         // (nor, for IPAddrRewriter, the destination).

@@ -11,6 +11,7 @@ use click_engine::{
 };
 
 use super::core::{Core, Kind};
+use super::named::router_patterns;
 
 /// The verdict of a packet to drop.
 const DROP: u16 = u16::MAX;
@@ -73,7 +74,9 @@ macro_rules! rewriter {
             fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
                 let cell = ctx.shared_state(RewriterCell::default)?;
                 let _ = cell.core.set(self.0.clone());
+                let named = router_patterns(ctx)?;
                 let mut core = lock(&self.0);
+                core.resolve_patterns(named)?;
                 core.set_clock(ctx.clock());
                 if !core.reap_interval().is_zero() {
                     ctx.schedule_after(core.reap_interval());
@@ -123,6 +126,9 @@ macro_rules! rewriter {
 ///   chosen (wrapping), with `?` a random one, with neither the packet's
 ///   own port if it is in range and free, else a random one. When every
 ///   port is taken, the packet is dropped (`mapping_failures`).
+/// * `pattern NAME FOUTPUT ROUTPUT` (or `NAME FOUTPUT ROUTPUT`): map it by
+///   the pattern an [`IPRewriterPatterns`](crate::IPRewriterPatterns)
+///   element names NAME, shared with every input naming it.
 ///
 /// A mapping sends the flow's packets, rewritten, to FOUTPUT, and its
 /// reply flow's packets (arriving on any input), rewritten back, to
@@ -147,9 +153,8 @@ macro_rules! rewriter {
 /// annotation whose value on a flow's first packet is written on its
 /// reply packets.
 ///
-/// Not supported from Click: mapper elements and named patterns
-/// (`IPRewriterPatterns`) as specs, a MAPPING_CAPACITY shared with
-/// another rewriter.
+/// Not supported from Click: mapper elements as specs, a
+/// MAPPING_CAPACITY shared with another rewriter.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
 /// * Handlers: `tcp_table`, `udp_table` (the mappings, forward and reply:

@@ -11,6 +11,7 @@ mod elements;
 mod flow;
 mod handlers;
 mod icmp;
+mod named;
 mod pattern;
 mod table;
 
@@ -18,6 +19,7 @@ pub use elements::{
     ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
 };
 pub use icmp::ICMPRewriter;
+pub use named::IPRewriterPatterns;
 
 use click_engine::Registry;
 
@@ -28,5 +30,6 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<IPAddrRewriter>()
         .add::<IPAddrPairRewriter>()
         .add::<ICMPPingRewriter>()
-        .add::<ICMPRewriter>();
+        .add::<ICMPRewriter>()
+        .add::<IPRewriterPatterns>();
 }
