@@ -1,7 +1,8 @@
 //! IPRewriterPatterns: named patterns give the mappings inline patterns
 //! give, with or without the `pattern` keyword; every input naming one
 //! shares it (a sequential range goes on across rewriters); unknown and
-//! repeated names are errors.
+//! repeated names are errors. RoundRobinIPMapper: specs naming it map
+//! flows by its patterns in turn, the turn shared by every rewriter.
 
 mod common;
 
@@ -84,4 +85,49 @@ fn unknown_repeated_and_bad_names_are_errors() {
     // A spec of one unknown word and two more is not a pattern name.
     let err = tables("words", "nat x 0", PATTERNS).unwrap_err();
     assert!(err.contains("unknown specification"), "{err}");
+}
+
+#[test]
+fn a_round_robin_mapper_takes_turns_across_rewriters() {
+    let mapper =
+        format!("{PATTERNS} m :: RoundRobinIPMapper(30.0.0.1 - - - 0 0, nat 0 0, other 0 0);");
+    let t = tables("rr", "m", &mapper).unwrap();
+    let sources = |table: &str| -> Vec<String> {
+        table
+            .lines()
+            .filter(|l| l.starts_with("(10.0.0."))
+            .filter_map(|l| l.split("=> (").nth(1))
+            .map(|r| r.split(", ").take(2).collect::<Vec<_>>().join(":"))
+            .collect()
+    };
+    // rw1's two flows take patterns 0 and 1; rw2's, 2 and 0.
+    assert_eq!(sources(&t[0]), ["30.0.0.1:5", "21.0.0.1:1024"]);
+    assert_eq!(sources(&t[1]), ["22.0.0.1:5", "30.0.0.1:7"]);
+    assert_eq!(t[2].trim(), "<mapper> [2]");
+}
+
+#[test]
+fn mapper_specs_name_mappers_with_outputs_the_rewriter_has() {
+    let err = tables("notmapper", "q", "q :: Queue; Idle -> q -> Discard;").unwrap_err();
+    assert!(
+        err.contains("input spec 0: element is not an IPMapper"),
+        "{err}"
+    );
+    let err = tables("nosuch", "nosuch", "").unwrap_err();
+    assert!(err.contains("input spec 0: unknown specification"), "{err}");
+    let wide = "m :: RoundRobinIPMapper(- - - - 0 0, - - - - 0 1);";
+    let err = tables("wide", "m", wide).unwrap_err();
+    assert!(
+        err.contains("input spec 0: output port out of range in m"),
+        "{err}"
+    );
+    let err = tables("empty", "m", "m :: RoundRobinIPMapper();").unwrap_err();
+    assert!(err.contains("no patterns given"), "{err}");
+    let err = tables(
+        "badpat",
+        "m",
+        "m :: RoundRobinIPMapper(x - - - 0 0, nope 0 0);",
+    )
+    .unwrap_err();
+    assert!(err.contains("pattern 0: bad source address"), "{err}");
 }

@@ -46,7 +46,7 @@ pub use lookup::{
 pub use markipheader::MarkIPHeader;
 pub use rewriter::{
     ICMPPingRewriter, ICMPRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter,
-    IPRewriterPatterns, TCPRewriter, UDPRewriter,
+    IPRewriterPatterns, RoundRobinIPMapper, TCPRewriter, UDPRewriter,
 };
 pub use setipaddress::SetIPAddress;
 pub use stripethervlanheader::StripEtherVLANHeader;

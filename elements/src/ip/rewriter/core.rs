@@ -7,9 +7,10 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use click_engine::args::{AnnoArg, Args};
-use click_engine::{ClockHandle, ConfigureCtx, Packet, Port};
+use click_engine::{ClockHandle, ConfigureCtx, InitCtx, Packet, Port};
 
 use super::flow::{adjust, Flow, FlowId, Tracking};
+use super::mapper::resolve_mappers;
 use super::pattern::{self, InputSpec, NamedPatterns};
 use super::table::{Entry, FlowTable, CLASSES};
 use crate::ip::forward::hdr::{be16, ip_at, put16, update_cksum};
@@ -240,10 +241,16 @@ impl Core {
         Ok(())
     }
 
-    /// Gives the specs that name a pattern that pattern, from the
-    /// router's named patterns; errors name each spec whose pattern does
-    /// not exist.
-    pub fn resolve_patterns(&mut self, named: NamedPatterns) -> Result<(), String> {
+    /// Gives the specs that name a mapper element that mapper, and those
+    /// that name a pattern that pattern, from the router's named
+    /// patterns; errors name each spec whose mapper or pattern does not
+    /// exist.
+    pub fn resolve_patterns(
+        &mut self,
+        named: NamedPatterns,
+        ctx: &mut InitCtx<'_>,
+    ) -> Result<(), String> {
+        resolve_mappers(&mut self.specs, self.noutputs, &named, ctx)?;
         self.named = named;
         let errors: Vec<String> = (self.specs.iter_mut().enumerate())
             .filter_map(|(i, spec)| {
@@ -353,7 +360,18 @@ impl Core {
                     }
                 }
             }
-            Some(InputSpec::Drop | InputSpec::Named(..)) | None => return Err(None),
+            Some(InputSpec::RoundRobin(mapper)) => {
+                match mapper.rewrite(key, |reply| table.contains(reply)) {
+                    Some(made) => made,
+                    None => {
+                        self.stats[input].failures += 1;
+                        return Err(None);
+                    }
+                }
+            }
+            Some(InputSpec::Drop | InputSpec::Named(..) | InputSpec::Mapper(_)) | None => {
+                return Err(None)
+            }
         };
         // The address rewriters make no mapping that would change ports
         // (nor, for IPAddrRewriter, the destination).

@@ -76,7 +76,7 @@ macro_rules! rewriter {
                 let _ = cell.core.set(self.0.clone());
                 let named = router_patterns(ctx)?;
                 let mut core = lock(&self.0);
-                core.resolve_patterns(named)?;
+                core.resolve_patterns(named, ctx)?;
                 core.set_clock(ctx.clock());
                 if !core.reap_interval().is_zero() {
                     ctx.schedule_after(core.reap_interval());
@@ -129,6 +129,9 @@ macro_rules! rewriter {
 /// * `pattern NAME FOUTPUT ROUTPUT` (or `NAME FOUTPUT ROUTPUT`): map it by
 ///   the pattern an [`IPRewriterPatterns`](crate::IPRewriterPatterns)
 ///   element names NAME, shared with every input naming it.
+/// * `MAPPER`: the name of a mapper element
+///   ([`RoundRobinIPMapper`](crate::RoundRobinIPMapper)), which maps the
+///   flow by its patterns in turn and says the outputs.
 ///
 /// A mapping sends the flow's packets, rewritten, to FOUTPUT, and its
 /// reply flow's packets (arriving on any input), rewritten back, to
@@ -153,8 +156,8 @@ macro_rules! rewriter {
 /// annotation whose value on a flow's first packet is written on its
 /// reply packets.
 ///
-/// Not supported from Click: mapper elements as specs, a
-/// MAPPING_CAPACITY shared with another rewriter.
+/// Not supported from Click: a MAPPING_CAPACITY shared with another
+/// rewriter.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
 /// * Handlers: `tcp_table`, `udp_table` (the mappings, forward and reply:

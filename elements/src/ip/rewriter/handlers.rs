@@ -83,6 +83,10 @@ impl Core {
     fn replace_spec(&mut self, i: usize, text: &str) -> Result<(), String> {
         let spec = InputSpec::parse(text, self.noutputs, &Args::new(""))
             .and_then(|mut s| s.resolve(&self.named).map(|_| s))
+            .and_then(|s| match s {
+                InputSpec::Mapper(_) => Err("a mapper is named only in the configuration".into()),
+                s => Ok(s),
+            })
             .map_err(|e| format!("input spec {i}: {e}"))?;
         for t in 0..2 {
             for flow in self.tables[t].remove_where(|f| f.input == i) {

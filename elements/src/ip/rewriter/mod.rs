@@ -11,6 +11,7 @@ mod elements;
 mod flow;
 mod handlers;
 mod icmp;
+mod mapper;
 mod named;
 mod pattern;
 mod table;
@@ -19,6 +20,7 @@ pub use elements::{
     ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
 };
 pub use icmp::ICMPRewriter;
+pub use mapper::RoundRobinIPMapper;
 pub use named::IPRewriterPatterns;
 
 use click_engine::Registry;
@@ -31,5 +33,6 @@ pub(crate) fn register(r: &mut Registry) {
         .add::<IPAddrPairRewriter>()
         .add::<ICMPPingRewriter>()
         .add::<ICMPRewriter>()
-        .add::<IPRewriterPatterns>();
+        .add::<IPRewriterPatterns>()
+        .add::<RoundRobinIPMapper>();
 }

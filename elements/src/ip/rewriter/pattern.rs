@@ -10,6 +10,7 @@ use click_engine::args::{split_words, Args, Ipv4Prefix};
 use click_engine::Port;
 
 use super::flow::FlowId;
+use super::mapper::MapperCell;
 
 /// How a pattern picks among its range of addresses or ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +289,11 @@ pub(crate) enum InputSpec {
     /// named pattern, until the rewriter initializes and finds it
     /// ([`InputSpec::resolve`]).
     Named(String, Port, Port),
+    /// A mapper element's name, until the rewriter initializes and finds
+    /// it.
+    Mapper(String),
+    /// A mapper (RoundRobinIPMapper): its patterns in turn.
+    RoundRobin(Arc<MapperCell>),
 }
 
 impl InputSpec {
@@ -341,6 +347,9 @@ impl InputSpec {
                 let (f, r) = ports(rest)?;
                 check(f, r).map(|(f, r)| InputSpec::Named(name.to_string(), f, r))
             }
+            // An element's name: a mapper (RoundRobinIPMapper), found when
+            // the rewriter initializes.
+            name if rest.is_empty() => Ok(InputSpec::Mapper(name.to_string())),
             _ => Err("unknown specification".into()),
         }
     }
@@ -353,6 +362,7 @@ impl InputSpec {
             InputSpec::Keep(..) => "<keep>".into(),
             InputSpec::Pattern(p, ..) => lock(p).unparse(),
             InputSpec::Named(name, ..) => name.clone(),
+            InputSpec::Mapper(_) | InputSpec::RoundRobin(_) => "<mapper>".into(),
         }
     }
 
