@@ -4,11 +4,13 @@
 //! `handlers.rs`.
 
 use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use click_engine::args::{AnnoArg, Args};
 use click_engine::{ClockHandle, ConfigureCtx, InitCtx, Packet, Port};
 
+use super::capacity::CapacityGroup;
 use super::flow::{adjust, Flow, FlowId, Tracking};
 use super::mapper::resolve_mappers;
 use super::pattern::{self, InputSpec, NamedPatterns};
@@ -137,7 +139,14 @@ pub(crate) struct Core {
     /// Table 0: TCP (IPRewriter), or every flow; table 1: IPRewriter's UDP.
     pub(super) tables: [FlowTable; 2],
     pub(super) timeouts: [Timeouts; 2],
+    /// CAPACITY, unless the rewriter shares another's: then the group's.
     pub(super) capacity: usize,
+    /// MAPPING_CAPACITY naming another rewriter, whose capacity this one
+    /// shares.
+    pub(super) capacity_of: Option<String>,
+    /// The rewriters sharing this one's capacity and its place among them
+    /// (from initialize; before it, a group of one with `capacity`).
+    pub(super) group: Option<(Arc<CapacityGroup>, usize)>,
     pub(super) reap: Duration,
     pub(super) dst_anno: bool,
     pub(super) reply_anno: Option<usize>,
@@ -173,6 +182,8 @@ impl Core {
             tables: Default::default(),
             timeouts: [Timeouts::new(300); 2],
             capacity: usize::MAX,
+            capacity_of: None,
+            group: None,
             reap: Duration::from_secs(15 * 60),
             dst_anno: true,
             reply_anno: None,
@@ -219,9 +230,14 @@ impl Core {
         // What every rewriter reads (Click's IPRewriterBase).
         for kw in ["CAPACITY", "MAPPING_CAPACITY"] {
             if let Some(text) = args.read::<String>(kw)? {
-                self.capacity = text.trim().parse().map_err(|_| {
-                    format!("{kw}: expected a number (sharing another rewriter's capacity is not supported)")
-                })?;
+                let text = text.trim();
+                match text.parse() {
+                    Ok(n) => self.capacity = n,
+                    Err(_) if !text.is_empty() && !text.contains(char::is_whitespace) => {
+                        self.capacity_of = Some(text.to_string())
+                    }
+                    Err(_) => return Err("bad MAPPING_CAPACITY".into()),
+                }
             }
         }
         let t = &mut self.timeouts[0];
@@ -403,7 +419,7 @@ impl Core {
             self.stats[old.input].count -= 1;
         }
         self.stats[input].count += 1;
-        if self.size() > self.capacity && self.evict(now, Some((t, slot))) {
+        if self.group_size() > self.capacity() && self.evict(now, Some((t, slot))) == Some(true) {
             self.stats[input].failures += 1;
             return Err(None);
         }
@@ -497,13 +513,29 @@ impl Core {
         self.tables.iter().map(FlowTable::len).sum()
     }
 
-    /// Removes one flow to make room, as Click chooses: the best-effort
-    /// flow (its guarantee over) that expires first; with none, the
-    /// newcomer `new` (admission control), or without one the
-    /// guaranteed flow used longest ago. Says whether `new` went. Each
-    /// table keeps its flows of each timeout class in the order of their
-    /// last packet, so only the oldest of each class is a candidate.
-    fn evict(&mut self, now: Instant, new: Option<(usize, usize)>) -> bool {
+    /// The capacity: the group's once initialized.
+    pub(super) fn capacity(&self) -> usize {
+        self.group
+            .as_ref()
+            .map_or(self.capacity, |(g, _)| g.capacity())
+    }
+
+    /// Flows in all tables of every rewriter sharing the capacity (those
+    /// another thread holds left out).
+    pub(super) fn group_size(&self) -> usize {
+        let mut n = self.size();
+        if let Some((g, me)) = &self.group {
+            g.each_other(*me, |_, other| n += other.size());
+        }
+        n
+    }
+
+    /// The flows this rewriter would push out first: the best-effort flow
+    /// (its guarantee over) that expires first, and the guaranteed flow
+    /// used longest ago, each as (when, table, slot). Each table keeps
+    /// its flows of each timeout class in the order of their last packet,
+    /// so only the oldest of each class is a candidate.
+    fn victims(&self, now: Instant) -> [Option<(Instant, usize, usize)>; 2] {
         let mut best: Option<(Instant, usize, usize)> = None;
         let mut oldest: Option<(Instant, usize, usize)> = None;
         for (t, table) in self.tables.iter().enumerate() {
@@ -519,16 +551,49 @@ impl Core {
                 }
             }
         }
-        let victim = match (best, new) {
-            (Some((_, t, slot)), _) => (t, slot),
-            (None, Some(n)) => n,
-            (None, None) => match oldest {
-                Some((_, t, slot)) => (t, slot),
-                None => return false,
-            },
+        [best, oldest]
+    }
+
+    /// Removes one flow to make room, as Click chooses, among the flows
+    /// of every rewriter sharing the capacity: the best-effort flow that
+    /// expires first; with none, the newcomer `new` (admission control),
+    /// or without one the guaranteed flow used longest ago. Says whether
+    /// `new` went (`None`: nothing could go).
+    fn evict(&mut self, now: Instant, new: Option<(usize, usize)>) -> Option<bool> {
+        // (when, member (None: this one), table, slot)
+        type Victim = Option<(Instant, Option<usize>, usize, usize)>;
+        let earlier = |a: Victim, b: Victim| match (a, b) {
+            (Some(x), Some(y)) if y.0 < x.0 => b,
+            (None, _) => b,
+            _ => a,
         };
-        self.remove(victim.0, victim.1);
-        Some(victim) == new
+        let tag = |v: Option<(Instant, usize, usize)>, m| v.map(|(w, t, s)| (w, m, t, s));
+        let [b, o] = self.victims(now);
+        let (mut best, mut oldest) = (tag(b, None), tag(o, None));
+        if let Some((g, me)) = &self.group {
+            g.each_other(*me, |k, other| {
+                let [b, o] = other.victims(now);
+                best = earlier(best, tag(b, Some(k)));
+                oldest = earlier(oldest, tag(o, Some(k)));
+            });
+        }
+        let (member, t, slot) = match (best, new) {
+            (Some((_, m, t, slot)), _) => (m, t, slot),
+            (None, Some((t, slot))) => (None, t, slot),
+            (None, None) => {
+                let (_, m, t, slot) = oldest?;
+                (m, t, slot)
+            }
+        };
+        match (member, &self.group) {
+            (Some(k), Some((g, me))) => g.each_other(*me, |j, other| {
+                if j == k {
+                    other.remove(t, slot);
+                }
+            }),
+            _ => self.remove(t, slot),
+        }
+        Some(member.is_none() && Some((t, slot)) == new)
     }
 
     fn remove(&mut self, t: usize, slot: usize) {
@@ -555,9 +620,22 @@ impl Core {
 
     /// Removes flows until no more than the capacity remain.
     pub(super) fn shrink(&mut self, now: Instant) {
-        while self.size() > self.capacity {
-            self.evict(now, None);
+        while self.group_size() > self.capacity() {
+            if self.evict(now, None).is_none() {
+                break;
+            }
         }
+    }
+
+    /// Joins the capacity group `group` (its own, or the one of the
+    /// rewriter MAPPING_CAPACITY names): an owner gives the group its
+    /// capacity.
+    pub fn join_group(&mut self, group: Arc<CapacityGroup>, me: Weak<Mutex<Core>>) {
+        if self.capacity_of.is_none() {
+            group.set_capacity(self.capacity);
+        }
+        let index = group.join(me);
+        self.group = Some((group, index));
     }
 }
 

@@ -10,6 +10,7 @@ use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Port, Timer, PUSH,
 };
 
+use super::capacity::CapacityGroup;
 use super::core::{Core, Kind};
 use super::named::router_patterns;
 
@@ -27,12 +28,58 @@ pub(crate) type SharedCore = Arc<Mutex<Core>>;
 #[derive(Default)]
 pub(crate) struct RewriterCell {
     pub core: OnceLock<SharedCore>,
+    /// The rewriters sharing its capacity, made by the first of them to
+    /// initialize.
+    pub group: OnceLock<Arc<CapacityGroup>>,
+}
+
+/// Puts the rewriter whose cell is `own` in its capacity group: its
+/// own, or that of the rewriter its MAPPING_CAPACITY names.
+fn join_group(core: &SharedCore, own: &RewriterCell, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+    let owner = lock(core).capacity_of.clone();
+    let cell = match owner {
+        None => None,
+        Some(name) => {
+            let name = capacity_owner(ctx, name)?;
+            Some(ctx.shared_state_of(&name, RewriterCell::default)?)
+        }
+    };
+    let cell = cell.as_deref().unwrap_or(own);
+    let group = cell.group.get_or_init(Default::default).clone();
+    lock(core).join_group(group, Arc::downgrade(core));
+    Ok(())
 }
 
 /// Locks a shared core; a panic while another holder had it leaves the
 /// flows as they were, still usable.
 pub(crate) fn lock(core: &SharedCore) -> MutexGuard<'_, Core> {
     core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The rewriter whose capacity a MAPPING_CAPACITY naming `name` shares:
+/// `name`, or the one it names in turn (read from its arguments, as it
+/// may not have initialized yet).
+fn capacity_owner(ctx: &InitCtx<'_>, mut name: String) -> Result<String, String> {
+    // A chain longer than this is a circle.
+    for _ in 0..64 {
+        let is_rewriter = ctx
+            .class_of(&name)
+            .is_some_and(|c| REWRITER_CLASSES.contains(&c));
+        let Some(mut args) = ctx.args_of(&name).filter(|_| is_rewriter) else {
+            return Err("bad MAPPING_CAPACITY".into());
+        };
+        let mut next = None;
+        for kw in ["CAPACITY", "MAPPING_CAPACITY"] {
+            if let Ok(Some(text)) = args.read::<String>(kw) {
+                next = Some(text.trim().to_string());
+            }
+        }
+        match next {
+            Some(n) if n.parse::<usize>().is_err() => name = n,
+            _ => return Ok(name),
+        }
+    }
+    Err("MAPPING_CAPACITY: rewriters name each other in a circle".into())
 }
 
 /// The classes whose flows ICMPRewriter can read.
@@ -74,6 +121,7 @@ macro_rules! rewriter {
             fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
                 let cell = ctx.shared_state(RewriterCell::default)?;
                 let _ = cell.core.set(self.0.clone());
+                join_group(&self.0, &cell, ctx)?;
                 let named = router_patterns(ctx)?;
                 let mut core = lock(&self.0);
                 core.resolve_patterns(named, ctx)?;
@@ -151,13 +199,13 @@ macro_rules! rewriter {
 /// are removed every REAP_INTERVAL (15 min). With CAPACITY (or
 /// MAPPING_CAPACITY) N, at most N flows are kept: a new flow pushes out
 /// the flow past its guarantee that expires first, or is refused if every
-/// flow is under guarantee. DST_ANNO (true) sets the destination address
-/// annotation to the rewritten destination; REPLY_ANNO names a one-byte
-/// annotation whose value on a flow's first packet is written on its
-/// reply packets.
-///
-/// Not supported from Click: a MAPPING_CAPACITY shared with another
-/// rewriter.
+/// flow is under guarantee. CAPACITY (or MAPPING_CAPACITY) may instead
+/// name another rewriter, whose capacity this one shares: the limit is
+/// on the flows of both (`size` and `capacity` read the shared ones),
+/// and a new flow of either may push out a flow of the other. DST_ANNO
+/// (true) sets the destination address annotation to the rewritten
+/// destination; REPLY_ANNO names a one-byte annotation whose value on a
+/// flow's first packet is written on its reply packets.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
 /// * Handlers: `tcp_table`, `udp_table` (the mappings, forward and reply:

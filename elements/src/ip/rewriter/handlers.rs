@@ -29,8 +29,8 @@ impl Core {
         Some(match name {
             "table_size" | "nmappings" => stat(|s| s.count),
             "mapping_failures" => stat(|s| s.failures),
-            "size" => self.size().to_string(),
-            "capacity" => self.capacity.min(i32::MAX as usize).to_string(),
+            "size" => self.group_size().to_string(),
+            "capacity" => self.capacity().min(i32::MAX as usize).to_string(),
             "patterns" => (0..self.specs.len())
                 .map(|i| self.pattern_line(i))
                 .collect(),
@@ -106,7 +106,11 @@ impl Core {
         }
         match name {
             "capacity" => {
-                self.capacity = Args::new(value).read_mp("CAPACITY")?;
+                let capacity = Args::new(value).read_mp("CAPACITY")?;
+                self.capacity = capacity;
+                if let Some((g, _)) = &self.group {
+                    g.set_capacity(capacity);
+                }
                 self.shrink(now);
             }
             "clear" => {

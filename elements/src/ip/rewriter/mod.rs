@@ -6,6 +6,7 @@
 //! checksum deltas (`flow.rs`), the flow table (`table.rs`), and the
 //! handlers (`handlers.rs`).
 
+mod capacity;
 mod core;
 mod elements;
 mod flow;

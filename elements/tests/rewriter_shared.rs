@@ -3,6 +3,7 @@
 //! shares it (a sequential range goes on across rewriters); unknown and
 //! repeated names are errors. RoundRobinIPMapper: specs naming it map
 //! flows by its patterns in turn, the turn shared by every rewriter.
+//! MAPPING_CAPACITY naming another rewriter: one capacity for both.
 
 mod common;
 
@@ -130,4 +131,43 @@ fn mapper_specs_name_mappers_with_outputs_the_rewriter_has() {
     )
     .unwrap_err();
     assert!(err.contains("pattern 0: bad source address"), "{err}");
+}
+
+#[test]
+fn a_shared_capacity_counts_both_rewriters_flows() {
+    let config = format!(
+        "FromIPSummaryDump({}, STOP true) -> t :: Tee
+           -> rw1 :: UDPRewriter(pattern 21.0.0.1 1024-65535# - - 0 0, MAPPING_CAPACITY rw2)
+           -> Discard;
+         t[1] -> rw2 :: UDPRewriter(pattern 22.0.0.1 1024-65535# - - 0 0, MAPPING_CAPACITY 3)
+           -> Discard;",
+        dump("capacity")
+    );
+    let handlers = [
+        "rw1.size",
+        "rw2.size",
+        "rw1.capacity",
+        "rw1.table_size",
+        "rw2.table_size",
+        "rw2.mapping_failures",
+    ];
+    let reads = common::run(&config, 1, &handlers).unwrap();
+    let reads: Vec<&str> = reads.iter().map(|r| r.trim()).collect();
+    // rw1 maps both flows, rw2 the first: then the three flows fill the
+    // shared capacity, all under guarantee, so rw2's second is refused.
+    assert_eq!(reads, ["3", "3", "3", "2", "1", "1"]);
+    // A chain: rw0 shares rw1's, which is rw2's.
+    let chained = config.replace(
+        "FromIPSummaryDump",
+        "Idle -> rw0 :: UDPRewriter(drop, MAPPING_CAPACITY rw1) -> Discard; FromIPSummaryDump",
+    );
+    let reads = common::run(&chained, 1, &["rw0.size", "rw0.capacity"]).unwrap();
+    assert_eq!((reads[0].trim(), reads[1].trim()), ("3", "3"));
+    let circle = "Idle -> a :: UDPRewriter(drop, MAPPING_CAPACITY b) -> Discard;
+                  Idle -> b :: UDPRewriter(drop, MAPPING_CAPACITY a) -> Discard;";
+    let err = common::run(circle, 1, &[]).unwrap_err();
+    assert!(err.contains("in a circle"), "{err}");
+    let bad = "Idle -> rw :: UDPRewriter(drop, MAPPING_CAPACITY q) -> Discard; Idle -> q :: Queue -> Discard;";
+    let err = common::run(bad, 1, &[]).unwrap_err();
+    assert!(err.contains("bad MAPPING_CAPACITY"), "{err}");
 }
