@@ -23,6 +23,9 @@ use std::os::fd::RawFd;
 /// graph around it (to find notifiers).
 pub struct InitCtx<'a> {
     pub(crate) graph: &'a Graph,
+    /// The router's names (AddressInfo, ...), for reading another
+    /// element's arguments in its context.
+    pub(crate) info: &'a Arc<crate::info::RouterInfo>,
     pub(crate) shared: &'a Shared,
     pub(crate) slots: &'a [Slot],
     /// Global element → local instance taking its inputs (`u32::MAX`: none).
@@ -205,6 +208,40 @@ impl InitCtx<'_> {
             .clone();
         cell.downcast::<T>()
             .map_err(|_| format!("{}: shared state of another type", self.name()))
+    }
+
+    /// The class of the element with full name `element` (`None`: no
+    /// such element), so that an element naming another in its
+    /// configuration (ICMPRewriter's rewriters) can check what it names
+    /// before sharing its state.
+    pub fn class_of(&self, element: &str) -> Option<&str> {
+        let global = self.graph.find(element)?;
+        Some(&self.graph.nodes[global].class)
+    }
+
+    /// The full names of the router's elements of class `class`, in
+    /// configuration order (IPRewriterPatterns, whose named patterns
+    /// every rewriter may use).
+    pub fn elements_of_class(&self, class: &str) -> Vec<String> {
+        let nodes = self.graph.nodes.iter();
+        nodes
+            .filter(|n| n.class == class)
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    /// Another element's configuration, as [`Args`](crate::args::Args)
+    /// read in that element's context (its AddressInfo names): for state
+    /// an element builds from another's arguments whichever of them
+    /// initializes first, as the [`make`](Self::shared_state_of) of a
+    /// shared state both ask for.
+    pub fn args_of(&self, element: &str) -> Option<crate::args::Args> {
+        let global = self.graph.find(element)?;
+        let config = &self.graph.nodes[global].config;
+        Some(crate::args::Args::with_context(
+            config,
+            self.info.context_for(global),
+        ))
     }
 
     /// The [`shared_state`](Self::shared_state) of another element, by

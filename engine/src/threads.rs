@@ -385,6 +385,7 @@ impl ThreadEnv<'_> {
                 (vec![None], true, share.unwrap_or(DEFAULT_TICKETS));
             let mut ctx = InitCtx {
                 graph,
+                info: self.info,
                 shared: self.shared,
                 slots: &slots,
                 input_side: &input_side,

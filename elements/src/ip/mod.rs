@@ -45,7 +45,8 @@ pub use lookup::{
 };
 pub use markipheader::MarkIPHeader;
 pub use rewriter::{
-    ICMPPingRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter, TCPRewriter, UDPRewriter,
+    ICMPPingRewriter, ICMPRewriter, IPAddrPairRewriter, IPAddrRewriter, IPRewriter,
+    IPRewriterPatterns, RoundRobinIPMapper, TCPRewriter, UDPRewriter,
 };
 pub use setipaddress::SetIPAddress;
 pub use stripethervlanheader::StripEtherVLANHeader;

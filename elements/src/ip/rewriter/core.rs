@@ -4,13 +4,16 @@
 //! `handlers.rs`.
 
 use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use click_engine::args::{AnnoArg, Args};
-use click_engine::{ClockHandle, ConfigureCtx, Packet, Port};
+use click_engine::{ClockHandle, ConfigureCtx, InitCtx, Packet, Port};
 
+use super::capacity::CapacityGroup;
 use super::flow::{adjust, Flow, FlowId, Tracking};
-use super::pattern::InputSpec;
+use super::mapper::resolve_mappers;
+use super::pattern::{self, InputSpec, NamedPatterns};
 use super::table::{Entry, FlowTable, CLASSES};
 use crate::ip::forward::hdr::{be16, ip_at, put16, update_cksum};
 
@@ -129,15 +132,37 @@ pub(crate) struct Core {
     pub(super) kind: Kind,
     pub(super) noutputs: usize,
     pub(super) specs: Vec<InputSpec>,
+    /// The router's named patterns (IPRewriterPatterns), found at
+    /// initialize, for specs that name one (also those written later).
+    pub(super) named: NamedPatterns,
     pub(super) stats: Vec<InputStats>,
     /// Table 0: TCP (IPRewriter), or every flow; table 1: IPRewriter's UDP.
     pub(super) tables: [FlowTable; 2],
     pub(super) timeouts: [Timeouts; 2],
+    /// CAPACITY, unless the rewriter shares another's: then the group's.
     pub(super) capacity: usize,
+    /// MAPPING_CAPACITY naming another rewriter, whose capacity this one
+    /// shares.
+    pub(super) capacity_of: Option<String>,
+    /// The rewriters sharing this one's capacity and its place among them
+    /// (from initialize; before it, a group of one with `capacity`).
+    pub(super) group: Option<(Arc<CapacityGroup>, usize)>,
     pub(super) reap: Duration,
     pub(super) dst_anno: bool,
     pub(super) reply_anno: Option<usize>,
     pub(super) clock: Option<ClockHandle>,
+}
+
+/// What an ICMP error about a mapped flow changes to: the packet it
+/// quotes as it was before the rewriter changed it, and the mapping's
+/// direction, REPLY_ANNO value and output for the way the quoted
+/// packet's replies go.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuotedFlow {
+    pub quoted: FlowId,
+    pub reply: bool,
+    pub reply_anno: u8,
+    pub output: Port,
 }
 
 /// The verdict for a packet with no mapping and none made: an output, or
@@ -152,10 +177,13 @@ impl Core {
             kind,
             noutputs: ctx.noutputs(),
             specs: Vec::new(),
+            named: NamedPatterns::new(),
             stats: vec![InputStats::default(); ctx.ninputs()],
             tables: Default::default(),
             timeouts: [Timeouts::new(300); 2],
             capacity: usize::MAX,
+            capacity_of: None,
+            group: None,
             reap: Duration::from_secs(15 * 60),
             dst_anno: true,
             reply_anno: None,
@@ -202,9 +230,14 @@ impl Core {
         // What every rewriter reads (Click's IPRewriterBase).
         for kw in ["CAPACITY", "MAPPING_CAPACITY"] {
             if let Some(text) = args.read::<String>(kw)? {
-                self.capacity = text.trim().parse().map_err(|_| {
-                    format!("{kw}: expected a number (sharing another rewriter's capacity is not supported)")
-                })?;
+                let text = text.trim();
+                match text.parse() {
+                    Ok(n) => self.capacity = n,
+                    Err(_) if !text.is_empty() && !text.contains(char::is_whitespace) => {
+                        self.capacity_of = Some(text.to_string())
+                    }
+                    Err(_) => return Err("bad MAPPING_CAPACITY".into()),
+                }
             }
         }
         let t = &mut self.timeouts[0];
@@ -222,6 +255,30 @@ impl Core {
         }
         self.reply_anno = args.read::<AnnoArg<1>>("REPLY_ANNO")?.map(|a| a.offset);
         Ok(())
+    }
+
+    /// Gives the specs that name a mapper element that mapper, and those
+    /// that name a pattern that pattern, from the router's named
+    /// patterns; errors name each spec whose mapper or pattern does not
+    /// exist.
+    pub fn resolve_patterns(
+        &mut self,
+        named: NamedPatterns,
+        ctx: &mut InitCtx<'_>,
+    ) -> Result<(), String> {
+        resolve_mappers(&mut self.specs, self.noutputs, &named, ctx)?;
+        self.named = named;
+        let errors: Vec<String> = (self.specs.iter_mut().enumerate())
+            .filter_map(|(i, spec)| {
+                let e = spec.resolve(&self.named).err()?;
+                Some(format!("input spec {i}: {e}"))
+            })
+            .collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors[0].clone()),
+            _ => Err(errors.iter().map(|e| format!("\n  {e}")).collect()),
+        }
     }
 
     pub fn set_clock(&mut self, clock: ClockHandle) {
@@ -310,7 +367,8 @@ impl Core {
             Some(InputSpec::Keep(f, r)) => (key, [*f, *r]),
             Some(InputSpec::Pattern(pattern, f, r)) => {
                 let outputs = [*f, *r];
-                match pattern.rewrite(key, |reply| table.contains(reply)) {
+                let made = pattern::lock(pattern).rewrite(key, |reply| table.contains(reply));
+                match made {
                     Some(flow) => (flow, outputs),
                     None => {
                         self.stats[input].failures += 1;
@@ -318,7 +376,18 @@ impl Core {
                     }
                 }
             }
-            Some(InputSpec::Drop) | None => return Err(None),
+            Some(InputSpec::RoundRobin(mapper)) => {
+                match mapper.rewrite(key, |reply| table.contains(reply)) {
+                    Some(made) => made,
+                    None => {
+                        self.stats[input].failures += 1;
+                        return Err(None);
+                    }
+                }
+            }
+            Some(InputSpec::Drop | InputSpec::Named(..) | InputSpec::Mapper(_)) | None => {
+                return Err(None)
+            }
         };
         // The address rewriters make no mapping that would change ports
         // (nor, for IPAddrRewriter, the destination).
@@ -350,7 +419,7 @@ impl Core {
             self.stats[old.input].count -= 1;
         }
         self.stats[input].count += 1;
-        if self.size() > self.capacity && self.evict(now, Some((t, slot))) {
+        if self.group_size() > self.capacity() && self.evict(now, Some((t, slot))) == Some(true) {
             self.stats[input].failures += 1;
             return Err(None);
         }
@@ -393,6 +462,50 @@ impl Core {
         Some(out)
     }
 
+    // ---- ICMP errors (ICMPRewriter) ----
+
+    /// The mapping an ICMP error is about, found by the packet the error
+    /// quotes: `quoted` is its flow as quoted (addresses, then ports or
+    /// for an ICMP echo its identifier as the source port), `proto` its
+    /// protocol. The quoted packet left through this rewriter, so its
+    /// reverse is a flow the rewriter expects back. Looking does not
+    /// count as a packet of the flow (its expiry stays).
+    pub fn quoted_flow(&self, proto: u8, quoted: FlowId) -> Option<QuotedFlow> {
+        let q = quoted;
+        let (t, key) = match (self.kind, proto) {
+            (Kind::Ip | Kind::Tcp | Kind::Udp, TCP) => (0, q.reverse()),
+            (Kind::Udp, UDP | DCCP) => (0, q.reverse()),
+            (Kind::Ip, UDP) => (1, q.reverse()),
+            (Kind::Ping, ICMP) => (
+                0,
+                FlowId::new(q.daddr, q.sport.wrapping_add(1), q.saddr, q.sport),
+            ),
+            (Kind::Addr, _) => (0, FlowId::new(0, 0, q.saddr, 0)),
+            (Kind::AddrPair, _) => (0, FlowId::new(q.daddr, 0, q.saddr, 0)),
+            _ => return None,
+        };
+        let table = &self.tables[t];
+        let e = table.lookup(&key)?;
+        let flow = table.flow(e.flow);
+        // What the reverse of the quoted packet becomes; the quoted packet
+        // is its reverse, but for what an address rewriter leaves alone.
+        let back = flow.rewritten(e.reply).reverse();
+        let quoted = match self.kind {
+            Kind::Addr => FlowId {
+                saddr: back.saddr,
+                ..q
+            },
+            Kind::AddrPair => FlowId::new(back.saddr, q.sport, back.daddr, q.dport),
+            _ => back,
+        };
+        Some(QuotedFlow {
+            quoted,
+            reply: e.reply,
+            reply_anno: flow.reply_anno,
+            output: flow.outputs[usize::from(e.reply)],
+        })
+    }
+
     // ---- capacity and expiry ----
 
     /// Flows in all tables.
@@ -400,13 +513,29 @@ impl Core {
         self.tables.iter().map(FlowTable::len).sum()
     }
 
-    /// Removes one flow to make room, as Click chooses: the best-effort
-    /// flow (its guarantee over) that expires first; with none, the
-    /// newcomer `new` (admission control), or without one the
-    /// guaranteed flow used longest ago. Says whether `new` went. Each
-    /// table keeps its flows of each timeout class in the order of their
-    /// last packet, so only the oldest of each class is a candidate.
-    fn evict(&mut self, now: Instant, new: Option<(usize, usize)>) -> bool {
+    /// The capacity: the group's once initialized.
+    pub(super) fn capacity(&self) -> usize {
+        self.group
+            .as_ref()
+            .map_or(self.capacity, |(g, _)| g.capacity())
+    }
+
+    /// Flows in all tables of every rewriter sharing the capacity (those
+    /// another thread holds left out).
+    pub(super) fn group_size(&self) -> usize {
+        let mut n = self.size();
+        if let Some((g, me)) = &self.group {
+            g.each_other(*me, |_, other| n += other.size());
+        }
+        n
+    }
+
+    /// The flows this rewriter would push out first: the best-effort flow
+    /// (its guarantee over) that expires first, and the guaranteed flow
+    /// used longest ago, each as (when, table, slot). Each table keeps
+    /// its flows of each timeout class in the order of their last packet,
+    /// so only the oldest of each class is a candidate.
+    fn victims(&self, now: Instant) -> [Option<(Instant, usize, usize)>; 2] {
         let mut best: Option<(Instant, usize, usize)> = None;
         let mut oldest: Option<(Instant, usize, usize)> = None;
         for (t, table) in self.tables.iter().enumerate() {
@@ -422,16 +551,49 @@ impl Core {
                 }
             }
         }
-        let victim = match (best, new) {
-            (Some((_, t, slot)), _) => (t, slot),
-            (None, Some(n)) => n,
-            (None, None) => match oldest {
-                Some((_, t, slot)) => (t, slot),
-                None => return false,
-            },
+        [best, oldest]
+    }
+
+    /// Removes one flow to make room, as Click chooses, among the flows
+    /// of every rewriter sharing the capacity: the best-effort flow that
+    /// expires first; with none, the newcomer `new` (admission control),
+    /// or without one the guaranteed flow used longest ago. Says whether
+    /// `new` went (`None`: nothing could go).
+    fn evict(&mut self, now: Instant, new: Option<(usize, usize)>) -> Option<bool> {
+        // (when, member (None: this one), table, slot)
+        type Victim = Option<(Instant, Option<usize>, usize, usize)>;
+        let earlier = |a: Victim, b: Victim| match (a, b) {
+            (Some(x), Some(y)) if y.0 < x.0 => b,
+            (None, _) => b,
+            _ => a,
         };
-        self.remove(victim.0, victim.1);
-        Some(victim) == new
+        let tag = |v: Option<(Instant, usize, usize)>, m| v.map(|(w, t, s)| (w, m, t, s));
+        let [b, o] = self.victims(now);
+        let (mut best, mut oldest) = (tag(b, None), tag(o, None));
+        if let Some((g, me)) = &self.group {
+            g.each_other(*me, |k, other| {
+                let [b, o] = other.victims(now);
+                best = earlier(best, tag(b, Some(k)));
+                oldest = earlier(oldest, tag(o, Some(k)));
+            });
+        }
+        let (member, t, slot) = match (best, new) {
+            (Some((_, m, t, slot)), _) => (m, t, slot),
+            (None, Some((t, slot))) => (None, t, slot),
+            (None, None) => {
+                let (_, m, t, slot) = oldest?;
+                (m, t, slot)
+            }
+        };
+        match (member, &self.group) {
+            (Some(k), Some((g, me))) => g.each_other(*me, |j, other| {
+                if j == k {
+                    other.remove(t, slot);
+                }
+            }),
+            _ => self.remove(t, slot),
+        }
+        Some(member.is_none() && Some((t, slot)) == new)
     }
 
     fn remove(&mut self, t: usize, slot: usize) {
@@ -458,9 +620,22 @@ impl Core {
 
     /// Removes flows until no more than the capacity remain.
     pub(super) fn shrink(&mut self, now: Instant) {
-        while self.size() > self.capacity {
-            self.evict(now, None);
+        while self.group_size() > self.capacity() {
+            if self.evict(now, None).is_none() {
+                break;
+            }
         }
+    }
+
+    /// Joins the capacity group `group` (its own, or the one of the
+    /// rewriter MAPPING_CAPACITY names): an owner gives the group its
+    /// capacity.
+    pub fn join_group(&mut self, group: Arc<CapacityGroup>, me: Weak<Mutex<Core>>) {
+        if self.capacity_of.is_none() {
+            group.set_capacity(self.capacity);
+        }
+        let index = group.join(me);
+        self.group = Some((group, index));
     }
 }
 
@@ -537,7 +712,7 @@ fn rewrite_transport(kind: Kind, flow: &Flow, new: FlowId, reply: bool, h: &Head
 
 /// Sets the identifier of the ICMP echo at `th` and updates the ICMP
 /// checksum, which covers no addresses.
-fn set_ping_id(d: &mut [u8], th: usize, id: u16) {
+pub(super) fn set_ping_id(d: &mut [u8], th: usize, id: u16) {
     let old = be16(d, th + 4);
     // An update for no change could turn a checksum of all ones into
     // zero, wrong for an all-zero message.

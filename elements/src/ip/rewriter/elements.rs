@@ -1,4 +1,8 @@
-//! The rewriter element classes: each a [`Core`] of its kind.
+//! The rewriter element classes: each a [`Core`] of its kind, shared
+//! through a [`RewriterCell`] with the elements that read its flows
+//! (ICMPRewriter).
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use click_engine::args::Args;
 use click_engine::packet::BATCH_CAPACITY;
@@ -6,10 +10,87 @@ use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, Port, Timer, PUSH,
 };
 
+use super::capacity::CapacityGroup;
 use super::core::{Core, Kind};
+use super::named::router_patterns;
 
 /// The verdict of a packet to drop.
 const DROP: u16 = u16::MAX;
+
+/// A rewriter's core, shared: the rewriter locks it once per batch (and
+/// per handler call), another element reading its flows once per packet
+/// it looks up. Uncontended unless both run at once on two threads.
+pub(crate) type SharedCore = Arc<Mutex<Core>>;
+
+/// What a rewriter publishes as its shared state
+/// ([`InitCtx::shared_state`]) while it initializes, for elements that
+/// name it ([`InitCtx::shared_state_of`]): its core.
+#[derive(Default)]
+pub(crate) struct RewriterCell {
+    pub core: OnceLock<SharedCore>,
+    /// The rewriters sharing its capacity, made by the first of them to
+    /// initialize.
+    pub group: OnceLock<Arc<CapacityGroup>>,
+}
+
+/// Puts the rewriter whose cell is `own` in its capacity group: its
+/// own, or that of the rewriter its MAPPING_CAPACITY names.
+fn join_group(core: &SharedCore, own: &RewriterCell, ctx: &mut InitCtx<'_>) -> Result<(), String> {
+    let owner = lock(core).capacity_of.clone();
+    let cell = match owner {
+        None => None,
+        Some(name) => {
+            let name = capacity_owner(ctx, name)?;
+            Some(ctx.shared_state_of(&name, RewriterCell::default)?)
+        }
+    };
+    let cell = cell.as_deref().unwrap_or(own);
+    let group = cell.group.get_or_init(Default::default).clone();
+    lock(core).join_group(group, Arc::downgrade(core));
+    Ok(())
+}
+
+/// Locks a shared core; a panic while another holder had it leaves the
+/// flows as they were, still usable.
+pub(crate) fn lock(core: &SharedCore) -> MutexGuard<'_, Core> {
+    core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The rewriter whose capacity a MAPPING_CAPACITY naming `name` shares:
+/// `name`, or the one it names in turn (read from its arguments, as it
+/// may not have initialized yet).
+fn capacity_owner(ctx: &InitCtx<'_>, mut name: String) -> Result<String, String> {
+    // A chain longer than this is a circle.
+    for _ in 0..64 {
+        let is_rewriter = ctx
+            .class_of(&name)
+            .is_some_and(|c| REWRITER_CLASSES.contains(&c));
+        let Some(mut args) = ctx.args_of(&name).filter(|_| is_rewriter) else {
+            return Err("bad MAPPING_CAPACITY".into());
+        };
+        let mut next = None;
+        for kw in ["CAPACITY", "MAPPING_CAPACITY"] {
+            if let Ok(Some(text)) = args.read::<String>(kw) {
+                next = Some(text.trim().to_string());
+            }
+        }
+        match next {
+            Some(n) if n.parse::<usize>().is_err() => name = n,
+            _ => return Ok(name),
+        }
+    }
+    Err("MAPPING_CAPACITY: rewriters name each other in a circle".into())
+}
+
+/// The classes whose flows ICMPRewriter can read.
+pub(crate) const REWRITER_CLASSES: &[&str] = &[
+    "IPRewriter",
+    "TCPRewriter",
+    "UDPRewriter",
+    "IPAddrRewriter",
+    "IPAddrPairRewriter",
+    "ICMPPingRewriter",
+];
 
 /// Implements the element traits for a rewriter class wrapping a `Core`.
 macro_rules! rewriter {
@@ -20,40 +101,49 @@ macro_rules! rewriter {
             const PROCESSING: &'static str = PUSH;
 
             fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-                Core::configure($kind, args, ctx).map($name)
+                Core::configure($kind, args, ctx).map(|c| $name(Arc::new(Mutex::new(c))))
             }
         }
 
         impl Element for $name {
             fn push(&mut self, port: Port, mut batch: Batch, ctx: &mut Ctx<'_>) {
                 let now = ctx.now();
+                let mut core = lock(&self.0);
                 let mut verdicts = [DROP; BATCH_CAPACITY];
                 let n = batch.len();
                 for (p, v) in batch.iter_mut().zip(verdicts.iter_mut()) {
-                    *v = self.0.process(port, p, now).map_or(DROP, |o| o as u16);
+                    *v = core.process(port, p, now).map_or(DROP, |o| o as u16);
                 }
+                drop(core);
                 ctx.push_by_verdict(batch, &verdicts[..n], DROP);
             }
 
             fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
-                self.0.set_clock(ctx.clock());
-                if !self.0.reap_interval().is_zero() {
-                    ctx.schedule_after(self.0.reap_interval());
+                let cell = ctx.shared_state(RewriterCell::default)?;
+                let _ = cell.core.set(self.0.clone());
+                join_group(&self.0, &cell, ctx)?;
+                let named = router_patterns(ctx)?;
+                let mut core = lock(&self.0);
+                core.resolve_patterns(named, ctx)?;
+                core.set_clock(ctx.clock());
+                if !core.reap_interval().is_zero() {
+                    ctx.schedule_after(core.reap_interval());
                 }
                 Ok(())
             }
 
             fn run_timer(&mut self, _timer: Timer, ctx: &mut Ctx<'_>) {
-                self.0.reap(ctx.now());
-                ctx.schedule_after(self.0.reap_interval());
+                let mut core = lock(&self.0);
+                core.reap(ctx.now());
+                ctx.schedule_after(core.reap_interval());
             }
 
             fn handlers(&self) -> &'static [Handler] {
-                self.0.handlers()
+                lock(&self.0).handlers()
             }
 
             fn read_handler(&self, name: &str) -> Option<String> {
-                self.0.read_handler(name)
+                lock(&self.0).read_handler(name)
             }
 
             fn write_handler(
@@ -62,7 +152,7 @@ macro_rules! rewriter {
                 value: &str,
                 ctx: &mut Ctx<'_>,
             ) -> Result<(), String> {
-                self.0.write_handler(name, value, ctx.now())
+                lock(&self.0).write_handler(name, value, ctx.now())
             }
         }
     };
@@ -84,6 +174,12 @@ macro_rules! rewriter {
 ///   chosen (wrapping), with `?` a random one, with neither the packet's
 ///   own port if it is in range and free, else a random one. When every
 ///   port is taken, the packet is dropped (`mapping_failures`).
+/// * `pattern NAME FOUTPUT ROUTPUT` (or `NAME FOUTPUT ROUTPUT`): map it by
+///   the pattern an [`IPRewriterPatterns`](crate::IPRewriterPatterns)
+///   element names NAME, shared with every input naming it.
+/// * `MAPPER`: the name of a mapper element
+///   ([`RoundRobinIPMapper`](crate::RoundRobinIPMapper)), which maps the
+///   flow by its patterns in turn and says the outputs.
 ///
 /// A mapping sends the flow's packets, rewritten, to FOUTPUT, and its
 /// reply flow's packets (arriving on any input), rewritten back, to
@@ -103,14 +199,13 @@ macro_rules! rewriter {
 /// are removed every REAP_INTERVAL (15 min). With CAPACITY (or
 /// MAPPING_CAPACITY) N, at most N flows are kept: a new flow pushes out
 /// the flow past its guarantee that expires first, or is refused if every
-/// flow is under guarantee. DST_ANNO (true) sets the destination address
-/// annotation to the rewritten destination; REPLY_ANNO names a one-byte
-/// annotation whose value on a flow's first packet is written on its
-/// reply packets.
-///
-/// Not supported from Click: mapper elements and named patterns
-/// (`IPRewriterPatterns`) as specs, a MAPPING_CAPACITY shared with
-/// another rewriter.
+/// flow is under guarantee. CAPACITY (or MAPPING_CAPACITY) may instead
+/// name another rewriter, whose capacity this one shares: the limit is
+/// on the flows of both (`size` and `capacity` read the shared ones),
+/// and a new flow of either may push out a flow of the other. DST_ANNO
+/// (true) sets the destination address annotation to the rewritten
+/// destination; REPLY_ANNO names a one-byte annotation whose value on a
+/// flow's first packet is written on its reply packets.
 ///
 /// * Ports: 1 or more push inputs, 1 or more push outputs.
 /// * Handlers: `tcp_table`, `udp_table` (the mappings, forward and reply:
@@ -122,7 +217,7 @@ macro_rules! rewriter {
 ///   `size` (flows held), `capacity` (read and write), `clear` (write:
 ///   drop every flow).
 #[derive(Debug)]
-pub struct IPRewriter(Core);
+pub struct IPRewriter(SharedCore);
 rewriter!(IPRewriter, Kind::Ip);
 
 /// `TCPRewriter(INPUTSPEC0, ..., [KEYWORDS])`: as
@@ -138,7 +233,7 @@ rewriter!(IPRewriter, Kind::Ip);
 ///   `table_size`, `mapping_failures`, `patterns`, `patternN`, `size`,
 ///   `capacity`, `clear`, as IPRewriter's.
 #[derive(Debug)]
-pub struct TCPRewriter(Core);
+pub struct TCPRewriter(SharedCore);
 rewriter!(TCPRewriter, Kind::Tcp);
 
 /// `UDPRewriter(INPUTSPEC0, ..., [KEYWORDS])`: as
@@ -153,7 +248,7 @@ rewriter!(TCPRewriter, Kind::Tcp);
 /// * Handlers: `table` (`mappings`), `table_size`, `mapping_failures`,
 ///   `patterns`, `patternN`, `size`, `capacity`, `clear`.
 #[derive(Debug)]
-pub struct UDPRewriter(Core);
+pub struct UDPRewriter(SharedCore);
 rewriter!(UDPRewriter, Kind::Udp);
 
 /// `IPAddrRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites source
@@ -174,7 +269,7 @@ rewriter!(UDPRewriter, Kind::Udp);
 ///   `mapping_failures`, `patterns`, `patternN`, `size`, `capacity`,
 ///   `clear`.
 #[derive(Debug)]
-pub struct IPAddrRewriter(Core);
+pub struct IPAddrRewriter(SharedCore);
 rewriter!(IPAddrRewriter, Kind::Addr);
 
 /// `IPAddrPairRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites addresses
@@ -191,7 +286,7 @@ rewriter!(IPAddrRewriter, Kind::Addr);
 ///   `table_size`, `mapping_failures`, `patterns`, `patternN`, `size`,
 ///   `capacity`, `clear`.
 #[derive(Debug)]
-pub struct IPAddrPairRewriter(Core);
+pub struct IPAddrPairRewriter(SharedCore);
 rewriter!(IPAddrPairRewriter, Kind::AddrPair);
 
 /// `ICMPPingRewriter(INPUTSPEC0, ..., [KEYWORDS])`: rewrites ICMP echo
@@ -213,5 +308,5 @@ rewriter!(IPAddrPairRewriter, Kind::AddrPair);
 ///   [...]`), `table_size`, `mapping_failures`, `patterns`, `patternN`,
 ///   `size`, `capacity`, `clear`, as IPRewriter's.
 #[derive(Debug)]
-pub struct ICMPPingRewriter(Core);
+pub struct ICMPPingRewriter(SharedCore);
 rewriter!(ICMPPingRewriter, Kind::Ping);

@@ -29,8 +29,8 @@ impl Core {
         Some(match name {
             "table_size" | "nmappings" => stat(|s| s.count),
             "mapping_failures" => stat(|s| s.failures),
-            "size" => self.size().to_string(),
-            "capacity" => self.capacity.min(i32::MAX as usize).to_string(),
+            "size" => self.group_size().to_string(),
+            "capacity" => self.capacity().min(i32::MAX as usize).to_string(),
             "patterns" => (0..self.specs.len())
                 .map(|i| self.pattern_line(i))
                 .collect(),
@@ -82,6 +82,11 @@ impl Core {
     /// it made, as Click does.
     fn replace_spec(&mut self, i: usize, text: &str) -> Result<(), String> {
         let spec = InputSpec::parse(text, self.noutputs, &Args::new(""))
+            .and_then(|mut s| s.resolve(&self.named).map(|_| s))
+            .and_then(|s| match s {
+                InputSpec::Mapper(_) => Err("a mapper is named only in the configuration".into()),
+                s => Ok(s),
+            })
             .map_err(|e| format!("input spec {i}: {e}"))?;
         for t in 0..2 {
             for flow in self.tables[t].remove_where(|f| f.input == i) {
@@ -101,7 +106,11 @@ impl Core {
         }
         match name {
             "capacity" => {
-                self.capacity = Args::new(value).read_mp("CAPACITY")?;
+                let capacity = Args::new(value).read_mp("CAPACITY")?;
+                self.capacity = capacity;
+                if let Some((g, _)) = &self.group {
+                    g.set_capacity(capacity);
+                }
                 self.shrink(now);
             }
             "clear" => {

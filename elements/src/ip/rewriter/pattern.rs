@@ -2,12 +2,15 @@
 //! alone, a range for the field chosen per flow) and the input specs
 //! that use them.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use click_engine::args::{split_words, Args, Ipv4Prefix};
 use click_engine::Port;
 
 use super::flow::FlowId;
+use super::mapper::MapperCell;
 
 /// How a pattern picks among its range of addresses or ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +258,21 @@ impl Pattern {
     }
 }
 
+/// A pattern as inputs hold it: shared, since a named pattern
+/// (IPRewriterPatterns) is one pattern for every input that names it, in
+/// any rewriter, and its sequential choice goes on from one to the next
+/// as in Click. Locked only to make a flow.
+pub(crate) type SharedPattern = Arc<Mutex<Pattern>>;
+
+/// Locks a shared pattern (a panic while another held it leaves it
+/// usable).
+pub(crate) fn lock(p: &SharedPattern) -> MutexGuard<'_, Pattern> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The named patterns of a router's IPRewriterPatterns elements.
+pub(crate) type NamedPatterns = HashMap<String, SharedPattern>;
+
 /// What an input does with a packet of a flow it has no mapping for.
 #[derive(Clone, Debug)]
 pub(crate) enum InputSpec {
@@ -266,7 +284,16 @@ pub(crate) enum InputSpec {
     /// `keep FOUTPUT ROUTPUT`: map the flow to itself.
     Keep(Port, Port),
     /// `pattern ... FOUTPUT ROUTPUT`: map it by a pattern.
-    Pattern(Box<Pattern>, Port, Port),
+    Pattern(SharedPattern, Port, Port),
+    /// `pattern NAME FOUTPUT ROUTPUT` (or `NAME FOUTPUT ROUTPUT`): a
+    /// named pattern, until the rewriter initializes and finds it
+    /// ([`InputSpec::resolve`]).
+    Named(String, Port, Port),
+    /// A mapper element's name, until the rewriter initializes and finds
+    /// it.
+    Mapper(String),
+    /// A mapper (RoundRobinIPMapper): its patterns in turn.
+    RoundRobin(Arc<MapperCell>),
 }
 
 impl InputSpec {
@@ -305,10 +332,24 @@ impl InputSpec {
                     return Err("syntax error".into());
                 }
                 let (words, port_words) = rest.split_at(rest.len() - 2);
+                if let [name] = words {
+                    let (f, r) = ports(port_words)?;
+                    return check(f, r).map(|(f, r)| InputSpec::Named(name.clone(), f, r));
+                }
                 let pattern = Pattern::parse(words, args)?;
                 let (f, r) = ports(port_words)?;
-                check(f, r).map(|(f, r)| InputSpec::Pattern(Box::new(pattern), f, r))
+                let pattern = Arc::new(Mutex::new(pattern));
+                check(f, r).map(|(f, r)| InputSpec::Pattern(pattern, f, r))
             }
+            // A named pattern without the `pattern` keyword, as Click
+            // allows.
+            name if rest.len() == 2 && ports(rest).is_ok() => {
+                let (f, r) = ports(rest)?;
+                check(f, r).map(|(f, r)| InputSpec::Named(name.to_string(), f, r))
+            }
+            // An element's name: a mapper (RoundRobinIPMapper), found when
+            // the rewriter initializes.
+            name if rest.is_empty() => Ok(InputSpec::Mapper(name.to_string())),
             _ => Err("unknown specification".into()),
         }
     }
@@ -319,8 +360,48 @@ impl InputSpec {
             InputSpec::Drop => "<drop>".into(),
             InputSpec::Pass(_) => "<nochange>".into(),
             InputSpec::Keep(..) => "<keep>".into(),
-            InputSpec::Pattern(p, ..) => p.unparse(),
+            InputSpec::Pattern(p, ..) => lock(p).unparse(),
+            InputSpec::Named(name, ..) => name.clone(),
+            InputSpec::Mapper(_) | InputSpec::RoundRobin(_) => "<mapper>".into(),
         }
+    }
+
+    /// Replaces a named pattern by the pattern of that name in `named`.
+    pub fn resolve(&mut self, named: &NamedPatterns) -> Result<(), String> {
+        if let InputSpec::Named(name, f, r) = self {
+            let pattern = named
+                .get(name.as_str())
+                .ok_or_else(|| format!("no such pattern '{name}'"))?;
+            *self = InputSpec::Pattern(pattern.clone(), *f, *r);
+        }
+        Ok(())
+    }
+}
+
+/// IPRewriterPatterns' arguments, `NAME SADDR SPORT DADDR DPORT` (or any
+/// pattern's words after the name), read in its context: each name with
+/// its pattern, or every bad argument's error.
+pub(crate) fn parse_named(args: &mut Args) -> Result<Vec<(String, Pattern)>, String> {
+    let mut out: Vec<(String, Pattern)> = Vec::new();
+    let mut errors = Vec::new();
+    for text in args.rest() {
+        let words = split_words(&text);
+        let Some((name, words)) = words.split_first() else {
+            continue;
+        };
+        if out.iter().any(|(n, _)| n == name) {
+            errors.push(format!("pattern '{name}' already defined"));
+            continue;
+        }
+        match Pattern::parse(words, args) {
+            Ok(p) => out.push((name.clone(), p)),
+            Err(e) => errors.push(format!("pattern '{name}': {e}")),
+        }
+    }
+    match errors.len() {
+        0 => Ok(out),
+        1 => Err(errors.remove(0)),
+        _ => Err(errors.iter().map(|e| format!("\n  {e}")).collect()),
     }
 }
 
