@@ -72,8 +72,14 @@ impl Setup {
 /// `-h` handlers `handlers` (printed when it stops), and waits until the
 /// inside host reaches the gateway.
 fn setup(tag: &str, method: &str, handlers: &[&str]) -> Setup {
+    setup_with(tag, method, NetOpts::default(), &[], handlers)
+}
+
+/// As `setup`, with network options `opts` and `extra` settings
+/// (NAME=VALUE) for the configuration.
+fn setup_with(tag: &str, method: &str, opts: NetOpts, extra: &[&str], handlers: &[&str]) -> Setup {
     require(&["ip", "ethtool", "ping"]);
-    let net = Net::new(tag, NetOpts::default());
+    let net = Net::new(tag, opts);
     // The far address: the outside host answers for it, and the
     // gateway reaches it through its default route.
     net.b
@@ -101,6 +107,7 @@ fn setup(tag: &str, method: &str, handlers: &[&str]) -> Setup {
     ] {
         args.push(format!("{k}={v}"));
     }
+    args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut router = net.start_router(router_bin(), &args);
     net.wait_reachable(&net.a, R0_IP, &mut router, Duration::from_secs(20));
@@ -171,7 +178,13 @@ macro_rules! on_each_method {
     )*};
 }
 
-on_each_method!(pings, tcp_and_udp, distinct_ports, outside_blocked);
+on_each_method!(
+    pings,
+    tcp_and_udp,
+    distinct_ports,
+    outside_blocked,
+    errors_and_fragments
+);
 
 /// Starts tcpdump on `dev` in `ns`, writing `file` with `filter`, and
 /// waits until it listens; stop it with SIGINT.
@@ -653,4 +666,107 @@ fn outside_blocked(method: &str) {
     // first and its retransmission after 1 s).
     assert!(blocked >= 3 + 2 * 3, "blocked.count: {out}\n{log}");
     assert_eq!(v[1], "0", "no flow made from the outside: {out}\n{log}");
+}
+
+/// The outside link has an MTU of 1000. The gateway's ICMP errors about
+/// inside hosts' packets reach the inside host from the gateway's inside
+/// address (they are made before the translation): time exceeded for a
+/// TTL-1 ping, and fragmentation needed for a 1400-byte ping with DF
+/// set. Without DF, 1400- and 3000-byte pings (the latter fragmented by
+/// the inside host) get through both ways: the gateway reassembles them
+/// for the rewriter and fragments them for the link, and every fragment
+/// on the outside link carries the gateway's outside address. TCP finds
+/// the smaller MTU (path MTU discovery through the NAT).
+fn errors_and_fragments(method: &str) {
+    require(&["tcpdump", "tshark", "iperf3"]);
+    let s = setup_with(
+        "frag",
+        method,
+        NetOpts {
+            mtu_b: Some(1000),
+            ..NetOpts::default()
+        },
+        &["OUT_MTU=1000"],
+        &[],
+    );
+    let n = &s.net;
+    for to in [B_IP, FAR_IP] {
+        let out = ping(&n.a, to, &["-c", "1", "-t", "1"]);
+        assert!(
+            out.contains(&format!("From {R0_IP} icmp_seq=1 Time to live exceeded")),
+            "TTL 1 ping to {to}: {out}\n{}",
+            s.log()
+        );
+    }
+    ping_all(&s, &n.a, FAR_IP, &["-t", "2"]);
+    let out = ping(&n.a, FAR_IP, &["-c", "1", "-s", "1400", "-M", "do"]);
+    assert!(
+        out.contains(&format!(
+            "From {R0_IP} icmp_seq=1 Frag needed and DF set (mtu = 1000)"
+        )),
+        "DF ping over the small MTU: {out}\n{}",
+        s.log()
+    );
+
+    let fb = n.file("frag.pcap");
+    let fb = fb.to_str().unwrap();
+    let tb = capture(n, &n.b, "b0", fb, "ip");
+    ping_all(&s, &n.a, FAR_IP, &["-c", "5", "-s", "1400", "-M", "dont"]);
+    ping_all(&s, &n.a, B_IP, &["-c", "5", "-s", "3000", "-M", "dont"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tb.signal(libc::SIGINT);
+    let out = n.b.ok(&[
+        "tshark",
+        "-n",
+        "-r",
+        fb,
+        // Each fragment as it was, not the datagram they make.
+        "-o",
+        "ip.defragment:FALSE",
+        "-T",
+        "fields",
+        "-E",
+        "separator=,",
+        "-e",
+        "ip.src",
+        "-e",
+        "ip.dst",
+        "-e",
+        "ip.frag_offset",
+        "-e",
+        "ip.len",
+    ]);
+    let frames: Vec<Vec<&str>> = out.lines().map(|l| l.split(',').collect()).collect();
+    let from_gateway: Vec<_> = frames.iter().filter(|f| f[0] == R1_IP).collect();
+    // 5 pings in 2 fragments, 5 in 4 (3028 bytes over 976-byte pieces).
+    assert!(
+        from_gateway.len() >= 5 * 2 + 5 * 4,
+        "frames from the gateway: {frames:?}"
+    );
+    assert!(
+        from_gateway.iter().any(|f| f[2] != "0"),
+        "no later fragment from the gateway: {frames:?}"
+    );
+    for f in &frames {
+        assert!(
+            !f.contains(&A_IP),
+            "the inside address on the outside link: {f:?}"
+        );
+        let len: u32 = f[3].parse().unwrap_or(0);
+        assert!(len <= 1000, "a frame over the link's MTU: {f:?}");
+    }
+
+    let server = n.b.spawn(&["iperf3", "-s", "-1", "-B", B_IP]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = n.a.exec(&["iperf3", "-c", B_IP, "-J", "-t", "2"]);
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && !json.contains("\"error\""),
+        "iperf3 over the small MTU: {json}{}\nrouter log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
+    );
+    let bytes = json_last(&json, "bytes").unwrap_or(0.0);
+    assert!(bytes > 1e6, "TCP over the small MTU: {bytes} bytes\n{json}");
+    let _ = server.wait(Duration::from_secs(10));
 }
