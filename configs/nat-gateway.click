@@ -165,6 +165,9 @@ masq[0] -> IPReassembler
                               tcp or udp,
                               icmp type echo,
                               -);
+// Everything leaving is fragmented for the outside link. (It needs no
+// DF error output: translated packets had their check above, the
+// gateway's ping replies leave without DF and its errors are small.)
 masq[1] -> fr_out :: IPFragmenter($OUT_MTU) -> [0]arpq_outside;
 masq[2] -> refused;               // a source the inside should not use
 to_nat[0] -> ICMPError($OUT_IP, unreachable, needfrag, PMTU $OUT_MTU) -> rt;
