@@ -692,24 +692,42 @@ fn distinct_ports(method: &str) {
 
 /// A TCP and UDP listener on the inside host: it reports what reached
 /// it (`tcp ADDR`, `udp ADDR` on standard output) for `secs` seconds.
+/// First it opens a UDP flow of its own, from port 40000 to port 7000
+/// of `outside`, and reports what comes back to that port (`flow ADDR
+/// PORT`).
 const INSIDE_LISTENER: &str = r#"
-import select, socket, sys
-addr, secs = sys.argv[1], float(sys.argv[2])
+import select, socket, sys, time
+addr, secs, outside = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 t = socket.socket()
 t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind((addr, 7002))
 t.listen(8)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind((addr, 7003))
+f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+f.bind((addr, 40000))
+f.sendto(b"out", (outside, 7000))
 print("ready", file=sys.stderr, flush=True)
-import time
 end = time.time() + secs
 while time.time() < end:
-    r, _, _ = select.select([t, u], [], [], max(0, end - time.time()))
+    r, _, _ = select.select([t, u, f], [], [], max(0, end - time.time()))
     if t in r:
         print("tcp", t.accept()[1][0], flush=True)
     if u in r:
         print("udp", u.recvfrom(100)[1][0], flush=True)
+    if f in r:
+        a = f.recvfrom(100)[1]
+        print("flow", a[0], a[1], flush=True)
+"#;
+
+/// Sends a UDP datagram from port `sport` of the outside host to
+/// (`addr`, `port`).
+const OUTSIDE_DATAGRAM: &str = r#"
+import socket, sys
+src, sport, addr, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((src, sport))
+u.sendto(b"knock", (addr, port))
 "#;
 
 /// Tries, from the outside host, a TCP connection to (`addr`, `port`)
@@ -735,8 +753,11 @@ except OSError as e:
 /// go unanswered, a TCP connection to a port it listens on times out and
 /// a UDP datagram never arrives; a TCP connection and a datagram to the
 /// gateway's outside address on a port no flow maps go nowhere either.
-/// The gateway counts what it dropped (`blocked.count`), and the inside
-/// host still reaches the outside afterwards.
+/// A flow's outside port takes answers from the flow's far end only:
+/// a datagram to it from another port of the outside host is dropped,
+/// one from the far end's port arrives. The gateway counts what it
+/// dropped (`blocked.count`), and the inside host still reaches the
+/// outside afterwards.
 fn outside_blocked(method: &str) {
     require(&["python3"]);
     let mut s = setup("block", method, &["blocked.count", "nat.table_size"]);
@@ -744,11 +765,23 @@ fn outside_blocked(method: &str) {
     ping_all(&s, &n.a, B_IP, &["-c", "2"]);
     let inside_log = n.file("inside.log");
     let listener = n.a.spawn_ready(
-        &["python3", "-c", INSIDE_LISTENER, A_IP, "8"],
+        &["python3", "-c", INSIDE_LISTENER, A_IP, "8", B_IP],
         &inside_log,
         "ready",
     );
     let start = Instant::now();
+    // The listener's own flow and its port outside.
+    std::thread::sleep(Duration::from_millis(300));
+    let table = s.read("nat.udp_table");
+    let prefix = format!("({A_IP}, 40000, {B_IP}, 7000) => ({R1_IP}, ");
+    let port = table
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix)?.split(',').next())
+        .unwrap_or_else(|| panic!("no flow from {A_IP} port 40000: {table}"))
+        .to_string();
+    for sport in ["7001", "7000"] {
+        n.b.ok(&["python3", "-c", OUTSIDE_DATAGRAM, B_IP, sport, R1_IP, &port]);
+    }
 
     let out = ping(&n.b, A_IP, &["-c", "3", "-i", "0.2"]);
     assert!(
@@ -768,17 +801,22 @@ fn outside_blocked(method: &str) {
     let left = Duration::from_secs(12).saturating_sub(start.elapsed());
     let heard = listener.wait(left);
     let heard = String::from_utf8_lossy(&heard.stdout).into_owned();
-    assert!(heard.is_empty(), "reached the inside host: {heard}");
+    assert_eq!(
+        heard,
+        format!("flow {B_IP} 7000\n"),
+        "what reached the inside host"
+    );
 
     // The inside still gets out, and its answers in.
     ping_all(&s, &n.a, B_IP, &["-c", "3"]);
     let (out, log) = s.stop();
     let v = handler_values(&out);
     let blocked: u64 = v[0].parse().expect("blocked.count");
-    // 3 pings, and per probe a datagram and at least two SYNs (the
-    // first and its retransmission after 1 s).
-    assert!(blocked >= 3 + 2 * 3, "blocked.count: {out}\n{log}");
-    assert_eq!(v[1], "0", "no flow made from the outside: {out}\n{log}");
+    // 3 pings, the datagram from the wrong port, and per probe a
+    // datagram and at least two SYNs (the first and its retransmission
+    // after 1 s).
+    assert!(blocked >= 3 + 1 + 2 * 3, "blocked.count: {out}\n{log}");
+    assert_eq!(v[1], "1", "the inside's flow only: {out}\n{log}");
 }
 
 /// The outside link has an MTU of 1000. The gateway's ICMP errors about
