@@ -187,15 +187,7 @@ impl Element for MixedQueue {
     }
 
     fn handlers(&self) -> &'static [Handler] {
-        const HANDLERS: &[Handler] = &[
-            Handler::read("length"),
-            Handler::read("highwater_length"),
-            Handler::read("drops"),
-            Handler::keyword("capacity", "CAPACITY"),
-            Handler::write("reset_counts"),
-            Handler::write("reset"),
-        ];
-        HANDLERS
+        super::queue::QUEUE_HANDLERS
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {

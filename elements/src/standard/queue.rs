@@ -151,6 +151,17 @@ impl HandedPackets {
     }
 }
 
+/// The handlers of Click's queues (Queue, and MixedQueue beside it):
+/// counts, a capacity that rewrites the configuration, and resets.
+pub(crate) const QUEUE_HANDLERS: &[Handler] = &[
+    Handler::read("length"),
+    Handler::read("highwater_length"),
+    Handler::read("drops"),
+    Handler::keyword("capacity", "CAPACITY"),
+    Handler::write("reset_counts"),
+    Handler::write("reset"),
+];
+
 impl Element for Queue {
     fn initialize(&mut self, ctx: &mut InitCtx<'_>) -> Result<(), String> {
         self.packets = PacketRing::try_with_capacity(self.capacity)
@@ -223,15 +234,7 @@ impl Element for Queue {
     }
 
     fn handlers(&self) -> &'static [Handler] {
-        const HANDLERS: &[Handler] = &[
-            Handler::read("length"),
-            Handler::read("highwater_length"),
-            Handler::read("drops"),
-            Handler::keyword("capacity", "CAPACITY"),
-            Handler::write("reset_counts"),
-            Handler::write("reset"),
-        ];
-        HANDLERS
+        QUEUE_HANDLERS
     }
 
     fn read_handler(&self, name: &str) -> Option<String> {
