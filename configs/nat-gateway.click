@@ -5,8 +5,8 @@
 // the outside interface:
 //
 //   inside hosts                         gateway                            outside
-//   $IN_NET ──── $IN_DEV $IN_IP  [rt, IPRewriter, ICMPPingRewriter]  $OUT_IP $OUT_DEV ──── $OUT_NET
-//                                                                     default route via $OUT_GW
+//   $IN_NET ──── $IN_DEV $IN_IP  [rt, IPRewriter, ICMPPingRewriter,  $OUT_IP $OUT_DEV ──── $OUT_NET
+//                                       ICMPRewriter]                 default route via $OUT_GW
 //
 //   router configs/nat-gateway.click IN_DEV=eth1 OUT_DEV=eth0 IN_MAC=... OUT_MAC=... METHOD=XDP
 //
@@ -16,23 +16,26 @@
 //   ICMPPingRewriter); the answers are mapped back to the host that
 //   asked. `nat.tcp_table`, `nat.udp_table` and `pingnat.table` list
 //   the flows.
+// * ICMP errors from the outside about those flows (port unreachable,
+//   time exceeded for traceroute, fragmentation needed for path MTU
+//   discovery) are translated back by an ICMPRewriter (icmpnat): they
+//   reach the inside host that sent the packet they quote, quoting it
+//   as that host sent it.
 // * As netfilter does, the translation comes after routing on the way
 //   out (so DecIPTTL's and the MTU check's ICMP errors still reach the
 //   inside host's own address) and before routing on the way in.
 // * From the outside only the gateway's outside address is reachable:
 //   answers to mapped flows, and pings to the gateway itself. Anything
-//   else from the outside (to an inside address, or to the gateway on a
-//   port no flow maps) is dropped and counted in `blocked.count`;
+//   else from the outside (to an inside address, to the gateway on a
+//   port no flow maps, or an ICMP error about no flow of the inside)
+//   is dropped and counted in `blocked.count`;
 //   inside packets that cannot be translated (not TCP, UDP or ping, or
 //   from an address outside $IN_NET) are dropped and counted in
 //   `refused.count`.
 // * The rewriters see only whole datagrams: fragments are reassembled
 //   before them (only a first fragment carries ports) and fragmented
 //   again for the link they leave by.
-// * Not here: ICMP errors about translated flows (port unreachable
-//   from the outside, say) are not translated back (Click's
-//   ICMPRewriter does that), so they end at the gateway; nothing is
-//   delivered to the host's own stack (no ToHost).
+// * Not here: nothing is delivered to the host's own stack (no ToHost).
 
 define($METHOD PACKET,
        $QUEUE 1024,
@@ -59,6 +62,10 @@ nat :: IPRewriter(pattern $OUT_IP $NAT_PORTS - - 0 1,
 pingnat :: ICMPPingRewriter(pattern $OUT_IP 0-65535 - - 0 1,
                             pass 2,
                             DST_ANNO false);
+// ICMP errors from the outside about the flows of either: rewritten to
+// the inside host and the packet it sent (output 0, the destination
+// annotation set to that host); the others leave unchanged on output 1.
+icmpnat :: ICMPRewriter(nat pingnat);
 
 // Drops worth counting.
 blocked :: Counter -> Discard;    // from the outside, not for the gateway
@@ -117,15 +124,24 @@ c_out[2] -> Paint(2)
                      GOODDST $IN_IP $OUT_IP)
     -> for_us :: IPClassifier(dst host $OUT_IP, -)
     -> IPReassembler
-    -> answers :: IPClassifier(tcp or udp, icmp type echo-reply, -);
+    -> answers :: IPClassifier(tcp or udp,
+                               icmp type echo-reply,
+                               // The errors that quote a packet (not
+                               // redirects: they are for the gateway).
+                               icmp type unreachable or icmp type timeexceeded
+                                 or icmp type parameterproblem or icmp type sourcequench,
+                               -);
 for_us[1] -> blocked;
 answers[0] -> [1]nat;
 answers[1] -> [1]pingnat;
-answers[2] -> rt;                 // the gateway's own: pings are answered
+answers[2] -> icmpnat;
+answers[3] -> rt;                 // the gateway's own: pings are answered
 nat[1] -> GetIPAddress(16) -> rt;
 pingnat[1] -> GetIPAddress(16) -> rt;
+icmpnat[0] -> rt;
 nat[2] -> blocked;                // no flow of the inside asked for it
 pingnat[2] -> blocked;
+icmpnat[1] -> blocked;            // about no flow of the inside
 
 // Local delivery: the gateway answers pings to its own addresses.
 rt[0] -> ping :: ICMPPingResponder -> rt;

@@ -185,7 +185,8 @@ on_each_method!(
     tcp_and_udp,
     distinct_ports,
     outside_blocked,
-    errors_and_fragments
+    errors_and_fragments,
+    icmp_errors_back
 );
 
 /// The shipped configuration checks clean with its defaults and with
@@ -921,4 +922,172 @@ fn errors_and_fragments(method: &str) {
     let bytes = json_last(&json, "bytes").unwrap_or(0.0);
     assert!(bytes > 1e6, "TCP over the small MTU: {bytes} bytes\n{json}");
     let _ = server.wait(Duration::from_secs(10));
+}
+
+/// An address on a link of the outside host's own (a veth pair with
+/// both ends in its namespace, MTU 1000): a datagram to it is forwarded
+/// by the outside host.
+const BEYOND_IP: &str = "10.1.3.2";
+
+/// From `argv[1]` (the inside host's address), three UDP probes on
+/// sockets with IP_RECVERR, each connected to its destination: to a
+/// closed port of `argv[2]`; to port 33434 of `argv[3]` with TTL 2; to
+/// port 33435 of `argv[3]`, 1200 bytes with DF set. For each it reads
+/// the error the kernel put on the socket's error queue (the kernel
+/// puts it there only when the quoted packet's addresses and ports are
+/// the socket's) and the ICMP error itself from a raw socket, and
+/// checks the latter: addressed to the inside host, quoting the probe
+/// as the inside host sent it (addresses, ports, payload), the outer IP,
+/// ICMP and quoted IP checksums good, and the quoted UDP checksum good
+/// when the whole datagram is quoted. Prints per probe: its name, the
+/// ICMP type and code, the socket's errno name, the error's info (the
+/// MTU for fragmentation needed) and who sent the error, then the
+/// quoted UDP checksum's state (`whole`: checked good; `cut`: the
+/// datagram was not all quoted).
+const ERROR_PROBES: &str = r#"
+import errno, socket, struct, sys, time
+me, host, beyond = sys.argv[1], sys.argv[2], sys.argv[3]
+IP_RECVERR, IP_MTU_DISCOVER, IP_PMTUDISC_DO = 11, 10, 2
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+raw.settimeout(3)
+def probe(name, dst, port, size, ttl=None, df=False):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+    if ttl:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+    if df:
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+    s.bind((me, 0))
+    s.connect((dst, port))
+    sport = s.getsockname()[1]
+    payload = (name.encode() + b" ") * (size // (len(name) + 1) + 1)
+    payload = payload[:size]
+    s.send(payload)
+    end = time.time() + 3
+    while True:
+        try:
+            data, anc, _, _ = s.recvmsg(2048, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            break
+        except BlockingIOError:
+            assert time.time() < end, name + ": no error on the socket"
+            time.sleep(0.05)
+    assert payload.startswith(data), (name, "the error queue's payload", data[:40])
+    ee = [d for (lvl, typ, d) in anc if lvl == socket.IPPROTO_IP and typ == IP_RECVERR]
+    assert ee, (name, anc)
+    err, origin, etype, ecode, _, info, _ = struct.unpack("=IBBBBII", ee[0][:16])
+    assert origin == 2, (name, "not from ICMP", origin)
+    offender = socket.inet_ntoa(ee[0][20:24])
+    # The same error as it arrived.
+    while True:
+        d = raw.recv(2048)
+        hl = (d[0] & 15) * 4
+        icmp = d[hl:]
+        q = icmp[8:]
+        qhl = (q[0] & 15) * 4
+        if icmp[0] in (3, 11) and q[9] == 17 and struct.unpack("!H", q[qhl:qhl + 2])[0] == sport:
+            break
+    assert socket.inet_ntoa(d[16:20]) == me, (name, "to", socket.inet_ntoa(d[16:20]))
+    assert socket.inet_ntoa(d[12:16]) == offender, (name, "from")
+    assert (icmp[0], icmp[1]) == (etype, ecode), name
+    assert csum(d[:hl]) == 0, (name, "outer IP checksum")
+    assert csum(icmp) == 0, (name, "ICMP checksum")
+    assert csum(q[:qhl]) == 0, (name, "quoted IP checksum")
+    assert socket.inet_ntoa(q[12:16]) == me, (name, "quoted source", socket.inet_ntoa(q[12:16]))
+    assert socket.inet_ntoa(q[16:20]) == dst, (name, "quoted destination")
+    u = q[qhl:]
+    qsport, qdport, ulen, usum = struct.unpack("!HHHH", u[:8])
+    assert (qsport, qdport) == (sport, port), (name, "quoted ports", qsport, qdport)
+    assert payload.startswith(u[8:ulen]), (name, "quoted payload")
+    if len(u) >= ulen and usum != 0:
+        pseudo = q[12:20] + struct.pack("!BBH", 0, 17, ulen)
+        assert csum(pseudo + u[:ulen]) == 0, (name, "quoted UDP checksum")
+        udp = "whole"
+    else:
+        udp = "cut"
+    print(name, etype, ecode, errno.errorcode[err], info, offender, udp, flush=True)
+probe("closed", host, 7999, 40)
+probe("ttl", beyond, 33434, 40, ttl=2)
+probe("big", beyond, 33435, 1200, df=True)
+"#;
+
+/// From the outside host at `argv[1]` to the gateway at `argv[2]`, an
+/// ICMP port unreachable about a UDP datagram from the gateway's port
+/// 12345 that no flow of the inside sent.
+const STRAY_ERROR: &str = r#"
+import socket, struct, sys
+me, gw = sys.argv[1], sys.argv[2]
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0, socket.inet_aton(gw), socket.inet_aton(me))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+quote = ip + struct.pack("!HHHH", 12345, 7998, 8, 0)
+icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quote
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(icmp, (gw, 0))
+"#;
+
+/// ICMP errors from beyond the gateway about its translated flows reach
+/// the inside host (icmpnat): port unreachable from the outside host for
+/// a UDP datagram to a closed port; time exceeded from the outside host,
+/// made a router toward a link behind it (`BEYOND_IP`), for a TTL-2
+/// probe to that link (the gateway takes one hop, the outside host the second),
+/// for UDP and for a ping (traceroute's two kinds); fragmentation needed
+/// (MTU 1000) from the outside host for a 1200-byte DF datagram toward
+/// that link. Each arrives addressed to the inside host and quoting its
+/// probe as it sent it, with good checksums (ERROR_PROBES), so the
+/// inside host's kernel hands it to the probe's socket. An ICMP error
+/// about no flow of the inside is blocked and counted.
+fn icmp_errors_back(method: &str) {
+    require(&["python3"]);
+    let mut s = setup("icmperr", method, &["blocked.count"]);
+    let n = &s.net;
+    for cmd in [
+        "ip link add b1 mtu 1000 type veth peer name b2 mtu 1000",
+        "ip link set b2 up",
+        "ip link set b1 up",
+        "ip addr add 10.1.3.1/24 dev b1",
+        "sysctl -qw net.ipv4.ip_forward=1",
+    ] {
+        n.b.sh(cmd);
+    }
+    let out = ping(&n.a, BEYOND_IP, &["-c", "1", "-t", "2"]);
+    assert!(
+        out.contains(&format!("From {B_IP} icmp_seq=1 Time to live exceeded")),
+        "TTL 2 ping beyond the outside host: {out}\n{}",
+        s.log()
+    );
+    let out =
+        n.a.exec(&["python3", "-c", ERROR_PROBES, A_IP, B_IP, BEYOND_IP]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "error probes: {text}{}\nrouter log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
+    );
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        [
+            format!("closed 3 3 ECONNREFUSED 0 {B_IP} whole"),
+            format!("ttl 11 0 EHOSTUNREACH 0 {B_IP} whole"),
+            format!("big 3 4 EMSGSIZE 1000 {B_IP} cut"),
+        ],
+        "the errors the inside host got"
+    );
+    n.b.ok(&["python3", "-c", STRAY_ERROR, B_IP, R1_IP]);
+    std::thread::sleep(Duration::from_millis(300));
+    let (out, log) = s.stop();
+    let v = handler_values(&out);
+    assert_eq!(v, ["1"], "blocked: the stray error only: {out}\n{log}");
 }

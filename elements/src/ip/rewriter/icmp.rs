@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use click_engine::args::{split_words, AnnoArg, Args};
+use click_engine::args::{split_words, unquote, AnnoArg, Args, Raw};
 use click_engine::packet::BATCH_CAPACITY;
 use click_engine::{Batch, ConfigureCtx, Ctx, Element, ElementClass, InitCtx, Packet, Port, PUSH};
 
@@ -95,11 +95,14 @@ impl ElementClass for ICMPRewriter {
     const PROCESSING: &'static str = PUSH;
 
     fn configure(args: &mut Args, ctx: &ConfigureCtx) -> Result<Self, String> {
-        let maps: String = args.read_mp("MAPS")?;
+        // A space-separated list, as Click documents it; each word may be
+        // a quoted list itself: `nat pingnat` and `"nat pingnat"` alike.
+        let Raw(maps) = args.read_mp("MAPS")?;
         let dst_anno = args.read("DST_ANNO")?.unwrap_or(true);
         let reply_anno = args.read::<AnnoArg<1>>("REPLY_ANNO")?.map(|a| a.offset);
         let maps = split_words(&maps)
-            .into_iter()
+            .iter()
+            .flat_map(|word| split_words(&unquote(word)))
             .map(|word| parse_map(&word))
             .collect::<Result<Vec<Map>, String>>()?;
         if maps.is_empty() {
