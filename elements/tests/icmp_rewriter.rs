@@ -230,6 +230,21 @@ fn maps_must_name_rewriters() {
     assert!(err.contains("nosuch not an IP rewriter"), "{err}");
     let err = common::run(&base.replace("MAPS", "\"\""), 1, &[]).unwrap_err();
     assert!(err.contains("no IP rewriters supplied"), "{err}");
+    // A list of names, written bare as Click documents it or quoted:
+    // the second name is checked as well as the first.
+    for maps in ["rw q", "\"rw q\""] {
+        let config = format!(
+            "rw :: UDPRewriter(drop); Idle -> rw -> Discard; {}",
+            base.replace("MAPS", maps)
+        );
+        let err = common::run(&config, 1, &[]).unwrap_err();
+        assert!(err.contains("q not an IP rewriter"), "{maps}: {err}");
+    }
+    let two = "rw :: UDPRewriter(drop); ping :: ICMPPingRewriter(drop);
+               Idle -> rw -> Discard; Idle -> ping -> Discard;
+               Idle -> ICMPRewriter(rw ping) -> Discard;
+               DriverManager(stop);";
+    common::run(two, 1, &[]).expect("two rewriters named bare");
 }
 
 #[test]
