@@ -16,7 +16,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::netns::*;
@@ -48,11 +48,6 @@ struct Setup {
 }
 
 impl Setup {
-    /// The router's log so far.
-    fn log(&self) -> String {
-        self.router.as_ref().map(Router::log).unwrap_or_default()
-    }
-
     /// Stops the router: the `-h` handlers' values and its log.
     fn stop(&mut self) -> (String, String) {
         self.router.take().expect("router running").stop()
@@ -67,6 +62,12 @@ impl Setup {
             self.log()
         );
         reply
+    }
+}
+
+impl RouterLog for Setup {
+    fn log(&self) -> String {
+        self.router.as_ref().map(Router::log).unwrap_or_default()
     }
 }
 
@@ -118,50 +119,6 @@ fn setup_with(tag: &str, method: &str, opts: NetOpts, extra: &[&str], handlers: 
         sock,
         net,
     }
-}
-
-/// Sends `request` to the router's control socket at `path`; what it
-/// answered (the greeting and the reply).
-fn control(path: &Path, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut c = std::os::unix::net::UnixStream::connect(path).expect("control socket");
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(request.as_bytes()).unwrap();
-    c.write_all(b"QUIT\r\n").unwrap();
-    let mut out = String::new();
-    let _ = c.read_to_string(&mut out);
-    out
-}
-
-/// Pings `to` from `from` with `extra` arguments (`-c N` at least):
-/// ping's output, standard output and error.
-fn ping(from: &Ns, to: &str, extra: &[&str]) -> String {
-    let mut argv = vec!["ping", "-n", "-W", "2"];
-    argv.extend_from_slice(extra);
-    argv.push(to);
-    let out = from.exec(&argv);
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-/// Asserts that ten pings from `from` to `to`, 50 ms apart, all come
-/// back (`extra` may change the count: ping takes the last `-c`).
-fn ping_all(s: &Setup, from: &Ns, to: &str, extra: &[&str]) {
-    let mut argv = vec!["-c", "10", "-i", "0.05"];
-    argv.extend_from_slice(extra);
-    let out = ping(from, to, &argv);
-    assert!(
-        out.contains(" 0% packet loss"),
-        "ping {to} from {}: {out}\nrouter log:\n{}",
-        from.name(),
-        s.log()
-    );
-}
-
-/// The handler values of a `-h` output (`NAME:`, value, blank line).
-fn handler_values(out: &str) -> Vec<&str> {
-    out.lines()
-        .filter(|l| !l.is_empty() && !l.ends_with(':'))
-        .collect()
 }
 
 /// Each test on each method: `mod NAME { fn packet, fn xdp }`.
@@ -344,17 +301,6 @@ fn pings(method: &str) {
     let flows: u64 = v[2].parse().expect("pingnat.table_size");
     assert!(flows >= 3, "ping flows made: {out}\n{log}");
     assert_eq!(v[3], "0", "nothing was blocked: {out}\n{log}");
-}
-
-/// The value of the last `"key": N` in iperf3's JSON output.
-fn json_last(json: &str, key: &str) -> Option<f64> {
-    let pat = format!("\"{key}\":");
-    let at = json.rfind(&pat)? + pat.len();
-    let rest = json[at..].trim_start();
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' || c == '+'))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
 }
 
 /// Every string value of `"key"` in `json`.

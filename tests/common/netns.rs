@@ -486,3 +486,67 @@ impl Drop for Router {
         }
     }
 }
+
+// What the router tests (ip_router.rs, nat_gateway.rs) ask of the hosts
+// and of the router.
+
+/// A test's running router, whose log a failed check shows.
+pub trait RouterLog {
+    /// The router's log so far.
+    fn log(&self) -> String;
+}
+
+/// Pings `to` from `from` with `extra` arguments (`-c N` at least):
+/// ping's output, standard output and error.
+pub fn ping(from: &Ns, to: &str, extra: &[&str]) -> String {
+    let mut argv = vec!["ping", "-n", "-W", "2"];
+    argv.extend_from_slice(extra);
+    argv.push(to);
+    let out = from.exec(&argv);
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The value of the last `"key": N` in iperf3's JSON output.
+pub fn json_last(json: &str, key: &str) -> Option<f64> {
+    let pat = format!("\"{key}\":");
+    let at = json.rfind(&pat)? + pat.len();
+    let rest = json[at..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' || c == '+'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The handler values of a `-h` output (`NAME:`, value, blank line).
+pub fn handler_values(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| !l.is_empty() && !l.ends_with(':'))
+        .collect()
+}
+
+/// Sends `request` to the router's control socket at `path`; what it
+/// answered (the greeting and the reply).
+pub fn control(path: &Path, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(path).expect("control socket");
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(request.as_bytes()).unwrap();
+    c.write_all(b"QUIT\r\n").unwrap();
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out
+}
+
+/// Asserts that ten pings from `from` to `to`, 50 ms apart, all come
+/// back (`extra` may change the count: ping takes the last `-c`).
+pub fn ping_all(s: &impl RouterLog, from: &Ns, to: &str, extra: &[&str]) {
+    let mut argv = vec!["-c", "10", "-i", "0.05"];
+    argv.extend_from_slice(extra);
+    let out = ping(from, to, &argv);
+    assert!(
+        out.contains(" 0% packet loss"),
+        "ping {to} from {}: {out}\nrouter log:\n{}",
+        from.name(),
+        s.log()
+    );
+}
