@@ -90,13 +90,19 @@ fn packet(proto: u8, src: &str, sport: u16, dst: &str, dport: u16, udp_zero: boo
         }
         _ => {}
     }
+    ip_packet(proto, s, d, &seg)
+}
+
+/// `payload` behind a 20-byte IPv4 header of `proto` from `s` to `d`
+/// (its checksum valid), the network header marked.
+fn ip_packet(proto: u8, s: Ipv4Addr, d: Ipv4Addr, payload: &[u8]) -> Packet {
     let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0];
-    ip[2..4].copy_from_slice(&((20 + seg.len()) as u16).to_be_bytes());
+    ip[2..4].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
     ip.extend_from_slice(&s.octets());
     ip.extend_from_slice(&d.octets());
     let c = cksum(&ip);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
-    ip.extend_from_slice(&seg);
+    ip.extend_from_slice(payload);
     let mut p = Packet::from_slice(&ip).unwrap();
     p.set_network_header(0, 20).unwrap();
     p
@@ -532,15 +538,7 @@ fn ping(ty: u8, src: &str, dst: &str, id: u16, seq: u16) -> Packet {
     icmp.extend_from_slice(&seq.to_be_bytes());
     let c = cksum(&icmp);
     icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, ICMP, 0, 0];
-    ip.extend_from_slice(&s.octets());
-    ip.extend_from_slice(&d.octets());
-    let c = cksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    ip.extend_from_slice(&icmp);
-    let mut p = Packet::from_slice(&ip).unwrap();
-    p.set_network_header(0, 20).unwrap();
-    p
+    ip_packet(ICMP, s, d, &icmp)
 }
 
 /// `src > dst id`, after checking the IP and ICMP checksums.
