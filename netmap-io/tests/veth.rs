@@ -366,3 +366,54 @@ fn linux_hands_a_lone_frame_over_at_once() {
         "{prompt} of 10 lone frames handed over within 200 µs: {latencies:?}"
     );
 }
+
+/// A frame lent to a packet that lives while the kernel goes round the
+/// whole ring is not read again as new when the reader comes back to it:
+/// the kernel stops at it (its status word is not the kernel's), and the
+/// reader must stop there too. Before, the reader took any frame whose
+/// status said USER at its index, so it read the held frame a second time
+/// (a duplicate of an old packet, two packets on one frame: the first
+/// freed gave the frame to the kernel under the other, and the reader,
+/// one frame ahead of the kernel from then on, skipped the frame the
+/// kernel filled next).
+#[test]
+fn linux_does_not_read_a_held_frame_again_a_lap_later() {
+    use click_engine::packet::Batch;
+    use netmap_io::{afpacket::PacketRx, RxConfig, RxRing};
+
+    let ns = Netns::new("lap");
+    ns.veth("va", "vb", 1);
+    ns.enter();
+    let mut ring = PacketRx::open(&RxConfig::new("vb")).expect("open the ring");
+    let slots = ring.limits().slots as u32;
+    let tx = RawSocket::open("va");
+    let recv_one = |ring: &mut PacketRx, seq: u32| {
+        tx.send(&frame(seq, 98));
+        let mut batch = Batch::new();
+        ring.recv(&mut batch, 32).expect("recv");
+        batch
+    };
+    // Frame 0 of the ring, held by a packet.
+    let held = recv_one(&mut ring, 0);
+    assert_eq!(held.len(), 1, "the first frame was not received");
+    // The rest of the ring, each frame given back at once.
+    for seq in 1..slots {
+        let b = recv_one(&mut ring, seq);
+        let seqs: Vec<_> = b.iter().map(|p| seq_of(p.data())).collect();
+        assert_eq!(seqs, [Some(seq)], "sent frame {seq} (the held one is 0)");
+    }
+    // The kernel is back at the held frame: it drops this one.
+    let b = recv_one(&mut ring, slots);
+    let seqs: Vec<_> = b.iter().map(|p| seq_of(p.data())).collect();
+    assert!(
+        seqs.is_empty(),
+        "read {seqs:?} from the ring while its next frame is held by a packet"
+    );
+    assert_eq!(seq_of(held.iter().next().unwrap().data()), Some(0));
+    // Given back, the frame is the kernel's again, and the next frame
+    // lands in it.
+    drop(held);
+    let b = recv_one(&mut ring, slots + 1);
+    let seqs: Vec<_> = b.iter().map(|p| seq_of(p.data())).collect();
+    assert_eq!(seqs, [Some(slots + 1)]);
+}

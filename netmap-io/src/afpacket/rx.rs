@@ -38,6 +38,13 @@ const RING_BYTES: usize = 4 << 20;
 const BLOCK_SIZE: usize = 1 << 16;
 /// Smallest frame.
 const MIN_FRAME: usize = 2048;
+/// The status word of a frame this reader took and has not given back:
+/// not the kernel's (0), so the kernel does not fill it, and without
+/// `TP_STATUS_USER`, which the kernel sets on every frame it fills, so the
+/// reader does not take it again when it comes back to it a lap later (a
+/// packet may hold its frame that long: a queue's backlog). A bit no
+/// kernel sets.
+const TP_STATUS_HELD: u32 = 1 << 27;
 
 /// What the release hook and the ring thread share: the mapping and how
 /// many of its frames packets hold.
@@ -229,6 +236,15 @@ impl PacketRx {
                 break;
             }
             self.next = if f + 1 == self.frames { 0 } else { f + 1 };
+            // Ours until given back, also to this reader (TP_STATUS_HELD):
+            // left USER, a frame still held when the reader comes round to
+            // it again is read as new, a second packet on one frame; the
+            // first freed gives the frame to the kernel under the other,
+            // and frames the kernel fills meanwhile are skipped, so the
+            // reader may wait at a frame the kernel reaches only a lap
+            // later (the ring stalls until as many frames again arrive).
+            // SAFETY: as above.
+            unsafe { store_release(h.add(H2_STATUS), TP_STATUS_HELD) };
             // SAFETY: the frame is ours (status USER, read with Acquire).
             match unsafe { self.read_frame(f, h, status) } {
                 Some((rx, m)) => {
