@@ -9,7 +9,7 @@ use click_engine::{
     Batch, ConfigureCtx, Ctx, Element, ElementClass, Handler, InitCtx, NotifierKind, Port, Signal,
 };
 
-use super::queue::{HandedPackets, SLEEPINESS_TRIGGER};
+use super::queue::{HandedPackets, Sleepiness};
 
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
@@ -43,7 +43,7 @@ pub struct MixedQueue {
     drops: u64,
     nonempty: Signal,
     /// Failed pulls in a row (Click's `_sleepiness`).
-    sleepiness: u32,
+    sleepiness: Sleepiness,
 }
 
 impl ElementClass for MixedQueue {
@@ -61,7 +61,7 @@ impl ElementClass for MixedQueue {
             highwater: 0,
             drops: 0,
             nonempty: Signal::new(false),
-            sleepiness: 0,
+            sleepiness: Sleepiness::default(),
         })
     }
 }
@@ -166,14 +166,12 @@ impl Element for MixedQueue {
 
     fn pull(&mut self, _port: Port, max: usize, _ctx: &mut Ctx<'_>) -> Option<Batch> {
         if self.packets.is_empty() {
-            if self.sleepiness >= SLEEPINESS_TRIGGER {
+            if self.sleepiness.empty_pull() {
                 self.nonempty.deactivate();
-            } else {
-                self.sleepiness += 1;
             }
             return None;
         }
-        self.sleepiness = 0;
+        self.sleepiness.woke();
         let n = max.min(BATCH_CAPACITY).min(self.packets.len());
         let mut batch = Batch::new();
         for p in self.packets.drain(..n) {

@@ -13,7 +13,32 @@ const DEFAULT_CAPACITY: usize = 1000;
 /// Failed pulls in a row after which an empty queue lowers its empty
 /// notifier (Click's NotifierQueue: "some time after the queue goes empty,
 /// to prevent thrashing for queues that hover around 1 or 2 packets").
-pub(crate) const SLEEPINESS_TRIGGER: u32 = 9;
+const SLEEPINESS_TRIGGER: u32 = 9;
+
+/// Click's sleepiness, which every queue here keeps: how many pulls in a
+/// row found it empty, so that its empty notifier goes down only after
+/// [`SLEEPINESS_TRIGGER`] of them, not as soon as it drains.
+#[derive(Debug, Default)]
+pub(crate) struct Sleepiness(u32);
+
+impl Sleepiness {
+    /// A pull found the queue empty: whether it is time to lower the
+    /// empty notifier.
+    #[inline]
+    pub(crate) fn empty_pull(&mut self) -> bool {
+        if self.0 >= SLEEPINESS_TRIGGER {
+            return true;
+        }
+        self.0 += 1;
+        false
+    }
+
+    /// A pull found packets.
+    #[inline]
+    pub(crate) fn woke(&mut self) {
+        self.0 = 0;
+    }
+}
 
 /// `Queue([CAPACITY])`: a FIFO of up to CAPACITY packets (default 1000).
 /// Pushes onto a full queue drop the new packets and count them. It
@@ -45,7 +70,7 @@ pub struct Queue {
     nonempty: Signal,
     nonfull: Signal,
     /// Failed pulls in a row (Click's `_sleepiness`).
-    sleepiness: u32,
+    sleepiness: Sleepiness,
     /// When full, drop the oldest packets rather than the new ones
     /// (FrontDropQueue).
     drop_front: bool,
@@ -68,7 +93,7 @@ impl ElementClass for Queue {
             drops: 0,
             nonempty: Signal::new(false),
             nonfull: Signal::new(true),
-            sleepiness: 0,
+            sleepiness: Sleepiness::default(),
             drop_front: false,
             provides_empty: true,
             provides_full: true,
@@ -207,16 +232,12 @@ impl Element for Queue {
     #[inline]
     fn pull(&mut self, _port: Port, max: usize, _ctx: &mut Ctx<'_>) -> Option<Batch> {
         if self.packets.is_empty() {
-            // Click's sleepiness: the empty notifier goes down only after
-            // a few failed pulls in a row, not as soon as the queue drains.
-            if self.sleepiness >= SLEEPINESS_TRIGGER {
+            if self.sleepiness.empty_pull() {
                 self.nonempty.deactivate();
-            } else {
-                self.sleepiness += 1;
             }
             return None;
         }
-        self.sleepiness = 0;
+        self.sleepiness.woke();
         let was_full = self.packets.is_full();
         let batch = self.packets.pop_batch(max);
         if was_full {

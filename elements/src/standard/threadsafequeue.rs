@@ -11,7 +11,7 @@ use click_engine::{
 };
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use super::queue::{HandedPackets, SLEEPINESS_TRIGGER};
+use super::queue::{HandedPackets, Sleepiness};
 
 /// Click's default capacity.
 const DEFAULT_CAPACITY: usize = 1000;
@@ -309,7 +309,7 @@ pub struct ThreadSafeQueue {
     nonempty: Signal,
     nonfull: Signal,
     /// Failed pulls in a row (Click's `_sleepiness`).
-    sleepiness: u32,
+    sleepiness: Sleepiness,
 }
 
 impl ElementClass for ThreadSafeQueue {
@@ -330,7 +330,7 @@ impl ElementClass for ThreadSafeQueue {
             empties: Vec::new(),
             nonempty: Signal::new(false),
             nonfull: Signal::new(true),
-            sleepiness: 0,
+            sleepiness: Sleepiness::default(),
         })
     }
 }
@@ -411,15 +411,12 @@ impl Element for ThreadSafeQueue {
         let shared = self.shared.as_deref()?;
         self.outlets.take_new(shared);
         if let Some(batch) = self.outlets.pull_some(max) {
-            self.sleepiness = 0;
+            self.sleepiness.woke();
             return Some(batch);
         }
-        // Click's sleepiness: the empty notifier goes down only after
-        // SLEEPINESS_TRIGGER failed pulls in a row, so a queue that keeps
-        // running dry between the producers' bursts does not put its
-        // puller to sleep and wake it again for every batch.
-        if self.sleepiness < SLEEPINESS_TRIGGER {
-            self.sleepiness += 1;
+        // A queue that keeps running dry between the producers' bursts
+        // does not put its puller to sleep and wake it for every batch.
+        if !self.sleepiness.empty_pull() {
             return None;
         }
         let signals = empties(&mut self.empties, shared);
