@@ -94,23 +94,7 @@ fn make_ip_conf(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Each test on each method: `mod NAME { fn packet, fn xdp }`.
-macro_rules! on_each_method {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn packet() {
-                super::$name("PACKET");
-            }
-            #[test]
-            fn xdp() {
-                super::$name("XDP");
-            }
-        }
-    )*};
-}
-
-on_each_method!(
+crate::on_each_method!(
     pings,
     icmp_errors,
     arp,

@@ -121,23 +121,7 @@ fn setup_with(tag: &str, method: &str, opts: NetOpts, extra: &[&str], handlers: 
     }
 }
 
-/// Each test on each method: `mod NAME { fn packet, fn xdp }`.
-macro_rules! on_each_method {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn packet() {
-                super::$name("PACKET");
-            }
-            #[test]
-            fn xdp() {
-                super::$name("XDP");
-            }
-        }
-    )*};
-}
-
-on_each_method!(
+crate::on_each_method!(
     pings,
     tcp_and_udp,
     distinct_ports,

@@ -550,3 +550,21 @@ pub fn ping_all(s: &impl RouterLog, from: &Ns, to: &str, extra: &[&str]) {
         s.log()
     );
 }
+
+/// Each test on each method: `mod NAME { fn packet, fn xdp }`, each
+/// calling `NAME("PACKET")` or `NAME("XDP")` of the test file.
+#[macro_export]
+macro_rules! on_each_method {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn packet() {
+                super::$name("PACKET");
+            }
+            #[test]
+            fn xdp() {
+                super::$name("XDP");
+            }
+        }
+    )*};
+}
