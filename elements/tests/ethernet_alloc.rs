@@ -10,17 +10,16 @@
 //! that turned counting on; with one scheduler thread, `Router::run` runs
 //! every element on the calling thread.
 
-use std::cell::Cell;
 use std::net::Ipv4Addr;
 
 use click_engine::args::Args;
-use click_engine::{
-    ConfigureCtx, ElementClass, Packet, PacketCtx, PacketElement, Port, Router, RunOptions, Threads,
-};
+use click_engine::{ConfigureCtx, ElementClass, Packet, PacketCtx, PacketElement, Port, Threads};
 
+#[path = "common/alloc_run.rs"]
+mod alloc_run;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{ALLOCS, COUNTING};
+use alloc_run::counted_run as run_counted;
 
 /// `NextDst`: sets each packet's destination IP annotation to the next of
 /// 100,000 addresses from 11.1.0.0, so a querier sees a flood of
@@ -85,28 +84,9 @@ const READS: [&str; 5] = [
 ];
 
 fn counted_run(packets: u64) -> (u64, Vec<u64>) {
-    let flat = click_lang::load_str(&config(packets), "alloc", &Default::default())
-        .unwrap_or_else(|d| panic!("{}", d.render()));
     let mut registry = click_elements::registry();
     registry.add::<NextDst>();
-    let router = Router::new(&flat, &registry).unwrap_or_else(|e| panic!("{e:?}"));
-    let opts = RunOptions {
-        threads: 1,
-        pin: None,
-        final_reads: READS.iter().map(|r| r.to_string()).collect(),
-        ..Default::default()
-    };
-    COUNTING.with(|c| c.set(true));
-    ALLOCS.with(|n| n.set(0));
-    let report = router.run(&opts);
-    COUNTING.with(|c| c.set(false));
-    let report = report.unwrap_or_else(|e| panic!("{e:?}"));
-    let reads = report
-        .reads
-        .into_iter()
-        .map(|r| r.unwrap().trim().parse().unwrap())
-        .collect();
-    (ALLOCS.with(Cell::get), reads)
+    run_counted(&config(packets), &registry, None, &READS)
 }
 
 #[test]

@@ -9,13 +9,13 @@
 //! that turned counting on; with one scheduler thread, `Router::run` runs
 //! every element on the calling thread.
 
-use std::cell::Cell;
+use click_engine::{ClockMode, DEFAULT_SIMTIME_START};
 
-use click_engine::{ClockMode, Router, RunOptions, DEFAULT_SIMTIME_START};
-
+#[path = "common/alloc_run.rs"]
+mod alloc_run;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{ALLOCS, COUNTING};
+use alloc_run::counted_run as run_counted;
 
 fn config(packets: u64) -> String {
     format!(
@@ -39,28 +39,9 @@ fn config(packets: u64) -> String {
 const READS: [&str; 4] = ["c.count", "m.drops", "q.drops", "lq.drops"];
 
 fn counted_run(packets: u64) -> (u64, Vec<u64>) {
-    let flat = click_lang::load_str(&config(packets), "alloc", &Default::default())
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    let router =
-        Router::new(&flat, &click_elements::registry()).unwrap_or_else(|e| panic!("{e:?}"));
-    let opts = RunOptions {
-        threads: 1,
-        pin: None,
-        final_reads: READS.iter().map(|r| r.to_string()).collect(),
-        clock: ClockMode::Simulated(DEFAULT_SIMTIME_START),
-        ..Default::default()
-    };
-    COUNTING.with(|c| c.set(true));
-    ALLOCS.with(|n| n.set(0));
-    let report = router.run(&opts);
-    COUNTING.with(|c| c.set(false));
-    let report = report.unwrap_or_else(|e| panic!("{e:?}"));
-    let reads = report
-        .reads
-        .into_iter()
-        .map(|r| r.unwrap().trim().parse().unwrap())
-        .collect();
-    (ALLOCS.with(Cell::get), reads)
+    let clock = ClockMode::Simulated(DEFAULT_SIMTIME_START);
+    let registry = click_elements::registry();
+    run_counted(&config(packets), &registry, Some(clock), &READS)
 }
 
 #[test]

@@ -6,13 +6,11 @@
 //! that turned counting on; with one scheduler thread, `Router::run` runs
 //! every element on the calling thread.
 
-use std::cell::Cell;
-
-use click_engine::{Router, RunOptions};
-
+#[path = "common/alloc_run.rs"]
+mod alloc_run;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{ALLOCS, COUNTING};
+use alloc_run::counted_run as run_counted;
 
 /// TCP 10.0.0.1:5 > 2.2.2.2:80, and its reply once mapped to 1.0.0.1:1024.
 const FORWARD: &str =
@@ -33,27 +31,10 @@ fn config(packets: u64) -> String {
 }
 
 fn counted_run(packets: u64) -> (u64, u64, u64) {
-    let flat = click_lang::load_str(&config(packets), "alloc", &Default::default())
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    let router =
-        Router::new(&flat, &click_elements::registry()).unwrap_or_else(|e| panic!("{e:?}"));
-    let opts = RunOptions {
-        threads: 1,
-        pin: None,
-        final_reads: vec!["fwd.count".into(), "back.count".into()],
-        ..Default::default()
-    };
-    COUNTING.with(|c| c.set(true));
-    ALLOCS.with(|n| n.set(0));
-    let report = router.run(&opts);
-    COUNTING.with(|c| c.set(false));
-    let report = report.unwrap_or_else(|e| panic!("{e:?}"));
-    let reads: Vec<u64> = report
-        .reads
-        .into_iter()
-        .map(|r| r.unwrap().trim().parse().unwrap())
-        .collect();
-    (ALLOCS.with(Cell::get), reads[0], reads[1])
+    let registry = click_elements::registry();
+    let reads = ["fwd.count", "back.count"];
+    let (allocs, n) = run_counted(&config(packets), &registry, None, &reads);
+    (allocs, n[0], n[1])
 }
 
 #[test]
