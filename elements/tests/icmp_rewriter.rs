@@ -6,23 +6,13 @@
 
 mod common;
 
+use common::cksum;
+
 use std::net::Ipv4Addr;
 
 const UDP: u8 = 17;
 const TCP: u8 = 6;
 const ICMP: u8 = 1;
-
-/// The Internet checksum of `data`, computed from scratch.
-fn cksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
 
 /// An IPv4 packet with every checksum right: `proto` UDP or TCP with
 /// ports, or ICMP (an echo with identifier `sport`).

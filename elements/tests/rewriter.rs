@@ -4,6 +4,8 @@
 //! input specs, capacity, handlers, and flows expiring under simulated
 //! time.
 
+mod common;
+
 use std::net::Ipv4Addr;
 
 use click_elements::{
@@ -15,6 +17,7 @@ use click_engine::{
     ClockMode, ConfigureCtx, Element, ElementClass, Harness, Packet, Processing, Router,
     RunOptions, DEFAULT_SIMTIME_START,
 };
+use common::cksum;
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -33,18 +36,6 @@ fn try_make<T: ElementClass>(config: &str, ninputs: usize, noutputs: usize) -> R
         outputs: &outputs,
     };
     T::configure(&mut Args::new(config), &ctx)
-}
-
-/// The Internet checksum of `data`, computed from scratch.
-fn cksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// The TCP/UDP checksum of segment `seg` with the pseudo-header.

@@ -43,3 +43,16 @@ pub fn check(config: &str) -> Result<(), String> {
 fn render(errors: Vec<click_lang::Diagnostic>) -> String {
     errors.iter().map(|d| format!("{d}\n")).collect()
 }
+
+/// The Internet checksum of `data`, computed from scratch: the
+/// tests' own, independent of the library's.
+pub fn cksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
