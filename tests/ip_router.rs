@@ -336,35 +336,16 @@ fn fragments(method: &str) {
 /// One line per captured frame: source and destination MAC, TTL, IP and
 /// ICMP checksum status, ICMP type.
 fn read_capture(ns: &Ns, file: &str) -> Vec<Vec<String>> {
-    let out = ns.ok(&[
-        "tshark",
-        "-n",
-        "-r",
-        file,
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-T",
-        "fields",
-        "-E",
-        "separator=,",
-        "-e",
+    let fields = [
         "eth.src",
-        "-e",
         "eth.dst",
-        "-e",
         "ip.ttl",
-        "-e",
         "ip.checksum.status",
-        "-e",
         "icmp.checksum.status",
-        "-e",
         "icmp.type",
-        "-e",
         "ip.src",
-    ]);
-    out.lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
+    ];
+    tshark_fields(ns, file, &["ip.check_checksum:TRUE"], &fields)
 }
 
 /// tcpdump on each host sees the router's work: requests from host-a

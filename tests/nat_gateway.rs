@@ -174,33 +174,15 @@ fn capture(n: &Net, ns: &Ns, dev: &str, file: &str, filter: &str) -> Bg {
 /// One line per captured ICMP frame: IP source, destination, ICMP type,
 /// identifier, and the IP and ICMP checksums' status (1: good).
 fn read_icmp(ns: &Ns, file: &str) -> Vec<Vec<String>> {
-    let out = ns.ok(&[
-        "tshark",
-        "-n",
-        "-r",
-        file,
-        "-o",
-        "ip.check_checksum:TRUE",
-        "-T",
-        "fields",
-        "-E",
-        "separator=,",
-        "-e",
+    let fields = [
         "ip.src",
-        "-e",
         "ip.dst",
-        "-e",
         "icmp.type",
-        "-e",
         "icmp.ident",
-        "-e",
         "ip.checksum.status",
-        "-e",
         "icmp.checksum.status",
-    ]);
-    out.lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
+    ];
+    tshark_fields(ns, file, &["ip.check_checksum:TRUE"], &fields)
 }
 
 /// Pings from the inside host reach the outside host and the far address
@@ -797,28 +779,13 @@ fn errors_and_fragments(method: &str) {
     ping_all(&s, &n.a, B_IP, &["-c", "5", "-s", "3000", "-M", "dont"]);
     std::thread::sleep(Duration::from_millis(300));
     tb.signal(libc::SIGINT);
-    let out = n.b.ok(&[
-        "tshark",
-        "-n",
-        "-r",
+    // Each fragment as it was, not the datagram they make.
+    let frames = tshark_fields(
+        &n.b,
         fb,
-        // Each fragment as it was, not the datagram they make.
-        "-o",
-        "ip.defragment:FALSE",
-        "-T",
-        "fields",
-        "-E",
-        "separator=,",
-        "-e",
-        "ip.src",
-        "-e",
-        "ip.dst",
-        "-e",
-        "ip.frag_offset",
-        "-e",
-        "ip.len",
-    ]);
-    let frames: Vec<Vec<&str>> = out.lines().map(|l| l.split(',').collect()).collect();
+        &["ip.defragment:FALSE"],
+        &["ip.src", "ip.dst", "ip.frag_offset", "ip.len"],
+    );
     let from_gateway: Vec<_> = frames.iter().filter(|f| f[0] == R1_IP).collect();
     // 5 pings in 2 fragments, 5 in 4 (3028 bytes over 976-byte pieces).
     assert!(
@@ -831,7 +798,7 @@ fn errors_and_fragments(method: &str) {
     );
     for f in &frames {
         assert!(
-            !f.contains(&A_IP),
+            !f.iter().any(|field| field == A_IP),
             "the inside address on the outside link: {f:?}"
         );
         let len: u32 = f[3].parse().unwrap_or(0);

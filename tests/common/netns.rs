@@ -568,3 +568,20 @@ macro_rules! on_each_method {
         }
     )*};
 }
+
+/// Fields `fields` of each frame in capture `file`, as tshark in `ns`
+/// reads it with preferences `prefs` (`-o NAME:VALUE`): a row per frame.
+pub fn tshark_fields(ns: &Ns, file: &str, prefs: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
+    let mut argv = vec!["tshark", "-n", "-r", file];
+    for p in prefs {
+        argv.extend(["-o", p]);
+    }
+    argv.extend(["-T", "fields", "-E", "separator=,"]);
+    for f in fields {
+        argv.extend(["-e", f]);
+    }
+    ns.ok(&argv)
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
